@@ -1,0 +1,163 @@
+"""The runner: holds its devices' sessions, feeds their send queues, and turns what the
+transport reports into status changes and events."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+
+from device_runner.session import DeviceSession
+from device_runner.transport import Inbound, Listener, Receipt, Transport
+from shared.bootstrap import Container
+from shared.domain import Device, DeviceStatus, Message, MessageStatus
+from shared.events import EventName
+from shared.ids import new_id
+from shared.services import devices as device_service
+from shared.services import messages as message_service
+from shared.services.events import publish
+
+log = logging.getLogger(__name__)
+
+
+class Runner(Listener):
+    def __init__(self, c: Container, transports: dict[str, Transport], *, shard: str | None = None):
+        self.c = c
+        self.transports = transports
+        self.shard = shard or c.settings.runner_shard
+        self.sessions: dict[str, DeviceSession] = {}
+        self._lock = threading.RLock()
+
+    # --- lifecycle ---------------------------------------------------------------
+
+    def start(self) -> None:
+        """Resume every device and reload its queued messages."""
+        for doc in self.c.store.query("devices"):
+            try:
+                self.ensure_session(doc["id"])
+            except Exception:
+                log.exception("could not resume device %s", doc["id"])
+
+    def stop(self) -> None:
+        with self._lock:
+            sessions, self.sessions = self.sessions, {}
+        for device_id, session in sessions.items():
+            session.stop()
+            self._transport_of(device_id, None).disconnect(device_id)
+
+    def _transport_of(self, device_id: str, device: Device | None) -> Transport:
+        if device is None:
+            doc = self.c.store.get("devices", device_id)
+            device = Device.model_validate(doc) if doc else None
+        name = device.transport.value if device else "sandbox"
+        return self.transports[name]
+
+    def ensure_session(self, device_id: str) -> DeviceSession | None:
+        with self._lock:
+            if device_id in self.sessions:
+                return self.sessions[device_id]
+            doc = self.c.store.get("devices", device_id)
+            if doc is None:
+                return None
+            device = Device.model_validate(doc)
+            session = DeviceSession(device_id, self._send, delivery_speed=device.settings.delivery_speed)
+            self.sessions[device_id] = session
+        for message in message_service.queued_for_device(self.c.store, device_id):
+            self._schedule(session, message)
+        self._transport_of(device_id, device).connect(device_id, self)
+        return session
+
+    def drop_session(self, device_id: str) -> None:
+        with self._lock:
+            session = self.sessions.pop(device_id, None)
+        if session:
+            session.stop()
+        for transport in self.transports.values():
+            transport.disconnect(device_id)
+
+    # --- tasks -------------------------------------------------------------------
+
+    def handle_message_task(self, message_id: str) -> None:
+        doc = self.c.store.get("messages", message_id)
+        if doc is None or doc["status"] != MessageStatus.queued.value:
+            return  # cancelled, sent already, or a repeated task: nothing to do
+        message = Message.model_validate(doc)
+        session = self.ensure_session(message.device_id)
+        if session is not None:
+            self._schedule(session, message)
+
+    def handle_device_task(self, payload: dict) -> None:
+        device_id, action = payload["device_id"], payload["action"]
+        if action == "start":
+            self.ensure_session(device_id)
+        elif action == "stop":
+            self.drop_session(device_id)
+        elif action == "refresh":
+            doc = self.c.store.get("devices", device_id)
+            session = self.ensure_session(device_id)
+            if doc and session:
+                session.set_speed(Device.model_validate(doc).settings.delivery_speed)
+        elif action == "sandbox_inbound":
+            self.ensure_session(device_id)
+            transport = self.transports["sandbox"]
+            transport.inject_inbound(device_id, payload["phone"], payload["message"])  # type: ignore[attr-defined]
+        else:
+            raise ValueError(f"unknown device action {action!r}")
+
+    def _schedule(self, session: DeviceSession, message: Message) -> None:
+        now = self.c.clock.now()
+        ready_in = 0.0
+        if message.deliver_at and message.deliver_at > now:
+            ready_in = (message.deliver_at - now).total_seconds()
+        session.push(message.id, message.priority, message.created_at.timestamp(), ready_in)
+
+    def _send(self, message_id: str) -> bool:
+        message = message_service.claim(self.c.store, message_id, self.shard)
+        if message is None:
+            return False
+        transport = self._transport_of(message.device_id, None)
+        result = transport.send_text(message.device_id, message.wa_id or message.id,
+                                     message.phone, message.message)
+        if result.ok:
+            message_service.mark_sent(self.c.store, self.c.bus, self.c.clock, message.id)
+        else:
+            message_service.fail(self.c.store, self.c.bus, self.c.clock, message, result.reason)
+        return True
+
+    # --- transport events --------------------------------------------------------
+
+    def on_status(self, device_id, status, phone=None, detail=None):
+        device_service.set_status(self.c.store, self.c.bus, self.c.clock, device_id, status,
+                                  phone=phone, detail=detail)
+        session = self.sessions.get(device_id)
+        if session:
+            session.set_connected(status == DeviceStatus.connected)
+
+    def on_receipt(self, device_id, wa_id, receipt):
+        message = message_service.find_by_wa_id(self.c.store, wa_id)
+        if message is None:
+            return
+        if receipt == Receipt.delivered:
+            message_service.mark_delivered(self.c.store, self.c.bus, self.c.clock, message.id)
+        else:
+            message_service.mark_read(self.c.store, self.c.bus, self.c.clock, message.id)
+
+    def on_inbound(self, device_id: str, message: Inbound) -> None:
+        doc = self.c.store.get("devices", device_id)
+        if doc is None:
+            return
+        record = {"id": new_id("msg"), "wa_id": message.wa_id, "device_id": device_id,
+                  "direction": "inbound", "type": "text", "phone": message.sender,
+                  "message": message.text, "received_at": message.at}
+        # The wa_id keys the record, so a redelivered inbound event is stored once.
+        if not self.c.store.create("chat_messages", f"{device_id}:{message.wa_id}", record):
+            return
+        self.c.store.put("chats", f"{device_id}:{message.sender}",
+                         {"device_id": device_id, "phone": message.sender,
+                          "last_message_at": message.at, "account_id": doc["account_id"]})
+        publish(self.c.bus, self.c.clock, EventName.message_in_new, doc["account_id"], device_id,
+                {k: _json(v) for k, v in record.items() if k != "device_id"})
+
+
+def _json(value):
+    return value.isoformat() if isinstance(value, datetime) else value

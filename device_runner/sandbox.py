@@ -1,0 +1,101 @@
+"""The sandbox transport: a simulated WhatsApp network with the contract's rules.
+
+- A device links within a second of connecting, to a made-up number.
+- Every number phonenumbers calls valid exists, except those whose national number
+  ends in 0000; messages to them fail with number_not_on_whatsapp.
+- A message is delivered, then read, within a second or two.
+- A wa_id sent twice is delivered once, as WhatsApp clients de-duplicate message ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from device_runner.transport import Inbound, Listener, Receipt, SendResult, Transport
+from shared.domain import DeviceStatus, FailureReason
+from shared.ids import new_id
+from shared.phones import national_number
+
+Timer = Callable[[float, Callable[[], None]], None]
+
+
+def _thread_timer(delay: float, fn: Callable[[], None]) -> None:
+    timer = threading.Timer(delay, fn)
+    timer.daemon = True
+    timer.start()
+
+
+def exists(e164: str) -> bool:
+    return not national_number(e164).endswith("0000")
+
+
+class SandboxNetwork:
+    """What the simulated WhatsApp world saw: shared by every sandbox transport of a process."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.delivered: dict[str, tuple[str, str, str]] = {}  # wa_id -> (device, to, text)
+        self.send_attempts: list[str] = []
+
+    def deliver(self, device_id: str, wa_id: str, to: str, text: str) -> bool:
+        with self.lock:
+            self.send_attempts.append(wa_id)
+            if wa_id in self.delivered:
+                return False
+            self.delivered[wa_id] = (device_id, to, text)
+            return True
+
+
+class SandboxTransport(Transport):
+    def __init__(self, network: SandboxNetwork | None = None, timer: Timer = _thread_timer,
+                 link_delay: float = 0.3, delivered_delay: float = 0.4, read_delay: float = 0.8):
+        self.network = network or SandboxNetwork()
+        self._timer = timer
+        self._listeners: dict[str, Listener] = {}
+        self._delays = (link_delay, delivered_delay, read_delay)
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def phone_of(device_id: str) -> str:
+        digits = int(hashlib.sha256(device_id.encode()).hexdigest(), 16) % 1000
+        return f"+34600100{digits:03d}"
+
+    def connect(self, device_id, listener):
+        with self._lock:
+            already = device_id in self._listeners
+            self._listeners[device_id] = listener
+        if already:
+            return
+        listener.on_status(device_id, DeviceStatus.linking)
+
+        def linked():
+            if self._listeners.get(device_id) is listener:
+                listener.on_status(device_id, DeviceStatus.connected, phone=self.phone_of(device_id))
+
+        self._timer(self._delays[0], linked)
+
+    def disconnect(self, device_id):
+        with self._lock:
+            self._listeners.pop(device_id, None)
+
+    def send_text(self, device_id, wa_id, to, text):
+        listener = self._listeners.get(device_id)
+        if listener is None:
+            return SendResult(False, FailureReason.transport_error)
+        if not exists(to):
+            return SendResult(False, FailureReason.number_not_on_whatsapp)
+        if self.network.deliver(device_id, wa_id, to, text):
+            self._timer(self._delays[1],
+                        lambda: listener.on_receipt(device_id, wa_id, Receipt.delivered))
+            self._timer(self._delays[2], lambda: listener.on_receipt(device_id, wa_id, Receipt.read))
+        return SendResult(True)
+
+    def inject_inbound(self, device_id: str, sender: str, text: str) -> None:
+        listener = self._listeners.get(device_id)
+        if listener is None:
+            raise LookupError(f"sandbox device {device_id} is not connected")
+        listener.on_inbound(device_id, Inbound(wa_id=new_id("wa").upper(), sender=sender,
+                                               text=text, at=datetime.now(UTC)))

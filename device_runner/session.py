@@ -1,0 +1,112 @@
+"""One device's send queue: highest priority first, first in first out within a
+priority, paced to the device's delivery speed with a little jitter."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from shared.domain import Priority
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(order=True)
+class Entry:
+    rank: int
+    created: float
+    seq: int
+    message_id: str = field(compare=False)
+
+
+class DeviceSession:
+    def __init__(self, device_id: str, send: Callable[[str], bool], *, delivery_speed: int,
+                 rng: random.Random | None = None, jitter: float = 0.15):
+        self.device_id = device_id
+        self._send = send
+        self.delivery_speed = delivery_speed
+        self.connected = False
+        self._rng = rng or random.Random()
+        self._jitter = jitter
+        self._ready: list[Entry] = []
+        self._delayed: list[tuple[float, Entry]] = []
+        self._known: set[str] = set()
+        self._seq = itertools.count()
+        self._cond = threading.Condition()
+        self._next_send = 0.0
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"send-{device_id}")
+        self._thread.start()
+
+    def push(self, message_id: str, priority: Priority, created: float,
+             ready_in: float = 0.0) -> bool:
+        """Queue a message once; a repeated push of the same id is ignored."""
+        with self._cond:
+            if message_id in self._known:
+                return False
+            self._known.add(message_id)
+            entry = Entry(priority.rank, created, next(self._seq), message_id)
+            if ready_in > 0:
+                heapq.heappush(self._delayed, (time.monotonic() + ready_in, entry))
+            else:
+                heapq.heappush(self._ready, entry)
+            self._cond.notify()
+            return True
+
+    def set_connected(self, connected: bool) -> None:
+        with self._cond:
+            self.connected = connected
+            self._cond.notify()
+
+    def set_speed(self, delivery_speed: int) -> None:
+        with self._cond:
+            self.delivery_speed = delivery_speed
+            self._cond.notify()
+
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._ready) + len(self._delayed)
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        self._thread.join(timeout=5)
+
+    def _take(self) -> Entry | None:
+        with self._cond:
+            while not self._stopping:
+                now = time.monotonic()
+                while self._delayed and self._delayed[0][0] <= now:
+                    heapq.heappush(self._ready, heapq.heappop(self._delayed)[1])
+                waits = []
+                if self._delayed:
+                    waits.append(self._delayed[0][0] - now)
+                if self._ready and self.connected:
+                    if now >= self._next_send:
+                        return heapq.heappop(self._ready)
+                    waits.append(self._next_send - now)
+                self._cond.wait(timeout=min(waits) if waits else None)
+            return None
+
+    def _run(self) -> None:
+        while (entry := self._take()) is not None:
+            try:
+                sent = self._send(entry.message_id)
+            except Exception:
+                log.exception("sending %s failed; retrying in 5 s", entry.message_id)
+                with self._cond:
+                    heapq.heappush(self._delayed, (time.monotonic() + 5, entry))
+                continue
+            with self._cond:
+                self._known.discard(entry.message_id)
+                if sent:
+                    gap = 60.0 / self.delivery_speed
+                    gap *= self._rng.uniform(1 - self._jitter, 1 + self._jitter)
+                    self._next_send = time.monotonic() + gap

@@ -1,0 +1,86 @@
+"""The public REST API as a Flask app; functions/main.py serves it as the `api` target."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from functions.api.registry import Principal, api
+from functions.api.routes import accounts, devices, messages, webhooks  # noqa: F401 (routes)
+from functions.api.routing import Route, error_response
+from shared.bootstrap import Container, container
+from shared.errors import Forbidden, Unauthorized, UtioError
+from shared.services.accounts import authenticate, is_admin
+
+log = logging.getLogger(__name__)
+
+
+def _raw_key() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    return request.headers.get("Token", "").strip() or None
+
+
+def create_app(c: Container | None = None) -> Flask:
+    app = Flask("utio_api")
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+
+    def get_container() -> Container:
+        return c or container()
+
+    def principal(route: Route) -> Principal:
+        cont = get_container()
+        key = _raw_key()
+        idem = request.headers.get("Idempotency-Key")
+        if route.auth is None:
+            return Principal(cont, None)
+        if route.auth == "admin":
+            if not is_admin(cont.settings.admin_key, key):
+                if key and _is_account_key(cont, key):
+                    raise Forbidden("this call needs the operator's admin key, not an account key")
+                raise Unauthorized("missing or invalid admin key")
+            return Principal(cont, None)
+        return Principal(cont, authenticate(cont.store, key), idem)
+
+    api.install(app, principal)
+
+    @app.get("/v1/openapi.json")
+    def openapi():
+        return jsonify(api.openapi())
+
+    @app.errorhandler(UtioError)
+    def utio_error(exc: UtioError):
+        return error_response(exc)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
+                415: "unsupported_media_type"}.get(exc.code or 400, "bad_request")
+        message = {404: f"no such endpoint: {request.method} {request.path}",
+                   405: f"{request.method} is not allowed on {request.path}"}.get(
+            exc.code or 400, exc.description or "bad request")
+        response = jsonify({"error": {"code": code, "message": message, "details": None}})
+        response.status_code = exc.code or 400
+        return response
+
+    @app.errorhandler(Exception)
+    def internal(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        response = jsonify({"error": {"code": "internal", "message": "internal error; "
+                                      "it has been logged", "details": None}})
+        response.status_code = 500
+        return response
+
+    return app
+
+
+def _is_account_key(cont: Container, key: str) -> bool:
+    try:
+        authenticate(cont.store, key)
+        return True
+    except UtioError:
+        return False

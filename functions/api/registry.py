@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from functions.api.routing import Api
+from shared.bootstrap import Container
+
+VERSION = "0.1.0"
+api = Api("Utio API", VERSION)
+
+
+@dataclass
+class Principal:
+    """Who is calling, and the collaborators a handler passes to services."""
+
+    c: Container
+    account_id: str | None
+    idempotency_key: str | None = None

@@ -1,0 +1,221 @@
+"""Routes declared once with the pydantic models that validate them; the same
+declarations register the Flask views and produce the OpenAPI 3.1 document."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
+
+from shared.errors import BadRequest, UtioError, ValidationFailed
+
+
+@dataclass
+class Route:
+    method: str
+    path: str  # OpenAPI style: /v1/devices/{device_id}
+    handler: Callable
+    summary: str
+    tag: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    auth: str | None = "key"  # key | admin | None
+    content_type: str = "application/json"
+    errors: tuple[int, ...] = ()
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def flask_path(self) -> str:
+        return re.sub(r"{(\w+)}", r"<\1>", self.path)
+
+
+def _validation_details(exc: ValidationError) -> list[dict]:
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]) or None,
+         "message": err["msg"].removeprefix("Value error, "),
+         "type": err["type"]}
+        for err in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
+
+
+def parse(model: type[BaseModel], data: Any, where: str) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        details = _validation_details(exc)
+        first = details[0]
+        raise ValidationFailed(
+            f"{where}: {first['field'] + ': ' if first['field'] else ''}{first['message']}",
+            details=details) from exc
+
+
+def read_json_body() -> Any:
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise BadRequest("request body is empty: send a JSON object", code="invalid_json")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc}", code="invalid_json") from exc
+
+
+class Api:
+    def __init__(self, title: str, version: str):
+        self.title = title
+        self.version = version
+        self.routes: list[Route] = []
+
+    def route(self, method: str, path: str, **options) -> Callable:
+        def register(handler: Callable) -> Callable:
+            self.routes.append(Route(method=method, path=path, handler=handler, **options))
+            return handler
+
+        return register
+
+    def install(self, app: Flask, authenticate: Callable[[Route], Any]) -> None:
+        for route in self.routes:
+            app.add_url_rule(route.flask_path, endpoint=f"{route.method} {route.path}",
+                             view_func=self._view(route, authenticate), methods=[route.method])
+
+    def _view(self, route: Route, authenticate: Callable[[Route], Any]) -> Callable:
+        def view(**path_params):
+            principal = authenticate(route)
+            kwargs: dict[str, Any] = dict(path_params)
+            if route.body is not None:
+                kwargs["body"] = parse(route.body, read_json_body(), "body")
+            if route.query is not None:
+                kwargs["query"] = parse(route.query, request.args.to_dict(), "query")
+            result = route.handler(principal, **kwargs)
+            return render(result, route.status)
+
+        return view
+
+    def openapi(self) -> dict:
+        models: list[type[BaseModel]] = []
+        for route in self.routes:
+            for model in (route.body, route.query, route.response):
+                if model is not None and model not in models:
+                    models.append(model)
+        from functions.api.schemas import ErrorBody
+
+        models.append(ErrorBody)
+        keyed, top = models_json_schema(
+            [(m, "validation" if m in _inputs(self.routes) else "serialization") for m in models],
+            ref_template="#/components/schemas/{model}")
+        schemas = top.get("$defs", {})
+
+        def ref(model):
+            mode = "validation" if model in _inputs(self.routes) else "serialization"
+            return keyed[(model, mode)]
+
+        paths: dict[str, dict] = {}
+        for route in self.routes:
+            op: dict[str, Any] = {
+                "summary": route.summary,
+                "operationId": route.handler.__name__,
+                "tags": [route.tag],
+                "responses": {},
+            }
+            params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+                      for n in re.findall(r"{(\w+)}", route.path)]
+            if route.query is not None:
+                for name, f in route.query.model_fields.items():
+                    params.append({"name": name, "in": "query", "required": f.is_required(),
+                                   "description": f.description or "",
+                                   "schema": schemas.get(route.query.__name__, {})
+                                   .get("properties", {}).get(name, {})})
+            for name, description in route.headers.items():
+                params.append({"name": name, "in": "header", "required": False,
+                               "description": description, "schema": {"type": "string"}})
+            if params:
+                op["parameters"] = params
+            if route.body is not None:
+                content: dict[str, Any] = {"schema": ref(route.body)}
+                example = _example(route.body)
+                if example is not None:
+                    content["example"] = example
+                op["requestBody"] = {"required": True, "content": {"application/json": content}}
+            ok: dict[str, Any] = {"description": "Success"}
+            if route.response is not None:
+                content = {"schema": ref(route.response)}
+                example = _example(route.response)
+                if example is not None:
+                    content["example"] = example
+                ok["content"] = {route.content_type: content}
+            op["responses"][str(route.status)] = ok
+            codes = set(route.errors)
+            if route.body is not None or route.query is not None:
+                codes |= {400, 422}
+            if route.auth:
+                codes.add(401)
+            for code in sorted(codes):
+                op["responses"][str(code)] = {
+                    "description": _ERROR_TEXT.get(code, "Error"),
+                    "content": {"application/json": {"schema": ref(ErrorBody)}},
+                }
+            if route.auth == "key":
+                op["security"] = [{"bearer": []}, {"token": []}]
+            elif route.auth == "admin":
+                op["security"] = [{"bearer": []}]
+                op["description"] = "Needs the operator's admin key as the bearer token."
+            else:
+                op["security"] = []
+            paths.setdefault(route.path, {})[route.method.lower()] = op
+        return {
+            "openapi": "3.1.0",
+            "info": {"title": self.title, "version": self.version,
+                     "description": "Utio: send and receive WhatsApp messages over HTTPS."},
+            "servers": [{"url": "/"}],
+            "paths": paths,
+            "components": {
+                "schemas": schemas,
+                "securitySchemes": {
+                    "bearer": {"type": "http", "scheme": "bearer",
+                               "description": "Authorization: Bearer <api key>"},
+                    "token": {"type": "apiKey", "in": "header", "name": "Token"},
+                },
+            },
+        }
+
+
+_ERROR_TEXT = {400: "Malformed request", 401: "Missing or invalid API key",
+               404: "Not found in this account", 409: "Conflict with the current state",
+               422: "Invalid input"}
+
+
+def _inputs(routes: list[Route]) -> set:
+    return {m for r in routes for m in (r.body, r.query) if m is not None}
+
+
+def _example(model: type[BaseModel]) -> Any:
+    extra = model.model_config.get("json_schema_extra") or {}
+    examples = extra.get("examples") if isinstance(extra, dict) else None
+    return examples[0] if examples else None
+
+
+def render(result: Any, status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    if isinstance(result, tuple):
+        result, status = result
+    if result is None:
+        return Response(status=204)
+    if isinstance(result, BaseModel):
+        result = result.model_dump(mode="json")
+    response = jsonify(result)
+    response.status_code = status
+    return response
+
+
+def error_response(exc: UtioError) -> Response:
+    response = jsonify(exc.body())
+    response.status_code = exc.status
+    return response

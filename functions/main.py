@@ -1,0 +1,34 @@
+"""functions-framework targets. Each translates a request into a service call."""
+
+from __future__ import annotations
+
+import functools
+
+import flask
+
+from shared.bootstrap import container
+
+
+@functools.cache
+def _api_app() -> flask.Flask:
+    from functions.api.app import create_app
+
+    return create_app()
+
+
+def api(request: flask.Request):
+    app = _api_app()
+    with app.request_context(request.environ):
+        return app.full_dispatch_request()
+
+
+def webhook_fanout(request: flask.Request):
+    from functions.push import handle_fanout
+
+    return handle_fanout(container(), request)
+
+
+def webhook_deliver(request: flask.Request):
+    from functions.push import handle_deliver
+
+    return handle_deliver(container(), request)

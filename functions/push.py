@@ -1,0 +1,50 @@
+"""Push endpoints: Pub/Sub push to webhook_fanout, Cloud Tasks to webhook_deliver."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import flask
+
+from shared.adapters.pubsub_bus import decode
+from shared.bootstrap import Container
+from shared.errors import BadRequest, UtioError
+from shared.oidc import verify_push
+from shared.services import webhooks
+
+
+def _error(exc: UtioError):
+    return flask.jsonify(exc.body()), exc.status
+
+
+def handle_fanout(c: Container, request: flask.Request):
+    try:
+        verify_push(c.settings, request.headers.get("Authorization"), request.base_url)
+        envelope = request.get_json(silent=True) or {}
+        try:
+            data = base64.b64decode(envelope["message"]["data"])
+            event = decode(data)
+        except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+            # Not acknowledged: Pub/Sub retries it, then moves it to the dead-letter topic,
+            # where an operator can look at it. Nothing is dropped silently.
+            raise BadRequest(f"not a Pub/Sub push envelope with an event: {exc}") from exc
+    except UtioError as exc:
+        return _error(exc)
+    made = webhooks.fanout(c.store, c.tasks, c.clock, event)
+    return flask.jsonify({"deliveries": made}), 200
+
+
+def handle_deliver(c: Container, request: flask.Request):
+    try:
+        verify_push(c.settings, request.headers.get("Authorization"), request.base_url)
+        body = request.get_json(silent=True) or {}
+        delivery_id = body.get("delivery_id")
+        if not isinstance(delivery_id, str):
+            raise BadRequest("expected {\"delivery_id\": \"...\"}")
+    except UtioError as exc:
+        return _error(exc)
+    status = webhooks.deliver(c.store, c.tasks, c.clock, c.settings, c.http, delivery_id)
+    return flask.jsonify({"status": status.value if status else None}), 200
+
+

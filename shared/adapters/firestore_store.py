@@ -1,0 +1,77 @@
+"""DocumentStore over the google-cloud-firestore client (the emulator locally)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from shared.ports import AnyOf, DocumentStore, Filter
+
+_DIRECTIONS = {"asc": firestore.Query.ASCENDING, "desc": firestore.Query.DESCENDING}
+
+
+def _matches(value, expected) -> bool:
+    if isinstance(expected, AnyOf):
+        return value in expected
+    return value == expected
+
+
+class FirestoreStore(DocumentStore):
+    def __init__(self, client: firestore.Client, prefix: str = ""):
+        self._client = client
+        self._prefix = prefix
+
+    def _col(self, collection: str):
+        return self._client.collection(self._prefix + collection)
+
+    def get(self, collection, doc_id):
+        snap = self._col(collection).document(doc_id).get()
+        return None if not snap.exists else snap.to_dict() | {"id": doc_id}
+
+    def create(self, collection, doc_id, data):
+        try:
+            self._col(collection).document(doc_id).create(data)
+            return True
+        except gexc.AlreadyExists:
+            return False
+
+    def put(self, collection, doc_id, data):
+        self._col(collection).document(doc_id).set(data)
+
+    def update(self, collection, doc_id, changes, *, when=None):
+        ref = self._col(collection).document(doc_id)
+        transaction = self._client.transaction()
+
+        @firestore.transactional
+        def apply(tx) -> bool:
+            snap = ref.get(transaction=tx)
+            if not snap.exists:
+                return False
+            doc = snap.to_dict()
+            for field, expected in (when or {}).items():
+                if not _matches(doc.get(field), expected):
+                    return False
+            tx.update(ref, changes)
+            return True
+
+        return apply(transaction)
+
+    def delete(self, collection, doc_id):
+        ref = self._col(collection).document(doc_id)
+        if not ref.get().exists:
+            return False
+        ref.delete()
+        return True
+
+    def query(self, collection, where: Sequence[Filter] = (), order_by=(), limit=None):
+        q = self._col(collection)
+        for field, op, value in where:
+            q = q.where(filter=FieldFilter(field, op, list(value) if op == "in" else value))
+        for field, direction in order_by:
+            q = q.order_by(field, direction=_DIRECTIONS[direction])
+        if limit is not None:
+            q = q.limit(limit)
+        return [snap.to_dict() | {"id": snap.id} for snap in q.stream()]

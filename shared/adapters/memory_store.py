@@ -1,0 +1,93 @@
+"""An in-process DocumentStore: the fake in unit tests and the backend of `make dev`
+on a machine without gcloud."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Sequence
+
+from shared.ports import AnyOf, DocumentStore, Filter
+
+
+def _matches(value, expected) -> bool:
+    if isinstance(expected, AnyOf):
+        return value in expected
+    return value == expected
+
+
+def _test(doc: dict, flt: Filter) -> bool:
+    field, op, value = flt
+    have = doc.get(field)
+    if op == "==":
+        return have == value
+    if op == "!=":
+        return have != value
+    if op == "in":
+        return have in value
+    if op == "array_contains":
+        return isinstance(have, list) and value in have
+    if have is None:
+        return False
+    return {"<": have < value, "<=": have <= value, ">": have > value, ">=": have >= value}[op]
+
+
+class _Desc:
+    def __init__(self, value):
+        self.value = value
+
+    def __lt__(self, other):
+        return other.value < self.value
+
+    def __eq__(self, other):
+        return self.value == other.value
+
+
+class MemoryStore(DocumentStore):
+    def __init__(self):
+        self._data: dict[str, dict[str, dict]] = {}
+        self._lock = threading.RLock()
+
+    def get(self, collection, doc_id):
+        with self._lock:
+            doc = self._data.get(collection, {}).get(doc_id)
+            return None if doc is None else copy.deepcopy(doc) | {"id": doc_id}
+
+    def create(self, collection, doc_id, data):
+        with self._lock:
+            docs = self._data.setdefault(collection, {})
+            if doc_id in docs:
+                return False
+            docs[doc_id] = copy.deepcopy(data)
+            return True
+
+    def put(self, collection, doc_id, data):
+        with self._lock:
+            self._data.setdefault(collection, {})[doc_id] = copy.deepcopy(data)
+
+    def update(self, collection, doc_id, changes, *, when=None):
+        with self._lock:
+            doc = self._data.get(collection, {}).get(doc_id)
+            if doc is None:
+                return False
+            for field, expected in (when or {}).items():
+                if not _matches(doc.get(field), expected):
+                    return False
+            doc.update(copy.deepcopy(changes))
+            return True
+
+    def delete(self, collection, doc_id):
+        with self._lock:
+            return self._data.get(collection, {}).pop(doc_id, None) is not None
+
+    def query(self, collection, where: Sequence[Filter] = (), order_by=(), limit=None):
+        with self._lock:
+            docs = [
+                copy.deepcopy(doc) | {"id": doc_id}
+                for doc_id, doc in self._data.get(collection, {}).items()
+                if all(_test(doc, flt) for flt in where)
+            ]
+        for field, direction in reversed(order_by):
+            docs.sort(key=lambda d, f=field: (d.get(f) is not None, d.get(f)),
+                      reverse=direction == "desc")
+        return docs[:limit] if limit is not None else docs

@@ -1,0 +1,32 @@
+"""EventBus over Pub/Sub (the emulator locally): one topic, JSON body, attributes for
+routing."""
+
+from __future__ import annotations
+
+import json
+
+from google.cloud import pubsub_v1
+
+from shared.domain import Event
+from shared.ports import EventBus
+
+
+def encode(event: Event) -> tuple[bytes, dict[str, str]]:
+    data = json.dumps(event.model_dump(mode="json")).encode()
+    attributes = {"event": event.event, "account": event.account, "device": event.device or ""}
+    return data, attributes
+
+
+def decode(data: bytes) -> Event:
+    return Event.model_validate_json(data)
+
+
+class PubSubBus(EventBus):
+    def __init__(self, publisher: pubsub_v1.PublisherClient, project: str, topic: str):
+        self._publisher = publisher
+        self._topic = publisher.topic_path(project, topic)
+
+    def publish(self, event: Event) -> None:
+        data, attributes = encode(event)
+        # Wait for the server's ack: a caller that returns has a durable event.
+        self._publisher.publish(self._topic, data, **attributes).result(timeout=30)

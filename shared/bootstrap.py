@@ -1,0 +1,106 @@
+"""The composition root. Every client is built on first use, never at import time;
+tests hand in fakes through the same constructor."""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+
+from shared import names
+from shared.clock import Clock, SystemClock
+from shared.ports import DocumentStore, EventBus, HttpClient, TaskQueue
+from shared.settings import Settings
+
+
+class Container:
+    def __init__(self, settings: Settings | None = None, *, store: DocumentStore | None = None,
+                 tasks: TaskQueue | None = None, bus: EventBus | None = None,
+                 clock: Clock | None = None, http: HttpClient | None = None):
+        self.settings = settings or Settings.from_env()
+        overrides = {"store": store, "tasks": tasks, "bus": bus, "clock": clock, "http": http}
+        for name, value in overrides.items():
+            if value is not None:
+                self.__dict__[name] = value  # pre-fills the cached_property
+
+    def task_urls(self) -> dict[str, str]:
+        s = self.settings
+        return {
+            names.TARGET_RUNNER_MESSAGES: s.runner_url.rstrip("/") + "/tasks/messages",
+            names.TARGET_RUNNER_DEVICES: s.runner_url.rstrip("/") + "/tasks/devices",
+            names.TARGET_WEBHOOK_DELIVER: s.webhook_deliver_url,
+        }
+
+    @cached_property
+    def clock(self) -> Clock:
+        return SystemClock()
+
+    @cached_property
+    def store(self) -> DocumentStore:
+        if self.settings.store_backend == "firestore":
+            from google.cloud import firestore
+
+            from shared.adapters.firestore_store import FirestoreStore
+
+            return FirestoreStore(firestore.Client(project=self.settings.project))
+        from shared.adapters.memory_store import MemoryStore
+
+        return MemoryStore()
+
+    @cached_property
+    def tasks(self) -> TaskQueue:
+        backend = self.settings.tasks_backend
+        if backend == "cloudtasks":
+            from google.cloud import tasks_v2
+
+            from shared.adapters.cloud_tasks import CloudTasksQueue
+
+            return CloudTasksQueue(tasks_v2.CloudTasksClient(), self.settings.project,
+                                   self.settings.region, self.task_urls(),
+                                   self.settings.tasks_service_account,
+                                   self.settings.oidc_audience)
+        if backend == "local":
+            from shared.adapters.local_tasks_client import LocalTasksClient
+
+            return LocalTasksClient(self.settings.local_tasks_url)
+        from shared.adapters.local_dispatcher import LocalDispatcher
+
+        return LocalDispatcher(self.task_urls()).start()
+
+    @cached_property
+    def bus(self) -> EventBus:
+        if self.settings.bus_backend == "pubsub":
+            from google.cloud import pubsub_v1
+
+            from shared.adapters.pubsub_bus import PubSubBus
+
+            return PubSubBus(pubsub_v1.PublisherClient(), self.settings.project,
+                             names.EVENTS_TOPIC)
+        from shared.adapters.inprocess_bus import InProcessBus
+        from shared.services.webhooks import fanout
+
+        return InProcessBus([lambda event: fanout(self.store, self.tasks, self.clock, event)])
+
+    @cached_property
+    def http(self) -> HttpClient:
+        from shared.adapters.http_client import RequestsHttpClient
+
+        return RequestsHttpClient()
+
+
+_lock = threading.Lock()
+_default: Container | None = None
+
+
+def container() -> Container:
+    """The process-wide container, built on first call."""
+    global _default
+    with _lock:
+        if _default is None:
+            _default = Container()
+        return _default
+
+
+def set_container(value: Container | None) -> None:
+    global _default
+    with _lock:
+        _default = value

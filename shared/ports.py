@@ -1,0 +1,87 @@
+"""Ports: small abstract classes that adapters implement and tests fake."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from shared.domain import Event
+
+# A filter is (field, op, value); op is one of OPS.
+Filter = tuple[str, str, Any]
+OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "array_contains")
+
+
+class AnyOf(tuple):
+    """A condition value meaning "the field equals one of these"."""
+
+
+class DocumentStore(ABC):
+    """Documents in named collections; every returned document carries its "id"."""
+
+    @abstractmethod
+    def get(self, collection: str, doc_id: str) -> dict | None: ...
+
+    @abstractmethod
+    def create(self, collection: str, doc_id: str, data: dict) -> bool:
+        """Write a new document; False (and nothing written) when it exists already."""
+
+    @abstractmethod
+    def put(self, collection: str, doc_id: str, data: dict) -> None: ...
+
+    @abstractmethod
+    def update(
+        self, collection: str, doc_id: str, changes: dict, *, when: dict | None = None
+    ) -> bool:
+        """Apply `changes` atomically if the document exists and every field in `when`
+        equals its value (None: missing or null; AnyOf(...): one of). Returns whether
+        it did."""
+
+    @abstractmethod
+    def delete(self, collection: str, doc_id: str) -> bool: ...
+
+    @abstractmethod
+    def query(
+        self,
+        collection: str,
+        where: Sequence[Filter] = (),
+        order_by: Sequence[tuple[str, str]] = (),
+        limit: int | None = None,
+    ) -> list[dict]: ...
+
+
+class TaskQueue(ABC):
+    @abstractmethod
+    def enqueue(
+        self,
+        queue: str,
+        target: str,
+        payload: dict,
+        *,
+        name: str | None = None,
+        schedule_at: datetime | None = None,
+    ) -> None:
+        """Deliver `payload` to `target` (a logical name from shared.names) at least once.
+        A task with a `name` already used is not created again."""
+
+
+class EventBus(ABC):
+    @abstractmethod
+    def publish(self, event: Event) -> None: ...
+
+
+class Mailer(ABC):
+    @abstractmethod
+    def send(self, to: str, subject: str, body: str) -> None: ...
+
+
+EventHandler = Callable[[Event], None]
+
+
+class HttpClient(ABC):
+    @abstractmethod
+    def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, str]:
+        """POST without following redirects; returns (status, first bytes of the body).
+        Raises OSError on network failure."""

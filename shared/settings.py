@@ -1,0 +1,63 @@
+"""Settings from the environment (prefix UTIO_). Secrets come from Secret Manager in
+production, mounted as environment variables; none has a default that works there."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+
+
+def _csv_floats(raw: str) -> tuple[float, ...]:
+    return tuple(float(part) for part in raw.split(",") if part.strip())
+
+
+# Standard Webhooks' suggested schedule, about a day in all (seconds).
+PRODUCTION_RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
+LOCAL_RETRY_SCHEDULE = (1, 2, 4, 8, 16, 32)
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "local"  # local | test | production
+    project: str = "utio-local"
+    region: str = "europe-west1"
+    store_backend: str = "memory"  # firestore | memory
+    bus_backend: str = "inprocess"  # pubsub | inprocess
+    tasks_backend: str = "inprocess"  # cloudtasks | local | inprocess
+    admin_key: str = ""
+    verify_oidc: bool = False
+    oidc_audience: str = ""
+    tasks_service_account: str = ""
+    local_tasks_url: str = "http://127.0.0.1:8089"
+    runner_url: str = "http://127.0.0.1:8081"
+    webhook_deliver_url: str = "http://127.0.0.1:8083"
+    allow_private_webhooks: bool = False
+    webhook_timeout: float = 10.0
+    webhook_retry_schedule: tuple[float, ...] = field(default=PRODUCTION_RETRY_SCHEDULE)
+    runner_shard: str = "runner-0"
+    default_transport: str = "whatsapp"
+
+    @property
+    def local(self) -> bool:
+        return self.env in ("local", "test")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
+        environ = os.environ if environ is None else environ
+        values: dict = {}
+        for f in fields(cls):
+            raw = environ.get("UTIO_" + f.name.upper())
+            if raw is None:
+                continue
+            if f.type == "bool":
+                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
+            elif f.type == "float":
+                values[f.name] = float(raw)
+            elif f.name == "webhook_retry_schedule":
+                values[f.name] = _csv_floats(raw)
+            else:
+                values[f.name] = raw
+        if "webhook_retry_schedule" not in values and values.get("env", cls.env) != "production":
+            values["webhook_retry_schedule"] = LOCAL_RETRY_SCHEDULE
+        values.update(overrides)
+        return cls(**values)
