@@ -27,3 +27,24 @@ def create_app(dispatcher: LocalDispatcher) -> Flask:
         return jsonify({"ok": True, "pending": dispatcher.pending()})
 
     return app
+
+
+def main() -> None:
+    import argparse
+    import logging
+
+    from werkzeug.serving import run_simple
+
+    from shared.bootstrap import Container
+
+    parser = argparse.ArgumentParser(description="The local Cloud Tasks stand-in.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8089)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s tasks %(levelname)s %(message)s")
+    dispatcher = LocalDispatcher(Container().task_urls()).start()
+    run_simple(args.host, args.port, create_app(dispatcher), threaded=True)
+
+
+if __name__ == "__main__":
+    main()

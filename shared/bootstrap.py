@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from shared import names
-from shared.clock import Clock, SystemClock
-from shared.ports import DocumentStore, EventBus, HttpClient, TaskQueue
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from shared.clock import Clock
+    from shared.ports import DocumentStore, EventBus, HttpClient, TaskQueue
 
 
 class Container:
@@ -32,6 +35,8 @@ class Container:
 
     @cached_property
     def clock(self) -> Clock:
+        from shared.clock import SystemClock
+
         return SystemClock()
 
     @cached_property

@@ -5,9 +5,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.domain import Event
+if TYPE_CHECKING:
+    from shared.domain import Event
 
 # A filter is (field, op, value); op is one of OPS.
 Filter = tuple[str, str, Any]
@@ -77,7 +78,7 @@ class Mailer(ABC):
     def send(self, to: str, subject: str, body: str) -> None: ...
 
 
-EventHandler = Callable[[Event], None]
+EventHandler = Callable[["Event"], None]
 
 
 class HttpClient(ABC):

@@ -1,0 +1,310 @@
+"""`make dev`: the whole platform on this machine, under one supervisor.
+
+With gcloud: the Firestore and Pub/Sub emulators, every function on loopback
+(functions-framework), one device runner with the sandbox transport, and the local
+task dispatcher, each its own process. Without gcloud: the same components in this one
+process on in-process backends. Ctrl-C stops everything it started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from infra import emulators
+from shared import names
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Ports:
+    api: int
+
+    @property
+    def runner(self) -> int:
+        return self.api + 1
+
+    @property
+    def fanout(self) -> int:
+        return self.api + 2
+
+    @property
+    def deliver(self) -> int:
+        return self.api + 3
+
+    @property
+    def pubsub(self) -> int:
+        return self.api + 5
+
+    @property
+    def firestore(self) -> int:
+        return self.api + 6
+
+    @property
+    def tasks(self) -> int:
+        return self.api + 9
+
+
+def say(text: str) -> None:
+    print(f"[utio] {text}", flush=True)
+
+
+def load_keys(data_dir: Path) -> tuple[str, str]:
+    """The admin and development keys: from the environment, else kept in the data dir
+    so they stay the same between runs."""
+    path = data_dir / "keys.json"
+    saved = json.loads(path.read_text()) if path.exists() else {}
+    admin = os.environ.get("UTIO_ADMIN_KEY") or saved.get("admin") or "adm_" + secrets.token_urlsafe(24)
+    dev = os.environ.get("UTIO_DEV_API_KEY") or saved.get("dev") or "utio_dev_" + secrets.token_urlsafe(24)
+    path.write_text(json.dumps({"admin": admin, "dev": dev}))
+    path.chmod(0o600)
+    return admin, dev
+
+
+def component_env(ports: Ports, project: str, admin_key: str, *, inprocess: bool) -> dict[str, str]:
+    base = "http://127.0.0.1"
+    env = {
+        "UTIO_ENV": "local",
+        "UTIO_PROJECT": project,
+        "GOOGLE_CLOUD_PROJECT": project,
+        "UTIO_ADMIN_KEY": admin_key,
+        "UTIO_ALLOW_PRIVATE_WEBHOOKS": "1",
+        "UTIO_DEFAULT_TRANSPORT": "sandbox",
+        "UTIO_RUNNER_URL": f"{base}:{ports.runner}",
+        "UTIO_WEBHOOK_DELIVER_URL": f"{base}:{ports.deliver}/",
+        "UTIO_LOCAL_TASKS_URL": f"{base}:{ports.tasks}",
+        "UTIO_STORE_BACKEND": "memory" if inprocess else "firestore",
+        "UTIO_BUS_BACKEND": "inprocess" if inprocess else "pubsub",
+        "UTIO_TASKS_BACKEND": "inprocess" if inprocess else "local",
+    }
+    return env
+
+
+class Supervisor:
+    def __init__(self, logs: Path):
+        self.logs = logs
+        self.children: list[tuple[str, subprocess.Popen]] = []
+        self.emulators: list[emulators.Emulator] = []
+
+    def spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 (lives as long as the child)
+        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        threading.Thread(target=_pump, args=(name, process, log), daemon=True).start()
+        self.children.append((name, process))
+
+    def dead(self) -> list[str]:
+        return [name for name, process in self.children if process.poll() is not None]
+
+    def stop(self) -> None:
+        for _, process in reversed(self.children):
+            _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for _, process in self.children:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(process, signal.SIGKILL)
+                process.wait()
+        for emulator in reversed(self.emulators):
+            emulator.stop()
+
+
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _pump(name: str, process: subprocess.Popen, log) -> None:
+    quiet = os.environ.get("UTIO_DEV_QUIET") == "1"
+    for line in iter(process.stdout.readline, b""):
+        log.write(line)
+        log.flush()
+        if not quiet:
+            sys.stdout.write(f"{name:>8} | {line.decode(errors='replace')}")
+            sys.stdout.flush()
+
+
+def wait_healthy(urls: dict[str, str], supervisor: Supervisor | None, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    pending = dict(urls)
+    while pending:
+        if supervisor and supervisor.dead():
+            raise RuntimeError(f"{', '.join(supervisor.dead())} exited during start-up; "
+                               f"see {supervisor.logs}")
+        for name, url in list(pending.items()):
+            try:
+                if requests.get(url, timeout=1).status_code < 500:
+                    del pending[name]
+            except requests.RequestException:
+                pass
+        if pending and time.monotonic() > deadline:
+            raise RuntimeError(f"not healthy after {timeout:.0f} s: {', '.join(pending)}")
+        time.sleep(0.2)
+
+
+def run_processes(ports: Ports, data_dir: Path, project: str, admin_key: str, dev_key: str) -> int:
+    supervisor = Supervisor(data_dir / "logs")
+    env = dict(os.environ) | component_env(ports, project, admin_key, inprocess=False)
+    firestore_dir = data_dir / "firestore"
+    external = bool(os.environ.get("FIRESTORE_EMULATOR_HOST") and os.environ.get("PUBSUB_EMULATOR_HOST"))
+    stopping = threading.Event()
+
+    def on_signal(signum, frame):
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        if external:
+            firestore_host = os.environ["FIRESTORE_EMULATOR_HOST"]
+            pubsub_host = os.environ["PUBSUB_EMULATOR_HOST"]
+            say(f"using running emulators: Firestore {firestore_host}, Pub/Sub {pubsub_host}")
+        else:
+            say("starting the Firestore and Pub/Sub emulators (gcloud)...")
+            firestore = emulators.start_firestore(
+                ports.firestore, log_path=supervisor.logs / "firestore.log",
+                import_dir=firestore_dir if firestore_dir.exists() else None)
+            supervisor.emulators.append(firestore)
+            pubsub = emulators.start_pubsub(ports.pubsub, log_path=supervisor.logs / "pubsub.log",
+                                            data_dir=data_dir / "pubsub")
+            supervisor.emulators.append(pubsub)
+            firestore_host, pubsub_host = firestore.host, pubsub.host
+        env |= {"FIRESTORE_EMULATOR_HOST": firestore_host, "PUBSUB_EMULATOR_HOST": pubsub_host}
+        os.environ.update({"FIRESTORE_EMULATOR_HOST": firestore_host,
+                           "PUBSUB_EMULATOR_HOST": pubsub_host})
+        emulators.ensure_push_subscription(pubsub_host, project, names.EVENTS_TOPIC,
+                                           names.EVENTS_FANOUT_SUBSCRIPTION,
+                                           f"http://127.0.0.1:{ports.fanout}/")
+        py = sys.executable
+        ff = str(Path(py).with_name("functions-framework"))
+        supervisor.spawn("tasks", [py, "-m", "infra.local_tasks", "--port", str(ports.tasks)], env)
+        supervisor.spawn("runner", [py, "-m", "device_runner.main", "--port", str(ports.runner)], env)
+        for name, port in (("api", ports.api), ("fanout", ports.fanout), ("deliver", ports.deliver)):
+            target = {"fanout": "webhook_fanout", "deliver": "webhook_deliver"}.get(name, name)
+            supervisor.spawn(name, [ff, "--source", "main.py", "--target", target,
+                                    "--host", "127.0.0.1", "--port", str(port)], env)
+        wait_healthy({"api": f"http://127.0.0.1:{ports.api}/v1/health",
+                      "runner": f"http://127.0.0.1:{ports.runner}/healthz",
+                      "tasks": f"http://127.0.0.1:{ports.tasks}/healthz",
+                      "fanout": f"http://127.0.0.1:{ports.fanout}/",
+                      "deliver": f"http://127.0.0.1:{ports.deliver}/"}, supervisor)
+        ensure_dev_account(dev_key)
+        banner(ports, admin_key, dev_key, "Firestore and Pub/Sub emulators")
+        while not stopping.is_set():
+            dead = supervisor.dead()
+            if dead:
+                say(f"{', '.join(dead)} stopped unexpectedly; see {supervisor.logs}. Stopping.")
+                return 1
+            stopping.wait(0.5)
+        return 0
+    finally:
+        say("stopping...")
+        if not external and supervisor.emulators:
+            try:
+                emulators.export_firestore(supervisor.emulators[0].host, project, firestore_dir)
+                say(f"data saved in {firestore_dir}")
+            except Exception as exc:  # keep stopping whatever happens
+                say(f"could not save Firestore data: {exc}")
+        supervisor.stop()
+        say("stopped.")
+
+
+def ensure_dev_account(dev_key: str) -> None:
+    from shared.bootstrap import Container
+    from shared.services.accounts import ensure_account_with_key
+
+    c = Container()
+    ensure_account_with_key(c.store, c.clock, "Development", dev_key)
+
+
+def banner(ports: Ports, admin_key: str, dev_key: str, backend: str) -> None:
+    say("ready.")
+    print(f"""
+  Utio is running ({backend}).
+    API          http://127.0.0.1:{ports.api}/v1   (OpenAPI: /v1/openapi.json)
+    API key      {dev_key}
+    Admin key    {admin_key}
+  Try:  curl -H "Authorization: Bearer {dev_key}" http://127.0.0.1:{ports.api}/v1/devices
+  Ctrl-C stops everything.
+""", flush=True)
+
+
+def run_inprocess(ports: Ports, project: str, admin_key: str, dev_key: str) -> int:
+    """Every component in this process: MemoryStore, in-process bus and task dispatcher."""
+    from werkzeug.serving import make_server
+
+    from device_runner.app import create_app as runner_app
+    from device_runner.main import build_runner
+    from functions.api.app import create_app as api_app
+    from shared.bootstrap import Container, set_container
+    from shared.settings import Settings
+
+    os.environ.update(component_env(ports, project, admin_key, inprocess=True))
+    c = Container(Settings.from_env())
+    set_container(c)
+    runner = build_runner(c)
+    runner.start()
+    from functions.main import webhook_deliver
+
+    deliver_app = _function_app(webhook_deliver)
+    servers = [make_server("127.0.0.1", port, app, threaded=True)
+               for port, app in ((ports.api, api_app(c)), (ports.runner, runner_app(runner)),
+                                 (ports.deliver, deliver_app))]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    from shared.services.accounts import ensure_account_with_key
+
+    ensure_account_with_key(c.store, c.clock, "Development", dev_key)
+    banner(ports, admin_key, dev_key, "in-process backends; data is not kept between runs")
+    stopping = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    stopping.wait()
+    say("stopping...")
+    for server in servers:
+        server.shutdown()
+    runner.stop()
+    say("stopped.")
+    return 0
+
+
+def _function_app(function):
+    import flask
+
+    app = flask.Flask(function.__name__)
+    app.add_url_rule("/", view_func=lambda: function(flask.request), methods=["POST", "GET"])
+    return app
+
+
+def main() -> int:
+    ports = Ports(int(os.environ.get("UTIO_API_PORT", "8080")))
+    data_dir = Path(os.environ.get("UTIO_DATA_DIR", ROOT / ".utio"))
+    (data_dir / "logs").mkdir(parents=True, exist_ok=True)
+    project = os.environ.get("UTIO_PROJECT", "utio-local")
+    admin_key, dev_key = load_keys(data_dir)
+    forced = os.environ.get("UTIO_DEV_INPROCESS") == "1"
+    if forced or not emulators.gcloud_available():
+        if not forced:
+            say("gcloud (or Java) is not installed: running on in-process backends "
+                "(in-memory store, in-process bus). Install the Google Cloud SDK with its "
+                "Firestore and Pub/Sub emulators to run the real adapters.")
+        return run_inprocess(ports, project, admin_key, dev_key)
+    return run_processes(ports, data_dir, project, admin_key, dev_key)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""The one table of plans, shared by messaging limits and billing (Stripe products and
+prices are synced from it). Prices exclude taxes, in EUR cents per 30 days."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+MB = 1024 * 1024
+
+
+class PlanFamily(StrEnum):
+    messaging = "messaging"
+    platform = "platform"
+
+
+class MediaLimits(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    image: int
+    audio: int
+    video: int
+    document: int
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    family: PlanFamily
+    name: str
+    price_eur_cents: int
+    messages_per_month: int
+    media: MediaLimits
+    number_checks_per_month: int
+    agents_included: int
+    extra_agent_eur_cents: int | None
+    max_delivery_speed: int
+    webhooks: bool = True
+    chatbots: bool = False
+
+
+PLANS: dict[str, Plan] = {
+    plan.id: plan
+    for plan in (
+        Plan(id="messaging-professional", family=PlanFamily.messaging, name="Professional",
+             price_eur_cents=2900, messages_per_month=10_000,
+             media=MediaLimits(image=2 * MB, audio=8 * MB, video=12 * MB, document=12 * MB),
+             number_checks_per_month=1_000, agents_included=0, extra_agent_eur_cents=None,
+             max_delivery_speed=20),
+        Plan(id="messaging-business", family=PlanFamily.messaging, name="Business",
+             price_eur_cents=5900, messages_per_month=30_000,
+             media=MediaLimits(image=3 * MB, audio=12 * MB, video=20 * MB, document=20 * MB),
+             number_checks_per_month=5_000, agents_included=0, extra_agent_eur_cents=None,
+             max_delivery_speed=40),
+        Plan(id="messaging-enterprise", family=PlanFamily.messaging, name="Enterprise",
+             price_eur_cents=11900, messages_per_month=100_000,
+             media=MediaLimits(image=5 * MB, audio=16 * MB, video=30 * MB, document=30 * MB),
+             number_checks_per_month=20_000, agents_included=0, extra_agent_eur_cents=None,
+             max_delivery_speed=60),
+        Plan(id="platform-professional", family=PlanFamily.platform, name="Platform Professional",
+             price_eur_cents=7900, messages_per_month=30_000,
+             media=MediaLimits(image=3 * MB, audio=12 * MB, video=20 * MB, document=20 * MB),
+             number_checks_per_month=5_000, agents_included=3, extra_agent_eur_cents=None,
+             max_delivery_speed=40, chatbots=True),
+        Plan(id="platform-business", family=PlanFamily.platform, name="Platform Business",
+             price_eur_cents=14900, messages_per_month=60_000,
+             media=MediaLimits(image=5 * MB, audio=16 * MB, video=30 * MB, document=30 * MB),
+             number_checks_per_month=10_000, agents_included=5, extra_agent_eur_cents=None,
+             max_delivery_speed=60, chatbots=True),
+        Plan(id="platform-enterprise", family=PlanFamily.platform, name="Platform Enterprise",
+             price_eur_cents=29900, messages_per_month=150_000,
+             media=MediaLimits(image=5 * MB, audio=16 * MB, video=30 * MB, document=30 * MB),
+             number_checks_per_month=30_000, agents_included=10, extra_agent_eur_cents=1900,
+             max_delivery_speed=120, chatbots=True),
+    )
+}
+
+DEFAULT_PLAN = "messaging-professional"
+
+
+def get_plan(plan_id: str) -> Plan:
+    return PLANS[plan_id]

@@ -1,0 +1,188 @@
+"""The local stack as a user runs it (`python -m infra.dev`, what `make dev` runs), driven
+over HTTP: a webhook on a local receiver, a sandbox device, messages, an inbound message,
+and every webhook call verified with standardwebhooks' own verifier."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from flask import Flask, request
+from standardwebhooks.webhooks import Webhook
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.e2e
+
+
+def _free_base() -> int:
+    for _ in range(200):
+        base = 20000 + (uuid.uuid4().int % 2000) * 10
+        sockets = []
+        try:
+            for port in range(base, base + 10):
+                s = socket.socket()
+                s.bind(("127.0.0.1", port))
+                sockets.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise RuntimeError("no free port range")
+
+
+def wait_until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+class Receiver:
+    def __init__(self):
+        self.calls: list[tuple[dict, bytes]] = []
+        app = Flask("receiver")
+
+        @app.post("/hook")
+        def hook():
+            self.calls.append((dict(request.headers), request.get_data()))
+            return "", 204
+
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def events(self, secret: str) -> list[dict]:
+        verifier = Webhook(secret)
+        out = []
+        for headers, body in list(self.calls):
+            lowered = {k.lower(): v for k, v in headers.items()}
+            out.append(verifier.verify(body, lowered))  # raises if the signature is wrong
+        return out
+
+
+@pytest.fixture(params=["emulators", "inprocess"])
+def stack(request, tmp_path):
+    base = _free_base()
+    env = dict(os.environ)
+    env.update({
+        "UTIO_API_PORT": str(base),
+        "UTIO_DATA_DIR": str(tmp_path / "data"),
+        "UTIO_PROJECT": "e2e-" + uuid.uuid4().hex[:8],
+        "UTIO_DEV_API_KEY": "utio_e2e_" + uuid.uuid4().hex,
+        "UTIO_ADMIN_KEY": "adm_e2e_" + uuid.uuid4().hex,
+        "UTIO_DEV_QUIET": "1",
+    })
+    if request.param == "emulators":
+        emu = request.getfixturevalue("emulators")
+        env["FIRESTORE_EMULATOR_HOST"] = emu.firestore_host
+        env["PUBSUB_EMULATOR_HOST"] = emu.pubsub_host
+    else:
+        env["UTIO_DEV_INPROCESS"] = "1"
+        env.pop("FIRESTORE_EMULATOR_HOST", None)
+        env.pop("PUBSUB_EMULATOR_HOST", None)
+    log = open(tmp_path / "dev.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen([sys.executable, "-m", "infra.dev"], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    api = f"http://127.0.0.1:{base}/v1"
+    try:
+        wait_until(lambda: _healthy(api) or process.poll() is not None, 90, "the stack to start")
+        assert process.poll() is None, (tmp_path / "dev.log").read_text()[-3000:]
+        # the banner prints after the dev account exists
+        wait_until(lambda: "Utio is running" in (tmp_path / "dev.log").read_text(), 30, "the banner")
+        yield {"api": api, "key": env["UTIO_DEV_API_KEY"], "admin": env["UTIO_ADMIN_KEY"],
+               "process": process, "log": tmp_path / "dev.log", "base": base}
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        log.close()
+
+
+def _healthy(api: str) -> bool:
+    try:
+        return requests.get(f"{api}/health", timeout=1).ok
+    except requests.RequestException:
+        return False
+
+
+def test_message_end_to_end_with_signed_webhooks(stack):
+    api, headers = stack["api"], {"Authorization": f"Bearer {stack['key']}"}
+    receiver = Receiver()
+    s = requests.Session()
+    s.headers.update(headers)
+
+    # the banner's key works, and so does the admin key
+    assert s.get(f"{api}/devices").status_code == 200
+    created = requests.post(f"{api}/accounts", json={"name": "Other"},
+                            headers={"Authorization": f"Bearer {stack['admin']}"})
+    assert created.status_code == 201
+
+    webhook = s.post(f"{api}/webhooks", json={"url": receiver.url}).json()
+    assert webhook["secret"].startswith("whsec_")
+
+    device = s.post(f"{api}/devices", json={"alias": "e2e"}).json()
+    assert device["transport"] == "sandbox"
+    wait_until(lambda: s.get(f"{api}/devices/{device['id']}").json()["status"] == "connected",
+               10, "the sandbox device to link")
+
+    ok = s.post(f"{api}/messages", json={"phone": "+44 7911 123456", "message": "Hello 👋"}).json()
+    bad = s.post(f"{api}/messages", json={"phone": "+14155550000", "message": "Hi"}).json()
+    assert ok["status"] == "queued" and ok["phone"] == "+447911123456"
+
+    final = wait_until(lambda: (m := s.get(f"{api}/messages/{ok['id']}").json())["status"] == "read"
+                       and m, 30, "the message to be read")
+    assert final["sent_at"] and final["delivered_at"] and final["read_at"]
+    failed = wait_until(lambda: (m := s.get(f"{api}/messages/{bad['id']}").json())["status"] == "failed"
+                        and m, 30, "the second message to fail")
+    assert failed["failure_reason"] == "number_not_on_whatsapp"
+
+    inbound = s.post(f"{api}/devices/{device['id']}/sandbox/inbound",
+                     json={"phone": "+34600100999", "message": "Is my order on its way?"})
+    assert inbound.status_code == 202
+
+    def seen():
+        names = [(e["event"], e["data"].get("id")) for e in receiver.events(webhook["secret"])]
+        wanted = {("message:out:sent", ok["id"]), ("message:out:delivered", ok["id"]),
+                  ("message:out:read", ok["id"]), ("message:out:failed", bad["id"])}
+        return wanted <= set(names) and any(n == "message:in:new" for n, _ in names)
+
+    wait_until(seen, 40, "every webhook call")
+    events = receiver.events(webhook["secret"])
+    inbound_event = next(e for e in events if e["event"] == "message:in:new")
+    assert inbound_event["data"]["message"] == "Is my order on its way?"
+    assert inbound_event["device"] == device["id"]
+    ids = [e["id"] for e in events]
+    assert len(ids) == len(set(ids)), "an event was delivered twice"
+    for event in events:
+        assert set(event) == {"id", "event", "created_at", "device", "data"}
+
+    deliveries = s.get(f"{api}/webhooks/{webhook['id']}/deliveries").json()["data"]
+    assert deliveries and all(d["status"] == "succeeded" for d in deliveries)
+
+
+def test_ctrl_c_stops_every_process(stack):
+    process = stack["process"]
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 0
+    for port in range(stack["base"], stack["base"] + 10):
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still open"

@@ -1,0 +1,133 @@
+"""Fakes of our own ports, and a helper that builds the composition root with them."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.adapters.inprocess_bus import InProcessBus
+from shared.adapters.memory_store import MemoryStore
+from shared.bootstrap import Container
+from shared.clock import Clock, FakeClock
+from shared.ports import HttpClient, TaskQueue
+from shared.settings import Settings
+
+ADMIN_KEY = "test-admin-key"
+TEST_RETRY_SCHEDULE = (1.0, 2.0, 4.0)
+
+
+@dataclass(frozen=True)
+class Task:
+    queue: str
+    target: str
+    payload: dict
+    name: str | None
+    schedule_at: datetime | None
+
+
+class FakeTaskQueue(TaskQueue):
+    """Records tasks; a (queue, name) pair used before is dropped, as Cloud Tasks does."""
+
+    def __init__(self):
+        self.calls: list[Task] = []  # every enqueue, duplicates included
+        self.tasks: list[Task] = []  # the tasks the queue accepted
+        self._names: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def enqueue(self, queue, target, payload, *, name=None, schedule_at=None):
+        task = Task(queue, target, dict(payload), name, schedule_at)
+        with self._lock:
+            self.calls.append(task)
+            if name is not None:
+                if (queue, name) in self._names:
+                    return
+                self._names.add((queue, name))
+            self.tasks.append(task)
+
+    def on(self, *queues: str) -> list[Task]:
+        with self._lock:
+            return [t for t in self.tasks if t.queue in queues]
+
+
+@dataclass(frozen=True)
+class Post:
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    timeout: float
+
+
+class FakeHttp(HttpClient):
+    """Answers posts from a script of status codes or exceptions; 200 once it runs out."""
+
+    def __init__(self, script: Iterable[int | BaseException] = ()):
+        self.script = list(script)
+        self.posts: list[Post] = []
+
+    def post(self, url, body, headers, timeout):
+        self.posts.append(Post(url, body, dict(headers), timeout))
+        answer = self.script.pop(0) if self.script else 200
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer, f"answer {answer}"
+
+
+class ManualTimer:
+    """A sandbox timer that runs nothing until the test says so."""
+
+    def __init__(self):
+        self.pending: list[tuple[float, Callable[[], None]]] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, delay: float, fn: Callable[[], None]) -> None:
+        with self._lock:
+            self.pending.append((delay, fn))
+
+    def fire_all(self) -> int:
+        """Run every pending callback (shortest delay first), including those they add."""
+        fired = 0
+        while True:
+            with self._lock:
+                if not self.pending:
+                    return fired
+                self.pending.sort(key=lambda item: item[0])
+                _, fn = self.pending.pop(0)
+            fn()
+            fired += 1
+
+
+def test_settings(**overrides) -> Settings:
+    values = dict(env="test", admin_key=ADMIN_KEY, default_transport="sandbox",
+                  allow_private_webhooks=True, webhook_retry_schedule=TEST_RETRY_SCHEDULE,
+                  runner_shard="runner-test")
+    values.update(overrides)
+    return Settings(**values)
+
+
+def make_container(*, settings: Settings | None = None, fanout: bool = True,
+                   clock: Clock | None = None, http: FakeHttp | None = None) -> Container:
+    """A Container over in-memory fakes; the bus runs handlers synchronously and, with
+    `fanout`, feeds every event to the webhook fan-out as Pub/Sub push would."""
+    store = MemoryStore()
+    tasks = FakeTaskQueue()
+    clock = clock or FakeClock()
+    bus = InProcessBus(threaded=False)
+    c = Container(settings or test_settings(), store=store, tasks=tasks, bus=bus, clock=clock,
+                  http=http or FakeHttp())
+    if fanout:
+        from shared.services.webhooks import fanout as fanout_event
+
+        bus.subscribe(lambda event: fanout_event(store, tasks, clock, event))
+    return c
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 5.0, interval: float = 0.005,
+               message: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
