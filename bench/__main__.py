@@ -40,7 +40,7 @@ def cold_start(rounds: int = 7) -> None:
         ours.append(_import_time("import main"))
         app.append(_import_time("import functions.main as m; m._api_app()"))
     b, o, a = (statistics.median(x) for x in (baseline, ours, app))
-    print("cold start (median of %d fresh interpreters, wall time)" % rounds)
+    print(f"cold start (median of {rounds} fresh interpreters, wall time)")
     print(f"  baseline  import flask, functions_framework   {b * 1000:8.1f} ms")
     print(f"  utio      import main (the api target)        {o * 1000:8.1f} ms   ratio {o / b:.2f}")
     print(f"  utio      import main + build the Flask app   {a * 1000:8.1f} ms   ratio {a / b:.2f}")

@@ -95,6 +95,14 @@ class DeviceSettings(BaseModel):
     )
 
 
+class BillingStatus(StrEnum):
+    trialing = "trialing"
+    active = "active"
+    past_due = "past_due"
+    unpaid = "unpaid"
+    canceled = "canceled"
+
+
 class Device(Doc):
     id: str
     account_id: str
@@ -103,6 +111,8 @@ class Device(Doc):
     status: DeviceStatus = DeviceStatus.pending
     phone: str | None = None
     settings: DeviceSettings = Field(default_factory=DeviceSettings)
+    plan: str = "messaging-professional"  # an id of shared.plans.PLANS
+    billing_status: BillingStatus = BillingStatus.trialing
     created_at: datetime
     updated_at: datetime
 
