@@ -87,19 +87,27 @@ class ManualTimer:
             self.pending.append((delay, fn))
 
     def fire_all(self) -> int:
-        """Run every pending callback (shortest delay first), including those they add."""
-        fired = 0
-        while True:
-            with self._lock:
-                if not self.pending:
-                    return fired
-                self.pending.sort(key=lambda item: item[0])
-                _, fn = self.pending.pop(0)
+        """Run the callbacks pending now, shortest delay first. Callbacks that other threads
+        add meanwhile wait for the next call, so a test decides when receipts arrive."""
+        with self._lock:
+            due = sorted(self.pending, key=lambda item: item[0])
+            self.pending = []
+        for _, fn in due:
             fn()
-            fired += 1
+        return len(due)
+
+    def fire_next(self) -> bool:
+        """Run the pending callback with the shortest delay, if any."""
+        with self._lock:
+            if not self.pending:
+                return False
+            self.pending.sort(key=lambda item: item[0])
+            _, fn = self.pending.pop(0)
+        fn()
+        return True
 
 
-def test_settings(**overrides) -> Settings:
+def make_settings(**overrides) -> Settings:
     values = dict(env="test", admin_key=ADMIN_KEY, default_transport="sandbox",
                   allow_private_webhooks=True, webhook_retry_schedule=TEST_RETRY_SCHEDULE,
                   runner_shard="runner-test")
@@ -115,7 +123,7 @@ def make_container(*, settings: Settings | None = None, fanout: bool = True,
     tasks = FakeTaskQueue()
     clock = clock or FakeClock()
     bus = InProcessBus(threaded=False)
-    c = Container(settings or test_settings(), store=store, tasks=tasks, bus=bus, clock=clock,
+    c = Container(settings or make_settings(), store=store, tasks=tasks, bus=bus, clock=clock,
                   http=http or FakeHttp())
     if fanout:
         from shared.services.webhooks import fanout as fanout_event
@@ -131,3 +139,53 @@ def wait_until(predicate: Callable[[], object], timeout: float = 5.0, interval: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         time.sleep(interval)
+
+
+def assert_error(response, status: int, code: str | None = None) -> dict:
+    """The response is an error of the contract's shape, with this status (and code)."""
+    body = response.get_json(silent=True)
+    assert response.status_code == status, (response.status_code, body)
+    assert isinstance(body, dict) and set(body) == {"error"}, body
+    assert set(body["error"]) == {"code", "message", "details"}, body
+    assert isinstance(body["error"]["code"], str) and body["error"]["message"], body
+    if code is not None:
+        assert body["error"]["code"] == code, body
+    return body["error"]
+
+
+# --- building blocks for service and runner tests ------------------------------------
+
+
+def seed_account(c: Container, name: str = "Acme Ltd") -> str:
+    from shared.services.accounts import create_account
+
+    account, _, _ = create_account(c.store, c.clock, name)
+    return account.id
+
+
+def seed_device(c: Container, account_id: str, *, speed: int = 120, transport: str = "sandbox"):
+    from shared.domain import DeviceSettings, Transport
+    from shared.services.devices import create_device
+
+    return create_device(c.store, c.tasks, c.clock, account_id, transport=Transport(transport),
+                         settings=DeviceSettings(delivery_speed=speed))
+
+
+def queue_message(c: Container, account_id: str, device_id: str, text: str = "hello", *,
+                  phone: str = "+447911123456", priority: str = "normal", deliver_at=None):
+    from shared.domain import Priority
+    from shared.services.messages import send_message
+
+    message, _ = send_message(c.store, c.tasks, c.bus, c.clock, account_id, phone=phone, text=text,
+                              device_id=device_id, priority=Priority(priority),
+                              deliver_at=deliver_at)
+    return message
+
+
+def message_events(c: Container, message_id: str, name: str | None = None) -> list[str]:
+    return [e.event for e in list(c.bus.published)
+            if e.data.get("id") == message_id and (name is None or e.event == name)]
+
+
+def status_of(c: Container, message_id: str) -> str:
+    return c.store.get("messages", message_id)["status"]

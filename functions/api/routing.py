@@ -63,7 +63,7 @@ def read_json_body() -> Any:
         raise BadRequest("request body is empty: send a JSON object", code="invalid_json")
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: deep nesting
         raise BadRequest(f"request body is not valid JSON: {exc}", code="invalid_json") from exc
 
 

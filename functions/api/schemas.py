@@ -145,7 +145,7 @@ class DeviceList(BaseModel):
 
 class SandboxInbound(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"phone": "+447700900456", "message": "Hi, is my order on its way?"}]})
+        {"phone": "+447911123457", "message": "Hi, is my order on its way?"}]})
     phone: str = Field(description="The sender, in E.164.")
     message: str = Field(min_length=1, max_length=MAX_TEXT)
 

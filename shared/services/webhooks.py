@@ -30,7 +30,9 @@ def new_secret() -> str:
 
 def _check_events(events: list[str]) -> list[str]:
     known = {e.value for e in EventName}
-    prefixes = {e.value.split(":")[0] + ":*" for e in EventName}
+    # every prefix the matcher understands: "message:*", "message:out:*", "message:in:*"…
+    prefixes = {":".join(e.value.split(":")[:n]) + ":*"
+                for e in EventName for n in range(1, e.value.count(":") + 1)}
     unknown = [e for e in events if e != "*" and e not in known and e not in prefixes]
     if unknown:
         raise ValidationFailed(f"events: unknown event names {unknown}",

@@ -1,0 +1,119 @@
+"""Bad input gets a clear 4xx in the error shape, never a 5xx."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from functions.api.registry import api as registry
+from tests.fakes import assert_error
+
+PHONE = "+447911123456"
+
+RAW_BODIES = [
+    pytest.param(b'{"phone": "+447911123456", "message": ', 400, "invalid_json", id="truncated"),
+    pytest.param(b"{'phone': 'x'}", 400, "invalid_json", id="single-quotes"),
+    pytest.param(b"", 400, "invalid_json", id="empty"),
+    pytest.param(b"   \n", 400, "invalid_json", id="blank"),
+    pytest.param(b"\xff\xfe\x00{", 400, "invalid_json", id="not-utf8"),
+    pytest.param(b"[" * 100_000 + b"]" * 100_000, 400, "invalid_json", id="deeply-nested"),
+    pytest.param(b'{"a": ' + b"9" * 5000 + b"}", 400, "invalid_json", id="huge-int"),
+    pytest.param(b'[{"phone": "+447911123456", "message": "x"}]', 422, None, id="array"),
+    pytest.param(b"null", 422, None, id="null"),
+    pytest.param(b'"hello"', 422, None, id="string"),
+    pytest.param(b"42", 422, None, id="number"),
+]
+
+
+@pytest.mark.parametrize("raw,status,code", RAW_BODIES)
+def test_malformed_bodies(api, device, raw, status, code):
+    response = api.post("/v1/messages", data=raw, headers={"Content-Type": "application/json"})
+    assert_error(response, status, code)
+
+
+@pytest.mark.parametrize("body,code", [
+    ({"phone": 447911123456, "message": "x"}, "validation_error"),
+    ({"phone": PHONE, "message": 5}, "validation_error"),
+    ({"phone": PHONE, "message": ["x"]}, "validation_error"),
+    ({"phone": PHONE, "message": None}, "validation_error"),
+    ({"phone": PHONE, "message": {"text": "x"}}, "validation_error"),
+    ({"phone": PHONE, "message": "x", "priority": 1}, "validation_error"),
+    ({"phone": PHONE, "message": "x", "device": 7}, "validation_error"),
+    ({"phone": PHONE, "message": "x", "reference": "r" * 201}, "validation_error"),
+    ({"phone": PHONE, "message": "x", "colour": "red"}, "validation_error"),
+    ({"phone": PHONE, "text": "x"}, "validation_error"),
+    ({"message": "x"}, "validation_error"),
+    ({"phone": PHONE}, "validation_error"),
+    ({"phone": "not a number", "message": "x"}, "validation_error"),
+    ({"phone": "+44 12", "message": "x"}, "validation_error"),
+    ({"phone": "+447700900123", "message": "x"}, "validation_error"),  # fictional range
+    ({"phone": "+999123456789", "message": "x"}, "validation_error"),
+    ({"phone": "", "message": "x"}, "validation_error"),
+    ({"phone": PHONE, "message": "x", "priority": "asap"}, "validation_error"),
+    ({"phone": PHONE, "message": "x", "priority": "URGENT"}, "validation_error"),
+    ({"phone": PHONE, "message": "x", "deliver_at": "2026-12-01T09:00:00"}, "validation_error"),
+    ({"phone": PHONE, "message": "x", "deliver_at": "tomorrow"}, "validation_error"),
+])
+def test_invalid_message_fields_are_422(api, device, container, body, code):
+    error = assert_error(api.post("/v1/messages", json=body), 422, code)
+    assert isinstance(error["details"], list) and error["details"][0]["field"]
+    assert container.store.query("messages") == []
+
+
+def test_invalid_number_says_which_field(api, device):
+    error = assert_error(api.post("/v1/messages", json={"phone": "12", "message": "x"}), 422)
+    assert error["details"][0]["field"] == "phone"
+    assert "phone" in error["message"]
+
+
+def test_unknown_field_is_named(api, device):
+    error = assert_error(api.post("/v1/messages", json={"phone": PHONE, "message": "x",
+                                                        "colour": "red"}), 422)
+    assert error["details"][0]["field"] == "colour"
+
+
+def test_unknown_route_is_404_in_the_error_shape(api):
+    assert_error(api.get("/v1/nothing-here"), 404, "not_found")
+    assert_error(api.client.get("/"), 404, "not_found")
+    assert_error(api.post("/v2/messages", json={}), 404, "not_found")
+
+
+@pytest.mark.parametrize("method,path", [
+    ("PUT", "/v1/messages"),
+    ("PATCH", "/v1/messages/msg_1"),
+    ("DELETE", "/v1/devices"),
+    ("POST", "/v1/health"),
+    ("PUT", "/v1/webhooks/wh_1"),
+])
+def test_wrong_method_is_405_in_the_error_shape(api, method, path):
+    assert_error(api.call(method, path, json={}), 405, "method_not_allowed")
+
+
+def test_webhook_url_that_does_not_parse_is_422(api):
+    for url in ("http://[::1", "https://example.com:99999/", "https://example.com:port/"):
+        assert_error(api.post("/v1/webhooks", json={"url": url}), 422)
+
+
+GARBAGE = [b"", b"{", b"[]", b"null", b"{}", b'{"unexpected": true}', b"\xff",
+           json.dumps({"phone": "x", "message": 1, "url": 3, "events": "all", "name": None,
+                       "settings": [], "devices": "dev"}).encode()]
+
+
+@pytest.mark.parametrize("route", registry.routes, ids=lambda r: f"{r.method} {r.path}")
+def test_no_route_answers_garbage_with_a_5xx(api, device, other_account, route):
+    path = re.sub(r"{\w+}", "does_not_exist", route.path)
+    for raw in GARBAGE:
+        for headers in ({}, {"Authorization": ""}):
+            caller = api if not headers else api.as_(None)
+            response = caller.call(route.method, path, data=raw,
+                                   headers={"Content-Type": "application/json", **headers})
+            assert response.status_code < 500, (route.path, raw, response.get_json())
+            if response.status_code >= 400:
+                assert_error(response, response.status_code)
+    # a real id of another account's object is no better than a made-up one
+    path = re.sub(r"{\w+}", other_account.key_id, route.path)
+    response = api.call(route.method, path, data=b"{}",
+                        headers={"Content-Type": "application/json"})
+    assert response.status_code < 500

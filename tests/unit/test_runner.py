@@ -1,0 +1,381 @@
+"""The device runner's invariants: no message lost, none sent twice."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+
+from device_runner.app import create_app as create_runner_app
+from device_runner.sandbox import SandboxNetwork
+from shared.services import devices as device_service
+from shared.services import messages as message_service
+from tests.fakes import (
+    message_events,
+    queue_message,
+    seed_account,
+    seed_device,
+    status_of,
+    wait_until,
+)
+
+SENT_OR_LATER = ("sent", "delivered", "read")
+
+
+def go_fast(runner, device_id):
+    """Lift the pacing of a session (pacing has tests of its own in test_session.py)."""
+    runner.sessions[device_id].set_speed(60_000)
+
+
+def connect(runner, timer, device_id, *, fast=True):
+    runner.handle_device_task({"device_id": device_id, "action": "start"})
+    if fast:
+        go_fast(runner, device_id)
+    timer.fire_all()
+    wait_until(lambda: runner.sessions[device_id].connected, message="device connected")
+
+
+def all_sent(c, messages):
+    return lambda: all(status_of(c, m.id) in SENT_OR_LATER for m in messages)
+
+
+def assert_sent_exactly_once(c, network, messages):
+    wa_ids = [m.wa_id for m in messages]
+    assert sorted(network.send_attempts) == sorted(wa_ids), "a message reached the network twice"
+    assert sorted(network.delivered) == sorted(wa_ids)
+    for m in messages:
+        assert message_events(c, m.id, "message:out:sent") == ["message:out:sent"], m.id
+        assert status_of(c, m.id) in SENT_OR_LATER
+
+
+@pytest.fixture
+def acc(container):
+    return seed_account(container)
+
+
+# --- invariant 1: a task delivered twice sends once -------------------------------------
+
+
+def test_same_task_twice_sends_once(container, acc, make_runner, network):
+    c = container
+    device = seed_device(c, acc)
+    message = queue_message(c, acc, device.id)
+    runner, timer = make_runner(c)
+    runner.handle_message_task(message.id)
+    runner.handle_message_task(message.id)
+    timer.fire_all()  # the device links
+    wait_until(lambda: status_of(c, message.id) == "sent")
+    runner.handle_message_task(message.id)  # a third delivery, after the send
+    timer.fire_all()  # receipts
+    assert status_of(c, message.id) == "read"
+    assert_sent_exactly_once(c, network, [message])
+    assert runner.sessions[device.id].pending() == 0
+
+
+def test_same_tasks_from_two_threads_send_once(container, acc, make_runner, network):
+    c = container
+    device = seed_device(c, acc)
+    runner, timer = make_runner(c)
+    connect(runner, timer, device.id)
+    messages = [queue_message(c, acc, device.id, f"m{i}") for i in range(20)]
+    barrier = threading.Barrier(2)
+
+    def deliver_all_tasks():
+        barrier.wait()
+        for _ in range(2):
+            for m in messages:
+                runner.handle_message_task(m.id)
+
+    threads = [threading.Thread(target=deliver_all_tasks) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    wait_until(all_sent(c, messages), message="every message sent")
+    for m in messages:  # late redeliveries change nothing
+        runner.handle_message_task(m.id)
+    timer.fire_all()
+    assert_sent_exactly_once(c, network, messages)
+
+
+class SlowNetwork(SandboxNetwork):
+    """Each send takes a moment, which widens the window in which two runners race."""
+
+    def deliver(self, device_id, wa_id, to, text):
+        time.sleep(0.002)
+        return super().deliver(device_id, wa_id, to, text)
+
+
+def test_two_runners_during_a_rollout_send_once(container, acc, make_runner):
+    c = container
+    network = SlowNetwork()
+    device = seed_device(c, acc)
+    old, old_timer = make_runner(c, shard="runner-old", net=network)
+    new, new_timer = make_runner(c, shard="runner-new", net=network)
+    connect(old, old_timer, device.id)
+    connect(new, new_timer, device.id)
+    messages = [queue_message(c, acc, device.id, f"m{i}") for i in range(20)]
+    barrier = threading.Barrier(2)
+
+    def deliver(runner):
+        barrier.wait()
+        for m in messages:
+            runner.handle_message_task(m.id)
+
+    threads = [threading.Thread(target=deliver, args=(r,)) for r in (old, new)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    wait_until(all_sent(c, messages))
+    assert_sent_exactly_once(c, network, messages)
+
+
+# --- invariant 2: a restart loses nothing and sends nothing twice ----------------------
+
+
+def test_restart_sends_each_remaining_message_once(container, acc, make_runner, network):
+    c = container
+    device = seed_device(c, acc, speed=1)  # one a minute: the rest stay queued
+    messages = [queue_message(c, acc, device.id, f"m{i}") for i in range(6)]
+    first, first_timer = make_runner(c)
+    for m in messages:
+        first.handle_message_task(m.id)
+    first_timer.fire_all()
+    wait_until(lambda: sum(status_of(c, m.id) == "sent" for m in messages) == 1)
+    first.stop()
+    assert sum(status_of(c, m.id) == "queued" for m in messages) == 5
+
+    second, second_timer = make_runner(c)
+    second.start()
+    go_fast(second, device.id)
+    second_timer.fire_all()
+    wait_until(all_sent(c, messages), message="the remaining messages")
+    # tasks of the old runner's messages arrive again at the new one: nothing changes
+    for m in messages:
+        second.handle_message_task(m.id)
+    first_timer.fire_all()
+    second_timer.fire_all()
+    assert_sent_exactly_once(c, network, messages)
+    assert all(status_of(c, m.id) == "read" for m in messages)
+
+
+def test_restart_without_any_task_redelivered(container, acc, make_runner, network):
+    """The store is the truth: a new runner finds queued messages without their tasks."""
+    c = container
+    device = seed_device(c, acc)
+    messages = [queue_message(c, acc, device.id, f"m{i}") for i in range(3)]
+    runner, timer = make_runner(c)
+    runner.start()
+    go_fast(runner, device.id)
+    timer.fire_all()
+    wait_until(all_sent(c, messages))
+    assert_sent_exactly_once(c, network, messages)
+
+
+# --- invariant 3: a claim left by a dead runner ----------------------------------------
+
+
+def test_claim_left_by_a_dead_runner_is_sent_once(container, acc, make_runner, network):
+    c = container
+    device = seed_device(c, acc)
+    message = queue_message(c, acc, device.id)
+    others = [queue_message(c, acc, device.id, f"other{i}") for i in range(2)]
+    # the runner died between claim and send
+    assert message_service.claim(c.store, message.id, c.settings.runner_shard) is not None
+    assert c.store.get("messages", message.id)["claimed_by"] == c.settings.runner_shard
+
+    runner, timer = make_runner(c)
+    runner.start()
+    go_fast(runner, device.id)
+    timer.fire_all()
+    runner.handle_message_task(message.id)  # and its task is redelivered too
+    wait_until(all_sent(c, [message, *others]))
+    runner.handle_message_task(message.id)
+    assert_sent_exactly_once(c, network, [message, *others])
+
+
+def test_claim_after_send_before_mark_sent_is_not_delivered_twice(container, acc, make_runner,
+                                                                  network):
+    """The runner died after the send but before recording it: the resend reuses the
+    WhatsApp message id, so the network (like WhatsApp clients) shows it once."""
+    c = container
+    device = seed_device(c, acc)
+    message = queue_message(c, acc, device.id)
+    message_service.claim(c.store, message.id, c.settings.runner_shard)
+    assert network.deliver(device.id, message.wa_id, message.phone, message.message)
+
+    runner, timer = make_runner(c)
+    runner.start()
+    timer.fire_all()
+    wait_until(lambda: status_of(c, message.id) == "sent")
+    assert list(network.delivered) == [message.wa_id]
+    assert message_events(c, message.id, "message:out:sent") == ["message:out:sent"]
+
+
+# --- order, cancel, schedule --------------------------------------------------------
+
+
+def test_urgent_messages_go_first(container, acc, make_runner, network):
+    c = container
+    device = seed_device(c, acc)
+    low, urgent = [], []
+    for i in range(8):
+        low.append(queue_message(c, acc, device.id, f"low{i}", priority="low"))
+        c.clock.advance(1)
+    for i in range(3):
+        urgent.append(queue_message(c, acc, device.id, f"urgent{i}", priority="urgent"))
+        c.clock.advance(1)
+    runner, timer = make_runner(c)
+    for m in low + urgent:
+        runner.handle_message_task(m.id)
+    go_fast(runner, device.id)
+    timer.fire_all()
+    wait_until(all_sent(c, low + urgent))
+    assert network.send_attempts == [m.wa_id for m in urgent + low]
+
+
+def test_cancelled_before_send_is_never_sent(container, acc, make_runner, network):
+    c = container
+    device = seed_device(c, acc)
+    cancelled = queue_message(c, acc, device.id, "cancel me")
+    kept = queue_message(c, acc, device.id, "keep me")
+    runner, timer = make_runner(c)
+    runner.handle_message_task(cancelled.id)
+    runner.handle_message_task(kept.id)
+    message_service.cancel_message(c.store, c.bus, c.clock, acc, cancelled.id)
+    go_fast(runner, device.id)
+    timer.fire_all()
+    wait_until(lambda: status_of(c, kept.id) == "sent")
+    wait_until(lambda: runner.sessions[device.id].pending() == 0)
+    runner.handle_message_task(cancelled.id)  # a late task for it
+    assert status_of(c, cancelled.id) == "cancelled"
+    assert network.send_attempts == [kept.wa_id]
+    assert message_events(c, cancelled.id) == ["message:out:new", "message:out:cancelled"]
+
+
+def test_deliver_at_in_the_future_waits(container, acc, make_runner, network):
+    c = container
+    device = seed_device(c, acc)
+    later = queue_message(c, acc, device.id, "later", priority="urgent",
+                          deliver_at=c.clock.now() + timedelta(hours=1))
+    now = queue_message(c, acc, device.id, "now", priority="low")
+    past = queue_message(c, acc, device.id, "past", priority="low",
+                         deliver_at=c.clock.now() - timedelta(hours=1))
+    runner, timer = make_runner(c)
+    for m in (later, now, past):
+        runner.handle_message_task(m.id)
+    go_fast(runner, device.id)
+    timer.fire_all()
+    wait_until(all_sent(c, [now, past]))
+    assert status_of(c, later.id) == "queued"
+    assert runner.sessions[device.id].pending() == 1
+
+
+# --- device tasks ---------------------------------------------------------------------
+
+
+def test_device_links_and_reports_its_status(container, acc, make_runner):
+    c = container
+    device = seed_device(c, acc)
+    runner, timer = make_runner(c)
+    runner.handle_device_task({"device_id": device.id, "action": "start"})
+    assert c.store.get("devices", device.id)["status"] == "linking"
+    timer.fire_all()
+    doc = c.store.get("devices", device.id)
+    assert doc["status"] == "connected" and doc["phone"].startswith("+")
+    statuses = [(e.data["previous"], e.data["status"]) for e in c.bus.published
+                if e.event == "device:status" and e.device == device.id]
+    assert statuses == [("pending", "linking"), ("linking", "connected")]
+
+
+def test_refresh_applies_new_speed(container, acc, make_runner):
+    c = container
+    device = seed_device(c, acc, speed=10)
+    runner, timer = make_runner(c)
+    runner.handle_device_task({"device_id": device.id, "action": "start"})
+    assert runner.sessions[device.id].delivery_speed == 10
+    device_service.update_device(c.store, c.tasks, c.clock, acc, device.id,
+                                 {"settings": {"delivery_speed": 90}})
+    runner.handle_device_task({"device_id": device.id, "action": "refresh"})
+    assert runner.sessions[device.id].delivery_speed == 90
+
+
+def test_deleted_device_stops_and_its_queue_fails(container, acc, make_runner, network):
+    c = container
+    device = seed_device(c, acc)
+    runner, timer = make_runner(c)
+    message = queue_message(c, acc, device.id)
+    runner.handle_message_task(message.id)
+    device_service.delete_device(c.store, c.tasks, c.bus, c.clock, acc, device.id)
+    runner.handle_device_task({"device_id": device.id, "action": "stop"})
+    timer.fire_all()  # a link that was under way arrives late
+    assert device.id not in runner.sessions
+    assert status_of(c, message.id) == "failed"
+    assert c.store.get("messages", message.id)["failure_reason"] == "device_deleted"
+    assert network.send_attempts == []
+
+
+def test_unknown_device_action_is_refused(container, acc, make_runner):
+    device = seed_device(container, acc)
+    runner, _ = make_runner(container)
+    with pytest.raises(ValueError):
+        runner.handle_device_task({"device_id": device.id, "action": "explode"})
+
+
+def test_task_for_unknown_message_or_device_does_nothing(container, acc, make_runner):
+    runner, _ = make_runner(container)
+    runner.handle_message_task("msg_nope")
+    runner.handle_device_task({"device_id": "dev_nope", "action": "start"})
+    assert runner.sessions == {}
+
+
+def test_whatsapp_device_without_transport_reports_why_and_keeps_messages(container, acc,
+                                                                         make_runner, network):
+    c = container
+    device = seed_device(c, acc, transport="whatsapp")
+    message = queue_message(c, acc, device.id)
+    runner, _ = make_runner(c)
+    runner.handle_message_task(message.id)
+    [event] = [e for e in c.bus.published if e.event == "device:status"]
+    assert event.data["status"] == "disconnected" and event.data["detail"]
+    assert status_of(c, message.id) == "queued"
+    assert network.send_attempts == []
+
+
+# --- the runner's HTTP face ------------------------------------------------------------
+
+
+def test_runner_task_endpoints(container, acc, make_runner, network):
+    c = container
+    device = seed_device(c, acc)
+    message = queue_message(c, acc, device.id)
+    runner, timer = make_runner(c)
+    client = create_runner_app(runner).test_client()
+    assert client.post("/tasks/devices", json={"device_id": device.id, "action": "start"}
+                       ).status_code == 200
+    go_fast(runner, device.id)
+    timer.fire_all()
+    for _ in range(2):
+        assert client.post("/tasks/messages", json={"message_id": message.id}).status_code == 200
+    wait_until(lambda: status_of(c, message.id) == "sent")
+    assert_sent_exactly_once(c, network, [message])
+    health = client.get("/healthz").get_json()
+    assert health == {"ok": True, "shard": c.settings.runner_shard, "devices": 1}
+
+
+@pytest.mark.parametrize("path,body", [
+    ("/tasks/messages", None),
+    ("/tasks/messages", [1]),
+    ("/tasks/messages", {"message_id": 5}),
+    ("/tasks/devices", {"device_id": "dev_1"}),
+    ("/tasks/devices", {"device_id": "dev_1", "action": "explode"}),
+])
+def test_runner_task_endpoints_refuse_bad_bodies(container, make_runner, path, body):
+    runner, _ = make_runner(container)
+    client = create_runner_app(runner).test_client()
+    response = client.post(path, json=body) if body is not None else client.post(path, data=b"{")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "bad_request"

@@ -1,0 +1,267 @@
+"""The per-device send queue: priority order, FIFO within a priority, pacing."""
+
+from __future__ import annotations
+
+import random
+import threading
+from types import SimpleNamespace
+
+import pytest
+
+from device_runner import session as session_module
+from device_runner.session import DeviceSession
+from shared.domain import Priority
+from tests.fakes import wait_until
+
+FAST = 10**6  # messages per minute: a gap of 60 µs, so pacing does not slow these tests
+
+
+class Recorder:
+    def __init__(self, answer: bool = True):
+        self.sent: list[str] = []
+        self.answer = answer
+        self.lock = threading.Lock()
+
+    def __call__(self, message_id: str) -> bool:
+        with self.lock:
+            self.sent.append(message_id)
+        return self.answer
+
+
+class RecordingRng(random.Random):
+    def __init__(self, seed):
+        super().__init__(seed)
+        self.calls: list[tuple[float, float, float]] = []
+
+    def uniform(self, a, b):
+        value = super().uniform(a, b)
+        self.calls.append((a, b, value))
+        return value
+
+
+class FakeMonotonic:
+    def __init__(self, start: float = 1000.0):
+        self.now = start
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def sessions():
+    made: list[DeviceSession] = []
+
+    def make(send, **kwargs) -> DeviceSession:
+        kwargs.setdefault("delivery_speed", FAST)
+        session = DeviceSession("dev_test", send, **kwargs)
+        made.append(session)
+        return session
+
+    yield make
+    for session in made:
+        session.stop()
+
+
+@pytest.fixture
+def fake_time(monkeypatch) -> FakeMonotonic:
+    fake = FakeMonotonic()
+    monkeypatch.setattr(session_module, "time", SimpleNamespace(monotonic=fake.monotonic))
+    return fake
+
+
+def next_send(session: DeviceSession) -> float:
+    """When the next send may go; read under the session's lock, which also covers the
+    rng call that computes it."""
+    with session._cond:
+        return session._next_send
+
+
+def poke(session: DeviceSession) -> None:
+    """Wake the send loop after the fake time moved."""
+    session.set_connected(session.connected)
+
+
+def test_urgent_messages_jump_the_queue(sessions):
+    send = Recorder()
+    session = sessions(send)
+    low = [f"low-{i}" for i in range(30)]
+    urgent = [f"urgent-{i}" for i in range(5)]
+    for i, message_id in enumerate(low):
+        session.push(message_id, Priority.low, created=i)
+    for i, message_id in enumerate(urgent):
+        session.push(message_id, Priority.urgent, created=100 + i)
+    assert send.sent == []  # not connected yet
+    session.set_connected(True)
+    wait_until(lambda: len(send.sent) == 35, message="35 sends")
+    assert send.sent == urgent + low
+
+
+def test_all_priorities_in_rank_order_fifo_within_each(sessions):
+    send = Recorder()
+    session = sessions(send)
+    pushes = []
+    order = [Priority.low, Priority.normal, Priority.high, Priority.urgent]
+    for i in range(20):
+        priority = order[i % 4]
+        pushes.append((f"{priority.value}-{i}", priority))
+        session.push(f"{priority.value}-{i}", priority, created=i)
+    session.set_connected(True)
+    wait_until(lambda: len(send.sent) == 20)
+    expected = [mid for p in sorted(order, key=lambda p: p.rank) for mid, q in pushes if q == p]
+    assert send.sent == expected
+
+
+def test_fifo_follows_creation_time_not_push_order(sessions):
+    """A runner reloading queued messages after a restart may push them in any order."""
+    send = Recorder()
+    session = sessions(send)
+    session.push("newer", Priority.normal, created=200.0)
+    session.push("older", Priority.normal, created=100.0)
+    session.push("oldest-low", Priority.low, created=1.0)
+    session.set_connected(True)
+    wait_until(lambda: len(send.sent) == 3)
+    assert send.sent == ["older", "newer", "oldest-low"]
+
+
+def test_a_repeated_push_is_ignored(sessions):
+    send = Recorder()
+    session = sessions(send)
+    assert session.push("m1", Priority.normal, created=1) is True
+    assert session.push("m1", Priority.urgent, created=1) is False
+    assert session.pending() == 1
+    session.set_connected(True)
+    wait_until(lambda: send.sent == ["m1"])
+    wait_until(lambda: session.pending() == 0)
+
+
+def test_nothing_is_sent_while_disconnected(sessions, fake_time):
+    send = Recorder()
+    session = sessions(send)
+    session.push("m1", Priority.urgent, created=1)
+    fake_time.now += 3600
+    poke(session)
+    session.set_connected(False)
+    assert send.sent == [] and session.pending() == 1
+
+
+def test_gap_between_sends_is_60_over_speed_with_jitter(sessions, fake_time):
+    send = Recorder()
+    rng = RecordingRng(7)
+    speed = 30
+    session = sessions(send, delivery_speed=speed, rng=rng)
+    for i in range(3):
+        session.push(f"m{i}", Priority.normal, created=i)
+    session.set_connected(True)
+
+    expected_factor = random.Random(7).uniform(0.85, 1.15)
+    wait_until(lambda: rng.calls, message="the gap after the first send")
+    assert send.sent == ["m0"]
+    assert rng.calls == [(0.85, 1.15, expected_factor)]
+    first_gap = 60 / speed * expected_factor
+    assert next_send(session) == pytest.approx(1000.0 + first_gap)
+
+    # just before the gap ends: still one send
+    fake_time.now = 1000.0 + first_gap - 0.001
+    poke(session)
+    assert send.sent == ["m0"]
+    # at the end of the gap the next message goes
+    fake_time.now = 1000.0 + first_gap
+    poke(session)
+    wait_until(lambda: len(send.sent) == 2)
+    assert send.sent == ["m0", "m1"]
+    wait_until(lambda: len(rng.calls) == 2)
+    second_gap = 60 / speed * rng.calls[1][2]
+    assert next_send(session) == pytest.approx(fake_time.now + second_gap)
+
+
+@pytest.mark.parametrize("speed", [1, 15, 120])
+def test_jitter_stays_within_15_percent(sessions, fake_time, speed):
+    send = Recorder()
+    rng = RecordingRng(speed)
+    session = sessions(send, delivery_speed=speed, rng=rng)
+    for i in range(20):
+        session.push(f"m{i}", Priority.normal, created=i)
+    session.set_connected(True)
+    gaps = []
+    for n in range(1, 21):
+        wait_until(lambda n=n: len(rng.calls) == n)
+        gaps.append(next_send(session) - fake_time.now)
+        fake_time.now = next_send(session)
+        poke(session)
+    wait_until(lambda: len(send.sent) == 20)
+    nominal = 60 / speed
+    assert all(0.85 * nominal <= gap <= 1.15 * nominal for gap in gaps), gaps
+    assert len(set(gaps)) > 1  # there is jitter
+
+
+def test_speed_change_applies_to_the_next_gap(sessions, fake_time):
+    send = Recorder()
+    rng = RecordingRng(1)
+    session = sessions(send, delivery_speed=1, rng=rng)
+    session.push("m0", Priority.normal, created=0)
+    session.push("m1", Priority.normal, created=1)
+    session.set_connected(True)
+    wait_until(lambda: len(rng.calls) == 1)
+    assert next_send(session) - fake_time.now == pytest.approx(60 * rng.calls[0][2])
+    session.set_speed(120)
+    fake_time.now = next_send(session)
+    poke(session)
+    wait_until(lambda: len(rng.calls) == 2)
+    assert next_send(session) - fake_time.now == pytest.approx(0.5 * rng.calls[1][2])
+
+
+def test_a_send_that_was_not_ours_costs_no_gap(sessions, fake_time):
+    send = Recorder(answer=False)  # e.g. the message was cancelled meanwhile
+    session = sessions(send, delivery_speed=1)
+    for i in range(5):
+        session.push(f"m{i}", Priority.normal, created=i)
+    session.set_connected(True)
+    wait_until(lambda: len(send.sent) == 5)  # fake time never moved: no pacing applied
+
+
+def test_delayed_message_waits_for_its_time(sessions, fake_time):
+    send = Recorder()
+    session = sessions(send)
+    session.push("later", Priority.urgent, created=0, ready_in=60)
+    session.push("now", Priority.low, created=1)
+    session.set_connected(True)
+    wait_until(lambda: send.sent == ["now"])
+    fake_time.now += 59
+    poke(session)
+    assert send.sent == ["now"]
+    fake_time.now += 1
+    poke(session)
+    wait_until(lambda: send.sent == ["now", "later"])
+
+
+def test_a_failing_send_is_retried_later(sessions, fake_time):
+    calls = []
+
+    def flaky(message_id):
+        calls.append(message_id)
+        if len(calls) == 1:
+            raise RuntimeError("transport hiccup")
+        return True
+
+    session = sessions(flaky)
+    session.push("m1", Priority.normal, created=0)
+    session.set_connected(True)
+    wait_until(lambda: session.pending() == 1 and calls == ["m1"])
+    fake_time.now += 5
+    poke(session)
+    wait_until(lambda: calls == ["m1", "m1"])
+    wait_until(lambda: session.pending() == 0)
+
+
+def test_stop_leaves_queued_messages_unsent(sessions, fake_time):
+    send = Recorder()
+    session = sessions(send, delivery_speed=1)
+    for i in range(3):
+        session.push(f"m{i}", Priority.normal, created=i)
+    session.set_connected(True)
+    wait_until(lambda: send.sent == ["m0"])
+    session.stop()
+    fake_time.now += 3600
+    poke(session)
+    assert send.sent == ["m0"]
+    assert session.pending() == 2
