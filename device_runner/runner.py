@@ -137,6 +137,9 @@ class Runner(Listener):
         message = message_service.find_by_wa_id(self.c.store, wa_id)
         if message is None:
             return
+        if message.status == MessageStatus.queued:
+            # The receipt overtook our own record of the send: record the send first.
+            message_service.mark_sent(self.c.store, self.c.bus, self.c.clock, message.id)
         if receipt == Receipt.delivered:
             message_service.mark_delivered(self.c.store, self.c.bus, self.c.clock, message.id)
         else:
