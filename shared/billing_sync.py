@@ -63,7 +63,7 @@ def sync(client: stripe.StripeClient, plans: Mapping[str, Plan] = PLANS,
 def _product(client: stripe.StripeClient, product_id: str, name: str, metadata: dict,
              done: list[str]) -> None:
     try:
-        product = client.v1.products.retrieve(product_id)
+        product = client.v1.products.retrieve(product_id).to_dict()
     except stripe.InvalidRequestError as exc:
         if exc.http_status != 404:
             raise
@@ -71,7 +71,7 @@ def _product(client: stripe.StripeClient, product_id: str, name: str, metadata: 
             client.v1.products.create({"id": product_id, "name": name, "metadata": metadata})
         done.append(f"created product {product_id}")
         return
-    if product.name != name or not product.active or dict(product.metadata or {}) != metadata:
+    if product["name"] != name or not product["active"] or product.get("metadata") != metadata:
         with calling_stripe("update a product"):
             client.v1.products.update(product_id, {"name": name, "active": True,
                                                    "metadata": metadata})
@@ -82,7 +82,7 @@ def _price(client: stripe.StripeClient, lookup_key: str, product_id: str, amount
            metadata: dict, done: list[str]) -> None:
     with calling_stripe("look up a price"):
         found = client.v1.prices.list({"lookup_keys": [lookup_key], "limit": 1}).data
-    current = found[0] if found else None
+    current = found[0].to_dict() if found else None
     if current is not None and _same_price(current, product_id, amount):
         return
     with calling_stripe("create a price"):
@@ -92,25 +92,25 @@ def _price(client: stripe.StripeClient, lookup_key: str, product_id: str, amount
             "tax_behavior": "exclusive", "lookup_key": lookup_key, "transfer_lookup_key": True,
             "metadata": metadata})
     done.append(f"created price {price.id} ({lookup_key}: {amount} EUR cents)")
-    if current is not None and current.active:
+    if current is not None and current["active"]:
         with calling_stripe("archive a price"):
-            client.v1.prices.update(current.id, {"active": False})
-        done.append(f"archived price {current.id}")
+            client.v1.prices.update(current["id"], {"active": False})
+        done.append(f"archived price {current['id']}")
 
 
-def _same_price(price, product_id: str, amount: int) -> bool:
-    recurring = price.recurring
-    product = price.product if isinstance(price.product, str) else price.product.id
-    return (price.active and product == product_id and price.unit_amount == amount
-            and price.currency == "eur" and recurring is not None
-            and recurring.interval == BILLING_INTERVAL
-            and recurring.interval_count == BILLING_INTERVAL_COUNT)
+def _same_price(price: dict, product_id: str, amount: int) -> bool:
+    recurring = price.get("recurring") or {}
+    product = price["product"] if isinstance(price["product"], str) else price["product"]["id"]
+    return (price["active"] and product == product_id and price["unit_amount"] == amount
+            and price["currency"] == "eur" and recurring.get("interval") == BILLING_INTERVAL
+            and recurring.get("interval_count") == BILLING_INTERVAL_COUNT)
 
 
 def _tax_rates(client: stripe.StripeClient, rates: Mapping[str, Decimal], done: list[str]) -> None:
     with calling_stripe("list tax rates"):
-        existing = list(client.v1.tax_rates.list({"active": True, "limit": 100}).auto_paging_iter())
-    have = {(r.metadata or {}).get("utio_key"): r for r in existing}
+        existing = [rate.to_dict() for rate in
+                    client.v1.tax_rates.list({"active": True, "limit": 100}).auto_paging_iter()]
+    have = {(r.get("metadata") or {}).get("utio_key"): r for r in existing}
     wanted = {tax_rate_key(country, rate): (country, rate) for country, rate in rates.items()}
     for key, (country, rate) in wanted.items():
         if key not in have:
@@ -121,8 +121,8 @@ def _tax_rates(client: stripe.StripeClient, rates: Mapping[str, Decimal], done: 
     for key, rate in have.items():
         if key and key not in wanted:
             with calling_stripe("archive a tax rate"):
-                client.v1.tax_rates.update(rate.id, {"active": False})
-            done.append(f"archived tax rate {rate.id} ({key})")
+                client.v1.tax_rates.update(rate["id"], {"active": False})
+            done.append(f"archived tax rate {rate['id']} ({key})")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,6 +39,8 @@ VAT_FORMATS: dict[str, str] = {
     "PT": r"\d{9}", "RO": r"[1-9]\d{1,9}", "SE": r"\d{10}01", "SI": r"\d{8}", "SK": r"\d{10}",
 }
 
+_PREFIXES = {prefix: country for country, prefix in VAT_PREFIX.items()}
+
 _EXAMPLES = {"AT": "ATU12345678", "DE": "DE123456789", "FR": "FRXX123456789",
              "NL": "NL123456789B01", "GR": "EL123456789", "ES": "ESX1234567X"}
 
@@ -67,6 +69,10 @@ def normalise_vat_number(country: str, raw: str) -> str:
                          "(leave vat_number out)")
     prefix = VAT_PREFIX[country]
     value = re.sub(r"[\s.\-/]", "", raw).upper()
+    other = _PREFIXES.get(value[:2])
+    if other and other != country and re.fullmatch(VAT_FORMATS[other], value[2:]):
+        raise ValueError(f"{raw!r} is a VAT number of {other}, not of {country}: send the "
+                         "billing country it was issued in")
     for accepted in {prefix, country}:
         if value.startswith(accepted):
             value = value[len(accepted):]
