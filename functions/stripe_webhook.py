@@ -32,7 +32,11 @@ def handle_stripe_webhook(c: Container, request: flask.Request):
                                        "details": None}})
     except UtioError as exc:
         return _answer(exc.status, exc.body())
-    outcome = stripe_events.handle(c.store, c.billing, c.mailer, c.clock, event)
+    try:
+        outcome = stripe_events.handle(c.store, c.billing, c.mailer, c.clock, event)
+    except UtioError as exc:  # e.g. Stripe unreachable: not applied, so Stripe retries
+        log.warning("Stripe event %s not applied: %s", event.get("id"), exc.message)
+        return _answer(exc.status, exc.body())
     if outcome == "busy":  # another delivery of this event is being applied: retry later
         return _answer(409, {"error": {"code": "in_progress", "message": f"event {event['id']} "
                                        "is being processed", "details": None}})
