@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 EVENTS = "stripe_events"
 CLAIM_TIMEOUT = timedelta(minutes=5)
+KEEP = timedelta(days=35)  # longer than Stripe retries an event (3 days)
 SUBSCRIPTION_EVENTS = ("customer.subscription.created", "customer.subscription.updated",
                        "customer.subscription.deleted")
 HANDLED = (*SUBSCRIPTION_EVENTS, "checkout.session.completed", "invoice.paid",
@@ -34,7 +35,8 @@ def handle(store: DocumentStore, billing: Billing, mailer: Mailer, clock: Clock,
     if not isinstance(event_id, str) or not isinstance(kind, str):
         return "ignored"
     now = clock.now()
-    claim = {"type": kind, "status": "processing", "claimed_at": now, "outcome": None}
+    claim = {"type": kind, "status": "processing", "claimed_at": now, "outcome": None,
+             "expire_at": now + KEEP}  # a Firestore TTL policy on expire_at clears old ones
     if not store.create(EVENTS, event_id, claim):
         earlier = store.get(EVENTS, event_id)
         if earlier is None or earlier.get("status") == "done":

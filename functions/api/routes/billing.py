@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from functions.api.billing_schemas import (
     BillingDetailsIn,
     BillingDetailsOut,
@@ -97,7 +99,7 @@ def list_invoices(p: Principal, query: InvoiceQuery):
     found, more = billing.invoices(p.c.store, p.c.billing, p.account_id, limit=query.limit,
                                    starting_after=query.starting_after)
     return InvoiceList.model_validate({"has_more": more, "data": [
-        inv.__dict__ | {"created": stamp(inv.created), "period_start": stamp(inv.period_start),
+        asdict(inv) | {"created": stamp(inv.created), "period_start": stamp(inv.period_start),
                         "period_end": stamp(inv.period_end)} for inv in found]})
 
 
