@@ -247,3 +247,20 @@ def test_openapi_documents_billing(env):
             "/v1/devices/{device_id}/subscription"} <= set(doc["paths"])
     put = doc["paths"]["/v1/billing/details"]["put"]
     assert put["requestBody"]["content"]["application/json"]["example"]["country"] == "DE"
+
+
+def test_bad_subscription_requests_are_4xx_in_the_error_shape(env):
+    device_id = env.device()
+    path = f"/v1/devices/{device_id}/subscription"
+    cases = [{"plan": "gold"}, {"plan": "messaging-business", "extra_agents": -1},
+             {"plan": "messaging-business", "success_url": "javascript:alert(1)"},
+             {"plan": "messaging-business", "coupon": "FREE"}, {}]
+    for body in cases:
+        answer = env.call("POST", path, body)
+        assert answer.status_code == 422, body
+        assert set(answer.json["error"]) == {"code", "message", "details"}
+    empty = env.api.post(path, data=b"", headers=env.headers)
+    assert empty.status_code == 400 and empty.json["error"]["code"] == "invalid_json"
+    missing = env.call("POST", "/v1/devices/dev_nope/subscription", {"plan": "messaging-business"})
+    assert missing.status_code == 404
+    assert env.standin.calls == []
