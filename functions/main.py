@@ -32,3 +32,9 @@ def webhook_deliver(request: flask.Request):
     from functions.push import handle_deliver
 
     return handle_deliver(container(), request)
+
+
+def stripe_webhook(request: flask.Request):
+    from functions.stripe_webhook import handle_stripe_webhook
+
+    return handle_stripe_webhook(container(), request)

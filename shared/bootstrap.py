@@ -11,16 +11,19 @@ from shared import names
 from shared.settings import Settings
 
 if TYPE_CHECKING:
+    from shared.billing.port import Billing
     from shared.clock import Clock
-    from shared.ports import DocumentStore, EventBus, HttpClient, TaskQueue
+    from shared.ports import DocumentStore, EventBus, HttpClient, Mailer, TaskQueue
 
 
 class Container:
     def __init__(self, settings: Settings | None = None, *, store: DocumentStore | None = None,
                  tasks: TaskQueue | None = None, bus: EventBus | None = None,
-                 clock: Clock | None = None, http: HttpClient | None = None):
+                 clock: Clock | None = None, http: HttpClient | None = None,
+                 mailer: Mailer | None = None, billing: Billing | None = None):
         self.settings = settings or Settings.from_env()
-        overrides = {"store": store, "tasks": tasks, "bus": bus, "clock": clock, "http": http}
+        overrides = {"store": store, "tasks": tasks, "bus": bus, "clock": clock, "http": http,
+                     "mailer": mailer, "billing": billing}
         for name, value in overrides.items():
             if value is not None:
                 self.__dict__[name] = value  # pre-fills the cached_property
@@ -90,6 +93,21 @@ class Container:
         from shared.adapters.http_client import RequestsHttpClient
 
         return RequestsHttpClient()
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        from shared.adapters.mailers import FileOutboxMailer, SmtpMailer
+
+        if self.settings.smtp_url:
+            return SmtpMailer(self.settings.smtp_url, self.settings.mail_from)
+        return FileOutboxMailer(self.settings.mail_outbox)
+
+    @cached_property
+    def billing(self) -> Billing:
+        """Stripe; its client is built on the first call that needs it."""
+        from shared.adapters.stripe_billing import StripeBilling
+
+        return StripeBilling.from_settings(self.settings)
 
 
 _lock = threading.Lock()

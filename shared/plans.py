@@ -82,3 +82,21 @@ DEFAULT_PLAN = "messaging-professional"
 
 def get_plan(plan_id: str) -> Plan:
     return PLANS[plan_id]
+
+
+# --- billing (Stripe) -------------------------------------------------------------
+# Every plan is billed every 30 days; prices are synced to Stripe under stable lookup
+# keys (python -m shared.billing_sync), so code refers to prices by plan id only.
+BILLING_INTERVAL = "day"
+BILLING_INTERVAL_COUNT = 30
+
+PlanId = StrEnum("PlanId", {plan_id: plan_id for plan_id in PLANS})
+
+
+def stripe_lookup_key(plan_id: str) -> str:
+    return f"utio_plan_{plan_id}"
+
+
+def stripe_agent_lookup_key(plan_id: str) -> str:
+    """The price of one extra agent on a plan that sells them (extra_agent_eur_cents)."""
+    return f"utio_agent_{plan_id}"

@@ -36,6 +36,16 @@ class Settings:
     webhook_retry_schedule: tuple[float, ...] = field(default=PRODUCTION_RETRY_SCHEDULE)
     runner_shard: str = "runner-0"
     default_transport: str = "whatsapp"
+    # Billing (Stripe). Keys come from Secret Manager in production; never logged.
+    stripe_secret_key: str = field(default="", repr=False)
+    stripe_webhook_secret: str = field(default="", repr=False)
+    stripe_api_base: str = ""  # empty: Stripe itself; tests point it at a local stand-in
+    public_url: str = "http://127.0.0.1:8080"  # where Stripe Checkout and the portal return
+    vat_home_country: str = ""  # the seller's EU country: its customers always pay its VAT
+    # Mail: SMTP when smtp_url is set (smtp://user:password@host:587), else a file outbox.
+    smtp_url: str = field(default="", repr=False)
+    mail_from: str = "Utio <no-reply@utio.local>"
+    mail_outbox: str = ".utio/outbox.jsonl"
 
     @property
     def local(self) -> bool:

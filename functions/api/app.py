@@ -8,7 +8,7 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from functions.api.registry import Principal, api
-from functions.api.routes import accounts, devices, messages, webhooks  # noqa: F401 (routes)
+from functions.api.routes import accounts, billing, devices, messages, webhooks  # noqa: F401 (routes)
 from functions.api.routing import Route, error_response
 from shared.bootstrap import Container, container
 from shared.errors import Forbidden, Unauthorized, UtioError

@@ -19,6 +19,7 @@ from shared.domain import (
     Transport,
 )
 from shared.errors import ValidationFailed
+from shared.plans import PlanId
 
 MAX_TEXT = 6000
 
@@ -115,6 +116,8 @@ class CreateDevice(Input):
         default=None, description="whatsapp links a real number; sandbox a simulated one. "
         "Defaults to sandbox on the local stack and whatsapp in production.")
     settings: DeviceSettingsPatch | None = None
+    plan: PlanId | None = Field(default=None, description="The plan the device's free trial "
+                                "runs on (GET /v1/plans); defaults to messaging-professional.")
 
 
 class UpdateDevice(Input):

@@ -16,8 +16,10 @@ from shared.domain import (
 from shared.errors import BadRequest, NotFound
 from shared.events import EventName
 from shared.ids import new_id
+from shared.plans import DEFAULT_PLAN
 from shared.ports import DocumentStore, EventBus, TaskQueue
 from shared.services import messages as message_service
+from shared.services import trials
 from shared.services.events import publish
 
 
@@ -27,10 +29,11 @@ def _control(tasks: TaskQueue, payload: dict) -> None:
 
 def create_device(store: DocumentStore, tasks: TaskQueue, clock: Clock, account_id: str, *,
                   transport: Transport, alias: str | None = None,
-                  settings: DeviceSettings | None = None) -> Device:
+                  settings: DeviceSettings | None = None, plan: str = DEFAULT_PLAN) -> Device:
     now = clock.now()
     device = Device(id=new_id("dev"), account_id=account_id, alias=alias, transport=transport,
-                    settings=settings or DeviceSettings(), created_at=now, updated_at=now)
+                    settings=settings or DeviceSettings(), plan=plan, created_at=now, updated_at=now)
+    trials.admit(store, device)  # billing: trial or unpaid, or Conflict by the trial rules
     store.put("devices", device.id, device.to_doc())
     _control(tasks, {"device_id": device.id, "action": "start"})
     return device

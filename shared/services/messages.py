@@ -14,6 +14,7 @@ from shared.domain import Device, FailureReason, Message, MessageStatus, Priorit
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.ids import new_id, wa_message_id
 from shared.ports import AnyOf, DocumentStore, EventBus, TaskQueue
+from shared.services import billing
 from shared.services.events import publish_message_status
 
 FINAL = (MessageStatus.read, MessageStatus.failed, MessageStatus.cancelled)
@@ -58,6 +59,7 @@ def send_message(store: DocumentStore, tasks: TaskQueue, bus: EventBus, clock: C
         if earlier is not None:
             return _replay(store, account_id, earlier, fingerprint), False
     device = resolve_device(store, account_id, device_id)
+    billing.ensure_can_send(device, clock.now())  # 402 after the trial or dunning ends
     message = Message(id=new_id("msg"), account_id=account_id, device_id=device.id, phone=phone,
                       message=text, priority=priority, reference=reference,
                       deliver_at=deliver_at, created_at=clock.now())

@@ -10,7 +10,7 @@ from functions.api.schemas import (
     UpdateDevice,
 )
 from shared.domain import DeviceSettings, Transport
-from shared.services import devices
+from shared.services import billing, devices
 
 
 def _out(device) -> DeviceOut:
@@ -18,13 +18,14 @@ def _out(device) -> DeviceOut:
 
 
 @api.route("POST", "/v1/devices", body=CreateDevice, response=DeviceOut, status=201,
-           summary="Create a device", tag="devices")
+           summary="Create a device (on a free trial of its plan)", tag="devices", errors=(409,))
 def create_device(p: Principal, body: CreateDevice):
     settings = DeviceSettings.model_validate(
         body.settings.model_dump(exclude_none=True) if body.settings else {})
     transport = body.transport or Transport(p.c.settings.default_transport)
     device = devices.create_device(p.c.store, p.c.tasks, p.c.clock, p.account_id,
-                                   transport=transport, alias=body.alias, settings=settings)
+                                   transport=transport, alias=body.alias, settings=settings,
+                                   **({"plan": body.plan.value} if body.plan else {}))
     return _out(device)
 
 
@@ -54,6 +55,7 @@ def update_device(p: Principal, device_id: str, body: UpdateDevice):
            summary="Delete a device; its queued messages fail with device_deleted",
            tag="devices", errors=(404,))
 def delete_device(p: Principal, device_id: str):
+    billing.release_device(p.c.store, p.c.billing, p.account_id, device_id)  # ends its subscription
     devices.delete_device(p.c.store, p.c.tasks, p.c.bus, p.c.clock, p.account_id, device_id)
 
 

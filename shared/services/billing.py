@@ -1,0 +1,212 @@
+"""Billing on the API side: one Stripe customer per account, one subscription per device,
+tax details, invoices and the portal; and `ensure_can_send`, the check messaging makes
+before it accepts a message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.billing import tax
+from shared.billing.port import Billing, CheckoutLink, CheckoutRequest, InvoiceView, PaymentRequired
+from shared.clock import Clock, SystemClock
+from shared.domain import BillingStatus, Device
+from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.plans import get_plan
+from shared.ports import DocumentStore, Mailer
+from shared.services import billing_state, trials
+from shared.services.billing_state import SUBSCRIPTIONS, new_record
+
+CUSTOMERS = "billing_customers"
+
+
+def ensure_can_send(device: Device, now: datetime | None = None) -> None:
+    """PaymentRequired (402) when the device may not send: its trial is over, or its
+    subscription ended or stayed unpaid after Stripe's retries (dunning). Sandbox
+    devices are not billed."""
+    if not trials.billed(device):
+        return
+    subscribe = f"POST /v1/devices/{device.id}/subscription"
+    if device.billing_status == BillingStatus.unpaid:
+        raise PaymentRequired(
+            f"device {device.id} has no paid subscription: subscribe it ({subscribe}), or pay "
+            "its open invoice and update the card in the billing portal (POST /v1/billing/portal)",
+            code="subscription_unpaid", details={"device": device.id})
+    if device.billing_status == BillingStatus.canceled:
+        raise PaymentRequired(f"device {device.id}'s subscription was canceled; subscribe it "
+                              f"again to send ({subscribe})", code="subscription_canceled",
+                              details={"device": device.id})
+    ends = trials.trial_ends_at(device)
+    if ends is not None and (now or SystemClock().now()) >= ends:
+        raise PaymentRequired(f"device {device.id}'s free trial ended at {ends.isoformat()}; "
+                              f"subscribe it to send ({subscribe})", code="trial_ended",
+                              details={"device": device.id, "trial_ended_at": ends.isoformat()})
+
+
+# --- customers and tax details ---------------------------------------------------------
+
+
+def get_details(store: DocumentStore, account_id: str) -> dict | None:
+    return store.get(CUSTOMERS, account_id)
+
+
+def ensure_customer(store: DocumentStore, billing: Billing, clock: Clock, account_id: str) -> dict:
+    doc = store.get(CUSTOMERS, account_id)
+    if doc and doc.get("customer_id"):
+        return doc
+    account = store.get("accounts", account_id) or {}
+    customer_id = billing.create_customer(account_id, account.get("email"),
+                                          account.get("name") or account_id)
+    fresh = {"account_id": account_id, "customer_id": customer_id, "country": None,
+             "vat_number": None, "tax_treatment": None, "vat_rate": None,
+             "created_at": clock.now(), "updated_at": clock.now()}
+    if doc is None:
+        store.create(CUSTOMERS, account_id, fresh)
+    else:
+        store.update(CUSTOMERS, account_id, {"customer_id": customer_id},
+                     when={"customer_id": None})
+    return store.get(CUSTOMERS, account_id)
+
+
+def _tax_rates(billing: Billing, customer: dict) -> list[str]:
+    if customer.get("tax_treatment") != tax.TaxTreatment.standard:
+        return []
+    return [billing.tax_rate(customer["country"], tax.EU_VAT_RATES[customer["country"]])]
+
+
+def set_details(store: DocumentStore, billing: Billing, clock: Clock, account_id: str, *,
+                country: str, vat_number: str | None, home_country: str = "") -> dict:
+    """Record where the customer is and its VAT number; Stripe's customer, and every live
+    subscription's tax rates, follow."""
+    decision = tax.decide(country, vat_number, home_country)
+    customer = ensure_customer(store, billing, clock, account_id)
+    billing.update_customer_tax(customer["customer_id"], country=country, vat_number=vat_number,
+                                reverse_charge=decision.treatment == tax.TaxTreatment.reverse_charge)
+    store.update(CUSTOMERS, account_id, {
+        "country": country, "vat_number": vat_number, "tax_treatment": decision.treatment.value,
+        "vat_rate": str(decision.rate) if decision.rate is not None else None,
+        "updated_at": clock.now()})
+    customer = store.get(CUSTOMERS, account_id)
+    rates = _tax_rates(billing, customer)
+    for record in store.query(SUBSCRIPTIONS, [("account_id", "==", account_id)]):
+        if record.get("subscription_id") and record.get("status") not in billing_state.ENDED:
+            billing.set_tax_rates(record["subscription_id"], rates)
+    return customer
+
+
+# --- subscriptions ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubscribeOutcome:
+    action: str  # checkout | changed | resumed | unchanged
+    record: dict
+    checkout: CheckoutLink | None = None
+
+
+def _device(store: DocumentStore, account_id: str, device_id: str) -> dict:
+    doc = store.get("devices", device_id)
+    if doc is None or doc["account_id"] != account_id:
+        raise NotFound(f"device {device_id} not found")
+    return doc
+
+
+def _record(store: DocumentStore, clock: Clock, device: dict) -> dict:
+    record = store.get(SUBSCRIPTIONS, device["id"])
+    if record is None:
+        store.create(SUBSCRIPTIONS, device["id"],
+                     new_record(device["account_id"], device["id"], clock.now()))
+        record = store.get(SUBSCRIPTIONS, device["id"])
+    return record
+
+
+def subscription_of(store: DocumentStore, clock: Clock, account_id: str, device_id: str) -> tuple[dict, dict]:
+    device = _device(store, account_id, device_id)
+    return device, _record(store, clock, device)
+
+
+def subscribe(store: DocumentStore, billing: Billing, mailer: Mailer, clock: Clock,
+              account_id: str, device_id: str, *, plan_id: str, extra_agents: int,
+              success_url: str, cancel_url: str) -> SubscribeOutcome:
+    """Checkout for a device without a live subscription; otherwise change its plan at
+    once, with Stripe's proration on the next invoice (upgrade and downgrade alike)."""
+    device, record = subscription_of(store, clock, account_id, device_id)
+    plan = get_plan(plan_id)
+    if extra_agents and not plan.extra_agent_eur_cents:
+        raise ValidationFailed(f"extra_agents: plan {plan_id} sells no extra agents; only "
+                               "platform-enterprise does", code="extra_agents_not_sold",
+                               details={"field": "extra_agents"})
+    if record.get("subscription_id") and record.get("status") not in billing_state.ENDED:
+        current = billing.retrieve_subscription(record["subscription_id"])
+        billing_state.apply(store, mailer, clock, current, authoritative=True, device_id=device_id)
+        if current.status == "incomplete":
+            raise Conflict(f"device {device_id}'s first payment is still being confirmed; try "
+                           "again in a minute", code="subscription_incomplete")
+        if current.live:
+            if current.plan == plan_id and current.extra_agents == extra_agents:
+                if not current.cancel_at_period_end:
+                    return SubscribeOutcome("unchanged", store.get(SUBSCRIPTIONS, device_id))
+                snap = billing.set_cancel_at_period_end(current.id, False)
+                action = "resumed"
+            else:
+                snap = billing.change_plan(current, plan_id, extra_agents)
+                action = "changed"
+            billing_state.apply(store, mailer, clock, snap, authoritative=True, device_id=device_id)
+            return SubscribeOutcome(action, store.get(SUBSCRIPTIONS, device_id))
+    customer = ensure_customer(store, billing, clock, account_id)
+    if not customer.get("country"):
+        raise Conflict("set the account's billing country (and VAT number, if any) with "
+                       "PUT /v1/billing/details before subscribing: taxes depend on it",
+                       code="billing_details_required")
+    if record.get("checkout_session_id"):
+        billing.expire_checkout(record["checkout_session_id"])  # one open checkout a device
+    link = billing.create_checkout(CheckoutRequest(
+        customer_id=customer["customer_id"], plan_id=plan_id, extra_agents=extra_agents,
+        tax_rates=_tax_rates(billing, customer), success_url=success_url, cancel_url=cancel_url,
+        metadata={"utio_device": device_id, "utio_account": account_id, "utio_plan": plan_id}))
+    store.update(SUBSCRIPTIONS, device_id, {"checkout_session_id": link.id,
+                                            "customer_id": customer["customer_id"],
+                                            "updated_at": clock.now()})
+    return SubscribeOutcome("checkout", store.get(SUBSCRIPTIONS, device_id), link)
+
+
+def cancel(store: DocumentStore, billing: Billing, mailer: Mailer, clock: Clock,
+           account_id: str, device_id: str) -> dict:
+    """Cancel at the end of the paid period; the device sends until then."""
+    _, record = subscription_of(store, clock, account_id, device_id)
+    if not record.get("subscription_id") or record.get("status") in billing_state.ENDED:
+        raise Conflict(f"device {device_id} has no paid subscription to cancel; a trial ends "
+                       "by itself, or delete the device", code="no_subscription")
+    snap = billing.set_cancel_at_period_end(record["subscription_id"], True)
+    billing_state.apply(store, mailer, clock, snap, authoritative=True, device_id=device_id)
+    return store.get(SUBSCRIPTIONS, device_id)
+
+
+def release_device(store: DocumentStore, billing: Billing, account_id: str, device_id: str) -> None:
+    """Before a device is deleted: end its subscription now (unused time is credited on
+    the account's next invoice) and any open checkout."""
+    record = store.get(SUBSCRIPTIONS, device_id)
+    if record is None or record.get("account_id") != account_id:
+        return
+    if record.get("subscription_id") and record.get("status") not in billing_state.ENDED:
+        billing.cancel_now(record["subscription_id"])
+    elif record.get("checkout_session_id"):
+        billing.expire_checkout(record["checkout_session_id"])
+    store.delete(SUBSCRIPTIONS, device_id)
+
+
+# --- invoices and the portal ---------------------------------------------------------
+
+
+def invoices(store: DocumentStore, billing: Billing, account_id: str, *, limit: int,
+             starting_after: str | None) -> tuple[list[InvoiceView], bool]:
+    customer = store.get(CUSTOMERS, account_id)
+    if not customer or not customer.get("customer_id"):
+        return [], False
+    return billing.list_invoices(customer["customer_id"], limit, starting_after)
+
+
+def portal(store: DocumentStore, billing: Billing, clock: Clock, account_id: str,
+           return_url: str) -> str:
+    customer = ensure_customer(store, billing, clock, account_id)
+    return billing.portal_url(customer["customer_id"], return_url)

@@ -1,0 +1,131 @@
+"""A device's subscription record (collection billing_subscriptions, keyed by device id)
+and how Stripe's view of a subscription is applied to it and to the device.
+
+Ordering: Stripe sends events out of order. Each record keeps `state_ts`, Stripe's time
+of the state it holds (an event's `created`, or the Date of a response we read). A
+state older than the record's is dropped; an event of the same second is ambiguous,
+so the caller reads the subscription afresh (`tie`). A subscription that has ended
+never comes back; a newer subscription of the same device replaces an ended one."""
+
+from __future__ import annotations
+
+import logging
+
+from shared.billing.port import ENDED, SubscriptionSnapshot
+from shared.clock import Clock
+from shared.domain import BillingStatus
+from shared.ports import DocumentStore, Mailer
+
+log = logging.getLogger(__name__)
+
+SUBSCRIPTIONS = "billing_subscriptions"
+STOPPED = (BillingStatus.unpaid, BillingStatus.canceled)
+
+# Stripe's statuses as the device sees them. A Stripe-side trial is paid for by Stripe's
+# terms, so it counts as active (BillingStatus.trialing is Utio's own free trial). An
+# incomplete subscription leaves the device as it was until Stripe settles it.
+STATUS = {"active": BillingStatus.active, "trialing": BillingStatus.active,
+          "past_due": BillingStatus.past_due, "unpaid": BillingStatus.unpaid,
+          "paused": BillingStatus.unpaid, "canceled": BillingStatus.canceled}
+
+
+def new_record(account_id: str, device_id: str, now) -> dict:
+    return {"account_id": account_id, "device_id": device_id, "subscription_id": None,
+            "customer_id": None, "status": None, "plan": None, "extra_agents": 0,
+            "cancel_at_period_end": False, "current_period_end": None,
+            "subscription_created": 0, "state_ts": 0, "checkout_session_id": None,
+            "updated_at": now}
+
+
+def record_for(store: DocumentStore, subscription_id: str) -> dict | None:
+    found = store.query(SUBSCRIPTIONS, [("subscription_id", "==", subscription_id)], limit=1)
+    return found[0] if found else None
+
+
+def _verdict(record: dict, snap: SubscriptionSnapshot, authoritative: bool) -> str:
+    if record["subscription_id"] != snap.id:
+        if record["subscription_id"] is None:
+            return "apply"
+        if snap.created > record["subscription_created"] and record["status"] not in ENDED:
+            log.warning("device %s has a newer subscription %s while %s is %s; following the "
+                        "newer one", record["device_id"], snap.id, record["subscription_id"],
+                        record["status"])
+        if snap.created > record["subscription_created"] or (
+                record["status"] in ENDED and snap.created == record["subscription_created"]):
+            return "apply"
+        return "old_subscription"
+    if record["status"] in ENDED:
+        return "ended"
+    if snap.as_of > record["state_ts"] or (authoritative and snap.as_of == record["state_ts"]):
+        return "apply"
+    return "tie" if snap.as_of == record["state_ts"] else "older"
+
+
+def apply(store: DocumentStore, mailer: Mailer, clock: Clock, snap: SubscriptionSnapshot, *,
+          authoritative: bool, device_id: str | None = None) -> str:
+    """Apply Stripe's state of a subscription; returns what happened: applied, older,
+    tie (read it afresh and apply that authoritatively), ended, old_subscription,
+    unknown_subscription or device_gone."""
+    device_id = device_id or snap.device_id
+    if device_id is None:
+        found = record_for(store, snap.id)
+        if found is None:
+            log.warning("subscription %s belongs to no device; ignored", snap.id)
+            return "unknown_subscription"
+        device_id = found["device_id"]
+    for _ in range(10):
+        device = store.get("devices", device_id)
+        if device is None:
+            return "device_gone"
+        record = store.get(SUBSCRIPTIONS, device_id)
+        if record is None:
+            store.create(SUBSCRIPTIONS, device_id,
+                         new_record(device["account_id"], device_id, clock.now()))
+            continue
+        verdict = _verdict(record, snap, authoritative)
+        if verdict != "apply":
+            return verdict
+        changes = {"subscription_id": snap.id, "customer_id": snap.customer,
+                   "status": snap.status, "plan": snap.plan or record["plan"],
+                   "extra_agents": snap.extra_agents,
+                   "cancel_at_period_end": snap.cancel_at_period_end,
+                   "current_period_end": snap.current_period_end,
+                   "subscription_created": snap.created, "state_ts": snap.as_of,
+                   "updated_at": clock.now()}
+        if store.update(SUBSCRIPTIONS, device_id, changes,
+                        when={"state_ts": record["state_ts"],
+                              "subscription_id": record["subscription_id"]}):
+            _follow(store, mailer, clock, device, snap)
+            return "applied"
+    raise RuntimeError(f"could not apply subscription {snap.id}: the record kept changing")
+
+
+def _follow(store: DocumentStore, mailer: Mailer, clock: Clock, device: dict,
+            snap: SubscriptionSnapshot) -> None:
+    """The device's plan (and so its limits) and billing status follow the subscription."""
+    status = STATUS.get(snap.status)
+    if status is None:
+        return
+    before = BillingStatus(device.get("billing_status", BillingStatus.trialing))
+    changes: dict = {"billing_status": status.value, "updated_at": clock.now()}
+    if snap.plan and status not in STOPPED:
+        changes["plan"] = snap.plan
+    store.update("devices", device["id"], changes)
+    if status in STOPPED and before not in STOPPED:
+        name = device.get("alias") or device["id"]
+        why = ("its subscription was canceled" if status == BillingStatus.canceled
+               else "its invoice stayed unpaid after every retry")
+        notify(store, mailer, device["account_id"],
+               f"Utio device {name} has stopped sending",
+               f"Your device {name} ({device['id']}) no longer sends messages: {why}.\n\n"
+               f"To send again, subscribe it with POST /v1/devices/{device['id']}/subscription, "
+               "or pay the open invoice and update your card through the billing portal "
+               "(POST /v1/billing/portal).\n")
+
+
+def notify(store: DocumentStore, mailer: Mailer, account_id: str, subject: str, body: str) -> None:
+    account = store.get("accounts", account_id) or {}
+    if not account.get("email"):
+        log.warning("account %s has no email address; not sent: %s", account_id, subject)
+        return
+    mailer.send(account["email"], subject, body)
