@@ -10,6 +10,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from shared.ports import AnyOf, DocumentStore, Filter
 
+_CAS_ATTEMPTS = 50
 _DIRECTIONS = {"asc": firestore.Query.ASCENDING, "desc": firestore.Query.DESCENDING}
 
 
@@ -43,28 +44,37 @@ class FirestoreStore(DocumentStore):
 
     def update(self, collection, doc_id, changes, *, when=None):
         ref = self._col(collection).document(doc_id)
-        transaction = self._client.transaction()
-
-        @firestore.transactional
-        def apply(tx) -> bool:
-            snap = ref.get(transaction=tx)
+        if not when:
+            try:
+                ref.update(changes)
+                return True
+            except gexc.NotFound:
+                return False
+        # Compare-and-set: write only if the document is still the version we checked.
+        # (A transaction here holds a lock per reader; under contention the losers ran out
+        # of attempts and raised instead of answering False.)
+        for _ in range(_CAS_ATTEMPTS):
+            snap = ref.get()
             if not snap.exists:
                 return False
             doc = snap.to_dict()
-            for field, expected in (when or {}).items():
-                if not _matches(doc.get(field), expected):
-                    return False
-            tx.update(ref, changes)
-            return True
-
-        return apply(transaction)
+            if not all(_matches(doc.get(field), expected) for field, expected in when.items()):
+                return False
+            try:
+                ref.update(changes, option=self._client.write_option(last_update_time=snap.update_time))
+                return True
+            except gexc.NotFound:
+                return False
+            except gexc.FailedPrecondition:
+                continue  # written meanwhile: check the condition again
+        raise gexc.Aborted(f"{collection}/{doc_id} kept changing during a conditional update")
 
     def delete(self, collection, doc_id):
-        ref = self._col(collection).document(doc_id)
-        if not ref.get().exists:
+        try:  # one call, so that of two racing deletes only one answers True
+            self._col(collection).document(doc_id).delete(option=self._client.write_option(exists=True))
+            return True
+        except gexc.NotFound:
             return False
-        ref.delete()
-        return True
 
     def query(self, collection, where: Sequence[Filter] = (), order_by=(), limit=None):
         q = self._col(collection)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from shared.ports import AnyOf, DocumentStore, Filter
 
@@ -16,13 +17,26 @@ def _matches(value, expected) -> bool:
     return value == expected
 
 
+def _stored(value):
+    """A deep copy as Firestore stores it: datetimes in UTC (naive ones taken as UTC)."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if isinstance(value, dict):
+        return {key: _stored(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_stored(item) for item in value]
+    return copy.deepcopy(value)
+
+
 def _test(doc: dict, flt: Filter) -> bool:
     field, op, value = flt
-    have = doc.get(field)
+    if field not in doc:  # like Firestore: a filter never matches a missing field
+        return False
+    have = doc[field]
     if op == "==":
         return have == value
     if op == "!=":
-        return have != value
+        return have is not None and have != value
     if op == "in":
         return have in value
     if op == "array_contains":
@@ -58,12 +72,12 @@ class MemoryStore(DocumentStore):
             docs = self._data.setdefault(collection, {})
             if doc_id in docs:
                 return False
-            docs[doc_id] = copy.deepcopy(data)
+            docs[doc_id] = _stored(data)
             return True
 
     def put(self, collection, doc_id, data):
         with self._lock:
-            self._data.setdefault(collection, {})[doc_id] = copy.deepcopy(data)
+            self._data.setdefault(collection, {})[doc_id] = _stored(data)
 
     def update(self, collection, doc_id, changes, *, when=None):
         with self._lock:
@@ -73,7 +87,7 @@ class MemoryStore(DocumentStore):
             for field, expected in (when or {}).items():
                 if not _matches(doc.get(field), expected):
                     return False
-            doc.update(copy.deepcopy(changes))
+            doc.update(_stored(changes))
             return True
 
     def delete(self, collection, doc_id):
@@ -84,8 +98,9 @@ class MemoryStore(DocumentStore):
         with self._lock:
             docs = [
                 copy.deepcopy(doc) | {"id": doc_id}
-                for doc_id, doc in self._data.get(collection, {}).items()
+                for doc_id, doc in sorted(self._data.get(collection, {}).items())
                 if all(_test(doc, flt) for flt in where)
+                and all(field in doc for field, _ in order_by)  # Firestore skips those too
             ]
         for field, direction in reversed(order_by):
             docs.sort(key=lambda d, f=field: (d.get(f) is not None, d.get(f)),

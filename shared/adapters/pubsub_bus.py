@@ -4,11 +4,13 @@ routing."""
 from __future__ import annotations
 
 import json
-
-from google.cloud import pubsub_v1
+from typing import TYPE_CHECKING
 
 from shared.domain import Event
 from shared.ports import EventBus
+
+if TYPE_CHECKING:
+    from google.cloud import pubsub_v1
 
 
 def encode(event: Event) -> tuple[bytes, dict[str, str]]:

@@ -1,0 +1,251 @@
+"""The DocumentStore contract (shared/ports.py), held by the in-memory fake and by the
+Firestore adapter on the emulator alike."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from shared.adapters.memory_store import MemoryStore
+from shared.ports import AnyOf, DocumentStore
+
+
+@pytest.fixture(params=["memory", "firestore"])
+def store(request) -> DocumentStore:
+    if request.param == "memory":
+        return MemoryStore()
+    return request.getfixturevalue("firestore_store")
+
+
+@pytest.fixture
+def people(store) -> DocumentStore:
+    rows = [
+        ("ann", {"name": "Ann", "age": 31, "team": "red", "tags": ["admin", "ops"]}),
+        ("bob", {"name": "Bob", "age": 25, "team": "blue", "tags": ["ops"]}),
+        ("cid", {"name": "Cid", "age": 47, "team": "red", "tags": []}),
+        ("dee", {"name": "Dee", "age": 25, "team": "green", "tags": ["dev"]}),
+    ]
+    for doc_id, data in rows:
+        store.put("people", doc_id, data)
+    return store
+
+
+def ids(docs: list[dict]) -> list[str]:
+    return [d["id"] for d in docs]
+
+
+def test_get_returns_the_document_with_its_id_or_none(store):
+    assert store.get("things", "a") is None
+    store.put("things", "a", {"n": 1, "nested": {"x": [1, 2]}})
+    assert store.get("things", "a") == {"id": "a", "n": 1, "nested": {"x": [1, 2]}}
+
+
+def test_create_does_not_overwrite(store):
+    assert store.create("things", "a", {"n": 1}) is True
+    assert store.create("things", "a", {"n": 2}) is False
+    assert store.get("things", "a") == {"id": "a", "n": 1}
+
+
+def test_put_replaces_the_whole_document(store):
+    store.put("things", "a", {"n": 1, "old": True})
+    store.put("things", "a", {"n": 2})
+    assert store.get("things", "a") == {"id": "a", "n": 2}
+
+
+def test_update_merges_changes(store):
+    store.put("things", "a", {"n": 1, "keep": "yes"})
+    assert store.update("things", "a", {"n": 2, "new": None}) is True
+    assert store.get("things", "a") == {"id": "a", "n": 2, "keep": "yes", "new": None}
+
+
+def test_update_of_a_missing_document_is_false_and_writes_nothing(store):
+    assert store.update("things", "nope", {"n": 1}) is False
+    assert store.update("things", "nope", {"n": 1}, when={"n": None}) is False
+    assert store.get("things", "nope") is None
+
+
+def test_update_when_equal(store):
+    store.put("jobs", "j", {"status": "queued"})
+    assert store.update("jobs", "j", {"status": "sent"}, when={"status": "running"}) is False
+    assert store.get("jobs", "j")["status"] == "queued"
+    assert store.update("jobs", "j", {"status": "sent"}, when={"status": "queued"}) is True
+    assert store.get("jobs", "j")["status"] == "sent"
+
+
+def test_update_when_none_means_missing_or_null(store):
+    store.put("jobs", "missing", {"status": "queued"})
+    store.put("jobs", "null", {"status": "queued", "claimed_by": None})
+    store.put("jobs", "taken", {"status": "queued", "claimed_by": "shard-1"})
+    for doc_id in ("missing", "null", "taken"):
+        won = store.update("jobs", doc_id, {"claimed_by": "shard-2"},
+                           when={"status": "queued", "claimed_by": None})
+        assert won is (doc_id != "taken"), doc_id
+    assert store.get("jobs", "taken")["claimed_by"] == "shard-1"
+    assert store.get("jobs", "missing")["claimed_by"] == "shard-2"
+
+
+def test_update_when_any_of(store):
+    store.put("jobs", "j", {"status": "sent"})
+    assert store.update("jobs", "j", {"status": "read"}, when={"status": AnyOf(["queued"])}) is False
+    assert store.update("jobs", "j", {"status": "read"},
+                        when={"status": AnyOf(s for s in ("sent", "delivered"))}) is True
+    assert store.get("jobs", "j")["status"] == "read"
+
+
+def test_delete(store):
+    store.put("things", "a", {"n": 1})
+    assert store.delete("things", "a") is True
+    assert store.get("things", "a") is None
+    assert store.delete("things", "a") is False
+
+
+def test_collections_are_separate(store):
+    store.put("one", "a", {"n": 1})
+    assert store.get("two", "a") is None
+    assert store.query("two") == []
+
+
+@pytest.mark.parametrize(("where", "expected"), [
+    ([], {"ann", "bob", "cid", "dee"}),
+    ([("team", "==", "red")], {"ann", "cid"}),
+    ([("team", "in", ["blue", "green"])], {"bob", "dee"}),
+    ([("age", "<", 31)], {"bob", "dee"}),
+    ([("age", ">=", 31)], {"ann", "cid"}),
+    ([("age", ">", 25), ("age", "<=", 31)], {"ann"}),
+    ([("team", "!=", "red")], {"bob", "dee"}),
+    ([("tags", "array_contains", "ops")], {"ann", "bob"}),
+    ([("team", "==", "red"), ("tags", "array_contains", "admin")], {"ann"}),
+    ([("team", "==", "nobody")], set()),
+])
+def test_query_filters(people, where, expected):
+    assert set(ids(people.query("people", where))) == expected
+
+
+def test_query_returns_whole_documents(people):
+    assert people.query("people", [("name", "==", "Bob")]) == [
+        {"id": "bob", "name": "Bob", "age": 25, "team": "blue", "tags": ["ops"]}]
+
+
+def test_query_order_and_limit(people):
+    assert ids(people.query("people", order_by=[("name", "asc")])) == ["ann", "bob", "cid", "dee"]
+    assert ids(people.query("people", order_by=[("name", "desc")])) == ["dee", "cid", "bob", "ann"]
+    assert ids(people.query("people", order_by=[("age", "desc"), ("name", "asc")])) == [
+        "cid", "ann", "bob", "dee"]
+    assert ids(people.query("people", order_by=[("age", "asc"), ("name", "desc")], limit=2)) == [
+        "dee", "bob"]
+    assert ids(people.query("people", [("team", "==", "red")], order_by=[("age", "asc")],
+                            limit=1)) == ["ann"]
+    assert len(people.query("people", limit=3)) == 3
+
+
+def test_datetimes_round_trip_as_aware_utc(store):
+    when = datetime(2025, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
+    store.put("things", "a", {"at": when, "later": [when + timedelta(hours=1)]})
+    doc = store.get("things", "a")
+    assert doc["at"] == when
+    assert doc["at"].utcoffset() == timedelta(0)
+    assert doc["later"][0] == when + timedelta(hours=1)
+
+
+def test_datetimes_compare_in_queries(store):
+    base = datetime(2025, 1, 1, tzinfo=UTC)
+    for i in range(3):
+        store.put("events", f"e{i}", {"at": base + timedelta(minutes=i)})
+    later = store.query("events", [("at", ">=", base + timedelta(minutes=1))],
+                        order_by=[("at", "desc")])
+    assert ids(later) == ["e2", "e1"]
+    # an aware datetime in another zone is the same instant
+    plus_two = (base + timedelta(minutes=1)).astimezone(timezone(timedelta(hours=2)))
+    assert ids(store.query("events", [("at", "==", plus_two)])) == ["e1"]
+
+
+def race(threads: int, attempt) -> list[bool | BaseException]:
+    """Runs attempt(i) in `threads` threads released at once; their answers or errors."""
+    results: list[bool | BaseException] = []
+    start = threading.Barrier(threads)
+
+    def run(i: int) -> None:
+        start.wait()
+        try:
+            results.append(attempt(i))
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller's assertion
+            results.append(exc)
+
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    return results
+
+
+@pytest.mark.emulator
+@pytest.mark.parametrize("threads", [10, 30])
+def test_only_one_of_many_racing_conditional_updates_wins(firestore_store, threads):
+    store = firestore_store
+    store.put("messages", "m", {"status": "queued", "claimed_by": None})
+    results = race(threads, lambda i: store.update(
+        "messages", "m", {"claimed_by": f"shard-{i}"}, when={"status": "queued", "claimed_by": None}))
+    assert sorted(map(repr, results)) == ["False"] * (threads - 1) + ["True"]
+    winner = store.get("messages", "m")["claimed_by"]
+    assert winner.startswith("shard-")
+
+
+@pytest.mark.emulator
+def test_racing_updates_without_conditions_all_apply(firestore_store):
+    store = firestore_store
+    store.put("counters", "c", {"n": 0})
+    results = race(10, lambda i: store.update("counters", "c", {f"k{i}": i}))
+    assert results == [True] * 10
+    assert store.get("counters", "c") == {"id": "c", "n": 0} | {f"k{i}": i for i in range(10)}
+
+
+@pytest.mark.emulator
+def test_only_one_of_many_racing_deletes_reports_it(firestore_store):
+    store = firestore_store
+    store.put("things", "a", {"n": 1})
+    results = race(10, lambda i: store.delete("things", "a"))
+    assert sorted(map(repr, results)) == ["False"] * 9 + ["True"]
+    assert store.get("things", "a") is None
+
+
+# --- Firestore semantics the in-memory fake copies ---------------------------------------
+# Not in the port's docstrings, but production code on Firestore sees them; a fake that
+# differed would let unit tests pass on behaviour that production does not have.
+
+
+@pytest.fixture(params=["memory", "firestore"])
+def strict_store(request) -> DocumentStore:
+    if request.param == "memory":
+        return MemoryStore()
+    return request.getfixturevalue("firestore_store")
+
+
+@pytest.fixture
+def sparse(strict_store) -> DocumentStore:
+    strict_store.put("c", "has", {"x": 1})
+    strict_store.put("c", "null", {"x": None})
+    strict_store.put("c", "missing", {"y": 1})
+    return strict_store
+
+
+def test_filters_and_order_skip_documents_without_the_field(sparse):
+    assert ids(sparse.query("c", [("x", "==", None)])) == ["null"]
+    assert ids(sparse.query("c", [("x", "!=", 2)])) == ["has"]
+    assert ids(sparse.query("c", order_by=[("x", "asc")])) == ["null", "has"]
+
+
+def test_without_order_by_documents_come_in_id_order(strict_store):
+    for doc_id in ("b", "c", "a"):
+        strict_store.put("c", doc_id, {})
+    assert ids(strict_store.query("c")) == ["a", "b", "c"]
+
+
+def test_naive_and_zoned_datetimes_come_back_in_utc(strict_store):
+    strict_store.put("c", "a", {"naive": datetime(2025, 1, 1, 12),
+                                "zoned": datetime(2025, 1, 1, 14, tzinfo=timezone(timedelta(hours=2)))})
+    doc = strict_store.get("c", "a")
+    assert doc["naive"] == doc["zoned"] == datetime(2025, 1, 1, 12, tzinfo=UTC)
+    assert doc["naive"].utcoffset() == doc["zoned"].utcoffset() == timedelta(0)
