@@ -44,6 +44,10 @@ class Ports:
         return self.api + 3
 
     @property
+    def stripe(self) -> int:
+        return self.api + 4
+
+    @property
     def pubsub(self) -> int:
         return self.api + 5
 
@@ -194,15 +198,18 @@ def run_processes(ports: Ports, data_dir: Path, project: str, admin_key: str, de
         ff = str(Path(py).with_name("functions-framework"))
         supervisor.spawn("tasks", [py, "-m", "infra.local_tasks", "--port", str(ports.tasks)], env)
         supervisor.spawn("runner", [py, "-m", "device_runner.main", "--port", str(ports.runner)], env)
-        for name, port in (("api", ports.api), ("fanout", ports.fanout), ("deliver", ports.deliver)):
-            target = {"fanout": "webhook_fanout", "deliver": "webhook_deliver"}.get(name, name)
+        for name, port in (("api", ports.api), ("fanout", ports.fanout), ("deliver", ports.deliver),
+                           ("stripe", ports.stripe)):
+            target = {"fanout": "webhook_fanout", "deliver": "webhook_deliver",
+                      "stripe": "stripe_webhook"}.get(name, name)
             supervisor.spawn(name, [ff, "--source", "main.py", "--target", target,
                                     "--host", "127.0.0.1", "--port", str(port)], env)
         wait_healthy({"api": f"http://127.0.0.1:{ports.api}/v1/health",
                       "runner": f"http://127.0.0.1:{ports.runner}/healthz",
                       "tasks": f"http://127.0.0.1:{ports.tasks}/healthz",
                       "fanout": f"http://127.0.0.1:{ports.fanout}/",
-                      "deliver": f"http://127.0.0.1:{ports.deliver}/"}, supervisor)
+                      "deliver": f"http://127.0.0.1:{ports.deliver}/",
+                      "stripe": f"http://127.0.0.1:{ports.stripe}/"}, supervisor)
         ensure_dev_account(dev_key)
         banner(ports, admin_key, dev_key, "Firestore and Pub/Sub emulators")
         while not stopping.is_set():
@@ -237,6 +244,7 @@ def banner(ports: Ports, admin_key: str, dev_key: str, backend: str) -> None:
     print(f"""
   Utio is running ({backend}).
     API          http://127.0.0.1:{ports.api}/v1   (OpenAPI: /v1/openapi.json)
+    Stripe hook  http://127.0.0.1:{ports.stripe}/   (stripe listen --forward-to)
     API key      {dev_key}
     Admin key    {admin_key}
   Try:  curl -H "Authorization: Bearer {dev_key}" http://127.0.0.1:{ports.api}/v1/devices
@@ -259,12 +267,13 @@ def run_inprocess(ports: Ports, project: str, admin_key: str, dev_key: str) -> i
     set_container(c)
     runner = build_runner(c)
     runner.start()
-    from functions.main import webhook_deliver
+    from functions.main import stripe_webhook, webhook_deliver
 
     deliver_app = _function_app(webhook_deliver)
     servers = [make_server("127.0.0.1", port, app, threaded=True)
                for port, app in ((ports.api, api_app(c)), (ports.runner, runner_app(runner)),
-                                 (ports.deliver, deliver_app))]
+                                 (ports.deliver, deliver_app),
+                                 (ports.stripe, _function_app(stripe_webhook)))]
     for server in servers:
         threading.Thread(target=server.serve_forever, daemon=True).start()
     from shared.services.accounts import ensure_account_with_key
