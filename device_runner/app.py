@@ -1,15 +1,25 @@
-"""The runner's HTTP face: task endpoints for Cloud Tasks and a health check."""
+"""The runner's HTTP face: task endpoints for Cloud Tasks, calls from the API (rpc), and
+health. Every device-bound request is routed to the runner holding the device
+(device_runner/routing.py)."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from flask import Flask, jsonify, request
 
+from device_runner import rpc
+from device_runner.routing import FORWARDED_HEADER, Forwarder, locate
 from device_runner.runner import Runner
-from shared.errors import BadRequest, UtioError
+from shared.errors import BadRequest, Conflict, UtioError
 from shared.oidc import verify_push
 
 
-def create_app(runner: Runner) -> Flask:
+class Unavailable(UtioError):
+    status, code = 503, "runner_unavailable"
+
+
+def create_app(runner: Runner, forwarder: Forwarder | None = None) -> Flask:
     app = Flask("device_runner")
 
     def body() -> dict:
@@ -19,31 +29,93 @@ def create_app(runner: Runner) -> Flask:
             raise BadRequest("expected a JSON object")
         return data
 
+    def routed(device_id: str | None, data: dict, handle):
+        """Handle here if this runner holds the device, else hand it to the holder."""
+        if device_id is None:
+            return handle()
+        place = locate(runner, device_id)
+        if place.kind == "local":
+            return handle()
+        if request.headers.get(FORWARDED_HEADER):
+            raise Conflict(f"runner {runner.shard} does not hold device {device_id}",
+                           code="not_holder")  # one hop only: the sender answers 503
+        if place.kind == "forward" and forwarder is not None:
+            try:
+                status, answer = forwarder.forward(place.url, request.path, data, runner.shard)
+            except OSError as exc:
+                raise Unavailable(f"the runner holding {device_id} is unreachable: {exc}") from exc
+            if status < 300 or (400 <= status < 500 and status != 409):
+                return jsonify(answer), status
+            raise Unavailable(f"the runner holding {device_id} answered {status}; retry")
+        raise Unavailable(f"no runner can take device {device_id} now; retry")
+
     @app.post("/tasks/messages")
     def message_task():
         data = body()
         if not isinstance(data.get("message_id"), str):
             raise BadRequest("expected {\"message_id\": \"...\"}")
-        runner.handle_message_task(data["message_id"])
-        return jsonify({"ok": True})
+        device_id = data.get("device_id")
+        if not isinstance(device_id, str):
+            doc = runner.c.store.get("messages", data["message_id"])
+            device_id = doc["device_id"] if doc else None
+
+        def handle():
+            runner.handle_message_task(data["message_id"])
+            return jsonify({"ok": True})
+
+        return routed(device_id, data, handle)
 
     @app.post("/tasks/devices")
     def device_task():
         data = body()
         if not isinstance(data.get("device_id"), str) or not isinstance(data.get("action"), str):
             raise BadRequest("expected {\"device_id\": \"...\", \"action\": \"...\"}")
-        try:
-            runner.handle_device_task(data)
-        except (LookupError, ValueError) as exc:
-            raise BadRequest(str(exc)) from exc
-        return jsonify({"ok": True})
+
+        def handle():
+            try:
+                runner.handle_device_task(data)
+            except (LookupError, ValueError) as exc:
+                raise BadRequest(str(exc)) from exc
+            return jsonify({"ok": True})
+
+        if data["action"] == "stop":  # a deleted device: whoever holds a session ends it
+            return handle()
+        return routed(data["device_id"], data, handle)
+
+    @app.post("/rpc/<action>")
+    def call(action: str):
+        data = body()
+        if not isinstance(data.get("device_id"), str):
+            raise BadRequest("expected {\"device_id\": \"...\", ...}")
+        return routed(data["device_id"], data,
+                      lambda: jsonify(rpc.handle(runner, action, data)))
 
     @app.get("/healthz")
     def health():
         return jsonify({"ok": True, "shard": runner.shard, "devices": len(runner.sessions)})
 
+    @app.get("/health")
+    def details():
+        """Sessions by status and the send queue of each device, for operators."""
+        sessions = dict(runner.sessions)
+        statuses = Counter(runner.statuses.get(d, "unknown") for d in sessions)
+        leases = runner.leases
+        return jsonify({
+            "ok": leases is None or leases.valid(),
+            "shard": runner.shard,
+            "lease": None if leases is None else {
+                "instance": leases.instance, "epoch": leases.epoch, "valid": leases.valid(),
+                "capacity": leases.capacity, "held": len(leases.held())},
+            "sessions": {"total": len(sessions), "by_status": dict(statuses)},
+            "queues": {device_id: session.pending() for device_id, session in sessions.items()},
+        })
+
     @app.errorhandler(UtioError)
     def error(exc: UtioError):
-        return jsonify(exc.body()), exc.status
+        response = jsonify(exc.body())
+        response.status_code = exc.status
+        if exc.status == 503:
+            response.headers["Retry-After"] = "5"
+        return response
 
     return app

@@ -7,13 +7,15 @@ import logging
 import threading
 from datetime import datetime
 
+from device_runner.leases import Leases
 from device_runner.session import DeviceSession
 from device_runner.transport import Inbound, Listener, Receipt, Transport
 from shared.bootstrap import Container
+from shared.device_states import StatusCode
 from shared.domain import Device, DeviceStatus, Message, MessageStatus
 from shared.events import EventName
 from shared.ids import new_id
-from shared.services import devices as device_service
+from shared.services import connection, linking
 from shared.services import messages as message_service
 from shared.services.events import publish
 
@@ -21,22 +23,47 @@ log = logging.getLogger(__name__)
 
 
 class Runner(Listener):
-    def __init__(self, c: Container, transports: dict[str, Transport], *, shard: str | None = None):
+    def __init__(self, c: Container, transports: dict[str, Transport], *, shard: str | None = None,
+                 leases: Leases | None = None):
         self.c = c
         self.transports = transports
         self.shard = shard or c.settings.runner_shard
         self.sessions: dict[str, DeviceSession] = {}
         self._lock = threading.RLock()
+        # With leases, this runner holds only the devices its shard holds, and every write
+        # for a device is fenced by the device's lease epoch (device_runner/leases.py).
+        self.leases = leases
+        self.statuses: dict[str, str] = {}  # device -> the last status reported (health)
 
     # --- lifecycle ---------------------------------------------------------------
 
     def start(self) -> None:
-        """Resume every device and reload its queued messages."""
-        for doc in self.c.store.query("devices"):
+        """Resume every device (with leases: every device this shard holds, then orphans
+        up to its capacity) and reload its queued messages."""
+        if self.leases is not None:
+            self.resume(self.leases.mine())
+            self.resume(self.leases.orphans(self.leases.free()))
+        else:
+            self.resume([doc["id"] for doc in self.c.store.query("devices")])
+
+    def resume(self, device_ids: list[str]) -> list[str]:
+        resumed = []
+        for device_id in device_ids:
             try:
-                self.ensure_session(doc["id"])
+                if self.ensure_session(device_id) is not None:
+                    resumed.append(device_id)
             except Exception:
-                log.exception("could not resume device %s", doc["id"])
+                log.exception("could not resume device %s", device_id)
+        return resumed
+
+    def drop_all(self) -> None:
+        """The lease is lost: let go of every session at once, writing nothing."""
+        with self._lock:
+            sessions, self.sessions = self.sessions, {}
+        for device_id, session in sessions.items():
+            session.stop()
+            for transport in self.transports.values():
+                transport.disconnect(device_id)
 
     def stop(self) -> None:
         with self._lock:
@@ -56,6 +83,8 @@ class Runner(Listener):
         with self._lock:
             if device_id in self.sessions:
                 return self.sessions[device_id]
+            if self.leases is not None and self.leases.claim(device_id) is None:
+                return None  # another runner holds it; the task endpoints forward there
             doc = self.c.store.get("devices", device_id)
             if doc is None:
                 return None
@@ -74,6 +103,8 @@ class Runner(Listener):
             session.stop()
         for transport in self.transports.values():
             transport.disconnect(device_id)
+        if self.leases is not None:
+            self.leases.forget(device_id)
 
     # --- tasks -------------------------------------------------------------------
 
@@ -97,6 +128,9 @@ class Runner(Listener):
             session = self.ensure_session(device_id)
             if doc and session:
                 session.set_speed(Device.model_validate(doc).settings.delivery_speed)
+        elif action in ("link", "relink"):  # a fresh QR code; relink: another number
+            if self.ensure_session(device_id) is not None:
+                self._transport_of(device_id, None).link(device_id, self, logout=action == "relink")
         elif action == "sandbox_inbound":
             self.ensure_session(device_id)
             transport = self.transports["sandbox"]
@@ -112,7 +146,7 @@ class Runner(Listener):
         session.push(message.id, message.priority, message.created_at.timestamp(), ready_in)
 
     def _send(self, message_id: str) -> bool:
-        message = message_service.claim(self.c.store, message_id, self.shard)
+        message = message_service.claim(self.c.store, message_id, self.shard, fence=self._fence())
         if message is None:
             return False
         transport = self._transport_of(message.device_id, None)
@@ -126,12 +160,37 @@ class Runner(Listener):
 
     # --- transport events --------------------------------------------------------
 
-    def on_status(self, device_id, status, phone=None, detail=None):
-        device_service.set_status(self.c.store, self.c.bus, self.c.clock, device_id, status,
-                                  phone=phone, detail=detail)
+    def _fence(self):
+        return self.leases.fence if self.leases is not None else None
+
+    def fence_of(self, device_id: str):
+        """The guard of this runner's writes for the device; None also when it is not ours."""
+        return self.leases.fence(device_id) if self.leases is not None else None
+
+    def owns(self, device_id: str) -> bool:
+        return self.leases is None or self.leases.holds(device_id)
+
+    def on_status(self, device_id, status, phone=None, detail=None, code=None):
+        if not self.owns(device_id):
+            return  # a stale session of a device another runner holds now
+        self.statuses[device_id] = DeviceStatus(status).value
+        connection.record_status(self.c.store, self.c.bus, self.c.clock, device_id, status,
+                                 code=code, phone=phone, detail=detail,
+                                 guard=self.fence_of(device_id))
+        if status != DeviceStatus.linking:
+            linking.clear(self.c.store, device_id)
         session = self.sessions.get(device_id)
         if session:
             session.set_connected(status == DeviceStatus.connected)
+
+    def on_link(self, device_id, qr=None, pairing_code=None, expires_in=None):
+        if not self.owns(device_id):
+            return
+        linking.publish_code(self.c.store, self.c.clock, device_id, qr=qr,
+                             pairing_code=pairing_code, expires_in=expires_in)
+        code = StatusCode.pairing_code if pairing_code else StatusCode.qr
+        connection.record_status(self.c.store, self.c.bus, self.c.clock, device_id,
+                                 DeviceStatus.linking, code=code, guard=self.fence_of(device_id))
 
     def on_receipt(self, device_id, wa_id, receipt):
         message = message_service.find_by_wa_id(self.c.store, wa_id)

@@ -5,16 +5,29 @@
   ends in 0000; messages to them fail with number_not_on_whatsapp.
 - A message is delivered, then read, within a second or two.
 - A wa_id sent twice is delivered once, as WhatsApp clients de-duplicate message ids.
+- Linking works as on WhatsApp, only faster: a (fake) QR code is shown, and "scanned"
+  at once; a pairing code can be asked for a phone number instead. Re-linking with a
+  logout links the device to another made-up number (a change of number).
+- Number checks follow the number rule; profile changes are recorded.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import secrets
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from device_runner.transport import Inbound, Listener, Receipt, SendResult, Transport
+from device_runner.transport import (
+    Inbound,
+    Listener,
+    Receipt,
+    SendResult,
+    Transport,
+    TransportError,
+)
 from shared.domain import DeviceStatus, FailureReason
 from shared.ids import new_id
 from shared.phones import national_number
@@ -57,6 +70,9 @@ class SandboxTransport(Transport):
         self._listeners: dict[str, Listener] = {}
         self._delays = (link_delay, delivered_delay, read_delay)
         self._lock = threading.Lock()
+        self.numbers: dict[str, str] = {}  # device -> its number after a change of number
+        self.profiles: dict[str, dict] = {}
+        self.qr_ttl = 20.0
 
     @staticmethod
     def phone_of(device_id: str) -> str:
@@ -70,10 +86,11 @@ class SandboxTransport(Transport):
         if already:
             return
         listener.on_status(device_id, DeviceStatus.linking)
+        listener.on_link(device_id, qr=fake_qr(), expires_in=self.qr_ttl)
 
         def linked():
             if self._listeners.get(device_id) is listener:
-                listener.on_status(device_id, DeviceStatus.connected, phone=self.phone_of(device_id))
+                listener.on_status(device_id, DeviceStatus.connected, phone=self.number_of(device_id))
 
         self._timer(self._delays[0], linked)
 
@@ -99,3 +116,43 @@ class SandboxTransport(Transport):
             raise LookupError(f"sandbox device {device_id} is not connected")
         listener.on_inbound(device_id, Inbound(wa_id=new_id("wa").upper(), sender=sender,
                                                text=text, at=datetime.now(UTC)))
+
+    def number_of(self, device_id: str) -> str:
+        return self.numbers.get(device_id) or self.phone_of(device_id)
+
+    def link(self, device_id, listener, *, logout=False):
+        self.disconnect(device_id)
+        if logout:  # "scanned" with another phone: a change of number
+            self.numbers[device_id] = f"+34600200{secrets.randbelow(1000):03d}"
+        self.connect(device_id, listener)
+
+    def _connected(self, device_id: str) -> Listener:
+        listener = self._listeners.get(device_id)
+        if listener is None:
+            raise TransportError(f"sandbox device {device_id} is not connected")
+        return listener
+
+    def pair_phone(self, device_id, phone):
+        listener = self._connected(device_id)
+        code = "".join(secrets.choice("ABCDEFGHJKLMNPQRSTVWXYZ23456789") for _ in range(8))
+        code = f"{code[:4]}-{code[4:]}"
+        self.numbers[device_id] = phone
+        listener.on_link(device_id, pairing_code=code, expires_in=self.qr_ttl * 3)
+        return code
+
+    def check_numbers(self, device_id, phones):
+        self._connected(device_id)
+        return {phone: exists(phone) for phone in phones}
+
+    def set_profile(self, device_id, *, name=None, about=None, image=None):
+        self._connected(device_id)
+        profile = self.profiles.setdefault(device_id, {})
+        for key, value in (("name", name), ("about", about), ("image", image)):
+            if value is not None:
+                profile[key] = value
+
+
+def fake_qr() -> str:
+    """Shaped like WhatsApp's: ref,noise key,identity key,adv secret."""
+    parts = [base64.b64encode(secrets.token_bytes(n)).decode() for n in (32, 32, 32)]
+    return f"2@{secrets.token_urlsafe(48)}," + ",".join(parts)

@@ -27,18 +27,38 @@ class Inbound:
     sender: str  # E.164
     text: str
     at: datetime
+    type: str = "text"  # text, image, video, audio, document, sticker, location, contacts,
+    #                     reaction, button_reply, list_reply, unsupported
+    content: dict | None = None  # the type's fields (device_runner/whatsapp/convert.py)
+    group: str | None = None  # the group's id (<digits>@g.us) when sent to a group
+    push_name: str | None = None
+
+
+class TransportError(Exception):
+    """WhatsApp refused or failed a request (not a send: sends answer SendResult)."""
+
+
+class NotSupported(TransportError):
+    pass
 
 
 class Listener(ABC):
     @abstractmethod
     def on_status(self, device_id: str, status: DeviceStatus, phone: str | None = None,
-                  detail: str | None = None) -> None: ...
+                  detail: str | None = None, code: str | None = None) -> None:
+        """`code`: a shared.device_states.StatusCode; the status's default when None."""
 
     @abstractmethod
     def on_receipt(self, device_id: str, wa_id: str, receipt: Receipt) -> None: ...
 
     @abstractmethod
     def on_inbound(self, device_id: str, message: Inbound) -> None: ...
+
+    def on_link(self, device_id: str, qr: str | None = None, pairing_code: str | None = None,
+                expires_in: float | None = None) -> None:
+        """A QR code to show (WhatsApp rotates it), or a pairing code to type on the phone.
+        Listeners that do not link (tests of sends) ignore it."""
+        return None
 
 
 class Transport(ABC):
@@ -52,3 +72,23 @@ class Transport(ABC):
     @abstractmethod
     def send_text(self, device_id: str, wa_id: str, to: str, text: str) -> SendResult:
         """Send under `wa_id`; sending the same wa_id again must not deliver twice."""
+
+    # Linking, numbers and profile: the same features on every transport.
+
+    def link(self, device_id: str, listener: Listener, *, logout: bool = False) -> None:
+        """Start linking again: a fresh QR code; with `logout`, unlink the current number
+        first (change of number: the device keeps its id, settings and chats)."""
+        self.disconnect(device_id)
+        self.connect(device_id, listener)
+
+    def pair_phone(self, device_id: str, phone: str) -> str:
+        """Link by phone number instead of QR: the code to type on that phone."""
+        raise NotSupported("this transport cannot link by pairing code")
+
+    def check_numbers(self, device_id: str, phones: list[str]) -> dict[str, bool]:
+        """Which of these E.164 numbers have WhatsApp, asked through the device."""
+        raise NotSupported("this transport cannot check numbers")
+
+    def set_profile(self, device_id: str, *, name: str | None = None,
+                    about: str | None = None, image: bytes | None = None) -> None:
+        raise NotSupported("this transport cannot change the profile")

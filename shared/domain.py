@@ -115,6 +115,10 @@ class Device(Doc):
     billing_status: BillingStatus = BillingStatus.trialing
     created_at: datetime
     updated_at: datetime
+    # Held by the runner: written by device_runner (leases, WhatsApp state), not the API.
+    status_code: str | None = None  # shared.device_states.StatusCode
+    shard: str | None = None  # the runner shard holding the session (device_runner.leases)
+    lease_epoch: int = 0  # fencing token: bumped whenever another runner takes the device
 
 
 class Message(Doc):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,17 @@ OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "array_contains")
 
 class AnyOf(tuple):
     """A condition value meaning "the field equals one of these"."""
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A condition on another document, checked in the same atomic step as a write: the
+    write happens only if `collection/doc_id` exists and matches `when` (a fencing token,
+    e.g. the device's lease epoch)."""
+
+    collection: str
+    doc_id: str
+    when: dict
 
 
 class DocumentStore(ABC):
@@ -34,11 +46,12 @@ class DocumentStore(ABC):
 
     @abstractmethod
     def update(
-        self, collection: str, doc_id: str, changes: dict, *, when: dict | None = None
+        self, collection: str, doc_id: str, changes: dict, *, when: dict | None = None,
+        guard: Guard | None = None,
     ) -> bool:
         """Apply `changes` atomically if the document exists and every field in `when`
-        equals its value (None: missing or null; AnyOf(...): one of). Returns whether
-        it did."""
+        equals its value (None: missing or null; AnyOf(...): one of), and the `guard`
+        document matches too. Returns whether it did."""
 
     @abstractmethod
     def delete(self, collection: str, doc_id: str) -> bool: ...

@@ -46,6 +46,23 @@ class Settings:
     smtp_url: str = field(default="", repr=False)
     mail_from: str = "Utio <no-reply@utio.local>"
     mail_outbox: str = ".utio/outbox.jsonl"
+    # Device runner shards, leases and WhatsApp sessions (device_runner/).
+    runner_self_url: str = ""  # this runner's own URL, where others forward; runner_url if empty
+    shard_capacity: int = 500  # sessions one runner holds at most
+    lease_seconds: float = 30.0  # a silent runner loses its devices after this long
+    renew_seconds: float = 10.0  # how often a runner renews its lease and looks for orphans
+    session_store: str = ""  # whatsmeow's SQL store: a postgres:// URL; empty: SQLite per runner
+    data_dir: str = ".utio"  # local state: SQLite session files, inbound media
+    media_backend: str = "disk"  # gcs | disk: where inbound media is kept
+    media_bucket: str = ""
+    media_base_url: str = ""  # public base of inbound media URLs; empty: the API's /v1/media
+    reconnect_base: float = 2.0  # seconds before the first reconnect; doubles, with jitter
+    reconnect_max: float = 300.0
+    non_operative_after: float = 1800.0  # seconds disconnected before non_operative + email
+    scan_wait: float = 4.0  # seconds GET /scan waits for a fresh QR code
+    provisioner: str = "none"  # cloudrun | local | none: who adds a shard when all are full
+    shard_image: str = ""  # container image of new shards (cloudrun)
+    shard_service_account: str = ""
 
     @property
     def local(self) -> bool:
@@ -63,6 +80,8 @@ class Settings:
                 values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
             elif f.type == "float":
                 values[f.name] = float(raw)
+            elif f.type == "int":
+                values[f.name] = int(raw)
             elif f.name == "webhook_retry_schedule":
                 values[f.name] = _csv_floats(raw)
             else:

@@ -42,8 +42,10 @@ class FirestoreStore(DocumentStore):
     def put(self, collection, doc_id, data):
         self._col(collection).document(doc_id).set(data)
 
-    def update(self, collection, doc_id, changes, *, when=None):
+    def update(self, collection, doc_id, changes, *, when=None, guard=None):
         ref = self._col(collection).document(doc_id)
+        if guard is not None:
+            return self._guarded_update(ref, changes, when or {}, guard)
         if not when:
             try:
                 ref.update(changes)
@@ -68,6 +70,26 @@ class FirestoreStore(DocumentStore):
             except gexc.FailedPrecondition:
                 continue  # written meanwhile: check the condition again
         raise gexc.Aborted(f"{collection}/{doc_id} kept changing during a conditional update")
+
+    def _guarded_update(self, ref, changes, when: dict, guard) -> bool:
+        """Both documents read in one transaction: Firestore aborts and retries it if
+        either changes before the commit, so the guard holds at the moment of the write."""
+        fence_ref = self._col(guard.collection).document(guard.doc_id)
+
+        @firestore.transactional
+        def apply(tx) -> bool:
+            snap, fence = ref.get(transaction=tx), fence_ref.get(transaction=tx)
+            if not snap.exists or not fence.exists:
+                return False
+            doc, fenced = snap.to_dict(), fence.to_dict()
+            if not all(_matches(doc.get(f), v) for f, v in when.items()):
+                return False
+            if not all(_matches(fenced.get(f), v) for f, v in guard.when.items()):
+                return False
+            tx.update(ref, changes)
+            return True
+
+        return apply(self._client.transaction())
 
     def delete(self, collection, doc_id):
         try:  # one call, so that of two racing deletes only one answers True

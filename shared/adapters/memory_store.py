@@ -79,13 +79,17 @@ class MemoryStore(DocumentStore):
         with self._lock:
             self._data.setdefault(collection, {})[doc_id] = _stored(data)
 
-    def update(self, collection, doc_id, changes, *, when=None):
+    def update(self, collection, doc_id, changes, *, when=None, guard=None):
         with self._lock:
             doc = self._data.get(collection, {}).get(doc_id)
             if doc is None:
                 return False
             for field, expected in (when or {}).items():
                 if not _matches(doc.get(field), expected):
+                    return False
+            if guard is not None:
+                fence = self._data.get(guard.collection, {}).get(guard.doc_id)
+                if fence is None or not all(_matches(fence.get(f), v) for f, v in guard.when.items()):
                     return False
             doc.update(_stored(changes))
             return True

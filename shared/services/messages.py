@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime
 
 from shared import names
@@ -13,7 +14,7 @@ from shared.clock import Clock
 from shared.domain import Device, FailureReason, Message, MessageStatus, Priority
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.ids import new_id, wa_message_id
-from shared.ports import AnyOf, DocumentStore, EventBus, TaskQueue
+from shared.ports import AnyOf, DocumentStore, EventBus, Guard, TaskQueue
 from shared.services import billing
 from shared.services.events import publish_message_status
 
@@ -125,11 +126,21 @@ def cancel_message(store: DocumentStore, bus: EventBus, clock: Clock, account_id
 # --- runner side -------------------------------------------------------------------
 
 
-def claim(store: DocumentStore, message_id: str, shard: str) -> Message | None:
-    """Take a queued message for sending. None when it is no longer ours to send."""
+def claim(store: DocumentStore, message_id: str, shard: str,
+          fence: Callable[[str], Guard | None] | None = None) -> Message | None:
+    """Take a queued message for sending. None when it is no longer ours to send. With a
+    `fence` (the runner's leases), the claim holds only while the runner still holds the
+    message's device: it is written in one atomic step with that check."""
+    guard = None
+    if fence is not None:
+        doc = store.get("messages", message_id)
+        guard = fence(doc["device_id"]) if doc else None
+        if guard is None:
+            return None
     for holder in (None, shard):
         if store.update("messages", message_id, {"claimed_by": shard},
-                        when={"status": MessageStatus.queued.value, "claimed_by": holder}):
+                        when={"status": MessageStatus.queued.value, "claimed_by": holder},
+                        guard=guard):
             return Message.model_validate(store.get("messages", message_id))
     return None
 

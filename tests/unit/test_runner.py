@@ -286,9 +286,10 @@ def test_device_links_and_reports_its_status(container, acc, make_runner):
     timer.fire_all()
     doc = c.store.get("devices", device.id)
     assert doc["status"] == "connected" and doc["phone"].startswith("+")
-    statuses = [(e.data["previous"], e.data["status"]) for e in c.bus.published
+    statuses = [(e.data["previous"], e.data["status"], e.data["code"]) for e in c.bus.published
                 if e.event == "device:status" and e.device == device.id]
-    assert statuses == [("pending", "linking"), ("linking", "connected")]
+    assert statuses == [("pending", "linking", "wa-connecting"), ("linking", "linking", "wa-qr"),
+                        ("linking", "connected", "wa-connected")]
 
 
 def test_refresh_applies_new_speed(container, acc, make_runner):

@@ -1,0 +1,190 @@
+"""Which runner holds which device: a lease per shard, a fencing epoch per device.
+
+- `shards/{shard}` holds the shard's lease: the runner `instance` holding it, an `epoch`
+  bumped at every acquisition by a new instance, `lease_until`, the shard's URL and
+  capacity. The holder renews it every few seconds; a graceful shutdown releases it.
+- `devices/{id}` carries `shard` (who holds the device) and `lease_epoch` (bumped at
+  every change of holder instance). A device belongs to shard S while S's lease lives.
+  Taking a device over is a conditional write from the (shard, lease_epoch) just read,
+  so of two runners racing for it exactly one wins.
+- Fencing: every write a runner makes for a device it holds (its status, a message
+  claim) is conditional on the device still showing (this shard, the epoch it took it
+  with) — see `fence`. A stale runner (paused past its lease, or an old instance during
+  a rollout) finds the epoch moved on and writes nothing.
+- The holder fences itself in time as well: it stops using its devices once its own
+  monotonic clock says the lease ran out, less a margin, before anyone may take them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from shared.clock import Clock
+from shared.ids import new_id
+from shared.ports import DocumentStore, Guard
+
+SHARDS = "shards"
+
+
+def shard_alive(doc: dict | None, now: datetime) -> bool:
+    return bool(doc) and doc.get("state") == "active" and doc.get("lease_until") is not None \
+        and doc["lease_until"] > now
+
+
+class Leases:
+    def __init__(self, store: DocumentStore, clock: Clock, *, shard: str, url: str,
+                 capacity: int, lease_seconds: float, instance: str | None = None,
+                 monotonic: Callable[[], float] = time.monotonic):
+        self.store, self.clock = store, clock
+        self.shard, self.url, self.capacity = shard, url, capacity
+        self.lease = timedelta(seconds=lease_seconds)
+        self.margin = lease_seconds / 6  # clock drift and a write in flight
+        self.instance = instance or new_id("inst")
+        self.epoch: int | None = None  # of the shard lease, while we hold it
+        self._monotonic = monotonic
+        self._deadline = 0.0
+        self._held: dict[str, int] = {}  # device id -> the lease_epoch we took it with
+        self._lock = threading.RLock()
+
+    # --- the shard's lease ---------------------------------------------------------
+
+    def acquire(self) -> bool:
+        """Take this shard's lease: free, expired, released, or never created."""
+        started, now = self._monotonic(), self.clock.now()
+        doc = self.store.get(SHARDS, self.shard)
+        fields = {"url": self.url or (doc or {}).get("url", ""), "capacity": self.capacity,
+                  "instance": self.instance, "lease_until": now + self.lease,
+                  "renewed_at": now, "state": "active", "sessions": 0}
+        if doc is None:
+            epoch = 1
+            ok = self.store.create(SHARDS, self.shard, fields | {"epoch": epoch, "created_at": now})
+        elif doc.get("instance") != self.instance and shard_alive(doc, now):
+            return False  # another instance of this shard still holds it (a rollout)
+        else:
+            epoch = int(doc.get("epoch") or 0) + 1
+            ok = self.store.update(SHARDS, self.shard, fields | {"epoch": epoch},
+                                   when={"instance": doc.get("instance"), "epoch": doc.get("epoch")})
+        with self._lock:
+            if ok:
+                self.epoch, self._deadline = epoch, started + self._usable()
+                self.url = fields["url"]
+                self._held.clear()  # device fences of an earlier epoch are void
+            return ok
+
+    def renew(self) -> bool:
+        if self.epoch is None:
+            return False
+        started, now = self._monotonic(), self.clock.now()
+        ok = self.store.update(SHARDS, self.shard,
+                               {"lease_until": now + self.lease, "renewed_at": now,
+                                "sessions": len(self._held)},
+                               when={"instance": self.instance, "epoch": self.epoch})
+        with self._lock:
+            if ok:
+                self._deadline = started + self._usable()
+            else:
+                self.epoch = None
+                self._held.clear()
+            return ok
+
+    def release(self) -> None:
+        """Give the lease up now: other runners take our devices on their next look."""
+        if self.epoch is not None:
+            self.store.update(SHARDS, self.shard, {"lease_until": self.clock.now(), "state": "stopped"},
+                              when={"instance": self.instance, "epoch": self.epoch})
+        with self._lock:
+            self.epoch = None
+            self._held.clear()
+
+    def valid(self) -> bool:
+        return self.epoch is not None and self._monotonic() < self._deadline
+
+    def _usable(self) -> float:
+        return self.lease.total_seconds() - self.margin
+
+    # --- devices -------------------------------------------------------------------
+
+    def claim(self, device_id: str) -> int | None:
+        """Hold the device: ours already, unassigned, or its shard's lease is dead. Returns
+        the fencing epoch, or None when another live shard holds it (or we are full)."""
+        with self._lock:
+            if not self.valid():
+                return None
+            if device_id in self._held:
+                return self._held[device_id]
+            if len(self._held) >= self.capacity:
+                return None
+        doc = self.store.get("devices", device_id)
+        if doc is None:
+            return None
+        holder, epoch = doc.get("shard"), doc.get("lease_epoch")
+        if holder not in (None, self.shard) and shard_alive(self.store.get(SHARDS, holder),
+                                                           self.clock.now()):
+            return None
+        new_epoch = int(epoch or 0) + 1
+        if not self.store.update("devices", device_id,
+                                 {"shard": self.shard, "lease_epoch": new_epoch},
+                                 when={"shard": holder, "lease_epoch": epoch}):
+            return None
+        with self._lock:
+            self._held[device_id] = new_epoch
+        return new_epoch
+
+    def holds(self, device_id: str) -> bool:
+        with self._lock:
+            return device_id in self._held and self.valid()
+
+    def fence(self, device_id: str) -> Guard | None:
+        """The condition a write for this device must meet; None when we do not hold it."""
+        with self._lock:
+            epoch = self._held.get(device_id)
+            if epoch is None or not self.valid():
+                return None
+        return Guard("devices", device_id, {"shard": self.shard, "lease_epoch": epoch})
+
+    def forget(self, device_id: str) -> None:
+        with self._lock:
+            self._held.pop(device_id, None)
+
+    def held(self) -> list[str]:
+        with self._lock:
+            return list(self._held)
+
+    def free(self) -> int:
+        with self._lock:
+            return max(0, self.capacity - len(self._held))
+
+    # --- other shards --------------------------------------------------------------
+
+    def holder_url(self, device_id: str) -> str | None:
+        """The URL of the live shard holding the device, if another one does."""
+        doc = self.store.get("devices", device_id)
+        holder = (doc or {}).get("shard")
+        if holder in (None, self.shard):
+            return None
+        shard = self.store.get(SHARDS, holder)
+        return shard.get("url") or None if shard_alive(shard, self.clock.now()) else None
+
+    def mine(self) -> list[str]:
+        """Devices assigned to this shard (by us or an earlier instance of it)."""
+        return [d["id"] for d in self.store.query("devices", [("shard", "==", self.shard)])]
+
+    def orphans(self, limit: int) -> list[str]:
+        """Devices nobody holds: never assigned, or their shard's lease is dead."""
+        if limit <= 0:
+            return []
+        now = self.clock.now()
+        found = [d["id"] for d in self.store.query("devices", [("shard", "==", None)], limit=limit)]
+        for shard in self.store.query(SHARDS):
+            if len(found) >= limit:
+                break
+            if shard["id"] != self.shard and not shard_alive(shard, now):
+                found += [d["id"] for d in self.store.query(
+                    "devices", [("shard", "==", shard["id"])], limit=limit - len(found))]
+        return found[:limit]
+
+    def shards(self) -> list[dict]:
+        return self.store.query(SHARDS)
