@@ -91,10 +91,24 @@ class Runner(Listener):
             device = Device.model_validate(doc)
             session = DeviceSession(device_id, self._send, delivery_speed=device.settings.delivery_speed)
             self.sessions[device_id] = session
+        self._release_foreign_claims(device_id)
         for message in message_service.queued_for_device(self.c.store, device_id):
             self._schedule(session, message)
         self._transport_of(device_id, device).connect(device_id, self)
         return session
+
+    def _release_foreign_claims(self, device_id: str) -> None:
+        """Taking a device over from another shard: the claims that shard left on queued
+        messages (it died between claim and send) become ours to send; the resend reuses
+        the WhatsApp message id, so a message that did leave is not shown twice."""
+        fence = self.fence_of(device_id)
+        if fence is None:
+            return
+        for message in message_service.queued_for_device(self.c.store, device_id):
+            if message.claimed_by not in (None, self.shard):
+                self.c.store.update("messages", message.id, {"claimed_by": None},
+                                    when={"status": MessageStatus.queued.value,
+                                          "claimed_by": message.claimed_by}, guard=fence)
 
     def drop_session(self, device_id: str) -> None:
         with self._lock:

@@ -1,0 +1,93 @@
+"""Keeps a runner's shard alive: takes the shard's lease at start (waiting while another
+instance of the shard still holds it, as in a rollout), renews it, lets go of every
+session at once if it is lost, takes over devices nobody holds (a dead shard's, within
+the lease time), asks the provisioner for a new shard when all are full, and sweeps
+its devices for the non-operative rule. Graceful shutdown ends the sessions first and
+then releases the lease, so the next holder never overlaps a live WhatsApp session."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from device_runner.provisioner import Provisioner, request_shard
+from device_runner.runner import Runner
+from shared.services import connection
+
+log = logging.getLogger(__name__)
+
+
+class ShardKeeper:
+    def __init__(self, runner: Runner, *, renew_seconds: float | None = None,
+                 provisioner: Provisioner | None = None):
+        if runner.leases is None:
+            raise ValueError("a ShardKeeper needs a runner built with leases")
+        self.runner = runner
+        self.leases = runner.leases
+        self.renew_seconds = renew_seconds or runner.c.settings.renew_seconds
+        self.provisioner = provisioner
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, *, loop: bool = True, timeout: float | None = None) -> bool:
+        """Take the lease (waiting for it), resume the shard's devices, start renewing."""
+        waited = 0.0
+        while not self.leases.acquire():
+            if self._stopping.is_set() or (timeout is not None and waited >= timeout):
+                return False
+            log.info("shard %s is held by another instance; waiting for its lease",
+                     self.leases.shard)
+            step = min(self.renew_seconds, 1.0)
+            self._stopping.wait(step)
+            waited += step
+        log.info("holding shard %s (epoch %s)", self.leases.shard, self.leases.epoch)
+        self.runner.start()
+        if loop:
+            self._thread = threading.Thread(target=self._run, daemon=True,
+                                            name=f"lease-{self.leases.shard}")
+            self._thread.start()
+        return True
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self.renew_seconds):
+            try:
+                self.tick()
+            except Exception:
+                log.exception("lease tick failed")
+
+    def tick(self) -> None:
+        leases, runner = self.leases, self.runner
+        if not leases.renew():
+            log.error("lost the lease of shard %s: dropping every session", leases.shard)
+            runner.drop_all()
+            if leases.acquire():
+                runner.start()
+            return
+        adopted = runner.resume(leases.orphans(leases.free()))
+        if adopted:
+            log.info("took over %d device(s): %s", len(adopted), ", ".join(adopted))
+        if self.provisioner is not None and leases.free() == 0 and leases.orphans(1):
+            request_shard(runner.c.store, runner.c.clock, self.provisioner)
+        c = runner.c
+        connection.sweep_non_operative(c.store, c.bus, c.clock, c.mailer, leases.held(),
+                                       after=c.settings.non_operative_after,
+                                       fence=leases.fence)
+
+    def stop(self, *, release: bool = True) -> None:
+        """Graceful: end the sessions, then give the lease up for an immediate takeover."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.runner.stop()
+        if release:
+            self.leases.release()
+        if self.provisioner is not None:
+            self.provisioner.stop()
+
+    def kill(self) -> None:
+        """What a crash looks like to the others (tests and the bench): renewing stops,
+        nothing is released, the sessions vanish."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.runner.drop_all()

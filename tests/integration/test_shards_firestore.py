@@ -1,0 +1,104 @@
+"""Leases on the Firestore emulator, where the conditional writes and the guarded
+transaction are Firestore's own: racing takeovers, fenced claims, takeover after a kill."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from device_runner.leases import Leases
+from device_runner.sandbox import SandboxNetwork
+from shared.adapters.inprocess_bus import InProcessBus
+from shared.bootstrap import Container
+from shared.clock import FakeClock
+from shared.ports import Guard
+from shared.services import messages as message_service
+from tests.fakes import (
+    FakeTaskQueue,
+    make_settings,
+    message_events,
+    queue_message,
+    seed_account,
+    seed_device,
+    status_of,
+    wait_until,
+)
+from tests.shards import Cluster, Monotonic
+
+pytestmark = pytest.mark.emulator
+
+
+@pytest.fixture
+def c(firestore_store) -> Container:
+    return Container(make_settings(), store=firestore_store, tasks=FakeTaskQueue(),
+                     bus=InProcessBus(threaded=False), clock=FakeClock())
+
+
+@pytest.fixture
+def cluster(c):
+    made = Cluster(c, SandboxNetwork())
+    yield made
+    made.stop()
+
+
+def test_guarded_update_checks_the_other_document_atomically(c):
+    store = c.store
+    store.put("devices", "d", {"shard": "a", "lease_epoch": 1})
+    store.put("messages", "m", {"status": "queued", "claimed_by": None})
+    fence = Guard("devices", "d", {"shard": "a", "lease_epoch": 1})
+    assert not store.update("messages", "m", {"claimed_by": "a"}, when={"status": "queued"},
+                            guard=Guard("devices", "d", {"shard": "a", "lease_epoch": 0}))
+    assert not store.update("messages", "m", {"claimed_by": "a"}, when={"status": "sent"},
+                            guard=fence)
+    assert store.update("messages", "m", {"claimed_by": "a"}, when={"status": "queued"}, guard=fence)
+    assert not store.update("messages", "m", {"x": 1}, guard=Guard("devices", "nope", {}))
+    assert store.get("messages", "m")["claimed_by"] == "a"
+
+
+def test_racing_runners_on_firestore_one_takes_the_device(c):
+    account = seed_account(c)
+    device = seed_device(c, account)
+    mono = Monotonic()
+    racers = [Leases(c.store, c.clock, shard=f"runner-{i}", url="", capacity=10,
+                     lease_seconds=9, monotonic=mono) for i in range(5)]
+    for racer in racers:
+        assert racer.acquire()
+    barrier = threading.Barrier(len(racers))
+    won = []
+
+    def race(racer):
+        barrier.wait()
+        if racer.claim(device.id) is not None:
+            won.append(racer.shard)
+
+    threads = [threading.Thread(target=race, args=(r,)) for r in racers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(won) == 1
+    assert c.store.get("devices", device.id)["shard"] == won[0]
+
+
+def test_kill_the_holder_on_firestore_each_queued_message_is_sent_once(c, cluster):
+    account = seed_account(c)
+    a, b = cluster.add("runner-a"), cluster.add("runner-b")
+    device = seed_device(c, account, speed=1)
+    messages = [queue_message(c, account, device.id, f"m{i}") for i in range(5)]
+    a.runner.resume([device.id])
+    a.timer.fire_all()
+    wait_until(lambda: sum(status_of(c, m.id) == "sent" for m in messages) == 1, timeout=15)
+    stale_fence = a.leases.fence(device.id)
+    a.keeper.kill()
+    cluster.pass_time(cluster.lease + 0.5)
+    b.keeper.tick()
+    assert device.id in b.runner.sessions
+    b.link_all()
+    wait_until(lambda: all(status_of(c, m.id) != "queued" for m in messages), timeout=15)
+    assert sorted(cluster.network.send_attempts) == sorted(m.wa_id for m in messages)
+    for m in messages:
+        assert message_events(c, m.id, "message:out:sent") == ["message:out:sent"]
+    # the dead runner's fence no longer opens anything
+    late = queue_message(c, account, device.id, "late")
+    assert message_service.claim(c.store, late.id, "runner-a", fence=lambda _: stale_fence) is None
