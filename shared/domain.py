@@ -87,9 +87,33 @@ class ApiKey(Doc):
     created_at: datetime
 
 
+class ChatCleanup(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    inactive_days: int | None = Field(
+        default=None, ge=1, le=3650, description="Delete chats with no message for this many days.")
+    max_chats: int | None = Field(
+        default=None, ge=1, le=100_000, description="Keep at most this many chats, the most "
+        "recently active; delete the others.")
+
+
+class DeviceWarningCode(StrEnum):
+    too_many_chats = "too_many_chats"
+    too_many_groups = "too_many_groups"
+
+
+class DeviceWarning(BaseModel):
+    code: DeviceWarningCode
+    message: str
+    count: int
+    limit: int
+
+
 class DeviceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    chat_cleanup: ChatCleanup = Field(
+        default_factory=ChatCleanup, description="Automatic chat clean-up, run by a scheduled job.")
     delivery_speed: int = Field(
         default=15, ge=1, le=120, description="Messages per minute this device sends at most."
     )
@@ -101,6 +125,7 @@ class Device(Doc):
     alias: str | None = None
     transport: Transport
     status: DeviceStatus = DeviceStatus.pending
+    warnings: list[DeviceWarning] = Field(default_factory=list)
     phone: str | None = None
     settings: DeviceSettings = Field(default_factory=DeviceSettings)
     created_at: datetime
