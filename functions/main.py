@@ -32,3 +32,9 @@ def webhook_deliver(request: flask.Request):
     from functions.push import handle_deliver
 
     return handle_deliver(container(), request)
+
+
+def chat_cleanup(request: flask.Request):
+    from functions.jobs import handle_chat_cleanup
+
+    return handle_chat_cleanup(container(), request)
