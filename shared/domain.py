@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class DeviceStatus(StrEnum):
@@ -97,6 +97,12 @@ class ChatCleanup(BaseModel):
         "recently active; delete the others.")
 
 
+def _cleanup_off_is_none(value: ChatCleanup | None) -> ChatCleanup | None:
+    if value is not None and value.inactive_days is None and value.max_chats is None:
+        return None
+    return value
+
+
 class DeviceWarningCode(StrEnum):
     too_many_chats = "too_many_chats"
     too_many_groups = "too_many_groups"
@@ -112,8 +118,10 @@ class DeviceWarning(BaseModel):
 class DeviceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    chat_cleanup: ChatCleanup = Field(
-        default_factory=ChatCleanup, description="Automatic chat clean-up, run by a scheduled job.")
+    chat_cleanup: ChatCleanup | None = Field(
+        default=None, exclude_if=lambda value: value is None,
+        description="Automatic chat clean-up, run by a scheduled job; absent when off.")
+    _cleanup_off = field_validator("chat_cleanup")(_cleanup_off_is_none)
     delivery_speed: int = Field(
         default=15, ge=1, le=120, description="Messages per minute this device sends at most."
     )

@@ -35,6 +35,8 @@ def doomed(chats: list[Chat], device: Device, clock: Clock) -> list[Chat]:
     """The chats the device's clean-up setting deletes now."""
     setting = device.settings.chat_cleanup
     picked: dict[str, Chat] = {}
+    if setting is None:
+        return []
     if setting.inactive_days:
         cutoff = clock.now() - timedelta(days=setting.inactive_days)
         picked |= {c.key: c for c in chats if c.last_message_at < cutoff}

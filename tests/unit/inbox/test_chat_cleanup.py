@@ -25,8 +25,7 @@ def chat_ids(c, dev) -> list[str]:
 
 def test_cleanup_setting_is_a_device_setting(api, dev):
     path = f"/v1/devices/{dev['id']}"
-    assert api.get(path).get_json()["settings"]["chat_cleanup"] == {"inactive_days": None,
-                                                                    "max_chats": None}
+    assert api.get(path).get_json()["settings"] == {"delivery_speed": 15}  # off: absent
     patched = api.patch(path, json={"settings": {"chat_cleanup": {"inactive_days": 30}}}).get_json()
     assert patched["settings"] == {"chat_cleanup": {"inactive_days": 30, "max_chats": None},
                                    "delivery_speed": 15}
@@ -36,7 +35,7 @@ def test_cleanup_setting_is_a_device_setting(api, dev):
     assert api.patch(path, json={"settings": {"chat_cleanup": {"max_chats": 500}}}).get_json()[
         "settings"]["chat_cleanup"] == {"inactive_days": None, "max_chats": 500}
     assert api.patch(path, json={"settings": {"chat_cleanup": {}}}).get_json()[
-        "settings"]["chat_cleanup"] == {"inactive_days": None, "max_chats": None}
+        "settings"] == {"delivery_speed": 20}
 
 
 @pytest.mark.parametrize("cleanup", [{"inactive_days": 0}, {"max_chats": 0}, {"max_chats": -1},
