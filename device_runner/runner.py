@@ -7,12 +7,14 @@ import logging
 import threading
 from datetime import datetime
 
+from device_runner import groups as device_groups
 from device_runner.session import DeviceSession
 from device_runner.transport import Inbound, Listener, Receipt, Transport
 from shared.bootstrap import Container
 from shared.domain import Device, DeviceStatus, Message, MessageStatus
 from shared.events import EventName
 from shared.ids import new_id
+from shared.services import chats as chat_service
 from shared.services import devices as device_service
 from shared.services import messages as message_service
 from shared.services.events import publish
@@ -101,6 +103,8 @@ class Runner(Listener):
             self.ensure_session(device_id)
             transport = self.transports["sandbox"]
             transport.inject_inbound(device_id, payload["phone"], payload["message"])  # type: ignore[attr-defined]
+        elif action in device_groups.ACTIONS:
+            device_groups.handle(self, payload)
         else:
             raise ValueError(f"unknown device action {action!r}")
 
@@ -120,6 +124,7 @@ class Runner(Listener):
                                      message.phone, message.message)
         if result.ok:
             message_service.mark_sent(self.c.store, self.c.bus, self.c.clock, message.id)
+            chat_service.record_outbound(self.c.store, self.c.clock, message)
         else:
             message_service.fail(self.c.store, self.c.bus, self.c.clock, message, result.reason)
         return True
@@ -153,11 +158,9 @@ class Runner(Listener):
                   "direction": "inbound", "type": "text", "phone": message.sender,
                   "message": message.text, "received_at": message.at}
         # The wa_id keys the record, so a redelivered inbound event is stored once.
-        if not self.c.store.create("chat_messages", f"{device_id}:{message.wa_id}", record):
+        if not chat_service.record_inbound(self.c.store, self.c.clock, doc["account_id"],
+                                           device_id, record):
             return
-        self.c.store.put("chats", f"{device_id}:{message.sender}",
-                         {"device_id": device_id, "phone": message.sender,
-                          "last_message_at": message.at, "account_id": doc["account_id"]})
         publish(self.c.bus, self.c.clock, EventName.message_in_new, doc["account_id"], device_id,
                 {k: _json(v) for k, v in record.items() if k != "device_id"})
 

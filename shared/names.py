@@ -21,4 +21,4 @@ TARGET_RUNNER_MESSAGES = "runner.messages"
 TARGET_RUNNER_DEVICES = "runner.devices"
 TARGET_WEBHOOK_DELIVER = "webhook_deliver"
 
-FUNCTION_TARGETS = ("api", "webhook_fanout", "webhook_deliver", "stripe_webhook")
+FUNCTION_TARGETS = ("api", "webhook_fanout", "webhook_deliver", "stripe_webhook", "chat_cleanup")

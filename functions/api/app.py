@@ -7,12 +7,26 @@ import logging
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from functions.api.access import agent_principal
 from functions.api.registry import Principal, api
-from functions.api.routes import accounts, billing, devices, messages, webhooks  # noqa: F401 (routes)
+from functions.api.routes import (  # noqa: F401 (routes)
+    accounts,
+    agents,
+    billing,
+    chats,
+    contacts,
+    devices,
+    groups,
+    labels,
+    messages,
+    numbers,
+    webhooks,
+)
 from functions.api.routing import Route, error_response
 from shared.bootstrap import Container, container
 from shared.errors import Forbidden, Unauthorized, UtioError
 from shared.services.accounts import authenticate, is_admin
+from shared.services.agents import is_agent_token
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +58,8 @@ def create_app(c: Container | None = None) -> Flask:
                     raise Forbidden("this call needs the operator's admin key, not an account key")
                 raise Unauthorized("missing or invalid admin key")
             return Principal(cont, None)
+        if is_agent_token(key):
+            return agent_principal(cont, route, key, idem)
         return Principal(cont, authenticate(cont.store, key), idem)
 
     api.install(app, principal)
