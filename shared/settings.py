@@ -36,6 +36,11 @@ class Settings:
     webhook_retry_schedule: tuple[float, ...] = field(default=PRODUCTION_RETRY_SCHEDULE)
     runner_shard: str = "runner-0"
     default_transport: str = "whatsapp"
+    media_bucket: str = ""  # Cloud Storage bucket for media; empty: local disk
+    stripe_secret_key: str = ""
+    stripe_webhook_secret: str = ""
+    webhook_secret_key: str = ""  # encrypts webhook secrets at rest (32 bytes, URL-safe base64)
+    session_db_url: str = ""  # PostgreSQL DSN of the WhatsApp session store; empty: SQLite
 
     @property
     def local(self) -> bool:
