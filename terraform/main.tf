@@ -171,6 +171,7 @@ module "sql" {
   high_availability   = var.sql_high_availability
   disk_size_gb        = var.sql_disk_size_gb
   deletion_protection = var.deletion_protection
+  password_rotation   = lookup(var.secret_rotation, "UTIO_SESSION_DB_URL", "initial")
 
   depends_on = [module.network]
 }
@@ -182,6 +183,7 @@ module "secrets" {
   secrets    = module.catalog.secrets
   values     = { UTIO_SESSION_DB_URL = module.sql.dsn }
   accessors  = local.secret_accessors
+  rotation   = var.secret_rotation
 
   depends_on = [module.services]
 }

@@ -123,6 +123,12 @@ variable "function_overrides" {
   default     = {}
 }
 
+variable "secret_rotation" {
+  description = "Per Terraform-made secret (UTIO_ADMIN_KEY, UTIO_WEBHOOK_SECRET_KEY, UTIO_SESSION_DB_URL), a label; a new label makes a new value. Change restart_generation with it."
+  type        = map(string)
+  default     = {}
+}
+
 variable "restart_generation" {
   description = "Change it (any new value) to roll every function and runner: new instances read the newest secret versions."
   type        = string

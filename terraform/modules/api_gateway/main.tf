@@ -155,7 +155,6 @@ resource "google_compute_backend_service" "gateway" {
   count                 = local.with_lb
   project               = var.project_id
   name                  = "utio-api"
-  protocol              = "HTTPS"
   load_balancing_scheme = "EXTERNAL_MANAGED"
   security_policy       = google_compute_security_policy.api[0].id
 

@@ -21,6 +21,11 @@ variable "values" {
   sensitive   = true
 }
 
+variable "rotation" {
+  description = "Environment variable => label; a new label makes a new generated value."
+  type        = map(string)
+}
+
 variable "accessors" {
   description = "\"ENV/component\" => {env, member}: who may read which secret."
   type        = map(object({ env = string, member = string }))
@@ -50,6 +55,9 @@ resource "random_bytes" "generated" {
   for_each = local.generated
 
   length = 32
+  keepers = {
+    rotation = lookup(var.rotation, each.key, "initial")
+  }
 }
 
 resource "google_secret_manager_secret_version" "generated" {

@@ -30,6 +30,11 @@ variable "deletion_protection" {
   type = bool
 }
 
+variable "password_rotation" {
+  description = "A label; a new label makes a new password for the runners' database user."
+  type        = string
+}
+
 resource "google_sql_database_instance" "sessions" {
   project             = var.project_id
   name                = "utio-sessions"
@@ -136,6 +141,9 @@ resource "google_sql_database" "whatsmeow" {
 resource "random_password" "runner" {
   length  = 40
   special = false
+  keepers = {
+    rotation = var.password_rotation
+  }
 }
 
 resource "google_sql_user" "runner" {
