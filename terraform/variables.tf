@@ -61,6 +61,10 @@ variable "api_domain" {
   description = "Custom domain of the public API (api.example.com). Empty: no load balancer; the API answers on the gateway's *.gateway.dev host only."
   type        = string
   default     = ""
+  validation {
+    condition     = !endswith(var.api_domain, ".example")
+    error_message = "api_domain is still the example in envs/*.tfvars: set your domain, or \"\" for none."
+  }
 }
 
 variable "api_rate_limit_per_minute" {
@@ -73,6 +77,10 @@ variable "alert_emails" {
   description = "Addresses that get the alerts."
   type        = list(string)
   default     = []
+  validation {
+    condition     = alltrue([for e in var.alert_emails : !endswith(e, ".example")])
+    error_message = "alert_emails still holds the example address of envs/*.tfvars: set yours."
+  }
 }
 
 variable "sql_tier" {

@@ -1,4 +1,5 @@
-# Production. Set api_domain and alert_emails to yours before the first apply.
+# Production. Set api_domain and alert_emails to yours before the first apply (the
+# examples below are refused by the variables' validation).
 environment        = "production"
 region             = "europe-west1"
 firestore_location = "eur3"
