@@ -65,6 +65,11 @@ resource "google_secret_manager_secret_version" "generated" {
 
   secret      = google_secret_manager_secret.this[each.key].id
   secret_data = replace(replace(random_bytes.generated[each.key].base64, "+", "-"), "/", "_")
+
+  # A rotation adds the new version before it destroys the old: `latest` always exists.
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "google_secret_manager_secret_version" "supplied" {
@@ -72,6 +77,10 @@ resource "google_secret_manager_secret_version" "supplied" {
 
   secret      = google_secret_manager_secret.this[each.key].id
   secret_data = var.values[each.key]
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 resource "google_secret_manager_secret_iam_member" "accessor" {
