@@ -46,6 +46,9 @@ class Settings:
     smtp_url: str = field(default="", repr=False)
     mail_from: str = "Utio <no-reply@utio.local>"
     mail_outbox: str = ".utio/outbox.jsonl"
+    media_bucket: str = ""  # Cloud Storage bucket for media; empty: local disk
+    webhook_secret_key: str = field(default="", repr=False)  # encrypts webhook secrets at rest
+    session_db_url: str = field(default="", repr=False)  # WhatsApp session store DSN; empty: SQLite
 
     @property
     def local(self) -> bool:

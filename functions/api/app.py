@@ -31,11 +31,18 @@ from shared.services.agents import is_agent_token
 log = logging.getLogger(__name__)
 
 
+def _bearer(header: str) -> str | None:
+    return header[7:].strip() or None if header[:7].lower() == "bearer " else None
+
+
 def _raw_key() -> str | None:
-    header = request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer ":
-        return header[7:].strip() or None
-    return request.headers.get("Token", "").strip() or None
+    # Behind API Gateway the gateway's own identity token takes the Authorization header
+    # and the caller's moves to X-Forwarded-Authorization; a Token header passes as sent.
+    forwarded = request.headers.get("X-Forwarded-Authorization", "")
+    if forwarded:
+        return _bearer(forwarded)
+    token = request.headers.get("Token", "").strip()
+    return token or _bearer(request.headers.get("Authorization", ""))
 
 
 def create_app(c: Container | None = None) -> Flask:
