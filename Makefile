@@ -1,23 +1,40 @@
 # `make dev` runs the whole platform locally; `make test` runs every test.
 # Both build .venv from the pinned requirements first; nothing is needed by hand.
+# `make test` also builds .venv-checkov (checkov, apart from the app's pins) for the
+# Terraform checks of tests/infra.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: dev test bench lint clean
+.PHONY: dev test bench lint clean generate package
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
+$(CHECKOV_STAMP): requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
+
 dev: $(STAMP)
 	$(BIN)/python -m infra.dev
 
-test: $(STAMP)
+test: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/python -m pytest
+
+# Rewrite terraform/generated/ from shared/names.py and the API's OpenAPI document.
+generate: $(STAMP)
+	$(BIN)/python -m infra.generate
+
+# The functions source archive Terraform deploys (build/functions.zip).
+package: $(STAMP)
+	$(BIN)/python -m infra.package_functions
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
@@ -26,4 +43,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) .utio .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) build .utio .pytest_cache .ruff_cache

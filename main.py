@@ -1,5 +1,5 @@
 """Source root for Cloud Functions and functions-framework: `--target api` and so on."""
 
-from functions.main import api, stripe_webhook, webhook_deliver, webhook_fanout
+from functions.main import api, chat_cleanup, stripe_webhook, webhook_deliver, webhook_fanout
 
-__all__ = ["api", "stripe_webhook", "webhook_deliver", "webhook_fanout"]
+__all__ = ["api", "chat_cleanup", "stripe_webhook", "webhook_deliver", "webhook_fanout"]

@@ -7,6 +7,7 @@ import logging
 import threading
 from datetime import datetime
 
+from device_runner import groups as device_groups
 from device_runner.leases import Leases
 from device_runner.session import DeviceSession
 from device_runner.transport import Inbound, Listener, Receipt, Transport
@@ -15,6 +16,7 @@ from shared.device_states import StatusCode
 from shared.domain import Device, DeviceStatus, Message, MessageStatus
 from shared.events import EventName
 from shared.ids import new_id
+from shared.services import chats as chat_service
 from shared.services import connection, linking
 from shared.services import messages as message_service
 from shared.services.events import publish
@@ -149,6 +151,8 @@ class Runner(Listener):
             self.ensure_session(device_id)
             transport = self.transports["sandbox"]
             transport.inject_inbound(device_id, payload["phone"], payload["message"])  # type: ignore[attr-defined]
+        elif action in device_groups.ACTIONS:
+            device_groups.handle(self, payload)
         else:
             raise ValueError(f"unknown device action {action!r}")
 
@@ -168,6 +172,7 @@ class Runner(Listener):
                                      message.phone, message.message)
         if result.ok:
             message_service.mark_sent(self.c.store, self.c.bus, self.c.clock, message.id)
+            chat_service.record_outbound(self.c.store, self.c.clock, message)
         else:
             message_service.fail(self.c.store, self.c.bus, self.c.clock, message, result.reason)
         return True
@@ -223,14 +228,18 @@ class Runner(Listener):
         if doc is None:
             return
         record = {"id": new_id("msg"), "wa_id": message.wa_id, "device_id": device_id,
-                  "direction": "inbound", "type": "text", "phone": message.sender,
+                  "direction": "inbound", "type": message.type, "phone": message.sender,
                   "message": message.text, "received_at": message.at}
+        if message.content:  # media (with its URL), location, contacts, reaction, reply...
+            record["content"] = message.content
+        if message.group:
+            record["group"] = record["chat"] = message.group
+        if message.push_name:
+            record["push_name"] = message.push_name
         # The wa_id keys the record, so a redelivered inbound event is stored once.
-        if not self.c.store.create("chat_messages", f"{device_id}:{message.wa_id}", record):
+        if not chat_service.record_inbound(self.c.store, self.c.clock, doc["account_id"],
+                                           device_id, record):
             return
-        self.c.store.put("chats", f"{device_id}:{message.sender}",
-                         {"device_id": device_id, "phone": message.sender,
-                          "last_message_at": message.at, "account_id": doc["account_id"]})
         publish(self.c.bus, self.c.clock, EventName.message_in_new, doc["account_id"], device_id,
                 {k: _json(v) for k, v in record.items() if k != "device_id"})
 

@@ -20,7 +20,9 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from device_runner.sandbox_groups import SandboxGroups
 from device_runner.transport import (
+    GroupError,
     Inbound,
     Listener,
     Receipt,
@@ -30,6 +32,7 @@ from device_runner.transport import (
 )
 from shared.domain import DeviceStatus, FailureReason
 from shared.ids import new_id
+from shared.inbox import GroupFailure
 from shared.phones import national_number
 
 Timer = Callable[[float, Callable[[], None]], None]
@@ -52,6 +55,7 @@ class SandboxNetwork:
         self.lock = threading.Lock()
         self.delivered: dict[str, tuple[str, str, str]] = {}  # wa_id -> (device, to, text)
         self.send_attempts: list[str] = []
+        self.groups = SandboxGroups(exists)
 
     def deliver(self, device_id: str, wa_id: str, to: str, text: str) -> bool:
         with self.lock:
@@ -150,6 +154,33 @@ class SandboxTransport(Transport):
         for key, value in (("name", name), ("about", about), ("image", image)):
             if value is not None:
                 profile[key] = value
+
+    # --- groups (rules in device_runner.sandbox_groups) ---------------------------
+
+    def _me(self, device_id: str) -> str:
+        if device_id not in self._listeners:
+            raise GroupError(GroupFailure.device_not_connected,
+                             f"sandbox device {device_id} is not connected")
+        return self.number_of(device_id)
+
+    def list_groups(self, device_id):
+        return self.network.groups.list(self._me(device_id))
+
+    def create_group(self, device_id, subject, participants):
+        return self.network.groups.create(self._me(device_id), subject, participants)
+
+    def get_group(self, device_id, wa_id):
+        return self.network.groups.get(self._me(device_id), wa_id)
+
+    def update_group(self, device_id, wa_id, *, subject=None, description=None, announce=None):
+        return self.network.groups.update(self._me(device_id), wa_id, subject, description,
+                                          announce)
+
+    def change_participants(self, device_id, wa_id, action, phones):
+        return self.network.groups.change(self._me(device_id), wa_id, action, phones)
+
+    def reset_invite(self, device_id, wa_id):
+        return self.network.groups.reset_invite(self._me(device_id), wa_id)
 
 
 def fake_qr() -> str:

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from shared.domain import DeviceStatus, FailureReason
+from shared.inbox import GroupFailure, GroupRole, ParticipantFailure
 
 
 class Receipt(StrEnum):
@@ -40,6 +41,40 @@ class TransportError(Exception):
 
 class NotSupported(TransportError):
     pass
+
+
+@dataclass(frozen=True)
+class GroupInfo:
+    wa_id: str  # "<digits>@g.us"
+    subject: str
+    description: str | None
+    announce: bool  # only admins send
+    owner: str | None
+    participants: tuple[tuple[str, GroupRole], ...]  # (phone in E.164, role)
+    invite_code: str | None = None  # known when the device is an admin
+
+
+@dataclass(frozen=True)
+class ParticipantChange:
+    phone: str
+    ok: bool
+    reason: ParticipantFailure | None = None
+
+
+class GroupAction(StrEnum):
+    add = "add"
+    remove = "remove"
+    promote = "promote"
+    demote = "demote"
+
+
+class GroupError(Exception):
+    def __init__(self, reason: GroupFailure, message: str = ""):
+        super().__init__(message or reason.value)
+        self.reason = reason
+
+
+INVITE_URL = "https://chat.whatsapp.com/"
 
 
 class Listener(ABC):
@@ -92,3 +127,28 @@ class Transport(ABC):
     def set_profile(self, device_id: str, *, name: str | None = None,
                     about: str | None = None, image: bytes | None = None) -> None:
         raise NotSupported("this transport cannot change the profile")
+
+    # --- groups: a transport without them fails each call with transport_error ----
+
+    def list_groups(self, device_id: str) -> list[GroupInfo]:
+        """The groups the device is in."""
+        raise GroupError(GroupFailure.transport_error, "this transport has no groups")
+
+    def create_group(self, device_id: str, subject: str,
+                     participants: list[str]) -> tuple[GroupInfo, list[ParticipantChange]]:
+        raise GroupError(GroupFailure.transport_error, "this transport has no groups")
+
+    def get_group(self, device_id: str, wa_id: str) -> GroupInfo:
+        raise GroupError(GroupFailure.transport_error, "this transport has no groups")
+
+    def update_group(self, device_id: str, wa_id: str, *, subject: str | None = None,
+                     description: str | None = None, announce: bool | None = None) -> GroupInfo:
+        raise GroupError(GroupFailure.transport_error, "this transport has no groups")
+
+    def change_participants(self, device_id: str, wa_id: str, action: GroupAction,
+                            phones: list[str]) -> list[ParticipantChange]:
+        raise GroupError(GroupFailure.transport_error, "this transport has no groups")
+
+    def reset_invite(self, device_id: str, wa_id: str) -> str:
+        """Revoke the invite link; returns the new invite code."""
+        raise GroupError(GroupFailure.transport_error, "this transport has no groups")

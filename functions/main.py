@@ -38,3 +38,9 @@ def stripe_webhook(request: flask.Request):
     from functions.stripe_webhook import handle_stripe_webhook
 
     return handle_stripe_webhook(container(), request)
+
+
+def chat_cleanup(request: flask.Request):
+    from functions.jobs import handle_chat_cleanup
+
+    return handle_chat_cleanup(container(), request)

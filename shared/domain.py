@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class DeviceStatus(StrEnum):
@@ -87,9 +87,41 @@ class ApiKey(Doc):
     created_at: datetime
 
 
+class ChatCleanup(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    inactive_days: int | None = Field(
+        default=None, ge=1, le=3650, description="Delete chats with no message for this many days.")
+    max_chats: int | None = Field(
+        default=None, ge=1, le=100_000, description="Keep at most this many chats, the most "
+        "recently active; delete the others.")
+
+
+def _cleanup_off_is_none(value: ChatCleanup | None) -> ChatCleanup | None:
+    if value is not None and value.inactive_days is None and value.max_chats is None:
+        return None
+    return value
+
+
+class DeviceWarningCode(StrEnum):
+    too_many_chats = "too_many_chats"
+    too_many_groups = "too_many_groups"
+
+
+class DeviceWarning(BaseModel):
+    code: DeviceWarningCode
+    message: str
+    count: int
+    limit: int
+
+
 class DeviceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    chat_cleanup: ChatCleanup | None = Field(
+        default=None, exclude_if=lambda value: value is None,
+        description="Automatic chat clean-up, run by a scheduled job; absent when off.")
+    _cleanup_off = field_validator("chat_cleanup")(_cleanup_off_is_none)
     delivery_speed: int = Field(
         default=15, ge=1, le=120, description="Messages per minute this device sends at most."
     )
@@ -109,6 +141,7 @@ class Device(Doc):
     alias: str | None = None
     transport: Transport
     status: DeviceStatus = DeviceStatus.pending
+    warnings: list[DeviceWarning] = Field(default_factory=list)
     phone: str | None = None
     settings: DeviceSettings = Field(default_factory=DeviceSettings)
     plan: str = "messaging-professional"  # an id of shared.plans.PLANS

@@ -16,6 +16,10 @@ class EventName(StrEnum):
     message_out_cancelled = "message:out:cancelled"
     message_in_new = "message:in:new"
     device_status = "device:status"
+    chat_update = "chat:update"
+    chat_delete = "chat:delete"
+    contact_update = "contact:update"
+    group_update = "group:update"
     webhook_test = "webhook:test"
 
 
@@ -28,6 +32,11 @@ DESCRIPTIONS = {
     EventName.message_out_cancelled: "A queued outbound message was cancelled.",
     EventName.message_in_new: "A message arrived on a device.",
     EventName.device_status: "A device's status changed.",
+    EventName.chat_update: "A chat's labels or unread count were changed through the API.",
+    EventName.chat_delete: "A chat and its messages were deleted (data.reason: api or cleanup).",
+    EventName.contact_update: "A contact's name, metadata or labels changed.",
+    EventName.group_update: "A group operation finished; data.operation says how, data.group "
+                            "is the group after it.",
     EventName.webhook_test: "A test event sent by POST /v1/webhooks/{id}/test.",
 }
 

@@ -1,4 +1,6 @@
-"""Names of the cloud resources the code uses. Terraform reads the same names."""
+"""Names of the cloud resources the code uses. Terraform reads the same names from
+terraform/generated/names.json, which `python -m infra.generate` writes from this module
+(tests/infra fails when the two disagree)."""
 
 from __future__ import annotations
 
@@ -15,10 +17,24 @@ ALL_QUEUES = (*MESSAGE_QUEUES.values(), RUNNER_CONTROL_QUEUE, WEBHOOK_QUEUE)
 EVENTS_TOPIC = "events"
 EVENTS_FANOUT_SUBSCRIPTION = "events-fanout"
 EVENTS_DEAD_LETTER_TOPIC = "events-dead-letter"
+# A pull subscription that keeps dead letters for an operator to read and replay; a
+# topic without a subscription would drop them.
+EVENTS_DEAD_LETTER_SUBSCRIPTION = "events-dead-letter-hold"
 
 # Logical task targets; adapters map them to URLs from settings.
 TARGET_RUNNER_MESSAGES = "runner.messages"
 TARGET_RUNNER_DEVICES = "runner.devices"
 TARGET_WEBHOOK_DELIVER = "webhook_deliver"
 
-FUNCTION_TARGETS = ("api", "webhook_fanout", "webhook_deliver", "stripe_webhook")
+# functions-framework targets in main.py; Terraform deploys one Cloud Function each.
+FUNCTION_TARGETS = ("api", "webhook_fanout", "webhook_deliver", "stripe_webhook", "chat_cleanup")
+
+# Secret Manager secret ids, keyed by the environment variable (a field of
+# shared/settings.py) that the secret fills in production.
+SECRETS = {
+    "UTIO_ADMIN_KEY": "utio-admin-key",
+    "UTIO_STRIPE_SECRET_KEY": "utio-stripe-secret-key",
+    "UTIO_STRIPE_WEBHOOK_SECRET": "utio-stripe-webhook-secret",
+    "UTIO_WEBHOOK_SECRET_KEY": "utio-webhook-secret-key",
+    "UTIO_SESSION_DB_URL": "utio-session-db-url",
+}

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from shared.errors import Unauthorized
 from shared.settings import Settings
+
+
+def service_url(url: str) -> str:
+    """The scheme and host of a URL: the audience Cloud Run accepts for a service (the
+    token for a task to https://svc.run.app/tasks/messages is for https://svc.run.app)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def verify_push(settings: Settings, authorization: str | None, url: str) -> None:
@@ -16,7 +25,7 @@ def verify_push(settings: Settings, authorization: str | None, url: str) -> None
 
     try:
         claims = id_token.verify_oauth2_token(authorization[7:], google_requests.Request(),
-                                              audience=settings.oidc_audience or url)
+                                              audience=settings.oidc_audience or service_url(url))
     except ValueError as exc:
         raise Unauthorized(f"invalid OIDC token: {exc}") from exc
     if settings.tasks_service_account and claims.get("email") != settings.tasks_service_account:

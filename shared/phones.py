@@ -8,8 +8,15 @@ from shared.errors import ValidationFailed
 def normalise(raw: str, field: str = "phone") -> str:
     """E.164 form of a number given in international format, or a 422 that says why."""
     text = raw.strip()
-    if not text.startswith("+"):
-        text = "+" + text.lstrip("0") if text[:1].isdigit() else text
+    if text.startswith("00"):
+        text = "+" + text[2:]  # the international call prefix
+    elif text.startswith("0"):
+        raise ValidationFailed(
+            f"{field}: {raw!r} is in national format; give it with its country code (+<country><number>)",
+            details={"field": field, "reason": "missing_country_code"},
+        )
+    elif text[:1].isdigit():
+        text = "+" + text
     try:
         number = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException as exc:

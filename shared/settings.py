@@ -46,15 +46,15 @@ class Settings:
     smtp_url: str = field(default="", repr=False)
     mail_from: str = "Utio <no-reply@utio.local>"
     mail_outbox: str = ".utio/outbox.jsonl"
+    media_bucket: str = ""  # Cloud Storage bucket for media; empty: local disk
+    webhook_secret_key: str = field(default="", repr=False)  # encrypts webhook secrets at rest
+    session_db_url: str = field(default="", repr=False)  # WhatsApp session store DSN; empty: SQLite
     # Device runner shards, leases and WhatsApp sessions (device_runner/).
     runner_self_url: str = ""  # this runner's own URL, where others forward; runner_url if empty
     shard_capacity: int = 500  # sessions one runner holds at most
     lease_seconds: float = 30.0  # a silent runner loses its devices after this long
     renew_seconds: float = 10.0  # how often a runner renews its lease and looks for orphans
-    session_store: str = ""  # whatsmeow's SQL store: a postgres:// URL; empty: SQLite per runner
     data_dir: str = ".utio"  # local state: SQLite session files, inbound media
-    media_backend: str = "disk"  # gcs | disk: where inbound media is kept
-    media_bucket: str = ""
     media_base_url: str = ""  # public base of inbound media URLs; empty: the API's /v1/media
     reconnect_base: float = 2.0  # seconds before the first reconnect; doubles, with jitter
     reconnect_max: float = 300.0

@@ -7,21 +7,42 @@ import logging
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from functions.api.access import agent_principal
 from functions.api.registry import Principal, api
-from functions.api.routes import accounts, billing, devices, messages, webhooks  # noqa: F401 (routes)
+from functions.api.routes import (  # noqa: F401 (routes)
+    accounts,
+    agents,
+    billing,
+    chats,
+    contacts,
+    devices,
+    groups,
+    labels,
+    messages,
+    numbers,
+    webhooks,
+)
 from functions.api.routing import Route, error_response
 from shared.bootstrap import Container, container
 from shared.errors import Forbidden, Unauthorized, UtioError
 from shared.services.accounts import authenticate, is_admin
+from shared.services.agents import is_agent_token
 
 log = logging.getLogger(__name__)
 
 
+def _bearer(header: str) -> str | None:
+    return header[7:].strip() or None if header[:7].lower() == "bearer " else None
+
+
 def _raw_key() -> str | None:
-    header = request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer ":
-        return header[7:].strip() or None
-    return request.headers.get("Token", "").strip() or None
+    # Behind API Gateway the gateway's own identity token takes the Authorization header
+    # and the caller's moves to X-Forwarded-Authorization; a Token header passes as sent.
+    forwarded = request.headers.get("X-Forwarded-Authorization", "")
+    if forwarded:
+        return _bearer(forwarded)
+    token = request.headers.get("Token", "").strip()
+    return token or _bearer(request.headers.get("Authorization", ""))
 
 
 def create_app(c: Container | None = None) -> Flask:
@@ -44,6 +65,8 @@ def create_app(c: Container | None = None) -> Flask:
                     raise Forbidden("this call needs the operator's admin key, not an account key")
                 raise Unauthorized("missing or invalid admin key")
             return Principal(cont, None)
+        if is_agent_token(key):
+            return agent_principal(cont, route, key, idem)
         return Principal(cont, authenticate(cont.store, key), idem)
 
     api.install(app, principal)

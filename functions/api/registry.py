@@ -16,3 +16,8 @@ class Principal:
     c: Container
     account_id: str | None
     idempotency_key: str | None = None
+    agent_id: str | None = None  # set when an agent's token authenticated the call
+    devices: frozenset[str] | None = None  # the devices an agent may see; None: all
+
+    def sees(self, device_id: str) -> bool:
+        return self.devices is None or device_id in self.devices

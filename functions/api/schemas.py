@@ -10,9 +10,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from shared import phones
 from shared.domain import (
+    ChatCleanup,
     DeliveryStatus,
     DeviceSettings,
     DeviceStatus,
+    DeviceWarning,
     FailureReason,
     MessageStatus,
     Priority,
@@ -104,6 +106,8 @@ class ApiKeyList(BaseModel):
 
 
 class DeviceSettingsPatch(Input):
+    chat_cleanup: ChatCleanup | None = Field(
+        default=None, description="Replaces the whole clean-up setting; {} turns it off.")
     delivery_speed: int | None = Field(default=None, ge=1, le=120,
                                        description="Messages per minute.")
 
@@ -136,6 +140,9 @@ class DeviceOut(BaseModel):
     alias: str | None
     transport: Transport
     status: DeviceStatus
+    warnings: list[DeviceWarning] = Field(
+        default_factory=list, description="Conditions that slow the device down, such as more "
+        "than 1000 open chats or 50 groups; updated by the scheduled chat clean-up.")
     phone: str | None
     settings: DeviceSettings
     created_at: datetime

@@ -9,6 +9,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import tasks_v2
 from google.protobuf import timestamp_pb2
 
+from shared.oidc import service_url
 from shared.ports import TaskQueue
 
 
@@ -40,7 +41,7 @@ class CloudTasksQueue(TaskQueue):
                 body=json.dumps(payload).encode(),
                 oidc_token=tasks_v2.OidcToken(
                     service_account_email=self._service_account,
-                    audience=self._audience or url,
+                    audience=self._audience or service_url(url),
                 ),
             )
         )

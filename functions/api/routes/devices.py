@@ -31,7 +31,8 @@ def create_device(p: Principal, body: CreateDevice):
 
 @api.route("GET", "/v1/devices", response=DeviceList, summary="List devices", tag="devices")
 def list_devices(p: Principal):
-    return DeviceList(data=[_out(d) for d in devices.list_devices(p.c.store, p.account_id)])
+    return DeviceList(data=[_out(d) for d in devices.list_devices(p.c.store, p.account_id)
+                            if p.sees(d.id)])
 
 
 @api.route("GET", "/v1/devices/{device_id}", response=DeviceOut, summary="Get a device",

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from functions.api.access import agent_route
+from functions.api.registry import Principal
+from functions.api.schemas_chats import ContactList, ContactOut, ContactQuery, UpdateContact
+from shared import phones
+from shared.services import contacts, devices
+
+_CONTACT = "/v1/devices/{device_id}/contacts/{phone}"
+
+
+def _out(contact) -> ContactOut:
+    return ContactOut.model_validate(contacts.contact_data(contact))
+
+
+@agent_route("GET", "/v1/devices/{device_id}/contacts", query=ContactQuery, response=ContactList,
+             summary="List a device's contacts by number", tag="contacts", errors=(404,))
+def list_contacts(p: Principal, device_id: str, query: ContactQuery):
+    devices.get_device(p.c.store, p.account_id, device_id)
+    found, next_cursor = contacts.list_contacts(p.c.store, device_id, label=query.label,
+                                                limit=query.limit, after=query.cursor)
+    return ContactList(data=[_out(c) for c in found], next_cursor=next_cursor)
+
+
+@agent_route("GET", _CONTACT, response=ContactOut, summary="Get a contact", tag="contacts",
+             errors=(404,))
+def get_contact(p: Principal, device_id: str, phone: str):
+    return _out(contacts.get_contact(p.c.store, p.account_id, device_id, phones.normalise(phone)))
+
+
+@agent_route("PATCH", _CONTACT, body=UpdateContact, response=ContactOut, tag="contacts",
+             errors=(404,),
+             summary="Set a contact's name, metadata and labels (event contact:update)")
+def update_contact(p: Principal, device_id: str, phone: str, body: UpdateContact):
+    devices.get_device(p.c.store, p.account_id, device_id)
+    contact = contacts.update_contact(p.c.store, p.c.bus, p.c.clock, p.account_id, device_id,
+                                      phones.normalise(phone), body.model_dump(exclude_unset=True))
+    return _out(contact)

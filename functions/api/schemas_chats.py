@@ -1,0 +1,198 @@
+"""Request and response models of chats, contacts and labels."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from functions.api.schemas import MAX_TEXT, Input
+from shared.domain import MessageStatus, Priority
+from shared.inbox import (
+    MAX_LABELS_PER_ITEM,
+    MAX_METADATA_KEY_LENGTH,
+    MAX_METADATA_KEYS,
+    MAX_METADATA_VALUE_LENGTH,
+    ChatKind,
+    LabelColor,
+)
+
+_T = "2026-11-24T10:00:00Z"
+_PAGE = {"ge": 1, "le": 200}
+
+
+class Page(Input):
+    limit: int = Field(default=50, description="Items a page, 1 to 200.", **_PAGE)
+    cursor: str | None = Field(default=None, max_length=500,
+                               description="next_cursor of the previous page.")
+
+
+# --- chats --------------------------------------------------------------------------
+
+
+class LastMessage(BaseModel):
+    id: str
+    direction: str
+    type: str
+    message: str = Field(description="The first 200 characters.")
+    at: datetime
+
+
+class ChatOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "+447911123456", "kind": "user", "unread": 2, "labels": ["lbl_0a1b2c3d4e5f6a7b8c9d"],
+        "last_message": {"id": "msg_5e6f7a8b9c0d1a2b3c4d", "direction": "inbound", "type": "text",
+                         "message": "Is my order on its way?", "at": _T},
+        "last_message_at": _T, "created_at": "2026-11-20T09:00:00Z", "updated_at": _T}]})
+    id: str = Field(description="The chat: the contact's phone in E.164, or a group's WhatsApp id.")
+    kind: ChatKind
+    unread: int = Field(description="Inbound messages since the chat was last read.")
+    labels: list[str]
+    last_message: LastMessage | None
+    last_message_at: datetime
+    created_at: datetime
+    updated_at: datetime
+
+
+class ChatList(BaseModel):
+    data: list[ChatOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
+
+
+class ChatQuery(Page):
+    label: str | None = Field(default=None, max_length=64, description="Only chats with this label id.")
+    kind: ChatKind | None = Field(default=None, description="Only user or only group chats.")
+    unread: bool | None = Field(default=None, description="true: only chats with unread messages; "
+                                "false: only read ones.")
+
+
+class UpdateChat(Input):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"labels": ["lbl_0a1b2c3d4e5f6a7b8c9d"], "read": True}]})
+    labels: list[str] | None = Field(default=None, max_length=MAX_LABELS_PER_ITEM,
+                                     description="Label ids; replaces the chat's labels.")
+    read: bool | None = Field(default=None, description="true marks the chat read (unread 0); "
+                              "false marks it unread.")
+
+
+class ChatMessageOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "msg_0a1b2c3d4e5f6a7b8c9d", "wa_id": "3EB0A1B2C3D4E5F6A7B8", "seq": 42,
+        "direction": "outbound", "type": "text", "phone": "+447911123456",
+        "message": "Your order #1042 has shipped 🚚", "at": _T, "status": "delivered"}]})
+    id: str = Field(description="The message id; outbound ones are /v1/messages resources.")
+    wa_id: str
+    seq: int = Field(description="Position in the chat: 1 for its first message.")
+    direction: str
+    type: str
+    phone: str
+    message: str
+    at: datetime
+    status: MessageStatus | None = Field(description="Outbound messages: their current status.")
+
+
+class ChatMessageList(BaseModel):
+    data: list[ChatMessageOut] = Field(description="Newest first. A chat keeps its last 1000 messages.")
+    next_cursor: str | None
+
+
+class SendToChat(Input):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"message": "Thanks! It left our warehouse this morning.", "priority": "high"}]})
+    message: str = Field(min_length=1, max_length=MAX_TEXT)
+    priority: Priority = Priority.normal
+    reference: str | None = Field(default=None, max_length=200)
+
+
+class ChatLinkQuery(Input):
+    text: str | None = Field(default=None, max_length=1000,
+                             description="A message to pre-fill in the chat's input box.")
+
+
+class ChatLink(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "phone": "+447911123456", "url": "https://web.whatsapp.com/send?phone=447911123456",
+        "wa_me": "https://wa.me/447911123456"}]})
+    phone: str
+    url: str = Field(description="Opens the chat, existing or new, in WhatsApp Web.")
+    wa_me: str = Field(description="The same chat as a wa.me link, for phones.")
+
+
+# --- contacts -----------------------------------------------------------------------
+
+
+class ContactOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "phone": "+447911123456", "name": "Jane Doe",
+        "metadata": {"crm_id": "C-1042", "order": "1042"}, "labels": ["lbl_0a1b2c3d4e5f6a7b8c9d"],
+        "created_at": "2026-11-20T09:00:00Z", "updated_at": _T}]})
+    phone: str
+    name: str | None
+    metadata: dict[str, str]
+    labels: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ContactList(BaseModel):
+    data: list[ContactOut]
+    next_cursor: str | None
+
+
+class ContactQuery(Page):
+    label: str | None = Field(default=None, max_length=64, description="Only contacts with this label id.")
+
+
+class UpdateContact(Input):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "Jane Doe", "metadata": {"crm_id": "C-1042", "old_key": None},
+         "labels": ["lbl_0a1b2c3d4e5f6a7b8c9d"]}]})
+    name: str | None = Field(default=None, max_length=100)
+    metadata: dict[str, str | None] | None = Field(
+        default=None, description=f"Merged into the contact's metadata; null deletes a key. At most "
+        f"{MAX_METADATA_KEYS} keys of {MAX_METADATA_KEY_LENGTH} characters (letters, digits, _ - .), "
+        f"values of {MAX_METADATA_VALUE_LENGTH} characters.")
+    labels: list[str] | None = Field(default=None, max_length=MAX_LABELS_PER_ITEM,
+                                     description="Label ids; replaces the contact's labels.")
+
+    @field_validator("metadata")
+    @classmethod
+    def _bounded(cls, value: dict | None) -> dict | None:
+        if value is not None and len(value) > MAX_METADATA_KEYS:
+            raise ValueError(f"at most {MAX_METADATA_KEYS} keys")
+        return value
+
+
+# --- labels -------------------------------------------------------------------------
+
+
+class CreateLabel(Input):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "VIP", "color": "purple", "description": "Customers with a yearly plan"}]})
+    name: str = Field(min_length=1, max_length=50)
+    color: LabelColor = LabelColor.grey
+    description: str | None = Field(default=None, max_length=200)
+
+
+class UpdateLabel(Input):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "VIP customers", "color": "blue"}]})
+    name: str | None = Field(default=None, min_length=1, max_length=50)
+    color: LabelColor | None = None
+    description: str | None = Field(default=None, max_length=200)
+
+
+class LabelOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "lbl_0a1b2c3d4e5f6a7b8c9d", "name": "VIP", "color": "purple",
+        "description": "Customers with a yearly plan", "created_at": _T}]})
+    id: str
+    name: str
+    color: LabelColor
+    description: str | None
+    created_at: datetime
+
+
+class LabelList(BaseModel):
+    data: list[LabelOut]
+

@@ -1,0 +1,267 @@
+"""Chats: each device's conversations, with inbound and outbound messages alike.
+
+A chat document holds a sequence counter. Filing a message takes the next number with a
+compare-and-set on the chat, and when that number passes 1000 it deletes the one entry
+numbered 1000 below: one equality look-up, never a scan, however long the chat.
+
+A chat's entries belong to its `thread`, an id drawn when the chat document is created.
+Deleting a chat deletes the document at once; its thread is then unreachable, and its
+entries are erased right away when few, else by the scheduled clean-up. A message that
+arrives afterwards starts a new chat with a new thread.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from shared import cursor, phones
+from shared.clock import Clock
+from shared.domain import Message
+from shared.errors import NotFound, ValidationFailed
+from shared.events import EventName
+from shared.ids import new_id
+from shared.inbox import MAX_CHAT_MESSAGES, Chat, ChatEntry, ChatKind, Contact
+from shared.ports import DocumentStore, EventBus
+from shared.services.events import publish
+from shared.services.labels import check_labels
+
+PREVIEW_LENGTH = 200
+INLINE_PURGE = 100  # entries a deletion erases at once; the clean-up job erases the rest
+_CAS_ATTEMPTS = 50
+
+
+def chat_key(device_id: str, chat: str) -> str:
+    return f"{device_id}:{chat}"
+
+
+def entry_doc_id(device_id: str, wa_id: str) -> str:
+    return f"{device_id}:{wa_id}"
+
+
+def _stamp(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_chat_id(raw: str) -> str:
+    """A chat id from a URL: a group's WhatsApp id as is, else a phone number in E.164."""
+    if raw.endswith("@g.us"):
+        return raw
+    return phones.normalise(raw, field="chat")
+
+
+# --- filing messages ----------------------------------------------------------------
+
+
+def record_inbound(store: DocumentStore, clock: Clock, account_id: str, device_id: str,
+                   record: dict, *, cap: int = MAX_CHAT_MESSAGES) -> bool:
+    """File an inbound message (the runner's record). False when it was filed before."""
+    entry = ChatEntry(message_id=record["id"], account_id=account_id, device_id=device_id,
+                      chat=record.get("chat") or record["phone"], wa_id=record["wa_id"],
+                      direction="inbound",
+                      type=record.get("type", "text"), phone=record["phone"],
+                      message=record["message"], at=record["received_at"])
+    return _file(store, clock, entry, inbound=True, cap=cap)
+
+
+def record_outbound(store: DocumentStore, clock: Clock, message: Message, *,
+                    cap: int = MAX_CHAT_MESSAGES) -> bool:
+    """File an outbound message once it is sent. Sending from the device reads the chat."""
+    entry = ChatEntry(message_id=message.id, account_id=message.account_id,
+                      device_id=message.device_id, chat=message.phone,
+                      wa_id=message.wa_id or message.id, direction="outbound", type=message.type,
+                      phone=message.phone, message=message.message, at=clock.now())
+    return _file(store, clock, entry, inbound=False, cap=cap)
+
+
+def _file(store: DocumentStore, clock: Clock, entry: ChatEntry, *, inbound: bool, cap: int) -> bool:
+    doc_id = entry_doc_id(entry.device_id, entry.wa_id)
+    if not store.create("chat_messages", doc_id, entry.to_doc()):
+        existing = store.get("chat_messages", doc_id)
+        if existing is None or existing.get("thread") is not None:
+            return False  # filed before: a redelivered event
+        # Created but never numbered (the process stopped in between): finish the filing.
+    chat, seq = _advance(store, clock, entry, inbound)
+    store.update("chat_messages", doc_id, {"thread": chat.thread, "seq": seq})
+    if seq > cap:
+        for old in store.query("chat_messages", [("thread", "==", chat.thread),
+                                                 ("seq", "==", seq - cap)], limit=1):
+            store.delete("chat_messages", old["id"])
+    if seq == 1 and chat.kind == ChatKind.user:
+        now = clock.now()
+        store.create("contacts", chat.key, Contact(
+            account_id=chat.account_id, device_id=chat.device_id, phone=chat.chat,
+            created_at=now, updated_at=now).to_doc())
+    return True
+
+
+def _preview(entry: ChatEntry) -> dict:
+    return {"id": entry.message_id, "direction": entry.direction, "type": entry.type,
+            "message": entry.message[:PREVIEW_LENGTH], "at": entry.at}
+
+
+def _advance(store: DocumentStore, clock: Clock, entry: ChatEntry, inbound: bool) -> tuple[Chat, int]:
+    """Take the chat's next sequence number (creating the chat if need be), updating its
+    last message and unread count in the same conditional write."""
+    key = chat_key(entry.device_id, entry.chat)
+    for _ in range(_CAS_ATTEMPTS):
+        now = clock.now()
+        doc = store.get("chats", key)
+        if doc is None:
+            chat = Chat(key=key, account_id=entry.account_id, device_id=entry.device_id,
+                        chat=entry.chat,
+                        kind=ChatKind.group if entry.chat.endswith("@g.us") else ChatKind.user,
+                        thread=new_id("thr"), seq=1, unread=int(inbound), has_unread=inbound,
+                        last_message=_preview(entry), last_message_at=entry.at,
+                        sort_key=f"{_stamp(entry.at)}|{key}", created_at=now, updated_at=now)
+            if store.create("chats", key, chat.to_doc()):
+                return chat, 1
+            continue
+        chat = Chat.model_validate(doc)
+        unread = chat.unread + 1 if inbound else 0
+        changes: dict = {"seq": chat.seq + 1, "unread": unread, "has_unread": unread > 0,
+                         "updated_at": now}
+        if entry.at >= chat.last_message_at:
+            changes |= {"last_message": _preview(entry), "last_message_at": entry.at,
+                        "sort_key": f"{_stamp(entry.at)}|{key}"}
+        if store.update("chats", key, changes, when={"seq": chat.seq, "thread": chat.thread}):
+            return chat.model_copy(update=changes), chat.seq + 1
+    raise RuntimeError(f"chat {key}: too many concurrent writers")
+
+
+# --- reading and changing chats -----------------------------------------------------
+
+
+def get_chat(store: DocumentStore, account_id: str, device_id: str, chat: str) -> Chat:
+    doc = store.get("chats", chat_key(device_id, chat))
+    if doc is None or doc["account_id"] != account_id:
+        raise NotFound(f"chat {chat} not found on device {device_id}")
+    return Chat.model_validate(doc)
+
+
+def list_chats(store: DocumentStore, device_id: str, *, label: str | None = None,
+               kind: ChatKind | None = None, unread: bool | None = None, limit: int = 50,
+               after: str | None = None) -> tuple[list[Chat], str | None]:
+    """The device's chats, most recently active first; and the cursor of the next page."""
+    where: list = [("device_id", "==", device_id)]
+    if label:
+        where.append(("labels", "array_contains", label))
+    if kind:
+        where.append(("kind", "==", kind.value))
+    if unread is not None:
+        where.append(("has_unread", "==", unread))
+    if after:
+        where.append(("sort_key", "<", cursor.decode(after, str)))
+    docs = store.query("chats", where, order_by=[("sort_key", "desc")], limit=limit + 1)
+    chats = [Chat.model_validate(d) for d in docs[:limit]]
+    return chats, cursor.encode(chats[-1].sort_key) if len(docs) > limit else None
+
+
+def list_entries(store: DocumentStore, account_id: str, device_id: str, chat: str, *,
+                 limit: int = 50, after: str | None = None) -> tuple[list[dict], str | None]:
+    """A chat's messages, newest first, each outbound one with its current status."""
+    found = get_chat(store, account_id, device_id, chat)
+    where: list = [("thread", "==", found.thread)]
+    if after:
+        where.append(("seq", "<", cursor.decode(after, int)))
+    docs = store.query("chat_messages", where, order_by=[("seq", "desc")], limit=limit + 1)
+    entries = [ChatEntry.model_validate(d) for d in docs[:limit]]
+    statuses = _statuses(store, account_id,
+                         [e.message_id for e in entries if e.direction == "outbound"])
+    page = [e.model_dump() | {"id": e.message_id, "status": statuses.get(e.message_id)}
+            for e in entries]
+    return page, cursor.encode(entries[-1].seq) if len(docs) > limit else None
+
+
+def _statuses(store: DocumentStore, account_id: str, message_ids: list[str]) -> dict[str, str]:
+    statuses: dict[str, str] = {}
+    for start in range(0, len(message_ids), 30):  # Firestore's limit on "in" values
+        chunk = message_ids[start:start + 30]
+        for doc in store.query("messages", [("account_id", "==", account_id),
+                                            ("id", "in", chunk)]):
+            statuses[doc["id"]] = doc["status"]
+    return statuses
+
+
+def update_chat(store: DocumentStore, bus: EventBus, clock: Clock, account_id: str,
+                device_id: str, chat: str, *, labels: list[str] | None = None,
+                read: bool | None = None) -> Chat:
+    found = get_chat(store, account_id, device_id, chat)
+    changes: dict = {"updated_at": clock.now()}
+    if labels is not None:
+        changes["labels"] = check_labels(store, account_id, labels)
+    if read is not None:
+        unread = 0 if read else max(found.unread, 1)
+        changes |= {"unread": unread, "has_unread": unread > 0}
+    if not store.update("chats", found.key, changes, when={"thread": found.thread}):
+        raise NotFound(f"chat {chat} not found on device {device_id}")
+    updated = get_chat(store, account_id, device_id, chat)
+    publish(bus, clock, EventName.chat_update, account_id, device_id,
+            chat_data(updated) | {"changed": sorted(set(changes) - {"updated_at", "has_unread"})})
+    return updated
+
+
+def chat_data(chat: Chat) -> dict:
+    data = chat.model_dump(mode="json", include={"chat", "kind", "unread", "labels",
+                                                 "last_message", "last_message_at",
+                                                 "created_at", "updated_at"})
+    return {"id": data.pop("chat"), **data}
+
+
+def delete_chat(store: DocumentStore, bus: EventBus, clock: Clock, account_id: str,
+                device_id: str, chat: str, *, reason: str = "api") -> None:
+    found = get_chat(store, account_id, device_id, chat)
+    retire(store, bus, clock, found, reason=reason)
+
+
+def retire(store: DocumentStore, bus: EventBus, clock: Clock, chat: Chat, *, reason: str) -> None:
+    """Delete a chat now and its messages now or soon (see the module's docstring)."""
+    store.put("chat_purges", chat.thread, {"thread": chat.thread, "key": chat.key,
+                                           "device_id": chat.device_id,
+                                           "account_id": chat.account_id,
+                                           "created_at": clock.now()})
+    store.delete("chats", chat.key)
+    if purge(store, chat.thread, limit=INLINE_PURGE):
+        store.delete("chat_purges", chat.thread)
+    publish(bus, clock, EventName.chat_delete, chat.account_id, chat.device_id,
+            {"id": chat.chat, "kind": chat.kind.value, "reason": reason})
+
+
+def purge(store: DocumentStore, thread: str, limit: int | None = None) -> bool:
+    """Erase a retired thread's entries (at most `limit`); True when none is left."""
+    docs = store.query("chat_messages", [("thread", "==", thread)],
+                       limit=None if limit is None else limit + 1)
+    for doc in docs[:limit]:
+        store.delete("chat_messages", doc["id"])
+    return limit is None or len(docs) <= limit
+
+
+def finish_purges(store: DocumentStore) -> int:
+    """Erase the threads that deletions left (the clean-up job); returns how many."""
+    done = 0
+    for record in store.query("chat_purges"):
+        live = store.get("chats", record["key"])
+        if live is not None and live.get("thread") == record["thread"]:
+            continue  # the deletion did not go through: the chat still uses this thread
+        purge(store, record["thread"])
+        store.delete("chat_purges", record["id"])
+        done += 1
+    return done
+
+
+# --- links --------------------------------------------------------------------------
+
+
+WEB_CHAT = "https://web.whatsapp.com/send"
+
+
+def chat_link(phone: str, text: str | None = None) -> dict:
+    """Links that open the chat with `phone` (existing or new) in WhatsApp Web and on a
+    phone. `phone` must be in international format."""
+    e164 = phones.normalise(phone, field="phone")
+    digits = e164.lstrip("+")
+    suffix = f"&text={quote(text)}" if text else ""
+    if len(WEB_CHAT) + len(digits) + len(suffix) > 4000:
+        raise ValidationFailed("text: too long for a link", details={"field": "text"})
+    return {"phone": e164, "url": f"{WEB_CHAT}?phone={digits}{suffix}",
+            "wa_me": f"https://wa.me/{digits}" + (f"?text={quote(text)}" if text else "")}

@@ -1,0 +1,141 @@
+"""The inbox's queries on the real Firestore emulator: chat filing with its cap, pages by
+cursor, label filters, the `in` look-up of outbound statuses, and purges.
+
+It starts its own emulator (once per module) so it runs beside the shared fixtures."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+
+import pytest
+import requests
+
+from shared.clock import FakeClock
+from shared.domain import Message
+from shared.services import chats, contacts, labels
+
+pytestmark = pytest.mark.emulator
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def firestore_client():
+    if shutil.which("gcloud") is None:
+        pytest.skip("gcloud is not installed")
+    port = _free_port()
+    process = subprocess.Popen(
+        ["gcloud", "emulators", "firestore", "start", f"--host-port=127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                pytest.fail("the Firestore emulator did not start")
+            time.sleep(0.3)
+        previous = os.environ.get("FIRESTORE_EMULATOR_HOST")
+        os.environ["FIRESTORE_EMULATOR_HOST"] = f"127.0.0.1:{port}"
+        from google.cloud import firestore
+
+        yield firestore.Client(project="utio-inbox-test")
+        if previous is None:
+            os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
+        else:
+            os.environ["FIRESTORE_EMULATOR_HOST"] = previous
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+
+
+@pytest.fixture
+def store(firestore_client):
+    from shared.adapters.firestore_store import FirestoreStore
+
+    return FirestoreStore(firestore_client, prefix=f"t{uuid.uuid4().hex[:8]}_")
+
+
+def _inbound(store, clock, phone, text, n, cap=1000):
+    clock.advance(1)
+    return chats.record_inbound(store, clock, "acc_1", "dev_1", {
+        "id": f"msg_{n}", "wa_id": f"WA{n}", "phone": phone, "message": text,
+        "received_at": clock.now()}, cap=cap)
+
+
+def test_filing_caps_pages_and_purges_on_firestore(store):
+    clock = FakeClock()
+    for n in range(8):
+        assert _inbound(store, clock, "+447400123456", f"m{n}", n, cap=5)
+    assert not _inbound(store, clock, "+447400123456", "again", 7, cap=5)  # redelivered
+    entries = store.query("chat_messages", [("device_id", "==", "dev_1")])
+    assert sorted(e["seq"] for e in entries) == [4, 5, 6, 7, 8]
+    first, cursor = chats.list_entries(store, "acc_1", "dev_1", "+447400123456", limit=3)
+    second, end = chats.list_entries(store, "acc_1", "dev_1", "+447400123456", limit=3, after=cursor)
+    assert [e["message"] for e in first + second] == ["m7", "m6", "m5", "m4", "m3"]
+    assert end is None
+    chat = chats.get_chat(store, "acc_1", "dev_1", "+447400123456")
+    assert (chat.seq, chat.unread) == (8, 8)
+
+    from shared.adapters.inprocess_bus import InProcessBus
+
+    chats.delete_chat(store, InProcessBus(threaded=False), clock, "acc_1", "dev_1", "+447400123456")
+    assert store.query("chat_messages", [("device_id", "==", "dev_1")]) == []
+    assert store.query("chat_purges") == []
+
+
+def test_chat_list_filters_and_cursor_on_firestore(store):
+    from shared.adapters.inprocess_bus import InProcessBus
+
+    clock, bus = FakeClock(), InProcessBus(threaded=False)
+    store.put("accounts", "acc_1", {"name": "Acme"})
+    vip = labels.create_label(store, clock, "acc_1", name="VIP")
+    phones = [f"+4474001234{n:02d}" for n in range(5)]
+    for n, phone in enumerate(phones):
+        _inbound(store, clock, phone, "hi", n)
+    chats.update_chat(store, bus, clock, "acc_1", "dev_1", phones[1], labels=[vip.id], read=True)
+    chats.update_chat(store, bus, clock, "acc_1", "dev_1", phones[3], labels=[vip.id])
+    seen, cursor = [], None
+    while True:
+        page, cursor = chats.list_chats(store, "dev_1", limit=2, after=cursor)
+        seen += [c.chat for c in page]
+        if cursor is None:
+            break
+    assert seen == list(reversed(phones))
+    labelled, _ = chats.list_chats(store, "dev_1", label=vip.id)
+    assert [c.chat for c in labelled] == [phones[3], phones[1]]
+    unread, _ = chats.list_chats(store, "dev_1", label=vip.id, unread=True)
+    assert [c.chat for c in unread] == [phones[3]]
+    page, cursor = contacts.list_contacts(store, "dev_1", limit=3)
+    rest, end = contacts.list_contacts(store, "dev_1", limit=3, after=cursor)
+    assert [c.phone for c in page + rest] == phones and end is None
+    assert labels.delete_label(store, "acc_1", vip.id) == 2
+    assert chats.list_chats(store, "dev_1", label=vip.id)[0] == []
+
+
+def test_outbound_statuses_are_looked_up_in_batches_on_firestore(store):
+    clock = FakeClock()
+    sent = []
+    for n in range(35):  # more than one `in` query of 30
+        clock.advance(1)
+        message = Message(id=f"msg_o{n}", account_id="acc_1", device_id="dev_1",
+                          phone="+447400123456", message=f"o{n}", wa_id=f"3EB{n}",
+                          status="delivered" if n % 2 else "read", created_at=clock.now())
+        store.put("messages", message.id, message.to_doc())
+        chats.record_outbound(store, clock, message)
+        sent.append(message)
+    page, _ = chats.list_entries(store, "acc_1", "dev_1", "+447400123456", limit=35)
+    assert {e["id"]: e["status"] for e in page} == {m.id: m.status.value for m in sent}
