@@ -186,5 +186,9 @@ class Leases:
                     "devices", [("shard", "==", shard["id"])], limit=limit - len(found))]
         return found[:limit]
 
-    def shards(self) -> list[dict]:
-        return self.store.query(SHARDS)
+    def room_anywhere(self) -> bool:
+        """Whether any live shard (as of its last renewal) can take another device."""
+        now = self.clock.now()
+        return self.free() > 0 or any(
+            shard_alive(s, now) and int(s.get("capacity") or 0) > int(s.get("sessions") or 0)
+            for s in self.store.query(SHARDS) if s["id"] != self.shard)

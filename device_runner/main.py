@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
 
@@ -43,9 +44,34 @@ def build_runner(c: Container, sandbox: SandboxTransport | None = None, *,
     return Runner(c, transports, leases=leases)
 
 
+def self_url(settings, environ=os.environ, project_number=None) -> str:
+    """Where other runners reach this one: set explicitly, else Cloud Run's deterministic
+    URL (https://SERVICE-PROJECT_NUMBER.REGION.run.app), else the runner URL (local)."""
+    if settings.runner_self_url:
+        return settings.runner_self_url
+    service = environ.get("K_SERVICE")
+    if service:
+        number = project_number() if project_number else _project_number()
+        if number:
+            return f"https://{service}-{number}.{settings.region}.run.app"
+    return settings.runner_url
+
+
+def _project_number() -> str | None:
+    import requests
+
+    try:
+        response = requests.get("http://metadata.google.internal/computeMetadata/v1/project/"
+                                "numeric-project-id", headers={"Metadata-Flavor": "Google"},
+                                timeout=2)
+        return response.text.strip() if response.ok else None
+    except requests.RequestException:
+        return None
+
+
 def leases_for(c: Container) -> Leases:
     s = c.settings
-    return Leases(c.store, c.clock, shard=s.runner_shard, url=s.runner_self_url or s.runner_url,
+    return Leases(c.store, c.clock, shard=s.runner_shard, url=self_url(s),
                   capacity=s.shard_capacity, lease_seconds=s.lease_seconds)
 
 
@@ -56,8 +82,8 @@ def main() -> None:
     from device_runner.shards import ShardKeeper
 
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8081")))
     args = parser.parse_args()
     c = container()
     logs.configure(json_lines=not c.settings.local, shard=c.settings.runner_shard)

@@ -63,52 +63,51 @@ def request_shard(store: DocumentStore, clock: Clock, provisioner: Provisioner) 
 
 
 class CloudRunProvisioner(Provisioner):
-    """A Cloud Run service per shard (Admin API v2): always on (min = max = 1 instance,
-    CPU always allocated), the runner's own image and settings, the shard's name."""
+    """A Cloud Run service per shard (Admin API v2), `utio-<shard>` as Terraform names
+    them. The new service copies the revision template of an existing shard (Terraform's
+    `utio-runner-0`: image, service account, secrets, VPC egress, always-on scaling with
+    one instance) and changes only UTIO_RUNNER_SHARD, so it runs exactly like the others."""
 
-    def __init__(self, client, *, project: str, region: str, image: str, service_account: str,
-                 env: dict[str, str], invoker: str = "", timeout: float = 600):
+    def __init__(self, client, *, project: str, region: str, template_shard: str = "runner-0",
+                 invoker: str = "", timeout: float = 600):
         self.client = client  # google.cloud.run_v2.ServicesClient, or a stand-in in tests
         self.project, self.region = project, region
-        self.image, self.service_account = image, service_account
-        self.env, self.invoker, self.timeout = env, invoker, timeout
+        self.template_shard, self.invoker, self.timeout = template_shard, invoker, timeout
+
+    @property
+    def parent(self) -> str:
+        return f"projects/{self.project}/locations/{self.region}"
 
     def service(self, shard_id: str):
         from google.cloud import run_v2
 
-        env = [run_v2.EnvVar(name=k, value=v) for k, v in sorted(self.env.items())
-               if k not in ("UTIO_RUNNER_SHARD", "UTIO_RUNNER_SELF_URL")]
-        env.append(run_v2.EnvVar(name="UTIO_RUNNER_SHARD", value=shard_id))
+        model = self.client.get_service(name=f"{self.parent}/services/utio-{self.template_shard}")
+        template = run_v2.RevisionTemplate(model.template)
+        template.revision = ""  # a new service names its own revisions
+        for container in template.containers:
+            env = [e for e in container.env if e.name not in ("UTIO_RUNNER_SHARD",
+                                                              "UTIO_RUNNER_SELF_URL")]
+            env.append(run_v2.EnvVar(name="UTIO_RUNNER_SHARD", value=shard_id))
+            del container.env[:]
+            container.env.extend(env)
+        template.scaling = run_v2.RevisionScaling(min_instance_count=1, max_instance_count=1)
         return run_v2.Service(
-            labels={"utio-role": "device-runner", "utio-shard": shard_id},
-            ingress=run_v2.IngressTraffic.INGRESS_TRAFFIC_INTERNAL_ONLY,
-            template=run_v2.RevisionTemplate(
-                service_account=self.service_account,
-                scaling=run_v2.RevisionScaling(min_instance_count=1, max_instance_count=1),
-                max_instance_request_concurrency=200,
-                timeout=timedelta(seconds=300),
-                containers=[run_v2.Container(
-                    image=self.image, env=env,
-                    resources=run_v2.ResourceRequirements(
-                        limits={"cpu": "2", "memory": "4Gi"}, cpu_idle=False,
-                        startup_cpu_boost=True),
-                    startup_probe=run_v2.Probe(http_get=run_v2.HTTPGetAction(path="/healthz")),
-                )],
-            ))
+            labels=dict(model.labels) | {"utio-role": "device-runner", "utio-shard": shard_id,
+                                         "utio-provisioned": "true"},
+            ingress=model.ingress or run_v2.IngressTraffic.INGRESS_TRAFFIC_INTERNAL_ONLY,
+            template=template)
 
     def create_shard(self, shard_id):
-        parent = f"projects/{self.project}/locations/{self.region}"
-        operation = self.client.create_service(parent=parent, service=self.service(shard_id),
-                                               service_id=shard_id)
+        operation = self.client.create_service(parent=self.parent, service=self.service(shard_id),
+                                               service_id=f"utio-{shard_id}")
         created = operation.result(timeout=self.timeout)
         if self.invoker:  # Cloud Tasks and the other shards call it with this identity
             from google.iam.v1 import iam_policy_pb2, policy_pb2
 
-            name = f"{parent}/services/{shard_id}"
             policy = policy_pb2.Policy(bindings=[policy_pb2.Binding(
                 role="roles/run.invoker", members=[f"serviceAccount:{self.invoker}"])])
             self.client.set_iam_policy(request=iam_policy_pb2.SetIamPolicyRequest(
-                resource=name, policy=policy))
+                resource=f"{self.parent}/services/utio-{shard_id}", policy=policy))
         return created.uri or None
 
 
@@ -156,9 +155,6 @@ def from_settings(settings: Settings) -> Provisioner | None:
     if settings.provisioner == "cloudrun":
         from google.cloud import run_v2
 
-        env = {k: v for k, v in os.environ.items() if k.startswith("UTIO_")}
         return CloudRunProvisioner(run_v2.ServicesClient(), project=settings.project,
-                                   region=settings.region, image=settings.shard_image,
-                                   service_account=settings.shard_service_account, env=env,
-                                   invoker=settings.tasks_service_account)
+                                   region=settings.region, invoker=settings.tasks_service_account)
     return None

@@ -66,7 +66,7 @@ class ShardKeeper:
         adopted = runner.resume(leases.orphans(leases.free()))
         if adopted:
             log.info("took over %d device(s): %s", len(adopted), ", ".join(adopted))
-        if self.provisioner is not None and leases.free() == 0 and leases.orphans(1):
+        if self.provisioner is not None and leases.orphans(1) and not leases.room_anywhere():
             request_shard(runner.c.store, runner.c.clock, self.provisioner)
         c = runner.c
         connection.sweep_non_operative(c.store, c.bus, c.clock, c.mailer, leases.held(),

@@ -61,8 +61,6 @@ class Settings:
     non_operative_after: float = 1800.0  # seconds disconnected before non_operative + email
     scan_wait: float = 4.0  # seconds GET /scan waits for a fresh QR code
     provisioner: str = "none"  # cloudrun | local | none: who adds a shard when all are full
-    shard_image: str = ""  # container image of new shards (cloudrun)
-    shard_service_account: str = ""
 
     @property
     def local(self) -> bool:
