@@ -1,0 +1,190 @@
+"""A stand-in for neonize's NewClient: the same methods the adapter calls, and events of
+neonize's REAL types (its protobufs) emitted to the handlers registered the neonize way
+(`client.event(EventType)(handler)`, `client.event.qr(handler)`). No Go, no network."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import threading
+
+from neonize.events import ConnectedEv, MessageEv, PairStatusEv, ReceiptEv
+from neonize.proto.Neonize_pb2 import (
+    JID,
+    Device,
+    IsOnWhatsAppResponse,
+    MessageInfo,
+    MessageSource,
+    PairStatus,
+    SendResponse,
+    UploadResponse,
+)
+from neonize.proto.Neonize_pb2 import Receipt as ReceiptProto
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
+
+
+def user(phone: str) -> JID:
+    return JID(User=phone.lstrip("+"), Server="s.whatsapp.net", Device=0, RawAgent=0,
+               Integrator=0, IsEmpty=False)
+
+
+class Events:
+    """neonize's Event registry, as the adapter uses it."""
+
+    def __init__(self):
+        self.handlers: dict[type, object] = {}
+        self.on_qr = None
+        self.on_paircode = None
+
+    def __call__(self, event_type):
+        def register(handler):
+            self.handlers[event_type] = handler
+
+        return register
+
+    def qr(self, handler):
+        self.on_qr = handler
+
+    def paircode(self, handler):
+        self.on_paircode = handler
+
+
+class StandInClient:
+    _ids = itertools.count(1)
+
+    def __init__(self, world: StandInWhatsApp, device_id: str, saved_jid: str | None):
+        self.world, self.device_id, self.saved_jid = world, device_id, saved_jid
+        self.event = Events()
+        self.running = threading.Event()
+        self.ended = threading.Event()
+        self.sent: list[tuple[JID, Message]] = []
+        self.uploads: list[bytes] = []
+        self.profile: dict = {}
+        self.logged_out = False
+        self.me = user(world.phone) if saved_jid else None
+
+    # --- what the adapter calls --------------------------------------------------
+
+    def connect(self):
+        self.running.set()
+        outcome = self.world.next_outcome()
+        if isinstance(outcome, BaseException):
+            raise outcome
+        if outcome == "return":
+            return
+        self.ended.wait(30)
+
+    def disconnect(self):
+        self.ended.set()
+
+    def stop(self):
+        self.ended.set()
+
+    def logout(self):
+        self.logged_out = True
+
+    def get_me(self):
+        return Device(JID=self.me or JID())
+
+    def send_message(self, to, message):
+        self.sent.append((to, message))
+        return SendResponse(ID=f"3EB0WA{next(self._ids):010d}", Timestamp=1_700_000_000)
+
+    def upload(self, data, media_type=None):
+        self.uploads.append(data)
+        digest = hashlib.sha256(data).digest()
+        return UploadResponse(url="https://mmg.whatsapp.net/d/f/x.enc", DirectPath="/v/t62/x",
+                              MediaKey=b"k" * 32, FileSHA256=digest, FileEncSHA256=digest[::-1],
+                              FileLength=len(data))
+
+    def download_any(self, message):
+        return self.world.media
+
+    def is_on_whatsapp(self, *numbers):
+        self.world.number_checks.append(numbers)
+        return [IsOnWhatsAppResponse(Query=n, IsIn=not n.endswith("0000"), JID=user(n))
+                for n in numbers]
+
+    def PairPhone(self, phone, show_push_notification, *args):
+        self.world.paired.append(phone)
+        return "WXYZ-1234"
+
+    def set_profile_name(self, name):
+        self.profile["name"] = name
+
+    def set_status_message(self, text):
+        self.profile["about"] = text
+
+    def set_profile_photo(self, data):
+        self.profile["photo"] = data
+        return "picture-1"
+
+    # --- what WhatsApp does -------------------------------------------------------
+
+    def emit(self, event) -> None:
+        self.event.handlers[type(event)](self, event)
+
+    def show_qr(self, code: str) -> None:
+        self.event.on_qr(self, code.encode())
+
+    def scan(self, phone: str) -> None:
+        """The phone scans the QR code: paired, then connected."""
+        self.me = user(phone)
+        self.emit(PairStatusEv(ID=self.me, Status=PairStatus.PStatus.SUCCESS))
+        self.emit(ConnectedEv(status=True))
+
+    def receipt(self, server_ids: list[str], kind, sender: str, from_me: bool = False) -> None:
+        self.emit(ReceiptEv(MessageSource=MessageSource(Chat=user(sender), Sender=user(sender),
+                                                        IsFromMe=from_me),
+                            MessageIDs=server_ids, Timestamp=1_700_000_100, Type=kind))
+
+    def deliver(self, message: Message, *, sender: str, wa_id: str, group: str | None = None,
+                push_name: str = "Ann", from_me: bool = False, sender_alt: str | None = None):
+        chat = JID(User=group.split("@")[0], Server="g.us") if group else user(sender)
+        who = JID(User="123456789", Server="lid") if sender_alt else user(sender)
+        source = MessageSource(Chat=chat, Sender=who, IsFromMe=from_me, IsGroup=bool(group))
+        if sender_alt:
+            source.SenderAlt.CopyFrom(user(sender_alt))
+        self.emit(MessageEv(Info=MessageInfo(MessageSource=source, ID=wa_id, Pushname=push_name,
+                                             Timestamp=1_700_000_200),
+                            Message=message))
+
+
+DELIVERED = ReceiptProto.ReceiptType.DELIVERED
+READ = ReceiptProto.ReceiptType.READ
+
+
+class StandInWhatsApp:
+    """The world the clients talk to; the adapter's client factory."""
+
+    def __init__(self, phone: str = "+34600555111"):
+        self.phone = phone
+        self.clients: dict[str, list[StandInClient]] = {}
+        self.outcomes: list = []  # what each connect() does: "block", "return" or an exception
+        self.media = b"\x89PNG\r\n\x1a\n" + b"x" * 64
+        self.number_checks: list[tuple] = []
+        self.paired: list[str] = []
+        self._lock = threading.Lock()
+
+    def next_outcome(self):
+        with self._lock:
+            return self.outcomes.pop(0) if self.outcomes else "block"
+
+    def __call__(self, device_id: str, saved_jid: str | None) -> StandInClient:
+        client = StandInClient(self, device_id, saved_jid)
+        with self._lock:
+            self.clients.setdefault(device_id, []).append(client)
+        return client
+
+    def client(self, device_id: str, *, running: bool = True) -> StandInClient:
+        """The device's newest client (waiting for the adapter's thread to start it)."""
+        import time
+
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with self._lock:
+                clients = self.clients.get(device_id)
+            if clients and (not running or clients[-1].running.is_set()):
+                return clients[-1]
+            time.sleep(0.002)
+        raise AssertionError(f"no running client for {device_id}")
