@@ -11,9 +11,11 @@ from shared import names
 from shared.settings import Settings
 
 if TYPE_CHECKING:
+    from shared.adapters.inbound_media import MediaStore
     from shared.billing.port import Billing
     from shared.clock import Clock
     from shared.ports import DocumentStore, EventBus, HttpClient, Mailer, TaskQueue
+    from shared.runner_rpc import RunnerRpc
 
 
 class Container:
@@ -108,6 +110,21 @@ class Container:
         from shared.adapters.stripe_billing import StripeBilling
 
         return StripeBilling.from_settings(self.settings)
+
+
+    @cached_property
+    def runner_rpc(self) -> RunnerRpc:
+        """Synchronous calls to the device runner (pairing codes, number checks, profile)."""
+        from shared.runner_rpc import HttpRunnerRpc
+
+        return HttpRunnerRpc(self.settings)
+
+    @cached_property
+    def inbound_media(self) -> MediaStore:
+        """Media received on WhatsApp: Cloud Storage when media_bucket is set, else disk."""
+        from shared.adapters.inbound_media import from_settings
+
+        return from_settings(self.settings)
 
 
 _lock = threading.Lock()

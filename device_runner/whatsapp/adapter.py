@@ -55,7 +55,7 @@ from device_runner.transport import (
     TransportError,
 )
 from device_runner.whatsapp import convert
-from device_runner.whatsapp.media import MediaStore, file_name
+from shared.adapters.inbound_media import MediaStore, file_name
 from shared.device_states import StatusCode
 from shared.domain import DeviceStatus, FailureReason
 from shared.ports import DocumentStore
@@ -179,8 +179,6 @@ class WhatsAppTransport(Transport):
 
     @classmethod
     def from_container(cls, c) -> WhatsAppTransport:
-        from device_runner.whatsapp import media
-
         s = c.settings
         db = s.session_db_url
         if not db:
@@ -188,7 +186,7 @@ class WhatsAppTransport(Transport):
             folder.mkdir(parents=True, exist_ok=True)
             db = str(folder / f"{s.runner_shard}.db")
         return cls(neonize_factory(db), SessionDirectory(c.store), SentLedger(c.store),
-                   media=media.from_settings(s), public_url=s.public_url,
+                   media=c.inbound_media, public_url=s.public_url,
                    backoff=Backoff(s.reconnect_base, s.reconnect_max))
 
     # --- lifecycle -------------------------------------------------------------------

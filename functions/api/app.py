@@ -20,6 +20,7 @@ from functions.api.routes import (  # noqa: F401 (routes)
     labels,
     messages,
     numbers,
+    sessions,
     webhooks,
 )
 from functions.api.routing import Route, error_response

@@ -140,6 +140,9 @@ class DeviceOut(BaseModel):
     alias: str | None
     transport: Transport
     status: DeviceStatus
+    status_code: str | None = Field(default=None, description="Why the device is in its status "
+                                    "(wa-qr, wa-logged-out, wa-temporary-ban...); device:status "
+                                    "events carry it with a message.")
     warnings: list[DeviceWarning] = Field(
         default_factory=list, description="Conditions that slow the device down, such as more "
         "than 1000 open chats or 50 groups; updated by the scheduled chat clean-up.")

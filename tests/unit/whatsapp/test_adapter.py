@@ -30,7 +30,7 @@ from PIL import Image
 
 from device_runner.transport import Listener, Receipt
 from device_runner.whatsapp.adapter import Backoff, SentLedger, SessionDirectory, WhatsAppTransport
-from device_runner.whatsapp.media import DiskMediaStore
+from shared.adapters.inbound_media import DiskMediaStore
 from shared.adapters.memory_store import MemoryStore
 from shared.domain import DeviceStatus, FailureReason
 from tests.fakes import ManualTimer, wait_until

@@ -13,7 +13,7 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import ImageMessage, Message
 
 from device_runner.main import build_runner
 from device_runner.whatsapp.adapter import Backoff, SentLedger, SessionDirectory, WhatsAppTransport
-from device_runner.whatsapp.media import DiskMediaStore
+from shared.adapters.inbound_media import DiskMediaStore
 from shared.adapters.mailers import FileOutboxMailer
 from shared.services import connection
 from shared.services.linking import current

@@ -1,0 +1,66 @@
+"""Calls from the API to the device runner that need an answer now (a pairing code,
+number checks, a profile change). They go to the runner URL like tasks do, and the
+runner that receives one routes it to the runner holding the device."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from shared.errors import UtioError
+from shared.settings import Settings
+
+
+class RunnerUnavailable(UtioError):
+    status, code = 503, "runner_unavailable"
+
+
+class RunnerError(UtioError):
+    """An error the runner answered with, passed on with its status and code."""
+
+    def __init__(self, status: int, code: str, message: str, details=None):
+        super().__init__(message, details=details, code=code)
+        self.status = status
+
+
+class RunnerRpc(ABC):
+    @abstractmethod
+    def call(self, action: str, payload: dict) -> dict:
+        """The runner's JSON answer; raises RunnerError (its 4xx/5xx) or RunnerUnavailable."""
+
+
+def raise_for(status: int, body) -> None:
+    if status < 300:
+        return
+    error = (body or {}).get("error") if isinstance(body, dict) else None
+    if status >= 500 or not isinstance(error, dict):
+        raise RunnerUnavailable(f"the device runner answered {status}; try again shortly")
+    raise RunnerError(status, error.get("code", "runner_error"), error.get("message", ""),
+                      error.get("details"))
+
+
+class HttpRunnerRpc(RunnerRpc):
+    def __init__(self, settings: Settings, timeout: float = 40.0):
+        self.settings = settings
+        self.timeout = timeout
+
+    def call(self, action, payload):
+        import requests
+
+        url = self.settings.runner_url.rstrip("/") + f"/rpc/{action}"
+        headers = {}
+        if self.settings.verify_oidc:
+            from google.auth.transport import requests as google_requests
+            from google.oauth2 import id_token
+
+            headers["Authorization"] = "Bearer " + id_token.fetch_id_token(
+                google_requests.Request(), self.settings.oidc_audience or url)
+        try:
+            response = requests.post(url, json=payload, headers=headers, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise RunnerUnavailable(f"the device runner is unreachable: {exc}") from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        raise_for(response.status_code, body)
+        return body or {}

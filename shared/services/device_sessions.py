@@ -1,0 +1,167 @@
+"""What the API asks of a device's WhatsApp session: linking (QR or pairing code), a
+change of number, the profile, and whether numbers are on WhatsApp."""
+
+from __future__ import annotations
+
+import base64
+import time
+from datetime import timedelta
+
+from shared.clock import Clock
+from shared.domain import Device, DeviceStatus
+from shared.errors import Conflict, UtioError
+from shared.plans import DEFAULT_PLAN, PLANS
+from shared.ports import DocumentStore, TaskQueue
+from shared.runner_rpc import RunnerRpc
+from shared.services import linking
+from shared.services.devices import get_device
+
+CHECKS_CACHE = "number_checks_cache"
+CHECKS_USAGE = "number_checks_usage"
+CACHE_FOR = timedelta(days=1)
+_ATTEMPTS = 20
+
+
+class QuotaExceeded(UtioError):
+    status, code = 429, "quota_exceeded"
+
+
+# --- linking ------------------------------------------------------------------------
+
+
+def scan(store: DocumentStore, tasks: TaskQueue, clock: Clock, account_id: str,
+         device_id: str, *, wait: float, sleep=time.sleep) -> tuple[Device, dict | None]:
+    """The device and its current QR code (or pairing code), asking the runner for a new
+    one when none is current; None when none came within `wait` seconds."""
+    device = get_device(store, account_id, device_id)
+    linking.ensure_linkable(device)
+    code = linking.current(store, clock, device.id)
+    if code is None:
+        linking.request_link(tasks, device, now=clock.now())
+        code = linking.wait_for_code(store, clock, device.id, wait, sleep=sleep)
+    return device, code
+
+
+def pairing_code(store: DocumentStore, rpc: RunnerRpc, clock: Clock, account_id: str,
+                 device_id: str, phone: str) -> tuple[Device, dict]:
+    device = get_device(store, account_id, device_id)
+    linking.ensure_linkable(device)
+    answer = rpc.call("pair", {"device_id": device.id, "phone": phone})
+    doc = linking.current(store, clock, device.id) or {}
+    return device, {"pairing_code": answer["pairing_code"], "phone": phone,
+                    "expires_at": doc.get("expires_at", clock.now() + timedelta(minutes=2))}
+
+
+def relink(store: DocumentStore, tasks: TaskQueue, clock: Clock, account_id: str,
+           device_id: str) -> Device:
+    """Unlink the current number and link again: id, settings, chats and contacts stay."""
+    device = get_device(store, account_id, device_id)
+    linking.clear(store, device.id)
+    linking.request_link(tasks, device, logout=True, now=clock.now())
+    return device
+
+
+# --- profile ------------------------------------------------------------------------
+
+
+def update_profile(store: DocumentStore, rpc: RunnerRpc, clock: Clock, account_id: str,
+                   device_id: str, *, name: str | None, description: str | None,
+                   image: bytes | None) -> dict:
+    device = get_device(store, account_id, device_id)
+    _require_connected(device)
+    payload = {"device_id": device.id, "name": name, "description": description,
+               "image": base64.b64encode(image).decode() if image is not None else None}
+    rpc.call("profile", payload)
+    profile = dict((store.get("devices", device.id) or {}).get("profile") or {})
+    if name is not None:
+        profile["name"] = name
+    if description is not None:
+        profile["description"] = description
+    if image is not None:
+        profile["image_updated_at"] = clock.now()
+    profile["updated_at"] = clock.now()
+    store.update("devices", device.id, {"profile": profile})
+    return profile
+
+
+def _require_connected(device: Device) -> None:
+    if device.status != DeviceStatus.connected:
+        raise Conflict(f"device {device.id} is {device.status.value}, not connected; link it "
+                       f"first (GET /v1/devices/{device.id}/scan)", code="device_not_connected")
+
+
+# --- numbers on WhatsApp ------------------------------------------------------------
+
+
+def check_numbers(store: DocumentStore, rpc: RunnerRpc, clock: Clock, account_id: str,
+                  numbers: list[str], device_id: str | None = None) -> dict:
+    """Ask WhatsApp, through a connected device of the account, which numbers it knows.
+    Each number counts as one check of the device's plan this month; answers are kept a
+    day, so asking again does not reach WhatsApp."""
+    device = _checking_device(store, account_id, device_id)
+    limit = PLANS.get(device.plan, PLANS[DEFAULT_PLAN]).number_checks_per_month
+    period = clock.now().strftime("%Y-%m")
+    used = _reserve(store, f"{device.id}:{period}", len(numbers), limit)
+    now = clock.now()
+    answers: dict[str, tuple[bool, bool]] = {}
+    missing = []
+    for phone in numbers:
+        cached = store.get(CHECKS_CACHE, f"{account_id}:{phone}")
+        if cached and cached["checked_at"] > now - CACHE_FOR:
+            answers[phone] = (cached["exists"], True)
+        else:
+            missing.append(phone)
+    if missing:
+        try:
+            found = rpc.call("exists", {"device_id": device.id, "numbers": missing})["results"]
+        except Exception:
+            _reserve(store, f"{device.id}:{period}", -len(numbers), limit)  # not charged
+            raise
+        for phone in missing:
+            exists = bool(found.get(phone))
+            answers[phone] = (exists, False)
+            store.put(CHECKS_CACHE, f"{account_id}:{phone}",
+                      {"exists": exists, "checked_at": now, "account_id": account_id})
+    return {"device": device.id,
+            "data": [{"phone": p, "exists": answers[p][0], "cached": answers[p][1]}
+                     for p in numbers],
+            "usage": {"period": period, "used": used, "limit": limit}}
+
+
+def _checking_device(store: DocumentStore, account_id: str, device_id: str | None) -> Device:
+    if device_id:
+        device = get_device(store, account_id, device_id)
+        _require_connected(device)
+        return device
+    docs = store.query("devices", [("account_id", "==", account_id),
+                                   ("status", "==", DeviceStatus.connected.value)], limit=1)
+    if not docs:
+        raise Conflict("checking numbers needs a connected WhatsApp device in this account, "
+                       "and none is connected: link one (GET /v1/devices/{id}/scan)",
+                       code="no_connected_device")
+    return Device.model_validate(docs[0])
+
+
+def _reserve(store: DocumentStore, key: str, amount: int, limit: int) -> int:
+    """Add `amount` checks to the month's count, within the limit; the new count."""
+    for _ in range(_ATTEMPTS):
+        doc = store.get(CHECKS_USAGE, key)
+        if doc is None:
+            if amount > limit:
+                raise _exhausted(0, amount, limit)
+            if store.create(CHECKS_USAGE, key, {"count": max(0, amount)}):
+                return max(0, amount)
+            continue
+        used = int(doc.get("count") or 0)
+        new = max(0, used + amount)
+        if amount > 0 and new > limit:
+            raise _exhausted(used, amount, limit)
+        if store.update(CHECKS_USAGE, key, {"count": new}, when={"count": doc.get("count")}):
+            return new
+    raise Conflict("the number check counter is busy; try again", code="busy")
+
+
+def _exhausted(used: int, asked: int, limit: int) -> QuotaExceeded:
+    return QuotaExceeded(f"this check needs {asked} of the device's {limit} monthly number "
+                         f"checks, and {used} are used; they renew on the 1st, or upgrade "
+                         "the plan", details={"used": used, "limit": limit, "asked": asked})
