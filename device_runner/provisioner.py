@@ -133,7 +133,8 @@ class LocalProvisioner(Provisioner):
         out = open(self.logs / f"{shard_id}.log", "ab") if self.logs else subprocess.DEVNULL  # noqa: SIM115
         self.children.append(subprocess.Popen(
             [self.python, "-m", "device_runner.main", "--port", str(port)], cwd=self.root,
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
+            env=env, stdout=out, stderr=subprocess.STDOUT))  # in our process group: `make
+        #                                                   dev` stops it with us
         return url
 
     def stop(self):

@@ -92,6 +92,9 @@ def component_env(ports: Ports, project: str, admin_key: str, *, inprocess: bool
         "UTIO_BUS_BACKEND": "inprocess" if inprocess else "pubsub",
         "UTIO_TASKS_BACKEND": "inprocess" if inprocess else "local",
     }
+    if not inprocess:  # runners hold leases in Firestore; a full shard starts another runner
+        env |= {"UTIO_PROVISIONER": "local", "UTIO_LEASE_SECONDS": "15",
+                "UTIO_RENEW_SECONDS": "5"}
     return env
 
 
@@ -257,7 +260,7 @@ def run_inprocess(ports: Ports, project: str, admin_key: str, dev_key: str) -> i
     from werkzeug.serving import make_server
 
     from device_runner.app import create_app as runner_app
-    from device_runner.main import build_runner
+    from device_runner.main import build_runner, whatsapp_transport
     from functions.api.app import create_app as api_app
     from shared.bootstrap import Container, set_container
     from shared.settings import Settings
@@ -265,7 +268,7 @@ def run_inprocess(ports: Ports, project: str, admin_key: str, dev_key: str) -> i
     os.environ.update(component_env(ports, project, admin_key, inprocess=True))
     c = Container(Settings.from_env())
     set_container(c)
-    runner = build_runner(c)
+    runner = build_runner(c, whatsapp=whatsapp_transport(c))
     runner.start()
     from functions.main import stripe_webhook, webhook_deliver
 
