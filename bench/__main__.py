@@ -213,6 +213,22 @@ def main() -> None:
     api_overhead()
     print()
     number_validation()
+    print()
+    runner_memory()
+    print()
+    runner_takeover()
+
+
+def runner_memory() -> None:
+    from bench.runner import memory
+
+    memory((1, 100, 500))
+
+
+def runner_takeover() -> None:
+    from bench.runner import takeover
+
+    takeover(lease=2.0, rounds=3)
 
 
 if __name__ == "__main__":

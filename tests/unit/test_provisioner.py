@@ -108,3 +108,35 @@ def test_self_url_on_cloud_run_is_the_deterministic_url():
     assert self_url(settings, {"K_SERVICE": "utio-runner-3"}, lambda: "123") == \
         "https://utio-runner-3-123.europe-west1.run.app"
     assert self_url(settings, {}) == settings.runner_url
+
+
+def test_locally_a_new_shard_is_another_runner_process(monkeypatch, tmp_path):
+    import socket
+    import time
+
+    import requests
+
+    from device_runner.provisioner import LocalProvisioner
+
+    with socket.socket() as probe:  # a free port for the new shard (runner port + 100 + 7)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for name, value in {"UTIO_STORE_BACKEND": "memory", "UTIO_BUS_BACKEND": "inprocess",
+                        "UTIO_TASKS_BACKEND": "inprocess", "UTIO_ENV": "test",
+                        "UTIO_DATA_DIR": str(tmp_path)}.items():
+        monkeypatch.setenv(name, value)
+    provisioner = LocalProvisioner(make_settings(runner_url=f"http://127.0.0.1:{port - 107}"))
+    try:
+        url = provisioner.create_shard("runner-7")
+        assert url == f"http://127.0.0.1:{port}"
+        deadline, health = time.monotonic() + 20, None
+        while time.monotonic() < deadline:
+            try:
+                health = requests.get(url + "/healthz", timeout=1).json()
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        assert health == {"ok": True, "shard": "runner-7", "devices": 0}
+    finally:
+        provisioner.stop()
+    assert all(child.poll() is not None for child in provisioner.children)
