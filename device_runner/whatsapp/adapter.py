@@ -7,7 +7,7 @@ dispatcher per client (a single type switch), connection state as enumerated cod
 - Each client runs in a thread of its own (neonize's connect blocks while connected).
   whatsmeow reconnects a dropped connection by itself; when the whole client ends or
   fails, this adapter starts a new one after a capped exponential backoff with jitter.
-  Logged out, banned, replaced by another connection, or an outdated client: no retry.
+  Logged out, banned or an outdated client: no retry.
 - QR codes are passed on as WhatsApp rotates them; when nobody scans the last one the
   device goes back to `pending` (code wa-link-timeout) instead of looping on codes, until
   someone asks for a new one (GET /v1/devices/{id}/scan).
@@ -319,7 +319,13 @@ class WhatsAppTransport(Transport):
                 else:
                     self._finish(s, code, detail, forget=code == StatusCode.logged_out)
             case StreamReplacedEv():
-                self._finish(s, StatusCode.stream_replaced)  # another connection took over
+                # Another connection of this session took over: during a takeover, the
+                # stale runner's. End this client and retry after the backoff; by then the
+                # runner without the lease has dropped its sessions (device_runner.leases).
+                s.connected = False
+                listener.on_status(device_id, DeviceStatus.disconnected,
+                                   code=StatusCode.stream_replaced)
+                threading.Thread(target=self._stop_client, args=(s,), daemon=True).start()
             case ClientOutdatedEv():
                 self._finish(s, StatusCode.client_outdated)
             case StreamErrorEv():

@@ -195,7 +195,7 @@ def test_change_of_number_logs_out_and_links_again(make, world, store):
      DeviceStatus.logged_out, "wa-logged-out", False),
     (ConnectFailureEv(Reason=ConnectFailureReason.CLIENT_OUTDATED),
      DeviceStatus.disconnected, "wa-client-outdated", False),
-    (StreamReplacedEv(), DeviceStatus.disconnected, "wa-stream-replaced", False),
+    (StreamReplacedEv(), DeviceStatus.disconnected, "wa-stream-replaced", True),
     (KeepAliveTimeoutEv(ErrorCount=3, LastSuccess=1), DeviceStatus.disconnected,
      "wa-keepalive-timeout", True),
     (DisconnectedEv(status=True), DeviceStatus.disconnected, "wa-disconnected", True),
@@ -329,3 +329,16 @@ def test_numbers_and_profile_through_the_session(make, world):
     assert client.profile["name"] == "Acme" and client.profile["about"] == "We sell anvils"
     with Image.open(io.BytesIO(client.profile["photo"])) as photo:
         assert (photo.format, photo.size) == ("JPEG", (640, 640))
+
+
+def test_a_replaced_stream_ends_the_client_and_reconnects_after_the_backoff(make, world):
+    waits = Waits()
+    transport, listener = make(wait=waits), RecordingListener()
+    transport.connect(DEVICE, listener)
+    first = world.client(DEVICE)
+    first.show_qr("2@x")
+    first.scan("+34600555111")
+    first.emit(StreamReplacedEv())
+    wait_until(lambda: len(world.clients[DEVICE]) == 2)
+    assert first.ended.is_set() and len(waits.delays) == 1
+    assert world.client(DEVICE).saved_jid == "34600555111@s.whatsapp.net"  # same session
