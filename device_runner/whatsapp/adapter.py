@@ -150,6 +150,7 @@ class _Session:
     attempts: int = 0
     qr_seen: int = 0
     pairing: bool = False
+    ended_by: StatusCode | None = None  # why this adapter ended the client it will retry
     exists: dict[str, tuple[bool, datetime]] = field(default_factory=dict)
 
 
@@ -229,7 +230,8 @@ class WhatsAppTransport(Transport):
                 return
             delay = self.backoff.delay(s.attempts)
             s.attempts += 1
-            code = StatusCode.connection_failed if error else StatusCode.disconnected
+            code = s.ended_by or (StatusCode.connection_failed if error else StatusCode.disconnected)
+            s.ended_by = None
             detail = f"{error}; " if error else ""
             log.warning("device %s: client ended (%s); reconnecting in %.1f s", s.device_id,
                         error or "closed", delay)
@@ -322,7 +324,7 @@ class WhatsAppTransport(Transport):
                 # Another connection of this session took over: during a takeover, the
                 # stale runner's. End this client and retry after the backoff; by then the
                 # runner without the lease has dropped its sessions (device_runner.leases).
-                s.connected = False
+                s.connected, s.ended_by = False, StatusCode.stream_replaced
                 listener.on_status(device_id, DeviceStatus.disconnected,
                                    code=StatusCode.stream_replaced)
                 threading.Thread(target=self._stop_client, args=(s,), daemon=True).start()

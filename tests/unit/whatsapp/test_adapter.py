@@ -202,8 +202,10 @@ def test_change_of_number_logs_out_and_links_again(make, world, store):
 ])
 def test_each_event_moves_the_state_machine(make, world, event, status, code, reconnects):
     transport, listener, client = connected(make, world)
+    before = len(listener.statuses)
     client.emit(event)
-    assert listener.statuses[-1][:2] == (status, code)
+    assert listener.statuses[before][:2] == (status, code)
+    assert {c for _, c, _, _ in listener.statuses[before:]} == {code}
     assert transport.sessions[DEVICE].final is not reconnects
     if code == "wa-temporary-ban":
         assert listener.statuses[-1][3] == "send_to_too_many_people; expires in 3600 s"
