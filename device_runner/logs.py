@@ -20,7 +20,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "severity": record.levelname if record.levelname != "WARNING" else "WARNING",
+            "severity": record.levelname,
             "message": record.getMessage(),
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "logger": record.name,
