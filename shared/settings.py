@@ -14,6 +14,10 @@ def _csv_floats(raw: str) -> tuple[float, ...]:
 # Standard Webhooks' suggested schedule, about a day in all (seconds).
 PRODUCTION_RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
 LOCAL_RETRY_SCHEDULE = (1, 2, 4, 8, 16, 32)
+# A webhook whose every attempt failed for this long is disabled: a day in production,
+# two minutes locally so it can be watched.
+PRODUCTION_DISABLE_AFTER = 86400.0
+LOCAL_DISABLE_AFTER = 120.0
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,13 @@ class Settings:
     allow_private_webhooks: bool = False
     webhook_timeout: float = 10.0
     webhook_retry_schedule: tuple[float, ...] = field(default=PRODUCTION_RETRY_SCHEDULE)
+    webhook_retry_jitter: float = 0.2  # each retry delay is scaled by 1 ± this
+    webhook_disable_after: float = PRODUCTION_DISABLE_AFTER
+    secrets_key: str = field(default="", repr=False)  # shared.secrets_crypto; required in production
+    # smtp[s]://user:password@host:port; empty: mail goes to .eml files in mail_outbox
+    smtp_url: str = field(default="", repr=False)
+    mail_from: str = "Utio <no-reply@utio.local>"
+    mail_outbox: str = ""  # a directory for .eml files; default: <tmp>/utio-outbox
     runner_shard: str = "runner-0"
     default_transport: str = "whatsapp"
 
@@ -59,5 +70,7 @@ class Settings:
                 values[f.name] = raw
         if "webhook_retry_schedule" not in values and values.get("env", cls.env) != "production":
             values["webhook_retry_schedule"] = LOCAL_RETRY_SCHEDULE
+        if "webhook_disable_after" not in values and values.get("env", cls.env) != "production":
+            values["webhook_disable_after"] = LOCAL_DISABLE_AFTER
         values.update(overrides)
         return cls(**values)
