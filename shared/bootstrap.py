@@ -12,15 +12,17 @@ from shared.settings import Settings
 
 if TYPE_CHECKING:
     from shared.clock import Clock
-    from shared.ports import DocumentStore, EventBus, HttpClient, TaskQueue
+    from shared.ports import DocumentStore, EventBus, HttpClient, Mailer, TaskQueue
 
 
 class Container:
     def __init__(self, settings: Settings | None = None, *, store: DocumentStore | None = None,
                  tasks: TaskQueue | None = None, bus: EventBus | None = None,
-                 clock: Clock | None = None, http: HttpClient | None = None):
+                 clock: Clock | None = None, http: HttpClient | None = None,
+                 mailer: Mailer | None = None):
         self.settings = settings or Settings.from_env()
-        overrides = {"store": store, "tasks": tasks, "bus": bus, "clock": clock, "http": http}
+        overrides = {"store": store, "tasks": tasks, "bus": bus, "clock": clock, "http": http,
+                     "mailer": mailer}
         for name, value in overrides.items():
             if value is not None:
                 self.__dict__[name] = value  # pre-fills the cached_property
@@ -73,23 +75,42 @@ class Container:
 
     @cached_property
     def bus(self) -> EventBus:
+        """Events are numbered per device (SequencedBus) as they are published."""
+        from shared.services.sequence import SequencedBus
+
         if self.settings.bus_backend == "pubsub":
             from google.cloud import pubsub_v1
 
             from shared.adapters.pubsub_bus import PubSubBus
 
-            return PubSubBus(pubsub_v1.PublisherClient(), self.settings.project,
-                             names.EVENTS_TOPIC)
+            return SequencedBus(self.store, PubSubBus(pubsub_v1.PublisherClient(),
+                                                      self.settings.project, names.EVENTS_TOPIC))
         from shared.adapters.inprocess_bus import InProcessBus
         from shared.services.webhooks import fanout
 
-        return InProcessBus([lambda event: fanout(self.store, self.tasks, self.clock, event)])
+        return SequencedBus(self.store, InProcessBus(
+            [lambda event: fanout(self.store, self.tasks, self.clock, event)]))
 
     @cached_property
     def http(self) -> HttpClient:
-        from shared.adapters.http_client import RequestsHttpClient
+        from shared.adapters.http_client import PinnedHttpClient
 
-        return RequestsHttpClient()
+        return PinnedHttpClient()
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        """SMTP when UTIO_SMTP_URL is set; otherwise .eml files in UTIO_MAIL_OUTBOX."""
+        if self.settings.smtp_url:
+            from shared.adapters.mailers import SmtpMailer
+
+            return SmtpMailer(self.settings.smtp_url, self.settings.mail_from)
+        import tempfile
+        from pathlib import Path
+
+        from shared.adapters.mailers import FileOutboxMailer
+
+        directory = self.settings.mail_outbox or str(Path(tempfile.gettempdir()) / "utio-outbox")
+        return FileOutboxMailer(directory, self.settings.mail_from)
 
 
 _lock = threading.Lock()
