@@ -21,7 +21,6 @@ from shared.errors import ValidationFailed
 METADATA_HOSTS = {"metadata.google.internal", "metadata", "169.254.169.254",
                   "metadata.goog"}
 _REFUSED_SUFFIXES = (".internal", ".localhost", ".local")
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 # host, port -> the addresses it resolves to
 Resolver = Callable[[str, int], list[str]]
@@ -44,8 +43,7 @@ class Target:
 def refused_address(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour or (
-            ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None)
+        embedded = ip.ipv4_mapped or ip.sixtofour  # (NAT64, 64:ff9b::/96, is reserved)
         if embedded is not None and refused_address(str(embedded)):
             return True
     # not is_global also covers shared address space (100.64.0.0/10), which is_private misses
