@@ -115,6 +115,12 @@ def main() -> None:
     cold_start()
     print()
     api_overhead()
+    from bench import webhooks
+
+    print()
+    webhooks.fanout_throughput()
+    print()
+    webhooks.inbound_latency()
 
 
 if __name__ == "__main__":

@@ -283,18 +283,19 @@ def fanout(store: DocumentStore, tasks: TaskQueue, clock: Clock, event: Event) -
     after the subscription's attempts it goes to the dead-letter topic."""
     made = []
     docs = store.query("webhooks", [("account_id", "==", event.account)])
+    body = event.body()
     for route in (WebhookRoute.model_validate(d) for d in docs):
         if route.matches(event):
-            made.append(enqueue_delivery(store, tasks, clock, route, event))
+            made.append(enqueue_delivery(store, tasks, clock, route, event, body))
     return made
 
 
 def enqueue_delivery(store: DocumentStore, tasks: TaskQueue, clock: Clock,
-                     webhook: WebhookRoute, event: Event) -> str:
+                     webhook: WebhookRoute, event: Event, body: dict | None = None) -> str:
     now = clock.now()
     dlv_id = delivery_id(event.id, webhook.id)
     delivery = Delivery(id=dlv_id, webhook_id=webhook.id, account_id=webhook.account_id,
-                        event_id=event.id, event=event.body(), created_at=now,
+                        event_id=event.id, event=body or event.body(), created_at=now,
                         next_attempt_at=now, sort_key=_sort_key(now, dlv_id),
                         expire_at=now + DELIVERY_RETENTION)
     if not store.create("deliveries", dlv_id, delivery.to_doc()):
