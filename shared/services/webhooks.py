@@ -57,6 +57,7 @@ DELIVERY_RETENTION = timedelta(days=30)  # Firestore TTL on deliveries.expire_at
 EXCERPT = 256  # characters of the receiver's answer kept in the log
 STUCK = timedelta(minutes=5)  # a pending delivery this late has lost its task
 RECOVER_BATCH = 500
+MAX_LOGGED_ATTEMPTS = 50  # the newest are kept; attempt_count keeps counting
 
 MAX_HEADERS = 10
 MAX_HEADER_NAME = 64
@@ -105,7 +106,9 @@ def _from_doc(settings: Settings, doc: dict) -> Webhook:
     opener = box(settings)
     webhook_id = doc["id"]
     values = {k: v for k, v in doc.items() if not k.endswith("_sealed")}
-    values["secret"] = opener.open(doc["secret_sealed"], context=_context(webhook_id, "secret"))
+    if "secret_sealed" in doc:  # else a document from before sealing, with a plain secret
+        values["secret"] = opener.open(doc["secret_sealed"],
+                                       context=_context(webhook_id, "secret"))
     if doc.get("previous_secret_sealed"):
         values["previous_secret"] = opener.open(doc["previous_secret_sealed"],
                                                 context=_context(webhook_id, "previous_secret"))
@@ -437,7 +440,8 @@ def deliver(store: DocumentStore, tasks: TaskQueue, clock: Clock, settings: Sett
             hint = retry_after_seconds(answer_headers.get("retry-after"), now) \
                 if status_code in (429, 503) else None
             next_at = now + timedelta(seconds=retry_delay(settings, scheduled - 1, hint))
-    changes = {"attempts": [a.model_dump() for a in delivery.attempts] + [record.model_dump()],
+    logged = [a.model_dump() for a in delivery.attempts] + [record.model_dump()]
+    changes = {"attempts": logged[-MAX_LOGGED_ATTEMPTS:],
                "attempt_count": number + 1, "status": status.value,
                "reason": reason.value if reason else None, "next_attempt_at": next_at}
     if not store.update("deliveries", delivery.id, changes,

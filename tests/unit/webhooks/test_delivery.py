@@ -489,3 +489,27 @@ def test_handle_deliver_reads_the_attempt(c):
             response, code = handle_deliver(c, flask.request)
         assert code == status, body
     assert json.loads(response.get_data())["error"]["code"] == "bad_request"
+
+
+def test_a_webhook_stored_before_sealing_still_delivers(c):
+    secret = webhooks.new_secret()
+    now = c.clock.now()
+    c.store.put("webhooks", "wh_old", {"account_id": "acc_1", "url": URL, "events": ["*"],
+                                       "devices": None, "enabled": True, "secret": secret,
+                                       "created_at": now})
+    [dlv] = webhooks.fanout(c.store, c.tasks, c.clock, make_event(c))
+    assert deliver(c, dlv, 0) == "succeeded"
+    Verifier(secret).verify(c.http.posts[0].body, c.http.posts[0].headers)
+
+
+def test_the_attempt_log_keeps_the_newest(c):
+    webhook = add_webhook(c)
+    [dlv] = webhooks.fanout(c.store, c.tasks, c.clock, make_event(c))
+    run_due(c)
+    for _ in range(webhooks.MAX_LOGGED_ATTEMPTS + 5):
+        webhooks.retry_delivery(c.store, c.tasks, c.clock, "acc_1", webhook.id, dlv)
+        run_due(c)
+    doc = c.store.get("deliveries", dlv)
+    assert doc["attempt_count"] == webhooks.MAX_LOGGED_ATTEMPTS + 6
+    assert len(doc["attempts"]) == webhooks.MAX_LOGGED_ATTEMPTS
+    assert all(a["manual"] for a in doc["attempts"])

@@ -240,3 +240,34 @@ def test_tls_to_a_pinned_address_checks_the_host_name(tmp_path, servers):
     with pytest.raises(OSError):  # the certificate is not for this name
         client.post(f"https://other.acme.test:{server.port}/h", b"{}", {}, 5,
                     address="127.0.0.1")
+
+
+def test_client_reaches_an_ipv6_address():
+    import socket
+
+    class V6(ThreadingHTTPServer):
+        address_family = socket.AF_INET6
+
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            seen.append(self.headers["Host"])
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = V6(("::1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        assert PinnedHttpClient().post(f"http://[::1]:{port}/", b"{}", {}, 5,
+                                       address="::1").status == 204
+        assert PinnedHttpClient().post(f"http://v6.invalid:{port}/", b"{}", {}, 5,
+                                       address="::1").status == 204
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen == [f"[::1]:{port}", f"v6.invalid:{port}"]
