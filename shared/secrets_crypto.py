@@ -16,9 +16,6 @@ import functools
 import hashlib
 import os
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from shared.settings import Settings
 
 PREFIX = "sealed:v1:"
@@ -47,6 +44,8 @@ def _unb64(text: str) -> bytes:
 
 class SecretBox:
     def __init__(self, keys: list[bytes]):
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # not at cold start
+
         if not keys or any(len(k) != 32 for k in keys):
             raise SecretsConfigError("secrets keys must be 32 bytes each")
         self._seal_id = _key_id(keys[0])
@@ -68,6 +67,8 @@ class SecretBox:
         aead = self._keys.get(key_id)
         if aead is None:
             raise SealedValueError(f"sealed with key {key_id}, which UTIO_SECRETS_KEY lacks")
+        from cryptography.exceptions import InvalidTag
+
         try:
             return aead.decrypt(raw[:12], raw[12:], context.encode()).decode()
         except InvalidTag as exc:
