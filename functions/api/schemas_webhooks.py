@@ -32,6 +32,13 @@ class CreateWebhook(Input):
     description: str | None = Field(default=None, max_length=200)
 
 
+def _absent_or(**kwargs):
+    """A PATCH field that may be absent but not null: None is only the marker of absence,
+    so the schema shows no default."""
+    return Field(default=None, json_schema_extra=lambda schema: schema.pop("default", None),
+                 **kwargs)
+
+
 class UpdateWebhook(Input):
     """Only the fields given change. `devices: null` means all devices again,
     `headers: null` removes the custom headers, `enabled: true` re-enables a webhook
@@ -40,10 +47,10 @@ class UpdateWebhook(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"enabled": True, "events": ["message:in:new"], "devices": None}]})
     # No None in the types of url, events, enabled: absent is fine, null is not.
-    url: str = Field(default=None, max_length=2000, description=URL_TEXT)
-    events: list[str] = Field(default=None, min_length=1, max_length=50, description=EVENTS_TEXT)
+    url: str = _absent_or(max_length=2000, description=URL_TEXT)
+    events: list[str] = _absent_or(min_length=1, max_length=50, description=EVENTS_TEXT)
     devices: list[str] | None = Field(default=None, max_length=500, description=DEVICES_TEXT)
-    enabled: bool = Field(default=None, description="False pauses deliveries; true resumes.")
+    enabled: bool = _absent_or(description="False pauses deliveries; true resumes.")
     headers: dict[str, str] | None = Field(default=None, max_length=10, description=HEADERS_TEXT)
     description: str | None = Field(default=None, max_length=200)
 
