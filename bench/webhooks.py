@@ -12,6 +12,7 @@ import threading
 import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import flask
 import urllib3
@@ -189,7 +190,7 @@ def _deliver_stack():
     dispatcher = LocalDispatcher({"webhook_deliver": settings.webhook_deliver_url},
                                  workers=4).start()
     holder["c"] = Container(settings, store=store, tasks=dispatcher,
-                            mailer=FileOutboxMailer(tempfile.mkdtemp(), "bench@utio"))
+                            mailer=FileOutboxMailer(Path(tempfile.mkdtemp()) / "outbox.jsonl"))
     try:
         yield settings, store, dispatcher
     finally:
@@ -250,7 +251,7 @@ def inbound_latency(samples: int = 200) -> None:
                         runner_url=f"http://127.0.0.1:{runner_port}",
                         webhook_deliver_url=f"http://127.0.0.1:{deliver_port}/")
     c = Container(settings, store=MemoryStore(),
-                  mailer=FileOutboxMailer(tempfile.mkdtemp(), "bench@utio"))
+                  mailer=FileOutboxMailer(Path(tempfile.mkdtemp()) / "outbox.jsonl"))
     holder["c"] = c
     runner = build_runner(c)
     holder["runner_wsgi"] = runner_app(runner).wsgi_app

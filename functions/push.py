@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+import sys
 
 import flask
 
@@ -53,6 +55,19 @@ def handle_deliver(c: Container, request: flask.Request):
     # An exception here answers 500: Cloud Tasks runs the task again (at least once).
     status = webhooks.deliver(c.store, c.tasks, c.clock, c.settings, c.http, delivery_id,
                               attempt, mailer=c.mailer)
+    if status is not None:
+        log_attempt(delivery_id, status.value)
     return flask.jsonify({"status": status.value if status else None}), 200
+
+
+def log_attempt(delivery_id: str, outcome: str) -> None:
+    """One JSON line per delivery attempt. Cloud Logging parses it, and the alert on the
+    webhook failure rate (terraform/modules/monitoring) counts these lines by outcome:
+    `succeeded`, or `pending` / `failed` for an attempt that did not get a 2xx."""
+    line = {"severity": "INFO" if outcome == "succeeded" else "WARNING",
+            "message": f"webhook delivery {delivery_id}: {outcome}",
+            "utio_log": "webhook_attempt", "outcome": outcome, "delivery_id": delivery_id}
+    sys.stdout.write(json.dumps(line) + "\n")
+    sys.stdout.flush()
 
 

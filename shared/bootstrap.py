@@ -99,18 +99,11 @@ class Container:
 
     @cached_property
     def mailer(self) -> Mailer:
-        """SMTP when UTIO_SMTP_URL is set; otherwise .eml files in UTIO_MAIL_OUTBOX."""
+        from shared.adapters.mailers import FileOutboxMailer, SmtpMailer
+
         if self.settings.smtp_url:
-            from shared.adapters.mailers import SmtpMailer
-
             return SmtpMailer(self.settings.smtp_url, self.settings.mail_from)
-        import tempfile
-        from pathlib import Path
-
-        from shared.adapters.mailers import FileOutboxMailer
-
-        directory = self.settings.mail_outbox or str(Path(tempfile.gettempdir()) / "utio-outbox")
-        return FileOutboxMailer(directory, self.settings.mail_from)
+        return FileOutboxMailer(self.settings.mail_outbox)
 
 
 _lock = threading.Lock()

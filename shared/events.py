@@ -21,15 +21,11 @@ class EventName(StrEnum):
     message_out_cancelled = "message:out:cancelled"
     message_in_new = "message:in:new"
     message_reaction = "message:reaction"
-    message_revoked = "message:revoked"
     device_status = "device:status"
-    chat_new = "chat:new"
     chat_update = "chat:update"
+    chat_delete = "chat:delete"
     contact_update = "contact:update"
-    group_join = "group:join"
-    group_leave = "group:leave"
     group_update = "group:update"
-    group_participants = "group:participants"
     webhook_test = "webhook:test"
 
 
@@ -74,35 +70,44 @@ _SPECS = [
               {"id": "msg_7c8d9e0f1a2b3c4d5e6f", "wa_id": "WA_3EB0C767D26A1D8F",
                "direction": "inbound", "type": "text", "phone": "+34600100999",
                "message": "Is my order on its way?", "received_at": _AT}),
-    EventSpec(EventName.message_reaction, "Someone reacted to a message, or removed a reaction "
-              "(data.reaction is then null).",
+    EventSpec(EventName.message_reaction, "Someone reacted to a message, or took a reaction "
+              "back (data.reaction is then null).",
               {"wa_id": "3EB0A1B2C3D4E5F6A7B8", "message_id": "msg_0a1b2c3d4e5f6a7b8c9d",
                "phone": "+447911123456", "reaction": "👍", "at": _AT}),
-    EventSpec(EventName.message_revoked, "The sender deleted a message for everyone.",
-              {"wa_id": "WA_3EB0C767D26A1D8F", "message_id": "msg_7c8d9e0f1a2b3c4d5e6f",
-               "phone": "+34600100999", "at": _AT}),
     EventSpec(EventName.device_status, "A device's status changed (data.previous was the old one).",
               {"status": "connected", "previous": "linking", "phone": "+34600100123",
                "detail": None}),
-    EventSpec(EventName.chat_new, "A chat started: the first message with a number or group.",
-              {"chat": "+34600100999", "type": "user", "name": None, "at": _AT}),
-    EventSpec(EventName.chat_update, "A chat was archived, pinned, muted or marked read.",
-              {"chat": "+34600100999", "archived": False, "pinned": True, "muted_until": None,
-               "unread": 0}),
-    EventSpec(EventName.contact_update, "A contact's name or picture changed.",
-              {"phone": "+34600100999", "name": "Ana García", "picture_changed": True}),
-    EventSpec(EventName.group_join, "The device joined a group, or was added to one.",
-              {"group": "120363025246125486@g.us", "subject": "Order updates",
-               "by": "+447911123456"}),
-    EventSpec(EventName.group_leave, "The device left a group, or was removed from one.",
-              {"group": "120363025246125486@g.us", "by": "+447911123456"}),
-    EventSpec(EventName.group_update, "A group's subject, description or settings changed.",
-              {"group": "120363025246125486@g.us", "subject": "Order updates (EU)",
-               "description": None, "by": "+447911123456"}),
-    EventSpec(EventName.group_participants, "Participants were added, removed, promoted or "
-              "demoted in a group.",
-              {"group": "120363025246125486@g.us", "action": "add",
-               "participants": ["+34600100999"], "by": "+447911123456"}),
+    EventSpec(EventName.chat_update, "A chat's labels or unread count were changed through the "
+              "API; data.changed names what.",
+              {"id": "+34600100999", "kind": "user", "unread": 0, "labels": ["lbl_vip"],
+               "last_message": {"id": "msg_7c8d9e0f1a2b3c4d5e6f", "direction": "inbound",
+                                "type": "text", "message": "Is my order on its way?", "at": _AT},
+               "last_message_at": _AT, "created_at": _AT, "updated_at": "2026-11-24T10:05:00Z",
+               "changed": ["labels"]}),
+    EventSpec(EventName.chat_delete, "A chat and its messages were deleted (data.reason: api or "
+              "cleanup).", {"id": "+34600100999", "kind": "user", "reason": "api"}),
+    EventSpec(EventName.contact_update, "A contact's name, metadata or labels changed; "
+              "data.changed names what.",
+              {"phone": "+34600100999", "name": "Ana García", "metadata": {"crm_id": "C-1042"},
+               "labels": ["lbl_vip"], "created_at": _AT, "updated_at": "2026-11-24T10:05:00Z",
+               "changed": ["metadata"]}),
+    EventSpec(EventName.group_update, "A group operation finished; data.operation says how, "
+              "data.group is the group after it.",
+              {"operation": {"id": "gop_4d5e6f7a8b9c0d1e2f3a", "device_id": _DEVICE,
+                             "group_id": "grp_1a2b3c4d5e6f7a8b9c0d", "kind": "add",
+                             "params": {"participants": ["+34600100999"]},
+                             "status": "succeeded", "failure_reason": None,
+                             "participants": [{"phone": "+34600100999", "ok": True,
+                                               "reason": None}],
+                             "created_at": _AT, "completed_at": "2026-11-24T10:00:02Z"},
+               "group": {"id": "grp_1a2b3c4d5e6f7a8b9c0d", "device_id": _DEVICE,
+                         "wa_id": "120363025246125486@g.us", "status": "active",
+                         "subject": "Order updates", "description": None, "announce": False,
+                         "owner": "+34600100123",
+                         "participants": [{"phone": "+34600100123", "role": "superadmin"},
+                                          {"phone": "+34600100999", "role": "member"}],
+                         "invite_link": None, "failure_reason": None, "created_at": _AT,
+                         "updated_at": "2026-11-24T10:00:02Z"}}),
     EventSpec(EventName.webhook_test, "A test event sent by POST /v1/webhooks/{id}/test; it goes "
               "to that webhook only, whatever its event filter.",
               {"webhook_id": "wh_9c0d1a2b3c4d5e6f7a8b",

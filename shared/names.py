@@ -15,7 +15,9 @@ ALL_QUEUES = (*MESSAGE_QUEUES.values(), RUNNER_CONTROL_QUEUE, WEBHOOK_QUEUE)
 EVENTS_TOPIC = "events"
 EVENTS_FANOUT_SUBSCRIPTION = "events-fanout"
 EVENTS_DEAD_LETTER_TOPIC = "events-dead-letter"
-EVENTS_DEAD_LETTER_SUBSCRIPTION = "events-dead-letter-hold"  # keeps dead letters for an operator
+# A pull subscription that keeps dead letters for an operator to read and replay; a
+# topic without a subscription would drop them.
+EVENTS_DEAD_LETTER_SUBSCRIPTION = "events-dead-letter-hold"
 
 # Logical task targets; adapters map them to URLs from settings.
 TARGET_RUNNER_MESSAGES = "runner.messages"

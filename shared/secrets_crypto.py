@@ -1,12 +1,13 @@
 """Secrets we must be able to read back (webhook signing secrets, custom header values)
-are stored sealed: AES-256-GCM under a key from settings (UTIO_SECRETS_KEY), bound to
-the document and field they belong to, so a sealed value copied elsewhere does not open.
+are stored sealed: AES-256-GCM under a key from settings (UTIO_WEBHOOK_SECRET_KEY,
+from Secret Manager in production), bound to the document and field they belong to, so
+a sealed value copied elsewhere does not open.
 
-UTIO_SECRETS_KEY holds one or more keys, comma-separated, each 32 bytes in URL-safe
-base64: the first seals, all of them open (add a new key in front to rotate; re-sealing
-happens as documents are written). `python -m shared.secrets_crypto` prints a new key.
-Local and test runs without a key use a fixed development key; production refuses to
-run without one."""
+UTIO_WEBHOOK_SECRET_KEY holds one or more keys, comma-separated, each 32 bytes in
+URL-safe base64 (what Terraform generates; `python -m shared.secrets_crypto` prints
+one): the first seals, all of them open. To rotate, store "new,old" as the secret's
+value; values are sealed with the new key as they are written again. Local and test
+runs without a key use a fixed development key; production refuses to run without one."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ _DEV_KEY = hashlib.sha256(b"utio local development key; not a secret").digest()
 
 
 class SecretsConfigError(RuntimeError):
-    """UTIO_SECRETS_KEY is missing or malformed."""
+    """UTIO_WEBHOOK_SECRET_KEY is missing or malformed."""
 
 
 class SealedValueError(ValueError):
@@ -66,7 +67,7 @@ class SecretBox:
             raise SealedValueError("malformed sealed value") from exc
         aead = self._keys.get(key_id)
         if aead is None:
-            raise SealedValueError(f"sealed with key {key_id}, which UTIO_SECRETS_KEY lacks")
+            raise SealedValueError(f"sealed with key {key_id}, which UTIO_WEBHOOK_SECRET_KEY lacks")
         from cryptography.exceptions import InvalidTag
 
         try:
@@ -83,9 +84,9 @@ def parse_keys(raw: str) -> list[bytes]:
         try:
             key = _unb64(part)
         except (ValueError, binascii.Error) as exc:
-            raise SecretsConfigError("UTIO_SECRETS_KEY: not URL-safe base64") from exc
+            raise SecretsConfigError("UTIO_WEBHOOK_SECRET_KEY: not URL-safe base64") from exc
         if len(key) != 32:
-            raise SecretsConfigError(f"UTIO_SECRETS_KEY: a key is {len(key)} bytes, not 32; "
+            raise SecretsConfigError(f"UTIO_WEBHOOK_SECRET_KEY: a key is {len(key)} bytes, not 32; "
                                      "make one with `python -m shared.secrets_crypto`")
         keys.append(key)
     return keys
@@ -96,7 +97,7 @@ def _box(raw: str, local: bool) -> SecretBox:
     keys = parse_keys(raw)
     if not keys:
         if not local:
-            raise SecretsConfigError("UTIO_SECRETS_KEY is not set; make a key with "
+            raise SecretsConfigError("UTIO_WEBHOOK_SECRET_KEY is not set; make a key with "
                                      "`python -m shared.secrets_crypto` and store it in "
                                      "Secret Manager")
         keys = [_DEV_KEY]
@@ -104,7 +105,7 @@ def _box(raw: str, local: bool) -> SecretBox:
 
 
 def box(settings: Settings) -> SecretBox:
-    return _box(settings.secrets_key, settings.local)
+    return _box(settings.webhook_secret_key, settings.local)
 
 
 def new_key() -> str:

@@ -40,13 +40,13 @@ class Settings:
     webhook_retry_schedule: tuple[float, ...] = field(default=PRODUCTION_RETRY_SCHEDULE)
     webhook_retry_jitter: float = 0.2  # each retry delay is scaled by 1 ± this
     webhook_disable_after: float = PRODUCTION_DISABLE_AFTER
-    secrets_key: str = field(default="", repr=False)  # shared.secrets_crypto; required in production
-    # smtp[s]://user:password@host:port; empty: mail goes to .eml files in mail_outbox
-    smtp_url: str = field(default="", repr=False)
-    mail_from: str = "Utio <no-reply@utio.local>"
-    mail_outbox: str = ""  # a directory for .eml files; default: <tmp>/utio-outbox
     runner_shard: str = "runner-0"
     default_transport: str = "whatsapp"
+    # Mail: SMTP when smtp_url is set (smtp://user:password@host:587), else a file outbox.
+    smtp_url: str = field(default="", repr=False)
+    mail_from: str = "Utio <no-reply@utio.local>"
+    mail_outbox: str = ".utio/outbox.jsonl"
+    webhook_secret_key: str = field(default="", repr=False)  # encrypts webhook secrets at rest
 
     @property
     def local(self) -> bool:

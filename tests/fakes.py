@@ -107,7 +107,7 @@ class ManualTimer:
 def test_settings(**overrides) -> Settings:
     values = dict(env="test", admin_key=ADMIN_KEY, default_transport="sandbox",
                   allow_private_webhooks=True, webhook_retry_schedule=TEST_RETRY_SCHEDULE,
-                  runner_shard="runner-test", secrets_key=SECRETS_KEY)
+                  runner_shard="runner-test", webhook_secret_key=SECRETS_KEY)
     values.update(overrides)
     return Settings(**values)
 

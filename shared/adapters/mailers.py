@@ -1,86 +1,63 @@
-"""Mailer adapters: SMTP in production, a directory of .eml files locally and in tests."""
+"""Mailer adapters: SMTP in production, a file outbox locally and in tests (one JSON
+object a line, which tests and developers read)."""
 
 from __future__ import annotations
 
-import os
+import json
 import smtplib
-import ssl
 import threading
-import time
-import uuid
+from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from shared.ports import Mailer
 
 
-def build_message(sender: str, to: str, subject: str, body: str) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = to
-    message["Subject"] = subject
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain="utio")
-    message.set_content(body)
-    return message
-
-
 class FileOutboxMailer(Mailer):
-    """Writes each mail as an .eml file in `directory`; open them with any mail client."""
-
-    def __init__(self, directory: str | os.PathLike, sender: str):
-        self.directory = Path(directory)
-        self.sender = sender
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
         self._lock = threading.Lock()
 
-    def send(self, to, subject, body):
-        message = build_message(self.sender, to, subject, body)
+    def send(self, to: str, subject: str, body: str) -> None:
+        line = json.dumps({"to": to, "subject": subject, "body": body,
+                           "at": datetime.now(UTC).isoformat()}, ensure_ascii=False)
         with self._lock:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            name = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.eml"
-            temp = self.directory / f".{name}.tmp"
-            temp.write_bytes(bytes(message))
-            temp.rename(self.directory / name)  # readers never see half a file
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as outbox:
+                outbox.write(line + "\n")
 
-    def sent(self) -> list[EmailMessage]:
-        from email import policy
-        from email.parser import BytesParser
-
-        parser = BytesParser(policy=policy.default)
-        return [parser.parsebytes(path.read_bytes())
-                for path in sorted(self.directory.glob("*.eml"))] if self.directory.exists() else []
+    def messages(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines()
+                if line.strip()]
 
 
 class SmtpMailer(Mailer):
-    """smtps://user:password@host:465 (TLS), or smtp://…:587 (STARTTLS when offered)."""
+    """Sends through an SMTP server given as smtp[s]://user:password@host:port; STARTTLS
+    on plain smtp when the server offers it."""
 
     def __init__(self, url: str, sender: str, timeout: float = 20.0):
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ValueError("UTIO_SMTP_URL must look like smtps://user:password@host:465")
-        self.tls = parts.scheme == "smtps"
+            raise ValueError("the SMTP URL must look like smtp://user:password@host:587")
+        self.ssl = parts.scheme == "smtps"
         self.host = parts.hostname
-        self.port = parts.port or (465 if self.tls else 587)
-        self.user = unquote(parts.username) if parts.username else None
+        self.port = parts.port or (465 if self.ssl else 587)
+        self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
         self.sender = sender
         self.timeout = timeout
 
-    def send(self, to, subject, body):
-        message = build_message(self.sender, to, subject, body)
-        context = ssl.create_default_context()
-        if self.tls:
-            client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
-        else:
-            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        with client:
-            if not self.tls:
-                client.ehlo()
-                if client.has_extn("starttls"):
-                    client.starttls(context=context)
-                    client.ehlo()
-            if self.user:
-                client.login(self.user, self.password or "")
-            client.send_message(message)
+    def send(self, to: str, subject: str, body: str) -> None:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = self.sender, to, subject
+        message.set_content(body)
+        factory = smtplib.SMTP_SSL if self.ssl else smtplib.SMTP
+        with factory(self.host, self.port, timeout=self.timeout) as smtp:
+            if not self.ssl and smtp.has_extn("starttls"):
+                smtp.starttls()
+            if self.username:
+                smtp.login(self.username, self.password or "")
+            smtp.send_message(message)

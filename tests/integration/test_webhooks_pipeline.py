@@ -82,7 +82,7 @@ def stack(tmp_path):
     bus = SequencedBus(store, InProcessBus(
         [lambda event: webhooks.fanout(store, dispatcher, clock, event)]))
     c = Container(settings, store=store, tasks=dispatcher, bus=bus, clock=clock,
-                  mailer=FileOutboxMailer(tmp_path / "outbox", "t@utio"))
+                  mailer=FileOutboxMailer(tmp_path / "outbox.jsonl"))
     holder["c"] = c
     yield c
     dispatcher.stop()

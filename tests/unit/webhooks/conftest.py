@@ -26,7 +26,7 @@ SCHEDULE = (1.0, 2.0, 4.0)
 def settings(**overrides) -> Settings:
     values = dict(env="test", admin_key=ADMIN_KEY, default_transport="sandbox",
                   allow_private_webhooks=True, webhook_retry_schedule=SCHEDULE,
-                  webhook_disable_after=86400.0, secrets_key=SECRETS_KEY,
+                  webhook_disable_after=86400.0, webhook_secret_key=SECRETS_KEY,
                   runner_shard="runner-test")
     return Settings(**(values | overrides))
 
@@ -37,7 +37,7 @@ def build(tmp_path, *, settings_: Settings | None = None, http: FakeHttp | None 
     clock = clock or FakeClock(datetime.now(UTC).replace(microsecond=0))  # verifiers check time
     bus = SequencedBus(store, InProcessBus(threaded=False))
     c = Container(settings_ or settings(), store=store, tasks=tasks, bus=bus, clock=clock,
-                  http=http or FakeHttp(), mailer=FileOutboxMailer(tmp_path / "outbox", "t@utio"))
+                  http=http or FakeHttp(), mailer=FileOutboxMailer(tmp_path / "outbox.jsonl"))
     bus.subscribe(lambda event: fanout(store, tasks, clock, event))
     return c
 

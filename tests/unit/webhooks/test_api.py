@@ -41,7 +41,8 @@ def test_event_list_needs_no_key_and_has_every_event(c):
         assert ("sequence" in example) == (example["device"] is not None)
     names = {e["name"] for e in data}
     for wanted in ("message:out:new", "message:in:new", "message:reaction", "device:status",
-                   "chat:new", "contact:update", "group:join", "webhook:test"):
+                   "chat:update", "chat:delete", "contact:update", "group:update",
+                   "webhook:test"):
         assert wanted in names
 
 

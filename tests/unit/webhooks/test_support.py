@@ -46,12 +46,13 @@ def test_key_rotation_opens_with_the_old_key():
 
 
 def test_production_needs_a_key():
-    with pytest.raises(SecretsConfigError, match="UTIO_SECRETS_KEY is not set"):
+    with pytest.raises(SecretsConfigError, match="UTIO_WEBHOOK_SECRET_KEY is not set"):
         box(Settings(env="production"))
     with pytest.raises(SecretsConfigError, match="32"):
-        box(Settings(env="production", secrets_key="c2hvcnQ"))
+        box(Settings(env="production", webhook_secret_key="c2hvcnQ"))
     assert box(Settings(env="local"))  # a fixed development key
-    assert "secrets_key" not in repr(Settings(secrets_key=new_key()))
+    key = new_key()
+    assert key not in repr(Settings(webhook_secret_key=key))
 
 
 # --- sequence numbers ------------------------------------------------------------------------
@@ -99,7 +100,8 @@ def test_the_ports_default_increment_is_atomic():
 
 
 def test_the_composition_root_numbers_events(tmp_path):
-    c = Container(Settings(env="test", mail_outbox=str(tmp_path)), store=MemoryStore())
+    c = Container(Settings(env="test", mail_outbox=str(tmp_path / "outbox.jsonl")),
+                  store=MemoryStore())
     event = Event(id="evt_1", event="message:in:new", created_at="2026-01-01T00:00:00Z",
                   account="acc", device="dev", data={})
     c.bus.handlers.clear()  # the real bus; without fan-out for this check
@@ -112,11 +114,11 @@ def test_the_composition_root_numbers_events(tmp_path):
 
 
 def test_file_outbox(tmp_path):
-    mailer = FileOutboxMailer(tmp_path / "out", "Utio <no-reply@utio.test>")
+    mailer = FileOutboxMailer(tmp_path / "outbox.jsonl")
     mailer.send("ops@acme.example", "Subject é", "Body ✓")
-    [mail] = mailer.sent()
-    assert mail["To"] == "ops@acme.example" and mail["Subject"] == "Subject é"
-    assert mail.get_content().strip() == "Body ✓"
+    [mail] = mailer.messages()
+    assert (mail["to"], mail["subject"], mail["body"]) == ("ops@acme.example", "Subject é",
+                                                           "Body ✓")
 
 
 class _Smtp(socketserver.StreamRequestHandler):
@@ -162,7 +164,7 @@ def test_smtp_mailer(tmp_path):
     try:
         mailer = SmtpMailer(f"smtp://user%40x:p%3Ass@127.0.0.1:{server.server_address[1]}",
                             "no-reply@utio.test")
-        assert (mailer.user, mailer.password) == ("user@x", "p:ss")
+        assert (mailer.username, mailer.password) == ("user@x", "p:ss")
         mailer.send("ops@acme.example", "Webhook disabled", "It failed for a day.")
     finally:
         server.shutdown()
