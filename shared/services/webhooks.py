@@ -403,6 +403,28 @@ def deliver(store: DocumentStore, tasks: TaskQueue, clock: Clock, settings: Sett
         return _finish(store, delivery, DeliveryFailure.webhook_disabled)
 
     now = clock.now()
+    record, answer_headers = _post(http, clock, settings, webhook, delivery, resolver)
+    status, reason, next_at = _outcome(settings, delivery, record, answer_headers, now)
+    ok, gone = status == DeliveryStatus.succeeded, reason == DeliveryFailure.gone
+    logged = [a.model_dump() for a in delivery.attempts] + [record.model_dump()]
+    changes = {"attempts": logged[-MAX_LOGGED_ATTEMPTS:],
+               "attempt_count": number + 1, "status": status.value,
+               "reason": reason.value if reason else None, "next_attempt_at": next_at}
+    if not store.update("deliveries", delivery.id, changes,
+                        when={"attempt_count": number, "status": DeliveryStatus.pending.value}):
+        latest = store.get("deliveries", delivery.id)  # a duplicate task recorded it first
+        return DeliveryStatus(latest["status"]) if latest else None
+    if status == DeliveryStatus.pending:
+        _enqueue_attempt(tasks, delivery.model_copy(update={"attempt_count": number + 1,
+                                                            "next_attempt_at": next_at}))
+    _track_health(store, clock, settings, mailer, webhook, ok=ok, gone=gone, attempt=record)
+    return status
+
+
+def _post(http: HttpClient, clock: Clock, settings: Settings, webhook: Webhook,
+          delivery: Delivery, resolver: Resolver | None) -> tuple[Attempt, dict[str, str]]:
+    """One signed POST; the attempt as the log keeps it, and the answer's headers."""
+    now = clock.now()
     body = json.dumps(delivery.event, separators=(",", ":"), ensure_ascii=False)
     started = time.monotonic()
     status_code, error, excerpt, answer_headers = None, None, None, {}
@@ -424,38 +446,28 @@ def deliver(store: DocumentStore, tasks: TaskQueue, clock: Clock, settings: Sett
     record = Attempt(at=now, status_code=status_code, error=error,
                      latency_ms=int((time.monotonic() - started) * 1000),
                      response=(excerpt or "")[:EXCERPT] or None, manual=delivery.manual)
+    return record, answer_headers
 
-    ok = status_code is not None and 200 <= status_code < 300
-    gone = status_code == 410
-    reason, next_at = None, None
-    if ok:
-        status = DeliveryStatus.succeeded
-    elif gone:
-        status, reason = DeliveryStatus.failed, DeliveryFailure.gone
-    elif delivery.manual:
-        status, reason = DeliveryStatus.failed, DeliveryFailure.manual_attempt_failed
-    else:
-        scheduled = sum(1 for a in delivery.attempts if not a.manual) + 1
-        if scheduled > len(settings.webhook_retry_schedule):
-            status, reason = DeliveryStatus.failed, DeliveryFailure.retries_exhausted
-        else:
-            status = DeliveryStatus.pending
-            hint = retry_after_seconds(answer_headers.get("retry-after"), now) \
-                if status_code in (429, 503) else None
-            next_at = now + timedelta(seconds=retry_delay(settings, scheduled - 1, hint))
-    logged = [a.model_dump() for a in delivery.attempts] + [record.model_dump()]
-    changes = {"attempts": logged[-MAX_LOGGED_ATTEMPTS:],
-               "attempt_count": number + 1, "status": status.value,
-               "reason": reason.value if reason else None, "next_attempt_at": next_at}
-    if not store.update("deliveries", delivery.id, changes,
-                        when={"attempt_count": number, "status": DeliveryStatus.pending.value}):
-        latest = store.get("deliveries", delivery.id)  # a duplicate task recorded it first
-        return DeliveryStatus(latest["status"]) if latest else None
-    if status == DeliveryStatus.pending:
-        _enqueue_attempt(tasks, delivery.model_copy(update={"attempt_count": number + 1,
-                                                            "next_attempt_at": next_at}))
-    _track_health(store, clock, settings, mailer, webhook, ok=ok, gone=gone, attempt=record)
-    return status
+
+def _outcome(settings: Settings, delivery: Delivery, record: Attempt,
+             answer_headers: dict[str, str], now: datetime
+             ) -> tuple[DeliveryStatus, DeliveryFailure | None, datetime | None]:
+    """2xx succeeds; 410 fails for good; a manual attempt is not retried; anything else
+    is retried on the schedule (at least a 429/503's Retry-After later) until it ends."""
+    code = record.status_code
+    if code is not None and 200 <= code < 300:
+        return DeliveryStatus.succeeded, None, None
+    if code == 410:
+        return DeliveryStatus.failed, DeliveryFailure.gone, None
+    if delivery.manual:
+        return DeliveryStatus.failed, DeliveryFailure.manual_attempt_failed, None
+    scheduled = sum(1 for a in delivery.attempts if not a.manual) + 1
+    if scheduled > len(settings.webhook_retry_schedule):
+        return DeliveryStatus.failed, DeliveryFailure.retries_exhausted, None
+    hint = retry_after_seconds(answer_headers.get("retry-after"), now) \
+        if code in (429, 503) else None
+    return (DeliveryStatus.pending, None,
+            now + timedelta(seconds=retry_delay(settings, scheduled - 1, hint)))
 
 
 def _track_health(store: DocumentStore, clock: Clock, settings: Settings,
