@@ -22,7 +22,7 @@ from pathlib import Path
 
 import requests
 
-from infra import emulators
+from infra import dead_letter, emulators
 from shared import names
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,6 +195,7 @@ def run_processes(ports: Ports, data_dir: Path, project: str, admin_key: str, de
         emulators.ensure_push_subscription(pubsub_host, project, names.EVENTS_TOPIC,
                                            names.EVENTS_FANOUT_SUBSCRIPTION,
                                            f"http://127.0.0.1:{ports.fanout}/")
+        dead_letter.ensure_dead_letter(project, max_backoff=10)
         py = sys.executable
         ff = str(Path(py).with_name("functions-framework"))
         supervisor.spawn("tasks", [py, "-m", "infra.local_tasks", "--port", str(ports.tasks),
