@@ -213,6 +213,12 @@ def main() -> None:
     api_overhead()
     print()
     number_validation()
+    from bench import webhooks
+
+    print()
+    webhooks.fanout_throughput()
+    print()
+    webhooks.inbound_latency()
     print()
     runner_memory()
     print()

@@ -21,6 +21,10 @@ def _error(exc: UtioError):
 
 
 def handle_fanout(c: Container, request: flask.Request):
+    """2xx acknowledges the message. Anything else (a bad envelope, or an exception in
+    fan-out, which functions-framework answers with 500) makes Pub/Sub push it again,
+    and after the subscription's max delivery attempts move it to the dead-letter topic
+    (names.EVENTS_DEAD_LETTER_TOPIC)."""
     try:
         verify_push(c.settings, request.headers.get("Authorization"), request.base_url)
         envelope = request.get_json(silent=True) or {}
@@ -40,13 +44,17 @@ def handle_fanout(c: Container, request: flask.Request):
 def handle_deliver(c: Container, request: flask.Request):
     try:
         verify_push(c.settings, request.headers.get("Authorization"), request.base_url)
-        body = request.get_json(silent=True) or {}
-        delivery_id = body.get("delivery_id")
-        if not isinstance(delivery_id, str):
-            raise BadRequest("expected {\"delivery_id\": \"...\"}")
+        body = request.get_json(silent=True)
+        body = body if isinstance(body, dict) else {}
+        delivery_id, attempt = body.get("delivery_id"), body.get("attempt")
+        if not isinstance(delivery_id, str) or not (
+                attempt is None or isinstance(attempt, int) and not isinstance(attempt, bool)):
+            raise BadRequest("expected {\"delivery_id\": \"...\", \"attempt\": <int>}")
     except UtioError as exc:
         return _error(exc)
-    status = webhooks.deliver(c.store, c.tasks, c.clock, c.settings, c.http, delivery_id)
+    # An exception here answers 500: Cloud Tasks runs the task again (at least once).
+    status = webhooks.deliver(c.store, c.tasks, c.clock, c.settings, c.http, delivery_id,
+                              attempt, mailer=c.mailer)
     if status is not None:
         log_attempt(delivery_id, status.value)
     return flask.jsonify({"status": status.value if status else None}), 200

@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import requests
 
-from infra import emulators
+from infra import dead_letter, emulators
 from shared import names
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -197,9 +198,11 @@ def run_processes(ports: Ports, data_dir: Path, project: str, admin_key: str, de
         emulators.ensure_push_subscription(pubsub_host, project, names.EVENTS_TOPIC,
                                            names.EVENTS_FANOUT_SUBSCRIPTION,
                                            f"http://127.0.0.1:{ports.fanout}/")
+        dead_letter.ensure_dead_letter(project, max_backoff=10)
         py = sys.executable
         ff = str(Path(py).with_name("functions-framework"))
-        supervisor.spawn("tasks", [py, "-m", "infra.local_tasks", "--port", str(ports.tasks)], env)
+        supervisor.spawn("tasks", [py, "-m", "infra.local_tasks", "--port", str(ports.tasks),
+                                   "--journal", str(data_dir / "tasks.jsonl")], env)
         supervisor.spawn("runner", [py, "-m", "device_runner.main", "--port", str(ports.runner)], env)
         for name, port in (("api", ports.api), ("fanout", ports.fanout), ("deliver", ports.deliver),
                            ("stripe", ports.stripe)):
@@ -303,8 +306,27 @@ def _function_app(function):
     return app
 
 
+def busy_ports(ports: Ports, *, with_emulators: bool) -> list[int]:
+    wanted = [ports.api, ports.runner, ports.fanout, ports.deliver, ports.stripe, ports.tasks]
+    if with_emulators:
+        wanted += [ports.pubsub, ports.firestore]
+    busy = []
+    for port in wanted:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                busy.append(port)
+    return busy
+
+
 def main() -> int:
     ports = Ports(int(os.environ.get("UTIO_API_PORT", "8080")))
+    external = bool(os.environ.get("FIRESTORE_EMULATOR_HOST") and os.environ.get("PUBSUB_EMULATOR_HOST"))
+    busy = busy_ports(ports, with_emulators=not external)
+    if busy:
+        say(f"ports {', '.join(map(str, busy))} are in use (another make dev?). The stack uses "
+            f"UTIO_API_PORT ({ports.api}) to UTIO_API_PORT + 9; set UTIO_API_PORT to another "
+            "base, or stop what holds them.")
+        return 1
     data_dir = Path(os.environ.get("UTIO_DATA_DIR", ROOT / ".utio"))
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
     project = os.environ.get("UTIO_PROJECT", "utio-local")

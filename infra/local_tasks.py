@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from flask import Flask, jsonify, request
 
@@ -40,9 +41,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="The local Cloud Tasks stand-in.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8089)
+    parser.add_argument("--journal", type=Path, default=None,
+                        help="file that keeps pending tasks across restarts")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s tasks %(levelname)s %(message)s")
-    dispatcher = LocalDispatcher(Container().task_urls()).start()
+    dispatcher = LocalDispatcher(Container().task_urls(), journal=args.journal).start()
     run_simple(args.host, args.port, create_app(dispatcher), threaded=True)
 
 

@@ -78,23 +78,27 @@ class Container:
 
     @cached_property
     def bus(self) -> EventBus:
+        """Events are numbered per device (SequencedBus) as they are published."""
+        from shared.services.sequence import SequencedBus
+
         if self.settings.bus_backend == "pubsub":
             from google.cloud import pubsub_v1
 
             from shared.adapters.pubsub_bus import PubSubBus
 
-            return PubSubBus(pubsub_v1.PublisherClient(), self.settings.project,
-                             names.EVENTS_TOPIC)
+            return SequencedBus(self.store, PubSubBus(pubsub_v1.PublisherClient(),
+                                                      self.settings.project, names.EVENTS_TOPIC))
         from shared.adapters.inprocess_bus import InProcessBus
         from shared.services.webhooks import fanout
 
-        return InProcessBus([lambda event: fanout(self.store, self.tasks, self.clock, event)])
+        return SequencedBus(self.store, InProcessBus(
+            [lambda event: fanout(self.store, self.tasks, self.clock, event)]))
 
     @cached_property
     def http(self) -> HttpClient:
-        from shared.adapters.http_client import RequestsHttpClient
+        from shared.adapters.http_client import PinnedHttpClient
 
-        return RequestsHttpClient()
+        return PinnedHttpClient()
 
     @cached_property
     def mailer(self) -> Mailer:

@@ -177,27 +177,57 @@ class Message(Doc):
     cancelled_at: datetime | None = None
 
 
-class Webhook(Doc):
+class WebhookDisabledReason(StrEnum):
+    manual = "manual"  # PATCH enabled=false
+    failing = "failing"  # every attempt failed for webhook_disable_after (a day)
+    gone = "gone"  # the receiver answered 410 Gone
+
+
+def _pattern_matches(pattern: str, name: str) -> bool:
+    return pattern == "*" or pattern == name or (
+        pattern.endswith(":*") and name.startswith(pattern[:-1]))
+
+
+class WebhookRoute(BaseModel):
+    """The part of a webhook that fan-out needs: which events it takes."""
+
+    model_config = ConfigDict(extra="ignore")
+
     id: str
     account_id: str
-    url: str
     events: list[str]
     devices: list[str] | None = None
     enabled: bool = True
-    secret: str
-    created_at: datetime
 
     def matches(self, event: Event) -> bool:
         if not self.enabled or event.account != self.account_id:
             return False
         if self.devices is not None and event.device not in self.devices:
             return False
-        return any(
-            pattern == "*"
-            or pattern == event.event
-            or (pattern.endswith(":*") and event.event.startswith(pattern[:-1]))
-            for pattern in self.events
-        )
+        return any(_pattern_matches(pattern, event.event) for pattern in self.events)
+
+
+class Webhook(WebhookRoute):
+    """A webhook with its secrets in the clear: only the webhooks repository builds one,
+    opening what it stores sealed (shared.secrets_crypto)."""
+
+    url: str
+    description: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    secret: str
+    previous_secret: str | None = None  # still signs until previous_secret_expires_at
+    previous_secret_expires_at: datetime | None = None
+    disabled_reason: WebhookDisabledReason | None = None
+    disabled_at: datetime | None = None
+    failing_since: datetime | None = None  # first failed attempt since the last success
+    created_at: datetime
+    updated_at: datetime | None = None
+
+    def signing_secrets(self, now: datetime) -> list[str]:
+        if self.previous_secret and self.previous_secret_expires_at and \
+                now < self.previous_secret_expires_at:
+            return [self.secret, self.previous_secret]
+        return [self.secret]
 
 
 class Event(BaseModel):
@@ -208,10 +238,21 @@ class Event(BaseModel):
     created_at: datetime
     account: str
     device: str | None = None
+    sequence: int | None = None  # per device, assigned on publish (shared.services.sequence)
     data: dict
 
     def body(self) -> dict:
-        return self.model_dump(mode="json", exclude={"account"})
+        """What a webhook receives: no account; no sequence on events without one."""
+        exclude = {"account"} if self.sequence is not None else {"account", "sequence"}
+        return self.model_dump(mode="json", exclude=exclude)
+
+
+class DeliveryFailure(StrEnum):
+    retries_exhausted = "retries_exhausted"
+    gone = "gone"  # the receiver answered 410 Gone
+    manual_attempt_failed = "manual_attempt_failed"
+    webhook_disabled = "webhook_disabled"
+    webhook_deleted = "webhook_deleted"
 
 
 class Attempt(BaseModel):
@@ -220,14 +261,25 @@ class Attempt(BaseModel):
     error: str | None = None
     latency_ms: int
     response: str | None = None
+    manual: bool = False
 
 
 class Delivery(Doc):
+    """One event for one webhook. Its id derives from (event, webhook), so a repeated
+    fan-out finds it; `attempt_count` guards the recording of each attempt."""
+
     id: str
     webhook_id: str
     account_id: str
     event_id: str
-    event: dict
+    event: dict  # the body the receiver gets
     status: DeliveryStatus = DeliveryStatus.pending
+    reason: DeliveryFailure | None = None
     attempts: list[Attempt] = Field(default_factory=list)
+    attempt_count: int = 0
+    next_attempt_at: datetime | None = None
+    manual: bool = False  # the pending attempt was asked for by hand
+    manual_retries: int = 0
     created_at: datetime
+    sort_key: str = ""  # created_at and id: the delivery log's order and cursor
+    expire_at: datetime | None = None  # Firestore TTL

@@ -1,7 +1,12 @@
-"""The one list of event names."""
+"""The one list of events: every name, what it means, and an example body.
+
+A webhook receives each event as JSON: `id` (also the `webhook-id` header, the same on
+every retry), `event`, `created_at`, `device`, `sequence` (per device, only grows, may
+skip numbers; absent on events that concern no device) and `data`."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from shared.domain import MessageStatus
@@ -15,6 +20,7 @@ class EventName(StrEnum):
     message_out_failed = "message:out:failed"
     message_out_cancelled = "message:out:cancelled"
     message_in_new = "message:in:new"
+    message_reaction = "message:reaction"
     device_status = "device:status"
     chat_update = "chat:update"
     chat_delete = "chat:delete"
@@ -23,22 +29,106 @@ class EventName(StrEnum):
     webhook_test = "webhook:test"
 
 
-DESCRIPTIONS = {
-    EventName.message_out_new: "An outbound message was accepted and queued.",
-    EventName.message_out_sent: "An outbound message left the device.",
-    EventName.message_out_delivered: "An outbound message reached the recipient's phone.",
-    EventName.message_out_read: "The recipient read an outbound message.",
-    EventName.message_out_failed: "An outbound message failed; data.failure_reason says why.",
-    EventName.message_out_cancelled: "A queued outbound message was cancelled.",
-    EventName.message_in_new: "A message arrived on a device.",
-    EventName.device_status: "A device's status changed.",
-    EventName.chat_update: "A chat's labels or unread count were changed through the API.",
-    EventName.chat_delete: "A chat and its messages were deleted (data.reason: api or cleanup).",
-    EventName.contact_update: "A contact's name, metadata or labels changed.",
-    EventName.group_update: "A group operation finished; data.operation says how, data.group "
-                            "is the group after it.",
-    EventName.webhook_test: "A test event sent by POST /v1/webhooks/{id}/test.",
-}
+@dataclass(frozen=True)
+class EventSpec:
+    name: EventName
+    description: str
+    data: dict  # an example of the event's `data`
+
+
+_DEVICE = "dev_5e6f7a8b9c0d1a2b3c4d"
+_AT = "2026-11-24T10:00:00Z"
+
+
+def _message(status: str, **times) -> dict:
+    return {"id": "msg_0a1b2c3d4e5f6a7b8c9d", "device_id": _DEVICE, "direction": "outbound",
+            "type": "text", "phone": "+447911123456", "message": "Your order #1042 has shipped",
+            "priority": "normal", "reference": "order-1042", "status": status,
+            "failure_reason": times.pop("failure_reason", None), "deliver_at": None,
+            "created_at": _AT, "sent_at": None, "delivered_at": None, "read_at": None,
+            "failed_at": None, "cancelled_at": None} | times
+
+
+_SPECS = [
+    EventSpec(EventName.message_out_new, "An outbound message was accepted and queued.",
+              _message("queued")),
+    EventSpec(EventName.message_out_sent, "An outbound message left the device.",
+              _message("sent", sent_at="2026-11-24T10:00:01Z")),
+    EventSpec(EventName.message_out_delivered, "An outbound message reached the recipient's phone.",
+              _message("delivered", sent_at="2026-11-24T10:00:01Z",
+                       delivered_at="2026-11-24T10:00:02Z")),
+    EventSpec(EventName.message_out_read, "The recipient read an outbound message.",
+              _message("read", sent_at="2026-11-24T10:00:01Z", delivered_at="2026-11-24T10:00:02Z",
+                       read_at="2026-11-24T10:00:09Z")),
+    EventSpec(EventName.message_out_failed,
+              "An outbound message failed; data.failure_reason says why.",
+              _message("failed", failure_reason="number_not_on_whatsapp",
+                       failed_at="2026-11-24T10:00:01Z")),
+    EventSpec(EventName.message_out_cancelled, "A queued outbound message was cancelled.",
+              _message("cancelled", cancelled_at="2026-11-24T10:00:03Z")),
+    EventSpec(EventName.message_in_new, "A message arrived on a device.",
+              {"id": "msg_7c8d9e0f1a2b3c4d5e6f", "wa_id": "WA_3EB0C767D26A1D8F",
+               "direction": "inbound", "type": "text", "phone": "+34600100999",
+               "message": "Is my order on its way?", "received_at": _AT}),
+    EventSpec(EventName.message_reaction, "Someone reacted to a message, or took a reaction "
+              "back (data.reaction is then null).",
+              {"wa_id": "3EB0A1B2C3D4E5F6A7B8", "message_id": "msg_0a1b2c3d4e5f6a7b8c9d",
+               "phone": "+447911123456", "reaction": "👍", "at": _AT}),
+    EventSpec(EventName.device_status, "A device's status changed (data.previous was the old one).",
+              {"status": "connected", "previous": "linking", "phone": "+34600100123",
+               "detail": None}),
+    EventSpec(EventName.chat_update, "A chat's labels or unread count were changed through the "
+              "API; data.changed names what.",
+              {"id": "+34600100999", "kind": "user", "unread": 0, "labels": ["lbl_vip"],
+               "last_message": {"id": "msg_7c8d9e0f1a2b3c4d5e6f", "direction": "inbound",
+                                "type": "text", "message": "Is my order on its way?", "at": _AT},
+               "last_message_at": _AT, "created_at": _AT, "updated_at": "2026-11-24T10:05:00Z",
+               "changed": ["labels"]}),
+    EventSpec(EventName.chat_delete, "A chat and its messages were deleted (data.reason: api or "
+              "cleanup).", {"id": "+34600100999", "kind": "user", "reason": "api"}),
+    EventSpec(EventName.contact_update, "A contact's name, metadata or labels changed; "
+              "data.changed names what.",
+              {"phone": "+34600100999", "name": "Ana García", "metadata": {"crm_id": "C-1042"},
+               "labels": ["lbl_vip"], "created_at": _AT, "updated_at": "2026-11-24T10:05:00Z",
+               "changed": ["metadata"]}),
+    EventSpec(EventName.group_update, "A group operation finished; data.operation says how, "
+              "data.group is the group after it.",
+              {"operation": {"id": "gop_4d5e6f7a8b9c0d1e2f3a", "device_id": _DEVICE,
+                             "group_id": "grp_1a2b3c4d5e6f7a8b9c0d", "kind": "add",
+                             "params": {"participants": ["+34600100999"]},
+                             "status": "succeeded", "failure_reason": None,
+                             "participants": [{"phone": "+34600100999", "ok": True,
+                                               "reason": None}],
+                             "created_at": _AT, "completed_at": "2026-11-24T10:00:02Z"},
+               "group": {"id": "grp_1a2b3c4d5e6f7a8b9c0d", "device_id": _DEVICE,
+                         "wa_id": "120363025246125486@g.us", "status": "active",
+                         "subject": "Order updates", "description": None, "announce": False,
+                         "owner": "+34600100123",
+                         "participants": [{"phone": "+34600100123", "role": "superadmin"},
+                                          {"phone": "+34600100999", "role": "member"}],
+                         "invite_link": None, "failure_reason": None, "created_at": _AT,
+                         "updated_at": "2026-11-24T10:00:02Z"}}),
+    EventSpec(EventName.webhook_test, "A test event sent by POST /v1/webhooks/{id}/test; it goes "
+              "to that webhook only, whatever its event filter.",
+              {"webhook_id": "wh_9c0d1a2b3c4d5e6f7a8b",
+               "message": "A test event from Utio. Answer 2xx to acknowledge it."}),
+]
+
+CATALOG: dict[EventName, EventSpec] = {spec.name: spec for spec in _SPECS}
+DESCRIPTIONS = {name: spec.description for name, spec in CATALOG.items()}
+assert set(CATALOG) == set(EventName), "every event needs a description and an example"
+
+DEVICELESS = {EventName.webhook_test}
+
+
+def example_body(name: EventName) -> dict:
+    """What a receiver gets for this event (the JSON body of the POST)."""
+    body = {"id": "evt_1f2e3d4c5b6a79881726", "event": name.value, "created_at": _AT,
+            "device": None if name in DEVICELESS else _DEVICE}
+    if name not in DEVICELESS:
+        body["sequence"] = 42
+    return body | {"data": CATALOG[name].data}
+
 
 STATUS_EVENTS = {
     MessageStatus.queued: EventName.message_out_new,
@@ -48,3 +138,11 @@ STATUS_EVENTS = {
     MessageStatus.failed: EventName.message_out_failed,
     MessageStatus.cancelled: EventName.message_out_cancelled,
 }
+
+
+def known_pattern(pattern: str) -> bool:
+    """'*', an event name, or a prefix ending in ':*' that covers at least one event."""
+    if pattern == "*" or pattern in CATALOG:
+        return True
+    return pattern.endswith(":*") and any(n.startswith(pattern[:-1]) for n in CATALOG)
+

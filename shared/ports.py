@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +65,19 @@ class DocumentStore(ABC):
         limit: int | None = None,
     ) -> list[dict]: ...
 
+    def increment(self, collection: str, doc_id: str, field: str, by: int = 1) -> int:
+        """Add `by` to a numeric field atomically (a missing document or field counts as
+        0) and return the new value. Adapters override this with one write."""
+        while True:
+            doc = self.get(collection, doc_id)
+            if doc is None:
+                if self.create(collection, doc_id, {field: by}):
+                    return by
+                continue
+            value = doc.get(field) or 0
+            if self.update(collection, doc_id, {field: value + by}, when={field: doc.get(field)}):
+                return value + by
+
 
 class TaskQueue(ABC):
     @abstractmethod
@@ -94,8 +107,17 @@ class Mailer(ABC):
 EventHandler = Callable[["Event"], None]
 
 
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    body: str  # the first bytes only
+    headers: dict[str, str] = field(default_factory=dict)  # names in lower case
+
+
 class HttpClient(ABC):
     @abstractmethod
-    def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, str]:
-        """POST without following redirects; returns (status, first bytes of the body).
-        Raises OSError on network failure."""
+    def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float, *,
+             address: str | None = None) -> HttpAnswer:
+        """POST without following redirects, to `address` (an IP the caller checked)
+        when given, else wherever the URL's host resolves; reads the first bytes of the
+        answer only. Raises OSError on network failure or timeout."""

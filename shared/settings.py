@@ -14,6 +14,10 @@ def _csv_floats(raw: str) -> tuple[float, ...]:
 # Standard Webhooks' suggested schedule, about a day in all (seconds).
 PRODUCTION_RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
 LOCAL_RETRY_SCHEDULE = (1, 2, 4, 8, 16, 32)
+# A webhook whose every attempt failed for this long is disabled: a day in production,
+# two minutes locally so it can be watched.
+PRODUCTION_DISABLE_AFTER = 86400.0
+LOCAL_DISABLE_AFTER = 120.0
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,8 @@ class Settings:
     allow_private_webhooks: bool = False
     webhook_timeout: float = 10.0
     webhook_retry_schedule: tuple[float, ...] = field(default=PRODUCTION_RETRY_SCHEDULE)
+    webhook_retry_jitter: float = 0.2  # each retry delay is scaled by 1 ± this
+    webhook_disable_after: float = PRODUCTION_DISABLE_AFTER
     runner_shard: str = "runner-0"
     default_transport: str = "whatsapp"
     # Billing (Stripe). Keys come from Secret Manager in production; never logged.
@@ -86,5 +92,7 @@ class Settings:
                 values[f.name] = raw
         if "webhook_retry_schedule" not in values and values.get("env", cls.env) != "production":
             values["webhook_retry_schedule"] = LOCAL_RETRY_SCHEDULE
+        if "webhook_disable_after" not in values and values.get("env", cls.env) != "production":
+            values["webhook_disable_after"] = LOCAL_DISABLE_AFTER
         values.update(overrides)
         return cls(**values)

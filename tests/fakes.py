@@ -12,10 +12,11 @@ from shared.adapters.inprocess_bus import InProcessBus
 from shared.adapters.memory_store import MemoryStore
 from shared.bootstrap import Container
 from shared.clock import Clock, FakeClock
-from shared.ports import HttpClient, TaskQueue
+from shared.ports import HttpAnswer, HttpClient, TaskQueue
 from shared.settings import Settings
 
 ADMIN_KEY = "test-admin-key"
+SECRETS_KEY = "dGVzdC1zZWNyZXRzLWtleS0zMi1ieXRlcy1sb25nISE"  # 32 bytes, URL-safe base64
 TEST_RETRY_SCHEDULE = (1.0, 2.0, 4.0)
 
 
@@ -58,21 +59,25 @@ class Post:
     body: bytes
     headers: dict[str, str]
     timeout: float
+    address: str | None = None
 
 
 class FakeHttp(HttpClient):
-    """Answers posts from a script of status codes or exceptions; 200 once it runs out."""
+    """Answers posts from a script of status codes, HttpAnswers or exceptions; 200 once
+    it runs out."""
 
-    def __init__(self, script: Iterable[int | BaseException] = ()):
+    def __init__(self, script: Iterable[int | HttpAnswer | BaseException] = ()):
         self.script = list(script)
         self.posts: list[Post] = []
 
-    def post(self, url, body, headers, timeout):
-        self.posts.append(Post(url, body, dict(headers), timeout))
+    def post(self, url, body, headers, timeout, *, address=None):
+        self.posts.append(Post(url, body, dict(headers), timeout, address))
         answer = self.script.pop(0) if self.script else 200
         if isinstance(answer, BaseException):
             raise answer
-        return answer, f"answer {answer}"
+        if isinstance(answer, HttpAnswer):
+            return answer
+        return HttpAnswer(answer, f"answer {answer}")
 
 
 class ManualTimer:
@@ -110,7 +115,7 @@ class ManualTimer:
 def make_settings(**overrides) -> Settings:
     values = dict(env="test", admin_key=ADMIN_KEY, default_transport="sandbox",
                   allow_private_webhooks=True, webhook_retry_schedule=TEST_RETRY_SCHEDULE,
-                  runner_shard="runner-test")
+                  runner_shard="runner-test", webhook_secret_key=SECRETS_KEY)
     values.update(overrides)
     return Settings(**values)
 

@@ -11,7 +11,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from shared import phones
 from shared.domain import (
     ChatCleanup,
-    DeliveryStatus,
     DeviceSettings,
     DeviceStatus,
     DeviceWarning,
@@ -227,56 +226,4 @@ class MessageQuery(Input):
     limit: int = Field(default=50, ge=1, le=500)
 
 
-# --- webhooks ---------------------------------------------------------------------
-
-
-class CreateWebhook(Input):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"url": "https://hooks.acme.example/utio", "events": ["message:*", "device:status"]}]})
-    url: str = Field(max_length=2000)
-    events: list[str] = Field(default_factory=lambda: ["*"], min_length=1, max_length=50,
-                              description="Event names, 'prefix:*', or '*' for all.")
-    devices: list[str] | None = Field(default=None, max_length=500,
-                                      description="Absent for all devices.")
-
-
-class WebhookOut(BaseModel):
-    id: str
-    url: str
-    events: list[str]
-    devices: list[str] | None
-    enabled: bool
-    created_at: datetime
-
-
-class WebhookCreated(WebhookOut):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": "wh_9c0d1a2b3c4d5e6f7a8b", "url": "https://hooks.acme.example/utio",
-        "events": ["message:*", "device:status"], "devices": None, "enabled": True,
-        "created_at": "2026-11-24T10:00:00Z", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}]})
-    secret: str = Field(description="Key for verifying signatures (Standard Webhooks).")
-
-
-class WebhookList(BaseModel):
-    data: list[WebhookOut]
-
-
-class AttemptOut(BaseModel):
-    at: datetime
-    status_code: int | None
-    error: str | None
-    latency_ms: int
-    response: str | None
-
-
-class DeliveryOut(BaseModel):
-    id: str
-    event_id: str
-    event: dict
-    status: DeliveryStatus
-    attempts: list[AttemptOut]
-    created_at: datetime
-
-
-class DeliveryList(BaseModel):
-    data: list[DeliveryOut]
+# Webhook models: functions/api/schemas_webhooks.py

@@ -107,3 +107,10 @@ class FirestoreStore(DocumentStore):
         if limit is not None:
             q = q.limit(limit)
         return [snap.to_dict() | {"id": snap.id} for snap in q.stream()]
+
+    def increment(self, collection, doc_id, field, by=1):
+        # One write with a server-side transform, no transaction: the commit answers
+        # with the field's value after the increment.
+        result = self._col(collection).document(doc_id).set(
+            {field: firestore.Increment(by)}, merge=True)
+        return int(result.transform_results[0].integer_value)

@@ -56,8 +56,14 @@ class SmtpMailer(Mailer):
         message.set_content(body)
         factory = smtplib.SMTP_SSL if self.ssl else smtplib.SMTP
         with factory(self.host, self.port, timeout=self.timeout) as smtp:
-            if not self.ssl and smtp.has_extn("starttls"):
-                smtp.starttls()
+            smtp.ehlo()  # has_extn knows nothing before EHLO
+            if not self.ssl:
+                if smtp.has_extn("starttls"):
+                    smtp.starttls()
+                    smtp.ehlo()
+                elif self.username:
+                    raise OSError(f"{self.host} offers no STARTTLS: refusing to send the SMTP "
+                                  "password in clear; use smtps:// or a server with STARTTLS")
             if self.username:
                 smtp.login(self.username, self.password or "")
             smtp.send_message(message)

@@ -110,3 +110,9 @@ class MemoryStore(DocumentStore):
             docs.sort(key=lambda d, f=field: (d.get(f) is not None, d.get(f)),
                       reverse=direction == "desc")
         return docs[:limit] if limit is not None else docs
+
+    def increment(self, collection, doc_id, field, by=1):
+        with self._lock:
+            doc = self._data.setdefault(collection, {}).setdefault(doc_id, {})
+            doc[field] = (doc.get(field) or 0) + by
+            return doc[field]

@@ -173,7 +173,14 @@ def test_message_end_to_end_with_signed_webhooks(stack):
     ids = [e["id"] for e in events]
     assert len(ids) == len(set(ids)), "an event was delivered twice"
     for event in events:
-        assert set(event) == {"id", "event", "created_at", "device", "data"}
+        assert set(event) == {"id", "event", "created_at", "device", "sequence", "data"}
+    sequences = [e["sequence"] for e in events if e["device"] == device["id"]]
+    assert len(set(sequences)) == len(sequences) and min(sequences) >= 1  # per device, unique
+    # the runner's events of a message, in the order of their sequence numbers
+    steps = [name for _, name in sorted((e["sequence"], e["event"]) for e in events
+                                        if e["data"].get("id") == ok["id"]
+                                        and e["event"] != "message:out:new")]
+    assert steps == ["message:out:sent", "message:out:delivered", "message:out:read"]
 
     deliveries = s.get(f"{api}/webhooks/{webhook['id']}/deliveries").json()["data"]
     assert deliveries and all(d["status"] == "succeeded" for d in deliveries)

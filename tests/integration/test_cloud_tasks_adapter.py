@@ -57,9 +57,9 @@ def test_message_task_goes_to_the_queue_of_its_priority(client, priority):
     assert request.url == URLS[names.TARGET_RUNNER_MESSAGES]
     assert request.headers["Content-Type"] == "application/json"
     assert json.loads(request.body) == {"message_id": "msg_1"}
-    # the URL is the audience when none is configured
+    # the service's URL (Cloud Run's audience) when none is configured
     assert request.oidc_token.service_account_email == SERVICE_ACCOUNT
-    assert request.oidc_token.audience == URLS[names.TARGET_RUNNER_MESSAGES]
+    assert request.oidc_token.audience == "https://runner-0-abc.a.run.app"
     assert not task.name
     assert "schedule_time" not in task
 

@@ -17,7 +17,8 @@ def test_create_webhook_returns_its_secret(api, container):
     assert webhook["events"] == ["*"]
     assert webhook["devices"] is None
     assert webhook["enabled"] is True
-    assert container.store.get("webhooks", webhook["id"])["secret"] == webhook["secret"]
+    stored = container.store.get("webhooks", webhook["id"])  # sealed at rest, never plain
+    assert webhook["secret"] not in repr(stored) and stored["secret_sealed"].startswith("sealed:")
 
 
 def test_secret_is_shown_only_on_create(api):

@@ -211,9 +211,10 @@ def test_failure_logs_the_attempt_and_schedules_a_retry(c, answer):
     else:
         assert attempt["status_code"] is None and "connection refused" in attempt["error"]
     retry = webhook_tasks(c)[-1]
-    assert retry.payload == {"delivery_id": delivery_id}
+    assert retry.payload == {"delivery_id": delivery_id, "attempt": 1}
     assert retry.name == f"{delivery_id}-1"
-    assert retry.schedule_at == c.clock.now() + timedelta(seconds=TEST_RETRY_SCHEDULE[0])
+    wait = (retry.schedule_at - c.clock.now()).total_seconds()  # the step, with ±20% jitter
+    assert 0.8 * TEST_RETRY_SCHEDULE[0] <= wait <= 1.2 * TEST_RETRY_SCHEDULE[0]
 
 
 def test_retries_follow_the_schedule_then_fail(c):
@@ -233,7 +234,8 @@ def test_retries_follow_the_schedule_then_fail(c):
     assert len(retries) == len(TEST_RETRY_SCHEDULE)
     start = c.clock.now() - timedelta(seconds=30 * (len(TEST_RETRY_SCHEDULE) + 1))
     for n, (task, delay) in enumerate(zip(retries, TEST_RETRY_SCHEDULE, strict=True)):
-        assert task.schedule_at == start + timedelta(seconds=30 * n + delay)
+        wait = (task.schedule_at - start - timedelta(seconds=30 * n)).total_seconds()
+        assert 0.8 * delay <= wait <= 1.2 * delay
 
     doc = c.store.get("deliveries", delivery_id)
     assert doc["status"] == "failed"

@@ -1,0 +1,92 @@
+"""Fixtures of the webhook tests: the composition root over fakes, with a bus that
+numbers events per device and feeds fan-out, as the real one does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+
+from functions.api.app import create_app
+from shared.adapters.inprocess_bus import InProcessBus
+from shared.adapters.mailers import FileOutboxMailer
+from shared.adapters.memory_store import MemoryStore
+from shared.bootstrap import Container
+from shared.clock import FakeClock
+from shared.services.accounts import create_account
+from shared.services.sequence import SequencedBus
+from shared.services.webhooks import fanout
+from shared.settings import Settings
+from tests.fakes import ADMIN_KEY, SECRETS_KEY, FakeHttp, FakeTaskQueue
+
+SCHEDULE = (1.0, 2.0, 4.0)
+
+
+def settings(**overrides) -> Settings:
+    values = dict(env="test", admin_key=ADMIN_KEY, default_transport="sandbox",
+                  allow_private_webhooks=True, webhook_retry_schedule=SCHEDULE,
+                  webhook_disable_after=86400.0, webhook_secret_key=SECRETS_KEY,
+                  runner_shard="runner-test")
+    return Settings(**(values | overrides))
+
+
+def build(tmp_path, *, settings_: Settings | None = None, http: FakeHttp | None = None,
+          clock: FakeClock | None = None) -> Container:
+    store, tasks = MemoryStore(), FakeTaskQueue()
+    clock = clock or FakeClock(datetime.now(UTC).replace(microsecond=0))  # verifiers check time
+    bus = SequencedBus(store, InProcessBus(threaded=False))
+    c = Container(settings_ or settings(), store=store, tasks=tasks, bus=bus, clock=clock,
+                  http=http or FakeHttp(), mailer=FileOutboxMailer(tmp_path / "outbox.jsonl"))
+    bus.subscribe(lambda event: fanout(store, tasks, clock, event))
+    return c
+
+
+@pytest.fixture
+def c(tmp_path) -> Container:
+    return build(tmp_path)
+
+
+@dataclass
+class Caller:
+    client: object
+    key: str
+    account_id: str
+
+    def call(self, method, path, **kwargs):
+        headers = {"Authorization": f"Bearer {self.key}"} | kwargs.pop("headers", {})
+        return self.client.open(path, method=method, headers=headers, **kwargs)
+
+    def get(self, path, **kw):
+        return self.call("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.call("POST", path, **kw)
+
+    def patch(self, path, **kw):
+        return self.call("PATCH", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.call("DELETE", path, **kw)
+
+
+def caller(c: Container, name: str = "Acme", email: str | None = "ops@acme.example") -> Caller:
+    account, _, key = create_account(c.store, c.clock, name, email)
+    return Caller(create_app(c).test_client(), key, account.id)
+
+
+@pytest.fixture
+def api(c) -> Caller:
+    return caller(c)
+
+
+@pytest.fixture
+def other(c) -> Caller:
+    return caller(c, "Other", None)
+
+
+def add_device(c: Container, account_id: str, device_id: str) -> str:
+    now = c.clock.now()
+    c.store.put("devices", device_id, {"account_id": account_id, "transport": "sandbox",
+                                       "created_at": now, "updated_at": now})
+    return device_id
