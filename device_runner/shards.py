@@ -69,9 +69,11 @@ class ShardKeeper:
         if self.provisioner is not None and leases.orphans(1) and not leases.room_anywhere():
             request_shard(runner.c.store, runner.c.clock, self.provisioner)
         c = runner.c
-        connection.sweep_non_operative(c.store, c.bus, c.clock, c.mailer, leases.held(),
-                                       after=c.settings.non_operative_after,
-                                       fence=leases.fence)
+        down = [d for d in leases.held() if runner.statuses.get(d) == "disconnected"]
+        if down:  # read only the devices whose transport last said disconnected
+            connection.sweep_non_operative(c.store, c.bus, c.clock, c.mailer, down,
+                                           after=c.settings.non_operative_after,
+                                           fence=leases.fence)
 
     def stop(self, *, release: bool = True) -> None:
         """Graceful: end the sessions, then give the lease up for an immediate takeover."""

@@ -241,3 +241,21 @@ def test_a_restarted_instance_resumes_its_shards_devices(container, acc, cluster
     again = cluster.add("runner-a")
     assert sorted(again.runner.sessions) == sorted(d.id for d in devices)
     assert {c.store.get("devices", d.id)["lease_epoch"] for d in devices} == {2}
+
+
+def test_the_keeper_sweeps_its_disconnected_devices_for_the_non_operative_rule(container, acc,
+                                                                              cluster, tmp_path):
+    from shared.adapters.mailers import FileOutboxMailer
+
+    c = container
+    c.__dict__["mailer"] = FileOutboxMailer(tmp_path / "outbox.jsonl")
+    c.store.update("accounts", acc, {"email": "ops@acme.example"})
+    a = cluster.add("runner-a")
+    a.runner.c.__dict__["mailer"] = c.mailer
+    device = seed_device(c, acc)
+    a.runner.resume([device.id])
+    a.runner.on_status(device.id, DeviceStatus.disconnected, detail="network")
+    cluster.pass_time(c.settings.non_operative_after + 1)
+    a.keeper.tick()
+    assert c.store.get("devices", device.id)["status"] == "non_operative"
+    assert [m["to"] for m in c.mailer.messages()] == ["ops@acme.example"]
