@@ -78,8 +78,16 @@ def create_app(runner: Runner, forwarder: Forwarder | None = None) -> Flask:
                 raise BadRequest(str(exc)) from exc
             return jsonify({"ok": True})
 
-        if data["action"] == "stop":  # a deleted device: whoever holds a session ends it
-            return handle()
+        if data["action"] == "stop":  # a deleted device: its document is gone, so tell
+            response = handle()         # every live shard; whoever has a session ends it
+            if forwarder is not None and runner.leases is not None \
+                    and not request.headers.get(FORWARDED_HEADER):
+                for url in runner.leases.peer_urls():
+                    try:
+                        forwarder.forward(url, request.path, data, runner.shard)
+                    except OSError:
+                        pass  # a dead shard holds no session
+            return response
         return routed(data["device_id"], data, handle)
 
     @app.post("/rpc/<action>")

@@ -168,6 +168,12 @@ class Leases:
         shard = self.store.get(SHARDS, holder)
         return shard.get("url") or None if shard_alive(shard, self.clock.now()) else None
 
+    def peer_urls(self) -> list[str]:
+        """The URLs of the other live shards."""
+        now = self.clock.now()
+        return [s["url"] for s in self.store.query(SHARDS)
+                if s["id"] != self.shard and s.get("url") and shard_alive(s, now)]
+
     def mine(self) -> list[str]:
         """Devices assigned to this shard (by us or an earlier instance of it)."""
         return [d["id"] for d in self.store.query("devices", [("shard", "==", self.shard)])]

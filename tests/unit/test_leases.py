@@ -259,3 +259,16 @@ def test_the_keeper_sweeps_its_disconnected_devices_for_the_non_operative_rule(c
     a.keeper.tick()
     assert c.store.get("devices", device.id)["status"] == "non_operative"
     assert [m["to"] for m in c.mailer.messages()] == ["ops@acme.example"]
+
+
+def test_a_deleted_device_is_stopped_on_whichever_shard_holds_it(container, acc, cluster):
+    from shared.services import devices as device_service
+
+    c = container
+    a, b = cluster.add("runner-a"), cluster.add("runner-b")
+    device = seed_device(c, acc)
+    b.runner.resume([device.id])
+    device_service.delete_device(c.store, c.tasks, c.bus, c.clock, acc, device.id)
+    response = a.client.post("/tasks/devices", json={"device_id": device.id, "action": "stop"})
+    assert response.status_code == 200
+    assert device.id not in b.runner.sessions and not b.leases.holds(device.id)
