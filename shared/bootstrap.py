@@ -12,15 +12,26 @@ from shared.settings import Settings
 
 if TYPE_CHECKING:
     from shared.clock import Clock
-    from shared.ports import DocumentStore, EventBus, HttpClient, TaskQueue
+    from shared.ports import (
+        DocumentStore,
+        EventBus,
+        HttpClient,
+        Mailer,
+        MediaFetcher,
+        Storage,
+        TaskQueue,
+    )
 
 
 class Container:
     def __init__(self, settings: Settings | None = None, *, store: DocumentStore | None = None,
                  tasks: TaskQueue | None = None, bus: EventBus | None = None,
-                 clock: Clock | None = None, http: HttpClient | None = None):
+                 clock: Clock | None = None, http: HttpClient | None = None,
+                 storage: Storage | None = None, fetcher: MediaFetcher | None = None,
+                 mailer: Mailer | None = None):
         self.settings = settings or Settings.from_env()
-        overrides = {"store": store, "tasks": tasks, "bus": bus, "clock": clock, "http": http}
+        overrides = {"store": store, "tasks": tasks, "bus": bus, "clock": clock, "http": http,
+                     "storage": storage, "fetcher": fetcher, "mailer": mailer}
         for name, value in overrides.items():
             if value is not None:
                 self.__dict__[name] = value  # pre-fills the cached_property
@@ -90,6 +101,38 @@ class Container:
         from shared.adapters.http_client import RequestsHttpClient
 
         return RequestsHttpClient()
+
+    @cached_property
+    def storage(self) -> Storage:
+        s = self.settings
+        if s.storage_backend == "gcs":
+            from google.cloud import storage
+
+            from shared.adapters.gcs_storage import GcsStorage
+
+            return GcsStorage(storage.Client(project=s.project), s.storage_bucket)
+        from shared.adapters.storage import DiskStorage, MemoryStorage
+
+        if s.storage_backend == "memory":
+            return MemoryStorage()
+        return DiskStorage(s.storage_dir or f"{s.data_dir}/files")
+
+    @cached_property
+    def fetcher(self) -> MediaFetcher:
+        from shared.adapters.media_fetcher import RequestsMediaFetcher
+
+        # the same private-address rule as webhooks: loopback URLs only on the local stack
+        return RequestsMediaFetcher(allow_private=self.settings.allow_private_webhooks)
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        s = self.settings
+        from shared.adapters.mailers import FileOutboxMailer, SmtpMailer
+
+        if s.mail_backend == "smtp":
+            return SmtpMailer(s.smtp_host, s.smtp_port, s.mail_from, user=s.smtp_user,
+                              password=s.smtp_password)
+        return FileOutboxMailer(s.mail_outbox_dir or f"{s.data_dir}/outbox")
 
 
 _lock = threading.Lock()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -44,13 +45,24 @@ class DocumentStore(ABC):
     def delete(self, collection: str, doc_id: str) -> bool: ...
 
     @abstractmethod
+    def increment(self, collection: str, doc_id: str, field: str, amount: int = 1, *,
+                  maximum: int | None = None, extra: dict | None = None) -> bool:
+        """Add `amount` to a numeric field atomically, creating the document (a missing
+        field counts as 0) with `extra` merged in. With `maximum`, nothing is written and
+        False returned when the result would exceed it; without, the write is blind (no
+        read, no contention) and always True."""
+
+    @abstractmethod
     def query(
         self,
         collection: str,
         where: Sequence[Filter] = (),
         order_by: Sequence[tuple[str, str]] = (),
         limit: int | None = None,
-    ) -> list[dict]: ...
+        start_after: Sequence[Any] | None = None,
+    ) -> list[dict]:
+        """`start_after`: values of the `order_by` fields of the last document of the
+        previous page; the page starts after it (cursor pagination)."""
 
 
 class TaskQueue(ABC):
@@ -76,6 +88,44 @@ class EventBus(ABC):
 class Mailer(ABC):
     @abstractmethod
     def send(self, to: str, subject: str, body: str) -> None: ...
+
+
+class Storage(ABC):
+    """Bytes by key: Cloud Storage in production, a directory locally."""
+
+    @abstractmethod
+    def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    @abstractmethod
+    def get(self, key: str) -> bytes:
+        """The bytes; LookupError when there are none under `key`."""
+
+    @abstractmethod
+    def delete(self, key: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Fetched:
+    data: bytes
+    content_type: str | None
+    url: str  # after redirects
+
+
+class FetchError(Exception):
+    """A URL that could not be fetched; `reason` is one of: forbidden_address,
+    invalid_url, unreachable, timeout, http_status, too_large."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class MediaFetcher(ABC):
+    @abstractmethod
+    def fetch(self, url: str, *, max_bytes: int, timeout: float) -> Fetched:
+        """GET `url`, following a few redirects, every hop checked against the private-
+        address guard; at most `max_bytes` and `timeout` seconds in all, else FetchError."""
 
 
 EventHandler = Callable[["Event"], None]

@@ -36,6 +36,20 @@ class Settings:
     webhook_retry_schedule: tuple[float, ...] = field(default=PRODUCTION_RETRY_SCHEDULE)
     runner_shard: str = "runner-0"
     default_transport: str = "whatsapp"
+    data_dir: str = ".utio"  # local state of `make dev` (files, mail outbox)
+    # media: files uploaded or fetched from URLs
+    storage_backend: str = "disk"  # gcs | disk | memory
+    storage_bucket: str = ""
+    storage_dir: str = ""  # disk: <data_dir>/files unless set
+    media_fetch_timeout: float = 20.0
+    # mail (limit notices and the like)
+    mail_backend: str = "outbox"  # smtp | outbox
+    mail_outbox_dir: str = ""  # outbox: <data_dir>/outbox unless set
+    mail_from: str = "Utio <noreply@utio.local>"
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
 
     @property
     def local(self) -> bool:
@@ -53,6 +67,8 @@ class Settings:
                 values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
             elif f.type == "float":
                 values[f.name] = float(raw)
+            elif f.type == "int":
+                values[f.name] = int(raw)
             elif f.name == "webhook_retry_schedule":
                 values[f.name] = _csv_floats(raw)
             else:
