@@ -61,6 +61,7 @@ class DeviceSession:
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._next_send = 0.0
+        self._last_send: tuple[float, float] | None = None  # (start, jitter factor)
         self._stopping = False
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"send-{device_id}")
         self._thread.start()
@@ -86,9 +87,15 @@ class DeviceSession:
             self._cond.notify()
 
     def set_speed(self, delivery_speed: int) -> None:
+        """A new speed applies at once, to the gap under way too."""
         with self._cond:
             self.delivery_speed = delivery_speed
+            if self._last_send is not None:
+                self._next_send = self._gap_end(*self._last_send)
             self._cond.notify()
+
+    def _gap_end(self, started: float, factor: float) -> float:
+        return started + 60.0 / self.delivery_speed * factor
 
     def pending(self) -> int:
         with self._cond:
@@ -132,6 +139,6 @@ class DeviceSession:
                     continue
                 self._known.discard(entry.message_id)
                 if outcome:
-                    gap = 60.0 / self.delivery_speed
-                    gap *= self._rng.uniform(1 - self._jitter, 1 + self._jitter)
-                    self._next_send = started + gap
+                    factor = self._rng.uniform(1 - self._jitter, 1 + self._jitter)
+                    self._last_send = (started, factor)
+                    self._next_send = self._gap_end(started, factor)

@@ -126,13 +126,11 @@ class Container:
 
     @cached_property
     def mailer(self) -> Mailer:
-        s = self.settings
         from shared.adapters.mailers import FileOutboxMailer, SmtpMailer
 
-        if s.mail_backend == "smtp":
-            return SmtpMailer(s.smtp_host, s.smtp_port, s.mail_from, user=s.smtp_user,
-                              password=s.smtp_password)
-        return FileOutboxMailer(s.mail_outbox_dir or f"{s.data_dir}/outbox")
+        if self.settings.smtp_url:
+            return SmtpMailer(self.settings.smtp_url, self.settings.mail_from)
+        return FileOutboxMailer(self.settings.mail_outbox)
 
 
 _lock = threading.Lock()

@@ -42,14 +42,10 @@ class Settings:
     storage_bucket: str = ""
     storage_dir: str = ""  # disk: <data_dir>/files unless set
     media_fetch_timeout: float = 20.0
-    # mail (limit notices and the like)
-    mail_backend: str = "outbox"  # smtp | outbox
-    mail_outbox_dir: str = ""  # outbox: <data_dir>/outbox unless set
-    mail_from: str = "Utio <noreply@utio.local>"
-    smtp_host: str = ""
-    smtp_port: int = 587
-    smtp_user: str = ""
-    smtp_password: str = ""
+    # Mail: SMTP when smtp_url is set (smtp://user:password@host:587), else a file outbox.
+    smtp_url: str = field(default="", repr=False)
+    mail_from: str = "Utio <no-reply@utio.local>"
+    mail_outbox: str = ".utio/outbox.jsonl"
 
     @property
     def local(self) -> bool:
@@ -67,8 +63,6 @@ class Settings:
                 values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
             elif f.type == "float":
                 values[f.name] = float(raw)
-            elif f.type == "int":
-                values[f.name] = int(raw)
             elif f.name == "webhook_retry_schedule":
                 values[f.name] = _csv_floats(raw)
             else:

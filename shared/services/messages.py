@@ -17,7 +17,7 @@ import json
 import random
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
 
@@ -131,6 +131,8 @@ def send_message(store: DocumentStore, tasks: TaskQueue, bus: EventBus, clock: C
     if (phone is None) == (group is None):
         raise ValidationFailed("give exactly one of phone (E.164) or group (a group id)",
                                details={"field": "phone"}, code="target_required")
+    if deliver_at is not None:
+        deliver_at = deliver_at.astimezone(UTC)
     fingerprint = _fingerprint({"phone": phone, "group": group, "content": content,
                                 "quote": quote, "device": device_id, "priority": priority,
                                 "reference": reference, "deliver_at": deliver_at})
@@ -307,7 +309,7 @@ def _ref(store: DocumentStore, device: Device, to: str, ident: str, field: str) 
             raise ValidationFailed(f"{field}: message {ident} belongs to another chat",
                                    details={"field": field}, code="message_in_other_chat")
         return MessageRef(wa_id=ident, from_me=False, sender=inbound.get("phone"),
-                          message_id=inbound.get("id"), text=inbound.get("message"))
+                          text=inbound.get("message"))
     raise ValidationFailed(f"{field}: no message {ident} on device {device.id}",
                            details={"field": field}, code="unknown_message")
 
