@@ -158,7 +158,8 @@ def wait_healthy(urls: dict[str, str], supervisor: Supervisor | None, timeout: f
 
 def run_processes(ports: Ports, data_dir: Path, project: str, admin_key: str, dev_key: str) -> int:
     supervisor = Supervisor(data_dir / "logs")
-    env = dict(os.environ) | component_env(ports, project, admin_key, inprocess=False)
+    os.environ.update(component_env(ports, project, admin_key, inprocess=False))
+    env = dict(os.environ)
     firestore_dir = data_dir / "firestore"
     external = bool(os.environ.get("FIRESTORE_EMULATOR_HOST") and os.environ.get("PUBSUB_EMULATOR_HOST"))
     stopping = threading.Event()
