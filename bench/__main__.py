@@ -115,6 +115,12 @@ def main() -> None:
     cold_start()
     print()
     api_overhead()
+    from bench import messaging
+
+    for figure in (messaging.priority_positions, messaging.pacing,
+                   messaging.pipeline_throughput, messaging.cost_per_message):
+        print()
+        figure()
 
 
 if __name__ == "__main__":

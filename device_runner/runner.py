@@ -37,6 +37,7 @@ class Runner(Listener):
         self.sessions: dict[str, DeviceSession] = {}
         self._lock = threading.RLock()
         self._attempts: dict[str, int] = {}
+        self._transport_names: dict[str, str] = {}  # device -> transport, read with the device
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -56,6 +57,8 @@ class Runner(Listener):
             self._transport_of(device_id, None).disconnect(device_id)
 
     def _transport_of(self, device_id: str, device: Device | None) -> Transport:
+        if device is None and device_id in self._transport_names:
+            return self.transports[self._transport_names[device_id]]
         if device is None:
             doc = self.c.store.get("devices", device_id)
             device = Device.model_validate(doc) if doc else None
@@ -72,6 +75,7 @@ class Runner(Listener):
             device = Device.model_validate(doc)
             session = DeviceSession(device_id, self._send, delivery_speed=effective_speed(device))
             self.sessions[device_id] = session
+            self._transport_names[device_id] = device.transport.value
         for message in message_service.queued_for_device(self.c.store, device_id):
             self._schedule(session, message, reload=True)
         self._transport_of(device_id, device).connect(device_id, self)
@@ -80,6 +84,7 @@ class Runner(Listener):
     def drop_session(self, device_id: str) -> None:
         with self._lock:
             session = self.sessions.pop(device_id, None)
+            self._transport_names.pop(device_id, None)
         if session:
             session.stop()
         for transport in self.transports.values():
@@ -151,7 +156,8 @@ class Runner(Listener):
                                 message.content, media)
         if result.ok:
             self._attempts.pop(message_id, None)
-            message_service.mark_sent(self.c.store, self.c.bus, self.c.clock, message.id)
+            message_service.mark_sent(self.c.store, self.c.bus, self.c.clock, message.id,
+                                      current=message)
             return True
         reason = result.reason or FailureReason.transport_error
         if result.retryable:
@@ -182,10 +188,17 @@ class Runner(Listener):
         message = message_service.find_by_wa_id(self.c.store, wa_id)
         if message is None:
             return
+        if message.status == MessageStatus.queued:
+            # The receipt overtook our own record of the send: record the send first.
+            message = (message_service.mark_sent(self.c.store, self.c.bus, self.c.clock,
+                                                 message.id, current=message)
+                       or message_service.find_by_wa_id(self.c.store, wa_id) or message)
         if receipt == Receipt.delivered:
-            message_service.mark_delivered(self.c.store, self.c.bus, self.c.clock, message.id)
+            message_service.mark_delivered(self.c.store, self.c.bus, self.c.clock, message.id,
+                                           current=message)
         else:
-            message_service.mark_read(self.c.store, self.c.bus, self.c.clock, message.id)
+            message_service.mark_read(self.c.store, self.c.bus, self.c.clock, message.id,
+                                      current=message)
 
     def on_inbound(self, device_id: str, message: Inbound) -> None:
         doc = self.c.store.get("devices", device_id)

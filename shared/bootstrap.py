@@ -105,7 +105,8 @@ class Container:
     @cached_property
     def storage(self) -> Storage:
         s = self.settings
-        if s.storage_backend == "gcs":
+        backend = s.storage_backend or ("gcs" if s.env == "production" else "disk")
+        if backend == "gcs":
             from google.cloud import storage
 
             from shared.adapters.gcs_storage import GcsStorage
@@ -113,7 +114,7 @@ class Container:
             return GcsStorage(storage.Client(project=s.project), s.storage_bucket)
         from shared.adapters.storage import DiskStorage, MemoryStorage
 
-        if s.storage_backend == "memory":
+        if backend == "memory":
             return MemoryStorage()
         return DiskStorage(s.storage_dir or f"{s.data_dir}/files")
 

@@ -38,7 +38,7 @@ class Settings:
     default_transport: str = "whatsapp"
     data_dir: str = ".utio"  # local state of `make dev` (files, mail outbox)
     # media: files uploaded or fetched from URLs
-    storage_backend: str = "disk"  # gcs | disk | memory
+    storage_backend: str = ""  # gcs | disk | memory; empty: gcs in production, else disk
     storage_bucket: str = ""
     storage_dir: str = ""  # disk: <data_dir>/files unless set
     media_fetch_timeout: float = 20.0

@@ -18,6 +18,7 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from pydantic import BaseModel
 
@@ -401,39 +402,53 @@ def unclaim(store: DocumentStore, message_id: str, shard: str) -> bool:
 
 def _transition(store: DocumentStore, bus: EventBus, clock: Clock, message_id: str,
                 status: MessageStatus, stamp: str, allowed_from: tuple[MessageStatus, ...],
-                extra: dict | None = None) -> Message | None:
+                extra: dict | None = None, current: Message | None = None) -> Message | None:
+    """Move a message on if its status allows; publish the change. With `current` (the
+    message as the caller just read it) the event is built from it and the changes,
+    saving a read; the conditional update has checked the status either way."""
     now = clock.now()
-    changes = {"status": status.value, stamp: now} | (extra or {})
-    if not store.update("messages", message_id, changes,
+    changes = {"status": status, stamp: now} | (extra or {})
+    stored = {k: v.value if isinstance(v, StrEnum) else v for k, v in changes.items()}
+    if not store.update("messages", message_id, stored,
                         when={"status": AnyOf(s.value for s in allowed_from)}):
         return None
-    message = Message.model_validate(store.get("messages", message_id))
+    if current is not None:
+        message = current.model_copy(update=changes)
+    else:
+        message = Message.model_validate(store.get("messages", message_id))
     publish_message_status(bus, clock, message)
     return message
 
 
-def mark_sent(store, bus, clock, message_id: str) -> Message | None:
+def mark_sent(store, bus, clock, message_id: str, *, current: Message | None = None
+              ) -> Message | None:
     return _transition(store, bus, clock, message_id, MessageStatus.sent, "sent_at",
-                       (MessageStatus.queued,))
+                       (MessageStatus.queued,), current=current)
 
 
-def mark_delivered(store, bus, clock, message_id: str) -> Message | None:
+def mark_delivered(store, bus, clock, message_id: str, *, current: Message | None = None
+                   ) -> Message | None:
     return _transition(store, bus, clock, message_id, MessageStatus.delivered, "delivered_at",
-                       (MessageStatus.sent,))
+                       (MessageStatus.sent,), current=current)
 
 
-def mark_read(store, bus, clock, message_id: str) -> Message | None:
-    doc = store.get("messages", message_id)
-    extra = {} if doc is None or doc.get("delivered_at") else {"delivered_at": clock.now()}
+def mark_read(store, bus, clock, message_id: str, *, current: Message | None = None
+              ) -> Message | None:
+    if current is not None:
+        delivered = current.delivered_at is not None
+    else:
+        doc = store.get("messages", message_id)
+        delivered = doc is None or bool(doc.get("delivered_at"))
+    extra = {} if delivered else {"delivered_at": clock.now()}
     return _transition(store, bus, clock, message_id, MessageStatus.read, "read_at",
-                       (MessageStatus.sent, MessageStatus.delivered), extra)
+                       (MessageStatus.sent, MessageStatus.delivered), extra, current=current)
 
 
 def fail(store: DocumentStore, bus: EventBus, clock: Clock, message: Message,
          reason: FailureReason) -> Message | None:
     """Fail a queued message; it no longer counts towards the monthly quota."""
     failed = _transition(store, bus, clock, message.id, MessageStatus.failed, "failed_at",
-                         (MessageStatus.queued,), {"failure_reason": reason.value})
+                         (MessageStatus.queued,), {"failure_reason": reason}, current=message)
     if failed is not None:
         quotas.release(store, failed.device_id, failed.quota_period, failed.quota_shard)
     return failed
