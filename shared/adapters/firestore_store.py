@@ -10,7 +10,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from shared.ports import AnyOf, DocumentStore, Filter
 
-_INCREMENT_ATTEMPTS = 50
+_CAS_ATTEMPTS = 50
 _DIRECTIONS = {"asc": firestore.Query.ASCENDING, "desc": firestore.Query.DESCENDING}
 
 
@@ -88,7 +88,7 @@ class FirestoreStore(DocumentStore):
             return True
         # Compare-and-set on the document's update time: counter shards see contention by
         # design, and optimistic writes answer where transactions would queue on locks.
-        for _ in range(_INCREMENT_ATTEMPTS):
+        for _ in range(_CAS_ATTEMPTS):
             snap = ref.get()
             value = ((snap.to_dict() or {}).get(field, 0) if snap.exists else 0) + amount
             if value > maximum:

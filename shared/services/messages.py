@@ -304,13 +304,18 @@ def _ref(store: DocumentStore, device: Device, to: str, ident: str, field: str) 
                                    details={"field": field}, code="message_in_other_chat")
         return MessageRef(wa_id=other.wa_id or wa_message_id(other.id), from_me=True,
                           message_id=other.id, text=other.message or None)
-    inbound = store.get("chat_messages", f"{device.id}:{ident}")
-    if inbound is not None:
-        if not to.endswith("@g.us") and inbound.get("phone") != to:
+    entry = store.get("chat_messages", f"{device.id}:{ident}")
+    if entry is not None:  # a message that arrived (or one the chat log filed)
+        chat = entry.get("chat")  # the chat log's entries name their chat
+        if chat is None and not to.endswith("@g.us"):
+            chat = entry.get("phone")  # a 1-to-1 inbound record: its sender is the chat
+        if chat is not None and chat != to:
             raise ValidationFailed(f"{field}: message {ident} belongs to another chat",
                                    details={"field": field}, code="message_in_other_chat")
-        return MessageRef(wa_id=ident, from_me=False, sender=inbound.get("phone"),
-                          text=inbound.get("message"))
+        from_me = entry.get("direction") == "outbound"
+        return MessageRef(wa_id=ident, from_me=from_me,
+                          sender=None if from_me else entry.get("phone"),
+                          text=entry.get("message"))
     raise ValidationFailed(f"{field}: no message {ident} on device {device.id}",
                            details={"field": field}, code="unknown_message")
 

@@ -259,3 +259,13 @@ def test_every_type_is_in_the_openapi_document(api):
         assert name in props
     upload = doc["paths"]["/v1/files"]["post"]["requestBody"]["content"]
     assert upload["multipart/form-data"]["schema"]["properties"]["file"]["format"] == "binary"
+
+
+def test_quote_of_a_chat_log_entry(api, dev, c):
+    """Entries of the chat log (main's chats) name their chat and direction."""
+    c.store.put("chat_messages", f"{dev}:WAGROUP1", {"wa_id": "WAGROUP1", "chat": GROUP,
+                                                     "phone": OTHER, "direction": "inbound",
+                                                     "message": "who's in?"})
+    body = api.send(group=GROUP, message="me", quote="WAGROUP1").get_json()
+    assert body["quote"]["sender"] == OTHER and body["quote"]["from_me"] is False
+    error_of(api.send(phone=OTHER, message="x", quote="WAGROUP1"), 422, "message_in_other_chat")
