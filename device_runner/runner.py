@@ -38,6 +38,7 @@ class Runner(Listener):
         self._lock = threading.RLock()
         self._attempts: dict[str, int] = {}
         self._transport_names: dict[str, str] = {}  # device -> transport, read with the device
+        self._waiting: dict[str, Message] = {}  # messages in sessions, as last read
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -85,6 +86,8 @@ class Runner(Listener):
         with self._lock:
             session = self.sessions.pop(device_id, None)
             self._transport_names.pop(device_id, None)
+            for message_id in [m.id for m in list(self._waiting.values()) if m.device_id == device_id]:
+                self._waiting.pop(message_id, None)
         if session:
             session.stop()
         for transport in self.transports.values():
@@ -128,6 +131,7 @@ class Runner(Listener):
                     self._defer(message, now)
                 return
             ready_in = (message.deliver_at - now).total_seconds()
+        self._waiting[message.id] = message
         session.push(message.id, message.priority, message.created_at.timestamp(), ready_in)
 
     def _defer(self, message: Message, now: datetime) -> None:
@@ -140,9 +144,11 @@ class Runner(Listener):
                              schedule_at=message.deliver_at)
 
     def _send(self, message_id: str) -> bool | Retry:
-        message = message_service.claim(self.c.store, message_id, self.shard)
+        message = message_service.claim(self.c.store, message_id, self.shard,
+                                        current=self._waiting.get(message_id))
         if message is None:
             self._attempts.pop(message_id, None)
+            self._waiting.pop(message_id, None)
             return False
         media = None
         if isinstance(message.content, Media):
@@ -156,6 +162,7 @@ class Runner(Listener):
                                 message.content, media)
         if result.ok:
             self._attempts.pop(message_id, None)
+            self._waiting.pop(message_id, None)
             message_service.mark_sent(self.c.store, self.c.bus, self.c.clock, message.id,
                                       current=message)
             return True
@@ -173,6 +180,7 @@ class Runner(Listener):
 
     def _finish(self, message: Message, reason: FailureReason) -> None:
         self._attempts.pop(message.id, None)
+        self._waiting.pop(message.id, None)
         message_service.fail(self.c.store, self.c.bus, self.c.clock, message, reason)
 
     # --- transport events --------------------------------------------------------

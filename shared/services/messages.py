@@ -390,11 +390,16 @@ def cancel_message(store: DocumentStore, bus: EventBus, clock: Clock, account_id
 # --- runner side -------------------------------------------------------------------
 
 
-def claim(store: DocumentStore, message_id: str, shard: str) -> Message | None:
-    """Take a queued message for sending. None when it is no longer ours to send."""
+def claim(store: DocumentStore, message_id: str, shard: str, *,
+          current: Message | None = None) -> Message | None:
+    """Take a queued message for sending. None when it is no longer ours to send. With
+    `current` (read when its task came) no second read is needed: only status and claim
+    change after a message is created, and the claim's condition checks both."""
     for holder in (None, shard):
         if store.update("messages", message_id, {"claimed_by": shard},
                         when={"status": MessageStatus.queued.value, "claimed_by": holder}):
+            if current is not None:
+                return current.model_copy(update={"claimed_by": shard})
             return Message.model_validate(store.get("messages", message_id))
     return None
 
