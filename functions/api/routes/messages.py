@@ -16,6 +16,11 @@ def _out(message) -> MessageOut:
     return MessageOut.model_validate(message.model_dump(exclude=message.INTERNAL))
 
 
+def _media_source(c) -> messages.MediaSource:
+    """Built only for media messages: a text never makes the Storage client."""
+    return messages.MediaSource(c.storage, c.fetcher, c.settings.media_fetch_timeout)
+
+
 def _draft(body: SendMessage):
     if body.message is not None:
         return None
@@ -41,8 +46,7 @@ def send_message(p: Principal, body: SendMessage):
         c.store, c.tasks, c.bus, c.clock, p.account_id, phone=body.phone, group=body.group,
         text=body.message, content=_draft(body), quote=body.quote, device_id=body.device,
         priority=body.priority, reference=body.reference, deliver_at=body.deliver_at,
-        idempotency_key=p.idempotency_key,
-        media=messages.MediaSource(c.storage, c.fetcher, c.settings.media_fetch_timeout),
+        idempotency_key=p.idempotency_key, media=_media_source(c) if body.media else None,
         mailer=c.mailer)
     return _out(message), 201 if created else 200
 
