@@ -111,7 +111,7 @@ class Container:
 
             from shared.adapters.gcs_storage import GcsStorage
 
-            return GcsStorage(storage.Client(project=s.project), s.storage_bucket)
+            return GcsStorage(storage.Client(project=s.project), s.media_bucket)
         from shared.adapters.storage import DiskStorage, MemoryStorage
 
         if backend == "memory":
