@@ -472,4 +472,4 @@ def find_by_wa_id(store: DocumentStore, wa_id: str) -> Message | None:
 def queued_for_device(store: DocumentStore, device_id: str) -> list[Message]:
     docs = store.query("messages", [("device_id", "==", device_id),
                                     ("status", "==", MessageStatus.queued.value)])
-    return [Message.model_validate(d) for d in docs]
+    return sorted((Message.model_validate(d) for d in docs), key=lambda m: m.created_at)

@@ -237,8 +237,11 @@ def test_ten_urgent_overtake_a_backlog_of_300_low(api, dev, c, runner_for, netwo
     from shared.services import messages as service
 
     h.set_plan(c, dev, "messaging-enterprise")
-    low = [service.send_message(c.store, c.tasks, c.bus, c.clock, api.account_id, phone=PHONE,
-                                text=f"low {i}", priority=Priority.low)[0] for i in range(300)]
+    low = []
+    for i in range(300):
+        c.clock.advance(0.001)
+        low.append(service.send_message(c.store, c.tasks, c.bus, c.clock, api.account_id,
+                                        phone=PHONE, text=f"low {i}", priority=Priority.low)[0])
     runner, timer = runner_for()
     session = connect(runner, timer, dev, speed=3000)  # a send every 20 ms
     for m in low:
