@@ -105,7 +105,8 @@ class Container:
     @cached_property
     def storage(self) -> Storage:
         s = self.settings
-        backend = s.storage_backend or ("gcs" if s.env == "production" else "disk")
+        backend = s.storage_backend or ("gcs" if s.media_bucket or s.env == "production"
+                                        else "disk")
         if backend == "gcs":
             from google.cloud import storage
 

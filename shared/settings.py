@@ -38,8 +38,8 @@ class Settings:
     default_transport: str = "whatsapp"
     data_dir: str = ".utio"  # local state of `make dev` (files, mail outbox)
     # media: files uploaded or fetched from URLs
-    storage_backend: str = ""  # gcs | disk | memory; empty: gcs in production, else disk
-    media_bucket: str = ""
+    storage_backend: str = ""  # gcs | disk | memory; empty: gcs with a bucket or in production
+    media_bucket: str = ""  # Cloud Storage bucket for media; empty: local disk
     storage_dir: str = ""  # disk: <data_dir>/files unless set
     media_fetch_timeout: float = 20.0
     # Mail: SMTP when smtp_url is set (smtp://user:password@host:587), else a file outbox.
