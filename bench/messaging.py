@@ -134,13 +134,13 @@ class CountingStore(DocumentStore):
         self._count(self.writes, collection)
         return self.inner.delete(collection, doc_id)
 
-    def increment(self, collection, doc_id, field, amount=1, *, maximum=None, extra=None):
-        done = self.inner.increment(collection, doc_id, field, amount, maximum=maximum, extra=extra)
+    def increment(self, collection, doc_id, field, by=1, *, maximum=None, extra=None):
+        value = self.inner.increment(collection, doc_id, field, by, maximum=maximum, extra=extra)
         if maximum is not None:
             self._count(self.reads, collection)
-        if done:
+        if value is not None:
             self._count(self.writes, collection)
-        return done
+        return value
 
     def query(self, collection, where=(), order_by=(), limit=None, start_after=None):
         docs = self.inner.query(collection, where, order_by, limit, start_after)

@@ -44,13 +44,24 @@ class DocumentStore(ABC):
     @abstractmethod
     def delete(self, collection: str, doc_id: str) -> bool: ...
 
-    @abstractmethod
-    def increment(self, collection: str, doc_id: str, field: str, amount: int = 1, *,
-                  maximum: int | None = None, extra: dict | None = None) -> bool:
-        """Add `amount` to a numeric field atomically, creating the document (a missing
-        field counts as 0) with `extra` merged in. With `maximum`, nothing is written and
-        False returned when the result would exceed it; without, the write is blind (no
-        read, no contention) and always True."""
+    def increment(self, collection: str, doc_id: str, field: str, by: int = 1, *,
+                  maximum: int | None = None, extra: dict | None = None) -> int | None:
+        """Add `by` to a numeric field atomically (a missing document or field counts as
+        0), with `extra` fields merged in, and return the new value. With `maximum`,
+        nothing is written and None returned when the result would pass it. Adapters
+        override this with fewer round trips (without `maximum`: one blind write)."""
+        while True:
+            doc = self.get(collection, doc_id)
+            value = ((doc or {}).get(field) or 0) + by
+            if maximum is not None and value > maximum:
+                return None
+            data = (extra or {}) | {field: value}
+            if doc is None:
+                if self.create(collection, doc_id, data):
+                    return value
+                continue
+            if self.update(collection, doc_id, data, when={field: doc.get(field)}):
+                return value
 
     @abstractmethod
     def query(

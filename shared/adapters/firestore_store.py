@@ -81,18 +81,20 @@ class FirestoreStore(DocumentStore):
             q = q.limit(limit)
         return [snap.to_dict() | {"id": snap.id} for snap in q.stream()]
 
-    def increment(self, collection, doc_id, field, amount=1, *, maximum=None, extra=None):
+    def increment(self, collection, doc_id, field, by=1, *, maximum=None, extra=None):
         ref = self._col(collection).document(doc_id)
         if maximum is None:
-            ref.set((extra or {}) | {field: firestore.Increment(amount)}, merge=True)
-            return True
+            # One write with a server-side transform, no transaction: the commit answers
+            # with the field's value after the increment.
+            result = ref.set((extra or {}) | {field: firestore.Increment(by)}, merge=True)
+            return int(result.transform_results[0].integer_value)
         # Compare-and-set on the document's update time: counter shards see contention by
         # design, and optimistic writes answer where transactions would queue on locks.
         for _ in range(_CAS_ATTEMPTS):
             snap = ref.get()
-            value = ((snap.to_dict() or {}).get(field, 0) if snap.exists else 0) + amount
+            value = ((snap.to_dict() or {}).get(field) or 0 if snap.exists else 0) + by
             if value > maximum:
-                return False
+                return None
             data = (extra or {}) | {field: value}
             try:
                 if snap.exists:
@@ -100,7 +102,7 @@ class FirestoreStore(DocumentStore):
                                option=self._client.write_option(last_update_time=snap.update_time))
                 else:
                     ref.create(data)
-                return True
+                return value
             except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.NotFound):
                 continue  # written meanwhile: read it again
         raise gexc.Aborted(f"{collection}/{doc_id} kept changing during an increment")

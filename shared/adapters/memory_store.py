@@ -80,17 +80,17 @@ class MemoryStore(DocumentStore):
         with self._lock:
             return self._data.get(collection, {}).pop(doc_id, None) is not None
 
-    def increment(self, collection, doc_id, field, amount=1, *, maximum=None, extra=None):
+    def increment(self, collection, doc_id, field, by=1, *, maximum=None, extra=None):
         with self._lock:
             doc = self._data.setdefault(collection, {}).get(doc_id)
-            value = (doc or {}).get(field, 0) + amount
+            value = ((doc or {}).get(field) or 0) + by
             if maximum is not None and value > maximum:
-                return False
+                return None
             if doc is None:
                 doc = self._data[collection][doc_id] = {}
             doc.update(copy.deepcopy(extra or {}))
             doc[field] = value
-            return True
+            return value
 
     def query(self, collection, where: Sequence[Filter] = (), order_by=(), limit=None,
               start_after=None):

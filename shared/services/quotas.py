@@ -85,7 +85,7 @@ def reserve(store: DocumentStore, device: Device, now: datetime,
             continue
         if store.increment(COUNTERS, _shard_id(device.id, period, shard), "count", 1,
                            maximum=cap, extra={"device_id": device.id, "period": period,
-                                               "metric": MESSAGES, "shard": shard}):
+                                               "metric": MESSAGES, "shard": shard}) is not None:
             return Reservation(period, shard)
     return None
 

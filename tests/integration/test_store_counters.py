@@ -25,22 +25,22 @@ def store(request) -> DocumentStore:
 
 
 def test_increment_creates_the_document_with_extra_fields(store):
-    assert store.increment("counters", "c1", "count", 1, extra={"device_id": "d1", "shard": 3})
-    assert store.increment("counters", "c1", "count", 2, extra={"device_id": "d1", "shard": 3})
+    assert store.increment("counters", "c1", "count", 1, extra={"device_id": "d1", "shard": 3}) == 1
+    assert store.increment("counters", "c1", "count", 2, extra={"device_id": "d1", "shard": 3}) == 3
     assert store.get("counters", "c1") == {"id": "c1", "count": 3, "device_id": "d1", "shard": 3}
 
 
 def test_increment_keeps_other_fields_and_goes_negative(store):
     store.put("counters", "c1", {"count": 1, "label": "x"})
-    assert store.increment("counters", "c1", "count", -3)
+    assert store.increment("counters", "c1", "count", -3) == -2
     assert store.get("counters", "c1") == {"id": "c1", "count": -2, "label": "x"}
 
 
 def test_capped_increment_refuses_past_the_maximum(store):
-    assert store.increment("counters", "c1", "count", 1, maximum=2)
-    assert store.increment("counters", "c1", "count", 1, maximum=2)
-    assert not store.increment("counters", "c1", "count", 1, maximum=2)
-    assert not store.increment("counters", "c2", "count", 1, maximum=0)  # nothing written
+    assert store.increment("counters", "c1", "count", 1, maximum=2) == 1
+    assert store.increment("counters", "c1", "count", 1, maximum=2) == 2
+    assert store.increment("counters", "c1", "count", 1, maximum=2) is None
+    assert store.increment("counters", "c2", "count", 1, maximum=0) is None  # nothing written
     assert store.get("counters", "c1")["count"] == 2
     assert store.get("counters", "c2") is None
 
@@ -52,7 +52,7 @@ def test_capped_increments_race_to_exactly_the_maximum(store):
     def worker():
         barrier.wait()
         for _ in range(5):
-            if store.increment("counters", "hot", "count", 1, maximum=17):
+            if store.increment("counters", "hot", "count", 1, maximum=17) is not None:
                 wins.append(1)
 
     threads = [threading.Thread(target=worker) for _ in range(8)]
@@ -65,11 +65,12 @@ def test_capped_increments_race_to_exactly_the_maximum(store):
 
 def test_blind_increments_lose_nothing(store):
     barrier = threading.Barrier(6)
+    seen = []
 
     def worker():
         barrier.wait()
         for _ in range(10):
-            store.increment("counters", "hot", "count", 1)
+            seen.append(store.increment("counters", "hot", "count", 1))
 
     threads = [threading.Thread(target=worker) for _ in range(6)]
     for t in threads:
@@ -77,6 +78,17 @@ def test_blind_increments_lose_nothing(store):
     for t in threads:
         t.join(timeout=60)
     assert store.get("counters", "hot")["count"] == 60
+    assert sorted(seen) == list(range(1, 61))  # each caller sees its own new value
+
+
+def test_the_ports_default_increment(store):
+    """The port's generic increment (for stores without their own) keeps the contract."""
+    from shared.ports import DocumentStore as Port
+
+    assert Port.increment(store, "counters", "g", "n", 2, extra={"k": "v"}) == 2
+    assert Port.increment(store, "counters", "g", "n", 1, maximum=3) == 3
+    assert Port.increment(store, "counters", "g", "n", 1, maximum=3) is None
+    assert store.get("counters", "g") == {"id": "g", "n": 3, "k": "v"}
 
 
 def test_start_after_pages_through_equal_keys(store):

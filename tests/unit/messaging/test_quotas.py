@@ -228,10 +228,10 @@ class CountingWrites:
         return getattr(self.store, name)
 
     def increment(self, collection, doc_id, *args, **kwargs):
-        done = self.store.increment(collection, doc_id, *args, **kwargs)
-        if done and collection == quotas.COUNTERS:
+        value = self.store.increment(collection, doc_id, *args, **kwargs)
+        if value is not None and collection == quotas.COUNTERS:
             self.writes[doc_id] += 1
-        return done
+        return value
 
 
 def test_1000_messages_a_minute_write_each_shard_under_once_a_second(c, api, dev):
