@@ -146,14 +146,6 @@ class Container:
         # the same private-address rule as webhooks: loopback URLs only on the local stack
         return RequestsMediaFetcher(allow_private=self.settings.allow_private_webhooks)
 
-    @cached_property
-    def mailer(self) -> Mailer:
-        from shared.adapters.mailers import FileOutboxMailer, SmtpMailer
-
-        if self.settings.smtp_url:
-            return SmtpMailer(self.settings.smtp_url, self.settings.mail_from)
-        return FileOutboxMailer(self.settings.mail_outbox)
-
 
 _lock = threading.Lock()
 _default: Container | None = None
