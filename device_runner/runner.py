@@ -5,23 +5,32 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from device_runner import groups as device_groups
 from device_runner.leases import Leases
-from device_runner.session import DeviceSession
+from device_runner.session import DeviceSession, Retry
 from device_runner.transport import Inbound, Listener, Receipt, Transport
+from shared import names
 from shared.bootstrap import Container
+from shared.content import Media
 from shared.device_states import StatusCode
-from shared.domain import Device, DeviceStatus, Message, MessageStatus
+from shared.domain import Device, DeviceStatus, FailureReason, Message, MessageStatus
 from shared.events import EventName
 from shared.ids import new_id
 from shared.services import chats as chat_service
 from shared.services import connection, linking
+from shared.services import files as file_service
 from shared.services import messages as message_service
 from shared.services.events import publish
+from shared.services.quotas import effective_speed
 
 log = logging.getLogger(__name__)
+
+MAX_SEND_ATTEMPTS = 6  # transient failures, with the session's backoff: about 5 minutes
+# A message due later than this stays with Cloud Tasks (a follow-up task), not in memory;
+# Cloud Tasks itself schedules at most 30 days ahead.
+HOLD_AHEAD = timedelta(hours=1)
 
 
 class Runner(Listener):
@@ -36,6 +45,9 @@ class Runner(Listener):
         # for a device is fenced by the device's lease epoch (device_runner/leases.py).
         self.leases = leases
         self.statuses: dict[str, str] = {}  # device -> the last status reported (health)
+        self._attempts: dict[str, int] = {}
+        self._transport_names: dict[str, str] = {}  # device -> transport, read with the device
+        self._waiting: dict[str, Message] = {}  # messages in sessions, as last read
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -75,6 +87,8 @@ class Runner(Listener):
             self._transport_of(device_id, None).disconnect(device_id)
 
     def _transport_of(self, device_id: str, device: Device | None) -> Transport:
+        if device is None and device_id in self._transport_names:
+            return self.transports[self._transport_names[device_id]]
         if device is None:
             doc = self.c.store.get("devices", device_id)
             device = Device.model_validate(doc) if doc else None
@@ -91,11 +105,12 @@ class Runner(Listener):
             if doc is None:
                 return None
             device = Device.model_validate(doc)
-            session = DeviceSession(device_id, self._send, delivery_speed=device.settings.delivery_speed)
+            session = DeviceSession(device_id, self._send, delivery_speed=effective_speed(device))
             self.sessions[device_id] = session
+            self._transport_names[device_id] = device.transport.value
         self._release_foreign_claims(device_id)
         for message in message_service.queued_for_device(self.c.store, device_id):
-            self._schedule(session, message)
+            self._schedule(session, message, reload=True)
         self._transport_of(device_id, device).connect(device_id, self)
         return session
 
@@ -115,6 +130,9 @@ class Runner(Listener):
     def drop_session(self, device_id: str) -> None:
         with self._lock:
             session = self.sessions.pop(device_id, None)
+            self._transport_names.pop(device_id, None)
+            for message_id in [m.id for m in list(self._waiting.values()) if m.device_id == device_id]:
+                self._waiting.pop(message_id, None)
         if session:
             session.stop()
         for transport in self.transports.values():
@@ -142,8 +160,8 @@ class Runner(Listener):
         elif action == "refresh":
             doc = self.c.store.get("devices", device_id)
             session = self.ensure_session(device_id)
-            if doc and session:
-                session.set_speed(Device.model_validate(doc).settings.delivery_speed)
+            if doc and session:  # settings, or the plan (billing), changed
+                session.set_speed(effective_speed(Device.model_validate(doc)))
         elif action in ("link", "relink"):  # a fresh QR code; relink: another number
             if self.ensure_session(device_id) is not None:
                 self._transport_of(device_id, None).link(device_id, self, logout=action == "relink")
@@ -156,26 +174,68 @@ class Runner(Listener):
         else:
             raise ValueError(f"unknown device action {action!r}")
 
-    def _schedule(self, session: DeviceSession, message: Message) -> None:
+    def _schedule(self, session: DeviceSession, message: Message, reload: bool = False) -> None:
         now = self.c.clock.now()
         ready_in = 0.0
         if message.deliver_at and message.deliver_at > now:
+            if message.deliver_at - now > HOLD_AHEAD:
+                if not reload:  # on reload, its task is still waiting in Cloud Tasks
+                    self._defer(message, now)
+                return
             ready_in = (message.deliver_at - now).total_seconds()
+        self._waiting[message.id] = message
         session.push(message.id, message.priority, message.created_at.timestamp(), ready_in)
 
-    def _send(self, message_id: str) -> bool:
-        message = message_service.claim(self.c.store, message_id, self.shard, fence=self._fence())
+    def _defer(self, message: Message, now: datetime) -> None:
+        """A task that came early (Cloud Tasks caps schedule times at 30 days): hand the
+        message back to the queue for later, under a name of its own per hop."""
+        self.c.tasks.enqueue(names.MESSAGE_QUEUES[message.priority.value],
+                             names.TARGET_RUNNER_MESSAGES,
+                             {"message_id": message.id, "device_id": message.device_id},
+                             name=f"{message.id}-{now:%Y%m%d%H%M}",
+                             schedule_at=message.deliver_at)
+
+    def _send(self, message_id: str) -> bool | Retry:
+        message = message_service.claim(self.c.store, message_id, self.shard,
+                                        current=self._waiting.get(message_id),
+                                        fence=self._fence())
         if message is None:
+            self._attempts.pop(message_id, None)
+            self._waiting.pop(message_id, None)
             return False
+        media = None
+        if isinstance(message.content, Media):
+            media = file_service.read_bytes(self.c.storage, message.content.file,
+                                            message.account_id)
+            if media is None:
+                self._finish(message, FailureReason.media_unavailable)
+                return True
         transport = self._transport_of(message.device_id, None)
-        result = transport.send_text(message.device_id, message.wa_id or message.id,
-                                     message.phone, message.message)
+        result = transport.send(message.device_id, message.wa_id or message.id, message.to,
+                                message.content, media)
         if result.ok:
-            message_service.mark_sent(self.c.store, self.c.bus, self.c.clock, message.id)
+            self._attempts.pop(message_id, None)
+            self._waiting.pop(message_id, None)
+            message_service.mark_sent(self.c.store, self.c.bus, self.c.clock, message.id,
+                                      current=message)
             chat_service.record_outbound(self.c.store, self.c.clock, message)
-        else:
-            message_service.fail(self.c.store, self.c.bus, self.c.clock, message, result.reason)
+            return True
+        reason = result.reason or FailureReason.transport_error
+        if result.retryable:
+            attempts = self._attempts.get(message_id, 0) + 1
+            if attempts < MAX_SEND_ATTEMPTS:
+                self._attempts[message_id] = attempts
+                log.warning("sending %s failed (%s), attempt %d; retrying", message_id,
+                            reason.value, attempts)
+                message_service.unclaim(self.c.store, message.id, self.shard)
+                return Retry()
+        self._finish(message, reason)
         return True
+
+    def _finish(self, message: Message, reason: FailureReason) -> None:
+        self._attempts.pop(message.id, None)
+        self._waiting.pop(message.id, None)
+        message_service.fail(self.c.store, self.c.bus, self.c.clock, message, reason)
 
     # --- transport events --------------------------------------------------------
 
@@ -217,11 +277,15 @@ class Runner(Listener):
             return
         if message.status == MessageStatus.queued:
             # The receipt overtook our own record of the send: record the send first.
-            message_service.mark_sent(self.c.store, self.c.bus, self.c.clock, message.id)
+            message = (message_service.mark_sent(self.c.store, self.c.bus, self.c.clock,
+                                                 message.id, current=message)
+                       or message_service.find_by_wa_id(self.c.store, wa_id) or message)
         if receipt == Receipt.delivered:
-            message_service.mark_delivered(self.c.store, self.c.bus, self.c.clock, message.id)
+            message_service.mark_delivered(self.c.store, self.c.bus, self.c.clock, message.id,
+                                           current=message)
         else:
-            message_service.mark_read(self.c.store, self.c.bus, self.c.clock, message.id)
+            message_service.mark_read(self.c.store, self.c.bus, self.c.clock, message.id,
+                                      current=message)
 
     def on_inbound(self, device_id: str, message: Inbound) -> None:
         doc = self.c.store.get("devices", device_id)

@@ -3,7 +3,10 @@
 - A device links within a second of connecting, to a made-up number.
 - Every number phonenumbers calls valid exists, except those whose national number
   ends in 0000; messages to them fail with number_not_on_whatsapp.
-- A message is delivered, then read, within a second or two.
+- Every group exists, except those whose id (before @g.us) ends in 0000; messages to
+  them fail with group_not_found.
+- A message of any type is delivered, then read, within a second or two; a media
+  message must come with the bytes of its file (checked against its SHA-256).
 - A wa_id sent twice is delivered once, as WhatsApp clients de-duplicate message ids.
 - Linking works as on WhatsApp, only faster: a (fake) QR code is shown, and "scanned"
   at once; a pairing code can be asked for a phone number instead. Re-linking with a
@@ -30,6 +33,7 @@ from device_runner.transport import (
     Transport,
     TransportError,
 )
+from shared.content import Media, is_group, summary
 from shared.domain import DeviceStatus, FailureReason
 from shared.ids import new_id
 from shared.inbox import GroupFailure
@@ -48,12 +52,17 @@ def exists(e164: str) -> bool:
     return not national_number(e164).endswith("0000")
 
 
+def group_exists(jid: str) -> bool:
+    return not jid.split("@", 1)[0].endswith("0000")
+
+
 class SandboxNetwork:
     """What the simulated WhatsApp world saw: shared by every sandbox transport of a process."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.delivered: dict[str, tuple[str, str, str]] = {}  # wa_id -> (device, to, text)
+        self.contents: dict[str, object] = {}  # wa_id -> the content model delivered
         self.send_attempts: list[str] = []
         self.groups = SandboxGroups(exists)
 
@@ -102,13 +111,21 @@ class SandboxTransport(Transport):
         with self._lock:
             self._listeners.pop(device_id, None)
 
-    def send_text(self, device_id, wa_id, to, text):
+    def send(self, device_id, wa_id, to, content, media=None):
         listener = self._listeners.get(device_id)
         if listener is None:
-            return SendResult(False, FailureReason.transport_error)
-        if not exists(to):
+            return SendResult(False, FailureReason.transport_error, retryable=True)
+        if is_group(to):
+            if not group_exists(to):
+                return SendResult(False, FailureReason.group_not_found)
+        elif not exists(to):
             return SendResult(False, FailureReason.number_not_on_whatsapp)
-        if self.network.deliver(device_id, wa_id, to, text):
+        if isinstance(content, Media) and (
+                media is None or hashlib.sha256(media).hexdigest() != content.file.sha256):
+            return SendResult(False, FailureReason.media_unavailable)
+        if self.network.deliver(device_id, wa_id, to, summary(content)):
+            with self.network.lock:
+                self.network.contents[wa_id] = content
             self._timer(self._delays[1],
                         lambda: listener.on_receipt(device_id, wa_id, Receipt.delivered))
             self._timer(self._delays[2], lambda: listener.on_receipt(device_id, wa_id, Receipt.read))

@@ -1,5 +1,10 @@
 """One device's send queue: highest priority first, first in first out within a
-priority, paced to the device's delivery speed with a little jitter."""
+priority, paced to the device's delivery speed with a little jitter.
+
+The gap runs from the start of one send to the start of the next, so the time a send
+takes does not slow the configured rate. A send that was not ours (cancelled, sent by
+another runner) costs no gap; a send that asks to be retried, or raises, goes back to
+the queue after a backoff and keeps its place in the priority order."""
 
 from __future__ import annotations
 
@@ -17,16 +22,32 @@ from shared.domain import Priority
 log = logging.getLogger(__name__)
 
 
+RETRY_BASE = 5.0  # seconds before the first retry; doubling up to RETRY_MAX
+RETRY_MAX = 300.0
+
+
 @dataclass(order=True)
 class Entry:
     rank: int
     created: float
     seq: int
     message_id: str = field(compare=False)
+    attempts: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class Retry:
+    """What a send returns to be tried again later (`after` seconds; None: backoff)."""
+
+    after: float | None = None
+
+
+def backoff(attempts: int) -> float:
+    return min(RETRY_MAX, RETRY_BASE * 2 ** max(0, attempts - 1))
 
 
 class DeviceSession:
-    def __init__(self, device_id: str, send: Callable[[str], bool], *, delivery_speed: int,
+    def __init__(self, device_id: str, send: Callable[[str], bool | Retry], *, delivery_speed: int,
                  rng: random.Random | None = None, jitter: float = 0.15):
         self.device_id = device_id
         self._send = send
@@ -40,6 +61,7 @@ class DeviceSession:
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._next_send = 0.0
+        self._last_send: tuple[float, float] | None = None  # (start, jitter factor)
         self._stopping = False
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"send-{device_id}")
         self._thread.start()
@@ -65,9 +87,15 @@ class DeviceSession:
             self._cond.notify()
 
     def set_speed(self, delivery_speed: int) -> None:
+        """A new speed applies at once, to the gap under way too."""
         with self._cond:
             self.delivery_speed = delivery_speed
+            if self._last_send is not None:
+                self._next_send = self._gap_end(*self._last_send)
             self._cond.notify()
+
+    def _gap_end(self, started: float, factor: float) -> float:
+        return started + 60.0 / self.delivery_speed * factor
 
     def pending(self) -> int:
         with self._cond:
@@ -97,16 +125,20 @@ class DeviceSession:
 
     def _run(self) -> None:
         while (entry := self._take()) is not None:
+            started = time.monotonic()
             try:
-                sent = self._send(entry.message_id)
+                outcome = self._send(entry.message_id)
             except Exception:
-                log.exception("sending %s failed; retrying in 5 s", entry.message_id)
-                with self._cond:
-                    heapq.heappush(self._delayed, (time.monotonic() + 5, entry))
-                continue
+                log.exception("sending %s failed; it will be retried", entry.message_id)
+                outcome = Retry()
             with self._cond:
+                if isinstance(outcome, Retry):
+                    entry.attempts += 1
+                    delay = backoff(entry.attempts) if outcome.after is None else outcome.after
+                    heapq.heappush(self._delayed, (time.monotonic() + delay, entry))
+                    continue
                 self._known.discard(entry.message_id)
-                if sent:
-                    gap = 60.0 / self.delivery_speed
-                    gap *= self._rng.uniform(1 - self._jitter, 1 + self._jitter)
-                    self._next_send = time.monotonic() + gap
+                if outcome:
+                    factor = self._rng.uniform(1 - self._jitter, 1 + self._jitter)
+                    self._last_send = (started, factor)
+                    self._next_send = self._gap_end(started, factor)

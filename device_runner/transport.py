@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from pydantic import BaseModel
+
+from shared.content import Text
 from shared.domain import DeviceStatus, FailureReason
 from shared.inbox import GroupFailure, GroupRole, ParticipantFailure
 
@@ -20,6 +23,7 @@ class Receipt(StrEnum):
 class SendResult:
     ok: bool
     reason: FailureReason | None = None
+    retryable: bool = False  # a transient failure: the runner tries again with backoff
 
 
 @dataclass(frozen=True)
@@ -105,8 +109,14 @@ class Transport(ABC):
     def disconnect(self, device_id: str) -> None: ...
 
     @abstractmethod
+    def send(self, device_id: str, wa_id: str, to: str, content: BaseModel,
+             media: bytes | None = None) -> SendResult:
+        """Send `content` (a model of shared.content) under `wa_id` to `to`: an E.164 phone,
+        or a group id ending in @g.us. `media` holds the file's bytes for Media content.
+        Sending the same wa_id again must not deliver twice."""
+
     def send_text(self, device_id: str, wa_id: str, to: str, text: str) -> SendResult:
-        """Send under `wa_id`; sending the same wa_id again must not deliver twice."""
+        return self.send(device_id, wa_id, to, Text(text=text))
 
     # Linking, numbers and profile: the same features on every transport.
 

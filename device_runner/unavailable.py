@@ -17,5 +17,5 @@ class UnavailableTransport(Transport):
     def disconnect(self, device_id: str) -> None:
         pass
 
-    def send_text(self, device_id, wa_id, to, text):
+    def send(self, device_id, wa_id, to, content, media=None):
         return SendResult(False, FailureReason.transport_error)

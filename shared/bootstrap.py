@@ -14,7 +14,15 @@ if TYPE_CHECKING:
     from shared.adapters.inbound_media import MediaStore
     from shared.billing.port import Billing
     from shared.clock import Clock
-    from shared.ports import DocumentStore, EventBus, HttpClient, Mailer, TaskQueue
+    from shared.ports import (
+        DocumentStore,
+        EventBus,
+        HttpClient,
+        Mailer,
+        MediaFetcher,
+        Storage,
+        TaskQueue,
+    )
     from shared.runner_rpc import RunnerRpc
 
 
@@ -22,10 +30,11 @@ class Container:
     def __init__(self, settings: Settings | None = None, *, store: DocumentStore | None = None,
                  tasks: TaskQueue | None = None, bus: EventBus | None = None,
                  clock: Clock | None = None, http: HttpClient | None = None,
+                 storage: Storage | None = None, fetcher: MediaFetcher | None = None,
                  mailer: Mailer | None = None, billing: Billing | None = None):
         self.settings = settings or Settings.from_env()
         overrides = {"store": store, "tasks": tasks, "bus": bus, "clock": clock, "http": http,
-                     "mailer": mailer, "billing": billing}
+                     "storage": storage, "fetcher": fetcher, "mailer": mailer, "billing": billing}
         for name, value in overrides.items():
             if value is not None:
                 self.__dict__[name] = value  # pre-fills the cached_property
@@ -115,6 +124,30 @@ class Container:
 
         return StripeBilling.from_settings(self.settings)
 
+    @cached_property
+    def storage(self) -> Storage:
+        s = self.settings
+        backend = s.storage_backend or ("gcs" if s.media_bucket or s.env == "production"
+                                        else "disk")
+        if backend == "gcs":
+            from google.cloud import storage
+
+            from shared.adapters.gcs_storage import GcsStorage
+
+            return GcsStorage(storage.Client(project=s.project), s.media_bucket)
+        from shared.adapters.storage import DiskStorage, MemoryStorage
+
+        if backend == "memory":
+            return MemoryStorage()
+        return DiskStorage(s.storage_dir or f"{s.data_dir}/files")
+
+    @cached_property
+    def fetcher(self) -> MediaFetcher:
+        from shared.adapters.media_fetcher import RequestsMediaFetcher
+
+        # the same private-address rule as webhooks: loopback URLs only on the local stack
+        return RequestsMediaFetcher(allow_private=self.settings.allow_private_webhooks)
+
 
     @cached_property
     def runner_rpc(self) -> RunnerRpc:
@@ -125,10 +158,10 @@ class Container:
 
     @cached_property
     def inbound_media(self) -> MediaStore:
-        """Media received on WhatsApp: Cloud Storage when media_bucket is set, else disk."""
-        from shared.adapters.inbound_media import from_settings
+        """Media received on WhatsApp, in the storage (inbound/<device>/<name>)."""
+        from shared.adapters.inbound_media import MediaStore
 
-        return from_settings(self.settings)
+        return MediaStore(self.storage)
 
 
 _lock = threading.Lock()

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shared.content import Content, MessageRef, MessageType
 
 
 class DeviceStatus(StrEnum):
@@ -51,6 +54,9 @@ class FailureReason(StrEnum):
     device_deleted = "device_deleted"
     device_logged_out = "device_logged_out"
     transport_error = "transport_error"
+    group_not_found = "group_not_found"
+    media_unavailable = "media_unavailable"
+    unsupported_content = "unsupported_content"
 
 
 class Direction(StrEnum):
@@ -159,9 +165,12 @@ class Message(Doc):
     account_id: str
     device_id: str
     direction: Direction = Direction.outbound
-    type: str = "text"
-    phone: str
-    message: str
+    type: MessageType = MessageType.text
+    phone: str | None = None  # E.164; or
+    group: str | None = None  # a group's WhatsApp id, "<digits>@g.us"
+    message: str = ""  # the text, or a line standing for other content
+    content: Content
+    quote: MessageRef | None = None
     priority: Priority = Priority.normal
     reference: str | None = None
     status: MessageStatus = MessageStatus.queued
@@ -175,6 +184,24 @@ class Message(Doc):
     read_at: datetime | None = None
     failed_at: datetime | None = None
     cancelled_at: datetime | None = None
+    # the monthly-quota reservation this message holds (shared.services.quotas)
+    quota_period: str | None = None
+    quota_shard: int | None = None
+
+    INTERNAL: ClassVar[frozenset[str]] = frozenset(
+        {"account_id", "claimed_by", "wa_id", "quota_period", "quota_shard"})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text_content(cls, data):
+        """Documents written before content existed hold only the text."""
+        if isinstance(data, dict) and data.get("content") is None:
+            data = dict(data, content={"type": "text", "text": data.get("message") or " "})
+        return data
+
+    @property
+    def to(self) -> str:
+        return self.group or self.phone or ""
 
 
 class WebhookDisabledReason(StrEnum):

@@ -56,6 +56,25 @@ class DocumentStore(ABC):
     @abstractmethod
     def delete(self, collection: str, doc_id: str) -> bool: ...
 
+    def increment(self, collection: str, doc_id: str, field: str, by: int = 1, *,
+                  maximum: int | None = None, extra: dict | None = None) -> int | None:
+        """Add `by` to a numeric field atomically (a missing document or field counts as
+        0), with `extra` fields merged in, and return the new value. With `maximum`,
+        nothing is written and None returned when the result would pass it. Adapters
+        override this with fewer round trips (without `maximum`: one blind write)."""
+        while True:
+            doc = self.get(collection, doc_id)
+            value = ((doc or {}).get(field) or 0) + by
+            if maximum is not None and value > maximum:
+                return None
+            data = (extra or {}) | {field: value}
+            if doc is None:
+                if self.create(collection, doc_id, data):
+                    return value
+                continue
+            if self.update(collection, doc_id, data, when={field: doc.get(field)}):
+                return value
+
     @abstractmethod
     def query(
         self,
@@ -63,20 +82,10 @@ class DocumentStore(ABC):
         where: Sequence[Filter] = (),
         order_by: Sequence[tuple[str, str]] = (),
         limit: int | None = None,
-    ) -> list[dict]: ...
-
-    def increment(self, collection: str, doc_id: str, field: str, by: int = 1) -> int:
-        """Add `by` to a numeric field atomically (a missing document or field counts as
-        0) and return the new value. Adapters override this with one write."""
-        while True:
-            doc = self.get(collection, doc_id)
-            if doc is None:
-                if self.create(collection, doc_id, {field: by}):
-                    return by
-                continue
-            value = doc.get(field) or 0
-            if self.update(collection, doc_id, {field: value + by}, when={field: doc.get(field)}):
-                return value + by
+        start_after: Sequence[Any] | None = None,
+    ) -> list[dict]:
+        """`start_after`: values of the `order_by` fields of the last document of the
+        previous page; the page starts after it (cursor pagination)."""
 
 
 class TaskQueue(ABC):
@@ -102,6 +111,44 @@ class EventBus(ABC):
 class Mailer(ABC):
     @abstractmethod
     def send(self, to: str, subject: str, body: str) -> None: ...
+
+
+class Storage(ABC):
+    """Bytes by key: Cloud Storage in production, a directory locally."""
+
+    @abstractmethod
+    def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    @abstractmethod
+    def get(self, key: str) -> bytes:
+        """The bytes; LookupError when there are none under `key`."""
+
+    @abstractmethod
+    def delete(self, key: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Fetched:
+    data: bytes
+    content_type: str | None
+    url: str  # after redirects
+
+
+class FetchError(Exception):
+    """A URL that could not be fetched; `reason` is one of: forbidden_address,
+    invalid_url, unreachable, timeout, http_status, too_large."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class MediaFetcher(ABC):
+    @abstractmethod
+    def fetch(self, url: str, *, max_bytes: int, timeout: float) -> Fetched:
+        """GET `url`, following a few redirects, every hop checked against the private-
+        address guard; at most `max_bytes` and `timeout` seconds in all, else FetchError."""
 
 
 EventHandler = Callable[["Event"], None]

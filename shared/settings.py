@@ -48,6 +48,11 @@ class Settings:
     stripe_api_base: str = ""  # empty: Stripe itself; tests point it at a local stand-in
     public_url: str = "http://127.0.0.1:8080"  # where Stripe Checkout and the portal return
     vat_home_country: str = ""  # the seller's EU country: its customers always pay its VAT
+    data_dir: str = ".utio"  # local state of `make dev` (files, mail outbox)
+    # media: files uploaded or fetched from URLs
+    storage_backend: str = ""  # gcs | disk | memory; empty: gcs with a bucket or in production
+    storage_dir: str = ""  # disk: <data_dir>/files unless set
+    media_fetch_timeout: float = 20.0
     # Mail: SMTP when smtp_url is set (smtp://user:password@host:587), else a file outbox.
     smtp_url: str = field(default="", repr=False)
     mail_from: str = "Utio <no-reply@utio.local>"

@@ -31,6 +31,9 @@ class Route:
     content_type: str = "application/json"
     errors: tuple[int, ...] = ()
     headers: dict[str, str] = field(default_factory=dict)
+    # also accepts multipart/form-data: the handler then gets body=None and reads
+    # request.files itself; the OpenAPI document lists this form beside the JSON body
+    multipart: dict[str, dict] | None = None
 
     @property
     def flask_path(self) -> str:
@@ -89,7 +92,9 @@ class Api:
         def view(**path_params):
             principal = authenticate(route)
             kwargs: dict[str, Any] = dict(path_params)
-            if route.body is not None:
+            if route.multipart is not None and request.mimetype == "multipart/form-data":
+                kwargs["body"] = None
+            elif route.body is not None:
                 kwargs["body"] = parse(route.body, read_json_body(), "body")
             if route.query is not None:
                 kwargs["query"] = parse(route.query, request.args.to_dict(), "query")
@@ -143,6 +148,11 @@ class Api:
                 if example is not None:
                     content["example"] = example
                 op["requestBody"] = {"required": True, "content": {"application/json": content}}
+                if route.multipart is not None:
+                    op["requestBody"]["content"]["multipart/form-data"] = {"schema": {
+                        "type": "object", "properties": route.multipart,
+                        "required": [name for name, prop in route.multipart.items()
+                                     if prop.get("format") == "binary"]}}
             ok: dict[str, Any] = {"description": "Success"}
             if route.response is not None:
                 content = {"schema": ref(route.response)}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared import phones
 from shared.domain import (
@@ -14,9 +14,6 @@ from shared.domain import (
     DeviceSettings,
     DeviceStatus,
     DeviceWarning,
-    FailureReason,
-    MessageStatus,
-    Priority,
     Transport,
 )
 from shared.errors import ValidationFailed
@@ -166,64 +163,6 @@ class SandboxInbound(Input):
 
 class Accepted(BaseModel):
     status: str = "accepted"
-
-
-# --- messages ---------------------------------------------------------------------
-
-
-class SendMessage(Input):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"phone": "+447911123456", "message": "Your order #1042 has shipped 🚚",
-         "priority": "high", "reference": "order-1042"}]})
-    phone: str = Field(description="Recipient in E.164 (+<country code><number>).")
-    message: str = Field(min_length=1, max_length=MAX_TEXT, description="Text, 1 to 6000 characters.")
-    device: str | None = Field(default=None, description="Device to send from; required when "
-                               "the account has several devices.")
-    priority: Priority = Priority.normal
-    reference: str | None = Field(default=None, max_length=200,
-                                  description="Your own reference, returned in events.")
-    deliver_at: AwareDatetime | None = Field(
-        default=None, description="Send at this time (ISO 8601 with a zone).")
-
-    _phone = field_validator("phone")(_e164)
-
-
-class MessageOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": "msg_0a1b2c3d4e5f6a7b8c9d", "device_id": "dev_5e6f7a8b9c0d1a2b3c4d",
-        "direction": "outbound", "type": "text", "phone": "+447911123456",
-        "message": "Your order #1042 has shipped 🚚", "priority": "high",
-        "reference": "order-1042", "status": "delivered", "failure_reason": None,
-        "deliver_at": None, "created_at": "2026-11-24T10:00:00Z",
-        "sent_at": "2026-11-24T10:00:01Z", "delivered_at": "2026-11-24T10:00:02Z",
-        "read_at": None, "failed_at": None, "cancelled_at": None}]})
-    id: str
-    device_id: str
-    direction: str
-    type: str
-    phone: str
-    message: str
-    priority: Priority
-    reference: str | None
-    status: MessageStatus
-    failure_reason: FailureReason | None
-    deliver_at: datetime | None
-    created_at: datetime
-    sent_at: datetime | None
-    delivered_at: datetime | None
-    read_at: datetime | None
-    failed_at: datetime | None
-    cancelled_at: datetime | None
-
-
-class MessageList(BaseModel):
-    data: list[MessageOut]
-
-
-class MessageQuery(Input):
-    device: str | None = Field(default=None, description="Only this device's messages.")
-    status: MessageStatus | None = Field(default=None, description="Only messages in this status.")
-    limit: int = Field(default=50, ge=1, le=500)
 
 
 # Webhook models: functions/api/schemas_webhooks.py

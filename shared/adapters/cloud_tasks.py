@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from google.api_core import exceptions as gexc
 from google.cloud import tasks_v2
@@ -11,6 +11,10 @@ from google.protobuf import timestamp_pb2
 
 from shared.oidc import service_url
 from shared.ports import TaskQueue
+
+# Cloud Tasks refuses schedule times more than 30 days ahead. A later task is scheduled at
+# the horizon; the runner sees that its message is not due and enqueues it again.
+HORIZON = timedelta(days=29, hours=23)
 
 
 class CloudTasksQueue(TaskQueue):
@@ -48,6 +52,7 @@ class CloudTasksQueue(TaskQueue):
         if name:
             task.name = self._client.task_path(self._project, self._region, queue, name)
         if schedule_at is not None:
+            schedule_at = min(schedule_at, datetime.now(UTC) + HORIZON)
             stamp = timestamp_pb2.Timestamp()
             stamp.FromDatetime(schedule_at)
             task.schedule_time = stamp

@@ -98,19 +98,42 @@ class FirestoreStore(DocumentStore):
         except gexc.NotFound:
             return False
 
-    def query(self, collection, where: Sequence[Filter] = (), order_by=(), limit=None):
+    def query(self, collection, where: Sequence[Filter] = (), order_by=(), limit=None,
+              start_after=None):
         q = self._col(collection)
         for field, op, value in where:
             q = q.where(filter=FieldFilter(field, op, list(value) if op == "in" else value))
         for field, direction in order_by:
             q = q.order_by(field, direction=_DIRECTIONS[direction])
+        if start_after is not None:
+            q = q.start_after({field: value for (field, _), value
+                               in zip(order_by, start_after, strict=True)})
         if limit is not None:
             q = q.limit(limit)
         return [snap.to_dict() | {"id": snap.id} for snap in q.stream()]
 
-    def increment(self, collection, doc_id, field, by=1):
-        # One write with a server-side transform, no transaction: the commit answers
-        # with the field's value after the increment.
-        result = self._col(collection).document(doc_id).set(
-            {field: firestore.Increment(by)}, merge=True)
-        return int(result.transform_results[0].integer_value)
+    def increment(self, collection, doc_id, field, by=1, *, maximum=None, extra=None):
+        ref = self._col(collection).document(doc_id)
+        if maximum is None:
+            # One write with a server-side transform, no transaction: the commit answers
+            # with the field's value after the increment.
+            result = ref.set((extra or {}) | {field: firestore.Increment(by)}, merge=True)
+            return int(result.transform_results[0].integer_value)
+        # Compare-and-set on the document's update time: counter shards see contention by
+        # design, and optimistic writes answer where transactions would queue on locks.
+        for _ in range(_CAS_ATTEMPTS):
+            snap = ref.get()
+            value = ((snap.to_dict() or {}).get(field) or 0 if snap.exists else 0) + by
+            if value > maximum:
+                return None
+            data = (extra or {}) | {field: value}
+            try:
+                if snap.exists:
+                    ref.update(data,
+                               option=self._client.write_option(last_update_time=snap.update_time))
+                else:
+                    ref.create(data)
+                return value
+            except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.NotFound):
+                continue  # written meanwhile: read it again
+        raise gexc.Aborted(f"{collection}/{doc_id} kept changing during an increment")

@@ -98,7 +98,20 @@ class MemoryStore(DocumentStore):
         with self._lock:
             return self._data.get(collection, {}).pop(doc_id, None) is not None
 
-    def query(self, collection, where: Sequence[Filter] = (), order_by=(), limit=None):
+    def increment(self, collection, doc_id, field, by=1, *, maximum=None, extra=None):
+        with self._lock:
+            doc = self._data.setdefault(collection, {}).get(doc_id)
+            value = ((doc or {}).get(field) or 0) + by
+            if maximum is not None and value > maximum:
+                return None
+            if doc is None:
+                doc = self._data[collection][doc_id] = {}
+            doc.update(copy.deepcopy(extra or {}))
+            doc[field] = value
+            return value
+
+    def query(self, collection, where: Sequence[Filter] = (), order_by=(), limit=None,
+              start_after=None):
         with self._lock:
             docs = [
                 copy.deepcopy(doc) | {"id": doc_id}
@@ -109,10 +122,16 @@ class MemoryStore(DocumentStore):
         for field, direction in reversed(order_by):
             docs.sort(key=lambda d, f=field: (d.get(f) is not None, d.get(f)),
                       reverse=direction == "desc")
+        if start_after is not None:
+            docs = [d for d in docs if _after(d, order_by, start_after)]
         return docs[:limit] if limit is not None else docs
 
-    def increment(self, collection, doc_id, field, by=1):
-        with self._lock:
-            doc = self._data.setdefault(collection, {}).setdefault(doc_id, {})
-            doc[field] = (doc.get(field) or 0) + by
-            return doc[field]
+
+def _after(doc: dict, order_by, cursor) -> bool:
+    """Whether `doc` sorts after the cursor's values under `order_by`."""
+    for (field, direction), value in zip(order_by, cursor, strict=True):
+        have = doc.get(field)
+        if have == value:
+            continue
+        return have > value if direction == "asc" else have < value
+    return False

@@ -68,9 +68,9 @@ def record_outbound(store: DocumentStore, clock: Clock, message: Message, *,
                     cap: int = MAX_CHAT_MESSAGES) -> bool:
     """File an outbound message once it is sent. Sending from the device reads the chat."""
     entry = ChatEntry(message_id=message.id, account_id=message.account_id,
-                      device_id=message.device_id, chat=message.phone,
+                      device_id=message.device_id, chat=message.to,
                       wa_id=message.wa_id or message.id, direction="outbound", type=message.type,
-                      phone=message.phone, message=message.message, at=clock.now())
+                      phone=message.phone or message.to, message=message.message, at=clock.now())
     return _file(store, clock, entry, inbound=False, cap=cap)
 
 

@@ -16,9 +16,7 @@ def publish(bus: EventBus, clock: Clock, name: EventName | str, account: str,
 
 
 def message_data(message: Message) -> dict:
-    return message.model_dump(
-        mode="json", exclude={"account_id", "claimed_by", "wa_id"}
-    )
+    return message.model_dump(mode="json", exclude=set(Message.INTERNAL))
 
 
 def publish_message_status(bus: EventBus, clock: Clock, message: Message) -> Event:

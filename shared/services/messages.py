@@ -1,24 +1,96 @@
 """Outbound messages: accept and queue (API side), and every status transition after it
 (runner side). Each transition is conditional on the current status, so a repeated task,
-a retry or a second runner cannot send a message twice."""
+a retry or a second runner cannot send a message twice.
+
+Accepting a message: the Idempotency-Key is claimed first, then the content is checked
+and completed (media fetched and typed, quotes resolved, the rules of buttons and lists),
+then one unit of the monthly quota is reserved, and only then is the message written,
+its task enqueued and message:out:new published. A failure after the claim or the
+reservation undoes it, so a retry starts clean."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
+import random
+import time
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
+from pydantic import BaseModel
+
+from shared import media as media_types
 from shared import names
 from shared.clock import Clock
+from shared.content import (
+    Buttons,
+    ListMessage,
+    Media,
+    MediaKind,
+    MessageRef,
+    MessageType,
+    Reaction,
+    Text,
+    summary,
+)
 from shared.domain import Device, FailureReason, Message, MessageStatus, Priority
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.ids import new_id, wa_message_id
-from shared.ports import AnyOf, DocumentStore, EventBus, Guard, TaskQueue
-from shared.services import billing
+from shared.ports import (
+    AnyOf,
+    DocumentStore,
+    EventBus,
+    Guard,
+    Mailer,
+    MediaFetcher,
+    Storage,
+    TaskQueue,
+)
+from shared.services import billing, files, quotas
 from shared.services.events import publish_message_status
 
 FINAL = (MessageStatus.read, MessageStatus.failed, MessageStatus.cancelled)
+SENT = (MessageStatus.sent, MessageStatus.delivered, MessageStatus.read)
+IDEMPOTENCY = "idempotency"
+IDEMPOTENCY_TTL = timedelta(hours=24)
+REPLAY_WAIT = 10.0  # seconds a duplicate waits for the request it repeats to finish
+
+
+# --- what a caller asks to send ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MediaRequest:
+    """Media by `url` (fetched now) or by `file` (an id from POST /v1/files)."""
+
+    url: str | None = None
+    file: str | None = None
+    type: MediaKind | None = None
+    caption: str | None = None
+    filename: str | None = None
+    voice: bool = False
+
+
+@dataclass(frozen=True)
+class ReactionRequest:
+    message: str  # Utio's message id, or the WhatsApp id of a message in the chat
+    emoji: str
+
+
+Draft = BaseModel | MediaRequest | ReactionRequest
+
+
+@dataclass(frozen=True)
+class MediaSource:
+    """What accepting a media message needs beyond the store."""
+
+    storage: Storage
+    fetcher: MediaFetcher
+    timeout: float = 20.0
 
 
 def resolve_device(store: DocumentStore, account_id: str, device_id: str | None) -> Device:
@@ -39,47 +111,227 @@ def resolve_device(store: DocumentStore, account_id: str, device_id: str | None)
     return Device.model_validate(docs[0])
 
 
+def _plain(value):
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: _plain(getattr(value, k)) for k in value.__dataclass_fields__}
+    return value
+
+
 def _fingerprint(body: dict) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    plain = {k: _plain(v) for k, v in body.items()}
+    return hashlib.sha256(json.dumps(plain, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def send_message(store: DocumentStore, tasks: TaskQueue, bus: EventBus, clock: Clock,
-                 account_id: str, *, phone: str, text: str, device_id: str | None = None,
+                 account_id: str, *, phone: str | None = None, group: str | None = None,
+                 text: str | None = None, content: Draft | None = None,
+                 quote: str | None = None, device_id: str | None = None,
                  priority: Priority = Priority.normal, reference: str | None = None,
-                 deliver_at: datetime | None = None,
-                 idempotency_key: str | None = None) -> tuple[Message, bool]:
+                 deliver_at: datetime | None = None, idempotency_key: str | None = None,
+                 media: MediaSource | None = None, mailer: Mailer | None = None,
+                 rng: random.Random | None = None) -> tuple[Message, bool]:
     """Queue a message; returns it and whether it was created now (False: an earlier
-    request with the same Idempotency-Key created it)."""
-    fingerprint = _fingerprint({"phone": phone, "text": text, "device": device_id,
-                                "priority": priority, "reference": reference,
-                                "deliver_at": deliver_at})
+    request with the same Idempotency-Key created it). `text` is short for Text content."""
+    if content is None:
+        if text is None:
+            raise ValidationFailed("nothing to send: give a text or other content",
+                                   code="content_required")
+        content = Text(text=text)
+    if (phone is None) == (group is None):
+        raise ValidationFailed("give exactly one of phone (E.164) or group (a group id)",
+                               details={"field": "phone"}, code="target_required")
+    if deliver_at is not None:
+        deliver_at = deliver_at.astimezone(UTC)
+    fingerprint = _fingerprint({"phone": phone, "group": group, "content": content,
+                                "quote": quote, "device": device_id, "priority": priority,
+                                "reference": reference, "deliver_at": deliver_at})
+    message_id = new_id("msg")
     idem_id = None
     if idempotency_key:
-        idem_id = hashlib.sha256(f"{account_id}:{idempotency_key}".encode()).hexdigest()
-        earlier = store.get("idempotency", idem_id)
+        idem_id, earlier = _claim_key(store, clock, tasks, account_id, idempotency_key,
+                                      fingerprint, message_id)
         if earlier is not None:
-            return _replay(store, account_id, earlier, fingerprint), False
-    device = resolve_device(store, account_id, device_id)
-    billing.ensure_can_send(device, clock.now())  # 402 after the trial or dunning ends
-    message = Message(id=new_id("msg"), account_id=account_id, device_id=device.id, phone=phone,
-                      message=text, priority=priority, reference=reference,
-                      deliver_at=deliver_at, created_at=clock.now())
-    message.wa_id = wa_message_id(message.id)
-    if idem_id and not store.create("idempotency", idem_id,
-                                    {"message_id": message.id, "fingerprint": fingerprint,
-                                     "account_id": account_id, "created_at": clock.now()}):
-        return _replay(store, account_id, store.get("idempotency", idem_id), fingerprint), False
-    store.put("messages", message.id, message.to_doc())
+            return earlier, False
+    reservation = None
+    try:
+        device = resolve_device(store, account_id, device_id)
+        billing.ensure_can_send(device, clock.now())  # 402 after the trial or dunning ends
+        to = group or phone or ""
+        ready = _complete(store, clock, device, to, content, priority, deliver_at, media, mailer)
+        quoted = _ref(store, device, to, quote, "quote") if quote else None
+        if quoted is not None and isinstance(ready, Reaction):
+            raise ValidationFailed("quote: a reaction cannot quote a message",
+                                   details={"field": "quote"}, code="invalid_quote")
+        reservation = quotas.reserve(store, device, clock.now(), rng)
+        if reservation is None:
+            raise quotas.refuse_messages(store, mailer, clock, device)
+        message = Message(id=message_id, account_id=account_id, device_id=device.id,
+                          type=MessageType(ready.type), phone=phone, group=group,
+                          message=summary(ready), content=ready, quote=quoted,
+                          priority=priority, reference=reference, deliver_at=deliver_at,
+                          created_at=clock.now(), quota_period=reservation.period,
+                          quota_shard=reservation.shard)
+        message.wa_id = wa_message_id(message.id)
+        store.put("messages", message.id, message.to_doc())
+    except BaseException:
+        if reservation is not None:
+            quotas.release(store, device.id, reservation.period, reservation.shard)
+        if idem_id is not None:
+            store.delete(IDEMPOTENCY, idem_id)
+        raise
+    # From here the message exists: a failure to enqueue is repaired by a retry with the
+    # same Idempotency-Key (its replay enqueues again) or by the runner's reload.
     enqueue_send(tasks, message)
     publish_message_status(bus, clock, message)
     return message, True
 
 
-def _replay(store: DocumentStore, account_id: str, earlier: dict, fingerprint: str) -> Message:
-    if earlier["fingerprint"] != fingerprint:
-        raise Conflict("Idempotency-Key was used before with a different request body",
-                       code="idempotency_conflict")
-    return get_message(store, account_id, earlier["message_id"])
+# --- idempotency ----------------------------------------------------------------------
+
+
+def _claim_key(store: DocumentStore, clock: Clock, tasks: TaskQueue, account_id: str, key: str,
+               fingerprint: str, message_id: str) -> tuple[str, Message | None]:
+    """Own the key (returns (id, None)), or the message of the request that owns it."""
+    idem_id = hashlib.sha256(f"{account_id}:{key}".encode()).hexdigest()
+    deadline = time.monotonic() + REPLAY_WAIT
+    while time.monotonic() < deadline:
+        now = clock.now()
+        if store.create(IDEMPOTENCY, idem_id, {
+                "message_id": message_id, "fingerprint": fingerprint, "account_id": account_id,
+                "created_at": now, "expires_at": now + IDEMPOTENCY_TTL}):
+            return idem_id, None
+        earlier = store.get(IDEMPOTENCY, idem_id)
+        if earlier is None:
+            continue  # the first request failed and gave the key up: take it
+        if earlier.get("expires_at") and earlier["expires_at"] < now:
+            store.delete(IDEMPOTENCY, idem_id)
+            continue
+        if earlier["fingerprint"] != fingerprint:
+            raise Conflict("Idempotency-Key was used before with a different request body",
+                           code="idempotency_conflict")
+        doc = store.get("messages", earlier["message_id"])
+        if doc is not None:
+            message = Message.model_validate(doc)
+            if message.status == MessageStatus.queued:
+                enqueue_send(tasks, message)  # named task: a no-op unless it was lost
+            return idem_id, message
+        time.sleep(0.05)  # the first request is still under way
+    raise Conflict("a request with this Idempotency-Key is still being processed; retry "
+                   "shortly", code="idempotency_in_progress")
+
+
+# --- completing the content -----------------------------------------------------------
+
+
+def _complete(store: DocumentStore, clock: Clock, device: Device, to: str, draft: Draft,
+              priority: Priority, deliver_at: datetime | None, media: MediaSource | None,
+              mailer: Mailer | None) -> BaseModel:
+    if isinstance(draft, MediaRequest):
+        if media is None:
+            raise ValidationFailed("media messages are not available here", code="no_media")
+        return _media(store, clock, device, draft, media, mailer)
+    if isinstance(draft, ReactionRequest):
+        return Reaction(target=_ref(store, device, to, draft.message, "reaction.message"),
+                        emoji=draft.emoji)
+    if isinstance(draft, Buttons) and draft.has_links and to.endswith("@g.us"):
+        raise ValidationFailed("buttons: URL and call buttons cannot be sent to a group; send "
+                               "them to a phone, or use reply buttons in the group",
+                               details={"field": "buttons"}, code="buttons_not_allowed_in_groups")
+    if isinstance(draft, Buttons | ListMessage) and not conversation_started(
+            store, device.id, to, priority, deliver_at or clock.now()):
+        kind = "buttons" if isinstance(draft, Buttons) else "list"
+        raise ValidationFailed(
+            f"{kind}: a {kind} message cannot open a conversation; WhatsApp shows it only in "
+            f"a chat that has messages. Send a text message to {to} first, then the {kind}",
+            details={"field": kind}, code="first_message_not_text")
+    return draft
+
+
+def conversation_started(store: DocumentStore, device_id: str, to: str, priority: Priority,
+                         at: datetime) -> bool:
+    """Whether the chat with `to` on this device has a message before one sent at `at`
+    with `priority`: an inbound message, an outbound one sent, or a queued one that will
+    go first (higher or equal priority, due no later)."""
+    if store.get("chats", f"{device_id}:{to}") is not None:
+        return True
+    field = "group" if to.endswith("@g.us") else "phone"
+    base = [("device_id", "==", device_id), (field, "==", to)]
+    if store.query("messages", [*base, ("status", "in", [s.value for s in SENT])], limit=1):
+        return True
+    for doc in store.query("messages", [*base, ("status", "==", MessageStatus.queued.value)],
+                           limit=50):
+        earlier = Message.model_validate(doc)
+        due = earlier.deliver_at or earlier.created_at
+        if (earlier.type not in (MessageType.buttons, MessageType.list, MessageType.reaction)
+                and earlier.priority.rank <= priority.rank and due <= at):
+            return True
+    return False
+
+
+def _media(store: DocumentStore, clock: Clock, device: Device, draft: MediaRequest,
+           source: MediaSource, mailer: Mailer | None) -> Media:
+    plan_media = quotas.plan_of(device).media
+    if draft.type is not None:
+        cap = quotas.media_limit(device, draft.type.limit_name)
+    else:
+        cap = max(plan_media.image, plan_media.audio, plan_media.video, plan_media.document)
+    if draft.url:
+        try:
+            record = files.fetch_file(store, source.storage, source.fetcher, clock,
+                                      device.account_id, draft.url, max_bytes=cap,
+                                      timeout=source.timeout)
+        except files.TooLarge as exc:
+            limit_name = draft.type.limit_name if draft.type else "document"
+            raise quotas.media_too_large(store, mailer, clock, device, limit_name,
+                                         exc.limit + 1) from exc
+    else:
+        try:
+            record = files.get_file(store, device.account_id, draft.file or "")
+        except NotFound as exc:
+            raise ValidationFailed(f"media.file: no file {draft.file} in this account; upload "
+                                   "it with POST /v1/files", details={"field": "media.file"},
+                                   code="unknown_file") from exc
+    kind = media_types.kind_for(record.mime, draft.type, voice=draft.voice)
+    media_types.check_name(draft.filename, record.mime)
+    if record.size > quotas.media_limit(device, kind.limit_name):
+        raise quotas.media_too_large(store, mailer, clock, device, kind.limit_name, record.size)
+    return Media(type=kind.value, file=record.stored(), caption=draft.caption,
+                 filename=draft.filename or record.filename, voice=draft.voice)
+
+
+def _ref(store: DocumentStore, device: Device, to: str, ident: str, field: str) -> MessageRef:
+    """Another message of the chat with `to`: one Utio sent (by its id or WhatsApp id) or
+    one that arrived (by its WhatsApp id)."""
+    doc = store.get("messages", ident) if ident.startswith("msg_") else None
+    if doc is None:
+        found = store.query("messages", [("wa_id", "==", ident)], limit=1)
+        doc = found[0] if found else None
+    if doc is not None and doc.get("device_id") == device.id:
+        other = Message.model_validate(doc)
+        if other.to != to:
+            raise ValidationFailed(f"{field}: message {ident} belongs to another chat",
+                                   details={"field": field}, code="message_in_other_chat")
+        return MessageRef(wa_id=other.wa_id or wa_message_id(other.id), from_me=True,
+                          message_id=other.id, text=other.message or None)
+    entry = store.get("chat_messages", f"{device.id}:{ident}")
+    if entry is not None:  # a message that arrived (or one the chat log filed)
+        chat = entry.get("chat")  # the chat log's entries name their chat
+        if chat is None and not to.endswith("@g.us"):
+            chat = entry.get("phone")  # a 1-to-1 inbound record: its sender is the chat
+        if chat is not None and chat != to:
+            raise ValidationFailed(f"{field}: message {ident} belongs to another chat",
+                                   details={"field": field}, code="message_in_other_chat")
+        from_me = entry.get("direction") == "outbound"
+        return MessageRef(wa_id=ident, from_me=from_me,
+                          sender=None if from_me else entry.get("phone"),
+                          text=entry.get("message"))
+    raise ValidationFailed(f"{field}: no message {ident} on device {device.id}",
+                           details={"field": field}, code="unknown_message")
+
+
+# --- reading and cancelling -----------------------------------------------------------
 
 
 def enqueue_send(tasks: TaskQueue, message: Message) -> None:
@@ -95,17 +347,39 @@ def get_message(store: DocumentStore, account_id: str, message_id: str) -> Messa
     return Message.model_validate(doc)
 
 
+def _cursor(message: Message) -> str:
+    raw = json.dumps([message.created_at.isoformat(), message.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _uncursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        stamp, message_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(stamp), str(message_id)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise ValidationFailed("cursor: not a cursor from an earlier page (next_cursor)",
+                               details={"field": "cursor"}, code="invalid_cursor") from exc
+
+
 def list_messages(store: DocumentStore, account_id: str, *, device_id: str | None = None,
-                  status: MessageStatus | None = None, limit: int = 50) -> list[Message]:
+                  status: MessageStatus | None = None, phone: str | None = None,
+                  group: str | None = None, reference: str | None = None,
+                  since: datetime | None = None, until: datetime | None = None,
+                  limit: int = 50, cursor: str | None = None) -> tuple[list[Message], str | None]:
+    """Newest first; returns a page and the cursor of the next one (None: last page)."""
     where = [("account_id", "==", account_id)]
-    if device_id:
-        where.append(("device_id", "==", device_id))
-    if status:
-        where.append(("status", "==", status.value))
-    docs = store.query("messages", where)
-    messages = sorted((Message.model_validate(d) for d in docs), key=lambda m: m.created_at,
-                      reverse=True)
-    return messages[:limit]
+    for field, value in (("device_id", device_id), ("status", status and status.value),
+                         ("phone", phone), ("group", group), ("reference", reference)):
+        if value is not None:
+            where.append((field, "==", value))
+    if since is not None:
+        where.append(("created_at", ">=", since))
+    if until is not None:
+        where.append(("created_at", "<", until))
+    docs = store.query("messages", where, order_by=[("created_at", "desc"), ("id", "desc")],
+                       limit=limit + 1, start_after=_uncursor(cursor) if cursor else None)
+    page = [Message.model_validate(d) for d in docs[:limit]]
+    return page, (_cursor(page[-1]) if len(docs) > limit else None)
 
 
 def cancel_message(store: DocumentStore, bus: EventBus, clock: Clock, account_id: str,
@@ -118,6 +392,7 @@ def cancel_message(store: DocumentStore, bus: EventBus, clock: Clock, account_id
     if not ok:
         raise Conflict(f"message {message_id} is {message.status.value}; only a queued "
                        "message that is not being sent can be cancelled", code="not_cancellable")
+    quotas.release(store, message.device_id, message.quota_period, message.quota_shard)
     message = get_message(store, account_id, message_id)
     publish_message_status(bus, clock, message)
     return message
@@ -126,59 +401,89 @@ def cancel_message(store: DocumentStore, bus: EventBus, clock: Clock, account_id
 # --- runner side -------------------------------------------------------------------
 
 
-def claim(store: DocumentStore, message_id: str, shard: str,
+def claim(store: DocumentStore, message_id: str, shard: str, *,
+          current: Message | None = None,
           fence: Callable[[str], Guard | None] | None = None) -> Message | None:
-    """Take a queued message for sending. None when it is no longer ours to send. With a
+    """Take a queued message for sending. None when it is no longer ours to send. With
+    `current` (read when its task came) no second read is needed: only status and claim
+    change after a message is created, and the claim's condition checks both. With a
     `fence` (the runner's leases), the claim holds only while the runner still holds the
     message's device: it is written in one atomic step with that check."""
     guard = None
     if fence is not None:
-        doc = store.get("messages", message_id)
-        guard = fence(doc["device_id"]) if doc else None
+        device_id = current.device_id if current is not None else \
+            (store.get("messages", message_id) or {}).get("device_id")
+        guard = fence(device_id) if device_id else None
         if guard is None:
             return None
     for holder in (None, shard):
         if store.update("messages", message_id, {"claimed_by": shard},
                         when={"status": MessageStatus.queued.value, "claimed_by": holder},
                         guard=guard):
+            if current is not None:
+                return current.model_copy(update={"claimed_by": shard})
             return Message.model_validate(store.get("messages", message_id))
     return None
 
 
+def unclaim(store: DocumentStore, message_id: str, shard: str) -> bool:
+    """Give a claimed message back (a transient failure): it can be cancelled again."""
+    return store.update("messages", message_id, {"claimed_by": None},
+                        when={"status": MessageStatus.queued.value, "claimed_by": shard})
+
+
 def _transition(store: DocumentStore, bus: EventBus, clock: Clock, message_id: str,
                 status: MessageStatus, stamp: str, allowed_from: tuple[MessageStatus, ...],
-                extra: dict | None = None) -> Message | None:
+                extra: dict | None = None, current: Message | None = None) -> Message | None:
+    """Move a message on if its status allows; publish the change. With `current` (the
+    message as the caller just read it) the event is built from it and the changes,
+    saving a read; the conditional update has checked the status either way."""
     now = clock.now()
-    changes = {"status": status.value, stamp: now} | (extra or {})
-    if not store.update("messages", message_id, changes,
+    changes = {"status": status, stamp: now} | (extra or {})
+    stored = {k: v.value if isinstance(v, StrEnum) else v for k, v in changes.items()}
+    if not store.update("messages", message_id, stored,
                         when={"status": AnyOf(s.value for s in allowed_from)}):
         return None
-    message = Message.model_validate(store.get("messages", message_id))
+    if current is not None:
+        message = current.model_copy(update=changes)
+    else:
+        message = Message.model_validate(store.get("messages", message_id))
     publish_message_status(bus, clock, message)
     return message
 
 
-def mark_sent(store, bus, clock, message_id: str) -> Message | None:
+def mark_sent(store, bus, clock, message_id: str, *, current: Message | None = None
+              ) -> Message | None:
     return _transition(store, bus, clock, message_id, MessageStatus.sent, "sent_at",
-                       (MessageStatus.queued,))
+                       (MessageStatus.queued,), current=current)
 
 
-def mark_delivered(store, bus, clock, message_id: str) -> Message | None:
+def mark_delivered(store, bus, clock, message_id: str, *, current: Message | None = None
+                   ) -> Message | None:
     return _transition(store, bus, clock, message_id, MessageStatus.delivered, "delivered_at",
-                       (MessageStatus.sent,))
+                       (MessageStatus.sent,), current=current)
 
 
-def mark_read(store, bus, clock, message_id: str) -> Message | None:
-    doc = store.get("messages", message_id)
-    extra = {} if doc is None or doc.get("delivered_at") else {"delivered_at": clock.now()}
+def mark_read(store, bus, clock, message_id: str, *, current: Message | None = None
+              ) -> Message | None:
+    if current is not None:
+        delivered = current.delivered_at is not None
+    else:
+        doc = store.get("messages", message_id)
+        delivered = doc is None or bool(doc.get("delivered_at"))
+    extra = {} if delivered else {"delivered_at": clock.now()}
     return _transition(store, bus, clock, message_id, MessageStatus.read, "read_at",
-                       (MessageStatus.sent, MessageStatus.delivered), extra)
+                       (MessageStatus.sent, MessageStatus.delivered), extra, current=current)
 
 
 def fail(store: DocumentStore, bus: EventBus, clock: Clock, message: Message,
          reason: FailureReason) -> Message | None:
-    return _transition(store, bus, clock, message.id, MessageStatus.failed, "failed_at",
-                       (MessageStatus.queued,), {"failure_reason": reason.value})
+    """Fail a queued message; it no longer counts towards the monthly quota."""
+    failed = _transition(store, bus, clock, message.id, MessageStatus.failed, "failed_at",
+                         (MessageStatus.queued,), {"failure_reason": reason}, current=message)
+    if failed is not None:
+        quotas.release(store, failed.device_id, failed.quota_period, failed.quota_shard)
+    return failed
 
 
 def find_by_wa_id(store: DocumentStore, wa_id: str) -> Message | None:
@@ -189,4 +494,4 @@ def find_by_wa_id(store: DocumentStore, wa_id: str) -> Message | None:
 def queued_for_device(store: DocumentStore, device_id: str) -> list[Message]:
     docs = store.query("messages", [("device_id", "==", device_id),
                                     ("status", "==", MessageStatus.queued.value)])
-    return [Message.model_validate(d) for d in docs]
+    return sorted((Message.model_validate(d) for d in docs), key=lambda m: m.created_at)

@@ -11,7 +11,8 @@ from PIL import Image
 
 from device_runner.app import create_app as runner_app
 from shared import names
-from shared.adapters.inbound_media import DiskMediaStore
+from shared.adapters.inbound_media import MediaStore
+from shared.adapters.storage import DiskStorage
 from shared.runner_rpc import RunnerRpc, raise_for
 from tests.fakes import assert_error, make_container, make_settings
 from tests.unit.conftest import ApiCaller
@@ -32,7 +33,7 @@ class AppRpc(RunnerRpc):
 @pytest.fixture
 def container(tmp_path):
     c = make_container(settings=make_settings(scan_wait=0.05))
-    c.__dict__["inbound_media"] = DiskMediaStore(tmp_path / "media")
+    c.__dict__["inbound_media"] = MediaStore(DiskStorage(tmp_path / "media"))
     return c
 
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from functions.api.access import agent_route
 from functions.api.registry import Principal, api
-from functions.api.schemas import MessageOut
 from functions.api.schemas_chats import (
     ChatLink,
     ChatLinkQuery,
@@ -14,6 +13,7 @@ from functions.api.schemas_chats import (
     SendToChat,
     UpdateChat,
 )
+from functions.api.schemas_messages import MessageOut
 from shared.errors import ValidationFailed
 from shared.services import chats, devices, messages
 from shared.services.chats import parse_chat_id
@@ -78,8 +78,9 @@ def send_to_chat(p: Principal, device_id: str, chat_id: str, body: SendToChat):
     message, created = messages.send_message(
         p.c.store, p.c.tasks, p.c.bus, p.c.clock, p.account_id, phone=chat, text=body.message,
         device_id=device_id, priority=body.priority, reference=body.reference,
-        idempotency_key=p.idempotency_key)
-    return MessageOut.model_validate(message.model_dump()), 201 if created else 200
+        idempotency_key=p.idempotency_key, mailer=p.c.mailer)
+    return MessageOut.model_validate(message.model_dump(exclude=message.INTERNAL)), \
+        201 if created else 200
 
 
 @agent_route("GET", "/v1/devices/{device_id}/chats/{phone}/link", query=ChatLinkQuery,

@@ -1,24 +1,53 @@
 from __future__ import annotations
 
 from functions.api.registry import Principal, api
-from functions.api.schemas import MessageList, MessageOut, MessageQuery, SendMessage
+from functions.api.routes import files  # noqa: F401 (registers the file and usage routes)
+from functions.api.schemas_messages import (
+    MessageList,
+    MessageOut,
+    MessageQuery,
+    SendMessage,
+)
+from shared.content import Contacts
 from shared.services import messages
 
 
 def _out(message) -> MessageOut:
-    return MessageOut.model_validate(message.model_dump())
+    return MessageOut.model_validate(message.model_dump(exclude=message.INTERNAL))
+
+
+def _media_source(c) -> messages.MediaSource:
+    """Built only for media messages: a text never makes the Storage client."""
+    return messages.MediaSource(c.storage, c.fetcher, c.settings.media_fetch_timeout)
+
+
+def _draft(body: SendMessage):
+    if body.message is not None:
+        return None
+    if body.media is not None:
+        m = body.media
+        return messages.MediaRequest(url=m.url, file=m.file, type=m.type, caption=m.caption,
+                                     filename=m.filename, voice=m.voice)
+    if body.reaction is not None:
+        return messages.ReactionRequest(message=body.reaction.message, emoji=body.reaction.emoji)
+    if body.contacts is not None:
+        return Contacts(contacts=body.contacts)
+    return body.location or body.buttons or body.list
 
 
 @api.route("POST", "/v1/messages", body=SendMessage, response=MessageOut, status=201,
-           summary="Queue a message", tag="messages", errors=(409,),
+           summary="Queue a message", tag="messages", errors=(404, 409, 413, 429),
            headers={"Idempotency-Key": "Repeat a request safely: the same key and body return "
-                    "the first answer; another body with the same key gets 409."})
+                    "the message the first request created (status 200); another body with "
+                    "the same key gets 409."})
 def send_message(p: Principal, body: SendMessage):
+    c = p.c
     message, created = messages.send_message(
-        p.c.store, p.c.tasks, p.c.bus, p.c.clock, p.account_id, phone=body.phone,
-        text=body.message, device_id=body.device, priority=body.priority,
-        reference=body.reference, deliver_at=body.deliver_at,
-        idempotency_key=p.idempotency_key)
+        c.store, c.tasks, c.bus, c.clock, p.account_id, phone=body.phone, group=body.group,
+        text=body.message, content=_draft(body), quote=body.quote, device_id=body.device,
+        priority=body.priority, reference=body.reference, deliver_at=body.deliver_at,
+        idempotency_key=p.idempotency_key, media=_media_source(c) if body.media else None,
+        mailer=c.mailer)
     return _out(message), 201 if created else 200
 
 
@@ -29,15 +58,17 @@ def get_message(p: Principal, message_id: str):
 
 
 @api.route("GET", "/v1/messages", query=MessageQuery, response=MessageList,
-           summary="List messages, newest first", tag="messages")
+           summary="List messages, newest first, a page at a time", tag="messages")
 def list_messages(p: Principal, query: MessageQuery):
-    found = messages.list_messages(p.c.store, p.account_id, device_id=query.device,
-                                   status=query.status, limit=query.limit)
-    return MessageList(data=[_out(m) for m in found])
+    found, cursor = messages.list_messages(
+        p.c.store, p.account_id, device_id=query.device, status=query.status, phone=query.phone,
+        group=query.group, reference=query.reference, since=query.since, until=query.until,
+        limit=query.limit, cursor=query.cursor)
+    return MessageList(data=[_out(m) for m in found], next_cursor=cursor)
 
 
 @api.route("DELETE", "/v1/messages/{message_id}", response=MessageOut,
-           summary="Cancel a queued message", tag="messages", errors=(404, 409))
+           summary="Cancel a queued or scheduled message", tag="messages", errors=(404, 409))
 def cancel_message(p: Principal, message_id: str):
     return _out(messages.cancel_message(p.c.store, p.c.bus, p.c.clock, p.account_id,
                                         message_id))

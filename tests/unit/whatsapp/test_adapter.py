@@ -30,8 +30,9 @@ from PIL import Image
 
 from device_runner.transport import Listener, Receipt
 from device_runner.whatsapp.adapter import Backoff, SentLedger, SessionDirectory, WhatsAppTransport
-from shared.adapters.inbound_media import DiskMediaStore
+from shared.adapters.inbound_media import MediaStore
 from shared.adapters.memory_store import MemoryStore
+from shared.adapters.storage import DiskStorage
 from shared.domain import DeviceStatus, FailureReason
 from tests.fakes import ManualTimer, wait_until
 from tests.neonize_standin import DELIVERED, READ, StandInWhatsApp
@@ -91,7 +92,7 @@ def make(world, store, tmp_path):
 
     def build(**kw):
         transport = WhatsAppTransport(world, SessionDirectory(store), SentLedger(store),
-                                      media=DiskMediaStore(tmp_path / "media"),
+                                      media=MediaStore(DiskStorage(tmp_path / "media")),
                                       public_url="https://api.utio.test",
                                       backoff=kw.pop("backoff", Backoff(2, 60, random.Random(7))),
                                       timer=kw.pop("timer", ManualTimer()),
@@ -310,7 +311,7 @@ def test_inbound_text_media_location_reaction_and_groups(make, world, tmp_path):
     image = got["W2"]
     assert image.type == "image" and image.text == "look"
     assert image.content["url"] == "https://api.utio.test/v1/devices/dev_1/media/W2.png"
-    assert (tmp_path / "media" / DEVICE / "W2.png").read_bytes() == world.media
+    assert (tmp_path / "media" / "inbound" / DEVICE / "W2.png").read_bytes() == world.media
     assert got["W3"].content["latitude"] == 51.5 and got["W3"].text == "Eye"
     assert got["W4"].type == "reaction"
     assert got["W4"].content == {"emoji": "👍", "target": {"wa_id": "3EB0OURS", "from_me": True}}

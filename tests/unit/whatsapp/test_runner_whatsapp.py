@@ -13,8 +13,9 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import ImageMessage, Message
 
 from device_runner.main import build_runner
 from device_runner.whatsapp.adapter import Backoff, SentLedger, SessionDirectory, WhatsAppTransport
-from shared.adapters.inbound_media import DiskMediaStore
+from shared.adapters.inbound_media import MediaStore
 from shared.adapters.mailers import FileOutboxMailer
+from shared.adapters.storage import DiskStorage
 from shared.services import connection
 from shared.services.linking import current
 from tests.fakes import ManualTimer, queue_message, seed_account, seed_device, status_of, wait_until
@@ -31,7 +32,7 @@ def setup(container, world, tmp_path):
     c = container
     c.__dict__["mailer"] = FileOutboxMailer(tmp_path / "outbox.jsonl")
     transport = WhatsAppTransport(world, SessionDirectory(c.store), SentLedger(c.store),
-                                  media=DiskMediaStore(tmp_path / "media"),
+                                  media=MediaStore(DiskStorage(tmp_path / "media")),
                                   public_url="https://api.utio.test",
                                   backoff=Backoff(1, 2, random.Random(3)), timer=ManualTimer(),
                                   wait=lambda event, seconds: None)
@@ -82,7 +83,7 @@ def test_inbound_media_is_stored_in_its_chat_and_published(setup, world, tmp_pat
     [event] = [e for e in c.bus.published if e.event == "message:in:new"]
     assert event.data["type"] == "image" and event.data["message"] == "my order"
     assert event.data["content"]["url"] == f"https://api.utio.test/v1/devices/{device.id}/media/WIN1.png"
-    assert (tmp_path / "media" / device.id / "WIN1.png").exists()
+    assert (tmp_path / "media" / "inbound" / device.id / "WIN1.png").exists()
     [stored] = c.store.query("chat_messages")
     assert (stored["chat"], stored["type"], stored["message"]) == ("+447911123456", "image", "my order")
 

@@ -1,0 +1,336 @@
+"""Benchmarks of the send queue: priority positions, pacing, pipeline throughput and the
+cost of one message in Firestore operations, tasks and Pub/Sub publishes."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+
+from shared.ports import DocumentStore, EventBus, TaskQueue
+
+
+def _wait(predicate: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("benchmark did not finish in time")
+        time.sleep(0.002)
+
+
+# --- priority -----------------------------------------------------------------------------
+
+
+def priority_positions(backlog: int = 300, urgent: int = 10, speed: int = 6000) -> None:
+    from device_runner.session import DeviceSession
+    from shared.domain import Priority
+
+    sent: list[str] = []
+    lock = threading.Lock()
+
+    def send(message_id: str) -> bool:
+        with lock:
+            sent.append(message_id)
+        return True
+
+    session = DeviceSession("dev_bench", send, delivery_speed=speed)
+    for i in range(backlog):
+        session.push(f"low-{i}", Priority.low, created=i)
+    session.set_connected(True)
+    _wait(lambda: len(sent) >= 5, 10)
+    for i in range(urgent):
+        session.push(f"urgent-{i}", Priority.urgent, created=backlog + i)
+    before = len(sent)
+    _wait(lambda: len(sent) == backlog + urgent, 60)
+    session.stop()
+    positions = [sent.index(f"urgent-{i}") + 1 for i in range(urgent)]
+    lows_after = sum(1 for m in sent[positions[-1]:] if m.startswith("low"))
+    print(f"priority: {urgent} urgent queued behind {backlog} low on one device "
+          f"({speed}/min, real session)")
+    print(f"  lows sent when the urgent ones arrived  {before}")
+    print(f"  send positions of the urgent ones       {positions}")
+    print(f"  lows still waiting behind them          {lows_after} of {backlog}")
+
+
+# --- pacing -------------------------------------------------------------------------------
+
+
+def pacing(cases: tuple[tuple[int, int], ...] = ((60, 11), (120, 16), (600, 51), (3000, 201)),
+           send_time: float = 0.005) -> None:
+    """Configured against measured messages a minute, on the real session thread, with a
+    send that takes `send_time` seconds (the gap runs from the start of a send)."""
+    from device_runner.session import DeviceSession
+    from shared.domain import Priority
+
+    print(f"pacing: configured vs measured, real time, each send taking {send_time * 1000:.0f} ms")
+    print("  configured/min   messages   measured/min   error   gap min..max (nominal)")
+    for speed, count in cases:
+        times: list[float] = []
+
+        def send(message_id: str, times=times) -> bool:
+            times.append(time.monotonic())
+            time.sleep(send_time)
+            return True
+
+        session = DeviceSession("dev_pace", send, delivery_speed=speed)
+        for i in range(count):
+            session.push(f"m{i}", Priority.normal, created=i)
+        session.set_connected(True)
+        _wait(lambda times=times, count=count: len(times) == count, count * 60 / speed * 2 + 5)
+        session.stop()
+        measured = (count - 1) / (times[-1] - times[0]) * 60
+        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        print(f"  {speed:>14} {count:>10} {measured:>14.1f} {100 * (measured / speed - 1):>+6.1f}%"
+              f"   {min(gaps):.3f}..{max(gaps):.3f} s ({60 / speed:.3f})")
+
+
+# --- counting the ports -----------------------------------------------------------------
+
+
+class CountingStore(DocumentStore):
+    """Counts operations as Firestore bills them, for the adapter in shared/adapters:
+    a conditional update or a capped increment reads before it writes; a query costs one
+    read per document returned (at least one)."""
+
+    def __init__(self, inner: DocumentStore):
+        self.inner = inner
+        self.reads: Counter = Counter()
+        self.writes: Counter = Counter()
+        self._lock = threading.Lock()
+
+    def _count(self, kind: Counter, collection: str, n: int = 1) -> None:
+        with self._lock:
+            kind[collection] += n
+
+    def reset(self) -> None:
+        with self._lock:
+            self.reads.clear()
+            self.writes.clear()
+
+    def get(self, collection, doc_id):
+        self._count(self.reads, collection)
+        return self.inner.get(collection, doc_id)
+
+    def create(self, collection, doc_id, data):
+        self._count(self.writes, collection)
+        return self.inner.create(collection, doc_id, data)
+
+    def put(self, collection, doc_id, data):
+        self._count(self.writes, collection)
+        return self.inner.put(collection, doc_id, data)
+
+    def update(self, collection, doc_id, changes, *, when=None):
+        done = self.inner.update(collection, doc_id, changes, when=when)
+        if when:
+            self._count(self.reads, collection)
+        if done:
+            self._count(self.writes, collection)
+        return done
+
+    def delete(self, collection, doc_id):
+        self._count(self.writes, collection)
+        return self.inner.delete(collection, doc_id)
+
+    def increment(self, collection, doc_id, field, by=1, *, maximum=None, extra=None):
+        value = self.inner.increment(collection, doc_id, field, by, maximum=maximum, extra=extra)
+        if maximum is not None:
+            self._count(self.reads, collection)
+        if value is not None:
+            self._count(self.writes, collection)
+        return value
+
+    def query(self, collection, where=(), order_by=(), limit=None, start_after=None):
+        docs = self.inner.query(collection, where, order_by, limit, start_after)
+        self._count(self.reads, collection, max(1, len(docs)))
+        return docs
+
+
+class IndexedMemoryStore:
+    """MemoryStore with an index on messages.wa_id, so that the receipts' look-up does not
+    scan every message (Firestore answers it from an index too)."""
+
+    def __new__(cls):
+        from shared.adapters.memory_store import MemoryStore
+
+        class Indexed(MemoryStore):
+            def __init__(self):
+                super().__init__()
+                self.by_wa: dict[str, str] = {}
+
+            def put(self, collection, doc_id, data):
+                super().put(collection, doc_id, data)
+                if collection == "messages" and data.get("wa_id"):
+                    self.by_wa[data["wa_id"]] = doc_id
+
+            def query(self, collection, where=(), order_by=(), limit=None, start_after=None):
+                if collection == "messages" and len(where) == 1 and where[0][:2] == ("wa_id", "=="):
+                    doc = self.get(collection, self.by_wa.get(where[0][2], ""))
+                    return [doc] if doc else []
+                return super().query(collection, where, order_by, limit, start_after)
+
+        return Indexed()
+
+
+class CountingBus(EventBus):
+    def __init__(self):
+        self.published: Counter = Counter()
+        self._lock = threading.Lock()
+
+    def publish(self, event):
+        with self._lock:
+            self.published[event.event] += 1
+
+
+class DirectTasks(TaskQueue):
+    """Delivers message tasks to the runner on worker threads, like Cloud Tasks' push;
+    counts every enqueue."""
+
+    def __init__(self, workers: int = 4):
+        self.count: Counter = Counter()
+        self.runner = None
+        self.open = threading.Event()  # cleared: tasks wait (to count the API's share alone)
+        self.open.set()
+        self._queue: queue.Queue = queue.Queue()
+        for i in range(workers):
+            threading.Thread(target=self._work, daemon=True, name=f"bench-tasks-{i}").start()
+
+    def enqueue(self, queue_name, target, payload, *, name=None, schedule_at=None):
+        self.count[queue_name] += 1
+        self._queue.put((target, payload))
+
+    def _work(self) -> None:
+        from shared import names
+
+        while True:
+            target, payload = self._queue.get()
+            self.open.wait()
+            if self.runner is None:
+                continue
+            if target == names.TARGET_RUNNER_MESSAGES:
+                self.runner.handle_message_task(payload["message_id"])
+            elif target == names.TARGET_RUNNER_DEVICES:
+                self.runner.handle_device_task(payload)
+
+
+class SerialTimer:
+    """The sandbox's receipts on one worker thread, in order, at once."""
+
+    def __init__(self):
+        self._queue: queue.Queue = queue.Queue()
+        threading.Thread(target=self._work, daemon=True, name="bench-timer").start()
+
+    def __call__(self, delay, fn):
+        self._queue.put(fn)
+
+    def _work(self):
+        while True:
+            self._queue.get()()
+
+
+def _stack(devices: int, *, runner: bool):
+    """The API and (optionally) a runner over in-process backends, with `devices` sandbox
+    devices on the Enterprise plan, pacing lifted (the benchmark measures the machinery)."""
+    from device_runner.main import build_runner
+    from device_runner.sandbox import SandboxTransport
+    from functions.api.app import create_app
+    from shared.adapters.mailers import FileOutboxMailer
+    from shared.adapters.storage import MemoryStorage
+    from shared.bootstrap import Container
+    from shared.domain import Transport
+    from shared.services.accounts import create_account
+    from shared.services.devices import create_device
+    from shared.settings import Settings
+
+    store = CountingStore(IndexedMemoryStore())
+    tasks, bus = DirectTasks(), CountingBus()
+    c = Container(Settings(env="test", default_transport="sandbox"), store=store, tasks=tasks,
+                  bus=bus, storage=MemoryStorage(), mailer=FileOutboxMailer("/dev/null"))
+    account, _, key = create_account(c.store, c.clock, "bench")
+    device_ids = [create_device(c.store, c.tasks, c.clock, account.id,
+                                transport=Transport.sandbox).id for _ in range(devices)]
+    for device_id in device_ids:
+        c.store.update("devices", device_id, {"plan": "messaging-enterprise"})
+    run = None
+    if runner:
+        run = build_runner(c, sandbox=SandboxTransport(timer=SerialTimer()))
+        tasks.runner = run
+        for device_id in device_ids:
+            run.ensure_session(device_id)
+        _wait(lambda: all(s.connected for s in run.sessions.values()), 30)
+        for session in run.sessions.values():
+            session.set_speed(10**7)
+    client = create_app(c).test_client()
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    return c, client, headers, device_ids, run
+
+
+def _bodies(device_ids: list[str], count: int) -> list[bytes]:
+    return [json.dumps({"device": device_ids[i % len(device_ids)], "phone": "+447911123456",
+                        "message": f"Your order {i} has shipped 🚚", "reference": f"o-{i}"}).encode()
+            for i in range(count)]
+
+
+def _delivered(c) -> int:
+    return sum(1 for d in c.store.inner.query("messages", [("status", "in", ["delivered", "read"])]))
+
+
+def pipeline_throughput(devices: int = 100, count: int = 2000) -> None:
+    # the API alone: the same requests, the tasks only counted
+    c, client, headers, ids, _ = _stack(devices, runner=False)
+    bodies = _bodies(ids, count)
+    started = time.perf_counter()
+    for body in bodies:
+        assert client.post("/v1/messages", data=body, headers=headers).status_code == 201
+    api_rate = count / (time.perf_counter() - started)
+
+    c, client, headers, ids, run = _stack(devices, runner=True)
+    bodies = _bodies(ids, count)
+    started = time.perf_counter()
+    for body in bodies:
+        assert client.post("/v1/messages", data=body, headers=headers).status_code == 201
+    posted = time.perf_counter() - started
+    _wait(lambda: _delivered(c) == count, 300)
+    total = time.perf_counter() - started
+    run.stop()
+    pipe_rate = count / total
+    print(f"pipeline throughput: {count} text messages over {devices} sandbox devices, "
+          "in-process backends, pacing lifted, one process (API, task workers, runner)")
+    print(f"  API alone: POST /v1/messages             {api_rate:8.0f} msg/s")
+    print(f"  POST -> delivered (whole pipeline)        {pipe_rate:8.0f} msg/s   ratio "
+          f"{pipe_rate / api_rate:.2f}  (posting took {posted:.1f} s of {total:.1f} s)")
+
+
+def cost_per_message(devices: int = 10, count: int = 500) -> None:
+    c, client, headers, ids, run = _stack(devices, runner=True)
+    store, tasks, bus = c.store, c.tasks, c.bus
+    store.reset()
+    tasks.count.clear()
+    bus.published.clear()
+    bodies = _bodies(ids, count)
+    tasks.open.clear()
+    for body in bodies:
+        assert client.post("/v1/messages", data=body, headers=headers).status_code == 201
+    api_reads, api_writes = sum(store.reads.values()), sum(store.writes.values())
+    tasks.open.set()
+    _wait(lambda: _delivered(c) == count and
+          len(c.store.inner.query("messages", [("status", "==", "read")])) == count, 120)
+    time.sleep(0.2)
+    run.stop()
+    reads, writes = sum(store.reads.values()), sum(store.writes.values())
+    per = float(count)
+    print(f"cost per delivered message ({count} text messages sent, delivered and read; "
+          "Firestore operations as the adapter issues them)")
+    print(f"  Firestore reads   {reads / per:5.2f}   (API {api_reads / per:.2f}, runner and "
+          f"receipts {(reads - api_reads) / per:.2f})  by collection: "
+          + ", ".join(f"{k} {v / per:.2f}" for k, v in store.reads.most_common()))
+    print(f"  Firestore writes  {writes / per:5.2f}   (API {api_writes / per:.2f}, runner and "
+          f"receipts {(writes - api_writes) / per:.2f})  by collection: "
+          + ", ".join(f"{k} {v / per:.2f}" for k, v in store.writes.most_common()))
+    print(f"  Cloud Tasks       {sum(tasks.count.values()) / per:5.2f}")
+    print(f"  Pub/Sub publishes {sum(bus.published.values()) / per:5.2f}   "
+          + ", ".join(f"{k} {v / per:.2f}" for k, v in sorted(bus.published.items())))
+
+

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from flask import request
+
+from functions.api.registry import Principal, api
+from functions.api.schemas_messages import Count, FileFromUrl, FileOut, SpeedOut, UsageOut
+from shared.errors import BadRequest, PayloadTooLarge
+from shared.services import devices, files, quotas
+
+FORM_OVERHEAD = 64 * 1024
+
+
+def _out(record: files.File) -> FileOut:
+    return FileOut.model_validate(record.model_dump())
+
+
+@api.route("POST", "/v1/files", body=FileFromUrl, response=FileOut, status=201,
+           summary="Upload a file for media messages (multipart), or have Utio fetch one",
+           tag="files", errors=(413,),
+           multipart={"file": {"type": "string", "format": "binary",
+                               "description": "The file; its type is taken from the bytes."},
+                      "filename": {"type": "string", "description": "Overrides the name of "
+                                   "the uploaded part."}})
+def upload_file(p: Principal, body: FileFromUrl | None):
+    c = p.c
+    if body is not None:
+        try:
+            record = files.fetch_file(c.store, c.storage, c.fetcher, c.clock, p.account_id,
+                                      body.url, max_bytes=files.MAX_UPLOAD,
+                                      timeout=c.settings.media_fetch_timeout)
+        except files.TooLarge as exc:
+            raise PayloadTooLarge(f"url: the file is larger than {exc.limit} bytes, the "
+                                  "largest any plan sends", code="file_too_large") from exc
+        return _out(record)
+    request.max_content_length = files.MAX_UPLOAD + FORM_OVERHEAD
+    part = request.files.get("file")
+    if part is None:
+        raise BadRequest("multipart body without a `file` part", code="file_required",
+                         details={"field": "file"})
+    data = part.read(files.MAX_UPLOAD + 1)
+    if len(data) > files.MAX_UPLOAD:
+        raise PayloadTooLarge(f"file: larger than {files.MAX_UPLOAD} bytes, the largest any "
+                              "plan sends", code="file_too_large")
+    name = request.form.get("filename") or part.filename
+    return _out(files.store_file(c.store, c.storage, c.clock, p.account_id, data, filename=name))
+
+
+@api.route("GET", "/v1/files/{file_id}", response=FileOut, summary="Get a file's record",
+           tag="files", errors=(404,))
+def get_file(p: Principal, file_id: str):
+    return _out(files.get_file(p.c.store, p.account_id, file_id))
+
+
+@api.route("GET", "/v1/devices/{device_id}/usage", response=UsageOut, tag="devices",
+           summary="A device's use of its plan this month", errors=(404,))
+def device_usage(p: Principal, device_id: str):
+    device = devices.get_device(p.c.store, p.account_id, device_id)
+    plan = quotas.plan_of(device)
+    period = quotas.period_of(p.c.clock.now())
+    used = quotas.used(p.c.store, device.id, period)
+    return UsageOut(
+        device=device.id, plan=plan.id, plan_name=plan.name, period=period,
+        resets_at=quotas.period_end(period),
+        messages=Count(used=used, limit=plan.messages_per_month,
+                       remaining=max(0, plan.messages_per_month - used)),
+        media_limits=plan.media.model_dump(),
+        delivery_speed=SpeedOut(configured=device.settings.delivery_speed,
+                                plan_max=plan.max_delivery_speed,
+                                effective=quotas.effective_speed(device)))

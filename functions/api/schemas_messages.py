@@ -1,0 +1,269 @@
+"""Request and response models of messages, files and usage. Content that needs no
+server-side work (location, contacts, buttons, lists) uses the models of shared.content
+as they are; media and reactions name things the server resolves."""
+
+from __future__ import annotations
+
+import builtins
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shared.content import (
+    MAX_CAPTION,
+    MAX_TEXT,
+    Buttons,
+    ContactCard,
+    Content,
+    ListMessage,
+    Location,
+    MediaKind,
+    MessageRef,
+    MessageType,
+    TargetError,
+    e164,
+    group_jid,
+)
+from shared.domain import FailureReason, MessageStatus, Priority
+from shared.errors import ValidationFailed
+
+CONTENT_FIELDS = ("message", "media", "location", "contacts", "buttons", "list", "reaction")
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MediaIn(Input):
+    url: str | None = Field(default=None, max_length=2000,
+                            description="Fetched by Utio (HTTPS; public addresses only).")
+    file: str | None = Field(default=None, max_length=100,
+                             description="The id of a file uploaded with POST /v1/files.")
+    type: MediaKind | None = Field(
+        default=None, description="How to send it; taken from the bytes when absent. A type "
+        "the bytes do not fit is refused.")
+    caption: str | None = Field(default=None, min_length=1, max_length=MAX_CAPTION)
+    filename: str | None = Field(default=None, min_length=1, max_length=255,
+                                 description="The name the recipient sees (documents).")
+    voice: bool = Field(default=False, description="Send audio as a voice note (OGG/Opus).")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> MediaIn:
+        if (self.url is None) == (self.file is None):
+            raise ValueError("give exactly one of url or file")
+        return self
+
+
+class ReactionIn(Input):
+    message: str = Field(min_length=1, max_length=200,
+                         description="The message to react to: its Utio id (msg_…) or, for a "
+                         "message received, its WhatsApp id.")
+    emoji: str = Field(max_length=16, description="One emoji; an empty string removes it.")
+
+    @field_validator("emoji")
+    @classmethod
+    def _emoji(cls, value: str) -> str:
+        if any(ch.isascii() and (ch.isalnum() or ch.isspace()) for ch in value):
+            raise ValueError("must be an emoji (or empty, to remove a reaction)")
+        return value
+
+
+def _refuse_broadcast(data: Any) -> Any:
+    if isinstance(data, dict):
+        phone, group = str(data.get("phone") or ""), str(data.get("group") or "")
+        if "broadcast" in data or phone.endswith("@broadcast") or group.endswith("@broadcast"):
+            raise ValidationFailed(
+                "broadcast lists are not supported: send 1-to-1 messages (one request per "
+                "phone), or send to a group (group)", code="broadcast_not_supported",
+                details={"field": "broadcast", "alternatives": ["phone", "group"]})
+    return data
+
+
+class SendMessage(Input):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"phone": "+447911123456", "message": "Your order #1042 has shipped 🚚",
+         "priority": "high", "reference": "order-1042"},
+        {"phone": "+447911123456", "media": {"url": "https://acme.example/invoice-1042.pdf",
+                                             "caption": "Your invoice"}},
+        {"group": "120363025246125486@g.us", "location": {
+            "latitude": 51.5033, "longitude": -0.1196, "name": "London Eye"}},
+        {"phone": "+447911123456", "buttons": {"text": "Did your parcel arrive?", "items": [
+            {"type": "reply", "id": "yes", "text": "Yes"},
+            {"type": "reply", "id": "no", "text": "No"}]}},
+        {"phone": "+447911123456", "reaction": {"message": "msg_0a1b2c3d4e5f6a7b8c9d",
+                                                "emoji": "👍"}},
+        {"phone": "+447911123456", "message": "Tomorrow at 9", "quote": "msg_0a1b2c3d4e5f6a7b8c9d",
+         "deliver_at": "2026-11-25T08:00:00Z", "priority": "low"}]})
+
+    phone: str | None = Field(default=None, description="Recipient in E.164 (+<country code>"
+                              "<number>). Give phone or group.")
+    group: str | None = Field(default=None, max_length=64,
+                              description="A group's id (120363025246125486@g.us).")
+    message: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT,
+                                description="Text, 1 to 6000 characters.",
+                                json_schema_extra={"minLength": 1, "maxLength": MAX_TEXT})
+    media: MediaIn | None = None
+    location: Location | None = None
+    contacts: builtins.list[ContactCard] | None = Field(default=None, min_length=1,
+                                                        max_length=20)
+    buttons: Buttons | None = Field(
+        default=None, description="Reply, URL or call buttons (URL and call buttons: not to "
+        "groups). Not as the first message of a chat: send a text first.")
+    list: ListMessage | None = Field(default=None, description="A list of options in sections. "
+                                     "Not as the first message of a chat: send a text first.")
+    reaction: ReactionIn | None = None
+    quote: str | None = Field(default=None, min_length=1, max_length=200,
+                              description="Reply quoting this message (a Utio id, or the "
+                              "WhatsApp id of a message received in the chat).")
+    device: str | None = Field(default=None, description="Device to send from; required when "
+                               "the account has several devices.")
+    priority: Priority = Priority.normal
+    reference: str | None = Field(default=None, max_length=200,
+                                  description="Your own reference, returned in events.")
+    deliver_at: AwareDatetime | None = Field(
+        default=None, description="Send at this time (ISO 8601 with a zone).")
+
+    _broadcast = model_validator(mode="before")(_refuse_broadcast)
+    _phone = field_validator("phone")(e164)
+
+    @field_validator("group")
+    @classmethod
+    def _group(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return group_jid(value)
+        except TargetError as exc:
+            # raised past pydantic on purpose: the error keeps its own code
+            raise ValidationFailed(f"group: {exc}", code=exc.code,
+                                   details={"field": "group"}) from exc
+
+    @model_validator(mode="after")
+    def _one_each(self) -> SendMessage:
+        if (self.phone is None) == (self.group is None):
+            raise _invalid("phone", "give exactly one of phone (E.164) or group (a group id)")
+        given = [name for name in CONTENT_FIELDS if getattr(self, name) is not None]
+        if not given:
+            raise _invalid("message", f"give one of {', '.join(CONTENT_FIELDS)}")
+        if len(given) > 1:
+            raise _invalid(given[1], f"give only one of {', '.join(CONTENT_FIELDS)}; got "
+                           f"{', '.join(given)} (a media caption goes in media.caption)")
+        return self
+
+
+def _invalid(field: str, message: str) -> ValidationFailed:
+    """A rule across fields, reported like pydantic's own errors but naming the field
+    (raised past pydantic, which would report it without one)."""
+    return ValidationFailed(f"body: {field}: {message}", details=[
+        {"field": field, "message": message, "type": "value_error"}])
+
+
+class MessageOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "msg_0a1b2c3d4e5f6a7b8c9d", "device_id": "dev_5e6f7a8b9c0d1a2b3c4d",
+        "direction": "outbound", "type": "text", "phone": "+447911123456", "group": None,
+        "message": "Your order #1042 has shipped 🚚",
+        "content": {"type": "text", "text": "Your order #1042 has shipped 🚚"}, "quote": None,
+        "priority": "high", "reference": "order-1042", "status": "delivered",
+        "failure_reason": None, "deliver_at": None, "created_at": "2026-11-24T10:00:00Z",
+        "sent_at": "2026-11-24T10:00:01Z", "delivered_at": "2026-11-24T10:00:02Z",
+        "read_at": None, "failed_at": None, "cancelled_at": None}]})
+    id: str
+    device_id: str
+    direction: str
+    type: MessageType
+    phone: str | None
+    group: str | None
+    message: str = Field(description="The text, or a line standing for other content.")
+    content: Content
+    quote: MessageRef | None
+    priority: Priority
+    reference: str | None
+    status: MessageStatus
+    failure_reason: FailureReason | None
+    deliver_at: datetime | None
+    created_at: datetime
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    read_at: datetime | None
+    failed_at: datetime | None
+    cancelled_at: datetime | None
+
+
+class MessageList(BaseModel):
+    data: list[MessageOut]
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next "
+                                     "page; null on the last page.")
+
+
+class MessageQuery(Input):
+    device: str | None = Field(default=None, description="Only this device's messages.")
+    status: MessageStatus | None = Field(default=None, description="Only messages in this status.")
+    phone: str | None = Field(default=None, description="Only messages to this number.")
+    group: str | None = Field(default=None, description="Only messages to this group.")
+    reference: str | None = Field(default=None, max_length=200,
+                                  description="Only messages with this reference.")
+    since: AwareDatetime | None = Field(default=None, description="Created at or after (ISO 8601).")
+    until: AwareDatetime | None = Field(default=None, description="Created before (ISO 8601).")
+    limit: int = Field(default=50, ge=1, le=500)
+    cursor: str | None = Field(default=None, max_length=500,
+                               description="next_cursor of the previous page.")
+
+    _phone = field_validator("phone")(e164)
+
+    @field_validator("group")
+    @classmethod
+    def _group(cls, value: str | None) -> str | None:
+        try:
+            return None if value is None else group_jid(value)
+        except TargetError as exc:
+            raise ValueError(str(exc)) from exc
+
+
+# --- files and usage --------------------------------------------------------------------
+
+
+class FileFromUrl(Input):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"url": "https://acme.example/catalogue.pdf"}]})
+    url: str = Field(max_length=2000, description="Fetched by Utio (HTTPS; public addresses "
+                     "only). Or send multipart/form-data with the file in `file`.")
+
+
+class FileOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "file_9f2c4e0a1b3d5f7a9c1e3b5d", "mime": "application/pdf", "size": 48213,
+        "sha256": "5f7c…", "filename": "catalogue.pdf", "created_at": "2026-11-24T10:00:00Z",
+        "expires_at": "2026-12-24T10:00:00Z"}]})
+    id: str = Field(description="Use as media.file in POST /v1/messages.")
+    mime: str = Field(description="Taken from the bytes.")
+    size: int
+    sha256: str
+    filename: str | None
+    created_at: datetime
+    expires_at: datetime
+
+
+class Count(BaseModel):
+    used: int
+    limit: int
+    remaining: int
+
+
+class SpeedOut(BaseModel):
+    configured: int = Field(description="The device setting, messages per minute.")
+    plan_max: int
+    effective: int = Field(description="What the runner paces to: the lower of the two.")
+
+
+class UsageOut(BaseModel):
+    device: str
+    plan: str
+    plan_name: str
+    period: str = Field(description="Calendar month, UTC (YYYY-MM).")
+    resets_at: datetime
+    messages: Count = Field(description="Queued or sent this period; failed and cancelled "
+                            "messages do not count.")
+    media_limits: dict[str, int] = Field(description="Bytes per file, by type.")
+    delivery_speed: SpeedOut

@@ -1,0 +1,134 @@
+"""The media fetcher against a real HTTP server on loopback: size cap, deadline,
+redirects, and the private-address guard on every hop."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from flask import Flask, Response, redirect
+from werkzeug.serving import make_server
+
+from shared.adapters import media_fetcher
+from shared.adapters.media_fetcher import RequestsMediaFetcher
+from shared.errors import ValidationFailed
+from shared.ports import FetchError
+from tests.unit.messaging.helpers import jpeg
+
+
+@pytest.fixture(scope="module")
+def server():
+    app = Flask("files")
+
+    @app.get("/photo.jpg")
+    def photo():
+        return Response(jpeg(5000), mimetype="image/jpeg")
+
+    @app.get("/stream")
+    def stream():  # no Content-Length: the cap must hold while reading
+        return Response((b"\0" * 1000 for _ in range(100)), mimetype="application/octet-stream")
+
+    @app.get("/slow")
+    def slow():
+        def body():
+            for _ in range(50):
+                time.sleep(0.05)
+                yield b"\0" * 10
+        return Response(body(), mimetype="application/octet-stream")
+
+    @app.get("/hop")
+    def hop():
+        return redirect("/photo.jpg", 302)
+
+    @app.get("/out")
+    def out():
+        return redirect("http://metadata.google.internal/computeMetadata/v1/", 302)
+
+    @app.get("/loop")
+    def loop():
+        return redirect("/loop", 302)
+
+    @app.get("/missing")
+    def missing():
+        return "no", 404
+
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_port}"
+    srv.shutdown()
+
+
+@pytest.fixture
+def fetcher():
+    return RequestsMediaFetcher(allow_private=True)
+
+
+def test_fetches_a_file(server, fetcher):
+    got = fetcher.fetch(f"{server}/photo.jpg", max_bytes=10_000, timeout=5)
+    assert got.data == jpeg(5000) and got.content_type == "image/jpeg"
+
+
+def test_declared_length_over_the_cap(server, fetcher):
+    with pytest.raises(FetchError) as caught:
+        fetcher.fetch(f"{server}/photo.jpg", max_bytes=4999, timeout=5)
+    assert caught.value.reason == "too_large"
+
+
+def test_streamed_body_over_the_cap(server, fetcher):
+    with pytest.raises(FetchError) as caught:
+        fetcher.fetch(f"{server}/stream", max_bytes=50_000, timeout=5)
+    assert caught.value.reason == "too_large"
+    assert len(fetcher.fetch(f"{server}/stream", max_bytes=100_000, timeout=5).data) == 100_000
+
+
+def test_one_deadline_for_the_whole_body(server, fetcher):
+    started = time.monotonic()
+    with pytest.raises(FetchError) as caught:
+        fetcher.fetch(f"{server}/slow", max_bytes=10_000, timeout=0.5)
+    assert caught.value.reason == "timeout"
+    assert time.monotonic() - started < 2
+
+
+def test_follows_redirects(server, fetcher):
+    got = fetcher.fetch(f"{server}/hop", max_bytes=10_000, timeout=5)
+    assert got.url.endswith("/photo.jpg") and got.data == jpeg(5000)
+
+
+def test_redirect_loop(server, fetcher):
+    with pytest.raises(FetchError) as caught:
+        fetcher.fetch(f"{server}/loop", max_bytes=10_000, timeout=5)
+    assert caught.value.reason == "unreachable"
+
+
+def test_http_error(server, fetcher):
+    with pytest.raises(FetchError) as caught:
+        fetcher.fetch(f"{server}/missing", max_bytes=10_000, timeout=5)
+    assert caught.value.reason == "http_status"
+
+
+def test_private_addresses_are_refused_outside_local_mode(server):
+    strict = RequestsMediaFetcher(allow_private=False)
+    for url in (f"{server}/photo.jpg", "https://127.0.0.1/x.jpg", "https://10.0.0.8/x.jpg",
+                "https://169.254.169.254/latest/meta-data/", "https://[::1]/x.jpg"):
+        with pytest.raises(FetchError) as caught:
+            strict.fetch(url, max_bytes=10_000, timeout=5)
+        assert caught.value.reason in ("forbidden_address", "invalid_url"), url
+
+
+def test_every_redirect_hop_is_checked(server, monkeypatch):
+    """A public URL that redirects into the metadata server is refused at the hop."""
+    seen = []
+
+    def guard(url, *, allow_private, field):
+        seen.append(url)
+        if "metadata" in url:
+            raise ValidationFailed("metadata addresses are refused", code="forbidden_address")
+        return url
+
+    monkeypatch.setattr(media_fetcher, "check_url", guard)
+    with pytest.raises(FetchError) as caught:
+        RequestsMediaFetcher(allow_private=False).fetch(f"{server}/out", max_bytes=10_000,
+                                                        timeout=5)
+    assert caught.value.reason == "forbidden_address"
+    assert len(seen) == 2 and "metadata" in seen[1]

@@ -1,0 +1,277 @@
+"""Monthly message quotas: sharded counters that never pass the limit, releases for failed
+and cancelled messages, the 429 that names the limit and plan, and one email a period."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.domain import Device, FailureReason, Message
+from shared.plans import PLANS, Plan
+from shared.services import messages as service
+from shared.services import quotas
+from tests.unit.messaging.helpers import PHONE, error_of, make_api, set_plan
+
+
+@pytest.fixture
+def tiny_plan(monkeypatch):
+    """A plan of 5 messages a month, so tests reach the limit quickly."""
+    plan = Plan.model_validate(PLANS["messaging-professional"].model_dump()
+                               | {"id": "tiny", "name": "Tiny", "messages_per_month": 5})
+    monkeypatch.setitem(PLANS, "tiny", plan)
+    return plan
+
+
+def device_of(c, device_id) -> Device:
+    return Device.model_validate(c.store.get("devices", device_id))
+
+
+@pytest.mark.parametrize("limit", [0, 1, 5, 31, 32, 33, 10_000, 100_001])
+def test_shares_add_up_to_the_limit(limit):
+    assert sum(quotas.share(limit, i) for i in range(quotas.SHARDS)) == limit
+    assert max(quotas.share(limit, i) for i in range(quotas.SHARDS)) - min(
+        quotas.share(limit, i) for i in range(quotas.SHARDS)) <= 1
+
+
+def test_reserve_up_to_the_limit_then_refuse(c, api, dev, tiny_plan):
+    set_plan(c, dev, "tiny")
+    device = device_of(c, dev)
+    got = [quotas.reserve(c.store, device, c.clock.now()) for _ in range(7)]
+    assert all(got[:5]) and got[5:] == [None, None]
+    assert quotas.used(c.store, dev, "2026-01") == 5
+    quotas.release(c.store, dev, got[0].period, got[0].shard)
+    assert quotas.reserve(c.store, device, c.clock.now()) is not None
+
+
+def test_over_the_limit_is_429_naming_limit_and_plan(c, api, dev, tiny_plan):
+    set_plan(c, dev, "tiny")
+    for i in range(5):
+        assert api.send(phone=PHONE, message=str(i)).status_code == 201
+    tasks_before = len(c.tasks.tasks)
+    error = error_of(api.send(phone=PHONE, message="one too many"), 429, "quota_exceeded")
+    assert "monthly message limit" in error["message"] and "Tiny" in error["message"]
+    assert error["details"]["limit"] == "messages_per_month"
+    assert error["details"]["value"] == 5 and error["details"]["plan"] == "tiny"
+    assert error["details"]["resets_at"] == "2026-02-01T00:00:00+00:00"
+    assert len(c.store.query("messages")) == 5  # not created…
+    assert len(c.tasks.tasks) == tasks_before  # …not queued
+    assert [e.event for e in c.bus.published].count("message:out:new") == 5
+
+
+def test_failed_and_cancelled_messages_do_not_count(c, api, dev, tiny_plan):
+    set_plan(c, dev, "tiny")
+    made = [api.send(phone=PHONE, message=str(i)).get_json() for i in range(5)]
+    error_of(api.send(phone=PHONE, message="x"), 429)
+    service.fail(c.store, c.bus, c.clock, Message.model_validate(c.store.get("messages", made[0]["id"])),
+                 FailureReason.number_not_on_whatsapp)
+    api.delete(f"/v1/messages/{made[1]['id']}")
+    assert quotas.used(c.store, dev, "2026-01") == 3
+    assert api.send(phone=PHONE, message="a").status_code == 201
+    assert api.send(phone=PHONE, message="b").status_code == 201
+    error_of(api.send(phone=PHONE, message="c"), 429)
+
+
+def test_sent_messages_keep_counting(c, api, dev, tiny_plan):
+    set_plan(c, dev, "tiny")
+    made = api.send(phone=PHONE, message="x").get_json()
+    service.mark_sent(c.store, c.bus, c.clock, made["id"])
+    service.mark_read(c.store, c.bus, c.clock, made["id"])
+    assert quotas.used(c.store, dev, "2026-01") == 1
+
+
+def test_a_release_in_the_next_month_frees_the_month_it_was_counted_in(c, api, dev):
+    made = api.send(phone=PHONE, message="x").get_json()
+    c.clock.current = datetime(2026, 2, 3, tzinfo=UTC)
+    service.fail(c.store, c.bus, c.clock, Message.model_validate(c.store.get("messages", made["id"])),
+                 FailureReason.transport_error)
+    assert quotas.used(c.store, dev, "2026-01") == 0
+    assert quotas.used(c.store, dev, "2026-02") == 0
+
+
+def test_a_new_month_starts_from_zero(c, api, dev, tiny_plan):
+    set_plan(c, dev, "tiny")
+    for i in range(5):
+        api.send(phone=PHONE, message=str(i))
+    error_of(api.send(phone=PHONE, message="x"), 429)
+    c.clock.current = datetime(2026, 2, 1, tzinfo=UTC)
+    assert api.send(phone=PHONE, message="x").status_code == 201
+
+
+def test_a_plan_change_moves_the_limit_at_once(c, api, dev, tiny_plan):
+    set_plan(c, dev, "tiny")
+    for i in range(5):
+        api.send(phone=PHONE, message=str(i))
+    error_of(api.send(phone=PHONE, message="x"), 429)
+    set_plan(c, dev, "messaging-business")  # billing upgraded the device
+    assert api.send(phone=PHONE, message="x").status_code == 201
+
+
+def test_quotas_are_per_device(c, api, dev, tiny_plan):
+    set_plan(c, dev, "tiny")
+    second = api.post("/v1/devices", json={}).get_json()["id"]
+    set_plan(c, second, "tiny")
+    for i in range(5):
+        api.send(phone=PHONE, message=str(i), device=dev)
+    error_of(api.send(phone=PHONE, message="x", device=dev), 429)
+    assert api.send(phone=PHONE, message="x", device=second).status_code == 201
+
+
+# --- the email --------------------------------------------------------------------------
+
+
+def test_one_email_per_limit_per_period(c, api, dev, tiny_plan):
+    set_plan(c, dev, "tiny")
+    for i in range(5):
+        api.send(phone=PHONE, message=str(i))
+    for _ in range(3):
+        error_of(api.send(phone=PHONE, message="x"), 429)
+    [mail] = c.mailer.messages()
+    assert mail["to"] == "owner@acme.example"
+    assert "monthly message limit" in mail["subject"] and "Tiny" in mail["body"]
+    c.clock.current = datetime(2026, 2, 1, tzinfo=UTC)
+    for i in range(5):
+        api.send(phone=PHONE, message=str(i))
+    error_of(api.send(phone=PHONE, message="x"), 429)
+    assert len(c.mailer.messages()) == 2
+
+
+def test_racing_refusals_send_one_email(c, api, dev, tiny_plan):
+    set_plan(c, dev, "tiny")
+    for i in range(5):
+        api.send(phone=PHONE, message=str(i))
+    barrier = threading.Barrier(6)
+
+    def refuse():
+        barrier.wait()
+        api.send(phone=PHONE, message="x")
+
+    threads = [threading.Thread(target=refuse) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert len(c.mailer.messages()) == 1
+
+
+def test_no_email_address_no_email(c, dev, tiny_plan):
+    silent = make_api(c, "Silent Ltd", email=None)
+    device = silent.post("/v1/devices", json={}).get_json()["id"]
+    set_plan(c, device, "tiny")
+    for i in range(6):
+        silent.send(phone=PHONE, message=str(i))
+    assert c.mailer.messages() == []
+
+
+def test_a_mail_that_fails_is_tried_again_at_the_next_refusal(c, api, dev, tiny_plan):
+    class Flaky:
+        def __init__(self):
+            self.calls = 0
+            self.sent = []
+
+        def send(self, to, subject, body):
+            self.calls += 1
+            if self.calls == 1:
+                raise OSError("SMTP down")
+            self.sent.append(subject)
+
+    c.__dict__["mailer"] = Flaky()
+    set_plan(c, dev, "tiny")
+    for i in range(5):
+        api.send(phone=PHONE, message=str(i))
+    error_of(api.send(phone=PHONE, message="x"), 429)  # the refusal stands without the mail
+    error_of(api.send(phone=PHONE, message="x"), 429)
+    error_of(api.send(phone=PHONE, message="x"), 429)
+    assert c.mailer.calls == 2 and len(c.mailer.sent) == 1
+
+
+# --- at scale ---------------------------------------------------------------------------
+
+
+def test_concurrent_sends_never_pass_the_limit(c, api, dev, monkeypatch):
+    """64 threads race for 100 units: exactly 100 succeed (bound: 0 over the limit)."""
+    plan = Plan.model_validate(PLANS["messaging-professional"].model_dump()
+                               | {"id": "hundred", "messages_per_month": 100})
+    monkeypatch.setitem(PLANS, "hundred", plan)
+    set_plan(c, dev, "hundred")
+    device = device_of(c, dev)
+    barrier = threading.Barrier(64)
+    won = []
+
+    def race(seed):
+        rng = random.Random(seed)
+        barrier.wait()
+        for _ in range(4):
+            if quotas.reserve(c.store, device, c.clock.now(), rng):
+                won.append(1)
+
+    threads = [threading.Thread(target=race, args=(i,)) for i in range(64)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    assert len(won) == 100
+    assert quotas.used(c.store, dev, "2026-01") == 100
+
+
+class CountingWrites:
+    """Counts writes per document of the counter collection."""
+
+    def __init__(self, store):
+        self.store = store
+        self.writes: Counter = Counter()
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+    def increment(self, collection, doc_id, *args, **kwargs):
+        value = self.store.increment(collection, doc_id, *args, **kwargs)
+        if value is not None and collection == quotas.COUNTERS:
+            self.writes[doc_id] += 1
+        return value
+
+
+def test_1000_messages_a_minute_write_each_shard_under_once_a_second(c, api, dev):
+    """A minute of 1000 sends on one device, a tenth of them failing (released): no
+    counter document takes 60 writes in that minute."""
+    set_plan(c, dev, "messaging-enterprise")
+    device = device_of(c, dev)
+    counting = CountingWrites(c.store)
+    rng = random.Random(1)
+    for i in range(1000):
+        held = quotas.reserve(counting, device, c.clock.now(), rng)
+        if i % 10 == 0:
+            quotas.release(counting, dev, held.period, held.shard)
+    assert len(counting.writes) == quotas.SHARDS
+    assert max(counting.writes.values()) < 60, counting.writes.most_common(3)
+    assert sum(counting.writes.values()) == 1100
+
+
+# --- delivery speed and usage ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("plan,setting,effective", [
+    ("messaging-professional", 15, 15), ("messaging-professional", 120, 20),
+    ("messaging-business", 60, 40), ("platform-enterprise", 120, 120),
+])
+def test_the_plan_caps_the_delivery_speed(c, api, dev, plan, setting, effective):
+    api.call("PATCH", f"/v1/devices/{dev}", json={"settings": {"delivery_speed": setting}})
+    set_plan(c, dev, plan)
+    assert quotas.effective_speed(device_of(c, dev)) == effective
+    usage = api.get(f"/v1/devices/{dev}/usage").get_json()
+    assert usage["delivery_speed"] == {"configured": setting,
+                                       "plan_max": PLANS[plan].max_delivery_speed,
+                                       "effective": effective}
+
+
+def test_usage(c, api, dev):
+    for i in range(3):
+        api.send(phone=PHONE, message=str(i))
+    usage = api.get(f"/v1/devices/{dev}/usage").get_json()
+    assert usage["messages"] == {"used": 3, "limit": 10_000, "remaining": 9_997}
+    assert usage["plan"] == "messaging-professional" and usage["period"] == "2026-01"
+    assert usage["media_limits"]["image"] == PLANS["messaging-professional"].media.image
+    error_of(api.get("/v1/devices/dev_nope/usage"), 404)
