@@ -5,7 +5,7 @@ as they are; media and reactions name things the server resolves."""
 from __future__ import annotations
 
 import builtins
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -27,6 +27,8 @@ from shared.content import (
 )
 from shared.domain import FailureReason, MessageStatus, Priority
 from shared.errors import ValidationFailed
+
+MAX_SCHEDULE_DAYS = 365  # a typo such as 3025 for 2025 is refused, not kept for ages
 
 CONTENT_FIELDS = ("message", "media", "location", "contacts", "buttons", "list", "reaction")
 
@@ -122,10 +124,18 @@ class SendMessage(Input):
     reference: str | None = Field(default=None, max_length=200,
                                   description="Your own reference, returned in events.")
     deliver_at: AwareDatetime | None = Field(
-        default=None, description="Send at this time (ISO 8601 with a zone).")
+        default=None, description="Send at this time (ISO 8601 with a zone), at most "
+        f"{MAX_SCHEDULE_DAYS} days ahead; a time in the past sends at once.")
 
     _broadcast = model_validator(mode="before")(_refuse_broadcast)
     _phone = field_validator("phone")(e164)
+
+    @field_validator("deliver_at")
+    @classmethod
+    def _not_too_far(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value > datetime.now(UTC) + timedelta(days=MAX_SCHEDULE_DAYS):
+            raise ValueError(f"must be at most {MAX_SCHEDULE_DAYS} days ahead")
+        return value
 
     @field_validator("group")
     @classmethod

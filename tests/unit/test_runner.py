@@ -299,9 +299,13 @@ def test_refresh_applies_new_speed(container, acc, make_runner):
     runner.handle_device_task({"device_id": device.id, "action": "start"})
     assert runner.sessions[device.id].delivery_speed == 10
     device_service.update_device(c.store, c.tasks, c.clock, acc, device.id,
+                                 {"settings": {"delivery_speed": 18}})
+    runner.handle_device_task({"device_id": device.id, "action": "refresh"})
+    assert runner.sessions[device.id].delivery_speed == 18
+    device_service.update_device(c.store, c.tasks, c.clock, acc, device.id,
                                  {"settings": {"delivery_speed": 90}})
     runner.handle_device_task({"device_id": device.id, "action": "refresh"})
-    assert runner.sessions[device.id].delivery_speed == 90
+    assert runner.sessions[device.id].delivery_speed == 20  # the Professional plan's cap
 
 
 def test_deleted_device_stops_and_its_queue_fails(container, acc, make_runner, network):

@@ -165,12 +165,15 @@ def test_smtp_mailer(tmp_path):
         mailer = SmtpMailer(f"smtp://user%40x:p%3Ass@127.0.0.1:{server.server_address[1]}",
                             "no-reply@utio.test")
         assert (mailer.username, mailer.password) == ("user@x", "p:ss")
-        mailer.send("ops@acme.example", "Webhook disabled", "It failed for a day.")
+        with pytest.raises(OSError, match="STARTTLS"):  # this server offers none
+            mailer.send("ops@acme.example", "Webhook disabled", "It failed for a day.")
+        anonymous = SmtpMailer(f"smtp://127.0.0.1:{server.server_address[1]}", "no-reply@utio.test")
+        anonymous.send("ops@acme.example", "Webhook disabled", "It failed for a day.")
     finally:
         server.shutdown()
         server.server_close()
     [message] = server.messages
     assert "Subject: Webhook disabled" in message and "It failed for a day." in message
-    assert server.auth
+    assert not server.auth  # the password never went out in clear
     with pytest.raises(ValueError):
         SmtpMailer("http://x", "a@b")
