@@ -345,3 +345,17 @@ def test_a_replaced_stream_ends_the_client_and_reconnects_after_the_backoff(make
     wait_until(lambda: len(world.clients[DEVICE]) == 2)
     assert first.ended.is_set() and len(waits.delays) == 1
     assert world.client(DEVICE).saved_jid == "34600555111@s.whatsapp.net"  # same session
+
+
+def test_the_messaging_content_models_are_sent_as_their_whatsapp_messages(make, world):
+    from shared.content import Buttons, Location, ReplyButton
+
+    transport, _, client = connected(make, world)
+    buttons = Buttons(text="Arrived?", items=[ReplyButton(id="yes", text="Yes")])
+    assert transport.send(DEVICE, "3EB0BTN", "+447911123456", buttons).ok
+    assert transport.send(DEVICE, "3EB0LOC", "120363025246125486@g.us",
+                          Location(latitude=1.0, longitude=2.0)).ok
+    (to1, first), (to2, second) = client.sent
+    assert first.interactiveMessage.nativeFlowMessage.buttons[0].name == "quick_reply"
+    assert (to2.Server, second.locationMessage.degreesLatitude) == ("g.us", 1.0)
+    assert world.number_checks == [("+447911123456",)]  # groups are not looked up
