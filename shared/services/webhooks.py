@@ -425,7 +425,7 @@ def _post(http: HttpClient, clock: Clock, settings: Settings, webhook: Webhook,
           delivery: Delivery, resolver: Resolver | None) -> tuple[Attempt, dict[str, str]]:
     """One signed POST; the attempt as the log keeps it, and the answer's headers."""
     now = clock.now()
-    body = json.dumps(delivery.event, separators=(",", ":"), ensure_ascii=False)
+    body = json.dumps(_in_order(delivery.event), separators=(",", ":"), ensure_ascii=False)
     started = time.monotonic()
     status_code, error, excerpt, answer_headers = None, None, None, {}
     try:
@@ -627,3 +627,12 @@ def send_test(store: DocumentStore, tasks: TaskQueue, clock: Clock, account_id: 
                         "message": "A test event from Utio. Answer 2xx to acknowledge it."})
     made = enqueue_delivery(store, tasks, clock, WebhookRoute.model_validate(doc), event)
     return Delivery.model_validate(store.get("deliveries", made))
+
+
+_BODY_ORDER = ("id", "event", "created_at", "device", "sequence", "data")
+
+
+def _in_order(body: dict) -> dict:
+    """The body's keys in the documented order (a stored map may come back in any)."""
+    ordered = {key: body[key] for key in _BODY_ORDER if key in body}
+    return ordered | {key: value for key, value in body.items() if key not in ordered}
