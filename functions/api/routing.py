@@ -70,6 +70,9 @@ def read_json_body() -> Any:
         raise BadRequest(f"request body is not valid JSON: {exc}", code="invalid_json") from exc
 
 
+MAX_JSON_BODY = 1024 * 1024  # JSON requests; uploads (POST /v1/files) set their own
+
+
 class Api:
     def __init__(self, title: str, version: str):
         self.title = title
@@ -95,6 +98,7 @@ class Api:
             if route.multipart is not None and request.mimetype == "multipart/form-data":
                 kwargs["body"] = None
             elif route.body is not None:
+                request.max_content_length = MAX_JSON_BODY  # a 413 before reading more
                 kwargs["body"] = parse(route.body, read_json_body(), "body")
             if route.query is not None:
                 kwargs["query"] = parse(route.query, request.args.to_dict(), "query")

@@ -125,3 +125,9 @@ def test_no_route_answers_garbage_with_a_5xx(api, device, other_account, route):
     response = api.call(route.method, path, data=b"{}",
                         headers={"Content-Type": "application/json"})
     assert response.status_code < 500 or _unconfigured(response)
+
+
+def test_an_oversized_json_body_gets_413_in_the_error_shape(api, device):
+    huge = b'{"phone": "+447911123456", "message": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    response = api.post("/v1/messages", data=huge, headers={"Content-Type": "application/json"})
+    assert_error(response, 413, "payload_too_large")
