@@ -1,20 +1,9 @@
 """The inbox's queries on the real Firestore emulator: chat filing with its cap, pages by
-cursor, label filters, the `in` look-up of outbound statuses, and purges.
-
-It starts its own emulator (once per module) so it runs beside the shared fixtures."""
+cursor, label filters, the `in` look-up of outbound statuses, and purges."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import time
-import uuid
-
 import pytest
-import requests
 
 from shared.clock import FakeClock
 from shared.domain import Message
@@ -23,50 +12,9 @@ from shared.services import chats, contacts, labels
 pytestmark = pytest.mark.emulator
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def firestore_client():
-    if shutil.which("gcloud") is None:
-        pytest.skip("gcloud is not installed")
-    port = _free_port()
-    process = subprocess.Popen(
-        ["gcloud", "emulators", "firestore", "start", f"--host-port=127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                pytest.fail("the Firestore emulator did not start")
-            time.sleep(0.3)
-        previous = os.environ.get("FIRESTORE_EMULATOR_HOST")
-        os.environ["FIRESTORE_EMULATOR_HOST"] = f"127.0.0.1:{port}"
-        from google.cloud import firestore
-
-        yield firestore.Client(project="utio-inbox-test")
-        if previous is None:
-            os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
-        else:
-            os.environ["FIRESTORE_EMULATOR_HOST"] = previous
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
-
-
 @pytest.fixture
-def store(firestore_client):
-    from shared.adapters.firestore_store import FirestoreStore
-
-    return FirestoreStore(firestore_client, prefix=f"t{uuid.uuid4().hex[:8]}_")
+def store(firestore_store):
+    return firestore_store
 
 
 def _inbound(store, clock, phone, text, n, cap=1000):

@@ -25,7 +25,8 @@ def free_port() -> int:
 @contextmanager
 def own_emulator(kind: str, log_path) -> Iterator[str]:
     if not (shutil.which("gcloud") and shutil.which("java")):
-        pytest.skip("needs gcloud with the emulators, and Java")
+        pytest.fail("needs gcloud with the Firestore and Pub/Sub emulators, and Java: install "
+                    "the Google Cloud SDK with its emulator components")
     port = free_port()
     command = {"firestore": ["gcloud", "emulators", "firestore", "start"],
                "pubsub": ["gcloud", "beta", "emulators", "pubsub", "start"]}[kind]
