@@ -61,47 +61,6 @@ locals {
     for c, w in local.wiring : { for s in w.secrets : "${s}/${c}" => { env = s, member = local.member[c] } }
   ]...)
   media_users = { for c, w in local.wiring : c => local.member[c] if w.media }
-
-  # Composite indexes for the listings the API serves newest first, and the runner's
-  # reload of a device's queued messages in order.
-  firestore_indexes = {
-    messages-account-created = {
-      collection = "messages"
-      fields     = [{ field = "account_id", order = "ASCENDING" }, { field = "created_at", order = "DESCENDING" }]
-    }
-    messages-account-device-created = {
-      collection = "messages"
-      fields = [
-        { field = "account_id", order = "ASCENDING" },
-        { field = "device_id", order = "ASCENDING" },
-        { field = "created_at", order = "DESCENDING" },
-      ]
-    }
-    messages-account-status-created = {
-      collection = "messages"
-      fields = [
-        { field = "account_id", order = "ASCENDING" },
-        { field = "status", order = "ASCENDING" },
-        { field = "created_at", order = "DESCENDING" },
-      ]
-    }
-    messages-device-status-created = {
-      collection = "messages"
-      fields = [
-        { field = "device_id", order = "ASCENDING" },
-        { field = "status", order = "ASCENDING" },
-        { field = "created_at", order = "ASCENDING" },
-      ]
-    }
-    deliveries-webhook-created = {
-      collection = "deliveries"
-      fields     = [{ field = "webhook_id", order = "ASCENDING" }, { field = "created_at", order = "DESCENDING" }]
-    }
-    devices-account-created = {
-      collection = "devices"
-      fields     = [{ field = "account_id", order = "ASCENDING" }, { field = "created_at", order = "ASCENDING" }]
-    }
-  }
 }
 
 module "services" {
@@ -133,7 +92,8 @@ module "firestore" {
   project_id          = var.project_id
   location            = var.firestore_location
   deletion_protection = var.deletion_protection
-  indexes             = local.firestore_indexes
+  indexes             = module.catalog.firestore_indexes
+  ttl                 = module.catalog.firestore_ttl
 
   depends_on = [module.services]
 }

@@ -1,7 +1,9 @@
 # What Utio deploys, derived from the names the code uses. terraform/generated/names.json
 # is written from shared/names.py by `python -m infra.generate`; every queue, topic,
 # function and secret below comes from it, so a name added in the code is a resource
-# here without another edit. This module creates nothing and needs no provider:
+# here without another edit. terraform/generated/firestore.json, written from
+# shared/indexes.py, holds the Firestore indexes and TTL policies the code's queries and
+# documents need. This module creates nothing and needs no provider:
 # tests/infra evaluates it offline with `terraform console`.
 
 variable "queue_overrides" {
@@ -18,6 +20,7 @@ variable "function_overrides" {
 
 locals {
   names          = jsondecode(file("${path.module}/../../generated/names.json"))
+  firestore      = jsondecode(file("${path.module}/../../generated/firestore.json"))
   message_queues = values(local.names.message_queues)
 
   # Cloud Tasks queues. Message tasks only hand a message id to the runner, which paces
@@ -184,6 +187,16 @@ output "functions" {
 output "runner" {
   description = "The device runner's wiring."
   value       = local.runner
+}
+
+output "firestore_indexes" {
+  description = "Key => collection and ordered fields (field, and order or array_config)."
+  value       = local.firestore.indexes
+}
+
+output "firestore_ttl" {
+  description = "Key => collection and field of a TTL policy."
+  value       = local.firestore.ttl
 }
 
 output "secrets" {
