@@ -37,7 +37,7 @@ def names_document() -> dict:
     for key in sorted(vars(names)):
         value = getattr(names, key)
         if key.isupper() and not key.startswith("_"):
-            doc[key.lower()] = list(value) if isinstance(value, tuple) else value
+            doc[key.lower()] = list(value) if isinstance(value, tuple) else copy.deepcopy(value)
     return doc
 
 

@@ -37,4 +37,5 @@ SECRETS = {
     "UTIO_STRIPE_WEBHOOK_SECRET": "utio-stripe-webhook-secret",
     "UTIO_WEBHOOK_SECRET_KEY": "utio-webhook-secret-key",
     "UTIO_SESSION_DB_URL": "utio-session-db-url",
+    "UTIO_SMTP_URL": "utio-smtp-url",
 }

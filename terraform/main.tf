@@ -45,8 +45,13 @@ locals {
     UTIO_DEFAULT_TRANSPORT     = "whatsapp"
     RESTART_GENERATION         = var.restart_generation
   }
+  # The functions' own settings: where the API answers (Stripe Checkout and the billing
+  # portal send customers back there), who mails come from, and the seller's VAT country.
   function_env = merge(local.common_env, {
-    UTIO_RUNNER_URL = module.runner.urls["runner-0"]
+    UTIO_RUNNER_URL       = module.runner.urls["runner-0"]
+    UTIO_PUBLIC_URL       = module.api_gateway.url
+    UTIO_MAIL_FROM        = var.mail_from
+    UTIO_VAT_HOME_COUNTRY = var.vat_home_country
   })
 
   member = { for c, email in module.iam.emails : c => "serviceAccount:${email}" }
@@ -208,12 +213,15 @@ module "pubsub" {
   publishers                = local.topic_publishers
 }
 
+# The gateway calls the api function at its deterministic URL rather than at
+# module.functions' output: the functions are told the gateway's URL (UTIO_PUBLIC_URL),
+# so the gateway must not wait for them.
 module "api_gateway" {
   source                  = "./modules/api_gateway"
   project_id              = var.project_id
   region                  = var.region
   document                = "${path.root}/generated/openapi.gateway.json"
-  backend_url             = module.functions.urls["api"]
+  backend_url             = format(local.run_url, local.functions["api"].name)
   gateway_service_account = module.iam.gateway_email
   domain                  = var.api_domain
   rate_limit_per_minute   = var.api_rate_limit_per_minute

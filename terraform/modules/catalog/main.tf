@@ -100,7 +100,7 @@ locals {
       min_instances = 1
       max_instances = 100
       concurrency   = 40
-      secrets       = ["UTIO_ADMIN_KEY", "UTIO_STRIPE_SECRET_KEY", "UTIO_WEBHOOK_SECRET_KEY"]
+      secrets       = ["UTIO_ADMIN_KEY", "UTIO_STRIPE_SECRET_KEY", "UTIO_WEBHOOK_SECRET_KEY", "UTIO_SMTP_URL"]
       enqueues      = local.names.all_queues
       publishes     = [local.names.events_topic]
       media         = true
@@ -112,14 +112,14 @@ locals {
     webhook_deliver = {
       max_instances = 100
       concurrency   = 40
-      secrets       = ["UTIO_WEBHOOK_SECRET_KEY"]
+      secrets       = ["UTIO_WEBHOOK_SECRET_KEY", "UTIO_SMTP_URL"]
       enqueues      = [local.names.webhook_queue]
       publishes     = [local.names.events_topic]
     }
     stripe_webhook = {
       ingress   = "ALLOW_ALL"
       invoker   = "public"
-      secrets   = ["UTIO_STRIPE_SECRET_KEY", "UTIO_STRIPE_WEBHOOK_SECRET"]
+      secrets   = ["UTIO_STRIPE_SECRET_KEY", "UTIO_STRIPE_WEBHOOK_SECRET", "UTIO_SMTP_URL"]
       enqueues  = [local.names.runner_control_queue]
       publishes = [local.names.events_topic]
     }
