@@ -213,6 +213,23 @@ module "pubsub" {
   publishers                = local.topic_publishers
 }
 
+module "scheduler" {
+  source     = "./modules/scheduler"
+  project_id = var.project_id
+  region     = var.region
+  jobs = {
+    for t, f in local.functions : t => {
+      name     = f.name
+      schedule = f.schedule
+      url      = module.functions.urls[t]
+      timeout  = f.timeout
+    } if f.schedule != null
+  }
+  service_account = module.iam.push_email
+
+  depends_on = [module.services]
+}
+
 # The gateway calls the api function at its deterministic URL rather than at
 # module.functions' output: the functions are told the gateway's URL (UTIO_PUBLIC_URL),
 # so the gateway must not wait for them.

@@ -1,7 +1,7 @@
 """What production runs with: every setting of shared/settings.py is either passed by
 Terraform or has a default that is right in production (said here, with why); each
-component mounts the secrets its code uses, and no other; the operator's variables refuse
-the examples."""
+component mounts the secrets its code uses, and no other; scheduled function targets are
+jobs that Cloud Scheduler calls; the operator's variables refuse the examples."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from shared.settings import Settings
 from tests.infra.tools import (
     ROOT,
     TERRAFORM_DIR,
+    blocks,
     evaluate,
+    parse_terraform,
     terraform,
     terraform_env,
     variable_blocks,
@@ -171,6 +173,62 @@ def test_mail_senders_and_the_api_mount_the_smtp_url(catalog):
     payment failures (stripe_webhook)."""
     for target in ("api", "webhook_deliver", "stripe_webhook"):
         assert "UTIO_SMTP_URL" in catalog["functions"][target]["secrets"], target
+
+
+# --- scheduled jobs -----------------------------------------------------------------
+
+
+def test_every_schedule_names_a_function_target_with_a_cron():
+    assert names.SCHEDULES, "no scheduled job: chat_cleanup runs daily"
+    for target, cron in names.SCHEDULES.items():
+        assert target in names.FUNCTION_TARGETS, target
+        assert re.fullmatch(r"(\S+ ){4}\S+", cron), f"{target}: {cron!r} is not a 5-field cron"
+    assert "chat_cleanup" in names.SCHEDULES
+
+
+def test_every_job_handler_is_scheduled():
+    """A target served from functions/jobs.py is a scheduled job: it needs a schedule,
+    else nothing ever calls it."""
+    main = ast.parse((ROOT / "functions" / "main.py").read_text())
+    jobs = {node.name for node in main.body if isinstance(node, ast.FunctionDef)
+            and any(isinstance(n, ast.ImportFrom) and n.module == "functions.jobs"
+                    for n in ast.walk(node))}
+    assert jobs == set(names.SCHEDULES)
+
+
+def test_jobs_are_internal_single_runs_that_may_publish(catalog):
+    for target, f in catalog["functions"].items():
+        if target not in names.SCHEDULES:
+            assert f["schedule"] is None, target
+            continue
+        assert f["schedule"] == names.SCHEDULES[target]
+        assert (f["invoker"], f["ingress"]) == ("push", "ALLOW_INTERNAL_ONLY"), target
+        assert f["max_instances"] == 1 and f["concurrency"] == 1, target
+        assert 60 <= f["timeout"] <= 1800, f"{target}: Cloud Scheduler waits at most 30 minutes"
+    assert catalog["functions"]["chat_cleanup"]["publishes"] == [names.EVENTS_TOPIC]
+
+
+@pytest.fixture(scope="module")
+def parsed() -> dict[str, dict]:
+    return parse_terraform()
+
+
+def test_a_scheduler_job_calls_each_scheduled_function_with_an_oidc_token(parsed):
+    root: dict = {}
+    for path, body in parsed.items():
+        if "/" not in path:
+            for kind, entries in body.items():
+                root.setdefault(kind, []).extend(entries)
+    call = blocks(root, "module")["scheduler"]
+    assert call["source"] in (["./modules/scheduler"], "./modules/scheduler")
+    assert re.search(r"if f\.schedule != (null|None)", str(call["jobs"]))
+    assert call["service_account"] in (["${module.iam.push_email}"], "${module.iam.push_email}")
+    module = (TERRAFORM_DIR / "modules" / "scheduler" / "main.tf").read_text()
+    assert "for_each = var.jobs" in module
+    assert "oidc_token {" in module and "service_account_email = var.service_account" in module
+    assert "audience              = each.value.url" in module
+    services = (TERRAFORM_DIR / "modules" / "services" / "main.tf").read_text()
+    assert '"cloudscheduler.googleapis.com"' in services
 
 
 # --- the operator's variables -------------------------------------------------------

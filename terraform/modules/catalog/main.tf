@@ -1,7 +1,7 @@
 # What Utio deploys, derived from the names the code uses. terraform/generated/names.json
 # is written from shared/names.py by `python -m infra.generate`; every queue, topic,
-# function and secret below comes from it, so a name added in the code is a resource
-# here without another edit. terraform/generated/firestore.json, written from
+# function, schedule and secret below comes from it, so a name added in the code is a
+# resource here without another edit. terraform/generated/firestore.json, written from
 # shared/indexes.py, holds the Firestore indexes and TTL policies the code's queries and
 # documents need. This module creates nothing and needs no provider:
 # tests/infra evaluates it offline with `terraform console`.
@@ -76,8 +76,11 @@ locals {
   }
 
   # Cloud Functions (2nd gen), one per target in names.json. `invoker` says who may call
-  # it: the API Gateway ("gateway"), Cloud Tasks and Pub/Sub push ("push"), or anyone
-  # ("public": Stripe, whose requests the function verifies by signature).
+  # it: the API Gateway ("gateway"), Cloud Tasks, Pub/Sub push and Cloud Scheduler
+  # ("push"), or anyone ("public": Stripe, whose requests the function verifies by
+  # signature). A target in names.json's `schedules` is a job: Cloud Scheduler calls it
+  # (`schedule`, cron in UTC), one run at a time, for up to 30 minutes (Cloud
+  # Scheduler's longest attempt).
   function_defaults = {
     ingress       = "ALLOW_INTERNAL_ONLY"
     invoker       = "push"
@@ -92,6 +95,15 @@ locals {
     publishes     = []
     media         = false
   }
+
+  job_defaults = {
+    timeout       = 1800
+    min_instances = 0
+    max_instances = 1
+    concurrency   = 1
+  }
+
+  schedules = try(local.names.schedules, {})
 
   function_profiles = {
     api = {
@@ -123,14 +135,18 @@ locals {
       enqueues  = [local.names.runner_control_queue]
       publishes = [local.names.events_topic]
     }
+    chat_cleanup = {
+      publishes = [local.names.events_topic] # chat:delete events of the chats it deletes
+    }
   }
 
   functions = {
     for t in local.names.function_targets : t => merge(
       local.function_defaults,
+      { for k, v in local.job_defaults : k => v if contains(keys(local.schedules), t) },
       try(local.function_profiles[t], {}),
       try(var.function_overrides[t], {}),
-      { name = "utio-${replace(t, "_", "-")}" },
+      { name = "utio-${replace(t, "_", "-")}", schedule = lookup(local.schedules, t, null) },
     )
   }
 
