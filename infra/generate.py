@@ -1,6 +1,8 @@
 """Write the files Terraform reads from the code, so the two cannot drift apart:
 
   terraform/generated/names.json            every public constant of shared/names.py
+  terraform/generated/firestore.json        Firestore's composite indexes and TTL policies
+                                            (shared/indexes.py)
   terraform/generated/openapi.gateway.json  the API's own OpenAPI document (api.openapi()),
                                             as API Gateway takes it
 
@@ -18,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = ROOT / "terraform" / "generated"
 NAMES_FILE = GENERATED / "names.json"
+FIRESTORE_FILE = GENERATED / "firestore.json"
 GATEWAY_FILE = GENERATED / "openapi.gateway.json"
 
 # Terraform replaces this token with the URL of the `api` function (see
@@ -34,7 +37,34 @@ def names_document() -> dict:
     for key in sorted(vars(names)):
         value = getattr(names, key)
         if key.isupper() and not key.startswith("_"):
-            doc[key.lower()] = list(value) if isinstance(value, tuple) else value
+            doc[key.lower()] = list(value) if isinstance(value, tuple) else copy.deepcopy(value)
+    return doc
+
+
+def index_key(collection: str, fields) -> str:
+    """A stable Terraform key of an index: chats.device_id.labels-contains.sort_key-desc."""
+    suffix = {"ASCENDING": "", "DESCENDING": "-desc", "CONTAINS": "-contains"}
+    return ".".join([collection, *(field + suffix[mode] for field, mode in fields)])
+
+
+def firestore_document() -> dict:
+    """shared/indexes.py as Terraform reads it: each index's fields with `order` or
+    `array_config` (the other null), and each TTL policy's collection and field."""
+    from shared import indexes
+
+    doc: dict = {"_generated": "by `python -m infra.generate` from shared/indexes.py; do not edit",
+                 "indexes": {}, "ttl": {}}
+    for collection, fields in indexes.INDEXES:
+        key = index_key(collection, fields)
+        if key in doc["indexes"]:
+            raise ValueError(f"shared/indexes.py lists {key} twice")
+        doc["indexes"][key] = {"collection": collection, "fields": [
+            {"field": field,
+             "order": None if mode == indexes.CONTAINS else mode,
+             "array_config": mode if mode == indexes.CONTAINS else None}
+            for field, mode in fields]}
+    for collection, field in indexes.TTL:
+        doc["ttl"][f"{collection}.{field}"] = {"collection": collection, "field": field}
     return doc
 
 
@@ -86,6 +116,7 @@ def render(doc: dict) -> str:
 def expected() -> dict[Path, str]:
     return {
         NAMES_FILE: render(names_document()),
+        FIRESTORE_FILE: render(firestore_document()),
         GATEWAY_FILE: render(gateway_document(api_document())),
     }
 

@@ -29,6 +29,12 @@ TARGET_WEBHOOK_DELIVER = "webhook_deliver"
 # functions-framework targets in main.py; Terraform deploys one Cloud Function each.
 FUNCTION_TARGETS = ("api", "webhook_fanout", "webhook_deliver", "stripe_webhook", "chat_cleanup")
 
+# Scheduled jobs: function target => when Cloud Scheduler calls it (cron, UTC). Terraform
+# makes one job each, signed with an OIDC token like a push (functions/jobs.py).
+SCHEDULES = {
+    "chat_cleanup": "30 3 * * *",  # daily, at a quiet hour for Europe
+}
+
 # Secret Manager secret ids, keyed by the environment variable (a field of
 # shared/settings.py) that the secret fills in production.
 SECRETS = {
@@ -37,4 +43,5 @@ SECRETS = {
     "UTIO_STRIPE_WEBHOOK_SECRET": "utio-stripe-webhook-secret",
     "UTIO_WEBHOOK_SECRET_KEY": "utio-webhook-secret-key",
     "UTIO_SESSION_DB_URL": "utio-session-db-url",
+    "UTIO_SMTP_URL": "utio-smtp-url",
 }

@@ -45,8 +45,13 @@ locals {
     UTIO_DEFAULT_TRANSPORT     = "whatsapp"
     RESTART_GENERATION         = var.restart_generation
   }
+  # The functions' own settings: where the API answers (Stripe Checkout and the billing
+  # portal send customers back there), who mails come from, and the seller's VAT country.
   function_env = merge(local.common_env, {
-    UTIO_RUNNER_URL = module.runner.urls["runner-0"]
+    UTIO_RUNNER_URL       = module.runner.urls["runner-0"]
+    UTIO_PUBLIC_URL       = module.api_gateway.url
+    UTIO_MAIL_FROM        = var.mail_from
+    UTIO_VAT_HOME_COUNTRY = var.vat_home_country
   })
 
   member = { for c, email in module.iam.emails : c => "serviceAccount:${email}" }
@@ -61,47 +66,6 @@ locals {
     for c, w in local.wiring : { for s in w.secrets : "${s}/${c}" => { env = s, member = local.member[c] } }
   ]...)
   media_users = { for c, w in local.wiring : c => local.member[c] if w.media }
-
-  # Composite indexes for the listings the API serves newest first, and the runner's
-  # reload of a device's queued messages in order.
-  firestore_indexes = {
-    messages-account-created = {
-      collection = "messages"
-      fields     = [{ field = "account_id", order = "ASCENDING" }, { field = "created_at", order = "DESCENDING" }]
-    }
-    messages-account-device-created = {
-      collection = "messages"
-      fields = [
-        { field = "account_id", order = "ASCENDING" },
-        { field = "device_id", order = "ASCENDING" },
-        { field = "created_at", order = "DESCENDING" },
-      ]
-    }
-    messages-account-status-created = {
-      collection = "messages"
-      fields = [
-        { field = "account_id", order = "ASCENDING" },
-        { field = "status", order = "ASCENDING" },
-        { field = "created_at", order = "DESCENDING" },
-      ]
-    }
-    messages-device-status-created = {
-      collection = "messages"
-      fields = [
-        { field = "device_id", order = "ASCENDING" },
-        { field = "status", order = "ASCENDING" },
-        { field = "created_at", order = "ASCENDING" },
-      ]
-    }
-    deliveries-webhook-created = {
-      collection = "deliveries"
-      fields     = [{ field = "webhook_id", order = "ASCENDING" }, { field = "created_at", order = "DESCENDING" }]
-    }
-    devices-account-created = {
-      collection = "devices"
-      fields     = [{ field = "account_id", order = "ASCENDING" }, { field = "created_at", order = "ASCENDING" }]
-    }
-  }
 }
 
 module "services" {
@@ -133,7 +97,8 @@ module "firestore" {
   project_id          = var.project_id
   location            = var.firestore_location
   deletion_protection = var.deletion_protection
-  indexes             = local.firestore_indexes
+  indexes             = module.catalog.firestore_indexes
+  ttl                 = module.catalog.firestore_ttl
 
   depends_on = [module.services]
 }
@@ -248,12 +213,32 @@ module "pubsub" {
   publishers                = local.topic_publishers
 }
 
+module "scheduler" {
+  source     = "./modules/scheduler"
+  project_id = var.project_id
+  region     = var.region
+  jobs = {
+    for t, f in local.functions : t => {
+      name     = f.name
+      schedule = f.schedule
+      url      = module.functions.urls[t]
+      timeout  = f.timeout
+    } if f.schedule != null
+  }
+  service_account = module.iam.push_email
+
+  depends_on = [module.services]
+}
+
+# The gateway calls the api function at its deterministic URL rather than at
+# module.functions' output: the functions are told the gateway's URL (UTIO_PUBLIC_URL),
+# so the gateway must not wait for them.
 module "api_gateway" {
   source                  = "./modules/api_gateway"
   project_id              = var.project_id
   region                  = var.region
   document                = "${path.root}/generated/openapi.gateway.json"
-  backend_url             = module.functions.urls["api"]
+  backend_url             = format(local.run_url, local.functions["api"].name)
   gateway_service_account = module.iam.gateway_email
   domain                  = var.api_domain
   rate_limit_per_minute   = var.api_rate_limit_per_minute

@@ -23,6 +23,11 @@ output "function_urls" {
   value       = module.functions.urls
 }
 
+output "scheduler_jobs" {
+  description = "Scheduled function target => Cloud Scheduler job (run one by hand: gcloud scheduler jobs run NAME --location=REGION)."
+  value       = module.scheduler.jobs
+}
+
 output "runner_urls" {
   description = "Shard => URL (internal)."
   value       = module.runner.urls

@@ -73,6 +73,25 @@ variable "api_rate_limit_per_minute" {
   default     = 1200
 }
 
+variable "mail_from" {
+  description = "Sender of the mails Utio sends to customers (quota, webhook and billing notices), as \"Name <address>\"; the SMTP server (secret utio-smtp-url) must accept it."
+  type        = string
+  validation {
+    condition     = can(regex("^[^<>@]*<?[^<>@\\s]+@[^<>@\\s]+>?$", var.mail_from)) && !can(regex("\\.example>?$", var.mail_from))
+    error_message = "mail_from is an address (\"Utio <no-reply@yourdomain>\"), not the example of envs/*.tfvars."
+  }
+}
+
+variable "vat_home_country" {
+  description = "The seller's EU country (two letters, FR): its customers pay its VAT even with a VAT number. Empty: none."
+  type        = string
+  default     = ""
+  validation {
+    condition     = can(regex("^([A-Z]{2})?$", var.vat_home_country))
+    error_message = "vat_home_country is a two-letter country code in capitals, or empty."
+  }
+}
+
 variable "alert_emails" {
   description = "Addresses that get the alerts."
   type        = list(string)
@@ -108,9 +127,13 @@ variable "deletion_protection" {
 }
 
 variable "media_retention_days" {
-  description = "Media objects older than this are deleted."
+  description = "Media objects older than this are deleted. An uploaded file is kept (and may be sent) for 30 days (shared/services/files.py KEEP), so its object must live longer."
   type        = number
-  default     = 30
+  default     = 31
+  validation {
+    condition     = var.media_retention_days >= 31
+    error_message = "media_retention_days is at least 31: a file may be sent for 30 days after its upload."
+  }
 }
 
 variable "subnet_cidr" {

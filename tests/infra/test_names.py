@@ -100,6 +100,7 @@ def test_a_new_name_in_the_code_is_a_new_resource_without_editing_terraform(tmp_
     doc["secrets"]["UTIO_MAILER_KEY"] = "utio-mailer-key"
     (tmp_path / "generated").mkdir()
     (tmp_path / "generated" / "names.json").write_text(json.dumps(doc))
+    shutil.copy(generate.FIRESTORE_FILE, tmp_path / "generated" / "firestore.json")
     work = tmp_path / "work"
     work.mkdir()
     got = evaluate(tmp_path / "modules" / "catalog", EVERYTHING, work)

@@ -82,3 +82,21 @@ def blocks(parsed: dict, kind: str) -> dict[str, dict]:
     for entry in parsed.get(kind, []):
         found.update(entry)
     return found
+
+
+def variable_blocks(text: str, names: tuple[str, ...]) -> str:
+    """The `variable "name" { ... }` blocks of a module's source, as written (to evaluate
+    a module's variable types and validations offline, apart from its resources)."""
+    out = []
+    for name in names:
+        start = text.index(f'variable "{name}" {{')
+        depth, at = 0, start
+        while True:
+            ch = text[at]
+            depth += ch == "{"
+            depth -= ch == "}"
+            at += 1
+            if ch == "}" and depth == 0:
+                break
+        out.append(text[start:at])
+    return "\n\n".join(out)

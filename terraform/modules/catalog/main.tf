@@ -1,7 +1,9 @@
 # What Utio deploys, derived from the names the code uses. terraform/generated/names.json
 # is written from shared/names.py by `python -m infra.generate`; every queue, topic,
-# function and secret below comes from it, so a name added in the code is a resource
-# here without another edit. This module creates nothing and needs no provider:
+# function, schedule and secret below comes from it, so a name added in the code is a
+# resource here without another edit. terraform/generated/firestore.json, written from
+# shared/indexes.py, holds the Firestore indexes and TTL policies the code's queries and
+# documents need. This module creates nothing and needs no provider:
 # tests/infra evaluates it offline with `terraform console`.
 
 variable "queue_overrides" {
@@ -18,6 +20,7 @@ variable "function_overrides" {
 
 locals {
   names          = jsondecode(file("${path.module}/../../generated/names.json"))
+  firestore      = jsondecode(file("${path.module}/../../generated/firestore.json"))
   message_queues = values(local.names.message_queues)
 
   # Cloud Tasks queues. Message tasks only hand a message id to the runner, which paces
@@ -73,8 +76,11 @@ locals {
   }
 
   # Cloud Functions (2nd gen), one per target in names.json. `invoker` says who may call
-  # it: the API Gateway ("gateway"), Cloud Tasks and Pub/Sub push ("push"), or anyone
-  # ("public": Stripe, whose requests the function verifies by signature).
+  # it: the API Gateway ("gateway"), Cloud Tasks, Pub/Sub push and Cloud Scheduler
+  # ("push"), or anyone ("public": Stripe, whose requests the function verifies by
+  # signature). A target in names.json's `schedules` is a job: Cloud Scheduler calls it
+  # (`schedule`, cron in UTC), one run at a time, for up to 30 minutes (Cloud
+  # Scheduler's longest attempt).
   function_defaults = {
     ingress       = "ALLOW_INTERNAL_ONLY"
     invoker       = "push"
@@ -90,6 +96,15 @@ locals {
     media         = false
   }
 
+  job_defaults = {
+    timeout       = 1800
+    min_instances = 0
+    max_instances = 1
+    concurrency   = 1
+  }
+
+  schedules = try(local.names.schedules, {})
+
   function_profiles = {
     api = {
       ingress       = "ALLOW_ALL"
@@ -97,7 +112,7 @@ locals {
       min_instances = 1
       max_instances = 100
       concurrency   = 40
-      secrets       = ["UTIO_ADMIN_KEY", "UTIO_STRIPE_SECRET_KEY", "UTIO_WEBHOOK_SECRET_KEY"]
+      secrets       = ["UTIO_ADMIN_KEY", "UTIO_STRIPE_SECRET_KEY", "UTIO_WEBHOOK_SECRET_KEY", "UTIO_SMTP_URL"]
       enqueues      = local.names.all_queues
       publishes     = [local.names.events_topic]
       media         = true
@@ -109,25 +124,29 @@ locals {
     webhook_deliver = {
       max_instances = 100
       concurrency   = 40
-      secrets       = ["UTIO_WEBHOOK_SECRET_KEY"]
+      secrets       = ["UTIO_WEBHOOK_SECRET_KEY", "UTIO_SMTP_URL"]
       enqueues      = [local.names.webhook_queue]
       publishes     = [local.names.events_topic]
     }
     stripe_webhook = {
       ingress   = "ALLOW_ALL"
       invoker   = "public"
-      secrets   = ["UTIO_STRIPE_SECRET_KEY", "UTIO_STRIPE_WEBHOOK_SECRET"]
+      secrets   = ["UTIO_STRIPE_SECRET_KEY", "UTIO_STRIPE_WEBHOOK_SECRET", "UTIO_SMTP_URL"]
       enqueues  = [local.names.runner_control_queue]
       publishes = [local.names.events_topic]
+    }
+    chat_cleanup = {
+      publishes = [local.names.events_topic] # chat:delete events of the chats it deletes
     }
   }
 
   functions = {
     for t in local.names.function_targets : t => merge(
       local.function_defaults,
+      { for k, v in local.job_defaults : k => v if contains(keys(local.schedules), t) },
       try(local.function_profiles[t], {}),
       try(var.function_overrides[t], {}),
-      { name = "utio-${replace(t, "_", "-")}" },
+      { name = "utio-${replace(t, "_", "-")}", schedule = lookup(local.schedules, t, null) },
     )
   }
 
@@ -184,6 +203,16 @@ output "functions" {
 output "runner" {
   description = "The device runner's wiring."
   value       = local.runner
+}
+
+output "firestore_indexes" {
+  description = "Key => collection and ordered fields (field, and order or array_config)."
+  value       = local.firestore.indexes
+}
+
+output "firestore_ttl" {
+  description = "Key => collection and field of a TTL policy."
+  value       = local.firestore.ttl
 }
 
 output "secrets" {

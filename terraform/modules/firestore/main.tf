@@ -1,5 +1,6 @@
-# The Firestore database (the source of truth), its composite indexes, point-in-time
-# recovery (7 days) and scheduled backups (daily for a week, weekly for 14 weeks).
+# The Firestore database (the source of truth), its composite indexes and TTL policies
+# (both from shared/indexes.py, through modules/catalog), point-in-time recovery (7 days)
+# and scheduled backups (daily for a week, weekly for 14 weeks).
 
 variable "project_id" {
   type = string
@@ -14,11 +15,20 @@ variable "deletion_protection" {
 }
 
 variable "indexes" {
-  description = "Composite indexes: key => collection and ordered fields (field, order ASCENDING|DESCENDING)."
+  description = "Composite indexes: key => collection and ordered fields (field, and order ASCENDING|DESCENDING or array_config CONTAINS)."
   type = map(object({
     collection = string
-    fields     = list(object({ field = string, order = string }))
+    fields = list(object({
+      field        = string
+      order        = optional(string)
+      array_config = optional(string)
+    }))
   }))
+}
+
+variable "ttl" {
+  description = "TTL policies: key => collection and the timestamp field after which Firestore deletes a document."
+  type        = map(object({ collection = string, field = string }))
 }
 
 resource "google_firestore_database" "db" {
@@ -41,10 +51,27 @@ resource "google_firestore_index" "this" {
   dynamic "fields" {
     for_each = each.value.fields
     content {
-      field_path = fields.value.field
-      order      = fields.value.order
+      field_path   = fields.value.field
+      order        = fields.value.order
+      array_config = fields.value.array_config
     }
   }
+}
+
+# Firestore deletes a document once the time in this field has passed (usually within a
+# day). The code never queries these fields: `index_config {}` turns their single-field
+# indexes off, as Google advises for TTL timestamps (an indexed, ever-rising value caps a
+# collection's write rate).
+resource "google_firestore_field" "ttl" {
+  for_each = var.ttl
+
+  project    = var.project_id
+  database   = google_firestore_database.db.name
+  collection = each.value.collection
+  field      = each.value.field
+
+  ttl_config {}
+  index_config {}
 }
 
 resource "google_firestore_backup_schedule" "daily" {
