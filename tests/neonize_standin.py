@@ -12,6 +12,11 @@ from neonize.events import ConnectedEv, MessageEv, PairStatusEv, ReceiptEv
 from neonize.proto.Neonize_pb2 import (
     JID,
     Device,
+    GroupAnnounce,
+    GroupInfo,
+    GroupName,
+    GroupParticipant,
+    GroupTopic,
     IsOnWhatsAppResponse,
     MessageInfo,
     MessageSource,
@@ -119,6 +124,40 @@ class StandInClient:
         self.profile["photo"] = data
         return "picture-1"
 
+    # groups: neonize's signatures, answering its GroupInfo / GroupParticipant protobufs;
+    # errors are raised with whatsmeow's texts, as neonize raises them
+    def create_group(self, name, participants=(), linked_parent=None, group_parent=None):
+        return self.world.create_group(self.me, name, list(participants))
+
+    def get_group_info(self, jid):
+        return self.world.group(jid, "get_group_info")
+
+    def get_joined_groups(self):
+        self.world.group_calls.append(("get_joined_groups",))
+        return [g for g in self.world.groups.values()
+                if any(p.JID.User == self.me.User for p in g.Participants)]
+
+    def set_group_name(self, jid, name):
+        self.world.group(jid, "set_group_name", name).GroupName.Name = name
+
+    def set_group_topic(self, jid, previous_id, new_id, topic):
+        group = self.world.group(jid, "set_group_topic", previous_id, new_id, topic)
+        group.GroupTopic.Topic, group.GroupTopic.TopicDeleted = topic, not topic
+
+    def set_group_announce(self, jid, announce):
+        self.world.group(jid, "set_group_announce", announce).GroupAnnounce.IsAnnounce = announce
+
+    def update_group_participants(self, jid, participants_changes, action):
+        group = self.world.group(jid, "update_group_participants",
+                                 [j.User for j in participants_changes], action.value)
+        return self.world.change(group, list(participants_changes), action.value)
+
+    def get_group_invite_link(self, jid, revoke=False):
+        self.world.group(jid, "get_group_invite_link", revoke)
+        if revoke:
+            self.world.invites[jid.User] = f"NEW{next(self._ids):05d}"
+        return "https://chat.whatsapp.com/" + self.world.invites.setdefault(jid.User, "FIRST0001")
+
     # --- what WhatsApp does -------------------------------------------------------
 
     def emit(self, event) -> None:
@@ -164,7 +203,53 @@ class StandInWhatsApp:
         self.media = b"\x89PNG\r\n\x1a\n" + b"x" * 64
         self.number_checks: list[tuple] = []
         self.paired: list[str] = []
+        self.groups: dict[str, GroupInfo] = {}  # by the group JID's user
+        self.invites: dict[str, str] = {}
+        self.group_calls: list[tuple] = []
+        self.participant_errors: dict[str, int] = {}  # phone -> the error WhatsApp answers
         self._lock = threading.Lock()
+
+    # --- groups ----------------------------------------------------------------------
+
+    def create_group(self, me: JID, name: str, participants: list[JID]) -> GroupInfo:
+        self.group_calls.append(("create_group", name, [j.User for j in participants]))
+        wa_id = f"120363{len(self.groups) + 1:012d}"
+        group = GroupInfo(JID=JID(User=wa_id, Server="g.us"), OwnerJID=me,
+                          GroupName=GroupName(Name=name), GroupTopic=GroupTopic(),
+                          GroupAnnounce=GroupAnnounce(IsAnnounce=False), GroupCreated=1_700_000_000,
+                          Participants=[GroupParticipant(JID=me, IsAdmin=True, IsSuperAdmin=True)])
+        self.groups[wa_id] = group
+        self.change(group, participants, "add")
+        group.Participants.extend(GroupParticipant(JID=j, Error=self.participant_errors[j.User])
+                                  for j in participants if j.User in self.participant_errors)
+        answer = GroupInfo()
+        answer.CopyFrom(group)
+        del group.Participants[:]  # refused ones are not members
+        group.Participants.extend(p for p in answer.Participants if not p.Error)
+        return answer
+
+    def group(self, jid: JID, call: str, *args) -> GroupInfo:
+        self.group_calls.append((call, jid.User, *args))
+        group = self.groups.get(jid.User)
+        if group is None:
+            raise RuntimeError("info query returned status 404: item-not-found")
+        return group
+
+    def change(self, group: GroupInfo, jids: list[JID], action: str) -> list[GroupParticipant]:
+        answered = []
+        for j in jids:
+            error = self.participant_errors.get(j.User, 0)
+            found = next((p for p in group.Participants if p.JID.User == j.User), None)
+            if not error:
+                if action == "add" and found is None:
+                    group.Participants.append(GroupParticipant(JID=user(j.User)))
+                elif action == "remove" and found is not None:
+                    group.Participants.remove(found)
+                elif found is not None:
+                    found.IsAdmin = action == "promote"
+            answered.append(GroupParticipant(JID=user(j.User), IsAdmin=action == "promote",
+                                             Error=error))
+        return answered
 
     def next_outcome(self):
         with self._lock:
