@@ -42,6 +42,7 @@ class ChatEntry(Doc):
     phone: str
     message: str
     at: datetime
+    content: dict | None = None  # the content's fields, JSON only (inbound media: its URL)
 
 
 class Chat(Doc):

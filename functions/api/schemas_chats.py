@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -89,6 +90,11 @@ class ChatMessageOut(BaseModel):
     message: str
     at: datetime
     status: MessageStatus | None = Field(description="Outbound messages: their current status.")
+    content: dict[str, Any] | None = Field(default=None, description=(
+        "The message's content by type, as in message.in.new events: inbound media with its "
+        "`url`, mime, size and caption; location; contacts; a reaction's emoji and `target`; "
+        "a reply's quoted message. Outbound: the content sent. None for messages filed "
+        "before contents were kept."))
 
 
 class ChatMessageList(BaseModel):

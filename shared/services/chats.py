@@ -27,6 +27,7 @@ from shared.services.events import publish
 from shared.services.labels import check_labels
 
 PREVIEW_LENGTH = 200
+CONTENT_TEXT_LIMIT, CONTENT_LIST_LIMIT, CONTENT_DEPTH = 4096, 100, 6
 INLINE_PURGE = 100  # entries a deletion erases at once; the clean-up job erases the rest
 _CAS_ATTEMPTS = 50
 
@@ -60,7 +61,8 @@ def record_inbound(store: DocumentStore, clock: Clock, account_id: str, device_i
                       chat=record.get("chat") or record["phone"], wa_id=record["wa_id"],
                       direction="inbound",
                       type=record.get("type", "text"), phone=record["phone"],
-                      message=record["message"], at=record["received_at"])
+                      message=record["message"], at=record["received_at"],
+                      content=bounded_content(record.get("content")))
     return _file(store, clock, entry, inbound=True, cap=cap)
 
 
@@ -70,8 +72,34 @@ def record_outbound(store: DocumentStore, clock: Clock, message: Message, *,
     entry = ChatEntry(message_id=message.id, account_id=message.account_id,
                       device_id=message.device_id, chat=message.to,
                       wa_id=message.wa_id or message.id, direction="outbound", type=message.type,
-                      phone=message.phone or message.to, message=message.message, at=clock.now())
+                      phone=message.phone or message.to, message=message.message, at=clock.now(),
+                      content=bounded_content(message.content.model_dump(mode="json")))
     return _file(store, clock, entry, inbound=False, cap=cap)
+
+
+def bounded_content(content, *, depth: int = 0):
+    """A message's content as the chat history keeps it: JSON values only (no raw bytes),
+    each text at most CONTENT_TEXT_LIMIT characters, each list at most CONTENT_LIST_LIMIT
+    items, nested at most CONTENT_DEPTH levels."""
+    if content is None or depth > CONTENT_DEPTH:
+        return None
+    if isinstance(content, dict):
+        kept = {}
+        for key, value in content.items():
+            value = bounded_content(value, depth=depth + 1)
+            if value is not None:
+                kept[str(key)] = value
+        return kept
+    if isinstance(content, list | tuple):
+        items = (bounded_content(v, depth=depth + 1) for v in content[:CONTENT_LIST_LIMIT])
+        return [v for v in items if v is not None]
+    if isinstance(content, str):
+        return content[:CONTENT_TEXT_LIMIT]
+    if isinstance(content, bool | int | float):
+        return content
+    if isinstance(content, datetime):
+        return content.isoformat()
+    return None  # bytes and anything else that is not JSON
 
 
 def _file(store: DocumentStore, clock: Clock, entry: ChatEntry, *, inbound: bool, cap: int) -> bool:

@@ -271,3 +271,46 @@ def test_clock_order_keeps_the_newest_as_last_message(c, dev):
               "message": "early", "received_at": c.clock.now() - timedelta(minutes=5)}
     chat_service.record_inbound(c.store, c.clock, dev["account_id"], dev["id"], record)
     assert c.store.get("chats", f"{dev['id']}:+447400123456")["last_message"]["message"] == "late"
+
+
+def test_the_chat_history_keeps_each_inbound_messages_content(api, c, network, linked):
+    from device_runner.transport import Inbound
+
+    at = c.clock.now()
+    image_url = "https://api.utio.test/v1/media/dev/WA-IMG.png"
+    received = [
+        Inbound(wa_id="WA-IMG", sender="+447400123456", text="our shop", at=at, type="image",
+                content={"mime": "image/png", "size": 72, "sha256": "ab" * 32,
+                         "caption": "our shop", "url": image_url}),
+        Inbound(wa_id="WA-LOC", sender="+447400123456", text="London Eye", at=at,
+                type="location", content={"latitude": 51.5033, "longitude": -0.1196,
+                                          "name": "London Eye", "address": None, "url": None}),
+        Inbound(wa_id="WA-VCF", sender="+447400123456", text="Ann", at=at, type="contacts",
+                content={"contacts": [{"name": "Ann", "phone": "+447911123456",
+                                       "vcard": "BEGIN:VCARD\nFN:Ann\nEND:VCARD"}]}),
+        Inbound(wa_id="WA-REACT", sender="+447400123456", text="👍", at=at, type="reaction",
+                content={"emoji": "👍", "target": {"wa_id": "3EB0WA0000000001", "from_me": True}}),
+    ]
+    for message in received:
+        network.runner.on_inbound(linked["id"], message)
+    path = f"/v1/devices/{linked['id']}/chats/+447400123456/messages"
+    data = {m["wa_id"]: m for m in api.get(path).get_json()["data"]}
+    assert data["WA-IMG"]["type"] == "image" and data["WA-IMG"]["content"]["url"] == image_url
+    assert data["WA-IMG"]["content"]["mime"] == "image/png"
+    assert data["WA-LOC"]["content"]["latitude"] == 51.5033
+    assert data["WA-VCF"]["content"]["contacts"][0]["phone"] == "+447911123456"
+    assert data["WA-REACT"]["content"]["target"] == {"wa_id": "3EB0WA0000000001", "from_me": True}
+
+
+def test_outbound_entries_keep_the_content_sent(c, dev, api):
+    outbound(c, dev, "+447400123456", "answer", status="delivered")
+    data = api.get(f"/v1/devices/{dev['id']}/chats/+447400123456/messages").get_json()["data"]
+    assert data[0]["content"] == {"type": "text", "text": "answer"}
+
+
+def test_kept_content_is_bounded_json():
+    kept = chat_service.bounded_content({
+        "raw": b"\x89PNG", "caption": "x" * 10_000, "items": list(range(500)),
+        "nested": {"thumbnail": bytearray(b"jpg"), "ok": True}, "none": None})
+    assert kept == {"caption": "x" * chat_service.CONTENT_TEXT_LIMIT,
+                    "items": list(range(chat_service.CONTENT_LIST_LIMIT)), "nested": {"ok": True}}
