@@ -118,6 +118,33 @@ def test_relink_changes_the_number_and_keeps_the_device(stack, container):
     assert event.data["previous_phone"] == first["phone"]
 
 
+
+def test_relink_keeps_the_devices_chats_and_contacts(stack, container):
+    from device_runner.transport import Inbound
+
+    api, runner, timer, run_tasks, _ = stack
+    device = new_device(api, run_tasks)
+    timer.fire_all()
+    runner.on_inbound(device, Inbound(wa_id="WA-BEFORE", sender="+447400123456",
+                                      text="Is my order on its way?", at=container.clock.now()))
+    contact = f"/v1/devices/{device}/contacts/+447400123456"
+    assert api.patch(contact, json={"name": "Ann", "metadata": {"crm": "42"}}).status_code == 200
+    assert api.post(f"/v1/devices/{device}/relink").status_code == 202
+    run_tasks()
+    timer.fire_all()
+    assert api.get(f"/v1/devices/{device}").get_json()["status"] == "connected"
+    chats = api.get(f"/v1/devices/{device}/chats").get_json()["data"]
+    assert [c["id"] for c in chats] == ["+447400123456"]
+    messages = api.get(f"/v1/devices/{device}/chats/+447400123456/messages").get_json()["data"]
+    assert [m["wa_id"] for m in messages] == ["WA-BEFORE"]
+    kept = api.get(contact).get_json()
+    assert kept["name"] == "Ann" and kept["metadata"] == {"crm": "42"}
+    # the new number's messages join the same chat
+    runner.on_inbound(device, Inbound(wa_id="WA-AFTER", sender="+447400123456",
+                                      text="Hello again", at=container.clock.now()))
+    messages = api.get(f"/v1/devices/{device}/chats/+447400123456/messages").get_json()["data"]
+    assert [m["wa_id"] for m in messages] == ["WA-AFTER", "WA-BEFORE"]
+
 def jpeg() -> str:
     out = io.BytesIO()
     Image.new("RGB", (64, 64), "blue").save(out, format="JPEG")
