@@ -8,7 +8,7 @@ import hashlib
 import itertools
 import threading
 
-from neonize.events import ConnectedEv, MessageEv, PairStatusEv, ReceiptEv
+from neonize.events import ConnectedEv, MessageEv, PairStatusEv, QREv, ReceiptEv
 from neonize.proto.Neonize_pb2 import (
     JID,
     Device,
@@ -165,6 +165,11 @@ class StandInClient:
 
     def show_qr(self, code: str) -> None:
         self.event.on_qr(self, code.encode())
+
+    def qr_event(self, *codes: str) -> None:
+        """whatsmeow's events.QR as neonize passes it on when QREv is subscribed: every code
+        of the pairing at once (its QR channel then hands them to the QR callback in turn)."""
+        self.emit(QREv(Codes=list(codes)))
 
     def scan(self, phone: str) -> None:
         """The phone scans the QR code: paired, then connected."""

@@ -154,6 +154,7 @@ class _Session:
     final: bool = False  # no reconnect: logged out, banned, replaced, outdated, link timeout
     attempts: int = 0
     qr_seen: int = 0
+    qr_codes: set[str] = field(default_factory=set)  # the codes passed on (each once)
     pairing: bool = False
     ended_by: StatusCode | None = None  # why this adapter ended the client it will retry
     exists: dict[str, tuple[bool, datetime]] = field(default_factory=dict)
@@ -396,9 +397,21 @@ class WhatsAppTransport(Transport):
         if s is None or s.connected:
             return
         s.linked.set()
-        s.qr_seen += 1
-        seen, ttl = s.qr_seen, FIRST_QR_SECONDS if s.qr_seen == 1 else NEXT_QR_SECONDS
-        s.listener.on_link(device_id, qr=data.decode(), expires_in=ttl)
+        code = data.decode()
+        # neonize hands over the first code twice: through the QREv event (whatsmeow's
+        # events.QR, all codes at once; we take the first) and through the QR callback
+        # (whatsmeow's QR channel, every code in turn). A code seen before changes nothing,
+        # else the first one would count twice and expire after 20 s instead of 60 s.
+        # The two arrive on threads of their own (neonize calls back from goroutines): the
+        # check and the count are taken under the lock.
+        with self._lock:
+            if code in s.qr_codes:
+                return
+            s.qr_codes.add(code)
+            s.qr_seen += 1
+            seen = s.qr_seen
+        ttl = FIRST_QR_SECONDS if seen == 1 else NEXT_QR_SECONDS
+        s.listener.on_link(device_id, qr=code, expires_in=ttl)
 
         def expired():
             if s.qr_seen == seen and not s.connected and not s.pairing and not s.stopping.is_set():

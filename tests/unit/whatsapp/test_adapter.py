@@ -145,6 +145,40 @@ def test_an_unscanned_qr_code_ends_linking_instead_of_looping(make, world):
     assert len(world.clients[DEVICE]) == 1  # no reconnect loop
 
 
+
+@pytest.mark.parametrize("event_first", [True, False])
+def test_a_qr_code_seen_through_the_event_and_the_callback_counts_once(make, world, event_first):
+    """neonize passes the first code on twice: in the QREv event (all codes) and through the
+    QR callback. The second sighting changes nothing: the first code keeps its 60 s."""
+    timer = ManualTimer()
+    transport, listener = make(timer=timer), RecordingListener()
+    transport.connect(DEVICE, listener)
+    client = world.client(DEVICE)
+    if event_first:
+        client.qr_event("2@first", "2@second", "2@third")
+        client.show_qr("2@first")
+    else:
+        client.show_qr("2@first")
+        client.qr_event("2@first", "2@second", "2@third")
+    assert listener.links == [("2@first", None, 60.0)]
+    assert [delay for delay, _ in timer.pending] == [65.0]
+    assert timer.fire_all() == 1  # 65 s on, the first code unscanned: linking ends
+    assert listener.statuses[-1][:2] == (DeviceStatus.pending, "wa-link-timeout")
+
+
+def test_the_next_code_after_a_duplicate_first_one_lasts_20_s(make, world):
+    timer = ManualTimer()
+    transport, listener = make(timer=timer), RecordingListener()
+    transport.connect(DEVICE, listener)
+    client = world.client(DEVICE)
+    client.qr_event("2@first", "2@second")
+    client.show_qr("2@first")
+    client.show_qr("2@second")
+    client.show_qr("2@second")
+    assert listener.links == [("2@first", None, 60.0), ("2@second", None, 20.0)]
+    timer.fire_next()  # the second code's check (25 s) runs first: it is the current one
+    assert listener.statuses[-1][:2] == (DeviceStatus.pending, "wa-link-timeout")
+
 def test_a_restarted_runner_resumes_the_session_without_a_scan(make, world, store):
     first, _, _ = connected(make, world)
     first.disconnect(DEVICE)
