@@ -66,7 +66,12 @@ class CloudRunProvisioner(Provisioner):
     """A Cloud Run service per shard (Admin API v2), `utio-<shard>` as Terraform names
     them. The new service copies the revision template of an existing shard (Terraform's
     `utio-runner-0`: image, service account, secrets, VPC egress, always-on scaling with
-    one instance) and changes only UTIO_RUNNER_SHARD, so it runs exactly like the others."""
+    one instance) and changes only UTIO_RUNNER_SHARD, so it runs exactly like the others;
+    it gets the template's invokers too.
+
+    The runner's service account needs run.services.get, create, getIamPolicy and
+    setIamPolicy and run.operations.get (Terraform's utioRunnerProvisioner role, when
+    runner_autoprovision is on), and to act as itself (iam.serviceAccountUser)."""
 
     def __init__(self, client, *, project: str, region: str, template_shard: str = "runner-0",
                  invoker: str = "", timeout: float = 600):
@@ -97,15 +102,28 @@ class CloudRunProvisioner(Provisioner):
             ingress=model.ingress or run_v2.IngressTraffic.INGRESS_TRAFFIC_INTERNAL_ONLY,
             template=template)
 
+    def invokers(self) -> list[str]:
+        """Who may invoke a new shard: whoever may invoke the template shard (Terraform
+        grants the push, api and runner service accounts), and `invoker`."""
+        from google.iam.v1 import iam_policy_pb2
+
+        policy = self.client.get_iam_policy(request=iam_policy_pb2.GetIamPolicyRequest(
+            resource=f"{self.parent}/services/utio-{self.template_shard}"))
+        members = [m for b in policy.bindings if b.role == "roles/run.invoker" for m in b.members]
+        if self.invoker:
+            members.append(f"serviceAccount:{self.invoker}")
+        return sorted(set(members))
+
     def create_shard(self, shard_id):
         operation = self.client.create_service(parent=self.parent, service=self.service(shard_id),
                                                service_id=f"utio-{shard_id}")
         created = operation.result(timeout=self.timeout)
-        if self.invoker:  # Cloud Tasks and the other shards call it with this identity
+        members = self.invokers()
+        if members:  # Cloud Tasks, the API and the other shards call it as these
             from google.iam.v1 import iam_policy_pb2, policy_pb2
 
             policy = policy_pb2.Policy(bindings=[policy_pb2.Binding(
-                role="roles/run.invoker", members=[f"serviceAccount:{self.invoker}"])])
+                role="roles/run.invoker", members=members)])
             self.client.set_iam_policy(request=iam_policy_pb2.SetIamPolicyRequest(
                 resource=f"{self.parent}/services/utio-{shard_id}", policy=policy))
         return created.uri or None

@@ -4,7 +4,7 @@ Cloud Tasks sends every runner task to one stable URL (settings.runner_url, shar
 service). Whichever runner receives it looks the device up:
 
 - held here: handled here;
-- held by another live shard: forwarded once, over HTTP with an OIDC token, to that
+- held by another live shard: forwarded once, over HTTP with a Google ID token, to that
   shard's URL from its lease document; the holder's answer is passed back;
 - held by nobody (never assigned, or its shard's lease is dead): taken over here if
   there is room, and handled here;
@@ -23,7 +23,10 @@ import json
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from types import EllipsisType
 
+from shared import id_tokens
+from shared.id_tokens import TokenSource
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,9 +67,16 @@ class Forwarder(ABC):
 
 
 class HttpForwarder(Forwarder):
-    def __init__(self, settings: Settings, timeout: float = 30.0):
+    """Outside the local stack each forward carries a Google ID token for the other
+    shard's service URL (shared/id_tokens.py): Cloud Run lets it through because the
+    runner's service account has run.invoker on every shard. `tokens` replaces the token
+    source (tests); by default it follows the settings."""
+
+    def __init__(self, settings: Settings, timeout: float = 30.0, *,
+                 tokens: TokenSource | None | EllipsisType = ...):
         self.settings = settings
         self.timeout = timeout
+        self.tokens = id_tokens.for_settings(settings) if tokens is ... else tokens
         self._session = None
 
     def forward(self, url, path, body, sender):
@@ -75,9 +85,11 @@ class HttpForwarder(Forwarder):
         if self._session is None:
             self._session = requests.Session()
         target = url.rstrip("/") + path
-        headers = {"Content-Type": "application/json", FORWARDED_HEADER: sender}
-        if self.settings.verify_oidc:
-            headers["Authorization"] = "Bearer " + _id_token(self.settings.oidc_audience or target)
+        try:
+            token = id_tokens.bearer(self.tokens, target)
+        except Exception as exc:  # google.auth's errors: no credentials, metadata down
+            raise OSError(f"no ID token for {target}: {exc}") from exc
+        headers = {"Content-Type": "application/json", FORWARDED_HEADER: sender, **token}
         try:
             response = self._session.post(target, data=json.dumps(body), headers=headers,
                                           timeout=self.timeout, allow_redirects=False)
@@ -89,9 +101,3 @@ class HttpForwarder(Forwarder):
             answer = None
         return response.status_code, answer
 
-
-def _id_token(audience: str) -> str:
-    from google.auth.transport import requests as google_requests
-    from google.oauth2 import id_token
-
-    return id_token.fetch_id_token(google_requests.Request(), audience)

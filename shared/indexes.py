@@ -74,6 +74,7 @@ TTL: tuple[tuple[str, str], ...] = (
     ("stripe_events", "expire_at"),  # stripe_events.KEEP: claims of Stripe events, 35 days
     ("idempotency", "expires_at"),  # messages.IDEMPOTENCY_TTL: Idempotency-Key claims, 24 h
     ("files", "expires_at"),  # files.KEEP: uploaded media records, 30 days (blobs: 31)
+    ("device_links", "expires_at"),  # linking: a device's current QR or pairing code, ~20 s
 )
 
 EQUALITY_OPS = ("==", "in", "array_contains", "array_contains_any")

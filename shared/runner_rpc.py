@@ -5,8 +5,11 @@ runner that receives one routes it to the runner holding the device."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from types import EllipsisType
 
+from shared import id_tokens
 from shared.errors import UtioError
+from shared.id_tokens import TokenSource
 from shared.settings import Settings
 
 
@@ -39,21 +42,25 @@ def raise_for(status: int, body) -> None:
 
 
 class HttpRunnerRpc(RunnerRpc):
-    def __init__(self, settings: Settings, timeout: float = 40.0):
+    """POSTs to the runner URL. Outside the local stack each call carries a Google ID
+    token for the runner's service URL (shared/id_tokens.py): the runner shards are
+    private Cloud Run services. `tokens` replaces the token source (tests); by default it
+    follows the settings."""
+
+    def __init__(self, settings: Settings, timeout: float = 40.0, *,
+                 tokens: TokenSource | None | EllipsisType = ...):
         self.settings = settings
         self.timeout = timeout
+        self.tokens = id_tokens.for_settings(settings) if tokens is ... else tokens
 
     def call(self, action, payload):
         import requests
 
         url = self.settings.runner_url.rstrip("/") + f"/rpc/{action}"
-        headers = {}
-        if self.settings.verify_oidc:
-            from google.auth.transport import requests as google_requests
-            from google.oauth2 import id_token
-
-            headers["Authorization"] = "Bearer " + id_token.fetch_id_token(
-                google_requests.Request(), self.settings.oidc_audience or url)
+        try:
+            headers = id_tokens.bearer(self.tokens, url)
+        except Exception as exc:  # google.auth's errors: no credentials, metadata down
+            raise RunnerUnavailable(f"no ID token for the device runner: {exc}") from exc
         try:
             response = requests.post(url, json=payload, headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:

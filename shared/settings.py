@@ -66,7 +66,6 @@ class Settings:
     lease_seconds: float = 30.0  # a silent runner loses its devices after this long
     renew_seconds: float = 10.0  # how often a runner renews its lease and looks for orphans
     data_dir: str = ".utio"  # local state: SQLite session files, inbound media
-    media_base_url: str = ""  # public base of inbound media URLs; empty: the API's /v1/media
     reconnect_base: float = 2.0  # seconds before the first reconnect; doubles, with jitter
     reconnect_max: float = 300.0
     non_operative_after: float = 1800.0  # seconds disconnected before non_operative + email

@@ -54,6 +54,16 @@ locals {
     UTIO_VAT_HOME_COUNTRY = var.vat_home_country
   })
 
+  # The runner's own settings: where the API answers (inbound media URLs point at its
+  # /v1/devices/{id}/media), who its mails (a device gone non-operative) come from, how
+  # many sessions a shard holds. Each shard is also told its own URL and shard name, and
+  # whether it may provision more (modules/runner).
+  runner_env = merge(local.common_env, {
+    UTIO_PUBLIC_URL     = module.api_gateway.url
+    UTIO_MAIL_FROM      = var.mail_from
+    UTIO_SHARD_CAPACITY = tostring(var.runner_shard_capacity)
+  })
+
   member = { for c, email in module.iam.emails : c => "serviceAccount:${email}" }
 
   queue_enqueuers = merge([
@@ -172,12 +182,18 @@ module "runner" {
   cpu                 = var.runner_cpu
   memory              = var.runner_memory
   service_account     = module.iam.emails["runner"]
-  environment         = local.common_env
+  environment         = local.runner_env
   secrets             = { for s in module.catalog.runner.secrets : s => module.secrets.ids[s] }
   network_id          = module.network.network_id
   subnet_id           = module.network.subnet_id
-  invoker             = "serviceAccount:${module.iam.push_email}"
+  url_format          = local.run_url
+  provision           = var.runner_autoprovision
   deletion_protection = var.deletion_protection
+  invokers = {
+    push   = "serviceAccount:${module.iam.push_email}"
+    api    = local.member["api"]
+    runner = local.member["runner"]
+  }
 
   depends_on = [module.secrets, module.firestore]
 }

@@ -45,6 +45,22 @@ variable "runner_shards" {
   }
 }
 
+variable "runner_shard_capacity" {
+  description = "WhatsApp sessions one runner shard holds at most (UTIO_SHARD_CAPACITY); size it to runner_memory."
+  type        = number
+  default     = 500
+  validation {
+    condition     = var.runner_shard_capacity >= 1
+    error_message = "runner_shard_capacity is at least 1."
+  }
+}
+
+variable "runner_autoprovision" {
+  description = "Let the runner create shards beyond runner_shards when every shard is full (UTIO_PROVISIONER=cloudrun; its account gets the utioRunnerProvisioner role). Off: the operator raises runner_shards. See docs/operations.md."
+  type        = bool
+  default     = false
+}
+
 variable "runner_cpu" {
   description = "vCPUs of one runner instance."
   type        = string

@@ -44,6 +44,12 @@ PRODUCTION_DEFAULTS = {
     "storage_dir": "local disk storage only",
     "media_fetch_timeout": "20 s to fetch media from a URL",
     "mail_outbox": "the file outbox, used only when UTIO_SMTP_URL is empty (never in production)",
+    "lease_seconds": "30 s: a runner silent this long loses its devices to the others (docs/runner.md)",
+    "renew_seconds": "10 s: three renewals per lease, so one slow Firestore write loses nothing",
+    "reconnect_base": "2 s before a dropped WhatsApp session reconnects, doubling with jitter",
+    "reconnect_max": "5 minutes between reconnects at most",
+    "non_operative_after": "30 minutes disconnected before a device is non_operative and its owner mailed",
+    "scan_wait": "4 s that GET /scan waits for a fresh QR code, well within the gateway's deadline",
 }
 
 # A secret a component mounts although its code does not read it yet, and why.

@@ -44,6 +44,15 @@ class RecordingServicesClient:
                                               "service_id": service_id}))
         return Operation(run_v2.Service(service, uri=f"https://{service_id}-123.europe-west1.run.app"))
 
+    def get_iam_policy(self, request):
+        from google.iam.v1 import policy_pb2
+
+        self.calls.append(("get_iam_policy", {"request": request}))
+        return policy_pb2.Policy(bindings=[policy_pb2.Binding(
+            role="roles/run.invoker", members=["serviceAccount:push@p.iam",
+                                               "serviceAccount:utio-api@p.iam",
+                                               "serviceAccount:utio-runner@p.iam"])])
+
     def set_iam_policy(self, request):
         self.calls.append(("set_iam_policy", {"request": request}))
 
@@ -56,7 +65,8 @@ def test_a_new_shard_copies_runner_0_with_its_own_name(container):
     assert shard == "runner-0"  # no shard documents yet
     shard = request_shard(container.store, container.clock, provisioner)
     assert shard is None  # one is being provisioned: nobody asks twice
-    assert [name for name, _ in client.calls] == ["get_service", "create_service", "set_iam_policy"]
+    assert [name for name, _ in client.calls] == ["get_service", "create_service",
+                                                  "get_iam_policy", "set_iam_policy"]
     created = client.calls[1][1]
     assert created["parent"] == "projects/p/locations/europe-west1"
     assert created["service_id"] == "utio-runner-0"
@@ -65,8 +75,11 @@ def test_a_new_shard_copies_runner_0_with_its_own_name(container):
     assert template.service_account == "utio-runner@p.iam" and template.revision == ""
     env = {e.name: e.value for e in template.containers[0].env}
     assert env == {"UTIO_ENV": "production", "UTIO_RUNNER_SHARD": "runner-0"}
-    binding = client.calls[2][1]["request"].policy.bindings[0]
-    assert binding.role == "roles/run.invoker" and binding.members == ["serviceAccount:push@p.iam"]
+    assert client.calls[2][1]["request"].resource.endswith("/services/utio-runner-0")
+    [binding] = client.calls[3][1]["request"].policy.bindings  # runner-0's invokers
+    assert binding.role == "roles/run.invoker" and list(binding.members) == [
+        "serviceAccount:push@p.iam", "serviceAccount:utio-api@p.iam",
+        "serviceAccount:utio-runner@p.iam"]
     doc = container.store.get("shards", "runner-0")
     assert doc["state"] == "provisioning" and doc["url"].startswith("https://utio-runner-0-")
 

@@ -152,7 +152,7 @@ locals {
 
   # The device runner (Cloud Run), for the same wiring as a function.
   runner = {
-    secrets   = ["UTIO_SESSION_DB_URL"]
+    secrets   = ["UTIO_SESSION_DB_URL", "UTIO_SMTP_URL"] # SMTP: non-operative device mails
     enqueues  = []
     publishes = [local.names.events_topic]
     media     = true

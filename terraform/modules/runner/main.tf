@@ -1,8 +1,12 @@
 # The device runner: one Cloud Run service per shard, each exactly one instance that is
 # always on (min = max = 1, CPU always allocated) and holds its devices' WhatsApp
-# sessions. Requests may last an hour (Cloud Run's longest), ingress is internal (only
-# Cloud Tasks of this project reaches it) and only the push account may invoke it. It
-# reaches the session store over Direct VPC egress; everything else goes out directly.
+# sessions. Requests may last an hour (Cloud Run's longest), ingress is internal (Cloud
+# Tasks, the API and the other shards, all of this project) and only the invokers may
+# call it: the push account (tasks), the api function (pairing codes, number checks,
+# profile) and the runner itself (a shard forwarding to the holder), each with an ID
+# token. It reaches the session store over Direct VPC egress; everything else goes out
+# directly. With provision on, the runner's account may also create further shards
+# (device_runner/provisioner.py) as copies of runner-0, running as itself.
 
 variable "project_id" {
   type = string
@@ -50,9 +54,19 @@ variable "subnet_id" {
   type = string
 }
 
-variable "invoker" {
-  description = "Member allowed to send tasks (the push account)."
+variable "invokers" {
+  description = "Name => member allowed to call every shard: the push account (tasks), the api function's and the runner's own accounts. Names are static so that for_each keys are known at plan time."
+  type        = map(string)
+}
+
+variable "url_format" {
+  description = "Cloud Run's deterministic service URL with %s for the service name: each shard is told its own (UTIO_RUNNER_SELF_URL)."
   type        = string
+}
+
+variable "provision" {
+  description = "Whether the runner's account may create shards beyond var.shards when all are full (UTIO_PROVISIONER=cloudrun)."
+  type        = bool
 }
 
 variable "deletion_protection" {
@@ -104,7 +118,11 @@ resource "google_cloud_run_v2_service" "shard" {
       }
 
       dynamic "env" {
-        for_each = merge(var.environment, { UTIO_RUNNER_SHARD = each.key })
+        for_each = merge(var.environment, {
+          UTIO_RUNNER_SHARD    = each.key
+          UTIO_RUNNER_SELF_URL = format(var.url_format, "utio-${each.key}")
+          UTIO_PROVISIONER     = var.provision ? "cloudrun" : "none"
+        })
         content {
           name  = env.key
           value = env.value
@@ -147,13 +165,56 @@ resource "google_cloud_run_v2_service" "shard" {
 }
 
 resource "google_cloud_run_v2_service_iam_member" "invoker" {
-  for_each = google_cloud_run_v2_service.shard
+  for_each = {
+    for pair in setproduct(var.shards, keys(var.invokers)) : "${pair[0]}/${pair[1]}" => {
+      shard  = pair[0]
+      member = var.invokers[pair[1]]
+    }
+  }
 
   project  = var.project_id
   location = var.region
-  name     = each.value.name
+  name     = google_cloud_run_v2_service.shard[each.value.shard].name
   role     = "roles/run.invoker"
-  member   = var.invoker
+  member   = each.value.member
+}
+
+# Provisioning (off unless var.provision): what CloudRunProvisioner calls, and no more
+# than that: read runner-0 and its IAM policy, create the new service, give it runner-0's
+# invokers, wait for the operation. Cloud Run has no narrower scope than the project for
+# creating a service, so this role reaches every Cloud Run service of the project (which
+# is why provisioning is off by default: docs/operations.md).
+resource "google_project_iam_custom_role" "provisioner" {
+  count = var.provision ? 1 : 0
+
+  project     = var.project_id
+  role_id     = "utioRunnerProvisioner"
+  title       = "Utio runner provisioner"
+  description = "Create a device-runner shard as a copy of utio-runner-0 (device_runner/provisioner.py)."
+  permissions = [
+    "run.services.get",
+    "run.services.create",
+    "run.services.getIamPolicy",
+    "run.services.setIamPolicy",
+    "run.operations.get",
+  ]
+}
+
+resource "google_project_iam_member" "provisioner" {
+  count = var.provision ? 1 : 0
+
+  project = var.project_id
+  role    = google_project_iam_custom_role.provisioner[0].id
+  member  = "serviceAccount:${var.service_account}"
+}
+
+# A new shard runs as the runner's account, which creating it needs actAs on.
+resource "google_service_account_iam_member" "provisioner_act_as_runner" {
+  count = var.provision ? 1 : 0
+
+  service_account_id = "projects/${var.project_id}/serviceAccounts/${var.service_account}"
+  role               = "roles/iam.serviceAccountUser"
+  member             = "serviceAccount:${var.service_account}"
 }
 
 output "urls" {
