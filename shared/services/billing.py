@@ -193,6 +193,7 @@ def release_device(store: DocumentStore, billing: Billing, account_id: str, devi
     elif record.get("checkout_session_id"):
         billing.expire_checkout(record["checkout_session_id"])
     store.delete(SUBSCRIPTIONS, device_id)
+    billing_state.sync_extra_agents(store, account_id, device_id)
 
 
 # --- invoices and the portal ---------------------------------------------------------

@@ -96,8 +96,47 @@ def apply(store: DocumentStore, mailer: Mailer, clock: Clock, snap: Subscription
                         when={"state_ts": record["state_ts"],
                               "subscription_id": record["subscription_id"]}):
             _follow(store, mailer, clock, device, snap)
+            sync_extra_agents(store, device["account_id"], device_id)
             return "applied"
     raise RuntimeError(f"could not apply subscription {snap.id}: the record kept changing")
+
+
+# Stripe statuses in which the extra agents bought on a subscription count as seats.
+SEAT_STATUSES = ("active", "trialing", "past_due")
+
+
+def sync_extra_agents(store: DocumentStore, account_id: str, device_id: str) -> None:
+    """Copy the device's paid extra-agent quantity onto the account, where the agent
+    cap reads it (`extra_agent_seats`: device id -> quantity). It is taken from the
+    subscription record as it stands now, not from the event being applied, so a late
+    or replayed event cannot put an older quantity back; the account is written with
+    compare-and-set on `extra_agent_seats_version`, so two devices' updates never lose
+    each other. No record (device released), or a subscription that is not live and
+    paying, counts 0."""
+    for _ in range(20):
+        record = store.get(SUBSCRIPTIONS, device_id)
+        quantity = 0
+        if record is not None and record.get("status") in SEAT_STATUSES:
+            quantity = int(record.get("extra_agents") or 0)
+        account = store.get("accounts", account_id)
+        if account is None:
+            return
+        current = account.get("extra_agent_seats")
+        current = dict(current) if isinstance(current, dict) else {}
+        if current.get(device_id, 0) == quantity and (quantity or device_id not in current):
+            return
+        if quantity:
+            current[device_id] = quantity
+        else:
+            current.pop(device_id, None)
+        version = account.get("extra_agent_seats_version")
+        if store.update("accounts", account_id,
+                        {"extra_agent_seats": current,
+                         "extra_agent_seats_version": (version or 0) + 1},
+                        when={"extra_agent_seats_version": version}):
+            return
+    raise RuntimeError(f"could not record extra agents of device {device_id}: the account "
+                       "kept changing")
 
 
 def _follow(store: DocumentStore, mailer: Mailer, clock: Clock, device: dict,

@@ -33,7 +33,8 @@ def list_agents(p: Principal):
     found = agents.list_agents(p.c.store, p.account_id)
     return AgentList.model_validate({
         "data": [a.model_dump() for a in found],
-        "seats": {"used": len(found), "included": agents.seats(p.c.store, p.account_id)}})
+        "seats": {"used": len(found), "included": agents.seats(p.c.store, p.account_id,
+                                                                p.c.clock.now())}})
 
 
 @agent_route("GET", "/v1/agents/me", response=Me, tag="agents",
