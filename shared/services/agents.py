@@ -14,8 +14,8 @@ from shared.errors import Conflict, Forbidden, NotFound, Unauthorized, Validatio
 from shared.ids import new_id
 from shared.inbox import Agent, AgentRole
 from shared.plans import DEFAULT_PLAN, PLANS
-from shared.ports import DocumentStore
-from shared.services import trials
+from shared.ports import DocumentStore, Mailer
+from shared.services import quotas, trials
 from shared.services.accounts import hash_key
 
 TOKEN_PREFIX = "utio_agt_"
@@ -80,18 +80,29 @@ def _new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
+AGENTS_LIMIT = "agents"  # its limit notice (quotas.NOTICES)
+
+
 def create_agent(store: DocumentStore, clock: Clock, account_id: str, *, name: str, email: str,
-                 role: AgentRole = AgentRole.agent, devices: list[str] = ()) -> tuple[Agent, str]:
+                 role: AgentRole = AgentRole.agent, devices: list[str] = (),
+                 mailer: Mailer | None = None) -> tuple[Agent, str]:
+    """A new agent and its token (shown once). Refused at the account's agent cap, which
+    mails the owner once a month (quotas.notify_account_limit)."""
     email = email.strip().lower()
     _check_email(store, account_id, email)
     devices = _check_devices(store, account_id, list(devices))
     used = len(store.query("agents", [("account_id", "==", account_id)]))
     allowed = seats(store, account_id, clock.now())
     if used >= allowed:
-        raise Forbidden(
-            f"this account may have {allowed} agent(s) and has {used}: agents come with the "
-            "Platform plans (3, 5 or 10 a device); upgrade a device's plan or delete an agent",
-            code="agent_limit_reached", details={"agents": used, "seats": allowed})
+        message = (f"this account may have {allowed} agent(s) and has {used}: agents come "
+                   "with the Platform plans (3, 5 or 10 a paid device; extra agents on "
+                   "Platform Enterprise); upgrade a device's plan or delete an agent")
+        quotas.notify_account_limit(
+            store, mailer, clock, account_id, AGENTS_LIMIT,
+            subject="Utio: your account reached its agent limit",
+            body=f"Adding agent {email} was refused: {message}.\n")
+        raise Forbidden(message, code="agent_limit_reached",
+                        details={"agents": used, "seats": allowed})
     raw = _new_token()
     now = clock.now()
     agent = Agent(id=new_id("agt"), account_id=account_id, name=name, email=email, role=role,

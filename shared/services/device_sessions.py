@@ -11,13 +11,14 @@ from shared.clock import Clock
 from shared.domain import Device, DeviceStatus, Transport
 from shared.errors import Conflict, UtioError
 from shared.plans import DEFAULT_PLAN, PLANS
-from shared.ports import DocumentStore, TaskQueue
+from shared.ports import DocumentStore, Mailer, TaskQueue
 from shared.runner_rpc import RunnerRpc
-from shared.services import linking
+from shared.services import linking, quotas
 from shared.services.devices import get_device
 
 CHECKS_CACHE = "number_checks_cache"
 CHECKS_USAGE = "number_checks_usage"
+NUMBER_CHECKS = "number_checks_per_month"  # its limit notice (quotas.NOTICES)
 CACHE_FOR = timedelta(days=1)
 _ATTEMPTS = 20
 
@@ -94,17 +95,30 @@ def _require_connected(device: Device) -> None:
 
 
 def check_numbers(store: DocumentStore, rpc: RunnerRpc, clock: Clock, account_id: str,
-                  numbers: list[str], device_id: str | None = None) -> dict:
+                  numbers: list[str], device_id: str | None = None, *,
+                  mailer: Mailer | None = None) -> dict:
     """Ask WhatsApp, through a connected device of the account, which numbers it knows.
     Each number counts as one check of the device's plan this month; answers are kept a
     day, so asking again does not reach WhatsApp. Without `device_id` the check goes
     through a connected WhatsApp device; a sandbox device (simulated answers) is used only
     when named, or when the account has no WhatsApp device at all (a sandbox-only
-    account). Sandbox answers are cached apart from real ones."""
+    account). Sandbox answers are cached apart from real ones. A check refused for the
+    monthly limit mails the owner, once per device and month (quotas.notify_limit)."""
     device = _checking_device(store, account_id, device_id)
     limit = PLANS.get(device.plan, PLANS[DEFAULT_PLAN]).number_checks_per_month
     period = clock.now().strftime("%Y-%m")
-    used = _reserve(store, f"{device.id}:{period}", len(numbers), limit)
+    try:
+        used = _reserve(store, f"{device.id}:{period}", len(numbers), limit)
+    except QuotaExceeded as refused:
+        plan = PLANS.get(device.plan, PLANS[DEFAULT_PLAN])
+        quotas.notify_limit(
+            store, mailer, clock, device, NUMBER_CHECKS, period,
+            subject=f"Utio: device {device.alias or device.id} reached its monthly "
+                    "number check limit",
+            body=f"A number check through device {device.alias or device.id} was refused: "
+                 f"{refused.message}.\n\nThe {plan.name} plan includes {limit} number "
+                 "checks a month; a larger plan includes more.")
+        raise
     now = clock.now()
     answers: dict[str, tuple[bool, bool]] = {}
     missing = []

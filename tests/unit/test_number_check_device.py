@@ -69,3 +69,36 @@ def test_a_sandbox_only_account_checks_through_its_sandbox(c):
     account = seed_account(c)
     sandbox = connected(c, account, "sandbox")
     assert check(c, RecordingRpc(True), account)["device"] == sandbox
+
+
+class Outbox:
+    def __init__(self):
+        self.sent: list[tuple[str, str, str]] = []
+
+    def send(self, to, subject, body):
+        self.sent.append((to, subject, body))
+
+
+def test_the_monthly_check_limit_mails_the_owner_once_a_month(c):
+    from shared.services.accounts import create_account
+    from shared.services.device_sessions import QuotaExceeded
+
+    account, _, _ = create_account(c.store, c.clock, "Acme", "owner@acme.example")
+    device = connected(c, account.id, "whatsapp")
+    outbox, rpc = Outbox(), RecordingRpc(True)
+    period = c.clock.now().strftime("%Y-%m")
+    c.store.put("number_checks_usage", f"{device}:{period}", {"count": 1000})  # Professional
+    for _ in range(2):
+        with pytest.raises(QuotaExceeded):
+            device_sessions.check_numbers(c.store, rpc, c.clock, account.id, ["+447911123456"],
+                                          mailer=outbox)
+    [(to, subject, body)] = outbox.sent
+    assert to == "owner@acme.example" and "number check limit" in subject
+    assert "1000 number checks a month" in body and rpc.asked == []
+    c.clock.advance(32 * 86400)  # next month: the count starts again, so does the notice
+    nxt = c.clock.now().strftime("%Y-%m")
+    c.store.put("number_checks_usage", f"{device}:{nxt}", {"count": 1000})
+    with pytest.raises(QuotaExceeded):
+        device_sessions.check_numbers(c.store, rpc, c.clock, account.id, ["+447911123456"],
+                                      mailer=outbox)
+    assert len(outbox.sent) == 2

@@ -24,7 +24,8 @@ def _out(agent) -> AgentOut:
            summary="Create an agent and its token (the plan caps how many)")
 def create_agent(p: Principal, body: CreateAgent):
     agent, token = agents.create_agent(p.c.store, p.c.clock, p.account_id, name=body.name,
-                                       email=body.email, role=body.role, devices=body.devices)
+                                       email=body.email, role=body.role, devices=body.devices,
+                                       mailer=p.c.mailer)
     return AgentCreated.model_validate(agent.model_dump() | {"token": token})
 
 

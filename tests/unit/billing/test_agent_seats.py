@@ -76,3 +76,16 @@ def test_a_deleted_device_takes_its_extra_agents_with_it(env):
     assert env.call("DELETE", f"/v1/devices/{device_id}").status_code == 204
     assert seats(env) == 0
     assert env.c.store.get("accounts", env.account_id)["extra_agent_seats"] == {}
+
+
+def test_the_agent_cap_mails_the_owner_once_a_month(env):
+    body = {"name": "Ana", "email": "ana@acme.example"}
+    for _ in range(2):
+        refused = env.call("POST", "/v1/agents", body)
+        assert refused.status_code == 403 and refused.json["error"]["code"] == "agent_limit_reached"
+    [mail] = env.emails()
+    assert mail["to"] == "billing@acme.example" and "agent limit" in mail["subject"]
+    assert "ana@acme.example" in mail["body"]
+    env.c.clock.advance(32 * 86400)
+    assert env.call("POST", "/v1/agents", body).status_code == 403
+    assert len(env.emails()) == 2
