@@ -33,7 +33,8 @@ def handle_stripe_webhook(c: Container, request: flask.Request):
     except UtioError as exc:
         return _answer(exc.status, exc.body())
     try:
-        outcome = stripe_events.handle(c.store, c.billing, c.mailer, c.clock, event)
+        outcome = stripe_events.handle(c.store, c.billing, c.mailer, c.clock, event,
+                                       tasks=c.tasks)
     except UtioError as exc:  # e.g. Stripe unreachable: not applied, so Stripe retries
         log.warning("Stripe event %s not applied: %s", event.get("id"), exc.message)
         return _answer(exc.status, exc.body())

@@ -1,5 +1,7 @@
 """The one table of plans, shared by messaging limits and billing (Stripe products and
-prices are synced from it). Prices exclude taxes, in EUR cents per 30 days."""
+prices are synced from it). Prices exclude taxes, in EUR cents per 30 days. Only the
+Enterprise plans allow the largest media (image 5 MB, audio 16 MB, video 30 MB,
+document 30 MB); every other plan allows less."""
 
 from __future__ import annotations
 
@@ -66,7 +68,7 @@ PLANS: dict[str, Plan] = {
              max_delivery_speed=40, chatbots=True),
         Plan(id="platform-business", family=PlanFamily.platform, name="Platform Business",
              price_eur_cents=14900, messages_per_month=60_000,
-             media=MediaLimits(image=5 * MB, audio=16 * MB, video=30 * MB, document=30 * MB),
+             media=MediaLimits(image=4 * MB, audio=14 * MB, video=25 * MB, document=25 * MB),
              number_checks_per_month=10_000, agents_included=5, extra_agent_eur_cents=None,
              max_delivery_speed=60, chatbots=True),
         Plan(id="platform-enterprise", family=PlanFamily.platform, name="Platform Enterprise",

@@ -65,8 +65,10 @@ class AgentCreated(AgentOut):
 
 class Seats(BaseModel):
     used: int
-    included: int = Field(description="What the plans of the account's devices include, plus "
-                          "extra seats.")
+    included: int = Field(description="Agents the account may have: what the plans of its "
+                          "billed devices that are paid, past due or on an unexpired trial "
+                          "include, plus the extra agents bought on their subscriptions. "
+                          "Sandbox devices and unpaid or canceled devices grant none.")
 
 
 class AgentList(BaseModel):

@@ -92,8 +92,11 @@ class CheckNumbers(Input):
         {"numbers": ["+447911123456", "+34612345678"]}]})
     numbers: list[str] = Field(min_length=1, max_length=50,
                                description="Up to 50 numbers in E.164; each is one check.")
-    device: str | None = Field(default=None, description="The connected device to ask through; "
-                               "any connected device of the account if absent.")
+    device: str | None = Field(default=None, description=(
+        "The connected device to ask through. If absent: a connected WhatsApp device of the "
+        "account. A sandbox device gives simulated answers, so it is used when absent only "
+        "if the account has no WhatsApp device at all (a sandbox-only account, for testing); "
+        "otherwise name it here. Sandbox answers are cached apart from real ones."))
 
     @field_validator("numbers")
     @classmethod

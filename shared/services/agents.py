@@ -1,17 +1,21 @@
 """Agents: the people of a customer's team. Each has its own token (shown once, stored as
 a SHA-256 hash like API keys), a role, and the devices granted to it. The plans of the
-account's devices cap how many agents it may have."""
+account's billed, paying (or trialing) devices, plus the extra agents bought on their
+subscriptions, cap how many agents it may have (`seats`)."""
 
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
-from shared.clock import Clock
+from shared.clock import Clock, SystemClock
+from shared.domain import BillingStatus, Device
 from shared.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from shared.ids import new_id
 from shared.inbox import Agent, AgentRole
 from shared.plans import DEFAULT_PLAN, PLANS
-from shared.ports import DocumentStore
+from shared.ports import DocumentStore, Mailer
+from shared.services import quotas, trials
 from shared.services.accounts import hash_key
 
 TOKEN_PREFIX = "utio_agt_"
@@ -21,15 +25,38 @@ def is_agent_token(raw: str | None) -> bool:
     return bool(raw) and raw.startswith(TOKEN_PREFIX)
 
 
-def seats(store: DocumentStore, account_id: str) -> int:
-    """Agents the account may have: what each device's plan includes, plus the extra
-    seats billing records on the account (`extra_agent_seats`)."""
-    included = 0
-    for doc in store.query("devices", [("account_id", "==", account_id)]):
-        plan = PLANS.get(doc.get("plan") or DEFAULT_PLAN) or PLANS[DEFAULT_PLAN]
-        included += plan.agents_included
+# Billing statuses in which a device's plan grants its agents: paid (active), in
+# Stripe's dunning (past_due: it still sends), or on Utio's free trial while it lasts.
+SEAT_STATUSES = (BillingStatus.active, BillingStatus.past_due, BillingStatus.trialing)
+
+
+def grants_seats(device: Device, now: datetime | None = None) -> bool:
+    """Whether a device's plan counts towards the account's agents: a billed (not
+    sandbox) device that is paid, past due or on a trial that has not ended. Sandbox
+    devices (free, simulated) and unpaid or canceled devices grant none."""
+    if not trials.billed(device) or device.billing_status not in SEAT_STATUSES:
+        return False
+    ends = trials.trial_ends_at(device)
+    return ends is None or (now or SystemClock().now()) < ends
+
+
+def seats(store: DocumentStore, account_id: str, now: datetime | None = None) -> int:
+    """Agents the account may have: for each device that grants seats (`grants_seats`),
+    the agents its plan includes plus the extra agents paid on its live subscription.
+    Billing keeps those quantities on the account (`extra_agent_seats`, a map of device
+    id to quantity, see billing_state.sync_extra_agents); a deleted or stopped device's
+    entry counts for nothing."""
     account = store.get("accounts", account_id) or {}
-    return included + int(account.get("extra_agent_seats") or 0)
+    extra = account.get("extra_agent_seats")
+    extra = extra if isinstance(extra, dict) else {}
+    total = 0
+    for doc in store.query("devices", [("account_id", "==", account_id)]):
+        device = Device.model_validate(doc)
+        if not grants_seats(device, now):
+            continue
+        plan = PLANS.get(device.plan or DEFAULT_PLAN) or PLANS[DEFAULT_PLAN]
+        total += plan.agents_included + int(extra.get(device.id) or 0)
+    return total
 
 
 def _check_devices(store: DocumentStore, account_id: str, devices: list[str]) -> list[str]:
@@ -53,18 +80,29 @@ def _new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
+AGENTS_LIMIT = "agents"  # its limit notice (quotas.NOTICES)
+
+
 def create_agent(store: DocumentStore, clock: Clock, account_id: str, *, name: str, email: str,
-                 role: AgentRole = AgentRole.agent, devices: list[str] = ()) -> tuple[Agent, str]:
+                 role: AgentRole = AgentRole.agent, devices: list[str] = (),
+                 mailer: Mailer | None = None) -> tuple[Agent, str]:
+    """A new agent and its token (shown once). Refused at the account's agent cap, which
+    mails the owner once a month (quotas.notify_account_limit)."""
     email = email.strip().lower()
     _check_email(store, account_id, email)
     devices = _check_devices(store, account_id, list(devices))
     used = len(store.query("agents", [("account_id", "==", account_id)]))
-    allowed = seats(store, account_id)
+    allowed = seats(store, account_id, clock.now())
     if used >= allowed:
-        raise Forbidden(
-            f"this account may have {allowed} agent(s) and has {used}: agents come with the "
-            "Platform plans (3, 5 or 10 a device); upgrade a device's plan or delete an agent",
-            code="agent_limit_reached", details={"agents": used, "seats": allowed})
+        message = (f"this account may have {allowed} agent(s) and has {used}: agents come "
+                   "with the Platform plans (3, 5 or 10 a paid device; extra agents on "
+                   "Platform Enterprise); upgrade a device's plan or delete an agent")
+        quotas.notify_account_limit(
+            store, mailer, clock, account_id, AGENTS_LIMIT,
+            subject="Utio: your account reached its agent limit",
+            body=f"Adding agent {email} was refused: {message}.\n")
+        raise Forbidden(message, code="agent_limit_reached",
+                        details={"agents": used, "seats": allowed})
     raw = _new_token()
     now = clock.now()
     agent = Agent(id=new_id("agt"), account_id=account_id, name=name, email=email, role=role,

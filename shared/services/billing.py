@@ -13,7 +13,7 @@ from shared.clock import Clock, SystemClock
 from shared.domain import BillingStatus, Device
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.plans import get_plan
-from shared.ports import DocumentStore, Mailer
+from shared.ports import DocumentStore, Mailer, TaskQueue
 from shared.services import billing_state, trials
 from shared.services.billing_state import SUBSCRIPTIONS, new_record
 
@@ -125,8 +125,8 @@ def subscription_of(store: DocumentStore, clock: Clock, account_id: str, device_
     return device, _record(store, clock, device)
 
 
-def subscribe(store: DocumentStore, billing: Billing, mailer: Mailer, clock: Clock,
-              account_id: str, device_id: str, *, plan_id: str, extra_agents: int,
+def subscribe(store: DocumentStore, billing: Billing, mailer: Mailer, tasks: TaskQueue,
+              clock: Clock, account_id: str, device_id: str, *, plan_id: str, extra_agents: int,
               success_url: str, cancel_url: str) -> SubscribeOutcome:
     """Checkout for a device without a live subscription; otherwise change its plan at
     once, with Stripe's proration on the next invoice (upgrade and downgrade alike)."""
@@ -138,7 +138,8 @@ def subscribe(store: DocumentStore, billing: Billing, mailer: Mailer, clock: Clo
                                details={"field": "extra_agents"})
     if record.get("subscription_id") and record.get("status") not in billing_state.ENDED:
         current = billing.retrieve_subscription(record["subscription_id"])
-        billing_state.apply(store, mailer, clock, current, authoritative=True, device_id=device_id)
+        billing_state.apply(store, mailer, clock, current, tasks=tasks, authoritative=True,
+                            device_id=device_id)
         if current.status == "incomplete":
             raise Conflict(f"device {device_id}'s first payment is still being confirmed; try "
                            "again in a minute", code="subscription_incomplete")
@@ -151,7 +152,8 @@ def subscribe(store: DocumentStore, billing: Billing, mailer: Mailer, clock: Clo
             else:
                 snap = billing.change_plan(current, plan_id, extra_agents)
                 action = "changed"
-            billing_state.apply(store, mailer, clock, snap, authoritative=True, device_id=device_id)
+            billing_state.apply(store, mailer, clock, snap, tasks=tasks, authoritative=True,
+                                device_id=device_id)
             return SubscribeOutcome(action, store.get(SUBSCRIPTIONS, device_id))
     customer = ensure_customer(store, billing, clock, account_id)
     if not customer.get("country"):
@@ -170,15 +172,16 @@ def subscribe(store: DocumentStore, billing: Billing, mailer: Mailer, clock: Clo
     return SubscribeOutcome("checkout", store.get(SUBSCRIPTIONS, device_id), link)
 
 
-def cancel(store: DocumentStore, billing: Billing, mailer: Mailer, clock: Clock,
-           account_id: str, device_id: str) -> dict:
+def cancel(store: DocumentStore, billing: Billing, mailer: Mailer, tasks: TaskQueue,
+           clock: Clock, account_id: str, device_id: str) -> dict:
     """Cancel at the end of the paid period; the device sends until then."""
     _, record = subscription_of(store, clock, account_id, device_id)
     if not record.get("subscription_id") or record.get("status") in billing_state.ENDED:
         raise Conflict(f"device {device_id} has no paid subscription to cancel; a trial ends "
                        "by itself, or delete the device", code="no_subscription")
     snap = billing.set_cancel_at_period_end(record["subscription_id"], True)
-    billing_state.apply(store, mailer, clock, snap, authoritative=True, device_id=device_id)
+    billing_state.apply(store, mailer, clock, snap, tasks=tasks, authoritative=True,
+                        device_id=device_id)
     return store.get(SUBSCRIPTIONS, device_id)
 
 
@@ -193,6 +196,7 @@ def release_device(store: DocumentStore, billing: Billing, account_id: str, devi
     elif record.get("checkout_session_id"):
         billing.expire_checkout(record["checkout_session_id"])
     store.delete(SUBSCRIPTIONS, device_id)
+    billing_state.sync_extra_agents(store, account_id, device_id)
 
 
 # --- invoices and the portal ---------------------------------------------------------

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 
+from shared import names
 from shared.billing.port import ENDED, SubscriptionSnapshot
 from shared.clock import Clock
 from shared.domain import BillingStatus
-from shared.ports import DocumentStore, Mailer
+from shared.ports import DocumentStore, Mailer, TaskQueue
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def _verdict(record: dict, snap: SubscriptionSnapshot, authoritative: bool) -> s
 
 
 def apply(store: DocumentStore, mailer: Mailer, clock: Clock, snap: SubscriptionSnapshot, *,
-          authoritative: bool, device_id: str | None = None) -> str:
+          tasks: TaskQueue, authoritative: bool, device_id: str | None = None) -> str:
     """Apply Stripe's state of a subscription; returns what happened: applied, older,
     tie (read it afresh and apply that authoritatively), ended, old_subscription,
     unknown_subscription or device_gone."""
@@ -95,14 +96,55 @@ def apply(store: DocumentStore, mailer: Mailer, clock: Clock, snap: Subscription
         if store.update(SUBSCRIPTIONS, device_id, changes,
                         when={"state_ts": record["state_ts"],
                               "subscription_id": record["subscription_id"]}):
-            _follow(store, mailer, clock, device, snap)
+            _follow(store, mailer, tasks, clock, device, snap)
+            sync_extra_agents(store, device["account_id"], device_id)
             return "applied"
     raise RuntimeError(f"could not apply subscription {snap.id}: the record kept changing")
 
 
-def _follow(store: DocumentStore, mailer: Mailer, clock: Clock, device: dict,
+# Stripe statuses in which the extra agents bought on a subscription count as seats.
+SEAT_STATUSES = ("active", "trialing", "past_due")
+
+
+def sync_extra_agents(store: DocumentStore, account_id: str, device_id: str) -> None:
+    """Copy the device's paid extra-agent quantity onto the account, where the agent
+    cap reads it (`extra_agent_seats`: device id -> quantity). It is taken from the
+    subscription record as it stands now, not from the event being applied, so a late
+    or replayed event cannot put an older quantity back; the account is written with
+    compare-and-set on `extra_agent_seats_version`, so two devices' updates never lose
+    each other. No record (device released), or a subscription that is not live and
+    paying, counts 0."""
+    for _ in range(20):
+        record = store.get(SUBSCRIPTIONS, device_id)
+        quantity = 0
+        if record is not None and record.get("status") in SEAT_STATUSES:
+            quantity = int(record.get("extra_agents") or 0)
+        account = store.get("accounts", account_id)
+        if account is None:
+            return
+        current = account.get("extra_agent_seats")
+        current = dict(current) if isinstance(current, dict) else {}
+        if current.get(device_id, 0) == quantity and (quantity or device_id not in current):
+            return
+        if quantity:
+            current[device_id] = quantity
+        else:
+            current.pop(device_id, None)
+        version = account.get("extra_agent_seats_version")
+        if store.update("accounts", account_id,
+                        {"extra_agent_seats": current,
+                         "extra_agent_seats_version": (version or 0) + 1},
+                        when={"extra_agent_seats_version": version}):
+            return
+    raise RuntimeError(f"could not record extra agents of device {device_id}: the account "
+                       "kept changing")
+
+
+def _follow(store: DocumentStore, mailer: Mailer, tasks: TaskQueue, clock: Clock, device: dict,
             snap: SubscriptionSnapshot) -> None:
-    """The device's plan (and so its limits) and billing status follow the subscription."""
+    """The device's plan (and so its limits) and billing status follow the subscription;
+    when either changed, the runner is told to `refresh` the running session, which
+    re-reads the plan (its delivery speed cap)."""
     status = STATUS.get(snap.status)
     if status is None:
         return
@@ -111,6 +153,8 @@ def _follow(store: DocumentStore, mailer: Mailer, clock: Clock, device: dict,
     if snap.plan and status not in STOPPED:
         changes["plan"] = snap.plan
     store.update("devices", device["id"], changes)
+    if changes.get("plan", device.get("plan")) != device.get("plan") or status != before:
+        refresh_runner(tasks, device["id"])
     if status in STOPPED and before not in STOPPED:
         name = device.get("alias") or device["id"]
         why = ("its subscription was canceled" if status == BillingStatus.canceled
@@ -121,6 +165,12 @@ def _follow(store: DocumentStore, mailer: Mailer, clock: Clock, device: dict,
                f"To send again, subscribe it with POST /v1/devices/{device['id']}/subscription, "
                "or pay the open invoice and update your card through the billing portal "
                "(POST /v1/billing/portal).\n")
+
+
+def refresh_runner(tasks: TaskQueue, device_id: str) -> None:
+    """Ask the device runner to re-read the device (plan, settings) into its session."""
+    tasks.enqueue(names.RUNNER_CONTROL_QUEUE, names.TARGET_RUNNER_DEVICES,
+                  {"device_id": device_id, "action": "refresh"})
 
 
 def notify(store: DocumentStore, mailer: Mailer, account_id: str, subject: str, body: str) -> None:

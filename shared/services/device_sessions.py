@@ -8,16 +8,17 @@ import time
 from datetime import timedelta
 
 from shared.clock import Clock
-from shared.domain import Device, DeviceStatus
+from shared.domain import Device, DeviceStatus, Transport
 from shared.errors import Conflict, UtioError
 from shared.plans import DEFAULT_PLAN, PLANS
-from shared.ports import DocumentStore, TaskQueue
+from shared.ports import DocumentStore, Mailer, TaskQueue
 from shared.runner_rpc import RunnerRpc
-from shared.services import linking
+from shared.services import linking, quotas
 from shared.services.devices import get_device
 
 CHECKS_CACHE = "number_checks_cache"
 CHECKS_USAGE = "number_checks_usage"
+NUMBER_CHECKS = "number_checks_per_month"  # its limit notice (quotas.NOTICES)
 CACHE_FOR = timedelta(days=1)
 _ATTEMPTS = 20
 
@@ -94,19 +95,36 @@ def _require_connected(device: Device) -> None:
 
 
 def check_numbers(store: DocumentStore, rpc: RunnerRpc, clock: Clock, account_id: str,
-                  numbers: list[str], device_id: str | None = None) -> dict:
+                  numbers: list[str], device_id: str | None = None, *,
+                  mailer: Mailer | None = None) -> dict:
     """Ask WhatsApp, through a connected device of the account, which numbers it knows.
     Each number counts as one check of the device's plan this month; answers are kept a
-    day, so asking again does not reach WhatsApp."""
+    day, so asking again does not reach WhatsApp. Without `device_id` the check goes
+    through a connected WhatsApp device; a sandbox device (simulated answers) is used only
+    when named, or when the account has no WhatsApp device at all (a sandbox-only
+    account). Sandbox answers are cached apart from real ones. A check refused for the
+    monthly limit mails the owner, once per device and month (quotas.notify_limit)."""
     device = _checking_device(store, account_id, device_id)
     limit = PLANS.get(device.plan, PLANS[DEFAULT_PLAN]).number_checks_per_month
     period = clock.now().strftime("%Y-%m")
-    used = _reserve(store, f"{device.id}:{period}", len(numbers), limit)
+    try:
+        used = _reserve(store, f"{device.id}:{period}", len(numbers), limit)
+    except QuotaExceeded as refused:
+        plan = PLANS.get(device.plan, PLANS[DEFAULT_PLAN])
+        quotas.notify_limit(
+            store, mailer, clock, device, NUMBER_CHECKS, period,
+            subject=f"Utio: device {device.alias or device.id} reached its monthly "
+                    "number check limit",
+            body=f"A number check through device {device.alias or device.id} was refused: "
+                 f"{refused.message}.\n\nThe {plan.name} plan includes {limit} number "
+                 "checks a month; a larger plan includes more.")
+        raise
     now = clock.now()
     answers: dict[str, tuple[bool, bool]] = {}
     missing = []
+    scope = account_id if device.transport != Transport.sandbox else f"{account_id}:sandbox"
     for phone in numbers:
-        cached = store.get(CHECKS_CACHE, f"{account_id}:{phone}")
+        cached = store.get(CHECKS_CACHE, f"{scope}:{phone}")
         if cached and cached["checked_at"] > now - CACHE_FOR:
             answers[phone] = (cached["exists"], True)
         else:
@@ -120,7 +138,7 @@ def check_numbers(store: DocumentStore, rpc: RunnerRpc, clock: Clock, account_id
         for phone in missing:
             exists = bool(found.get(phone))
             answers[phone] = (exists, False)
-            store.put(CHECKS_CACHE, f"{account_id}:{phone}",
+            store.put(CHECKS_CACHE, f"{scope}:{phone}",
                       {"exists": exists, "checked_at": now, "account_id": account_id})
     return {"device": device.id,
             "data": [{"phone": p, "exists": answers[p][0], "cached": answers[p][1]}
@@ -133,13 +151,21 @@ def _checking_device(store: DocumentStore, account_id: str, device_id: str | Non
         device = get_device(store, account_id, device_id)
         _require_connected(device)
         return device
-    docs = store.query("devices", [("account_id", "==", account_id),
-                                   ("status", "==", DeviceStatus.connected.value)], limit=1)
-    if not docs:
-        raise Conflict("checking numbers needs a connected WhatsApp device in this account, "
-                       "and none is connected: link one (GET /v1/devices/{id}/scan)",
-                       code="no_connected_device")
-    return Device.model_validate(docs[0])
+    connected = store.query("devices", [("account_id", "==", account_id),
+                                        ("status", "==", DeviceStatus.connected.value)])
+    for transport in (Transport.whatsapp, Transport.sandbox):
+        for doc in sorted(connected, key=lambda d: d["id"]):
+            if doc.get("transport") != transport.value:
+                continue
+            if transport == Transport.sandbox and store.query(
+                    "devices", [("account_id", "==", account_id),
+                                ("transport", "==", Transport.whatsapp.value)], limit=1):
+                break  # the account has WhatsApp devices: no simulated answers for it
+            return Device.model_validate(doc)
+    raise Conflict("checking numbers needs a connected WhatsApp device in this account, "
+                   "and none is connected: link one (GET /v1/devices/{id}/scan); a sandbox "
+                   "device answers only when named in `device`",
+                   code="no_connected_device")
 
 
 def _reserve(store: DocumentStore, key: str, amount: int, limit: int) -> int:

@@ -155,14 +155,28 @@ def media_too_large(store: DocumentStore, mailer: Mailer | None, clock: Clock, d
 
 def notify_limit(store: DocumentStore, mailer: Mailer | None, clock: Clock, device: Device,
                  limit: str, period: str, *, subject: str, body: str) -> bool:
-    """Email the account owner about a limit, once per device, limit and period (the
-    notice document's creation decides, so racing requests send one mail)."""
-    notice_id = f"{device.id}:{limit}:{period}"
-    if not store.create(NOTICES, notice_id, {"device_id": device.id, "account_id": device.account_id,
+    """Email the account owner about a device's limit, once per device, limit and period
+    (the notice document's creation decides, so racing requests send one mail)."""
+    return notify_once(store, mailer, clock, device.account_id, device.id, limit, period,
+                       subject=subject, body=body)
+
+
+def notify_account_limit(store: DocumentStore, mailer: Mailer | None, clock: Clock,
+                         account_id: str, limit: str, *, subject: str, body: str) -> bool:
+    """The same for a limit of the whole account (its agents): once per calendar month."""
+    return notify_once(store, mailer, clock, account_id, None, limit, period_of(clock.now()),
+                       subject=subject, body=body)
+
+
+def notify_once(store: DocumentStore, mailer: Mailer | None, clock: Clock, account_id: str,
+                device_id: str | None, limit: str, period: str, *, subject: str,
+                body: str) -> bool:
+    notice_id = f"{device_id or account_id}:{limit}:{period}"
+    if not store.create(NOTICES, notice_id, {"device_id": device_id, "account_id": account_id,
                                               "limit": limit, "period": period,
                                               "created_at": clock.now()}):
         return False
-    account = store.get("accounts", device.account_id) or {}
+    account = store.get("accounts", account_id) or {}
     if mailer is None or not account.get("email"):
         return True
     try:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from shared.billing import stripe_shapes
 from shared.billing.port import Billing, SubscriptionSnapshot
 from shared.clock import Clock
-from shared.ports import DocumentStore, Mailer
+from shared.ports import DocumentStore, Mailer, TaskQueue
 from shared.services import billing_state
 
 log = logging.getLogger(__name__)
@@ -29,8 +29,10 @@ HANDLED = (*SUBSCRIPTION_EVENTS, "checkout.session.completed", "invoice.paid",
 
 
 def handle(store: DocumentStore, billing: Billing, mailer: Mailer, clock: Clock,
-           event: dict) -> str:
-    """Apply one verified event; returns the outcome (duplicate and busy included)."""
+           event: dict, *, tasks: TaskQueue | None = None) -> str:
+    """Apply one verified event; returns the outcome (duplicate and busy included).
+    `tasks` carries the runner's `refresh` when a device's plan or billing status
+    changes; every event that can change one requires it."""
     event_id, kind = event.get("id"), event.get("type")
     if not isinstance(event_id, str) or not isinstance(kind, str):
         return "ignored"
@@ -47,7 +49,7 @@ def handle(store: DocumentStore, billing: Billing, mailer: Mailer, clock: Clock,
                             when={"status": "processing", "claimed_at": earlier["claimed_at"]}):
             return "busy"
     try:
-        outcome = _dispatch(store, billing, mailer, clock, kind, event)
+        outcome = _dispatch(store, billing, mailer, tasks, clock, kind, event)
     except Exception:
         store.delete(EVENTS, event_id)  # let Stripe's retry process it again
         raise
@@ -56,7 +58,9 @@ def handle(store: DocumentStore, billing: Billing, mailer: Mailer, clock: Clock,
     return outcome
 
 
-def _dispatch(store, billing, mailer, clock, kind: str, event: dict) -> str:
+def _dispatch(store, billing, mailer, tasks, clock, kind: str, event: dict) -> str:
+    if kind in HANDLED and tasks is None:
+        raise ValueError(f"a {kind} event may change a device: pass the task queue")
     obj = (event.get("data") or {}).get("object") or {}
     created = int(event.get("created") or 0)
     if kind in SUBSCRIPTION_EVENTS:
@@ -65,31 +69,33 @@ def _dispatch(store, billing, mailer, clock, kind: str, event: dict) -> str:
         except (KeyError, TypeError, ValueError):
             log.warning("event %s carries no readable subscription; ignored", event.get("id"))
             return "malformed"
-        outcome = billing_state.apply(store, mailer, clock, snap, authoritative=False)
+        outcome = billing_state.apply(store, mailer, clock, snap, tasks=tasks, authoritative=False)
         if outcome == "tie":
-            outcome = _refresh(store, billing, mailer, clock, snap.id, snap.device_id)
+            outcome = _refresh(store, billing, mailer, tasks, clock, snap.id, snap.device_id)
         return outcome
     if kind == "checkout.session.completed":
         sub_id = stripe_shapes.object_id(obj.get("subscription"))
         if obj.get("mode") != "subscription" or not sub_id:
             return "ignored"
         device_id = (obj.get("metadata") or {}).get("utio_device") or obj.get("client_reference_id")
-        return _refresh(store, billing, mailer, clock, sub_id, device_id)
+        return _refresh(store, billing, mailer, tasks, clock, sub_id, device_id)
     if kind in ("invoice.paid", "invoice.payment_failed"):
         sub_id, metadata = stripe_shapes.invoice_subscription(obj)
         if not sub_id:
             return "ignored"
-        outcome = _refresh(store, billing, mailer, clock, sub_id, metadata.get("utio_device"))
+        outcome = _refresh(store, billing, mailer, tasks, clock, sub_id,
+                           metadata.get("utio_device"))
         if kind == "invoice.payment_failed":
             _payment_failed(store, mailer, obj, sub_id, metadata.get("utio_device"))
         return outcome
     return "ignored"
 
 
-def _refresh(store, billing, mailer, clock, subscription_id: str, device_id: str | None) -> str:
+def _refresh(store, billing, mailer, tasks, clock, subscription_id: str,
+             device_id: str | None) -> str:
     """Apply the subscription as Stripe reports it now."""
     snap: SubscriptionSnapshot = billing.retrieve_subscription(subscription_id)
-    return billing_state.apply(store, mailer, clock, snap, authoritative=True,
+    return billing_state.apply(store, mailer, clock, snap, tasks=tasks, authoritative=True,
                                device_id=device_id)
 
 

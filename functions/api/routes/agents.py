@@ -24,7 +24,8 @@ def _out(agent) -> AgentOut:
            summary="Create an agent and its token (the plan caps how many)")
 def create_agent(p: Principal, body: CreateAgent):
     agent, token = agents.create_agent(p.c.store, p.c.clock, p.account_id, name=body.name,
-                                       email=body.email, role=body.role, devices=body.devices)
+                                       email=body.email, role=body.role, devices=body.devices,
+                                       mailer=p.c.mailer)
     return AgentCreated.model_validate(agent.model_dump() | {"token": token})
 
 
@@ -33,7 +34,8 @@ def list_agents(p: Principal):
     found = agents.list_agents(p.c.store, p.account_id)
     return AgentList.model_validate({
         "data": [a.model_dump() for a in found],
-        "seats": {"used": len(found), "included": agents.seats(p.c.store, p.account_id)}})
+        "seats": {"used": len(found), "included": agents.seats(p.c.store, p.account_id,
+                                                                p.c.clock.now())}})
 
 
 @agent_route("GET", "/v1/agents/me", response=Me, tag="agents",

@@ -73,7 +73,7 @@ def get_subscription(p: Principal, device_id: str):
            summary="Subscribe a device (Stripe Checkout) or change its plan at once, prorated")
 def subscribe(p: Principal, device_id: str, body: Subscribe):
     outcome = billing.subscribe(
-        p.c.store, p.c.billing, p.c.mailer, p.c.clock, p.account_id, device_id,
+        p.c.store, p.c.billing, p.c.mailer, p.c.tasks, p.c.clock, p.account_id, device_id,
         plan_id=body.plan.value, extra_agents=body.extra_agents,
         success_url=body.success_url or _return_url(p, checkout="success", device=device_id),
         cancel_url=body.cancel_url or _return_url(p, checkout="cancel", device=device_id))
@@ -88,7 +88,8 @@ def subscribe(p: Principal, device_id: str, body: Subscribe):
            tag="billing", errors=(404, 409, 503),
            summary="Cancel a device's subscription at the end of the paid period")
 def cancel_subscription(p: Principal, device_id: str):
-    billing.cancel(p.c.store, p.c.billing, p.c.mailer, p.c.clock, p.account_id, device_id)
+    billing.cancel(p.c.store, p.c.billing, p.c.mailer, p.c.tasks, p.c.clock, p.account_id,
+                   device_id)
     device, record = billing.subscription_of(p.c.store, p.c.clock, p.account_id, device_id)
     return _subscription(device, record)
 

@@ -113,7 +113,8 @@ def update_profile(p: Principal, device_id: str, body: ProfileUpdate):
            tag="numbers", errors=(404, 409, 429))
 def numbers_exist(p: Principal, body: CheckNumbers):
     return NumberExistence.model_validate(device_sessions.check_numbers(
-        p.c.store, p.c.runner_rpc, p.c.clock, p.account_id, body.numbers, body.device))
+        p.c.store, p.c.runner_rpc, p.c.clock, p.account_id, body.numbers, body.device,
+        mailer=p.c.mailer))
 
 
 @agent_route("GET", "/v1/devices/{device_id}/media/{name}", summary="A media file the device "

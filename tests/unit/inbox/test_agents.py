@@ -9,10 +9,12 @@ from tests.unit.inbox.helpers import Caller, assert_error, inbound
 
 @pytest.fixture
 def platform(api, c, account):
-    """Two devices on the Platform Professional plan: 3 agents each, 6 in all."""
+    """Two paid WhatsApp devices on the Platform Professional plan: 3 agents each, 6 in
+    all (sandbox devices grant no agents)."""
     devices = [api.post("/v1/devices", json={"alias": f"d{n}"}).get_json() for n in range(2)]
     for d in devices:
-        c.store.update("devices", d["id"], {"plan": "platform-professional"})
+        c.store.update("devices", d["id"], {"plan": "platform-professional",
+                                            "transport": "whatsapp", "billing_status": "active"})
     return [d | {"account_id": account.id} for d in devices]
 
 
@@ -38,7 +40,8 @@ def test_the_plans_cap_agents(api, client, c, account, platform):
                  "agent_limit_reached")
     listed = api.get("/v1/agents").get_json()
     assert listed["seats"] == {"used": 6, "included": 6}
-    c.store.update("accounts", account.id, {"extra_agent_seats": 1})  # billing sells seats
+    # billing records one extra agent bought on the first device's subscription
+    c.store.update("accounts", account.id, {"extra_agent_seats": {platform[0]["id"]: 1}})
     new_agent(api, client, email="seventh@acme.example")
     api.delete(f"/v1/agents/{listed['data'][0]['id']}")
     new_agent(api, client, email="eighth@acme.example")
