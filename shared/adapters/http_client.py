@@ -209,7 +209,9 @@ def _timeout(deadline: Deadline) -> TimeoutError:
 
 
 def _error(deadline: Deadline, exc: Exception) -> OSError:
-    if deadline.expired or isinstance(exc, urllib3.exceptions.TimeoutError):
+    timed_out = isinstance(exc, urllib3.exceptions.TimeoutError) and not isinstance(
+        exc, urllib3.exceptions.NewConnectionError)  # (a refused connection, in urllib3 2)
+    if deadline.expired or timed_out:
         return _timeout(deadline)
     return OSError(_describe(exc))
 
