@@ -304,8 +304,36 @@ class Runner(Listener):
         if not chat_service.record_inbound(self.c.store, self.c.clock, doc["account_id"],
                                            device_id, record):
             return
+        if message.type == "reaction":  # filed in its chat, announced as a reaction
+            publish(self.c.bus, self.c.clock, EventName.message_reaction, doc["account_id"],
+                    device_id, self._reaction(device_id, record))
+            return
         publish(self.c.bus, self.c.clock, EventName.message_in_new, doc["account_id"], device_id,
                 {k: _json(v) for k, v in record.items() if k != "device_id"})
+
+    def _reaction(self, device_id: str, record: dict) -> dict:
+        """message:reaction's data (shared/events.py): the reaction, and the message it is
+        on as this device knows it (its chat entry, else its outbound record)."""
+        content = record.get("content") or {}
+        target = content.get("target") or {}
+        target_wa_id = target.get("wa_id") or None
+        message_id = None
+        if target_wa_id:
+            entry = self.c.store.get("chat_messages",
+                                     chat_service.entry_doc_id(device_id, target_wa_id))
+            if entry is not None:
+                message_id = entry.get("message_id")
+            else:
+                sent = message_service.find_by_wa_id(self.c.store, target_wa_id)
+                message_id = sent.id if sent and sent.device_id == device_id else None
+        data = {"id": record["id"], "wa_id": record["wa_id"], "message_id": message_id,
+                "message_wa_id": target_wa_id, "from_me": bool(target.get("from_me")),
+                "emoji": content.get("emoji") or record.get("message") or None,
+                "phone": record["phone"], "at": _json(record["received_at"])}
+        for key in ("group", "push_name"):
+            if record.get(key):
+                data[key] = record[key]
+        return data
 
 
 def _json(value):

@@ -17,7 +17,10 @@ from shared.services import webhooks
 
 
 def _error(exc: UtioError):
-    return flask.jsonify(exc.body()), exc.status
+    response = flask.jsonify(exc.body())
+    if exc.status == 503:  # (the OIDC certificates are out of reach): push again soon
+        response.headers["Retry-After"] = "5"
+    return response, exc.status
 
 
 def handle_fanout(c: Container, request: flask.Request):

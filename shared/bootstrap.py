@@ -143,10 +143,10 @@ class Container:
 
     @cached_property
     def fetcher(self) -> MediaFetcher:
-        from shared.adapters.media_fetcher import RequestsMediaFetcher
+        from shared.adapters.media_fetcher import PinnedMediaFetcher
 
         # the same private-address rule as webhooks: loopback URLs only on the local stack
-        return RequestsMediaFetcher(allow_private=self.settings.allow_private_webhooks)
+        return PinnedMediaFetcher(allow_private=self.settings.allow_private_webhooks)
 
 
     @cached_property

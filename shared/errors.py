@@ -47,3 +47,8 @@ class Conflict(UtioError):
 
 class PayloadTooLarge(UtioError):
     status, code = 413, "payload_too_large"
+
+
+class Unavailable(UtioError):
+    """Something we depend on is down; the caller should retry (503)."""
+    status, code = 503, "unavailable"

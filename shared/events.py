@@ -66,14 +66,21 @@ _SPECS = [
                        failed_at="2026-11-24T10:00:01Z")),
     EventSpec(EventName.message_out_cancelled, "A queued outbound message was cancelled.",
               _message("cancelled", cancelled_at="2026-11-24T10:00:03Z")),
-    EventSpec(EventName.message_in_new, "A message arrived on a device.",
+    EventSpec(EventName.message_in_new, "A message arrived on a device (a reaction comes as "
+              "message:reaction instead).",
               {"id": "msg_7c8d9e0f1a2b3c4d5e6f", "wa_id": "WA_3EB0C767D26A1D8F",
                "direction": "inbound", "type": "text", "phone": "+34600100999",
                "message": "Is my order on its way?", "received_at": _AT}),
-    EventSpec(EventName.message_reaction, "Someone reacted to a message, or took a reaction "
-              "back (data.reaction is then null).",
-              {"wa_id": "3EB0A1B2C3D4E5F6A7B8", "message_id": "msg_0a1b2c3d4e5f6a7b8c9d",
-               "phone": "+447911123456", "reaction": "👍", "at": _AT}),
+    EventSpec(EventName.message_reaction, "Someone reacted to a message on a device, or took "
+              "their reaction back (data.emoji is then null). data.message_id is the reacted "
+              "message's id (null when this device has no record of it; data.message_wa_id is "
+              "its WhatsApp id), data.from_me tells whether it was sent from the device, "
+              "data.emoji is the reaction, data.phone who reacted (data.group and "
+              "data.push_name when known); data.id and data.wa_id are the reaction's own ids, "
+              "as the chat's messages list it.",
+              {"id": "msg_2b3c4d5e6f7a8b9c0d1e", "wa_id": "3EB0A1B2C3D4E5F6A7B8",
+               "message_id": "msg_0a1b2c3d4e5f6a7b8c9d", "message_wa_id": "3EB0C767D26A1D8F",
+               "from_me": True, "emoji": "👍", "phone": "+447911123456", "at": _AT}),
     EventSpec(EventName.device_status, "A device's status changed (data.previous was the old one).",
               {"status": "connected", "previous": "linking", "phone": "+34600100123",
                "detail": None}),

@@ -31,6 +31,7 @@ class Settings:
     admin_key: str = ""
     verify_oidc: bool = False
     oidc_audience: str = ""
+    oidc_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"  # Google's signing keys
     tasks_service_account: str = ""
     local_tasks_url: str = "http://127.0.0.1:8089"
     runner_url: str = "http://127.0.0.1:8081"

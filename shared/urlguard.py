@@ -3,9 +3,10 @@
 Outside local mode a URL must be https, and its host must resolve only to public
 addresses: no private, loopback, link-local (cloud metadata), shared, reserved or
 multicast ones, also when an IPv6 address embeds one. The check runs when a webhook is
-saved and again before every delivery, and the delivery connects to the very address
-that was checked (`Target.address`), so a DNS answer that changes in between (DNS
-rebinding) cannot redirect it. Redirects are never followed (shared.adapters.http_client).
+saved and again before every delivery and every media fetch hop, which then connect to
+the very address that was checked (`Target.address`), so a DNS answer that changes in
+between (DNS rebinding) cannot redirect them. Redirects are never followed
+(shared.adapters.http_client); the media fetcher checks each hop afresh.
 """
 
 from __future__ import annotations

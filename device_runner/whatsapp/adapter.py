@@ -371,6 +371,10 @@ class WhatsAppTransport(Transport):
         if message.from_me or message.sender is None:
             return
         content = dict(message.content)
+        target = content.get("target")
+        if isinstance(target, dict) and target.get("from_me") and target.get("wa_id"):
+            # a reaction to one of our sends names it by WhatsApp's id: ours, as receipts
+            content["target"] = {**target, "wa_id": self.ledger.ours(target["wa_id"])}
         if message.media is not None:
             content["url"] = self._store_media(s, message)
         s.listener.on_inbound(s.device_id, Inbound(

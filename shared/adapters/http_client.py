@@ -1,24 +1,147 @@
-"""The HTTP client webhook deliveries go out through (urllib3).
+"""The HTTP client webhook deliveries and media fetches go out through (urllib3).
 
 - It connects to the address the caller checked (shared.urlguard) while the Host header,
   TLS SNI and certificate check use the URL's host name: what was checked is what is
   reached, whatever DNS answers a moment later.
 - No redirects, no retries (the delivery schedule retries), no decompression.
-- `timeout` bounds the connection and each read; only the first EXCERPT bytes of the
-  answer are read, and a connection with unread bytes is closed, not reused.
+- `timeout` is one deadline for the whole request: connecting, the TLS handshake,
+  sending, and reading the answer. No single socket operation waits longer than what is
+  left, and a watchdog shuts the connection's socket down when the time is up, so a
+  receiver that drips a byte now and then cannot hold the request past it.
+- `post` reads only the first EXCERPT bytes of the answer; a connection with unread
+  bytes, or one the deadline cut, is closed, not reused.
 - Keep-alive connections are pooled per (address, host name).
 """
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import certifi
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from shared.ports import HttpAnswer, HttpClient
 
 EXCERPT = 1024
+
+_current = threading.local()  # the Deadline of the request this thread is making
+
+
+class Deadline:
+    """Shuts down every socket of one request when `seconds` have passed."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.ends = time.monotonic() + seconds
+        self.expired = False
+        self._done = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(seconds, 0), self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def left(self) -> float:
+        return max(self.ends - time.monotonic(), 0.001)
+
+    def watch(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            if self.expired:
+                _shut(sock)
+            else:
+                self._sockets.append(sock)
+
+    def finish(self) -> None:
+        with self._lock:
+            self._done = True
+            self._timer.cancel()
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    # the plain socket's shutdown, also for an SSLSocket: it only wakes up the reader
+    # blocked on the descriptor, and leaves the TLS object to the thread using it
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:  # already closed, or detached by the TLS wrapper (then watched again)
+        pass
+
+
+def _watch(sock: socket.socket | None) -> None:
+    deadline = getattr(_current, "deadline", None)
+    if deadline is not None:
+        deadline.watch(sock)
+
+
+class _Watched:
+    """Hands every socket a request uses (new, TLS-wrapped or kept alive) to its Deadline."""
+
+    def _new_conn(self):
+        sock = super()._new_conn()
+        _watch(sock)
+        return sock
+
+    def connect(self):
+        super().connect()
+        _watch(self.sock)
+
+    def request(self, *args, **kwargs):
+        _watch(self.sock)
+        return super().request(*args, **kwargs)
+
+
+class _HTTPConnection(_Watched, HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_Watched, HTTPSConnection):
+    pass
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class Exchange:
+    """One request's answer, read under the request's deadline."""
+
+    def __init__(self, response: urllib3.BaseHTTPResponse, deadline: Deadline):
+        self._response = response
+        self._deadline = deadline
+        self.status = response.status
+        self.headers = {k.lower(): v for k, v in response.headers.items()}
+
+    def read(self, amount: int) -> bytes:
+        """Up to `amount` bytes of the body (fewer only at its end); OSError, TimeoutError
+        when the deadline passed."""
+        try:
+            data = self._response.read(amount, decode_content=False)
+        except urllib3.exceptions.HTTPError as exc:
+            raise _error(self._deadline, exc) from exc
+        if self._deadline.expired:
+            raise _timeout(self._deadline)
+        return data
+
 
 
 class PinnedHttpClient(HttpClient):
@@ -26,8 +149,15 @@ class PinnedHttpClient(HttpClient):
         self._pools = urllib3.PoolManager(num_pools=num_pools, maxsize=4, block=False,
                                           retries=False, cert_reqs="CERT_REQUIRED",
                                           ca_certs=ca_certs or certifi.where())
+        self._pools.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
 
-    def post(self, url, body, headers, timeout, *, address=None):
+    @contextmanager
+    def exchange(self, method: str, url: str, *, timeout: float, address: str | None = None,
+                 headers: dict[str, str] | None = None,
+                 body: bytes | None = None) -> Iterator[Exchange]:
+        """Send one request to `address` (else wherever the URL's host resolves) and yield
+        its answer to read; `timeout` bounds everything until the block ends. OSError
+        (TimeoutError for the deadline) on failure."""
         parts = urlsplit(url)
         host = (parts.hostname or "").encode("idna").decode("ascii")
         default_port = 443 if parts.scheme == "https" else 80
@@ -37,25 +167,53 @@ class PinnedHttpClient(HttpClient):
             "" if port == default_port else f":{port}")
         pool_kwargs = {"server_hostname": host, "assert_hostname": host} \
             if parts.scheme == "https" else {}
-        send = {**headers, "Host": host_header, "Accept-Encoding": "identity"}
+        send = {**(headers or {}), "Host": host_header, "Accept-Encoding": "identity"}
+        deadline = Deadline(timeout)
+        response = None
         try:
-            pool = self._pools.connection_from_host(address or host, port, parts.scheme,
-                                                    pool_kwargs=pool_kwargs)
-            response = pool.urlopen("POST", target, body=body, headers=send, redirect=False,
-                                    retries=False, preload_content=False, decode_content=False,
-                                    assert_same_host=False,
-                                    timeout=urllib3.Timeout(connect=timeout, read=timeout))
+            _current.deadline = deadline
             try:
-                excerpt = response.read(EXCERPT, decode_content=False)
-                answer = HttpAnswer(response.status, excerpt.decode("utf-8", "replace"),
-                                    {k.lower(): v for k, v in response.headers.items()})
-                if len(excerpt) == EXCERPT and response.read(1, decode_content=False):
-                    response.close()  # more unread: do not reuse this connection
+                pool = self._pools.connection_from_host(address or host, port, parts.scheme,
+                                                        pool_kwargs=pool_kwargs)
+                left = deadline.left()
+                response = pool.urlopen(method, target, body=body, headers=send,
+                                        redirect=False, retries=False, preload_content=False,
+                                        decode_content=False, assert_same_host=False,
+                                        timeout=urllib3.Timeout(connect=left, read=left))
+            except urllib3.exceptions.HTTPError as exc:
+                raise _error(deadline, exc) from exc
             finally:
+                _current.deadline = None
+            if deadline.expired:  # cut while the headers dripped in, yet they parsed
+                raise _timeout(deadline)
+            yield Exchange(response, deadline)
+        finally:
+            deadline.finish()
+            if response is not None:
+                if deadline.expired or not response.isclosed():
+                    response.close()  # cut, or unread bytes: do not reuse this connection
                 response.release_conn()
-            return answer
-        except urllib3.exceptions.HTTPError as exc:
-            raise OSError(_describe(exc)) from exc
+
+    def post(self, url, body, headers, timeout, *, address=None):
+        with self.exchange("POST", url, timeout=timeout, address=address, headers=headers,
+                           body=body) as answer:
+            excerpt = answer.read(EXCERPT)
+            if len(excerpt) == EXCERPT:
+                answer.read(1)  # (more unread: the connection is closed, not reused)
+            return HttpAnswer(answer.status, excerpt.decode("utf-8", "replace"),
+                              answer.headers)
+
+
+def _timeout(deadline: Deadline) -> TimeoutError:
+    return TimeoutError(f"Timeout: no complete answer within {deadline.seconds:g} s")
+
+
+def _error(deadline: Deadline, exc: Exception) -> OSError:
+    timed_out = isinstance(exc, urllib3.exceptions.TimeoutError) and not isinstance(
+        exc, urllib3.exceptions.NewConnectionError)  # (a refused connection, in urllib3 2)
+    if deadline.expired or timed_out:
+        return _timeout(deadline)
+    return OSError(_describe(exc))
 
 
 def _describe(exc: Exception) -> str:

@@ -1,29 +1,32 @@
-"""MediaFetcher over requests: redirects followed by hand so that every hop passes the
-private-address guard, a byte cap enforced while streaming, and one deadline for all."""
+"""MediaFetcher over the pinned HTTP client (shared.adapters.http_client): redirects
+followed by hand, every hop resolved and checked by the private-address guard and then
+connected to at the very address that was checked (a DNS answer that changes in between,
+DNS rebinding, cannot redirect it), a byte cap enforced while streaming, and one
+deadline for all hops."""
 
 from __future__ import annotations
 
 import time
 from urllib.parse import urljoin
 
-import requests
-
+from shared.adapters.http_client import PinnedHttpClient
 from shared.errors import ValidationFailed
 from shared.ports import Fetched, FetchError, MediaFetcher
-from shared.urlguard import check_url
+from shared.urlguard import Target, resolve_target
 
 MAX_REDIRECTS = 5
 CHUNK = 64 * 1024
+REDIRECTS = (301, 302, 303, 307, 308)
 
 
-class RequestsMediaFetcher(MediaFetcher):
-    def __init__(self, *, allow_private: bool, session: requests.Session | None = None):
+class PinnedMediaFetcher(MediaFetcher):
+    def __init__(self, *, allow_private: bool, client: PinnedHttpClient | None = None):
         self._allow_private = allow_private
-        self._session = session or requests.Session()
+        self._client = client or PinnedHttpClient()
 
-    def _guard(self, url: str) -> None:
+    def _guard(self, url: str) -> Target:
         try:
-            check_url(url, allow_private=self._allow_private, field="media.url")
+            return resolve_target(url, allow_private=self._allow_private, field="media.url")
         except ValidationFailed as exc:
             reason = "invalid_url" if exc.code == "invalid_url" else (
                 "unreachable" if exc.code == "unresolvable_host" else "forbidden_address")
@@ -32,40 +35,35 @@ class RequestsMediaFetcher(MediaFetcher):
     def fetch(self, url, *, max_bytes, timeout):
         deadline = time.monotonic() + timeout
         for _ in range(MAX_REDIRECTS + 1):
-            self._guard(url)
+            target = self._guard(url)
             left = deadline - time.monotonic()
             if left <= 0:
-                raise FetchError("timeout", f"fetching {url} took more than {timeout:.0f} s")
+                raise FetchError("timeout", f"fetching {url} took more than {timeout:g} s")
             try:
-                response = self._session.get(url, stream=True, allow_redirects=False,
-                                             timeout=(min(left, 10), left),
-                                             headers={"User-Agent": "Utio-Media-Fetcher/1"})
-            except requests.Timeout as exc:
-                raise FetchError("timeout", f"fetching {url} timed out") from exc
-            except requests.RequestException as exc:
-                raise FetchError("unreachable", f"could not fetch {url}: {exc}") from exc
-            with response:
-                if response.is_redirect:
-                    url = urljoin(url, response.headers.get("Location", ""))
-                    continue
-                if response.status_code != 200:
-                    raise FetchError("http_status",
-                                     f"fetching {url} answered HTTP {response.status_code}")
-                declared = response.headers.get("Content-Length")
-                if declared and declared.isdigit() and int(declared) > max_bytes:
-                    raise FetchError("too_large", f"{url} is {int(declared)} bytes; "
-                                     f"at most {max_bytes} are allowed")
-                data = bytearray()
-                try:
-                    for chunk in response.iter_content(CHUNK):
+                with self._client.exchange("GET", url, timeout=left, address=target.address,
+                                           headers={"User-Agent": "Utio-Media-Fetcher/1"}
+                                           ) as answer:
+                    if answer.status in REDIRECTS:
+                        url = urljoin(url, answer.headers.get("location", ""))
+                        continue
+                    if answer.status != 200:
+                        raise FetchError("http_status",
+                                         f"fetching {url} answered HTTP {answer.status}")
+                    declared = answer.headers.get("content-length", "")
+                    if declared.isdigit() and int(declared) > max_bytes:
+                        raise FetchError("too_large", f"{url} is {int(declared)} bytes; "
+                                         f"at most {max_bytes} are allowed")
+                    data = bytearray()
+                    while chunk := answer.read(CHUNK):
                         data += chunk
                         if len(data) > max_bytes:
-                            raise FetchError("too_large", f"{url} is larger than {max_bytes} "
-                                             "bytes")
-                        if time.monotonic() > deadline:
-                            raise FetchError("timeout", f"fetching {url} took more than "
-                                             f"{timeout:.0f} s")
-                except requests.RequestException as exc:
-                    raise FetchError("unreachable", f"fetching {url} broke off: {exc}") from exc
-                return Fetched(bytes(data), response.headers.get("Content-Type"), url)
+                            raise FetchError("too_large",
+                                             f"{url} is larger than {max_bytes} bytes")
+                    return Fetched(bytes(data), answer.headers.get("content-type"), url)
+            except TimeoutError as exc:
+                raise FetchError("timeout", f"fetching {url} took more than {timeout:g} s"
+                                 ) from exc
+            except OSError as exc:
+                raise FetchError("unreachable", f"could not fetch {url}: {exc}") from exc
         raise FetchError("unreachable", f"{url}: more than {MAX_REDIRECTS} redirects")
+

@@ -32,6 +32,7 @@ CATALOG = TERRAFORM_DIR / "modules" / "catalog"
 PRODUCTION_DEFAULTS = {
     "oidc_audience": "empty: a push's audience is the service URL, which Cloud Run checks "
                      "(UTIO_VERIFY_OIDC is off)",
+    "oidc_certs_url": "Google's OIDC signing certificates (tests point it at a local server)",
     "local_tasks_url": "the local stack's task dispatcher; production uses Cloud Tasks",
     "allow_private_webhooks": "False: webhook and media URLs on private addresses are refused (SSRF)",
     "webhook_timeout": "10 s per delivery attempt",

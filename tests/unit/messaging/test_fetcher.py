@@ -11,9 +11,10 @@ from flask import Flask, Response, redirect
 from werkzeug.serving import make_server
 
 from shared.adapters import media_fetcher
-from shared.adapters.media_fetcher import RequestsMediaFetcher
+from shared.adapters.media_fetcher import PinnedMediaFetcher
 from shared.errors import ValidationFailed
 from shared.ports import FetchError
+from shared.urlguard import resolve_target
 from tests.unit.messaging.helpers import jpeg
 
 
@@ -61,7 +62,7 @@ def server():
 
 @pytest.fixture
 def fetcher():
-    return RequestsMediaFetcher(allow_private=True)
+    return PinnedMediaFetcher(allow_private=True)
 
 
 def test_fetches_a_file(server, fetcher):
@@ -108,7 +109,7 @@ def test_http_error(server, fetcher):
 
 
 def test_private_addresses_are_refused_outside_local_mode(server):
-    strict = RequestsMediaFetcher(allow_private=False)
+    strict = PinnedMediaFetcher(allow_private=False)
     for url in (f"{server}/photo.jpg", "https://127.0.0.1/x.jpg", "https://10.0.0.8/x.jpg",
                 "https://169.254.169.254/latest/meta-data/", "https://[::1]/x.jpg"):
         with pytest.raises(FetchError) as caught:
@@ -124,11 +125,53 @@ def test_every_redirect_hop_is_checked(server, monkeypatch):
         seen.append(url)
         if "metadata" in url:
             raise ValidationFailed("metadata addresses are refused", code="forbidden_address")
-        return url
+        return resolve_target(url, allow_private=True, field=field)
 
-    monkeypatch.setattr(media_fetcher, "check_url", guard)
+    monkeypatch.setattr(media_fetcher, "resolve_target", guard)
     with pytest.raises(FetchError) as caught:
-        RequestsMediaFetcher(allow_private=False).fetch(f"{server}/out", max_bytes=10_000,
+        PinnedMediaFetcher(allow_private=False).fetch(f"{server}/out", max_bytes=10_000,
                                                         timeout=5)
     assert caught.value.reason == "forbidden_address"
     assert len(seen) == 2 and "metadata" in seen[1]
+
+
+def test_dns_rebinding_does_not_reach_loopback(monkeypatch):
+    """The host is public when checked and loopback a moment later: the fetch connects to
+    the checked address (here refused, standing in for the public host) and never to the
+    loopback listener; the host is looked up once per hop."""
+    import socket
+
+    import urllib3.util.connection
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    port = listener.getsockname()[1]
+    real_getaddrinfo, lookups = socket.getaddrinfo, []
+
+    def rebinding(host, port_, *args, **kwargs):
+        if host == "rebind.example":
+            lookups.append(host)
+            ip = "93.184.215.14" if len(lookups) == 1 else "127.0.0.1"
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port_))]
+        return real_getaddrinfo(host, port_, *args, **kwargs)
+
+    real_connect, dialled = urllib3.util.connection.create_connection, []
+
+    def connect(address, *args, **kwargs):  # no traffic leaves the machine
+        dialled.append(address)
+        if address[0] != "127.0.0.1":
+            raise ConnectionRefusedError(f"{address[0]} is not reachable from the tests")
+        return real_connect(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", connect)
+    try:
+        with pytest.raises(FetchError) as caught:
+            PinnedMediaFetcher(allow_private=False).fetch(f"https://rebind.example:{port}/x",
+                                                          max_bytes=1000, timeout=2)
+        assert caught.value.reason == "unreachable"
+        assert dialled == [("93.184.215.14", port)] and lookups == ["rebind.example"]
+        with pytest.raises(TimeoutError):  # nothing ever connected to the listener
+            listener.accept()
+    finally:
+        listener.close()

@@ -9,7 +9,8 @@ import random
 import pytest
 from neonize.events import ConnectedEv, ConnectFailureEv
 from neonize.proto.Neonize_pb2 import ConnectFailureReason
-from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import ImageMessage, Message
+from neonize.proto.waCommon.WACommon_pb2 import MessageKey
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import ImageMessage, Message, ReactionMessage
 
 from device_runner.main import build_runner
 from device_runner.whatsapp.adapter import Backoff, SentLedger, SessionDirectory, WhatsAppTransport
@@ -131,3 +132,41 @@ def test_logged_out_device_is_relinked_to_another_number_keeping_its_id(setup, w
     events = [e.data for e in c.bus.published if e.event == "device:status"]
     assert events[-1]["phone"] == "+34600999000" and events[-1]["previous_phone"] == "+34600555111"
     assert c.store.get("devices", device.id)["phone"] == "+34600999000"
+
+
+def test_an_inbound_reaction_is_published_as_message_reaction_and_kept_in_its_chat(setup, world):
+    """Through the neonize stand-in: a reaction to a message the device sent, then to one
+    it received, then one taken back."""
+    c, runner, _ = setup
+    account, device, client = linked_device(c, runner, world)
+    message = queue_message(c, account, device.id, "Your order shipped")
+    runner.handle_message_task(message.id)
+    wait_until(lambda: status_of(c, message.id) == "sent")
+    server_id = c.store.get("wa_sent", message.wa_id)["server_id"]
+    client.deliver(Message(conversation="Thanks!"), sender="+447911123456", wa_id="WIN1")
+
+    def react(wa_id, on, from_me, emoji):
+        client.deliver(Message(reactionMessage=ReactionMessage(
+            key=MessageKey(remoteJID="447911123456@s.whatsapp.net", fromMe=from_me, ID=on),
+            text=emoji)), sender="+447911123456", wa_id=wa_id)
+
+    react("WR1", server_id, True, "👍")
+    react("WR2", "WIN1", False, "❤️")
+    react("WR3", server_id, True, "")
+    [received] = [e.data for e in c.bus.published if e.event == "message:in:new"]
+    assert received["wa_id"] == "WIN1"  # reactions are not announced as new messages
+    reactions = [e for e in c.bus.published if e.event == "message:reaction"]
+    assert all(e.device == device.id and e.account == account for e in reactions)
+    first, second, removed = (e.data for e in reactions)
+    assert {k: first[k] for k in ("wa_id", "message_id", "message_wa_id", "from_me", "emoji",
+                                  "phone")} == {
+        "wa_id": "WR1", "message_id": message.id, "message_wa_id": message.wa_id,
+        "from_me": True, "emoji": "👍", "phone": "+447911123456"}
+    assert first["id"].startswith("msg_") and first["push_name"] == "Ann" and first["at"]
+    assert (second["message_id"], second["from_me"], second["emoji"]) == (
+        received["id"], False, "❤️")
+    assert (removed["message_id"], removed["emoji"]) == (message.id, None)
+    kept = {d["wa_id"]: d for d in c.store.query("chat_messages")}
+    assert kept["WR1"]["type"] == "reaction" and kept["WR1"]["message_id"] == first["id"]
+    assert kept["WR1"]["content"]["target"] == {"wa_id": message.wa_id, "from_me": True}
+    assert {"WR2", "WR3", "WIN1"} <= set(kept)

@@ -1,0 +1,122 @@
+"""The webhook HTTP client's timeout is one deadline for the whole request, against a
+local receiver that drips its answer a byte at a time (loopback only, bounded)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+
+from shared.adapters.http_client import PinnedHttpClient
+
+GAP = 0.1  # between two dripped bytes: well under the timeout, so only a total deadline cuts
+
+
+class Dripper:
+    """Accepts connections on loopback and answers each with `answer`, one byte every GAP
+    seconds after the first `fast` bytes; stops when the client hangs up or after
+    `answer` is sent."""
+
+    def __init__(self, answer: bytes, fast: int = 0):
+        self.answer, self.fast = answer, fast
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(5)
+        self.port = self.sock.getsockname()[1]
+        self.cut = threading.Event()  # the client hung up before the end
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(5)
+            conn.recv(65536)
+            try:
+                conn.sendall(self.answer[:self.fast])
+                for byte in self.answer[self.fast:]:
+                    conn.sendall(bytes([byte]))
+                    time.sleep(GAP)
+            except OSError:
+                self.cut.set()
+                return
+            if conn.recv(1) == b"":  # the client may have closed after reading it all
+                self.cut.set()
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture
+def drippers():
+    made = []
+
+    def make(*args, **kwargs):
+        made.append(Dripper(*args, **kwargs))
+        return made[-1]
+
+    yield make
+    for dripper in made:
+        dripper.close()
+
+
+def _post(port: int, timeout: float):
+    return PinnedHttpClient().post(f"http://127.0.0.1:{port}/", b"{}", {}, timeout)
+
+
+def test_a_dripped_status_line_and_headers_are_cut_at_the_deadline(drippers):
+    """Each byte arrives well within the timeout, all of them would take 4 s."""
+    dripper = drippers(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Pad: " + b"p" * 10 + b"\r\n\r\n")
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match="Timeout"):
+        _post(dripper.port, 0.5)
+    assert time.monotonic() - started < 1.2
+    assert dripper.cut.wait(2)  # the connection was dropped, not left open
+
+
+def test_a_dripped_body_is_cut_at_the_deadline(drippers):
+    body = b"x" * 40
+    dripper = drippers(b"HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n" + body, fast=38)
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        _post(dripper.port, 0.5)
+    assert time.monotonic() - started < 1.2
+
+
+def test_a_dripped_answer_within_the_deadline_is_read(drippers):
+    dripper = drippers(b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\nok", fast=40)
+    answer = _post(dripper.port, 2)
+    assert answer.status == 202 and answer.body == "ok"
+
+
+def test_a_kept_alive_connection_is_still_bounded(drippers):
+    """The second request rides the pooled connection of the first; the deadline still
+    watches it."""
+    quick = b"HTTP/1.1 204 No Content\r\n\r\n"
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(5)
+    port = server.getsockname()[1]
+
+    def serve():
+        with server, server.accept()[0] as conn:
+            conn.settimeout(5)
+            conn.recv(65536)
+            conn.sendall(quick)
+            conn.recv(65536)
+            try:
+                for byte in quick:
+                    conn.sendall(bytes([byte]))
+                    time.sleep(GAP)
+            except OSError:
+                pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    client = PinnedHttpClient()
+    assert client.post(f"http://127.0.0.1:{port}/", b"{}", {}, 2).status == 204
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        client.post(f"http://127.0.0.1:{port}/", b"{}", {}, 0.5)
+    assert time.monotonic() - started < 1.2
