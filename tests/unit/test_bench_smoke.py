@@ -63,3 +63,12 @@ def test_counting_store_passes_every_port_parameter_through():
     for name, _ in inspect.getmembers(DocumentStore, inspect.isfunction):
         if not name.startswith("_"):
             assert name in vars(CountingStore), name
+
+
+def test_cost_bench_counts_through_the_production_bus():
+    from bench.messaging import CountingBus, _stack
+    from shared.services.sequence import SequencedBus
+
+    c, *_ = _stack(1, runner=False)
+    assert isinstance(c.bus, SequencedBus) and isinstance(c.publisher, CountingBus)
+    assert c.bus.inner is c.publisher and c.bus.store is c.store
