@@ -95,7 +95,7 @@ class Container:
         """Events are numbered per device (SequencedBus) as they are published."""
         from shared.services.sequence import SequencedBus
 
-        return SequencedBus(self.store, self.publisher)
+        return SequencedBus(self.publisher)
 
     @cached_property
     def publisher(self) -> EventBus:
