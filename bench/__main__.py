@@ -64,7 +64,7 @@ def api_overhead(seconds: float = 3.0) -> None:
         def __init__(self):
             self.count = 0
 
-        def enqueue(self, queue, target, payload, *, name=None, schedule_at=None):
+        def enqueue(self, queue, target, payload, *args, **kwargs):
             self.count += 1
 
     c = Container(Settings(env="test", default_transport="sandbox"), store=MemoryStore(),
@@ -207,42 +207,61 @@ def number_validation(rounds: int = 40) -> None:
               f"{default * 1000:.1f} ms; ratio of the API to it {a / default:.2f})")
 
 
+SMOKE_ENV = "UTIO_BENCH_SMOKE"
+
+
+def smoke() -> bool:
+    """UTIO_BENCH_SMOKE=1: every figure at a token size, only to prove that the bench
+    still runs end to end (tests/unit/test_bench_smoke.py); the figures mean nothing."""
+    return os.environ.get(SMOKE_ENV, "") not in ("", "0")
+
+
+# Arguments of each figure in a smoke run; a real run (`make bench`) uses their defaults.
+SMOKE_SIZES: dict[str, dict] = {
+    "cold_start": {"rounds": 1},
+    "api_overhead": {"seconds": 0.05},
+    "number_validation": {"rounds": 2},
+    "fanout_throughput": {"events": 30, "delivered_events": 5},
+    "inbound_latency": {"samples": 3},
+    "priority_positions": {"backlog": 20, "urgent": 2},
+    "pacing": {"cases": ((6000, 4),)},
+    "pipeline_throughput": {"devices": 3, "count": 20},
+    "cost_per_message": {"devices": 2, "count": 10},
+    "runner_memory": {"counts": (1,)},
+    "runner_takeover": {"lease": 0.5, "rounds": 1},
+}
+
+
+def _run(figure) -> None:
+    figure(**(SMOKE_SIZES[figure.__name__] if smoke() else {}))
+
+
 def main() -> None:
     sys.path.insert(0, str(ROOT))
-    print(f"machine: {machine()}\n")
-    cold_start()
-    print()
-    api_overhead()
-    print()
-    number_validation()
-    from bench import webhooks
+    print(f"machine: {machine()}" + ("  (SMOKE SIZES: figures meaningless)" if smoke() else "")
+          + "\n")
+    from bench import messaging, webhooks
 
-    print()
-    webhooks.fanout_throughput()
-    print()
-    webhooks.inbound_latency()
-    from bench import messaging
-
-    for figure in (messaging.priority_positions, messaging.pacing,
-                   messaging.pipeline_throughput, messaging.cost_per_message):
-        print()
-        figure()
-    print()
-    runner_memory()
-    print()
-    runner_takeover()
+    figures = (cold_start, api_overhead, number_validation, webhooks.fanout_throughput,
+               webhooks.inbound_latency, messaging.priority_positions, messaging.pacing,
+               messaging.pipeline_throughput, messaging.cost_per_message, runner_memory,
+               runner_takeover)
+    for i, figure in enumerate(figures):
+        if i:
+            print()
+        _run(figure)
 
 
-def runner_memory() -> None:
+def runner_memory(counts: tuple[int, ...] = (1, 100, 500)) -> None:
     from bench.runner import memory
 
-    memory((1, 100, 500))
+    memory(counts)
 
 
-def runner_takeover() -> None:
+def runner_takeover(lease: float = 2.0, rounds: int = 3) -> None:
     from bench.runner import takeover
 
-    takeover(lease=2.0, rounds=3)
+    takeover(lease=lease, rounds=rounds)
 
 
 if __name__ == "__main__":

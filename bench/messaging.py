@@ -3,6 +3,7 @@ cost of one message in Firestore operations, tasks and Pub/Sub publishes."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import queue
 import threading
@@ -92,8 +93,13 @@ def pacing(cases: tuple[tuple[int, int], ...] = ((60, 11), (120, 16), (600, 51),
 
 class CountingStore(DocumentStore):
     """Counts operations as Firestore bills them, for the adapter in shared/adapters:
-    a conditional update or a capped increment reads before it writes; a query costs one
-    read per document returned (at least one)."""
+    a conditional update or a capped increment reads before it writes; a guarded update
+    reads the guard document too; a query costs one read per document returned (at least
+    one).
+
+    Every call goes to `inner` with exactly the arguments it was given (*args/**kwargs),
+    so a parameter added to the DocumentStore port later passes through untouched; the
+    arguments are bound against the port's own signature only to see what to count."""
 
     def __init__(self, inner: DocumentStore):
         self.inner = inner
@@ -110,42 +116,61 @@ class CountingStore(DocumentStore):
             self.reads.clear()
             self.writes.clear()
 
-    def get(self, collection, doc_id):
-        self._count(self.reads, collection)
-        return self.inner.get(collection, doc_id)
+    @staticmethod
+    def _args(method: str, args: tuple, kwargs: dict) -> dict:
+        bound = _PORT_SIGNATURES[method].bind(None, *args, **kwargs)
+        bound.apply_defaults()
+        return bound.arguments
 
-    def create(self, collection, doc_id, data):
-        self._count(self.writes, collection)
-        return self.inner.create(collection, doc_id, data)
+    def get(self, *args, **kwargs):
+        self._count(self.reads, self._args("get", args, kwargs)["collection"])
+        return self.inner.get(*args, **kwargs)
 
-    def put(self, collection, doc_id, data):
-        self._count(self.writes, collection)
-        return self.inner.put(collection, doc_id, data)
+    def create(self, *args, **kwargs):
+        self._count(self.writes, self._args("create", args, kwargs)["collection"])
+        return self.inner.create(*args, **kwargs)
 
-    def update(self, collection, doc_id, changes, *, when=None):
-        done = self.inner.update(collection, doc_id, changes, when=when)
-        if when:
-            self._count(self.reads, collection)
+    def put(self, *args, **kwargs):
+        self._count(self.writes, self._args("put", args, kwargs)["collection"])
+        return self.inner.put(*args, **kwargs)
+
+    def update(self, *args, **kwargs):
+        a = self._args("update", args, kwargs)
+        done = self.inner.update(*args, **kwargs)
+        if a.get("when") or a.get("guard") is not None:
+            self._count(self.reads, a["collection"])
+        if a.get("guard") is not None:
+            self._count(self.reads, a["guard"].collection)
         if done:
-            self._count(self.writes, collection)
+            self._count(self.writes, a["collection"])
         return done
 
-    def delete(self, collection, doc_id):
-        self._count(self.writes, collection)
-        return self.inner.delete(collection, doc_id)
+    def delete(self, *args, **kwargs):
+        self._count(self.writes, self._args("delete", args, kwargs)["collection"])
+        return self.inner.delete(*args, **kwargs)
 
-    def increment(self, collection, doc_id, field, by=1, *, maximum=None, extra=None):
-        value = self.inner.increment(collection, doc_id, field, by, maximum=maximum, extra=extra)
-        if maximum is not None:
-            self._count(self.reads, collection)
+    def increment(self, *args, **kwargs):
+        a = self._args("increment", args, kwargs)
+        value = self.inner.increment(*args, **kwargs)
+        if a.get("maximum") is not None:
+            self._count(self.reads, a["collection"])
         if value is not None:
-            self._count(self.writes, collection)
+            self._count(self.writes, a["collection"])
         return value
 
-    def query(self, collection, where=(), order_by=(), limit=None, start_after=None):
-        docs = self.inner.query(collection, where, order_by, limit, start_after)
-        self._count(self.reads, collection, max(1, len(docs)))
+    def query(self, *args, **kwargs):
+        docs = self.inner.query(*args, **kwargs)
+        self._count(self.reads, self._args("query", args, kwargs)["collection"], max(1, len(docs)))
         return docs
+
+    def __getattr__(self, name):  # the inner store's extras
+        if name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+
+_PORT_SIGNATURES = {name: inspect.signature(getattr(DocumentStore, name))
+                    for name in ("get", "create", "put", "update", "delete", "increment", "query")}
 
 
 class IndexedMemoryStore:
@@ -175,13 +200,19 @@ class IndexedMemoryStore:
 
 
 class CountingBus(EventBus):
-    def __init__(self):
+    """The transport under the production bus (Pub/Sub's place): counts each publish, then
+    hands the event to `subscriber` (the webhook fan-out, as the push subscription does)."""
+
+    def __init__(self, subscriber: Callable | None = None):
         self.published: Counter = Counter()
+        self.subscriber = subscriber
         self._lock = threading.Lock()
 
-    def publish(self, event):
+    def publish(self, event, *args, **kwargs):
         with self._lock:
             self.published[event.event] += 1
+        if self.subscriber is not None:
+            self.subscriber(event)
 
 
 class DirectTasks(TaskQueue):
@@ -197,7 +228,7 @@ class DirectTasks(TaskQueue):
         for i in range(workers):
             threading.Thread(target=self._work, daemon=True, name=f"bench-tasks-{i}").start()
 
-    def enqueue(self, queue_name, target, payload, *, name=None, schedule_at=None):
+    def enqueue(self, queue_name, target, payload, *args, **kwargs):
         self.count[queue_name] += 1
         self._queue.put((target, payload))
 
@@ -242,12 +273,17 @@ def _stack(devices: int, *, runner: bool):
     from shared.domain import Transport
     from shared.services.accounts import create_account
     from shared.services.devices import create_device
+    from shared.services.webhooks import fanout
     from shared.settings import Settings
 
     store = CountingStore(IndexedMemoryStore())
-    tasks, bus = DirectTasks(), CountingBus()
+    tasks = DirectTasks()
+    # the transport only: the container wraps it as production does (SequencedBus), and
+    # the fan-out reads the account's webhooks for each event, as its subscription does
+    publisher = CountingBus(lambda event: fanout(c.store, c.tasks, c.clock, event))
     c = Container(Settings(env="test", default_transport="sandbox"), store=store, tasks=tasks,
-                  bus=bus, storage=MemoryStorage(), mailer=FileOutboxMailer("/dev/null"))
+                  publisher=publisher, storage=MemoryStorage(),
+                  mailer=FileOutboxMailer("/dev/null"))
     account, _, key = create_account(c.store, c.clock, "bench")
     device_ids = [create_device(c.store, c.tasks, c.clock, account.id,
                                 transport=Transport.sandbox).id for _ in range(devices)]
@@ -305,7 +341,7 @@ def pipeline_throughput(devices: int = 100, count: int = 2000) -> None:
 
 def cost_per_message(devices: int = 10, count: int = 500) -> None:
     c, client, headers, ids, run = _stack(devices, runner=True)
-    store, tasks, bus = c.store, c.tasks, c.bus
+    store, tasks, bus = c.store, c.tasks, c.publisher
     store.reset()
     tasks.count.clear()
     bus.published.clear()

@@ -98,7 +98,7 @@ def fanout_throughput(events: int = 3000, delivered_events: int = 150) -> None:
         def __init__(self):
             self.count = 0
 
-        def enqueue(self, queue, target, payload, *, name=None, schedule_at=None):
+        def enqueue(self, queue, target, payload, *args, **kwargs):
             self.count += 1
 
     # 1. fan-out alone: events into delivery documents and tasks

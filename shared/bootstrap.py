@@ -31,10 +31,15 @@ class Container:
                  tasks: TaskQueue | None = None, bus: EventBus | None = None,
                  clock: Clock | None = None, http: HttpClient | None = None,
                  storage: Storage | None = None, fetcher: MediaFetcher | None = None,
-                 mailer: Mailer | None = None, billing: Billing | None = None):
+                 mailer: Mailer | None = None, billing: Billing | None = None,
+                 publisher: EventBus | None = None):
+        """`bus` replaces the whole bus, production wrapping included; `publisher` replaces
+        only the transport under it (what Pub/Sub does in production), so the bus is
+        built as in production around it (e.g. to count what production does)."""
         self.settings = settings or Settings.from_env()
         overrides = {"store": store, "tasks": tasks, "bus": bus, "clock": clock, "http": http,
-                     "storage": storage, "fetcher": fetcher, "mailer": mailer, "billing": billing}
+                     "storage": storage, "fetcher": fetcher, "mailer": mailer, "billing": billing,
+                     "publisher": publisher}
         for name, value in overrides.items():
             if value is not None:
                 self.__dict__[name] = value  # pre-fills the cached_property
@@ -90,18 +95,22 @@ class Container:
         """Events are numbered per device (SequencedBus) as they are published."""
         from shared.services.sequence import SequencedBus
 
+        return SequencedBus(self.publisher)
+
+    @cached_property
+    def publisher(self) -> EventBus:
+        """The transport under the bus: Pub/Sub, or in process straight into the fan-out."""
         if self.settings.bus_backend == "pubsub":
             from google.cloud import pubsub_v1
 
             from shared.adapters.pubsub_bus import PubSubBus
 
-            return SequencedBus(self.store, PubSubBus(pubsub_v1.PublisherClient(),
-                                                      self.settings.project, names.EVENTS_TOPIC))
+            return PubSubBus(pubsub_v1.PublisherClient(), self.settings.project,
+                             names.EVENTS_TOPIC)
         from shared.adapters.inprocess_bus import InProcessBus
         from shared.services.webhooks import fanout
 
-        return SequencedBus(self.store, InProcessBus(
-            [lambda event: fanout(self.store, self.tasks, self.clock, event)]))
+        return InProcessBus([lambda event: fanout(self.store, self.tasks, self.clock, event)])
 
     @cached_property
     def http(self) -> HttpClient:

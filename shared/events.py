@@ -1,8 +1,10 @@
 """The one list of events: every name, what it means, and an example body.
 
 A webhook receives each event as JSON: `id` (also the `webhook-id` header, the same on
-every retry), `event`, `created_at`, `device`, `sequence` (per device, only grows, may
-skip numbers; absent on events that concern no device) and `data`."""
+every retry), `event`, `created_at`, `device`, `sequence` (orders a device's events: a
+hybrid logical clock in microseconds, strictly increasing within a publishing process and
+in wall-clock order across processes, not consecutive; absent on events that concern no
+device; see shared/services/sequence.py) and `data`."""
 
 from __future__ import annotations
 
@@ -133,7 +135,7 @@ def example_body(name: EventName) -> dict:
     body = {"id": "evt_1f2e3d4c5b6a79881726", "event": name.value, "created_at": _AT,
             "device": None if name in DEVICELESS else _DEVICE}
     if name not in DEVICELESS:
-        body["sequence"] = 42
+        body["sequence"] = 1795514400000000  # microseconds: a hybrid logical clock
     return body | {"data": CATALOG[name].data}
 
 

@@ -128,7 +128,7 @@ class EventList(BaseModel):
         "name": "message:in:new", "description": "A message arrived on a device.",
         "example": {"id": "evt_1f2e3d4c5b6a79881726", "event": "message:in:new",
                     "created_at": "2026-11-24T10:00:00Z", "device": "dev_5e6f7a8b9c0d1a2b3c4d",
-                    "sequence": 42, "data": {"phone": "+34600100999", "message": "Hi"}}}]}]})
+                    "sequence": 1795514400000000, "data": {"phone": "+34600100999", "message": "Hi"}}}]}]})
     data: list[EventInfo]
 
 

@@ -275,3 +275,94 @@ def test_usage(c, api, dev):
     assert usage["plan"] == "messaging-professional" and usage["period"] == "2026-01"
     assert usage["media_limits"]["image"] == PLANS["messaging-professional"].media.image
     error_of(api.get("/v1/devices/dev_nope/usage"), 404)
+
+
+class CountingAllWrites:
+    """Counts writes per document of every collection, as Firestore bills them."""
+
+    def __init__(self, store):
+        self.store = store
+        self.writes: Counter = Counter()
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name):
+        if name == "store":
+            raise AttributeError(name)
+        return getattr(self.store, name)
+
+    def _wrote(self, collection, doc_id, done=True):
+        if done:
+            with self._lock:
+                self.writes[f"{collection}/{doc_id}"] += 1
+        return done
+
+    def create(self, collection, doc_id, *args, **kwargs):
+        return self._wrote(collection, doc_id, self.store.create(collection, doc_id, *args,
+                                                                 **kwargs))
+
+    def put(self, collection, doc_id, *args, **kwargs):
+        self.store.put(collection, doc_id, *args, **kwargs)
+        self._wrote(collection, doc_id)
+
+    def update(self, collection, doc_id, *args, **kwargs):
+        return self._wrote(collection, doc_id, self.store.update(collection, doc_id, *args,
+                                                                 **kwargs))
+
+    def delete(self, collection, doc_id, *args, **kwargs):
+        return self._wrote(collection, doc_id, self.store.delete(collection, doc_id, *args,
+                                                                 **kwargs))
+
+    def increment(self, collection, doc_id, *args, **kwargs):
+        value = self.store.increment(collection, doc_id, *args, **kwargs)
+        self._wrote(collection, doc_id, value is not None)
+        return value
+
+
+def test_1000_messages_a_minute_write_no_document_more_than_once_a_second(tmp_path):
+    """Issue 3 over every collection: a minute of 1000 sends on one device (to as many
+    recipients), each sent, delivered and read, its events numbered by the production bus
+    (SequencedBus, as shared/bootstrap.py builds it) and fanned out to a webhook: no
+    document at all takes 60 writes in that minute."""
+    from shared.adapters.inprocess_bus import InProcessBus
+    from shared.adapters.mailers import FileOutboxMailer
+    from shared.adapters.memory_store import MemoryStore
+    from shared.adapters.storage import MemoryStorage
+    from shared.bootstrap import Container
+    from shared.clock import FakeClock
+    from shared.domain import MessageStatus
+    from shared.services.events import publish_message_status
+    from shared.services.sequence import SequencedBus
+    from shared.services.webhooks import create_webhook, fanout
+    from tests.fakes import FakeHttp, FakeTaskQueue, make_settings
+
+    store, tasks, clock = CountingAllWrites(MemoryStore()), FakeTaskQueue(), FakeClock()
+    publisher = InProcessBus(threaded=False)
+    c = Container(make_settings(), store=store, tasks=tasks, clock=clock, http=FakeHttp(),
+                  publisher=publisher, storage=MemoryStorage(),
+                  mailer=FileOutboxMailer(tmp_path / "outbox.jsonl"))
+    publisher.subscribe(lambda event: fanout(store, tasks, clock, event))
+    assert isinstance(c.bus, SequencedBus)  # the production wrapping
+    api = make_api(c)
+    dev = api.post("/v1/devices", json={"alias": "main"}).get_json()["id"]
+    set_plan(c, dev, "messaging-enterprise")
+    create_webhook(store, c.settings, clock, api.account_id, url="http://127.0.0.1:9/hook",
+                   events=["*"], devices=None)
+    store.writes.clear()
+
+    for i in range(1000):
+        response = api.send(device=dev, phone=f"+4479111{i:05d}", message=f"order {i}")
+        assert response.status_code == 201, response.get_json()
+        message = Message.model_validate(store.get("messages", response.get_json()["id"]))
+        for status in (MessageStatus.sent, MessageStatus.delivered, MessageStatus.read):
+            # the runner's part: the message document changes, its event is published
+            assert store.update("messages", message.id, {"status": status.value})
+            message = message.model_copy(update={"status": status})
+            publish_message_status(c.bus, clock, message)
+        clock.advance(0.06)
+
+    assert len(publisher.published) == 4000
+    sequences = [e.sequence for e in publisher.published]
+    assert sequences == sorted(set(sequences))  # only grows for the device
+    hottest = store.writes.most_common(5)
+    assert hottest[0][1] < 60, hottest
+    assert not [doc for doc in store.writes if doc.startswith("event_sequences/")]

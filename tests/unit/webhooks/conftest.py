@@ -35,7 +35,7 @@ def build(tmp_path, *, settings_: Settings | None = None, http: FakeHttp | None 
           clock: FakeClock | None = None) -> Container:
     store, tasks = MemoryStore(), FakeTaskQueue()
     clock = clock or FakeClock(datetime.now(UTC).replace(microsecond=0))  # verifiers check time
-    bus = SequencedBus(store, InProcessBus(threaded=False))
+    bus = SequencedBus(InProcessBus(threaded=False))
     c = Container(settings_ or settings(), store=store, tasks=tasks, bus=bus, clock=clock,
                   http=http or FakeHttp(), mailer=FileOutboxMailer(tmp_path / "outbox.jsonl"))
     bus.subscribe(lambda event: fanout(store, tasks, clock, event))

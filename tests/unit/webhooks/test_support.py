@@ -16,7 +16,7 @@ from shared.ports import DocumentStore
 from shared.secrets_crypto import SealedValueError, SecretBox, SecretsConfigError, box, new_key
 from shared.secrets_crypto import parse_keys as keys
 from shared.services.events import publish
-from shared.services.sequence import SequencedBus
+from shared.services.sequence import PROCESS_SEQUENCER, SequencedBus, Sequencer
 from shared.settings import Settings
 
 # --- sealed secrets ------------------------------------------------------------------------
@@ -58,14 +58,17 @@ def test_production_needs_a_key():
 # --- sequence numbers ------------------------------------------------------------------------
 
 
-def test_sequence_counts_per_device_across_threads():
-    store = MemoryStore()
-    bus = SequencedBus(store, InProcessBus(threaded=False))
+def test_sequence_is_strictly_increasing_per_device_across_threads():
+    bus = SequencedBus(InProcessBus(threaded=False))
     from shared.clock import SystemClock
 
+    per_thread: list[list[int]] = []
+
     def publish_many(device):
+        mine = []
         for _ in range(200):
-            publish(bus, SystemClock(), "message:in:new", "acc", device, {})
+            mine.append(publish(bus, SystemClock(), "message:in:new", "acc", device, {}).sequence)
+        per_thread.append(mine)
 
     threads = [threading.Thread(target=publish_many, args=(d,)) for d in ("a", "a", "b", "b")]
     for t in threads:
@@ -73,8 +76,35 @@ def test_sequence_counts_per_device_across_threads():
     for t in threads:
         t.join()
     for device in ("a", "b"):
-        numbers = sorted(e.sequence for e in bus.published if e.device == device)
-        assert numbers == list(range(1, 401))
+        numbers = [e.sequence for e in bus.published if e.device == device]
+        assert len(numbers) == 400 and len(set(numbers)) == 400  # never equal in a process
+    for mine in per_thread:  # in the order each thread published them
+        assert mine == sorted(set(mine))
+
+
+def test_sequence_follows_the_clock_and_never_goes_back():
+    now = [1_000_000]
+    sequencer = Sequencer(lambda: now[0])
+    assert sequencer.next() == 1_000_000
+    assert sequencer.next() == 1_000_001  # same microsecond: one more
+    now[0] = 900_000  # the clock steps back
+    assert [sequencer.next() for _ in range(3)] == [1_000_002, 1_000_003, 1_000_004]
+    now[0] = 2_000_000  # time moves on: the number follows it
+    assert sequencer.next() == 2_000_000
+
+
+def test_sequence_is_wall_clock_microseconds_safe_in_json():
+    import time
+
+    before = time.time_ns() // 1000
+    number = SequencedBus(InProcessBus(threaded=False)).sequencer.next()
+    assert before <= number <= time.time_ns() // 1000 + 1_000 and number < 2**53
+
+
+def test_a_process_numbers_from_one_clock_for_every_bus():
+    first, second = SequencedBus(InProcessBus(threaded=False)), SequencedBus(
+        InProcessBus(threaded=False))
+    assert first.sequencer is second.sequencer is PROCESS_SEQUENCER
 
 
 def test_the_ports_default_increment_is_atomic():
@@ -106,7 +136,7 @@ def test_the_composition_root_numbers_events(tmp_path):
                   account="acc", device="dev", data={})
     c.bus.handlers.clear()  # the real bus; without fan-out for this check
     c.bus.publish(event)
-    assert event.sequence == 1
+    assert event.sequence is not None and event.sequence > 1_700_000_000_000_000
     assert isinstance(c.mailer, FileOutboxMailer)
 
 
