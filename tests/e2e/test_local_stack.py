@@ -4,15 +4,9 @@ and every webhook call verified with standardwebhooks' own verifier."""
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
-import time
-import uuid
-from pathlib import Path
 
 import pytest
 import requests
@@ -20,37 +14,9 @@ from flask import Flask, request
 from standardwebhooks.webhooks import Webhook
 from werkzeug.serving import make_server
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.e2e.stack import running_stack, wait_until
+
 pytestmark = pytest.mark.e2e
-
-
-def _free_base() -> int:
-    for _ in range(200):
-        base = 20000 + (uuid.uuid4().int % 2000) * 10
-        sockets = []
-        try:
-            for port in range(base, base + 10):
-                s = socket.socket()
-                s.bind(("127.0.0.1", port))
-                sockets.append(s)
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-    raise RuntimeError("no free port range")
-
-
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 class Receiver:
@@ -78,50 +44,16 @@ class Receiver:
 
 @pytest.fixture(params=["emulators", "inprocess"])
 def stack(request, tmp_path):
-    base = _free_base()
-    env = dict(os.environ)
-    env.update({
-        "UTIO_API_PORT": str(base),
-        "UTIO_DATA_DIR": str(tmp_path / "data"),
-        "UTIO_PROJECT": "e2e-" + uuid.uuid4().hex[:8],
-        "UTIO_DEV_API_KEY": "utio_e2e_" + uuid.uuid4().hex,
-        "UTIO_ADMIN_KEY": "adm_e2e_" + uuid.uuid4().hex,
-        "UTIO_DEV_QUIET": "1",
-    })
     if request.param == "emulators":
         emu = request.getfixturevalue("emulators")
-        env["FIRESTORE_EMULATOR_HOST"] = emu.firestore_host
-        env["PUBSUB_EMULATOR_HOST"] = emu.pubsub_host
+        overrides = {"FIRESTORE_EMULATOR_HOST": emu.firestore_host,
+                     "PUBSUB_EMULATOR_HOST": emu.pubsub_host}
     else:
-        env["UTIO_DEV_INPROCESS"] = "1"
-        env.pop("FIRESTORE_EMULATOR_HOST", None)
-        env.pop("PUBSUB_EMULATOR_HOST", None)
-    log = open(tmp_path / "dev.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen([sys.executable, "-m", "infra.dev"], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
-    api = f"http://127.0.0.1:{base}/v1"
-    try:
-        wait_until(lambda: _healthy(api) or process.poll() is not None, 90, "the stack to start")
-        assert process.poll() is None, (tmp_path / "dev.log").read_text()[-3000:]
-        # the banner prints after the dev account exists
-        wait_until(lambda: "Utio is running" in (tmp_path / "dev.log").read_text(), 30, "the banner")
-        yield {"api": api, "key": env["UTIO_DEV_API_KEY"], "admin": env["UTIO_ADMIN_KEY"],
-               "process": process, "log": tmp_path / "dev.log", "base": base}
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        log.close()
-
-
-def _healthy(api: str) -> bool:
-    try:
-        return requests.get(f"{api}/health", timeout=1).ok
-    except requests.RequestException:
-        return False
+        overrides = {"UTIO_DEV_INPROCESS": "1", "FIRESTORE_EMULATOR_HOST": None,
+                     "PUBSUB_EMULATOR_HOST": None}
+    with running_stack(tmp_path, overrides) as running:
+        yield {"api": running.api, "key": running.key, "admin": running.admin,
+               "process": running.process, "log": running.log, "base": running.base}
 
 
 def test_message_end_to_end_with_signed_webhooks(stack):

@@ -7,17 +7,12 @@ messages are sent."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import uuid
 from datetime import datetime
 
 import pytest
 import requests
 
-from tests.e2e.test_local_stack import ROOT, _free_base, _healthy, wait_until
+from tests.e2e.stack import running_stack, wait_until
 
 pytestmark = pytest.mark.e2e
 SPEED = 20  # messages a minute: the Professional plan's cap
@@ -26,31 +21,11 @@ SPEED = 20  # messages a minute: the Professional plan's cap
 @pytest.fixture(scope="module")
 def api(emulators, tmp_path_factory):
     data = tmp_path_factory.mktemp("queue-stack")
-    base = _free_base()
-    key = "utio_e2e_" + uuid.uuid4().hex
-    env = dict(os.environ) | emulators.env | {
-        "UTIO_API_PORT": str(base), "UTIO_DATA_DIR": str(data / "data"),
-        "UTIO_PROJECT": "e2e-q-" + uuid.uuid4().hex[:8], "UTIO_DEV_API_KEY": key,
-        "UTIO_ADMIN_KEY": "adm_" + uuid.uuid4().hex, "UTIO_DEV_QUIET": "1"}
-    log = open(data / "dev.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen([sys.executable, "-m", "infra.dev"], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{base}/v1"
-    try:
-        wait_until(lambda: _healthy(url) or process.poll() is not None, 90, "the stack")
-        assert process.poll() is None, (data / "dev.log").read_text()[-3000:]
-        wait_until(lambda: "Utio is running" in (data / "dev.log").read_text(), 30, "the banner")
+    with running_stack(data, dict(emulators.env)) as running:
         session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {key}"
-        session.base = url
+        session.headers["Authorization"] = f"Bearer {running.key}"
+        session.base = running.api
         yield session
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 def device_at_speed(api, alias: str) -> str:

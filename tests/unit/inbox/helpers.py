@@ -7,6 +7,7 @@ import itertools
 
 from shared.domain import Message
 from shared.services import chats as chat_service
+from tests.fakes import assert_error  # noqa: F401 (the inbox tests import it from here)
 
 
 class Caller:
@@ -33,16 +34,6 @@ class Caller:
 
     def delete(self, path, **kwargs):
         return self.call("DELETE", path, **kwargs)
-
-
-def assert_error(response, status: int, code: str | None = None) -> dict:
-    body = response.get_json(silent=True)
-    assert response.status_code == status, (response.status_code, body)
-    assert isinstance(body, dict) and set(body) == {"error"}, body
-    assert set(body["error"]) == {"code", "message", "details"}, body
-    if code is not None:
-        assert body["error"]["code"] == code, body
-    return body["error"]
 
 
 _wa = itertools.count(1)

@@ -1,0 +1,104 @@
+"""Starting the local stack as a user does (`python -m infra.dev`, what `make dev` runs)
+on a free block of ports, for the end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_base() -> int:
+    """A base port with the ten ports the stack takes (base to base + 9) all free."""
+    for _ in range(200):
+        base = 20000 + (uuid.uuid4().int % 2000) * 10
+        sockets = []
+        try:
+            for port in range(base, base + 10):
+                s = socket.socket()
+                s.bind(("127.0.0.1", port))
+                sockets.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise RuntimeError("no free port range")
+
+
+def wait_until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def healthy(api: str) -> bool:
+    try:
+        return requests.get(f"{api}/health", timeout=1).ok
+    except requests.RequestException:
+        return False
+
+
+@dataclass
+class Stack:
+    api: str
+    key: str
+    admin: str
+    process: subprocess.Popen
+    log: Path
+    base: int
+
+
+@contextmanager
+def running_stack(data: Path, env_overrides: dict[str, str | None]) -> Iterator[Stack]:
+    """The stack on free ports with fresh keys; `None` in env_overrides removes a variable.
+    Stopped with SIGINT (Ctrl-C) at the end, as a user stops it."""
+    base = free_base()
+    env = dict(os.environ) | {
+        "UTIO_API_PORT": str(base), "UTIO_DATA_DIR": str(data / "data"),
+        "UTIO_PROJECT": "e2e-" + uuid.uuid4().hex[:8],
+        "UTIO_DEV_API_KEY": "utio_e2e_" + uuid.uuid4().hex,
+        "UTIO_ADMIN_KEY": "adm_e2e_" + uuid.uuid4().hex, "UTIO_DEV_QUIET": "1"}
+    for name, value in env_overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    data.mkdir(parents=True, exist_ok=True)
+    log_path = data / "dev.log"
+    log = open(log_path, "wb")  # noqa: SIM115
+    process = subprocess.Popen([sys.executable, "-m", "infra.dev"], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    api = f"http://127.0.0.1:{base}/v1"
+    try:
+        wait_until(lambda: healthy(api) or process.poll() is not None, 90, "the stack to start")
+        assert process.poll() is None, log_path.read_text()[-3000:]
+        # the banner prints after the dev account exists
+        wait_until(lambda: "Utio is running" in log_path.read_text(), 30, "the banner")
+        yield Stack(api, env["UTIO_DEV_API_KEY"], env["UTIO_ADMIN_KEY"], process, log_path, base)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        log.close()
