@@ -7,20 +7,17 @@ from shared.clock import Clock
 from shared.domain import (
     Device,
     DeviceSettings,
-    DeviceStatus,
     FailureReason,
     Message,
     MessageStatus,
     Transport,
 )
 from shared.errors import BadRequest, NotFound
-from shared.events import EventName
 from shared.ids import new_id
 from shared.plans import DEFAULT_PLAN
 from shared.ports import DocumentStore, EventBus, TaskQueue
 from shared.services import messages as message_service
 from shared.services import trials
-from shared.services.events import publish
 
 
 def _control(tasks: TaskQueue, payload: dict) -> None:
@@ -86,20 +83,3 @@ def inject_sandbox_inbound(store: DocumentStore, tasks: TaskQueue, account_id: s
                          code="not_a_sandbox_device")
     _control(tasks, {"device_id": device_id, "action": "sandbox_inbound", "phone": phone,
                      "message": text})
-
-
-def set_status(store: DocumentStore, bus: EventBus, clock: Clock, device_id: str,
-               status: DeviceStatus, *, phone: str | None = None, detail: str | None = None) -> bool:
-    """Record a status the transport reports; publish device:status if it changed."""
-    doc = store.get("devices", device_id)
-    if doc is None or doc.get("status") == status.value and (phone is None or doc.get("phone") == phone):
-        return False
-    changes: dict = {"status": status.value, "updated_at": clock.now()}
-    if phone is not None:
-        changes["phone"] = phone
-    if not store.update("devices", device_id, changes):
-        return False
-    publish(bus, clock, EventName.device_status, doc["account_id"], device_id,
-            {"status": status.value, "previous": doc.get("status"), "phone": phone or doc.get("phone"),
-             "detail": detail})
-    return True
