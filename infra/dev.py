@@ -285,10 +285,11 @@ def run_inprocess(ports: Ports, project: str, admin_key: str, dev_key: str) -> i
     from shared.services.accounts import ensure_account_with_key
 
     ensure_account_with_key(c.store, c.clock, "Development", dev_key)
-    banner(ports, admin_key, dev_key, "in-process backends; data is not kept between runs")
     stopping = threading.Event()
+    # Before the banner: a Ctrl-C right after "ready" must stop cleanly, not with a traceback.
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    banner(ports, admin_key, dev_key, "in-process backends; data is not kept between runs")
     stopping.wait()
     say("stopping...")
     for server in servers:
