@@ -49,7 +49,7 @@ class Settings:
     stripe_api_base: str = ""  # empty: Stripe itself; tests point it at a local stand-in
     public_url: str = "http://127.0.0.1:8080"  # where Stripe Checkout and the portal return
     vat_home_country: str = ""  # the seller's EU country: its customers always pay its VAT
-    data_dir: str = ".utio"  # local state of `make dev` (files, mail outbox)
+    data_dir: str = ".utio"  # local state: files, SQLite session files, inbound media
     # media: files uploaded or fetched from URLs
     storage_backend: str = ""  # gcs | disk | memory; empty: gcs with a bucket or in production
     storage_dir: str = ""  # disk: <data_dir>/files unless set
@@ -66,7 +66,6 @@ class Settings:
     shard_capacity: int = 500  # sessions one runner holds at most
     lease_seconds: float = 30.0  # a silent runner loses its devices after this long
     renew_seconds: float = 10.0  # how often a runner renews its lease and looks for orphans
-    data_dir: str = ".utio"  # local state: SQLite session files, inbound media
     reconnect_base: float = 2.0  # seconds before the first reconnect; doubles, with jitter
     reconnect_max: float = 300.0
     non_operative_after: float = 1800.0  # seconds disconnected before non_operative + email

@@ -46,17 +46,6 @@ def _test(doc: dict, flt: Filter) -> bool:
     return {"<": have < value, "<=": have <= value, ">": have > value, ">=": have >= value}[op]
 
 
-class _Desc:
-    def __init__(self, value):
-        self.value = value
-
-    def __lt__(self, other):
-        return other.value < self.value
-
-    def __eq__(self, other):
-        return self.value == other.value
-
-
 class MemoryStore(DocumentStore):
     def __init__(self):
         self._data: dict[str, dict[str, dict]] = {}

@@ -8,7 +8,7 @@ import re
 
 from shared import cursor
 from shared.clock import Clock
-from shared.errors import NotFound, ValidationFailed
+from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.events import EventName
 from shared.inbox import (
     MAX_METADATA_KEY_LENGTH,
@@ -105,7 +105,8 @@ def update_contact(store: DocumentStore, bus: EventBus, clock: Clock, account_id
         elif store.update("contacts", key, updates, when={"version": contact.version}):
             break
     else:
-        raise RuntimeError(f"contact {key}: too many concurrent writers")
+        raise Conflict(f"contact {phone} is being changed by many requests at once; try again",
+                       code="busy")
     updated = get_contact(store, account_id, device_id, phone)
     publish(bus, clock, EventName.contact_update, account_id, device_id,
             contact_data(updated) | {"changed": sorted(set(updates) - {"updated_at", "version"})})

@@ -105,12 +105,12 @@ def check_numbers(store: DocumentStore, rpc: RunnerRpc, clock: Clock, account_id
     account). Sandbox answers are cached apart from real ones. A check refused for the
     monthly limit mails the owner, once per device and month (quotas.notify_limit)."""
     device = _checking_device(store, account_id, device_id)
-    limit = PLANS.get(device.plan, PLANS[DEFAULT_PLAN]).number_checks_per_month
-    period = clock.now().strftime("%Y-%m")
+    plan = PLANS.get(device.plan, PLANS[DEFAULT_PLAN])
+    limit = plan.number_checks_per_month
+    period = quotas.period_of(clock.now())
     try:
         used = _reserve(store, f"{device.id}:{period}", len(numbers), limit)
     except QuotaExceeded as refused:
-        plan = PLANS.get(device.plan, PLANS[DEFAULT_PLAN])
         quotas.notify_limit(
             store, mailer, clock, device, NUMBER_CHECKS, period,
             subject=f"Utio: device {device.alias or device.id} reached its monthly "

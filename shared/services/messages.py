@@ -53,7 +53,6 @@ from shared.ports import (
 from shared.services import billing, files, quotas
 from shared.services.events import publish_message_status
 
-FINAL = (MessageStatus.read, MessageStatus.failed, MessageStatus.cancelled)
 SENT = (MessageStatus.sent, MessageStatus.delivered, MessageStatus.read)
 IDEMPOTENCY = "idempotency"
 IDEMPOTENCY_TTL = timedelta(hours=24)
