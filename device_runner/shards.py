@@ -50,10 +50,20 @@ class ShardKeeper:
 
     def _run(self) -> None:
         while not self._stopping.wait(self.renew_seconds):
-            try:
-                self.tick()
-            except Exception:
-                log.exception("lease tick failed")
+            self.safe_tick()
+
+    def safe_tick(self) -> None:
+        """tick(), never raising. A renew that keeps failing (the store out of reach) must
+        still drop the sessions once the lease has run out: another shard takes the
+        devices then, and one WhatsApp session must never run twice."""
+        try:
+            self.tick()
+        except Exception:
+            log.exception("lease tick failed")
+            if not self.leases.valid() and self.runner.sessions:
+                log.error("the lease of shard %s ran out while renewing failed: dropping "
+                          "every session", self.leases.shard)
+                self.runner.drop_all()
 
     def tick(self) -> None:
         leases, runner = self.leases, self.runner

@@ -272,3 +272,22 @@ def test_a_deleted_device_is_stopped_on_whichever_shard_holds_it(container, acc,
     response = a.client.post("/tasks/devices", json={"device_id": device.id, "action": "stop"})
     assert response.status_code == 200
     assert device.id not in b.runner.sessions and not b.leases.holds(device.id)
+
+
+def test_a_renew_that_keeps_failing_drops_the_sessions_once_the_lease_runs_out(
+        container, acc, cluster, monkeypatch):
+    c = container
+    a = cluster.add("runner-a")
+    device = seed_device(c, acc)
+    a.runner.resume([device.id])
+    assert device.id in a.runner.sessions
+
+    def unreachable():
+        raise OSError("store out of reach")
+
+    monkeypatch.setattr(a.keeper.leases, "renew", unreachable)
+    a.keeper.safe_tick()  # the lease is still good: keep the sessions
+    assert device.id in a.runner.sessions
+    cluster.pass_time(cluster.lease * 2)
+    a.keeper.safe_tick()
+    assert device.id not in a.runner.sessions
