@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from device_runner import groups as device_groups
 from device_runner.leases import Leases
 from device_runner.session import DeviceSession, Retry
-from device_runner.transport import Inbound, Listener, Receipt, Transport
+from device_runner.transport import Inbound, Listener, Receipt, SendResult, Transport
 from shared import names
 from shared.bootstrap import Container
 from shared.content import Media
@@ -211,8 +211,14 @@ class Runner(Listener):
                 self._finish(message, FailureReason.media_unavailable)
                 return True
         transport = self._transport_of(message.device_id, None)
-        result = transport.send(message.device_id, message.wa_id or message.id, message.to,
-                                message.content, media)
+        try:
+            result = transport.send(message.device_id, message.wa_id or message.id, message.to,
+                                    message.content, media)
+        except Exception:
+            # A transport that raises is a transient failure like any other: the same
+            # retry cap, and the claim given back between attempts so a cancel can land.
+            log.exception("transport raised sending %s", message_id)
+            result = SendResult(False, FailureReason.transport_error, retryable=True)
         if result.ok:
             self._attempts.pop(message_id, None)
             self._waiting.pop(message_id, None)

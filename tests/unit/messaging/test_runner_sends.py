@@ -173,6 +173,34 @@ def test_too_many_transient_failures_fail_for_good(api, dev, c, runner_for, netw
     assert events == ["message:out:new", "message:out:failed"]
 
 
+class Raising(SandboxTransport):
+    """A transport whose send raises (a bug or a library error), every time."""
+
+    def __init__(self, network, timer):
+        super().__init__(network, timer=timer)
+        self.calls = 0
+
+    def send(self, device_id, wa_id, to, content, media=None):
+        self.calls += 1
+        raise RuntimeError("the library broke")
+
+
+def test_a_transport_that_raises_hits_the_retry_cap_and_fails(api, dev, c, runner_for, network,
+                                                              fast_retries):
+    from device_runner.runner import MAX_SEND_ATTEMPTS
+
+    body = api.send(phone=PHONE, message="x").get_json()
+    timer = Timer()
+    raising = Raising(network, timer)
+    runner, _ = runner_for(raising)
+    connect(runner, timer, dev)
+    runner.handle_message_task(body["id"])
+    wait_until(lambda: status(c, body["id"]) == "failed")
+    assert raising.calls == MAX_SEND_ATTEMPTS
+    doc = c.store.get("messages", body["id"])
+    assert doc["failure_reason"] == "transport_error"
+
+
 def test_number_not_on_whatsapp_is_not_retried(api, dev, c, runner_for, network):
     body = api.send(phone="+14155550000", message="x").get_json()
     runner, timer = runner_for()
