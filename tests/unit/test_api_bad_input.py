@@ -131,3 +131,19 @@ def test_an_oversized_json_body_gets_413_in_the_error_shape(api, device):
     huge = b'{"phone": "+447911123456", "message": "' + b"x" * (2 * 1024 * 1024) + b'"}'
     response = api.post("/v1/messages", data=huge, headers={"Content-Type": "application/json"})
     assert_error(response, 413, "payload_too_large")
+
+
+BODY_ROUTES = [r for r in registry.routes if r.body is not None and r.auth == "key"]
+
+
+@pytest.mark.parametrize("route", BODY_ROUTES, ids=lambda r: f"{r.method} {r.path}")
+def test_every_json_body_route_refuses_malformed_json_with_400(api, route):
+    """The sweep above only rules out a 5xx; here a malformed body must be a 400 that says
+    so, before any look-up of the path's objects."""
+    path = re.sub(r"{\w+}", "does_not_exist", route.path)
+    response = api.call(route.method, path, data=b'{"unterminated": ',
+                        headers={"Content-Type": "application/json"})
+    if _unconfigured(response):
+        return
+    assert response.status_code == 400, (route.path, response.get_json())
+    assert_error(response, 400, "invalid_json")
