@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from urllib.parse import urlencode
 
 from functions.api.billing_schemas import (
     BillingDetailsIn,
@@ -33,7 +34,7 @@ def _subscription(device: dict, record: dict) -> SubscriptionOut:
 
 
 def _return_url(p: Principal, **query: str) -> str:
-    params = "&".join(f"{k}={v}" for k, v in query.items())
+    params = urlencode(query)
     return f"{p.c.settings.public_url.rstrip('/')}/v1/billing/return" + (f"?{params}" if params else "")
 
 
