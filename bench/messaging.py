@@ -285,7 +285,7 @@ def _stack(devices: int, *, runner: bool):
                   publisher=publisher, storage=MemoryStorage(),
                   mailer=FileOutboxMailer("/dev/null"))
     account, _, key = create_account(c.store, c.clock, "bench")
-    device_ids = [create_device(c.store, c.tasks, c.clock, account.id,
+    device_ids = [create_device(c, account.id,
                                 transport=Transport.sandbox).id for _ in range(devices)]
     for device_id in device_ids:
         c.store.update("devices", device_id, {"plan": "messaging-enterprise"})

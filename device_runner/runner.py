@@ -19,9 +19,8 @@ from shared.domain import Device, DeviceStatus, FailureReason, Message, MessageS
 from shared.events import EventName
 from shared.ids import new_id
 from shared.services import chats as chat_service
-from shared.services import connection, linking
+from shared.services import connection, linking, message_transitions
 from shared.services import files as file_service
-from shared.services import messages as message_service
 from shared.services.events import publish
 from shared.services.quotas import effective_speed
 
@@ -109,7 +108,7 @@ class Runner(Listener):
             self.sessions[device_id] = session
             self._transport_names[device_id] = device.transport.value
         self._release_foreign_claims(device_id)
-        for message in message_service.queued_for_device(self.c.store, device_id):
+        for message in self.c.repos.messages.queued_for_device(device_id):
             self._schedule(session, message, reload=True)
         self._transport_of(device_id, device).connect(device_id, self)
         return session
@@ -121,7 +120,7 @@ class Runner(Listener):
         fence = self.fence_of(device_id)
         if fence is None:
             return
-        for message in message_service.queued_for_device(self.c.store, device_id):
+        for message in self.c.repos.messages.queued_for_device(device_id):
             if message.claimed_by not in (None, self.shard):
                 self.c.store.update("messages", message.id, {"claimed_by": None},
                                     when={"status": MessageStatus.queued.value,
@@ -196,7 +195,7 @@ class Runner(Listener):
                              schedule_at=message.deliver_at)
 
     def _send(self, message_id: str) -> bool | Retry:
-        message = message_service.claim(self.c.store, message_id, self.shard,
+        message = message_transitions.claim(self.c, message_id, self.shard,
                                         current=self._waiting.get(message_id),
                                         fence=self._fence())
         if message is None:
@@ -222,7 +221,7 @@ class Runner(Listener):
         if result.ok:
             self._attempts.pop(message_id, None)
             self._waiting.pop(message_id, None)
-            message_service.mark_sent(self.c.store, self.c.bus, self.c.clock, message.id,
+            message_transitions.mark_sent(self.c, message.id,
                                       current=message)
             chat_service.record_outbound(self.c.store, self.c.clock, message)
             return True
@@ -233,7 +232,7 @@ class Runner(Listener):
                 self._attempts[message_id] = attempts
                 log.warning("sending %s failed (%s), attempt %d; retrying", message_id,
                             reason.value, attempts)
-                message_service.unclaim(self.c.store, message.id, self.shard)
+                message_transitions.unclaim(self.c, message.id, self.shard)
                 return Retry()
         self._finish(message, reason)
         return True
@@ -241,7 +240,7 @@ class Runner(Listener):
     def _finish(self, message: Message, reason: FailureReason) -> None:
         self._attempts.pop(message.id, None)
         self._waiting.pop(message.id, None)
-        message_service.fail(self.c.store, self.c.bus, self.c.clock, message, reason)
+        message_transitions.fail(self.c, message, reason)
 
     # --- transport events --------------------------------------------------------
 
@@ -278,19 +277,18 @@ class Runner(Listener):
                                  DeviceStatus.linking, code=code, guard=self.fence_of(device_id))
 
     def on_receipt(self, device_id, wa_id, receipt):
-        message = message_service.find_by_wa_id(self.c.store, wa_id)
+        message = self.c.repos.messages.find_by_wa_id(wa_id)
         if message is None:
             return
         if message.status == MessageStatus.queued:
             # The receipt overtook our own record of the send: record the send first.
-            message = (message_service.mark_sent(self.c.store, self.c.bus, self.c.clock,
-                                                 message.id, current=message)
-                       or message_service.find_by_wa_id(self.c.store, wa_id) or message)
+            message = (message_transitions.mark_sent(self.c, message.id, current=message)
+                       or self.c.repos.messages.find_by_wa_id(wa_id) or message)
         if receipt == Receipt.delivered:
-            message_service.mark_delivered(self.c.store, self.c.bus, self.c.clock, message.id,
+            message_transitions.mark_delivered(self.c, message.id,
                                            current=message)
         else:
-            message_service.mark_read(self.c.store, self.c.bus, self.c.clock, message.id,
+            message_transitions.mark_read(self.c, message.id,
                                       current=message)
 
     def on_inbound(self, device_id: str, message: Inbound) -> None:
@@ -330,7 +328,7 @@ class Runner(Listener):
             if entry is not None:
                 message_id = entry.get("message_id")
             else:
-                sent = message_service.find_by_wa_id(self.c.store, target_wa_id)
+                sent = self.c.repos.messages.find_by_wa_id(target_wa_id)
                 message_id = sent.id if sent and sent.device_id == device_id else None
         data = {"id": record["id"], "wa_id": record["wa_id"], "message_id": message_id,
                 "message_wa_id": target_wa_id, "from_me": bool(target.get("from_me")),

@@ -72,7 +72,7 @@ INDEXES: tuple[Index, ...] = (*INBOX, *MESSAGES, *DELIVERIES)
 TTL: tuple[tuple[str, str], ...] = (
     ("deliveries", "expire_at"),  # webhooks.DELIVERY_RETENTION: the delivery log, 30 days
     ("stripe_events", "expire_at"),  # stripe_events.KEEP: claims of Stripe events, 35 days
-    ("idempotency", "expires_at"),  # messages.IDEMPOTENCY_TTL: Idempotency-Key claims, 24 h
+    ("idempotency", "expires_at"),  # services.messages.IDEMPOTENCY_TTL: Idempotency-Key claims, 24 h
     ("files", "expires_at"),  # files.KEEP: uploaded media records, 30 days (blobs: 31)
     ("device_links", "expires_at"),  # linking: a device's current QR or pairing code, ~20 s
 )

@@ -12,8 +12,7 @@ import pytest
 
 from shared.domain import Device, FailureReason, Message
 from shared.plans import PLANS, Plan
-from shared.services import messages as service
-from shared.services import quotas
+from shared.services import message_transitions, quotas
 from tests.unit.messaging.helpers import PHONE, error_of, make_api, set_plan
 
 
@@ -66,7 +65,7 @@ def test_failed_and_cancelled_messages_do_not_count(c, api, dev, tiny_plan):
     set_plan(c, dev, "tiny")
     made = [api.send(phone=PHONE, message=str(i)).get_json() for i in range(5)]
     error_of(api.send(phone=PHONE, message="x"), 429)
-    service.fail(c.store, c.bus, c.clock, Message.model_validate(c.store.get("messages", made[0]["id"])),
+    message_transitions.fail(c, Message.model_validate(c.store.get("messages", made[0]["id"])),
                  FailureReason.number_not_on_whatsapp)
     api.delete(f"/v1/messages/{made[1]['id']}")
     assert quotas.used(c.store, dev, "2026-01") == 3
@@ -78,15 +77,15 @@ def test_failed_and_cancelled_messages_do_not_count(c, api, dev, tiny_plan):
 def test_sent_messages_keep_counting(c, api, dev, tiny_plan):
     set_plan(c, dev, "tiny")
     made = api.send(phone=PHONE, message="x").get_json()
-    service.mark_sent(c.store, c.bus, c.clock, made["id"])
-    service.mark_read(c.store, c.bus, c.clock, made["id"])
+    message_transitions.mark_sent(c, made["id"])
+    message_transitions.mark_read(c, made["id"])
     assert quotas.used(c.store, dev, "2026-01") == 1
 
 
 def test_a_release_in_the_next_month_frees_the_month_it_was_counted_in(c, api, dev):
     made = api.send(phone=PHONE, message="x").get_json()
     c.clock.current = datetime(2026, 2, 3, tzinfo=UTC)
-    service.fail(c.store, c.bus, c.clock, Message.model_validate(c.store.get("messages", made["id"])),
+    message_transitions.fail(c, Message.model_validate(c.store.get("messages", made["id"])),
                  FailureReason.transport_error)
     assert quotas.used(c.store, dev, "2026-01") == 0
     assert quotas.used(c.store, dev, "2026-02") == 0
