@@ -13,7 +13,7 @@ from shared.adapters.pubsub_bus import decode
 from shared.bootstrap import Container
 from shared.errors import BadRequest, UtioError
 from shared.oidc import verify_push
-from shared.services import webhooks
+from shared.services.webhooks import delivery, fanout
 
 
 def _error(exc: UtioError):
@@ -40,7 +40,7 @@ def handle_fanout(c: Container, request: flask.Request):
             raise BadRequest(f"not a Pub/Sub push envelope with an event: {exc}") from exc
     except UtioError as exc:
         return _error(exc)
-    made = webhooks.fanout(c.store, c.tasks, c.clock, event)
+    made = fanout.fan_out(c, event)
     return flask.jsonify({"deliveries": made}), 200
 
 
@@ -56,8 +56,8 @@ def handle_deliver(c: Container, request: flask.Request):
     except UtioError as exc:
         return _error(exc)
     # An exception here answers 500: Cloud Tasks runs the task again (at least once).
-    status = webhooks.deliver(c.store, c.tasks, c.clock, c.settings, c.http, delivery_id,
-                              attempt, mailer=c.mailer)
+    status = delivery.deliver(c, delivery_id,
+                              attempt)
     if status is not None:
         log_attempt(delivery_id, status.value)
     return flask.jsonify({"status": status.value if status else None}), 200

@@ -118,9 +118,9 @@ class Container:
             return PubSubBus(pubsub_v1.PublisherClient(), self.settings.project,
                              names.EVENTS_TOPIC)
         from shared.adapters.inprocess_bus import InProcessBus
-        from shared.services.webhooks import fanout
+        from shared.services.webhooks.fanout import fan_out
 
-        return InProcessBus([lambda event: fanout(self.store, self.tasks, self.clock, event)])
+        return InProcessBus([lambda event: fan_out(self, event)])
 
     @cached_property
     def http(self) -> HttpClient:

@@ -70,7 +70,7 @@ INDEXES: tuple[Index, ...] = (*INBOX, *MESSAGES, *DELIVERIES)
 # turns their single-field indexes off (an indexed, ever-rising timestamp limits the
 # write rate of a collection).
 TTL: tuple[tuple[str, str], ...] = (
-    ("deliveries", "expire_at"),  # webhooks.DELIVERY_RETENTION: the delivery log, 30 days
+    ("deliveries", "expire_at"),  # services.webhooks.fanout.DELIVERY_RETENTION: the delivery log, 30 days
     ("stripe_events", "expire_at"),  # stripe_events.KEEP: claims of Stripe events, 35 days
     ("idempotency", "expires_at"),  # services.messages.IDEMPOTENCY_TTL: Idempotency-Key claims, 24 h
     ("files", "expires_at"),  # files.KEEP: uploaded media records, 30 days (blobs: 31)

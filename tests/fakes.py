@@ -131,9 +131,9 @@ def make_container(*, settings: Settings | None = None, fanout: bool = True,
     c = Container(settings or make_settings(), store=store, tasks=tasks, bus=bus, clock=clock,
                   http=http or FakeHttp())
     if fanout:
-        from shared.services.webhooks import fanout as fanout_event
+        from shared.services.webhooks.fanout import fan_out
 
-        bus.subscribe(lambda event: fanout_event(store, tasks, clock, event))
+        bus.subscribe(lambda event: fan_out(c, event))
     return c
 
 

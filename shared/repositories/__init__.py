@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from shared.ports import DocumentStore
+    from shared.repositories.accounts import Accounts, ApiKeys
     from shared.repositories.chats import ChatMessages, ChatPurges, Chats
     from shared.repositories.devices import Devices
     from shared.repositories.messages import IdempotencyKeys, Messages
+    from shared.repositories.webhooks import Deliveries, Webhooks
     from shared.settings import Settings
 
 # attribute => (module under shared.repositories, class); each is imported on first use
@@ -22,6 +24,10 @@ _REPOSITORIES = {
     "chats": ("chats", "Chats"),
     "chat_messages": ("chats", "ChatMessages"),
     "chat_purges": ("chats", "ChatPurges"),
+    "webhooks": ("webhooks", "Webhooks"),
+    "deliveries": ("webhooks", "Deliveries"),
+    "accounts": ("accounts", "Accounts"),
+    "api_keys": ("accounts", "ApiKeys"),
 }
 
 
@@ -34,6 +40,10 @@ class Repositories:
     chats: Chats
     chat_messages: ChatMessages
     chat_purges: ChatPurges
+    webhooks: Webhooks
+    deliveries: Deliveries
+    accounts: Accounts
+    api_keys: ApiKeys
 
     def __init__(self, store: DocumentStore, settings: Settings):
         self.store = store

@@ -14,13 +14,13 @@ class Devices(Repository[Device]):
     def of_account(self, account_id: str, limit: int | None = None) -> list[Device]:
         return self.find([("account_id", "==", account_id)], limit=limit)
 
-    def of_account_in(self, account_id: str, *, status: DeviceStatus | None = None,
-                      transport: Transport | None = None,
-                      limit: int | None = None) -> list[Device]:
-        """The account's devices with this status, or on this transport."""
-        field, value = ("status", status) if status is not None else ("transport", transport)
-        return self.find([("account_id", "==", account_id), (field, "==", value.value)],
-                         limit=limit)
+    def with_status(self, account_id: str, status: DeviceStatus) -> list[Device]:
+        return self.find([("account_id", "==", account_id), ("status", "==", status.value)])
+
+    def on_transport(self, account_id: str, transport: Transport,
+                     limit: int | None = None) -> list[Device]:
+        return self.find([("account_id", "==", account_id),
+                          ("transport", "==", transport.value)], limit=limit)
 
     def all(self) -> list[Device]:
         return self.find()

@@ -63,7 +63,7 @@ class IdempotencyKeys(Collection):
     name = "idempotency"
 
     def claim(self, key_id: str, *, message_id: str, fingerprint: str, account_id: str,
-              now: datetime, expires_at: datetime) -> bool:
+              now: datetime, until: datetime) -> bool:
         return self.create_doc(key_id, {"message_id": message_id, "fingerprint": fingerprint,
                                         "account_id": account_id, "created_at": now,
-                                        "expires_at": expires_at})
+                                        "expires_at": until})

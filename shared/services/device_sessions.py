@@ -152,13 +152,13 @@ def _checking_device(deps: Deps, account_id: str, device_id: str | None) -> Devi
         _require_connected(device)
         return device
     devices = deps.repos.devices
-    connected = devices.of_account_in(account_id, status=DeviceStatus.connected)
+    connected = devices.with_status(account_id, DeviceStatus.connected)
     for transport in (Transport.whatsapp, Transport.sandbox):
         for device in sorted(connected, key=lambda d: d.id):
             if device.transport != transport:
                 continue
-            if transport == Transport.sandbox and devices.of_account_in(
-                    account_id, transport=Transport.whatsapp, limit=1):
+            if transport == Transport.sandbox and devices.on_transport(
+                    account_id, Transport.whatsapp, limit=1):
                 break  # the account has WhatsApp devices: no simulated answers for it
             return device
     raise Conflict("checking numbers needs a connected WhatsApp device in this account, "

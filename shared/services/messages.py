@@ -181,7 +181,7 @@ def _claim_key(deps: Deps, account_id: str, key: str, fingerprint: str,
     while time.monotonic() < deadline:
         now = deps.clock.now()
         if keys.claim(idem_id, message_id=message_id, fingerprint=fingerprint,
-                      account_id=account_id, now=now, expires_at=now + IDEMPOTENCY_TTL):
+                      account_id=account_id, now=now, until=now + IDEMPOTENCY_TTL):
             return idem_id, None
         earlier = keys.doc(idem_id)
         if earlier is None:

@@ -279,7 +279,8 @@ def _deps(store: RecordingStore) -> Container:
 def run_flows(store: RecordingStore, monkeypatch) -> None:
     """Every query whose filters are built at run time, with every filter combination."""
     from shared import cursor
-    from shared.services import chats, contacts, messages, webhooks
+    from shared.services import chats, contacts, messages
+    from shared.services.webhooks import delivery_log
 
     deps = _deps(store)
     # messages: GET /v1/messages (list_messages); whether a chat was started (sends)
@@ -296,22 +297,23 @@ def run_flows(store: RecordingStore, monkeypatch) -> None:
     every_combination(contacts.list_contacts, store, "dev_1", cursors={"after": after})
     # a webhook's delivery log
     store.put("webhooks", "wh_1", {"account_id": "acc_1"})
-    every_combination(webhooks.list_deliveries, store, "acc_1", "wh_1",
-                      cursors={"cursor": webhooks._cursor("20260301T120000.000000~dlv_1")})
+    every_combination(delivery_log.list_deliveries, deps, "acc_1", "wh_1",
+                      cursors={"cursor": delivery_log.cursor_of("20260301T120000.000000~dlv_1")})
 
 
 def write_expiring_documents(store: RecordingStore) -> None:
     """Each writer of a document with an expiry field, once."""
-    from shared.services import files, linking, messages, stripe_events, webhooks
+    from shared.services import files, linking, messages, stripe_events
+    from shared.services.webhooks import fanout as webhook_fanout
 
     deps = _deps(store)
-    clock, tasks = deps.clock, deps.tasks
+    clock = deps.clock
     messages._claim_key(deps, "acc_1", "key-1", "fingerprint", "msg_1")
     files.store_file(store, MemoryStorage(), clock, "acc_1", b"some bytes")
     stripe_events.handle(store, None, None, clock, {"id": "evt_1", "type": "customer.created"})
     route = WebhookRoute(id="wh_1", account_id="acc_1", events=["*"])
     event = Event(id="evt_1", event="message:sent", created_at=NOW, account="acc_1", data={})
-    webhooks.enqueue_delivery(store, tasks, clock, route, event)
+    webhook_fanout.enqueue_delivery(deps, route, event)
     linking.publish_code(store, clock, "dev_1", qr="2@qr")  # the runner, while linking
 
 
@@ -428,13 +430,14 @@ def test_every_expiring_document_has_a_ttl_policy_and_every_policy_is_used():
 
 def test_ttl_policies_match_the_code_s_retention():
     from shared.repositories.messages import IdempotencyKeys
-    from shared.services import files, linking, stripe_events, webhooks
+    from shared.services import files, linking, stripe_events
+    from shared.services.webhooks import fanout as webhook_fanout
 
     assert {("deliveries", "expire_at"), ("stripe_events", "expire_at"),
             (IdempotencyKeys.name, "expires_at"), (files.FILES, "expires_at"),
             (linking.LINKS, "expires_at")} == set(indexes.TTL)
     assert stripe_events.EVENTS == "stripe_events"
-    assert webhooks.DELIVERY_RETENTION >= timedelta(days=1)
+    assert webhook_fanout.DELIVERY_RETENTION >= timedelta(days=1)
 
 
 # --- into Terraform -----------------------------------------------------------------

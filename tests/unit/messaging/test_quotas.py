@@ -331,7 +331,8 @@ def test_1000_messages_a_minute_write_no_document_more_than_once_a_second(tmp_pa
     from shared.domain import MessageStatus
     from shared.services.events import publish_message_status
     from shared.services.sequence import SequencedBus
-    from shared.services.webhooks import create_webhook, fanout
+    from shared.services.webhooks.fanout import fan_out
+    from shared.services.webhooks.registration import create_webhook
     from tests.fakes import FakeHttp, FakeTaskQueue, make_settings
 
     store, tasks, clock = CountingAllWrites(MemoryStore()), FakeTaskQueue(), FakeClock()
@@ -339,12 +340,12 @@ def test_1000_messages_a_minute_write_no_document_more_than_once_a_second(tmp_pa
     c = Container(make_settings(), store=store, tasks=tasks, clock=clock, http=FakeHttp(),
                   publisher=publisher, storage=MemoryStorage(),
                   mailer=FileOutboxMailer(tmp_path / "outbox.jsonl"))
-    publisher.subscribe(lambda event: fanout(store, tasks, clock, event))
+    publisher.subscribe(lambda event: fan_out(c, event))
     assert isinstance(c.bus, SequencedBus)  # the production wrapping
     api = make_api(c)
     dev = api.post("/v1/devices", json={"alias": "main"}).get_json()["id"]
     set_plan(c, dev, "messaging-enterprise")
-    create_webhook(store, c.settings, clock, api.account_id, url="http://127.0.0.1:9/hook",
+    create_webhook(c, api.account_id, url="http://127.0.0.1:9/hook",
                    events=["*"], devices=None)
     store.writes.clear()
 

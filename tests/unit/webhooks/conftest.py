@@ -16,7 +16,7 @@ from shared.bootstrap import Container
 from shared.clock import FakeClock
 from shared.services.accounts import create_account
 from shared.services.sequence import SequencedBus
-from shared.services.webhooks import fanout
+from shared.services.webhooks.fanout import fan_out
 from shared.settings import Settings
 from tests.fakes import ADMIN_KEY, SECRETS_KEY, FakeHttp, FakeTaskQueue
 
@@ -38,7 +38,7 @@ def build(tmp_path, *, settings_: Settings | None = None, http: FakeHttp | None 
     bus = SequencedBus(InProcessBus(threaded=False))
     c = Container(settings_ or settings(), store=store, tasks=tasks, bus=bus, clock=clock,
                   http=http or FakeHttp(), mailer=FileOutboxMailer(tmp_path / "outbox.jsonl"))
-    bus.subscribe(lambda event: fanout(store, tasks, clock, event))
+    bus.subscribe(lambda event: fan_out(c, event))
     return c
 
 
