@@ -50,11 +50,8 @@ from device_runner.transport import (
     GroupAction,
     GroupError,
     GroupInfo,
-    Inbound,
     Listener,
     ParticipantChange,
-    Receipt,
-    SendResult,
     Transport,
     TransportError,
 )
@@ -63,7 +60,7 @@ from shared.adapters.inbound_media import MediaStore, file_name
 from shared.device_states import StatusCode
 from shared.domain import DeviceStatus, FailureReason
 from shared.inbox import GroupFailure, GroupRole, ParticipantFailure
-from shared.ports import DocumentStore
+from shared.ports import DocumentStore, Inbound, Receipt, SendResult
 
 log = logging.getLogger(__name__)
 

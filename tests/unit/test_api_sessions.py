@@ -120,7 +120,7 @@ def test_relink_changes_the_number_and_keeps_the_device(stack, container):
 
 
 def test_relink_keeps_the_devices_chats_and_contacts(stack, container):
-    from device_runner.transport import Inbound
+    from shared.ports import Inbound
 
     api, runner, timer, run_tasks, _ = stack
     device = new_device(api, run_tasks)

@@ -101,13 +101,38 @@ def test_production_tokens_come_from_google_by_default():
 
 def test_no_token_means_no_call(sent):
     def broken(audience):
-        raise RuntimeError("metadata server unreachable")
+        raise id_tokens.TokenUnavailable("metadata server unreachable")
 
     with pytest.raises(RunnerUnavailable):
         HttpRunnerRpc(production(), tokens=broken).call("pair", {})
     with pytest.raises(OSError):
         HttpForwarder(production(), tokens=broken).forward(OTHER, "/x", {}, "runner-0")
     assert sent == []
+
+
+def test_a_bug_in_the_token_source_is_a_bug_not_an_outage(sent):
+    """Only TokenUnavailable means "try again later" (503, which Cloud Tasks retries for
+    ever); any other exception surfaces as itself, so it is logged and answered 500."""
+    def buggy(audience):
+        raise KeyError("oops")
+
+    with pytest.raises(KeyError):
+        HttpRunnerRpc(production(), tokens=buggy).call("pair", {})
+    with pytest.raises(KeyError):
+        HttpForwarder(production(), tokens=buggy).forward(OTHER, "/x", {}, "runner-0")
+    assert sent == []
+
+
+def test_googles_auth_errors_are_token_unavailable(monkeypatch):
+    from google.auth import exceptions
+    from google.oauth2 import id_token
+
+    def refuse(request, audience):
+        raise exceptions.DefaultCredentialsError("no credentials here")
+
+    monkeypatch.setattr(id_token, "fetch_id_token", refuse)
+    with pytest.raises(id_tokens.TokenUnavailable, match="no credentials here"):
+        id_tokens.google_id_token(RUNNER)
 
 
 def test_a_token_is_reused_per_audience_until_near_its_expiry():

@@ -274,7 +274,7 @@ def test_clock_order_keeps_the_newest_as_last_message(c, dev):
 
 
 def test_the_chat_history_keeps_each_inbound_messages_content(api, c, network, linked):
-    from device_runner.transport import Inbound
+    from shared.ports import Inbound
 
     at = c.clock.now()
     image_url = "https://api.utio.test/v1/media/dev/WA-IMG.png"

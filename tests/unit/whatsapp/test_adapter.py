@@ -28,12 +28,13 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
 )
 from PIL import Image
 
-from device_runner.transport import Listener, Receipt
+from device_runner.transport import Listener
 from device_runner.whatsapp.adapter import Backoff, SentLedger, SessionDirectory, WhatsAppTransport
 from shared.adapters.inbound_media import MediaStore
 from shared.adapters.memory_store import MemoryStore
 from shared.adapters.storage import DiskStorage
 from shared.domain import DeviceStatus, FailureReason
+from shared.ports import Receipt
 from tests.fakes import ManualTimer, wait_until
 from tests.neonize_standin import DELIVERED, READ, StandInWhatsApp
 
