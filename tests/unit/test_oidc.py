@@ -23,7 +23,8 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from device_runner.app import create_app as create_runner_app
-from functions.push import handle_deliver, handle_fanout
+from functions.webhook_deliver import handle_deliver
+from functions.webhook_fanout import handle_fanout
 from shared.adapters.pubsub_bus import encode
 from shared.domain import Event
 from shared.errors import Unauthorized, Unavailable
