@@ -9,8 +9,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+WEB_STAMP := web/node_modules/.installed
 
-.PHONY: dev test bench lint clean generate package
+.PHONY: dev test bench lint clean generate package web
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,10 +23,20 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $(CHECKOV_STAMP)
 
-dev: $(STAMP)
+$(WEB_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $(WEB_STAMP)
+
+# The web app: its API types from the OpenAPI document (dumped from the code, no server),
+# type-checked and built into web/dist, which the api serves locally.
+web: $(STAMP) $(WEB_STAMP)
+	$(BIN)/python -m infra.openapi_json build/openapi.json
+	cd web && npm run --silent build
+
+dev: $(STAMP) web
 	$(BIN)/python -m infra.dev
 
-test: $(STAMP) $(CHECKOV_STAMP)
+test: $(STAMP) $(CHECKOV_STAMP) web
 	$(BIN)/python -m pytest
 
 # Rewrite terraform/generated/ from shared/names.py and the API's OpenAPI document.
@@ -43,4 +54,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) build .utio .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) build .utio .pytest_cache .ruff_cache web/node_modules web/dist

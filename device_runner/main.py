@@ -95,7 +95,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     threading.Thread(target=server.serve_forever, daemon=True).start()  # /healthz at once
-    threading.Thread(target=keeper.start, daemon=True).start()
+    threading.Thread(target=keeper.run, daemon=True, name="keeper").start()
     stopping.wait()
     log.info("stopping: ending sessions and releasing the lease")
     keeper.stop(release=True)

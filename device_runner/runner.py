@@ -14,6 +14,7 @@ from device_runner.transport import Listener, Transport
 from shared.bootstrap import Container
 from shared.device_states import StatusCode
 from shared.domain import Device, DeviceStatus, Message, MessageStatus
+from shared.errors import Unavailable
 from shared.ports import Inbound, Receipt
 from shared.runner_tasks import DeviceAction, DeviceTask
 from shared.services import connection, inbound, linking, outbound
@@ -22,6 +23,7 @@ from shared.services.quotas import effective_speed
 
 log = logging.getLogger(__name__)
 
+LATE_RETRY = 1.0  # seconds: a send that found the lease late (renewal overdue) tries again
 # A message due later than this stays with Cloud Tasks (a follow-up task), not in memory;
 # Cloud Tasks itself schedules at most 30 days ahead.
 HOLD_AHEAD = timedelta(hours=1)
@@ -42,6 +44,9 @@ class Runner(Listener):
         self._attempts: dict[str, int] = {}  # message -> failed attempts so far
         self._transport_names: dict[str, str] = {}  # device -> transport, read with the device
         self._waiting: dict[str, Message] = {}  # messages in sessions, as last read
+        # Devices a resume skipped because the lease was late: the keeper resumes them
+        # after its next renewal (device_runner/shards.py).
+        self.to_resume: set[str] = set()
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -55,23 +60,56 @@ class Runner(Listener):
             self.resume([doc["id"] for doc in self.c.store.query("devices")])
 
     def resume(self, device_ids: list[str]) -> list[str]:
+        """Start the sessions of these devices. One that cannot be resumed is logged with
+        the reason; if it was ours, it is handed back for another shard to take."""
         resumed = []
         for device_id in device_ids:
             try:
                 if self.ensure_session(device_id) is not None:
                     resumed.append(device_id)
-            except Exception:
-                log.exception("could not resume device %s", device_id)
+                    self.to_resume.discard(device_id)
+                    continue
+            except Exception as exc:
+                log.exception("could not resume device %s: %s; leaving it for another shard",
+                              device_id, exc)
+                self.drop_session(device_id, let_go=True)
+                continue
+            if self.leases is not None and self.leases.late():
+                self.to_resume.add(device_id)
+                log.warning("resume of device %s waits: the lease's renewal is late", device_id)
+            elif device_id in self.to_resume:
+                self.to_resume.discard(device_id)
+            else:
+                log.info("not resuming device %s: %s", device_id, self._refusal(device_id))
         return resumed
 
+    def _refusal(self, device_id: str) -> str:
+        if self.leases is None:
+            return "it is gone"
+        if not self.leases.valid():
+            return "this shard does not hold its lease"
+        if self.leases.free() == 0:
+            return f"this shard is full ({self.leases.capacity} devices)"
+        return "another live shard holds it, or it is gone"
+
     def drop_all(self) -> None:
-        """The lease is lost: let go of every session at once, writing nothing."""
+        """The lease is lost (or ran out): let go of every session at once, writing
+        nothing, and forget everything kept per device, so that nothing stale (a status, a
+        fence) outlives the session."""
         with self._lock:
             sessions, self.sessions = self.sessions, {}
+            self.statuses.clear()
+            self._attempts.clear()
+            self._transport_names.clear()
+            self._waiting.clear()
+            self.to_resume.clear()
         for device_id, session in sessions.items():
             session.stop()
             for transport in self.transports.values():
                 transport.disconnect(device_id)
+        if self.leases is not None:
+            for device_id in self.leases.held():
+                self.leases.forget(device_id)
 
     def stop(self) -> None:
         with self._lock:
@@ -122,10 +160,14 @@ class Runner(Listener):
                                     when={"status": MessageStatus.queued.value,
                                           "claimed_by": message.claimed_by}, guard=fence)
 
-    def drop_session(self, device_id: str) -> None:
+    def drop_session(self, device_id: str, *, let_go: bool = False) -> None:
+        """End a device's session here. `let_go`: we hold it but cannot run it, so hand it
+        to another shard instead of keeping it assigned to us."""
         with self._lock:
             session = self.sessions.pop(device_id, None)
             self._transport_names.pop(device_id, None)
+            self.statuses.pop(device_id, None)
+            self.to_resume.discard(device_id)
             for message_id in [m.id for m in list(self._waiting.values()) if m.device_id == device_id]:
                 self._waiting.pop(message_id, None)
         if session:
@@ -133,6 +175,11 @@ class Runner(Listener):
         for transport in self.transports.values():
             transport.disconnect(device_id)
         if self.leases is not None:
+            if let_go:
+                try:
+                    self.leases.let_go(device_id)
+                except Exception:
+                    log.exception("could not hand device %s back", device_id)
             self.leases.forget(device_id)
 
     # --- tasks -------------------------------------------------------------------
@@ -145,6 +192,9 @@ class Runner(Listener):
         session = self.ensure_session(message.device_id)
         if session is not None:
             self._schedule(session, message)
+        elif self.leases is not None and self.leases.late():
+            # Acknowledging now would forget the message: its task is retried instead.
+            raise Unavailable(f"the lease of shard {self.shard} is being renewed; retry")
 
     def handle_device_task(self, task: DeviceTask | dict) -> None:
         """A control task: the model, or its payload as enqueued (pydantic's
@@ -201,6 +251,11 @@ class Runner(Listener):
         if outcome == outbound.SendOutcome.retry:
             self._attempts[message_id] = attempt
             return Retry()
+        if outcome == outbound.SendOutcome.not_ours and message_id in self._waiting \
+                and self.leases is not None and self.leases.late(device_id):
+            # Late but not lost: the message stays in the queue until the lease is renewed
+            # (a lost lease drops the whole session; the next holder sends it).
+            return Retry(after=LATE_RETRY)
         self._attempts.pop(message_id, None)
         self._waiting.pop(message_id, None)
         return outcome == outbound.SendOutcome.done

