@@ -122,18 +122,20 @@ def make_settings(**overrides) -> Settings:
 
 def make_container(*, settings: Settings | None = None, fanout: bool = True,
                    clock: Clock | None = None, http: FakeHttp | None = None) -> Container:
-    """A Container over in-memory fakes; the bus runs handlers synchronously and, with
-    `fanout`, feeds every event to the webhook fan-out as Pub/Sub push would."""
+    """A Container over in-memory fakes. The bus is the production one (SequencedBus,
+    built by the container) over an in-process publisher that runs handlers synchronously
+    and records what it published (`c.bus.published`); with `fanout`, it feeds every event
+    to the webhook fan-out as Pub/Sub push would."""
     store = MemoryStore()
     tasks = FakeTaskQueue()
     clock = clock or FakeClock()
-    bus = InProcessBus(threaded=False)
-    c = Container(settings or make_settings(), store=store, tasks=tasks, bus=bus, clock=clock,
-                  http=http or FakeHttp())
+    publisher = InProcessBus(threaded=False)
+    c = Container(settings or make_settings(), store=store, tasks=tasks, publisher=publisher,
+                  clock=clock, http=http or FakeHttp())
     if fanout:
         from shared.services.webhooks import fanout as fanout_event
 
-        bus.subscribe(lambda event: fanout_event(store, tasks, clock, event))
+        publisher.subscribe(lambda event: fanout_event(store, tasks, clock, event))
     return c
 
 

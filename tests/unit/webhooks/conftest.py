@@ -15,7 +15,6 @@ from shared.adapters.memory_store import MemoryStore
 from shared.bootstrap import Container
 from shared.clock import FakeClock
 from shared.services.accounts import create_account
-from shared.services.sequence import SequencedBus
 from shared.services.webhooks import fanout
 from shared.settings import Settings
 from tests.fakes import ADMIN_KEY, SECRETS_KEY, FakeHttp, FakeTaskQueue
@@ -35,10 +34,11 @@ def build(tmp_path, *, settings_: Settings | None = None, http: FakeHttp | None 
           clock: FakeClock | None = None) -> Container:
     store, tasks = MemoryStore(), FakeTaskQueue()
     clock = clock or FakeClock(datetime.now(UTC).replace(microsecond=0))  # verifiers check time
-    bus = SequencedBus(InProcessBus(threaded=False))
-    c = Container(settings_ or settings(), store=store, tasks=tasks, bus=bus, clock=clock,
-                  http=http or FakeHttp(), mailer=FileOutboxMailer(tmp_path / "outbox.jsonl"))
-    bus.subscribe(lambda event: fanout(store, tasks, clock, event))
+    publisher = InProcessBus(threaded=False)  # under the container's own SequencedBus
+    c = Container(settings_ or settings(), store=store, tasks=tasks, publisher=publisher,
+                  clock=clock, http=http or FakeHttp(),
+                  mailer=FileOutboxMailer(tmp_path / "outbox.jsonl"))
+    publisher.subscribe(lambda event: fanout(store, tasks, clock, event))
     return c
 
 
