@@ -9,8 +9,8 @@ from shared.adapters.memory_store import MemoryStore
 from shared.clock import FakeClock
 from shared.events import EventName
 from shared.services import chats as chat_service
-from tests.fakes import wait_until
-from tests.unit.inbox.helpers import assert_error, inbound, outbound
+from tests.fakes import assert_error, wait_until
+from tests.unit.inbox.helpers import inbound, outbound
 
 
 @pytest.fixture
