@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from device_runner import groups as device_groups
 from device_runner.leases import Leases
 from device_runner.session import DeviceSession, Retry
+from device_runner.sweep import SweepReport
 from device_runner.transport import Listener, Transport
 from shared.bootstrap import Container
 from shared.device_states import StatusCode
@@ -47,6 +48,7 @@ class Runner(Listener):
         # Devices a resume skipped because the lease was late: the keeper resumes them
         # after its next renewal (device_runner/shards.py).
         self.to_resume: set[str] = set()
+        self.sweep_report = SweepReport()  # what the stranded-work sweep found (sweep.py)
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -223,17 +225,24 @@ class Runner(Listener):
             self.ensure_session(device_id)
             device_groups.handle(self.c, self.transport_of(device_id), task)
 
-    def _schedule(self, session: DeviceSession, message: Message, reload: bool = False) -> None:
+    def _schedule(self, session: DeviceSession, message: Message, reload: bool = False) -> bool:
+        """Queue the message in its session; False when it was queued there already (or
+        is left to Cloud Tasks for later)."""
         now = self.c.clock.now()
         ready_in = 0.0
         if message.deliver_at and message.deliver_at > now:
             if message.deliver_at - now > HOLD_AHEAD:
                 if not reload:  # on reload, its task is still waiting in Cloud Tasks
                     self._defer(message, now)
-                return
+                return False
             ready_in = (message.deliver_at - now).total_seconds()
         self._waiting[message.id] = message
-        session.push(message.id, message.priority, message.created_at.timestamp(), ready_in)
+        return session.push(message.id, message.priority, message.created_at.timestamp(),
+                            ready_in)
+
+    def requeue(self, session: DeviceSession, message: Message) -> bool:
+        """The sweep found a queued message its session does not have: queue it again."""
+        return self._schedule(session, message, reload=True)
 
     def _defer(self, message: Message, now: datetime) -> None:
         """A task that came early (Cloud Tasks caps schedule times at 30 days): hand the

@@ -12,6 +12,7 @@ import threading
 
 from device_runner.provisioner import Provisioner, request_shard
 from device_runner.runner import Runner
+from device_runner.sweep import SWEEP_SECONDS, sweep
 from shared.services import connection
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,9 @@ class ShardKeeper:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._resume_all = False
+        self._starter: threading.Thread | None = None
+        self._ticks = 0
+        self.sweep_every = max(1, round(SWEEP_SECONDS / self.renew_seconds))  # ticks
 
     def start(self, *, loop: bool = True, timeout: float | None = None) -> bool:
         """Take the lease (waiting for it), start renewing, then resume the shard's devices:
@@ -61,6 +65,7 @@ class ShardKeeper:
 
     def run(self) -> None:
         """start() for the runner's main thread: never raises, retries until stopped."""
+        self._starter = threading.current_thread()
         while not self._stopping.is_set():
             try:
                 if self.start():
@@ -68,6 +73,11 @@ class ShardKeeper:
             except Exception:
                 log.exception("starting shard %s failed; retrying", self.leases.shard)
                 self._stopping.wait(min(self.renew_seconds, 5.0))
+
+    def running(self) -> bool:
+        """Starting (waiting for the lease, resuming) or renewing: the runner is alive."""
+        threads = [t for t in (self._starter, self._thread) if t is not None]
+        return self._stopping.is_set() or not threads or any(t.is_alive() for t in threads)
 
     def _run(self) -> None:
         while not self._stopping.wait(self.renew_seconds):
@@ -107,11 +117,19 @@ class ShardKeeper:
         if self.provisioner is not None and leases.orphans(1) and not leases.room_anywhere():
             request_shard(runner.c.store, runner.c.clock, self.provisioner)
         c = runner.c
+        self._ticks += 1
+        if self._ticks % self.sweep_every == 0:
+            self.sweep()
         down = [d for d in leases.held() if runner.statuses.get(d) == "disconnected"]
         if down:  # read only the devices whose transport last said disconnected
             connection.sweep_non_operative(c.store, c.bus, c.clock, c.mailer, down,
                                            after=c.settings.non_operative_after,
                                            fence=leases.fence)
+
+    def sweep(self):
+        """Stranded work (device_runner/sweep.py): devices of this shard without a session,
+        queued messages past due that no session has."""
+        return sweep(self.runner, self.runner.c.clock.now())
 
     def _beside(self, resume) -> None:
         """Run a resume of many devices beside the renewals (in the renewing thread, it

@@ -252,3 +252,113 @@ def test_drop_all_forgets_every_device_and_the_keeper_resumes_them_when_the_stor
     monkeypatch.setattr(a.leases, "renew", renew)
     a.keeper.safe_tick()  # the store answers again; nobody took the device meanwhile
     assert device.id in a.runner.sessions and a.leases.holds(device.id)
+
+
+# --- the stranded-work sweep and the health answer -------------------------------------------
+
+
+def test_the_sweep_wakes_a_device_of_its_shard_that_has_no_session(container, acc, cluster):
+    c = container
+    a = cluster.add("runner-a")
+    device = seed_device(c, acc)
+    message = queue_message(c, acc, device.id)
+    # the device was assigned to this shard by an earlier instance, never resumed since
+    c.store.update("devices", device.id, {"shard": "runner-a", "lease_epoch": 3})
+    c.clock.advance(120)
+    report = a.keeper.sweep()
+    assert report.devices == 1 and device.id in a.runner.sessions
+    a.link_all()
+    wait_until(lambda: status_of(c, message.id) == "sent")
+    health = a.client.get("/health")
+    assert health.status_code == 200
+    assert health.get_json()["sweep"]["devices"] == 1
+
+
+def test_the_sweep_queues_again_a_message_its_session_forgot(container, acc, cluster):
+    c = container
+    a = cluster.add("runner-a")
+    device = seed_device(c, acc)
+    a.runner.resume([device.id])
+    session = a.runner.sessions[device.id]
+    session.set_connected(False)  # nothing leaves while the test looks
+    message = queue_message(c, acc, device.id)  # accepted, its task lost on the way
+    c.clock.advance(30)
+    assert a.keeper.sweep().messages == 0  # not yet past due by the grace period
+    c.clock.advance(40)
+    report = a.keeper.sweep()
+    assert (report.messages, report.total) == (1, 1)
+    assert session.pending() == 1
+    assert a.keeper.sweep().messages == 0  # queued now: found once
+    a.link_all()
+    wait_until(lambda: status_of(c, message.id) == "sent")
+    body = a.client.get("/health").get_json()
+    assert body["sweep"]["total"] == 1 and body["sweep"]["at"]
+
+
+def test_the_sweep_leaves_devices_of_other_live_shards_alone(container, acc, cluster):
+    c = container
+    a, b = cluster.add("runner-a"), cluster.add("runner-b")
+    device = seed_device(c, acc)
+    b.runner.resume([device.id])
+    b.runner.sessions[device.id].set_connected(False)
+    queue_message(c, acc, device.id)
+    c.clock.advance(120)
+    assert b.leases.renew()  # b is alive
+    assert a.keeper.sweep().messages == 0 and device.id not in a.runner.sessions
+
+
+def test_health_counts_devices_sessions_and_waiting_messages(container, acc, cluster):
+    c = container
+    a = cluster.add("runner-a")
+    devices = [seed_device(c, acc) for _ in range(2)]
+    a.runner.resume([d.id for d in devices])
+    a.link_all()
+    wait_until(lambda: all(a.runner.sessions[d.id].connected for d in devices))
+    a.runner.sessions[devices[0].id].set_connected(False)
+    for _ in range(3):
+        a.runner.handle_message_task(queue_message(c, acc, devices[0].id).id)
+    body = a.client.get("/health").get_json()
+    assert body["ok"] and body["devices"] == {"held": 2, "without_session": []}
+    assert body["sessions"]["total"] == 2 and body["sessions"]["live"] == 2
+    assert body["messages"] == {"waiting": 3}
+    assert a.client.get("/healthz").status_code == 200
+
+
+def test_health_fails_while_the_runner_holds_a_device_it_has_no_session_for(
+        container, acc, cluster):
+    c = container
+    a = cluster.add("runner-a")
+    device = seed_device(c, acc)
+    a.runner.resume([device.id])
+    a.runner.sessions.pop(device.id).stop()  # what a lost session looked like before
+    response = a.client.get("/health")
+    assert response.status_code == 503
+    assert response.get_json()["devices"]["without_session"] == [device.id]
+    a.keeper.sweep()
+    assert a.client.get("/health").status_code == 200
+
+
+def test_healthz_fails_when_the_keeper_no_longer_runs(container, acc, network):
+    import threading
+
+    from device_runner.app import create_app
+    from device_runner.main import build_runner
+    from device_runner.sandbox import SandboxTransport
+    from device_runner.shards import ShardKeeper
+    from tests.fakes import ManualTimer
+
+    c = container
+    lease = Leases(c.store, c.clock, shard="runner-a", url="", capacity=10, lease_seconds=9)
+    runner = build_runner(c, sandbox=SandboxTransport(network, timer=ManualTimer()), leases=lease)
+    keeper = ShardKeeper(runner, renew_seconds=60)
+    client = create_app(runner, keeper=keeper).test_client()
+    thread = threading.Thread(target=keeper.run)
+    thread.start()
+    wait_until(lambda: keeper._thread is not None)
+    assert client.get("/healthz").status_code == 200
+    keeper._thread = threading.Thread(target=lambda: None)  # the renewing thread died
+    keeper._thread.start()
+    keeper._thread.join()
+    thread.join()
+    assert client.get("/healthz").status_code == 503
+    keeper.stop()
