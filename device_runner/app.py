@@ -1,6 +1,6 @@
 """The runner's HTTP face: task endpoints for Cloud Tasks, calls from the API (rpc), and
 health. Every device-bound request is routed to the runner holding the device
-(device_runner/routing.py)."""
+(device_runner/forwarding.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flask import Flask, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from device_runner import rpc
-from device_runner.routing import FORWARDED_HEADER, Forwarder, locate
+from device_runner.forwarding import FORWARDED_HEADER, Forwarder, locate
 from device_runner.runner import Runner
 from shared.errors import BadRequest, Conflict, UtioError
 from shared.oidc import verify_push

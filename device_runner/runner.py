@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from device_runner import groups as device_groups
 from device_runner.leases import Leases
-from device_runner.session import DeviceSession, Retry
+from device_runner.send_queue import Retry, SendQueue
 from device_runner.sweep import SweepReport
 from device_runner.transport import Listener, Transport
 from shared.bootstrap import Container
@@ -36,7 +36,7 @@ class Runner(Listener):
         self.c = c
         self.transports = transports
         self.shard = shard or c.settings.runner_shard
-        self.sessions: dict[str, DeviceSession] = {}
+        self.sessions: dict[str, SendQueue] = {}
         self._lock = threading.RLock()
         # With leases, this runner holds only the devices its shard holds, and every write
         # for a device is fenced by the device's lease epoch (device_runner/leases.py).
@@ -129,7 +129,7 @@ class Runner(Listener):
         name = device.transport.value if device else "sandbox"
         return self.transports[name]
 
-    def ensure_session(self, device_id: str) -> DeviceSession | None:
+    def ensure_session(self, device_id: str) -> SendQueue | None:
         with self._lock:
             if device_id in self.sessions:
                 return self.sessions[device_id]
@@ -139,7 +139,7 @@ class Runner(Listener):
             if doc is None:
                 return None
             device = Device.model_validate(doc)
-            session = DeviceSession(device_id, lambda message_id: self._send(device_id, message_id),
+            session = SendQueue(device_id, lambda message_id: self._send(device_id, message_id),
                                     delivery_speed=effective_speed(device))
             self.sessions[device_id] = session
             self._transport_names[device_id] = device.transport.value
@@ -225,7 +225,7 @@ class Runner(Listener):
             self.ensure_session(device_id)
             device_groups.handle(self.c, self.transport_of(device_id), task)
 
-    def _schedule(self, session: DeviceSession, message: Message, reload: bool = False) -> bool:
+    def _schedule(self, session: SendQueue, message: Message, reload: bool = False) -> bool:
         """Queue the message in its session; False when it was queued there already (or
         is left to Cloud Tasks for later)."""
         now = self.c.clock.now()
@@ -240,7 +240,7 @@ class Runner(Listener):
         return session.push(message.id, message.priority, message.created_at.timestamp(),
                             ready_in)
 
-    def requeue(self, session: DeviceSession, message: Message) -> bool:
+    def requeue(self, session: SendQueue, message: Message) -> bool:
         """The sweep found a queued message its session does not have: queue it again."""
         return self._schedule(session, message, reload=True)
 

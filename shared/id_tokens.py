@@ -1,6 +1,6 @@
 """Google ID tokens for calls between our own private Cloud Run services: the API's
 synchronous calls to the runner (shared/runner_rpc.py) and one runner forwarding a task
-to another (device_runner/routing.py).
+to another (device_runner/forwarding.py).
 
 The runner shards are private (run.invoker only for the push, api and runner service
 accounts): Cloud Run checks the token's signature, audience and the caller's run.invoker

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from device_runner.routing import FORWARDED_HEADER, HttpForwarder
+from device_runner.forwarding import FORWARDED_HEADER, HttpForwarder
 from shared import id_tokens
 from shared.id_tokens import CachedIdTokens, audience_of, expiry_of
 from shared.runner_rpc import HttpRunnerRpc, RunnerUnavailable

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from device_runner.leases import SHARDS, Leases
-from device_runner.session import Retry
+from device_runner.send_queue import Retry
 from shared.adapters.memory_store import MemoryStore
 from shared.domain import DeviceStatus
 from shared.errors import Unavailable

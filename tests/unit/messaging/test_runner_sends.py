@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from device_runner import session as session_module
+from device_runner import send_queue as send_queue_module
 from device_runner.main import build_runner
 from device_runner.sandbox import SandboxNetwork, SandboxTransport
 from shared import names
@@ -126,7 +126,7 @@ class Flaky(SandboxTransport):
 
 @pytest.fixture
 def fast_retries(monkeypatch):
-    monkeypatch.setattr(session_module, "RETRY_BASE", 0.01)
+    monkeypatch.setattr(send_queue_module, "RETRY_BASE", 0.01)
 
 
 def test_transient_failures_are_retried(api, dev, c, runner_for, network, fast_retries):
@@ -143,7 +143,7 @@ def test_transient_failures_are_retried(api, dev, c, runner_for, network, fast_r
 
 def test_a_message_waiting_for_a_retry_can_be_cancelled(api, dev, c, runner_for, network,
                                                         monkeypatch):
-    monkeypatch.setattr(session_module, "RETRY_BASE", 60)
+    monkeypatch.setattr(send_queue_module, "RETRY_BASE", 60)
     body = api.send(phone=PHONE, message="x").get_json()
     timer = Timer()
     flaky = Flaky(network, timer, failures=1)
