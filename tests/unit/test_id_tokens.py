@@ -99,27 +99,21 @@ def test_production_tokens_come_from_google_by_default():
         assert client.tokens.fetch is id_tokens.google_id_token
 
 
-def test_no_token_means_no_call(sent):
-    def broken(audience):
-        raise id_tokens.TokenUnavailable("metadata server unreachable")
-
-    with pytest.raises(RunnerUnavailable):
-        HttpRunnerRpc(production(), tokens=broken).call("pair", {})
-    with pytest.raises(OSError):
-        HttpForwarder(production(), tokens=broken).forward(OTHER, "/x", {}, "runner-0")
-    assert sent == []
-
-
-def test_a_bug_in_the_token_source_is_a_bug_not_an_outage(sent):
+@pytest.mark.parametrize("raised,rpc_error,forward_error", [
+    (id_tokens.TokenUnavailable("metadata server unreachable"), RunnerUnavailable, OSError),
+    (KeyError("oops"), KeyError, KeyError),
+])
+def test_no_token_means_no_call(sent, raised, rpc_error, forward_error):
     """Only TokenUnavailable means "try again later" (503, which Cloud Tasks retries for
-    ever); any other exception surfaces as itself, so it is logged and answered 500."""
-    def buggy(audience):
-        raise KeyError("oops")
+    ever); any other exception of a token source is a bug and surfaces as itself, so it
+    is logged and answered 500."""
+    def source(audience):
+        raise raised
 
-    with pytest.raises(KeyError):
-        HttpRunnerRpc(production(), tokens=buggy).call("pair", {})
-    with pytest.raises(KeyError):
-        HttpForwarder(production(), tokens=buggy).forward(OTHER, "/x", {}, "runner-0")
+    with pytest.raises(rpc_error):
+        HttpRunnerRpc(production(), tokens=source).call("pair", {})
+    with pytest.raises(forward_error):
+        HttpForwarder(production(), tokens=source).forward(OTHER, "/x", {}, "runner-0")
     assert sent == []
 
 
