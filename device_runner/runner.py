@@ -218,9 +218,13 @@ class Runner(Listener):
                 self.transport_of(device_id).link(device_id, self,
                                                   logout=action == DeviceAction.relink)
         elif action == DeviceAction.sandbox_inbound:
-            self.ensure_session(device_id)
-            transport = self.transports["sandbox"]
-            transport.inject_inbound(device_id, task.phone, task.message)  # type: ignore[attr-defined]
+            if self.ensure_session(device_id) is None:
+                return  # deleted meanwhile: nothing to inject into
+            sandbox = self.transports["sandbox"]
+            try:
+                sandbox.inject_inbound(device_id, task.phone, task.message)  # type: ignore[attr-defined]
+            except LookupError:  # not a sandbox device (any more): the task can never succeed
+                log.warning("sandbox inbound for %s dropped: not a sandbox device", device_id)
         elif action in (DeviceAction.group_operation, DeviceAction.group_sync):
             self.ensure_session(device_id)
             device_groups.handle(self.c, self.transport_of(device_id), task)

@@ -430,3 +430,18 @@ def test_a_bug_in_a_task_is_a_500_with_the_error_logged(container, acc, make_run
     assert response.status_code == 500
     assert response.get_json()["error"]["code"] == "internal_error"
     assert any(r.exc_info and r.exc_info[1] is bug for r in caplog.records)
+
+
+def test_a_sandbox_inbound_task_for_a_gone_or_other_device_is_acknowledged(container, acc,
+                                                                          make_runner):
+    """Bad bodies are 400s and bugs are 500s, but a valid task that can never do anything
+    (its device deleted, or not on the sandbox) is done: no retry for ever."""
+    runner, _ = make_runner(container)
+    whatsapp = seed_device(container, acc, transport="whatsapp")
+    client = create_runner_app(runner).test_client()
+    for device_id in ("dev_gone", whatsapp.id):
+        response = client.post("/tasks/devices", json={
+            "device_id": device_id, "action": "sandbox_inbound", "phone": "+34600100999",
+            "message": "hi"})
+        assert response.status_code == 200, response.get_json()
+    assert not [e for e in container.bus.published if e.event == "message:in:new"]
