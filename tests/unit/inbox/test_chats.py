@@ -194,7 +194,7 @@ def test_patch_chat_labels_and_read_state(c, dev, api):
     event = [e for e in c.bus.published if e.event == EventName.chat_update][-1]
     assert event.data["id"] == "+447400123456" and event.data["changed"] == ["labels", "unread"]
     assert api.patch(path, json={"read": False}).get_json()["unread"] == 1
-    assert_error(api.patch(path, json={"labels": ["lbl_nope"]}), 422, "unknown_label")
+    assert_error(api.patch(path, json={"labels": ["lbl_00000000000000000000"]}), 422, "unknown_label")
     assert_error(api.patch(path, json={"labels": [f"l{n}" for n in range(21)]}), 422)
     assert_error(api.patch(path, json={"pinned": True}), 422)
 

@@ -71,11 +71,11 @@ def test_secrets_and_header_values_are_encrypted_at_rest(c, api):
 
 
 def test_patch_changes_only_what_it_names(c, api):
-    add_device(c, api.account_id, "dev_a")
+    add_device(c, api.account_id, "dev_aaaaaaaaaaaaaaaaaaaa")
     created = make(api, events=["message:*"], headers={"X-A": "1"}, description="d")
     patched = api.patch(f"/v1/webhooks/{created['id']}",
-                        json={"url": "http://127.0.0.1:9001/new", "devices": ["dev_a"]}).get_json()
-    assert patched["url"] == "http://127.0.0.1:9001/new" and patched["devices"] == ["dev_a"]
+                        json={"url": "http://127.0.0.1:9001/new", "devices": ["dev_aaaaaaaaaaaaaaaaaaaa"]}).get_json()
+    assert patched["url"] == "http://127.0.0.1:9001/new" and patched["devices"] == ["dev_aaaaaaaaaaaaaaaaaaaa"]
     assert patched["events"] == ["message:*"] and patched["headers"] == {"X-A": "1"}
     assert patched["description"] == "d"
     patched = api.patch(f"/v1/webhooks/{created['id']}",
@@ -107,7 +107,7 @@ def test_disable_and_re_enable_with_patch(c, api):
     ({"events": ["message:out:bounced"]}, "unknown_event"),
     ({"events": ["billing:*"]}, "unknown_event"),
     ({"url": "ftp://x.example/"}, "invalid_url"),
-    ({"devices": ["dev_nope"]}, "unknown_device"),
+    ({"devices": ["dev_00000000000000000000"]}, "unknown_device"),
     ({"secret": "whsec_mine"}, "validation_error"),
     ({"headers": {"X-A": 1}}, "validation_error"),
     ({"headers": {f"X-{i}": "v" for i in range(11)}}, "validation_error"),
