@@ -39,7 +39,10 @@ def connect(runner, timer, device_id, *, fast=True):
 
 
 def all_sent(c, messages):
-    return lambda: all(status_of(c, m.id) in SENT_OR_LATER for m in messages)
+    """Every message's status is past `sent` and its message:out:sent is published (the
+    status is written a moment before its event, by the sending thread)."""
+    return lambda: all(status_of(c, m.id) in SENT_OR_LATER
+                       and message_events(c, m.id, "message:out:sent") for m in messages)
 
 
 def assert_sent_exactly_once(c, network, messages):
@@ -67,7 +70,7 @@ def test_same_task_twice_sends_once(container, acc, make_runner, network):
     runner.handle_message_task(message.id)
     runner.handle_message_task(message.id)
     timer.fire_all()  # the device links
-    wait_until(lambda: status_of(c, message.id) == "sent")
+    wait_until(all_sent(c, [message]))
     runner.handle_message_task(message.id)  # a third delivery, after the send
     timer.fire_all()  # receipts
     assert status_of(c, message.id) == "read"
@@ -211,7 +214,7 @@ def test_claim_after_send_before_mark_sent_is_not_delivered_twice(container, acc
     runner, timer = make_runner(c)
     runner.start()
     timer.fire_all()
-    wait_until(lambda: status_of(c, message.id) == "sent")
+    wait_until(all_sent(c, [message]))
     assert list(network.delivered) == [message.wa_id]
     assert message_events(c, message.id, "message:out:sent") == ["message:out:sent"]
 
@@ -388,7 +391,7 @@ def test_runner_task_endpoints(container, acc, make_runner, network):
     timer.fire_all()
     for _ in range(2):
         assert client.post("/tasks/messages", json={"message_id": message.id}).status_code == 200
-    wait_until(lambda: status_of(c, message.id) == "sent")
+    wait_until(all_sent(c, [message]))
     assert_sent_exactly_once(c, network, [message])
     health = client.get("/healthz").get_json()
     assert health == {"ok": True, "shard": c.settings.runner_shard, "devices": 1}
