@@ -7,7 +7,7 @@ import json
 
 import flask
 
-from functions.push import handle_deliver
+from functions.webhook_deliver import handle_deliver
 from shared.domain import Event
 from shared.services.webhooks import fanout as webhook_fanout
 from shared.services.webhooks import registration
