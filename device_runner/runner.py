@@ -151,8 +151,21 @@ class Runner(Listener):
         self._release_foreign_claims(device_id)
         for message in message_service.queued_for_device(self.c.store, device_id):
             self._schedule(session, message, reload=True)
-        self._transport_of(device_id, device).connect(device_id, self)
+        transport = self._transport_of(device_id, device)
+        transport.connect(device_id, self)
+        if transport.replays_receipts:
+            self._replay_receipts(device_id, transport)
         return session
+
+    def _replay_receipts(self, device_id: str, transport: Transport) -> None:
+        """Messages sent before a restart that never heard their receipts (sandbox)."""
+        docs = self.c.store.query("messages", [
+            ("device_id", "==", device_id),
+            ("status", "in", [MessageStatus.sent.value, MessageStatus.delivered.value])])
+        waiting = [(d.get("wa_id") or d["id"], d["status"] == MessageStatus.delivered.value)
+                   for d in docs if d.get("direction", "outbound") == "outbound"]
+        if waiting:
+            transport.replay_receipts(device_id, waiting)
 
     def _release_foreign_claims(self, device_id: str) -> None:
         """Taking a device over from another shard: the claims that shard left on queued

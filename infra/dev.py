@@ -106,18 +106,44 @@ class Supervisor:
         self.logs = logs
         self.children: list[tuple[str, subprocess.Popen]] = []
         self.emulators: list[emulators.Emulator] = []
+        self._specs: dict[str, tuple[list[str], dict[str, str]]] = {}
+        self._restarts: dict[str, list[float]] = {}
 
     def spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 (lives as long as the child)
         process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, start_new_session=True)
         threading.Thread(target=_pump, args=(name, process, log), daemon=True).start()
-        self.children.append((name, process))
+        self.children = [(n, p) for n, p in self.children if n != name] + [(name, process)]
+        self._specs[name] = (argv, env)
 
     def dead(self) -> list[str]:
         return [name for name, process in self.children if process.poll() is not None]
 
+    def restart_dead(self, now: float) -> list[str]:
+        """Start again each component that exited, as Cloud Run starts a crashed instance
+        again. Returns those that crashed RESTART_LIMIT times within RESTART_WINDOW
+        seconds: they are not started again (something is wrong beyond a crash)."""
+        hopeless = []
+        for name in self.dead():
+            code = dict(self.children)[name].returncode
+            recent = [t for t in self._restarts.get(name, []) if now - t < RESTART_WINDOW]
+            if len(recent) >= RESTART_LIMIT:
+                hopeless.append(name)
+                continue
+            self._restarts[name] = recent + [now]
+            say(f"{name} exited (code {code}); starting it again (see {self.logs / name}.log)")
+            self.spawn(name, *self._specs[name])
+        return hopeless
+
+    def dead_emulators(self) -> list[str]:
+        return [e.name for e in self.emulators if e.process.poll() is not None]
+
     def stop(self) -> None:
+        self.stop_children()
+        self.stop_emulators()
+
+    def stop_children(self) -> None:
         for _, process in reversed(self.children):
             _signal_group(process, signal.SIGTERM)
         deadline = time.monotonic() + 10
@@ -127,8 +153,25 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 _signal_group(process, signal.SIGKILL)
                 process.wait()
+
+    def stop_emulators(self) -> None:
         for emulator in reversed(self.emulators):
             emulator.stop()
+
+
+RESTART_LIMIT, RESTART_WINDOW = 5, 60.0
+
+
+def shut_down(supervisor: Supervisor, save=None) -> None:
+    """Stop in the order that keeps the kept data and the task journal agreeing: the
+    components first (a runner's last sends and its lease release reach Firestore, the
+    dispatcher writes its journal), then `save` (the Firestore export), then the
+    emulators. An export taken while the components still ran would miss what they wrote
+    after it, and the next start would send those messages again."""
+    supervisor.stop_children()
+    if save is not None:
+        save()
+    supervisor.stop_emulators()
 
 
 def _signal_group(process: subprocess.Popen, sig: int) -> None:
@@ -221,21 +264,31 @@ def run_processes(ports: Ports, data_dir: Path, project: str, admin_key: str, de
         ensure_dev_account(dev_key)
         banner(ports, admin_key, dev_key, "Firestore and Pub/Sub emulators")
         while not stopping.is_set():
-            dead = supervisor.dead()
-            if dead:
-                say(f"{', '.join(dead)} stopped unexpectedly; see {supervisor.logs}. Stopping.")
+            gone = supervisor.dead_emulators()
+            if gone:  # the data lives in them: starting one afresh would lose it
+                say(f"the {', '.join(gone)} emulator stopped unexpectedly; see "
+                    f"{supervisor.logs}. Stopping.")
+                return 1
+            hopeless = supervisor.restart_dead(time.monotonic())
+            if hopeless:
+                say(f"{', '.join(hopeless)} keeps exiting ({RESTART_LIMIT} times in "
+                    f"{RESTART_WINDOW:.0f} s); see {supervisor.logs}. Stopping.")
                 return 1
             stopping.wait(0.5)
         return 0
     finally:
         say("stopping...")
-        if not external and supervisor.emulators:
+
+        def save() -> None:
+            if external or not supervisor.emulators or supervisor.dead_emulators():
+                return
             try:
                 emulators.export_firestore(supervisor.emulators[0].host, project, firestore_dir)
                 say(f"data saved in {firestore_dir}")
             except Exception as exc:  # keep stopping whatever happens
                 say(f"could not save Firestore data: {exc}")
-        supervisor.stop()
+
+        shut_down(supervisor, save)
         say("stopped.")
 
 

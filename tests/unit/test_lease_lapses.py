@@ -362,3 +362,32 @@ def test_healthz_fails_when_the_keeper_no_longer_runs(container, acc, network):
     thread.join()
     assert client.get("/healthz").status_code == 503
     keeper.stop()
+
+
+# --- sandbox receipts survive a crash ---------------------------------------------------------
+
+
+def test_a_sandbox_message_sent_just_before_a_crash_still_gets_its_receipts(
+        container, acc, make_runner):
+    from device_runner.sandbox import SandboxNetwork
+
+    c = container
+    device = seed_device(c, acc)
+    runner, timer = make_runner(c)
+    runner.handle_device_task({"device_id": device.id, "action": "start"})
+    timer.fire_all()
+    first, second = queue_message(c, acc, device.id, "one"), queue_message(c, acc, device.id, "two")
+    runner.handle_message_task(first.id)
+    runner.handle_message_task(second.id)
+    wait_until(lambda: status_of(c, first.id) == status_of(c, second.id) == "sent")
+    timer.fire_next()  # the first is delivered; then the runner dies, with its timers
+    assert status_of(c, first.id) == "delivered" and status_of(c, second.id) == "sent"
+    runner.drop_all()
+
+    again, timer2 = make_runner(c, net=SandboxNetwork())  # a new process: a new sandbox
+    again.start()
+    timer2.fire_all()
+    timer2.fire_all()
+    assert status_of(c, first.id) == "read" and status_of(c, second.id) == "read"
+    doc = c.store.get("messages", second.id)
+    assert doc["delivered_at"] and doc["read_at"]
