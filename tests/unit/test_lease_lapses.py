@@ -81,6 +81,38 @@ def test_a_renewal_the_store_answers_late_counts_the_lease_from_the_answer(conta
     assert mine.epoch is not None
 
 
+def test_a_first_acquire_the_store_answers_late_counts_the_lease_from_the_answer(
+        container, slow):
+    """A runner's first call also builds the store's client (seconds on a loaded machine):
+    the lease must not be nearly spent when the runner starts taking devices."""
+    mine = leases(container, slow.mono)
+    real = slow.get
+
+    def first_call_slow(collection, doc_id):
+        slow.get = real
+        slow.mono.advance(8.0)
+        return real(collection, doc_id)
+
+    slow.get = first_call_slow
+    assert mine.acquire()
+    slow.mono.advance(7.0)
+    assert mine.valid()
+
+
+def test_a_status_reported_while_the_lease_is_late_is_recorded_after_the_renewal(
+        container, acc, cluster):
+    c = container
+    a = cluster.add("runner-a")
+    device = seed_device(c, acc)
+    a.runner.resume([device.id])
+    cluster.mono.advance(cluster.lease)  # late: the store is slow
+    a.link_all()  # the sandbox links the device meanwhile
+    assert c.store.get("devices", device.id)["status"] != "connected"
+    a.keeper.tick()
+    assert c.store.get("devices", device.id)["status"] == "connected"
+    assert a.runner.sessions[device.id].connected
+
+
 def test_a_renewal_the_store_refuses_loses_the_lease(container, slow):
     mine, other = leases(container, slow.mono), leases(container, slow.mono)
     assert mine.acquire()
