@@ -1,6 +1,6 @@
 """The `make dev` supervisor: a crashed component is started again (as Cloud Run starts a
 crashed instance), one that keeps crashing stops the stack, a dead emulator is named, and
-a stop saves the data only after the components have stopped."""
+and the stack's watchdog learns of every start."""
 
 from __future__ import annotations
 
@@ -17,6 +17,12 @@ def supervisor(tmp_path) -> dev.Supervisor:
     return dev.Supervisor(tmp_path)
 
 
+def stop(sup: dev.Supervisor) -> None:
+    sup.stop_components()
+    sup.stop_emulators()
+    sup.done()
+
+
 def test_a_component_that_exits_is_started_again(tmp_path, capsys):
     sup = supervisor(tmp_path)
     marker = tmp_path / "runs"
@@ -30,7 +36,7 @@ def test_a_component_that_exits_is_started_again(tmp_path, capsys):
         wait_until(lambda: marker.exists() and marker.read_text() == "xx", timeout=10)
         assert sup.dead() == [] and [n for n, _ in sup.children] == ["runner"]
     finally:
-        sup.stop()
+        stop(sup)
 
 
 def test_a_component_that_keeps_exiting_stops_the_stack(tmp_path):
@@ -46,7 +52,7 @@ def test_a_component_that_keeps_exiting_stops_the_stack(tmp_path):
         assert sup.restart_dead(now) == ["api"]
         assert sup.restart_dead(now + dev.RESTART_WINDOW) == []  # an old crash is forgiven
     finally:
-        sup.stop()
+        stop(sup)
 
 
 def test_a_dead_emulator_is_named(tmp_path):
@@ -60,17 +66,4 @@ def test_a_dead_emulator_is_named(tmp_path):
     try:
         assert sup.dead_emulators() == ["pubsub"]
     finally:
-        sup.stop()
-
-
-def test_shut_down_saves_the_data_after_the_components_stopped(tmp_path):
-    sup = supervisor(tmp_path)
-    sup.spawn("runner", [sys.executable, "-c", "import time; time.sleep(60)"], {})
-    order = []
-
-    def save():
-        order.append(("save", sup.dead()))
-
-    sup.stop_emulators = lambda: order.append(("emulators", None))
-    dev.shut_down(sup, save)
-    assert order == [("save", ["runner"]), ("emulators", None)]
+        stop(sup)
