@@ -1,5 +1,5 @@
 """The `stripe_webhook` target: Stripe's events, verified on the raw body before
-anything is parsed, then applied once each (shared.services.stripe_events)."""
+anything is parsed, then applied once each (shared.billing.stripe_events)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import logging
 
 import flask
 
+from shared.billing import stripe_events
 from shared.billing.port import InvalidSignature
 from shared.bootstrap import Container
 from shared.errors import UtioError
-from shared.services import stripe_events
 
 log = logging.getLogger(__name__)
 

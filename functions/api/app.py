@@ -18,9 +18,9 @@ from functions.api.routes import (  # noqa: F401 (routes)
     devices,
     groups,
     labels,
+    linking,
     messages,
     numbers,
-    sessions,
     webhooks,
 )
 from functions.api.routing import Route, error_response

@@ -1,5 +1,5 @@
 """The Billing port: what Utio asks of its billing system (Stripe). The adapter is
-shared/adapters/stripe_billing.py; it speaks Stripe's API through the stripe SDK."""
+shared/billing/stripe_adapter.py; it speaks Stripe's API through the stripe SDK."""
 
 from __future__ import annotations
 

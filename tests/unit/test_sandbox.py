@@ -11,12 +11,12 @@ from device_runner.sandbox import SandboxNetwork, SandboxTransport, exists
 from device_runner.transport import Listener
 from functions.api.app import create_app
 from shared import names
-from shared.clock import FakeClock
 from shared.domain import DeviceStatus, FailureReason
 from shared.ports import Inbound, Receipt
 from shared.services.webhooks import delivery as webhook_delivery
 from tests.fakes import (
     ADMIN_KEY,
+    FakeClock,
     FakeHttp,
     ManualTimer,
     make_container,

@@ -18,9 +18,9 @@ from functions.api.billing_schemas import (
     stamp,
 )
 from functions.api.registry import Principal, api
+from shared.billing import subscriptions, trials
 from shared.domain import Device
 from shared.plans import PLANS
-from shared.services import billing, trials
 
 
 def _subscription(device: dict, record: dict) -> SubscriptionOut:
@@ -48,7 +48,7 @@ def list_plans(p: Principal):
 @api.route("GET", "/v1/billing/details", response=BillingDetailsOut, tag="billing",
            summary="The account's billing country, VAT number and tax treatment")
 def get_details(p: Principal):
-    doc = billing.get_details(p.c.store, p.account_id) or {}
+    doc = subscriptions.get_details(p.c.store, p.account_id) or {}
     return BillingDetailsOut.model_validate({k: doc.get(k) for k in BillingDetailsOut.model_fields})
 
 
@@ -56,7 +56,7 @@ def get_details(p: Principal):
            tag="billing", errors=(503,),
            summary="Set the billing country and EU VAT number (taxes follow at once)")
 def put_details(p: Principal, body: BillingDetailsIn):
-    doc = billing.set_details(p.c.store, p.c.billing, p.c.clock, p.account_id,
+    doc = subscriptions.set_details(p.c.store, p.c.billing, p.c.clock, p.account_id,
                               country=body.country, vat_number=body.vat_number,
                               home_country=p.c.settings.vat_home_country)
     return BillingDetailsOut.model_validate({k: doc.get(k) for k in BillingDetailsOut.model_fields})
@@ -65,7 +65,7 @@ def put_details(p: Principal, body: BillingDetailsIn):
 @api.route("GET", "/v1/devices/{device_id}/subscription", response=SubscriptionOut,
            tag="billing", errors=(404,), summary="A device's plan, trial and subscription")
 def get_subscription(p: Principal, device_id: str):
-    device, record = billing.subscription_of(p.c.store, p.c.clock, p.account_id, device_id)
+    device, record = subscriptions.subscription_of(p.c.store, p.c.clock, p.account_id, device_id)
     return _subscription(device, record)
 
 
@@ -73,12 +73,12 @@ def get_subscription(p: Principal, device_id: str):
            response=SubscribeResult, tag="billing", errors=(404, 409, 503),
            summary="Subscribe a device (Stripe Checkout) or change its plan at once, prorated")
 def subscribe(p: Principal, device_id: str, body: Subscribe):
-    outcome = billing.subscribe(
+    outcome = subscriptions.subscribe(
         p.c.store, p.c.billing, p.c.mailer, p.c.tasks, p.c.clock, p.account_id, device_id,
         plan_id=body.plan.value, extra_agents=body.extra_agents,
         success_url=body.success_url or _return_url(p, checkout="success", device=device_id),
         cancel_url=body.cancel_url or _return_url(p, checkout="cancel", device=device_id))
-    device, record = billing.subscription_of(p.c.store, p.c.clock, p.account_id, device_id)
+    device, record = subscriptions.subscription_of(p.c.store, p.c.clock, p.account_id, device_id)
     link = outcome.checkout
     return SubscribeResult(action=outcome.action, checkout_url=link.url if link else None,
                            checkout_session_id=link.id if link else None,
@@ -89,16 +89,16 @@ def subscribe(p: Principal, device_id: str, body: Subscribe):
            tag="billing", errors=(404, 409, 503),
            summary="Cancel a device's subscription at the end of the paid period")
 def cancel_subscription(p: Principal, device_id: str):
-    billing.cancel(p.c.store, p.c.billing, p.c.mailer, p.c.tasks, p.c.clock, p.account_id,
+    subscriptions.cancel(p.c.store, p.c.billing, p.c.mailer, p.c.tasks, p.c.clock, p.account_id,
                    device_id)
-    device, record = billing.subscription_of(p.c.store, p.c.clock, p.account_id, device_id)
+    device, record = subscriptions.subscription_of(p.c.store, p.c.clock, p.account_id, device_id)
     return _subscription(device, record)
 
 
 @api.route("GET", "/v1/billing/invoices", query=InvoiceQuery, response=InvoiceList,
            tag="billing", errors=(503,), summary="List the account's invoices, newest first")
 def list_invoices(p: Principal, query: InvoiceQuery):
-    found, more = billing.invoices(p.c.store, p.c.billing, p.account_id, limit=query.limit,
+    found, more = subscriptions.invoices(p.c.store, p.c.billing, p.account_id, limit=query.limit,
                                    starting_after=query.starting_after)
     return InvoiceList.model_validate({"has_more": more, "data": [
         asdict(inv) | {"created": stamp(inv.created), "period_start": stamp(inv.period_start),
@@ -108,7 +108,7 @@ def list_invoices(p: Principal, query: InvoiceQuery):
 @api.route("POST", "/v1/billing/portal", response=PortalLink, tag="billing", errors=(503,),
            summary="A link to Stripe's customer portal (cards, invoices)")
 def portal(p: Principal):
-    return PortalLink(url=billing.portal(p.c.store, p.c.billing, p.c.clock, p.account_id,
+    return PortalLink(url=subscriptions.portal(p.c.store, p.c.billing, p.c.clock, p.account_id,
                                          _return_url(p)))
 
 

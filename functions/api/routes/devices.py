@@ -9,8 +9,9 @@ from functions.api.schemas import (
     SandboxInbound,
     UpdateDevice,
 )
+from shared.billing import subscriptions
 from shared.domain import DeviceSettings, Transport
-from shared.services import billing, devices
+from shared.services import devices
 
 
 def _out(device) -> DeviceOut:
@@ -56,7 +57,7 @@ def update_device(p: Principal, device_id: str, body: UpdateDevice):
            summary="Delete a device; its queued messages fail with device_deleted",
            tag="devices", errors=(404,))
 def delete_device(p: Principal, device_id: str):
-    billing.release_device(p.c.store, p.c.billing, p.account_id, device_id)  # ends its subscription
+    subscriptions.release_device(p.c.store, p.c.billing, p.account_id, device_id)  # ends its subscription
     devices.delete_device(p.c, p.account_id, device_id)
 
 

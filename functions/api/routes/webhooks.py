@@ -99,8 +99,8 @@ def send_webhook_test(p: Principal, webhook_id: str):
            summary="The webhook's deliveries, newest first, with every attempt")
 def list_webhook_deliveries(p: Principal, webhook_id: str, query: DeliveryQuery):
     page, cursor = delivery_log.list_deliveries(p.c, p.account_id, webhook_id,
-                                            limit=query.limit, cursor=query.cursor,
-                                            status=query.status)
+                                                limit=query.limit, after=query.cursor,
+                                                status=query.status)
     return DeliveryList(data=[DeliveryOut.model_validate(d.model_dump()) for d in page],
                         next_cursor=cursor)
 

@@ -26,8 +26,8 @@ WEBHOOK_SECRET = "whsec_test_c2VjcmV0"
 @pytest.fixture(scope="session")
 def standin():
     server = StripeStandIn(API_KEY).start()
-    from shared.adapters.stripe_billing import StripeBilling
-    from shared.billing_sync import sync
+    from shared.billing.catalog_sync import sync
+    from shared.billing.stripe_adapter import StripeBilling
 
     sync(StripeBilling(API_KEY, "", api_base=server.url).client)
     yield server

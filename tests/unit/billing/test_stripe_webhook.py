@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from shared.services.stripe_events import CLAIM_TIMEOUT
+from shared.billing.stripe_events import CLAIM_TIMEOUT
 from tests.stripe_standin import event, sign
 
 

@@ -7,15 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.billing import tax
+from shared.billing import state as billing_state
+from shared.billing import tax, trials
 from shared.billing.port import Billing, CheckoutLink, CheckoutRequest, InvoiceView, PaymentRequired
+from shared.billing.state import SUBSCRIPTIONS, new_record
 from shared.clock import Clock, SystemClock
 from shared.domain import BillingStatus, Device
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.plans import get_plan
 from shared.ports import DocumentStore, Mailer, TaskQueue
-from shared.services import billing_state, trials
-from shared.services.billing_state import SUBSCRIPTIONS, new_record
 
 CUSTOMERS = "billing_customers"
 

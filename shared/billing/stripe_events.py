@@ -11,11 +11,11 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
+from shared.billing import state as billing_state
 from shared.billing import stripe_shapes
 from shared.billing.port import Billing, SubscriptionSnapshot
 from shared.clock import Clock
 from shared.ports import DocumentStore, Mailer, TaskQueue
-from shared.services import billing_state
 
 log = logging.getLogger(__name__)
 
