@@ -80,7 +80,7 @@ def subscribe(p: Principal, device_id: str, body: Subscribe):
         cancel_url=body.cancel_url or _return_url(p, checkout="cancel", device=device_id))
     device, record = subscriptions.subscription_of(p.c.store, p.c.clock, p.account_id, device_id)
     link = outcome.checkout
-    return SubscribeResult(action=outcome.action, checkout_url=link.url if link else None,
+    return SubscribeResult(action=outcome.action.value, checkout_url=link.url if link else None,
                            checkout_session_id=link.id if link else None,
                            subscription=_subscription(device, record))
 
