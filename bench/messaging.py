@@ -284,7 +284,7 @@ def _stack(devices: int, *, runner: bool):
     c = Container(Settings(env="test", default_transport="sandbox"), store=store, tasks=tasks,
                   publisher=publisher, storage=MemoryStorage(),
                   mailer=FileOutboxMailer("/dev/null"))
-    account, _, key = create_account(c.store, c.clock, "bench")
+    account, _, key = create_account(c, "bench")
     device_ids = [create_device(c, account.id,
                                 transport=Transport.sandbox).id for _ in range(devices)]
     for device_id in device_ids:

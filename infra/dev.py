@@ -371,7 +371,7 @@ def ensure_dev_account(dev_key: str) -> None:
     from shared.services.accounts import ensure_account_with_key
 
     c = Container()
-    ensure_account_with_key(c.store, c.clock, "Development", dev_key)
+    ensure_account_with_key(c, "Development", dev_key)
 
 
 def banner(ports: Ports, admin_key: str, dev_key: str, backend: str) -> None:
@@ -416,7 +416,7 @@ def run_inprocess(ports: Ports, project: str, admin_key: str, dev_key: str) -> i
         threading.Thread(target=server.serve_forever, daemon=True).start()
     from shared.services.accounts import ensure_account_with_key
 
-    ensure_account_with_key(c.store, c.clock, "Development", dev_key)
+    ensure_account_with_key(c, "Development", dev_key)
     stopping = threading.Event()
     # Before the banner: a Ctrl-C right after "ready" must stop cleanly, not with a traceback.
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: a closed terminal

@@ -220,7 +220,7 @@ def assert_error(response, status: int, code: str | None = None) -> dict:
 def seed_account(c: Container, name: str = "Acme Ltd") -> str:
     from shared.services.accounts import create_account
 
-    account, _, _ = create_account(c.store, c.clock, name)
+    account, _, _ = create_account(c, name)
     return account.id
 
 

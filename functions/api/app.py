@@ -68,7 +68,7 @@ def create_app(c: Container | None = None) -> Flask:
             return Principal(cont, None)
         if is_agent_token(key):
             return agent_principal(cont, route, key, idem)
-        return Principal(cont, authenticate(cont.store, key), idem)
+        return Principal(cont, authenticate(cont, key), idem)
 
     api.install(app, principal)
     web_dir = get_container().settings.web_dir
@@ -109,7 +109,7 @@ def create_app(c: Container | None = None) -> Flask:
 
 def _is_account_key(cont: Container, key: str) -> bool:
     try:
-        authenticate(cont.store, key)
+        authenticate(cont, key)
         return True
     except UtioError:
         return False

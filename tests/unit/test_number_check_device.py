@@ -83,7 +83,7 @@ def test_the_monthly_check_limit_mails_the_owner_once_a_month(c):
     from shared.errors import QuotaExceeded
     from shared.services.accounts import create_account
 
-    account, _, _ = create_account(c.store, c.clock, "Acme", "owner@acme.example")
+    account, _, _ = create_account(c, "Acme", "owner@acme.example")
     device = connected(c, account.id, "whatsapp")
     outbox, rpc = Outbox(), RecordingRpc(True)
     c.__dict__["mailer"] = outbox

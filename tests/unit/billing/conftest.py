@@ -53,7 +53,7 @@ class Env:
         return self.api.open(path, method=method, json=body, headers=headers or self.headers)
 
     def new_account(self, email: str = "other@acme.example") -> tuple[str, dict]:
-        account, _, raw = accounts.create_account(self.c.store, self.c.clock, "Other", email)
+        account, _, raw = accounts.create_account(self.c, "Other", email)
         return account.id, {"Authorization": f"Bearer {raw}"}
 
     def device(self, plan: str = "messaging-professional", headers=None) -> str:
@@ -108,7 +108,7 @@ def env(standin, webhook_app, tmp_path):
                              stripe_api_base=standin.url, public_url="https://api.utio.test")
     c = make_container(settings=settings, fanout=False)
     c.mailer = FileOutboxMailer(tmp_path / "outbox.jsonl")
-    account, _, raw = accounts.create_account(c.store, c.clock, "Acme", "billing@acme.example")
+    account, _, raw = accounts.create_account(c, "Acme", "billing@acme.example")
     set_container(c)
     try:
         yield Env(c, create_app(c).test_client(), webhook_app.test_client(), standin, c.mailer,

@@ -46,7 +46,7 @@ def c(tmp_path) -> Container:
 
 
 def caller(c: Container, name: str = "Acme", email: str | None = "ops@acme.example") -> Caller:
-    account, _, key = create_account(c.store, c.clock, name, email)
+    account, _, key = create_account(c, name, email)
     return Caller(create_app(c).test_client(), key, account.id)
 
 
