@@ -11,6 +11,7 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 WEB_STAMP := web/node_modules/.installed
 FIREBASE_STAMP := infra/firebase/node_modules/.installed
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: dev test bench lint clean generate package web
 
@@ -34,6 +35,10 @@ $(FIREBASE_STAMP): infra/firebase/package.json infra/firebase/package-lock.json
 	cd infra/firebase && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $(FIREBASE_STAMP)
 
+# Debian's Chromium for the browser tests (Playwright cannot download its own here).
+$(CHROMIUM):
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium > /dev/null
+
 # The web app: its API types from the OpenAPI document (dumped from the code, no server),
 # type-checked and built into web/dist, which the api serves locally.
 web: $(STAMP) $(WEB_STAMP)
@@ -43,7 +48,7 @@ web: $(STAMP) $(WEB_STAMP)
 dev: $(STAMP) $(FIREBASE_STAMP) web
 	$(BIN)/python -m infra.dev
 
-test: $(STAMP) $(CHECKOV_STAMP) $(FIREBASE_STAMP) web
+test: $(STAMP) $(CHECKOV_STAMP) $(FIREBASE_STAMP) $(CHROMIUM) web
 	$(BIN)/python -m pytest
 
 # Rewrite terraform/generated/ from shared/names.py and the API's OpenAPI document.

@@ -19,16 +19,16 @@ from functions.api.routes import (  # noqa: F401 (routes)
     groups,
     labels,
     messages,
-    people,
     numbers,
+    people,
     sessions,
     webhooks,
 )
 from functions.api.routing import Route, error_response
 from shared.bootstrap import Container, container
 from shared.errors import Forbidden, Unauthorized, UtioError
-from shared.services.accounts import authenticate, is_admin
 from shared.person_tokens import looks_like_id_token
+from shared.services.accounts import authenticate, is_admin
 from shared.services.agents import is_agent_token
 
 log = logging.getLogger(__name__)
