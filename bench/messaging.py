@@ -26,7 +26,7 @@ def _wait(predicate: Callable[[], bool], timeout: float) -> None:
 
 
 def priority_positions(backlog: int = 300, urgent: int = 10, speed: int = 6000) -> None:
-    from device_runner.session import DeviceSession
+    from device_runner.send_queue import SendQueue
     from shared.domain import Priority
 
     sent: list[str] = []
@@ -37,7 +37,7 @@ def priority_positions(backlog: int = 300, urgent: int = 10, speed: int = 6000) 
             sent.append(message_id)
         return True
 
-    session = DeviceSession("dev_bench", send, delivery_speed=speed)
+    session = SendQueue("dev_bench", send, delivery_speed=speed)
     for i in range(backlog):
         session.push(f"low-{i}", Priority.low, created=i)
     session.set_connected(True)
@@ -63,7 +63,7 @@ def pacing(cases: tuple[tuple[int, int], ...] = ((60, 11), (120, 16), (600, 51),
            send_time: float = 0.005) -> None:
     """Configured against measured messages a minute, on the real session thread, with a
     send that takes `send_time` seconds (the gap runs from the start of a send)."""
-    from device_runner.session import DeviceSession
+    from device_runner.send_queue import SendQueue
     from shared.domain import Priority
 
     print(f"pacing: configured vs measured, real time, each send taking {send_time * 1000:.0f} ms")
@@ -76,7 +76,7 @@ def pacing(cases: tuple[tuple[int, int], ...] = ((60, 11), (120, 16), (600, 51),
             time.sleep(send_time)
             return True
 
-        session = DeviceSession("dev_pace", send, delivery_speed=speed)
+        session = SendQueue("dev_pace", send, delivery_speed=speed)
         for i in range(count):
             session.push(f"m{i}", Priority.normal, created=i)
         session.set_connected(True)
@@ -273,19 +273,19 @@ def _stack(devices: int, *, runner: bool):
     from shared.domain import Transport
     from shared.services.accounts import create_account
     from shared.services.devices import create_device
-    from shared.services.webhooks import fanout
+    from shared.services.webhooks.fanout import fan_out
     from shared.settings import Settings
 
     store = CountingStore(IndexedMemoryStore())
     tasks = DirectTasks()
     # the transport only: the container wraps it as production does (SequencedBus), and
     # the fan-out reads the account's webhooks for each event, as its subscription does
-    publisher = CountingBus(lambda event: fanout(c.store, c.tasks, c.clock, event))
+    publisher = CountingBus(lambda event: fan_out(c, event))
     c = Container(Settings(env="test", default_transport="sandbox"), store=store, tasks=tasks,
                   publisher=publisher, storage=MemoryStorage(),
                   mailer=FileOutboxMailer("/dev/null"))
     account, _, key = create_account(c.store, c.clock, "bench")
-    device_ids = [create_device(c.store, c.tasks, c.clock, account.id,
+    device_ids = [create_device(c, account.id,
                                 transport=Transport.sandbox).id for _ in range(devices)]
     for device_id in device_ids:
         c.store.update("devices", device_id, {"plan": "messaging-enterprise"})

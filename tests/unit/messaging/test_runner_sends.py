@@ -10,13 +10,13 @@ from datetime import timedelta
 
 import pytest
 
-from device_runner import session as session_module
+from device_runner import send_queue as send_queue_module
 from device_runner.main import build_runner
 from device_runner.sandbox import SandboxNetwork, SandboxTransport
-from device_runner.transport import SendResult
 from shared import names
 from shared.content import Buttons, Contacts, ListMessage, Location, Media, Reaction, Text
 from shared.domain import FailureReason
+from shared.ports import SendResult
 from shared.services import quotas
 from tests.fakes import wait_until
 from tests.unit.messaging import helpers as h
@@ -126,7 +126,7 @@ class Flaky(SandboxTransport):
 
 @pytest.fixture
 def fast_retries(monkeypatch):
-    monkeypatch.setattr(session_module, "RETRY_BASE", 0.01)
+    monkeypatch.setattr(send_queue_module, "RETRY_BASE", 0.01)
 
 
 def test_transient_failures_are_retried(api, dev, c, runner_for, network, fast_retries):
@@ -143,7 +143,7 @@ def test_transient_failures_are_retried(api, dev, c, runner_for, network, fast_r
 
 def test_a_message_waiting_for_a_retry_can_be_cancelled(api, dev, c, runner_for, network,
                                                         monkeypatch):
-    monkeypatch.setattr(session_module, "RETRY_BASE", 60)
+    monkeypatch.setattr(send_queue_module, "RETRY_BASE", 60)
     body = api.send(phone=PHONE, message="x").get_json()
     timer = Timer()
     flaky = Flaky(network, timer, failures=1)
@@ -157,7 +157,7 @@ def test_a_message_waiting_for_a_retry_can_be_cancelled(api, dev, c, runner_for,
 
 def test_too_many_transient_failures_fail_for_good(api, dev, c, runner_for, network,
                                                    fast_retries):
-    from device_runner.runner import MAX_SEND_ATTEMPTS
+    from shared.services.outbound import MAX_SEND_ATTEMPTS
 
     body = api.send(phone=PHONE, message="x").get_json()
     timer = Timer()
@@ -187,7 +187,7 @@ class Raising(SandboxTransport):
 
 def test_a_transport_that_raises_hits_the_retry_cap_and_fails(api, dev, c, runner_for, network,
                                                               fast_retries):
-    from device_runner.runner import MAX_SEND_ATTEMPTS
+    from shared.services.outbound import MAX_SEND_ATTEMPTS
 
     body = api.send(phone=PHONE, message="x").get_json()
     timer = Timer()
@@ -268,7 +268,7 @@ def test_ten_urgent_overtake_a_backlog_of_300_low(api, dev, c, runner_for, netwo
     low = []
     for i in range(300):
         c.clock.advance(0.001)
-        low.append(service.send_message(c.store, c.tasks, c.bus, c.clock, api.account_id,
+        low.append(service.send_message(c, api.account_id,
                                         phone=PHONE, text=f"low {i}", priority=Priority.low)[0])
     runner, timer = runner_for()
     session = connect(runner, timer, dev, speed=3000)  # a send every 20 ms
@@ -278,7 +278,7 @@ def test_ten_urgent_overtake_a_backlog_of_300_low(api, dev, c, runner_for, netwo
     urgent = []
     for i in range(10):
         c.clock.advance(0.001)
-        m = service.send_message(c.store, c.tasks, c.bus, c.clock, api.account_id, phone=PHONE,
+        m = service.send_message(c, api.account_id, phone=PHONE,
                                  text=f"urgent {i}", priority=Priority.urgent)[0]
         urgent.append(m)
         runner.handle_message_task(m.id)
