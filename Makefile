@@ -36,7 +36,13 @@ web: $(STAMP) $(WEB_STAMP)
 dev: $(STAMP) web
 	$(BIN)/python -m infra.dev
 
-test: $(STAMP) $(CHECKOV_STAMP) web
+# The browser tests drive Debian's chromium (Playwright for Python, no browser download).
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	apt-get update -q && apt-get install -y -q --no-install-recommends chromium
+
+test: $(STAMP) $(CHECKOV_STAMP) $(CHROMIUM) web
 	$(BIN)/python -m pytest
 
 # Rewrite terraform/generated/ from shared/names.py and the API's OpenAPI document.
