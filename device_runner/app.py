@@ -19,7 +19,8 @@ class Unavailable(UtioError):
     status, code = 503, "runner_unavailable"
 
 
-def create_app(runner: Runner, forwarder: Forwarder | None = None) -> Flask:
+def create_app(runner: Runner, forwarder: Forwarder | None = None, keeper=None) -> Flask:
+    """`keeper`: the shard's ShardKeeper; /healthz fails when it no longer runs."""
     app = Flask("device_runner")
 
     def body() -> dict:
@@ -100,23 +101,38 @@ def create_app(runner: Runner, forwarder: Forwarder | None = None) -> Flask:
 
     @app.get("/healthz")
     def health():
-        return jsonify({"ok": True, "shard": runner.shard, "devices": len(runner.sessions)})
+        """Liveness: fails when the thread keeping the shard's lease has died, so that
+        Cloud Run (or make dev) restarts a runner that would otherwise hold nothing."""
+        alive = keeper is None or keeper.running()
+        return jsonify({"ok": alive, "shard": runner.shard,
+                        "devices": len(runner.sessions)}), 200 if alive else 503
 
     @app.get("/health")
     def details():
-        """Sessions by status and the send queue of each device, for operators."""
+        """For operators: the devices held, live sessions, waiting messages and what the
+        stranded-work sweep found; 503 when the runner holds devices it has no session
+        for, or does not hold its lease."""
         sessions = dict(runner.sessions)
         statuses = Counter(runner.statuses.get(d, "unknown") for d in sessions)
         leases = runner.leases
+        held = leases.held() if leases is not None else list(sessions)
+        without = sorted(set(held) - set(sessions) | runner.to_resume)
+        queues = {device_id: session.pending() for device_id, session in sessions.items()}
+        ok = (leases is None or leases.valid()) and not without
         return jsonify({
-            "ok": leases is None or leases.valid(),
+            "ok": ok,
             "shard": runner.shard,
             "lease": None if leases is None else {
                 "instance": leases.instance, "epoch": leases.epoch, "valid": leases.valid(),
-                "capacity": leases.capacity, "held": len(leases.held())},
-            "sessions": {"total": len(sessions), "by_status": dict(statuses)},
-            "queues": {device_id: session.pending() for device_id, session in sessions.items()},
-        })
+                "late": leases.late(), "capacity": leases.capacity, "held": len(held)},
+            "devices": {"held": len(held), "without_session": without},
+            "sessions": {"total": len(sessions),
+                         "live": sum(s == "connected" for s in statuses.elements()),
+                         "by_status": dict(statuses)},
+            "messages": {"waiting": sum(queues.values())},
+            "sweep": runner.sweep_report.as_dict(),
+            "queues": queues,
+        }), 200 if ok else 503
 
     @app.errorhandler(UtioError)
     def error(exc: UtioError):

@@ -10,12 +10,14 @@ from datetime import datetime, timedelta
 from device_runner import groups as device_groups
 from device_runner.leases import Leases
 from device_runner.session import DeviceSession, Retry
+from device_runner.sweep import SweepReport
 from device_runner.transport import Inbound, Listener, Receipt, SendResult, Transport
 from shared import names
 from shared.bootstrap import Container
 from shared.content import Media
 from shared.device_states import StatusCode
 from shared.domain import Device, DeviceStatus, FailureReason, Message, MessageStatus
+from shared.errors import Unavailable
 from shared.events import EventName
 from shared.ids import new_id
 from shared.services import chats as chat_service
@@ -27,6 +29,7 @@ from shared.services.quotas import effective_speed
 
 log = logging.getLogger(__name__)
 
+LATE_RETRY = 1.0  # seconds: a send that found the lease late (renewal overdue) tries again
 MAX_SEND_ATTEMPTS = 6  # transient failures, with the session's backoff: about 5 minutes
 # A message due later than this stays with Cloud Tasks (a follow-up task), not in memory;
 # Cloud Tasks itself schedules at most 30 days ahead.
@@ -48,6 +51,10 @@ class Runner(Listener):
         self._attempts: dict[str, int] = {}
         self._transport_names: dict[str, str] = {}  # device -> transport, read with the device
         self._waiting: dict[str, Message] = {}  # messages in sessions, as last read
+        # Devices a resume skipped because the lease was late: the keeper resumes them
+        # after its next renewal (device_runner/shards.py).
+        self.to_resume: set[str] = set()
+        self.sweep_report = SweepReport()  # what the stranded-work sweep found (sweep.py)
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -61,23 +68,56 @@ class Runner(Listener):
             self.resume([doc["id"] for doc in self.c.store.query("devices")])
 
     def resume(self, device_ids: list[str]) -> list[str]:
+        """Start the sessions of these devices. One that cannot be resumed is logged with
+        the reason; if it was ours, it is handed back for another shard to take."""
         resumed = []
         for device_id in device_ids:
             try:
                 if self.ensure_session(device_id) is not None:
                     resumed.append(device_id)
-            except Exception:
-                log.exception("could not resume device %s", device_id)
+                    self.to_resume.discard(device_id)
+                    continue
+            except Exception as exc:
+                log.exception("could not resume device %s: %s; leaving it for another shard",
+                              device_id, exc)
+                self.drop_session(device_id, let_go=True)
+                continue
+            if self.leases is not None and self.leases.late():
+                self.to_resume.add(device_id)
+                log.warning("resume of device %s waits: the lease's renewal is late", device_id)
+            elif device_id in self.to_resume:
+                self.to_resume.discard(device_id)
+            else:
+                log.info("not resuming device %s: %s", device_id, self._refusal(device_id))
         return resumed
 
+    def _refusal(self, device_id: str) -> str:
+        if self.leases is None:
+            return "it is gone"
+        if not self.leases.valid():
+            return "this shard does not hold its lease"
+        if self.leases.free() == 0:
+            return f"this shard is full ({self.leases.capacity} devices)"
+        return "another live shard holds it, or it is gone"
+
     def drop_all(self) -> None:
-        """The lease is lost: let go of every session at once, writing nothing."""
+        """The lease is lost (or ran out): let go of every session at once, writing
+        nothing, and forget everything kept per device, so that nothing stale (a status, a
+        fence) outlives the session."""
         with self._lock:
             sessions, self.sessions = self.sessions, {}
+            self.statuses.clear()
+            self._attempts.clear()
+            self._transport_names.clear()
+            self._waiting.clear()
+            self.to_resume.clear()
         for device_id, session in sessions.items():
             session.stop()
             for transport in self.transports.values():
                 transport.disconnect(device_id)
+        if self.leases is not None:
+            for device_id in self.leases.held():
+                self.leases.forget(device_id)
 
     def stop(self) -> None:
         with self._lock:
@@ -127,10 +167,14 @@ class Runner(Listener):
                                     when={"status": MessageStatus.queued.value,
                                           "claimed_by": message.claimed_by}, guard=fence)
 
-    def drop_session(self, device_id: str) -> None:
+    def drop_session(self, device_id: str, *, let_go: bool = False) -> None:
+        """End a device's session here. `let_go`: we hold it but cannot run it, so hand it
+        to another shard instead of keeping it assigned to us."""
         with self._lock:
             session = self.sessions.pop(device_id, None)
             self._transport_names.pop(device_id, None)
+            self.statuses.pop(device_id, None)
+            self.to_resume.discard(device_id)
             for message_id in [m.id for m in list(self._waiting.values()) if m.device_id == device_id]:
                 self._waiting.pop(message_id, None)
         if session:
@@ -138,6 +182,11 @@ class Runner(Listener):
         for transport in self.transports.values():
             transport.disconnect(device_id)
         if self.leases is not None:
+            if let_go:
+                try:
+                    self.leases.let_go(device_id)
+                except Exception:
+                    log.exception("could not hand device %s back", device_id)
             self.leases.forget(device_id)
 
     # --- tasks -------------------------------------------------------------------
@@ -150,6 +199,9 @@ class Runner(Listener):
         session = self.ensure_session(message.device_id)
         if session is not None:
             self._schedule(session, message)
+        elif self.leases is not None and self.leases.late():
+            # Acknowledging now would forget the message: its task is retried instead.
+            raise Unavailable(f"the lease of shard {self.shard} is being renewed; retry")
 
     def handle_device_task(self, payload: dict) -> None:
         device_id, action = payload["device_id"], payload["action"]
@@ -174,17 +226,24 @@ class Runner(Listener):
         else:
             raise ValueError(f"unknown device action {action!r}")
 
-    def _schedule(self, session: DeviceSession, message: Message, reload: bool = False) -> None:
+    def _schedule(self, session: DeviceSession, message: Message, reload: bool = False) -> bool:
+        """Queue the message in its session; False when it was queued there already (or
+        is left to Cloud Tasks for later)."""
         now = self.c.clock.now()
         ready_in = 0.0
         if message.deliver_at and message.deliver_at > now:
             if message.deliver_at - now > HOLD_AHEAD:
                 if not reload:  # on reload, its task is still waiting in Cloud Tasks
                     self._defer(message, now)
-                return
+                return False
             ready_in = (message.deliver_at - now).total_seconds()
         self._waiting[message.id] = message
-        session.push(message.id, message.priority, message.created_at.timestamp(), ready_in)
+        return session.push(message.id, message.priority, message.created_at.timestamp(),
+                            ready_in)
+
+    def requeue(self, session: DeviceSession, message: Message) -> bool:
+        """The sweep found a queued message its session does not have: queue it again."""
+        return self._schedule(session, message, reload=True)
 
     def _defer(self, message: Message, now: datetime) -> None:
         """A task that came early (Cloud Tasks caps schedule times at 30 days): hand the
@@ -200,6 +259,12 @@ class Runner(Listener):
                                         current=self._waiting.get(message_id),
                                         fence=self._fence())
         if message is None:
+            waiting = self._waiting.get(message_id)
+            if self.leases is not None and waiting is not None \
+                    and self.leases.late(waiting.device_id):
+                # Late but not lost: the message stays in the queue until the lease is
+                # renewed (a lost lease drops the whole session; the next holder sends it).
+                return Retry(after=LATE_RETRY)
             self._attempts.pop(message_id, None)
             self._waiting.pop(message_id, None)
             return False

@@ -63,7 +63,13 @@ DELIVERIES: tuple[Index, ...] = (
     ("deliveries", (("webhook_id", ASC), ("status", ASC), ("sort_key", ASC))),
 )
 
-INDEXES: tuple[Index, ...] = (*INBOX, *MESSAGES, *DELIVERIES)
+# --- the runner's stranded-work sweep (device_runner/sweep.py) -----------------------
+# Queued messages, oldest first, older than a cut-off.
+RUNNER: tuple[Index, ...] = (
+    ("messages", (("status", ASC), ("created_at", ASC))),
+)
+
+INDEXES: tuple[Index, ...] = (*INBOX, *MESSAGES, *DELIVERIES, *RUNNER)
 
 # (collection, field): Firestore deletes a document some time (usually within a day)
 # after the time in this field. The code never queries these fields, so Terraform also

@@ -220,13 +220,23 @@ class WhatsAppTransport(Transport):
             session.thread.join(timeout=10)
 
     def _run(self, s: _Session) -> None:
+        try:
+            self._loop(s)
+        except Exception:  # a listener that raised (the store out of reach)...
+            log.exception("device %s: the session thread failed", s.device_id)
+        finally:  # ...or any end: a dead thread never leaves connect() a no-op
+            with self._lock:
+                if self.sessions.get(s.device_id) is s and not s.final:
+                    del self.sessions[s.device_id]
+
+    def _loop(self, s: _Session) -> None:
         while not s.stopping.is_set():
-            saved = self.directory.jid_of(s.device_id)
-            client = self.new_client(s.device_id, saved)
-            self._wire(s, client)
-            s.client = client
             error: Exception | None = None
-            try:
+            try:  # reading the saved session and building the client fail like connecting
+                saved = self.directory.jid_of(s.device_id)
+                client = self.new_client(s.device_id, saved)
+                self._wire(s, client)
+                s.client = client
                 client.connect()  # blocks for as long as the session runs
             except Exception as exc:  # neonize raises its errors; the loop survives them
                 error = exc

@@ -347,8 +347,9 @@ def test_indexes_are_listed_once_and_well_formed():
 
 
 def test_messages_page_by_created_at_then_id():
-    """docs/messaging.md: the cursor is (created_at, id), both descending."""
-    for _, fields in (i for i in indexes.INDEXES if i[0] == "messages"):
+    """docs/messaging.md: the cursor is (created_at, id), both descending (the listing's
+    indexes; the runner's sweep reads queued messages oldest first, indexes.RUNNER)."""
+    for _, fields in indexes.MESSAGES:
         assert fields[-2:] == (("created_at", DESC), ("id", DESC))
 
 

@@ -150,7 +150,7 @@ def test_two_runners_one_device_only_one_holds_the_session(container, acc, clust
     wait_until(lambda: status_of(c, message.id) == "sent")
     assert cluster.network.send_attempts == [message.wa_id]
     health = b.client.get("/health").get_json()
-    assert health["sessions"] == {"total": 1, "by_status": {"connected": 1}}
+    assert health["sessions"] == {"total": 1, "live": 1, "by_status": {"connected": 1}}
     assert health["lease"]["valid"] and health["queues"] == {device.id: 0}
 
 
