@@ -3,8 +3,10 @@ declarations register the Flask views and produce the OpenAPI 3.1 document."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +36,12 @@ class Route:
     # also accepts multipart/form-data: the handler then gets body=None and reads
     # request.files itself; the OpenAPI document lists this form beside the JSON body
     multipart: dict[str, dict] | None = None
+
+    @property
+    def description(self) -> str:
+        """The handler's docstring: what the operation does, when to use it, its limits and
+        the errors it can answer."""
+        return inspect.getdoc(self.handler) or ""
 
     @property
     def flask_path(self) -> str:
@@ -129,6 +137,7 @@ class Api:
         for route in self.routes:
             op: dict[str, Any] = {
                 "summary": route.summary,
+                "description": route.description,
                 "operationId": route.handler.__name__,
                 "tags": [route.tag],
                 "responses": {},
@@ -161,6 +170,10 @@ class Api:
             if route.response is not None:
                 content = {"schema": ref(route.response)}
                 example = _example(route.response)
+                if example is None:
+                    from functions.api.openapi_docs import RESPONSE_EXAMPLES
+
+                    example = RESPONSE_EXAMPLES.get(route.handler.__name__)
                 if example is not None:
                     content["example"] = example
                 ok["content"] = {route.content_type: content}
@@ -179,16 +192,26 @@ class Api:
                 op["security"] = [{"bearer": []}, {"token": []}]
             elif route.auth == "admin":
                 op["security"] = [{"bearer": []}]
-                op["description"] = "Needs the operator's admin key as the bearer token."
+                op["description"] = ("Needs the operator's admin key as the bearer token.\n\n"
+                                     + route.description).strip()
             else:
                 op["security"] = []
             paths.setdefault(route.path, {})[route.method.lower()] = op
+        from functions.api import openapi_docs
+
+        used = {route.tag for route in self.routes}
+        message_schema = next((ref(r.response) for r in self.routes
+                               if r.handler.__name__ == "get_message"), {"type": "object"})
         return {
             "openapi": "3.1.0",
             "info": {"title": self.title, "version": self.version,
-                     "description": "Utio: send and receive WhatsApp messages over HTTPS."},
+                     "description": openapi_docs.INTRO},
             "servers": [{"url": "/"}],
+            "tags": [{"name": tag, "description": text}
+                     for tag, text in openapi_docs.TAGS.items() if tag in used]
+                    + [{"name": tag} for tag in sorted(used - set(openapi_docs.TAGS))],
             "paths": paths,
+            "webhooks": openapi_docs.webhooks(message_schema),
             "components": {
                 "schemas": schemas,
                 "securitySchemes": {
@@ -210,9 +233,45 @@ def _inputs(routes: list[Route]) -> set:
 
 
 def _example(model: type[BaseModel]) -> Any:
+    """The model's own example, or one made of its fields' examples (a list answer of
+    the examples of its items)."""
     extra = model.model_config.get("json_schema_extra") or {}
     examples = extra.get("examples") if isinstance(extra, dict) else None
-    return examples[0] if examples else None
+    if examples:
+        return examples[0]
+    example: dict[str, Any] = {}
+    for name, f in model.model_fields.items():
+        value = _field_example(f.annotation, f)
+        if value is _NONE:
+            return None  # a field with nothing to show: no example rather than a wrong one
+        example[f.alias or name] = value
+    return example
+
+
+_NONE = object()
+
+
+def _field_example(annotation: Any, f: Any = None) -> Any:
+    if f is not None and f.examples:
+        return f.examples[0]
+    if inspect.isclass(annotation) and issubclass(annotation, BaseModel):
+        value = _example(annotation)
+        return _NONE if value is None else value
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is list and args:
+        item = _field_example(args[0])
+        return _NONE if item is _NONE else [item]
+    if f is not None and not f.is_required():
+        default = f.get_default(call_default_factory=True)
+        return default.model_dump(mode="json") if isinstance(default, BaseModel) else (
+            default.value if hasattr(default, "value") else default)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        for arg in args:
+            if arg is not type(None):
+                value = _field_example(arg)
+                if value is not _NONE:
+                    return value
+    return _NONE
 
 
 def render(result: Any, status: int) -> Response:
