@@ -22,7 +22,7 @@ URL_TEXT = ("Where events are POSTed. Outside the local stack: https, on a host 
 class CreateWebhook(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"url": "https://hooks.acme.example/utio", "events": ["message:*", "device:status"],
-         "headers": {"Authorization": "Bearer 7f3c…"}, "description": "CRM sync"}]})
+         "headers": {"Authorization": "Bearer 7f3c9a0e5b1d2c4f"}, "description": "CRM sync"}]})
     url: str = Field(max_length=2000, description=URL_TEXT)
     events: list[str] = Field(default_factory=lambda: ["*"], min_length=1, max_length=50,
                               description=EVENTS_TEXT)

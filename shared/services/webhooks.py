@@ -166,10 +166,11 @@ def check_headers(headers: dict[str, str]) -> dict[str, str]:
         if lower in seen:
             raise refuse(f"{name} is given twice", name)
         seen.add(lower)
+        # HTTP sends header values as Latin-1: anything else could never be delivered.
         if len(value) > MAX_HEADER_VALUE or any(ord(ch) < 0x20 and ch != "\t" or ord(ch) == 0x7F
-                                                for ch in value):
-            raise refuse(f"the value of {name} must be at most {MAX_HEADER_VALUE} characters "
-                         "without control characters", name)
+                                                or ord(ch) > 0xFF for ch in value):
+            raise refuse(f"the value of {name} must be at most {MAX_HEADER_VALUE} Latin-1 "
+                         "characters without control characters", name)
         total += len(name) + len(value.encode())
     if total > MAX_HEADERS_BYTES:
         raise refuse(f"custom headers may hold at most {MAX_HEADERS_BYTES} bytes in all")
