@@ -27,7 +27,8 @@ def create_agent(p: Principal, body: CreateAgent):
     (`utio_agt_…`, shown once in `token`) that works on the chat, contact, label and group
     endpoints of the devices it is granted (`devices`); an `admin` agent sees every device.
     Agents need a platform plan: the account's seats are the agents its devices' plans
-    include (3, 5 or 10 per device on Platform Professional, Business and Enterprise).
+    include (3, 5 or 10 per device on Platform Professional, Business and Enterprise,
+    while the device is paid or on trial; sandbox devices grant none).
 
     Errors: 403 `agent_limit_reached` when every seat is taken (add a platform device or
     extra agents to the plan); 409 when an agent with that email exists; 422 when a granted
