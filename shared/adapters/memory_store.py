@@ -8,7 +8,7 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from shared.ports import AnyOf, DocumentStore, Filter
+from shared.ports import AnyOf, DocumentStore, Filter, check_document_id, document_id_problem
 
 
 def _matches(value, expected) -> bool:
@@ -52,11 +52,14 @@ class MemoryStore(DocumentStore):
         self._lock = threading.RLock()
 
     def get(self, collection, doc_id):
+        if document_id_problem(doc_id):
+            return None
         with self._lock:
             doc = self._data.get(collection, {}).get(doc_id)
             return None if doc is None else copy.deepcopy(doc) | {"id": doc_id}
 
     def create(self, collection, doc_id, data):
+        check_document_id(doc_id)
         with self._lock:
             docs = self._data.setdefault(collection, {})
             if doc_id in docs:
@@ -65,10 +68,13 @@ class MemoryStore(DocumentStore):
             return True
 
     def put(self, collection, doc_id, data):
+        check_document_id(doc_id)
         with self._lock:
             self._data.setdefault(collection, {})[doc_id] = _stored(data)
 
     def update(self, collection, doc_id, changes, *, when=None, guard=None):
+        if document_id_problem(doc_id) or (guard and document_id_problem(guard.doc_id)):
+            return False
         with self._lock:
             doc = self._data.get(collection, {}).get(doc_id)
             if doc is None:
@@ -84,10 +90,13 @@ class MemoryStore(DocumentStore):
             return True
 
     def delete(self, collection, doc_id):
+        if document_id_problem(doc_id):
+            return False
         with self._lock:
             return self._data.get(collection, {}).pop(doc_id, None) is not None
 
     def increment(self, collection, doc_id, field, by=1, *, maximum=None, extra=None):
+        check_document_id(doc_id)
         with self._lock:
             doc = self._data.setdefault(collection, {}).get(doc_id)
             value = ((doc or {}).get(field) or 0) + by
