@@ -10,6 +10,7 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 WEB_STAMP := web/node_modules/.installed
+CHATBOT_STAMP := examples/chatbot/node/node_modules/.installed
 
 .PHONY: dev test bench lint clean generate package web
 
@@ -27,6 +28,11 @@ $(WEB_STAMP): web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	touch $(WEB_STAMP)
 
+# The Node.js chatbot starter's one dependency (standardwebhooks), for its e2e test.
+$(CHATBOT_STAMP): examples/chatbot/node/package.json examples/chatbot/node/package-lock.json
+	cd examples/chatbot/node && npm ci --no-audit --no-fund --loglevel=error
+	touch $(CHATBOT_STAMP)
+
 # The web app: its API types from the OpenAPI document (dumped from the code, no server),
 # type-checked and built into web/dist, which the api serves locally.
 web: $(STAMP) $(WEB_STAMP)
@@ -42,7 +48,7 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -q && apt-get install -y -q --no-install-recommends chromium
 
-test: $(STAMP) $(CHECKOV_STAMP) $(CHROMIUM) web
+test: $(STAMP) $(CHECKOV_STAMP) $(CHROMIUM) $(CHATBOT_STAMP) web
 	$(BIN)/python -m pytest
 
 # Rewrite terraform/generated/ from shared/names.py and the API's OpenAPI document.
@@ -60,4 +66,5 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) build .utio .pytest_cache .ruff_cache web/node_modules web/dist
+	rm -rf $(VENV) $(CHECKOV_VENV) build .utio .pytest_cache .ruff_cache web/node_modules web/dist \
+		examples/chatbot/node/node_modules
