@@ -231,6 +231,7 @@ SMOKE_SIZES: dict[str, dict] = {
     "runner_takeover": {"lease": 0.5, "rounds": 1},
     "runner_restart": {"devices": 5, "lease": 1.0},
     "store_pause": {"pause": 1.0, "lease": 0.5, "backlog": 5},
+    "docs_page": {"rounds": 1},
 }
 
 
@@ -247,7 +248,7 @@ def main() -> None:
     figures = (cold_start, api_overhead, number_validation, webhooks.fanout_throughput,
                webhooks.inbound_latency, messaging.priority_positions, messaging.pacing,
                messaging.pipeline_throughput, messaging.cost_per_message, runner_memory,
-               runner_takeover, runner_restart, store_pause)
+               runner_takeover, runner_restart, store_pause, docs_page)
     for i, figure in enumerate(figures):
         if i:
             print()
@@ -276,6 +277,12 @@ def store_pause(pause: float = 6.0, lease: float = 2.0, backlog: int = 40) -> No
     from bench.recovery import store_pause as figure
 
     figure(pause=pause, lease=lease, backlog=backlog)
+
+
+def docs_page(rounds: int = 5) -> None:
+    from bench.docs import docs_page as figure
+
+    figure(rounds=rounds)
 
 
 if __name__ == "__main__":

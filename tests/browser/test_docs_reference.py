@@ -26,6 +26,7 @@ LANGUAGES = {
 @pytest.fixture
 def page(browser, web_server):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(60_000)  # Scalar renders the whole document in the page
     page = context.new_page()
     page.requests = []
     page.violations = []
@@ -38,7 +39,7 @@ def page(browser, web_server):
 
 def open_reference(page, origin: str):
     page.goto(f"{origin}/docs", wait_until="load")
-    page.get_by_role("heading", name="Utio API", exact=True).wait_for(timeout=60_000)
+    page.get_by_role("heading", name="Utio API", exact=True).wait_for(timeout=120_000)
 
 
 def show_send_message(page, origin: str):

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HEADERS = ("cold start", "API overhead", "number validation", "webhook fan-out",
            "inbound message -> webhook latency", "priority:", "pacing:", "pipeline throughput",
            "cost per delivered message", "runner memory", "take-over", "restart resume",
-           "store pause")
+           "store pause", "documentation page")
 
 
 def test_bench_runs_every_figure_at_smoke_sizes():

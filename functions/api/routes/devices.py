@@ -25,9 +25,13 @@ def create_device(p: Principal, body: CreateDevice):
     /v1/devices/{device_id}/scan` (QR code or pairing code). On the local stack and in tests
     a `sandbox` device links by itself within a second, on a simulated network.
 
-    Errors: 409 when the account already has 3 devices on trial (subscribe one first) or
-    another device is being created at the same moment; 422 for an unknown plan or a
-    delivery speed above the plan's."""
+    Trials: in the account's first 24 hours it may try up to 3 plans, one trial device at a
+    time (delete one to try another); later devices start unpaid until subscribed. Sandbox
+    devices are not billed.
+
+    Errors: 409 `trial_device_exists` or `trial_limit_reached` for a trial the rules above
+    refuse, or when another device is being created at the same moment; 422 for an unknown
+    plan or a delivery speed above the plan's."""
     settings = DeviceSettings.model_validate(
         body.settings.model_dump(exclude_none=True) if body.settings else {})
     transport = body.transport or Transport(p.c.settings.default_transport)
