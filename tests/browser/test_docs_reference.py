@@ -93,3 +93,24 @@ def test_postman_collection_is_served_beside_the_reference(web_server):
     assert collection["info"]["name"] == "Utio API"
     requests = [item for folder in collection["item"] for item in folder.get("item", [])]
     assert len(requests) == len(api.routes)
+
+
+def test_try_it_sends_a_real_request_with_the_readers_key(page, web_server):
+    from tests.fakes import ADMIN_KEY
+
+    created = web_server.app.test_client().post(
+        "/v1/accounts", json={"name": "Docs reader"},
+        headers={"Authorization": f"Bearer {ADMIN_KEY}"}).get_json()
+    key = created["api_key"]["key"]
+    sent = []
+    page.on("response", lambda r: "/v1/devices" in r.url and sent.append(
+        (r.request.headers.get("authorization"), r.status)))
+    open_reference(page, web_server.origin)
+    page.get_by_role("textbox", name="Bearer Token").fill(key)
+    page.goto(f"{web_server.origin}/docs#tag/devices/GET/v1/devices")
+    heading = page.get_by_role("heading", name="List devices")
+    heading.wait_for()
+    page.locator("section", has=heading).last.get_by_role("button", name="Test Request").click()
+    page.get_by_role("dialog").get_by_role("button", name="Send", exact=False).first.click()
+    page.get_by_role("dialog").get_by_text("200", exact=False).first.wait_for()
+    assert (f"Bearer {key}", 200) in sent, sent
