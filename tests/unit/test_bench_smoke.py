@@ -36,7 +36,7 @@ def test_every_figure_has_smoke_sizes_its_function_accepts():
     figures = {f.__name__: f for f in (
         bench_main.cold_start, bench_main.api_overhead, bench_main.number_validation,
         bench_main.runner_memory, bench_main.runner_takeover, bench_main.runner_restart,
-        bench_main.store_pause)}
+        bench_main.store_pause, bench_main.docs_page)}
     from bench import messaging, webhooks
     for module in (messaging, webhooks):
         for name in bench_main.SMOKE_SIZES:
