@@ -36,7 +36,7 @@ def list_chats(p: Principal, device_id: str, query: ChatQuery):
 
     Errors: 404 when the device is not in this account (or an agent's token was not granted
     it); 422 for a bad filter or a cursor this API did not return."""
-    devices.get_device(p.c.store, p.account_id, device_id)
+    devices.get_device(p.c, p.account_id, device_id)
     found, next_cursor = chats.list_chats(p.c.store, device_id, label=query.label,
                                           kind=query.kind, unread=query.unread,
                                           limit=query.limit, after=query.cursor)
@@ -101,15 +101,14 @@ def send_to_chat(p: Principal, device_id: str, chat_id: str, body: SendToChat):
     Errors: 402 when the device's trial ended without a subscription; 404 when the device or
     the chat is not found; 409 when an `Idempotency-Key` was used with another body; 422 for
     an empty text, more than 6000 characters, or a group chat."""
-    devices.get_device(p.c.store, p.account_id, device_id)
+    devices.get_device(p.c, p.account_id, device_id)
     chat = parse_chat_id(chat_id)
     if chat.endswith("@g.us"):
         raise ValidationFailed("chat: sending to a group chat is not supported here yet",
                                details={"field": "chat"}, code="group_chat")
     message, created = messages.send_message(
-        p.c.store, p.c.tasks, p.c.bus, p.c.clock, p.account_id, phone=chat, text=body.message,
-        device_id=device_id, priority=body.priority, reference=body.reference,
-        idempotency_key=p.idempotency_key, mailer=p.c.mailer)
+        p.c, p.account_id, phone=chat, text=body.message, device_id=device_id,
+        priority=body.priority, reference=body.reference, idempotency_key=p.idempotency_key)
     return MessageOut.model_validate(message.model_dump(exclude=message.INTERNAL)), \
         201 if created else 200
 
@@ -123,5 +122,5 @@ def chat_link(p: Principal, device_id: str, phone: str, query: ChatLinkQuery):
 
     Errors: 404 when the device is not found; 422 when the number is not valid E.164 or the
     text is too long for a link."""
-    devices.get_device(p.c.store, p.account_id, device_id)
+    devices.get_device(p.c, p.account_id, device_id)
     return ChatLink.model_validate(chats.chat_link(phone, query.text))

@@ -20,7 +20,7 @@ def list_contacts(p: Principal, device_id: str, query: ContactQuery):
     metadata and labels you set. Filter by `label`; page with `cursor`.
 
     Errors: 404 when the device is not in this account; 422 for a bad filter or cursor."""
-    devices.get_device(p.c.store, p.account_id, device_id)
+    devices.get_device(p.c, p.account_id, device_id)
     found, next_cursor = contacts.list_contacts(p.c.store, device_id, label=query.label,
                                                 limit=query.limit, after=query.cursor)
     return ContactList(data=[_out(c) for c in found], next_cursor=next_cursor)
@@ -46,7 +46,7 @@ def update_contact(p: Principal, device_id: str, phone: str, body: UpdateContact
 
     Errors: 404 when the device or the contact is not found; 409 when many requests change the
     same contact at once (retry); 422 for too many keys, long values or unknown labels."""
-    devices.get_device(p.c.store, p.account_id, device_id)
+    devices.get_device(p.c, p.account_id, device_id)
     contact = contacts.update_contact(p.c.store, p.c.bus, p.c.clock, p.account_id, device_id,
                                       phones.normalise(phone), body.model_dump(exclude_unset=True))
     return _out(contact)

@@ -35,7 +35,7 @@ def create_device(p: Principal, body: CreateDevice):
     settings = DeviceSettings.model_validate(
         body.settings.model_dump(exclude_none=True) if body.settings else {})
     transport = body.transport or Transport(p.c.settings.default_transport)
-    device = devices.create_device(p.c.store, p.c.tasks, p.c.clock, p.account_id,
+    device = devices.create_device(p.c, p.account_id,
                                    transport=transport, alias=body.alias, settings=settings,
                                    **({"plan": body.plan.value} if body.plan else {}))
     return _out(device)
@@ -48,7 +48,7 @@ def list_devices(p: Principal):
     agent's token lists only its granted devices.
 
     Errors: 401 without a valid API key."""
-    return DeviceList(data=[_out(d) for d in devices.list_devices(p.c.store, p.account_id)
+    return DeviceList(data=[_out(d) for d in devices.list_devices(p.c, p.account_id)
                             if p.sees(d.id)])
 
 
@@ -60,7 +60,7 @@ def get_device(p: Principal, device_id: str):
     the `device:status` webhook event instead.
 
     Errors: 404 when the device is not in this account."""
-    return _out(devices.get_device(p.c.store, p.account_id, device_id))
+    return _out(devices.get_device(p.c, p.account_id, device_id))
 
 
 @api.route("PATCH", "/v1/devices/{device_id}", body=UpdateDevice, response=DeviceOut,
@@ -74,7 +74,7 @@ def update_device(p: Principal, device_id: str, body: UpdateDevice):
     changes = body.model_dump(exclude_unset=True)
     if body.settings is not None:
         changes["settings"] = body.settings.model_dump(exclude_none=True)
-    device = devices.update_device(p.c.store, p.c.tasks, p.c.clock, p.account_id, device_id,
+    device = devices.update_device(p.c, p.account_id, device_id,
                                    changes)
     return _out(device)
 
@@ -90,7 +90,7 @@ def delete_device(p: Principal, device_id: str):
 
     Errors: 404 when the device is not in this account."""
     billing.release_device(p.c.store, p.c.billing, p.account_id, device_id)  # ends its subscription
-    devices.delete_device(p.c.store, p.c.tasks, p.c.bus, p.c.clock, p.account_id, device_id)
+    devices.delete_device(p.c, p.account_id, device_id)
 
 
 @api.route("POST", "/v1/devices/{device_id}/sandbox/inbound", body=SandboxInbound,
@@ -103,6 +103,6 @@ def sandbox_inbound(p: Principal, device_id: str, body: SandboxInbound):
 
     Errors: 400 when the device is a real WhatsApp device; 404 when the device is not in this
     account; 422 when the number is not valid E.164 or the text is empty or too long."""
-    devices.inject_sandbox_inbound(p.c.store, p.c.tasks, p.account_id, device_id, body.phone,
+    devices.inject_sandbox_inbound(p.c, p.account_id, device_id, body.phone,
                                    body.message)
     return Accepted()

@@ -72,7 +72,7 @@ def device_usage(p: Principal, device_id: str):
     counter resets, the media size limits and its delivery speed.
 
     Errors: 404 when the device is not in this account."""
-    device = devices.get_device(p.c.store, p.account_id, device_id)
+    device = devices.get_device(p.c, p.account_id, device_id)
     plan = quotas.plan_of(device)
     period = quotas.period_of(p.c.clock.now())
     used = quotas.used(p.c.store, device.id, period)

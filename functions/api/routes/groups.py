@@ -36,7 +36,7 @@ def list_groups(p: Principal, device_id: str):
     A device in 50+ groups gets slower: leave the ones you do not need.
 
     Errors: 404 when the device is not in this account."""
-    devices.get_device(p.c.store, p.account_id, device_id)
+    devices.get_device(p.c, p.account_id, device_id)
     found = groups.list_groups(p.c.store, p.c.tasks, p.c.clock, p.account_id, device_id)
     return GroupList(data=[_group(g) for g in found])
 
@@ -48,7 +48,7 @@ def sync_groups(p: Principal, device_id: str):
     added to one. The list updates within seconds.
 
     Errors: 404 when the device is not in this account."""
-    devices.get_device(p.c.store, p.account_id, device_id)
+    devices.get_device(p.c, p.account_id, device_id)
     groups.request_sync(p.c.store, p.c.tasks, p.c.clock, device_id, force=True)
     return Accepted()
 

@@ -16,11 +16,6 @@ def _out(message) -> MessageOut:
     return MessageOut.model_validate(message.model_dump(exclude=message.INTERNAL))
 
 
-def _media_source(c) -> messages.MediaSource:
-    """Built only for media messages: a text never makes the Storage client."""
-    return messages.MediaSource(c.storage, c.fetcher, c.settings.media_fetch_timeout)
-
-
 def _draft(body: SendMessage):
     if body.message is not None:
         return None
@@ -60,13 +55,10 @@ def send_message(p: Principal, body: SendMessage):
     the media is larger than the plan allows; 422 for a bad number, two content fields, text
     over 6000 characters, or a schedule more than 365 days ahead; 429 `quota_exceeded` when
     the month's messages are used up."""
-    c = p.c
     message, created = messages.send_message(
-        c.store, c.tasks, c.bus, c.clock, p.account_id, phone=body.phone, group=body.group,
-        text=body.message, content=_draft(body), quote=body.quote, device_id=body.device,
-        priority=body.priority, reference=body.reference, deliver_at=body.deliver_at,
-        idempotency_key=p.idempotency_key, media=_media_source(c) if body.media else None,
-        mailer=c.mailer)
+        p.c, p.account_id, phone=body.phone, group=body.group, text=body.message,
+        content=_draft(body), quote=body.quote, device_id=body.device, priority=body.priority,
+        reference=body.reference, deliver_at=body.deliver_at, idempotency_key=p.idempotency_key)
     return _out(message), 201 if created else 200
 
 
@@ -78,7 +70,7 @@ def get_message(p: Principal, message_id: str):
     polling.
 
     Errors: 404 when the message is not in this account."""
-    return _out(messages.get_message(p.c.store, p.account_id, message_id))
+    return _out(messages.get_message(p.c, p.account_id, message_id))
 
 
 @api.route("GET", "/v1/messages", query=MessageQuery, response=MessageList,
@@ -90,7 +82,7 @@ def list_messages(p: Principal, query: MessageQuery):
 
     Errors: 422 for an unknown status, a bad time or a cursor this API did not return."""
     found, cursor = messages.list_messages(
-        p.c.store, p.account_id, device_id=query.device, status=query.status, phone=query.phone,
+        p.c, p.account_id, device_id=query.device, status=query.status, phone=query.phone,
         group=query.group, reference=query.reference, since=query.since, until=query.until,
         limit=query.limit, cursor=query.cursor)
     return MessageList(data=[_out(m) for m in found], next_cursor=cursor)
@@ -104,5 +96,5 @@ def cancel_message(p: Principal, message_id: str):
 
     Errors: 404 when the message is not in this account; 409 when it was already sent,
     failed or cancelled."""
-    return _out(messages.cancel_message(p.c.store, p.c.bus, p.c.clock, p.account_id,
+    return _out(messages.cancel_message(p.c, p.account_id,
                                         message_id))

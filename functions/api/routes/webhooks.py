@@ -17,7 +17,7 @@ from functions.api.schemas_webhooks import (
     WebhookSecret,
 )
 from shared.events import CATALOG, example_body
-from shared.services import webhooks
+from shared.services.webhooks import delivery_log, registration
 
 TAG = "webhooks"
 
@@ -49,8 +49,7 @@ def create_webhook(p: Principal, body: CreateWebhook):
 
     Errors: 422 for a bad URL (private or unresolvable hosts are refused), unknown event
     names, a device not in this account, or bad custom headers."""
-    webhook = webhooks.create_webhook(
-        p.c.store, p.c.settings, p.c.clock, p.account_id, url=body.url, events=body.events,
+    webhook = registration.create_webhook(p.c, p.account_id, url=body.url, events=body.events,
         devices=body.devices, headers=body.headers, description=body.description,
         enabled=body.enabled)
     return _out(webhook, WebhookCreated)
@@ -62,7 +61,7 @@ def list_webhooks(p: Principal):
     disabled one, why (`manual`, `failing`, `gone`).
 
     Errors: 401 without a valid API key."""
-    found = webhooks.list_webhooks(p.c.store, p.c.settings, p.account_id)
+    found = registration.list_webhooks(p.c, p.account_id)
     return WebhookList(data=[_out(w) for w in found])
 
 
@@ -72,7 +71,7 @@ def get_webhook(p: Principal, webhook_id: str):
     """One webhook, with `failing_since` when its deliveries have been failing.
 
     Errors: 404 when the webhook is not in this account."""
-    return _out(webhooks.get_webhook(p.c.store, p.c.settings, p.account_id, webhook_id))
+    return _out(registration.get_webhook(p.c, p.account_id, webhook_id))
 
 
 @api.route("PATCH", "/v1/webhooks/{webhook_id}", body=UpdateWebhook, response=WebhookOut,
@@ -85,7 +84,7 @@ def update_webhook(p: Principal, webhook_id: str, body: UpdateWebhook):
 
     Errors: 404 when the webhook is not in this account; 422 for a bad URL, unknown events
     or no field at all."""
-    return _out(webhooks.update_webhook(p.c.store, p.c.settings, p.c.clock, p.account_id,
+    return _out(registration.update_webhook(p.c, p.account_id,
                                         webhook_id, body.changes()))
 
 
@@ -96,7 +95,7 @@ def delete_webhook(p: Principal, webhook_id: str):
     URL. To pause it instead, `PATCH` it with `enabled: false`.
 
     Errors: 404 when the webhook is not in this account."""
-    webhooks.delete_webhook(p.c.store, p.account_id, webhook_id)
+    registration.delete_webhook(p.c, p.account_id, webhook_id)
 
 
 @api.route("GET", "/v1/webhooks/{webhook_id}/secret", response=WebhookSecret, tag=TAG,
@@ -106,7 +105,7 @@ def get_webhook_secret(p: Principal, webhook_id: str):
     signs beside it.
 
     Errors: 404 when the webhook is not in this account."""
-    webhook = webhooks.get_webhook(p.c.store, p.c.settings, p.account_id, webhook_id)
+    webhook = registration.get_webhook(p.c, p.account_id, webhook_id)
     expires = webhook.previous_secret_expires_at if len(
         webhook.signing_secrets(p.c.clock.now())) > 1 else None
     return WebhookSecret(secret=webhook.secret, previous_secret_expires_at=expires)
@@ -121,7 +120,7 @@ def rotate_webhook_secret(p: Principal, webhook_id: str):
 
     Errors: 404 when the webhook is not in this account; 409 when another rotation happened
     at the same moment (retry)."""
-    webhook = webhooks.rotate_secret(p.c.store, p.c.settings, p.c.clock, p.account_id, webhook_id)
+    webhook = registration.rotate_secret(p.c, p.account_id, webhook_id)
     return WebhookSecret(secret=webhook.secret,
                          previous_secret_expires_at=webhook.previous_secret_expires_at)
 
@@ -134,7 +133,7 @@ def send_webhook_test(p: Principal, webhook_id: str):
     check the URL and your signature verification.
 
     Errors: 404 when the webhook is not in this account; 409 when the webhook is disabled."""
-    delivery = webhooks.send_test(p.c.store, p.c.tasks, p.c.clock, p.account_id, webhook_id)
+    delivery = delivery_log.send_test(p.c, p.account_id, webhook_id)
     return DeliveryOut.model_validate(delivery.model_dump())
 
 
@@ -147,7 +146,7 @@ def list_webhook_deliveries(p: Principal, webhook_id: str, query: DeliveryQuery)
     the start of its answer. Filter by `status` or `event`; page with `cursor`.
 
     Errors: 404 when the webhook is not in this account; 422 for a bad filter or cursor."""
-    page, cursor = webhooks.list_deliveries(p.c.store, p.account_id, webhook_id,
+    page, cursor = delivery_log.list_deliveries(p.c, p.account_id, webhook_id,
                                             limit=query.limit, cursor=query.cursor,
                                             status=query.status)
     return DeliveryList(data=[DeliveryOut.model_validate(d.model_dump()) for d in page],
@@ -161,7 +160,7 @@ def get_webhook_delivery(p: Principal, webhook_id: str, delivery_id: str):
     receiver got and when the next attempt is due.
 
     Errors: 404 when the webhook or the delivery is not found."""
-    delivery = webhooks.get_delivery(p.c.store, p.account_id, webhook_id, delivery_id)
+    delivery = delivery_log.get_delivery(p.c, p.account_id, webhook_id, delivery_id)
     return DeliveryOut.model_validate(delivery.model_dump())
 
 
@@ -174,7 +173,7 @@ def retry_webhook_delivery(p: Principal, webhook_id: str, delivery_id: str):
 
     Errors: 404 when the webhook or the delivery is not found; 409 when the webhook is
     disabled or the delivery is still being delivered."""
-    delivery = webhooks.retry_delivery(p.c.store, p.c.tasks, p.c.clock, p.account_id,
+    delivery = delivery_log.retry_delivery(p.c, p.account_id,
                                        webhook_id, delivery_id)
     return DeliveryOut.model_validate(delivery.model_dump())
 
@@ -189,6 +188,6 @@ def recover_webhook_deliveries(p: Principal, webhook_id: str, body: RecoverDeliv
 
     Errors: 404 when the webhook is not in this account; 409 when the webhook is disabled
     (enable it first); 422 for a bad time."""
-    retried, more = webhooks.recover(p.c.store, p.c.tasks, p.c.clock, p.account_id, webhook_id,
+    retried, more = delivery_log.recover(p.c, p.account_id, webhook_id,
                                      body.since)
     return Recovered(retried=retried, more=more)
