@@ -114,8 +114,9 @@ def relink(p: Principal, device_id: str):
            summary="Set the WhatsApp profile's name, description and image", tag="devices",
            errors=(404, 409))
 def update_profile(p: Principal, device_id: str, body: ProfileUpdate):
-    """Sets the linked WhatsApp account's profile name, about text and picture (a JPEG or PNG,
-    given as a URL or base64, at most 5 MB), as WhatsApp shows them to your contacts.
+    """Sets the linked WhatsApp account's profile name (up to 25 characters),
+    about text (up to 139) and picture (a JPEG or PNG, base64-encoded, at most 5 MB), as
+    WhatsApp shows them to your contacts.
 
     Errors: 404 when the device is not in this account; 409 when it is not connected; 422
     when no field is given or the image is not a JPEG or PNG."""
