@@ -91,6 +91,7 @@ def test_postman_collection_is_served_beside_the_reference(web_server):
     assert response.status_code == 200
     collection = response.get_json()
     assert collection["info"]["name"] == "Utio API"
+    assert {v["key"] for v in collection["variable"]} >= {"baseUrl", "bearerToken"}
     requests = [item for folder in collection["item"] for item in folder.get("item", [])]
     assert len(requests) == len(api.routes)
 

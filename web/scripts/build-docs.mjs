@@ -108,6 +108,13 @@ const result = await convert({ type: "string", data: openapi },
   { folderStrategy: "Tags", requestParametersResolution: "Example", exampleParametersResolution: "Example" });
 if (!result.result) throw new Error(`Postman conversion failed: ${result.reason}`);
 const collection = result.output[0].data;
-collection.variable = [{ key: "baseUrl", value: "http://127.0.0.1:8080", type: "string" }];
+// The converter leaves the server relative ("/"): point it at `make dev`, and declare the
+// API key variable its bearer auth uses, for the reader to fill in.
+const given = Object.fromEntries((collection.variable ?? []).map((v) => [v.key, v]));
+collection.variable = Object.values({
+  ...given,
+  baseUrl: { key: "baseUrl", value: "http://127.0.0.1:8080", type: "string" },
+  bearerToken: { key: "bearerToken", value: "", type: "string", description: "Your Utio API key" },
+});
 writeFileSync(join(out, "utio.postman_collection.json"), JSON.stringify(collection, null, 1) + "\n");
 console.log(`docs: reference, ${guides.length} guides, Postman collection in dist/docs`);
