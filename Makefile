@@ -10,7 +10,9 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 WEB_STAMP := web/node_modules/.installed
+FIREBASE_STAMP := infra/firebase/node_modules/.installed
 CHATBOT_STAMP := examples/chatbot/node/node_modules/.installed
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: dev test bench lint clean generate package web
 
@@ -33,22 +35,26 @@ $(CHATBOT_STAMP): examples/chatbot/node/package.json examples/chatbot/node/packa
 	cd examples/chatbot/node && npm ci --no-audit --no-fund --loglevel=error
 	touch $(CHATBOT_STAMP)
 
+# firebase-tools for the Firebase Auth emulator (infra/firebase/auth_emulator.cjs). Its
+# install scripts only build optional native modules the Auth emulator does not use.
+$(FIREBASE_STAMP): infra/firebase/package.json infra/firebase/package-lock.json
+	cd infra/firebase && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(FIREBASE_STAMP)
+
+# Debian's Chromium for the browser tests (Playwright cannot download its own here).
+$(CHROMIUM):
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium > /dev/null
+
 # The web app: its API types from the OpenAPI document (dumped from the code, no server),
 # type-checked and built into web/dist, which the api serves locally.
 web: $(STAMP) $(WEB_STAMP)
 	$(BIN)/python -m infra.openapi_json build/openapi.json
 	cd web && npm run --silent build
 
-dev: $(STAMP) web
+dev: $(STAMP) $(FIREBASE_STAMP) web
 	$(BIN)/python -m infra.dev
 
-# The browser tests drive Debian's chromium (Playwright for Python, no browser download).
-CHROMIUM := /usr/bin/chromium
-
-$(CHROMIUM):
-	apt-get update -q && apt-get install -y -q --no-install-recommends chromium
-
-test: $(STAMP) $(CHECKOV_STAMP) $(CHROMIUM) $(CHATBOT_STAMP) web
+test: $(STAMP) $(CHECKOV_STAMP) $(FIREBASE_STAMP) $(CHROMIUM) $(CHATBOT_STAMP) web
 	$(BIN)/python -m pytest
 
 # Rewrite terraform/generated/ from shared/names.py and the API's OpenAPI document.
@@ -66,5 +72,5 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) build .utio .pytest_cache .ruff_cache web/node_modules web/dist \
+	rm -rf $(VENV) $(CHECKOV_VENV) build .utio .pytest_cache .ruff_cache web/node_modules web/dist infra/firebase/node_modules \
 		examples/chatbot/node/node_modules
