@@ -51,6 +51,8 @@ TAGS = {
                "(counted against the plan).",
     "webhooks": "Where events are delivered, signed, with retries, a delivery log and "
                 "recovery.",
+    "people": "People signing in to the web app with Identity Platform: its public "
+              "settings, sign-up, and who is signed in.",
 }
 
 _SIGNATURE_HEADERS = [

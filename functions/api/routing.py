@@ -192,7 +192,8 @@ class Api:
                 op["security"] = [{"bearer": []}, {"token": []}]
             elif route.auth == "person":
                 op["security"] = [{"bearer": []}]
-                op["description"] = "Needs a signed-in person's ID token as the bearer token."
+                op["description"] = ("Needs a signed-in person's ID token as the bearer "
+                                     "token.\n\n" + route.description).strip()
             elif route.auth == "admin":
                 op["security"] = [{"bearer": []}]
                 op["description"] = ("Needs the operator's admin key as the bearer token.\n\n"

@@ -120,22 +120,32 @@ def stripe_completes_checkout(standin: StripeStandIn, stack, session_id: str):
 
 
 @pytest.mark.timeout(600)
-def test_every_request_example_gets_its_documented_answer(tmp_path):
+def test_every_request_example_gets_its_documented_answer(tmp_path, auth_emulator):
     standin = StripeStandIn().start()
     sync(StripeBilling(standin.api_key, "", api_base=standin.url).client)  # the catalogue
     receiver = Receiver()
     env = {"UTIO_STRIPE_SECRET_KEY": standin.api_key, "UTIO_STRIPE_API_BASE": standin.url,
-           "UTIO_STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET}
+           "UTIO_STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET,
+           # people's sign-in (the web app's) against the session's Auth emulator
+           "FIREBASE_AUTH_EMULATOR_HOST": auth_emulator.host, "UTIO_DEV_AUTH": None}
     try:
         with running_stack(tmp_path, env) as stack:
-            run(Scenario(stack.api, stack.admin, receiver), standin, stack, receiver)
+            run(Scenario(stack.api, stack.admin, receiver), standin, stack, receiver,
+                auth_emulator.host)
     finally:
         standin.stop()
         receiver.server.shutdown()
 
 
-def run(s: Scenario, standin: StripeStandIn, stack, receiver: Receiver):
+def run(s: Scenario, standin: StripeStandIn, stack, receiver: Receiver, auth_host: str):
     s.call("health")
+    s.call("auth_config")
+    person = requests.post(  # a person signs up with Identity Platform (the emulator)
+        f"http://{auth_host}/identitytoolkit.googleapis.com/v1/accounts:signUp?key=fake-api-key",
+        json={"email": f"docs-{time.time_ns()}@acme.example", "password": "a long password 1",
+              "returnSecureToken": True}, timeout=30).json()["idToken"]
+    s.call("sign_up", key=person)
+    s.call("people_me", key=person)
     s.key = s.call("create_account", key=s.admin)["api_key"]["key"]
     s.call("list_plans")
     s.call("list_webhook_events")
