@@ -145,6 +145,20 @@ class CountingStore(DocumentStore):
             self._count(self.writes, a["collection"])
         return done
 
+    def commit(self, *args, **kwargs):
+        a = self._args("commit", args, kwargs)
+        writes = list(a["writes"])
+        done = self.inner.commit(writes, guard=a.get("guard"))
+        for w in writes:
+            if w.op == "update" and w.when:
+                self._count(self.reads, w.collection)
+        if a.get("guard") is not None:
+            self._count(self.reads, a["guard"].collection)
+        if done:
+            for w in writes:
+                self._count(self.writes, w.collection)
+        return done
+
     def delete(self, *args, **kwargs):
         self._count(self.writes, self._args("delete", args, kwargs)["collection"])
         return self.inner.delete(*args, **kwargs)
