@@ -184,7 +184,8 @@ class CountingStore(DocumentStore):
 
 
 _PORT_SIGNATURES = {name: inspect.signature(getattr(DocumentStore, name))
-                    for name in ("get", "create", "put", "update", "delete", "increment", "query")}
+                    for name in ("get", "create", "put", "update", "delete", "increment", "query",
+                                 "commit")}
 
 
 class IndexedMemoryStore:
@@ -203,6 +204,13 @@ class IndexedMemoryStore:
                 super().put(collection, doc_id, data)
                 if collection == "messages" and data.get("wa_id"):
                     self.by_wa[data["wa_id"]] = doc_id
+
+            def commit(self, writes, *, guard=None):
+                done = super().commit(writes, guard=guard)
+                for w in writes if done else ():
+                    if w.collection == "messages" and w.op != "update" and w.data.get("wa_id"):
+                        self.by_wa[w.data["wa_id"]] = w.doc_id
+                return done
 
             def query(self, collection, where=(), order_by=(), limit=None, start_after=None):
                 if collection == "messages" and len(where) == 1 and where[0][:2] == ("wa_id", "=="):
