@@ -101,7 +101,7 @@ class Container:
     @cached_property
     def relay(self):
         """Hands logged events to the publisher, retrying until acknowledged."""
-        from shared.adapters.event_relay import Relay
+        from shared.services.event_relay import Relay
 
         return Relay(self.store, self.publisher, self.clock,
                      ack_wait=self.settings.event_ack_wait)

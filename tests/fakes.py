@@ -122,14 +122,15 @@ def make_settings(**overrides) -> Settings:
 
 def make_container(*, settings: Settings | None = None, fanout: bool = True,
                    clock: Clock | None = None, http: FakeHttp | None = None) -> Container:
-    """A Container over in-memory fakes; the bus runs handlers synchronously and, with
-    `fanout`, feeds every event to the webhook fan-out as Pub/Sub push would."""
+    """A Container over in-memory fakes, with the production bus (the event log) around a
+    publisher that runs handlers synchronously; with `fanout` it feeds every event to the
+    webhook fan-out as Pub/Sub push would."""
     store = MemoryStore()
     tasks = FakeTaskQueue()
     clock = clock or FakeClock()
     bus = InProcessBus(threaded=False)
-    c = Container(settings or make_settings(), store=store, tasks=tasks, bus=bus, clock=clock,
-                  http=http or FakeHttp())
+    c = Container(settings or make_settings(), store=store, tasks=tasks, publisher=bus,
+                  clock=clock, http=http or FakeHttp())
     if fanout:
         from shared.services.webhooks import fanout as fanout_event
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -39,7 +40,7 @@ def event_id(key: str) -> str:
 
 
 def to_doc(event: Event, origin: str) -> dict:
-    return {"account_id": event.account, "event": event.event, "device": event.device,
+    return {"id": event.id, "account_id": event.account, "event": event.event, "device": event.device,
             "sequence": event.sequence, "created_at": event.created_at, "data": event.data,
             "origin": origin, "logged_at": COMMIT_TIME,
             "expire_at": event.created_at + RETENTION}
@@ -51,6 +52,33 @@ def from_doc(doc: dict) -> Event:
                  sequence=doc.get("sequence"), data=doc.get("data") or {})
 
 
+class Waker:
+    """Wakes long polls of this process when it logs an event, so they need not wait for
+    their next read (events logged by other processes are found by that read)."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._generation = 0
+
+    def notify(self) -> None:
+        with self._cond:
+            self._generation += 1
+            self._cond.notify_all()
+
+    def wait(self, timeout: float, seen: int) -> int:
+        with self._cond:
+            if self._generation == seen:
+                self._cond.wait(timeout)
+            return self._generation
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+
+WAKER = Waker()
+
+
 class EventLog(EventBus):
     """The bus the services use. `commit` writes a change and its events atomically and
     relays them; `publish` (the plain EventBus call) logs one event in a commit of its
@@ -59,7 +87,7 @@ class EventLog(EventBus):
     def __init__(self, store: DocumentStore, relay, clock: Clock,
                  sequencer: Sequencer | None = None):
         self.store = store
-        self.relay = relay  # shared.adapters.event_relay.Relay
+        self.relay = relay  # shared.services.event_relay.Relay
         self.clock = clock
         self.sequencer = sequencer or PROCESS_SEQUENCER
 
@@ -90,6 +118,7 @@ class EventLog(EventBus):
         if not done:
             self._settle(events)
             return False
+        WAKER.notify()
         self.relay.submit(events)
         return True
 
