@@ -75,20 +75,37 @@ class Leases:
             return ok
 
     def renew(self) -> bool:
-        if self.epoch is None:
-            return False
+        """Extend the lease. The lease the store keeps runs from when the call started (the
+        only time we know the write came after), so a renewal the store answered late (a
+        pause, a slow network) leaves little or nothing of it: it is written once more at
+        once, and the deadline then counts from when the store answered the first time. A
+        lease that is late is not lost: only a refused write loses it."""
+        for _ in range(2):
+            started, answered = self._renew_once()
+            if started is None:
+                return False
+            if answered - started <= self.margin:
+                break  # answered in time: the lease counts from (about) now
+        return True
+
+    def _renew_once(self) -> tuple[float | None, float]:
+        with self._lock:
+            epoch, sessions = self.epoch, len(self._held)
+        if epoch is None:
+            return None, 0.0
         started, now = self._monotonic(), self.clock.now()
         ok = self.store.update(SHARDS, self.shard,
                                {"lease_until": now + self.lease, "renewed_at": now,
-                                "sessions": len(self._held)},
-                               when={"instance": self.instance, "epoch": self.epoch})
+                                "sessions": sessions},
+                               when={"instance": self.instance, "epoch": epoch})
+        answered = self._monotonic()
         with self._lock:
-            if ok:
-                self._deadline = started + self._usable()
-            else:
+            if not ok:
                 self.epoch = None
                 self._held.clear()
-            return ok
+                return None, answered
+            self._deadline = max(self._deadline, started + self._usable())
+        return started, answered
 
     def release(self) -> None:
         """Give the lease up now: other runners take our devices on their next look."""
@@ -101,6 +118,14 @@ class Leases:
 
     def valid(self) -> bool:
         return self.epoch is not None and self._monotonic() < self._deadline
+
+    def late(self, device_id: str | None = None) -> bool:
+        """The lease's renewal is overdue (the store slow or paused) but it is not lost: no
+        write of ours was refused. Work for our devices waits for it; nothing is dropped."""
+        with self._lock:
+            if device_id is not None and device_id not in self._held:
+                return False
+            return self.epoch is not None and not self.valid()
 
     def _usable(self) -> float:
         return self.lease.total_seconds() - self.margin
@@ -148,6 +173,16 @@ class Leases:
     def forget(self, device_id: str) -> None:
         with self._lock:
             self._held.pop(device_id, None)
+
+    def let_go(self, device_id: str) -> bool:
+        """Hand a device we hold but cannot run back to the pool: the next shard that looks
+        for orphans takes it (the fencing epoch moves on when it does)."""
+        with self._lock:
+            epoch = self._held.pop(device_id, None)
+        if epoch is None:
+            return False
+        return self.store.update("devices", device_id, {"shard": None},
+                                 when={"shard": self.shard, "lease_epoch": epoch})
 
     def held(self) -> list[str]:
         with self._lock:

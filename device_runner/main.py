@@ -14,8 +14,8 @@ import signal
 import threading
 
 from device_runner.app import create_app
+from device_runner.forwarding import HttpForwarder
 from device_runner.leases import Leases
-from device_runner.routing import HttpForwarder
 from device_runner.runner import Runner
 from device_runner.sandbox import SandboxTransport
 from device_runner.transport import Transport
@@ -89,13 +89,13 @@ def main() -> None:
     logs.configure(json_lines=not c.settings.local, shard=c.settings.runner_shard)
     runner = build_runner(c, whatsapp=whatsapp_transport(c), leases=leases_for(c))
     keeper = ShardKeeper(runner, provisioner=provisioner.from_settings(c.settings))
-    server = make_server(args.host, args.port, create_app(runner, HttpForwarder(c.settings)),
-                         threaded=True)
+    server = make_server(args.host, args.port,
+                         create_app(runner, HttpForwarder(c.settings), keeper), threaded=True)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     threading.Thread(target=server.serve_forever, daemon=True).start()  # /healthz at once
-    threading.Thread(target=keeper.start, daemon=True).start()
+    threading.Thread(target=keeper.run, daemon=True, name="keeper").start()
     stopping.wait()
     log.info("stopping: ending sessions and releasing the lease")
     keeper.stop(release=True)

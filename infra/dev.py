@@ -3,14 +3,25 @@
 With gcloud: the Firestore and Pub/Sub emulators, every function on loopback
 (functions-framework), one device runner with the sandbox transport, and the local
 task dispatcher, each its own process. Without gcloud: the same components in this one
-process on in-process backends. Ctrl-C stops everything it started.
+process on in-process backends. Ctrl-C, a closed terminal (SIGHUP) and SIGTERM stop
+everything it started; so does its death by SIGKILL or a crash, through infra.watchdog
+(and each component dies with it: PR_SET_PDEATHSIG).
+
+Stopping is ordered so that the saved Firestore data and the task journal agree: the
+components stop first (nothing sends or writes any more), then the emulator's data is
+exported and the journal copied beside the export, then the emulators stop. A run that
+could not save (the machine went down, the emulator was killed) leaves its marker file;
+the next start then takes the journal copy that matches the last export, so that data and
+pending tasks are rolled back together.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -63,7 +74,10 @@ class Ports:
 
 
 def say(text: str) -> None:
-    print(f"[utio] {text}", flush=True)
+    try:
+        print(f"[utio] {text}", flush=True)
+    except OSError:  # the terminal is gone (SIGHUP): keep stopping, quietly
+        pass
 
 
 def load_keys(data_dir: Path) -> tuple[str, str]:
@@ -101,41 +115,108 @@ def component_env(ports: Ports, project: str, admin_key: str, *, inprocess: bool
     return env
 
 
+_PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def _die_with_parent(parent: int):
+    """A preexec_fn: the child gets SIGTERM when the supervisor dies, however it dies."""
+    def preexec() -> None:
+        os.setsid()
+        if _libc is not None:
+            _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # died before the prctl took effect
+            os._exit(1)
+    return preexec
+
+
 class Supervisor:
     def __init__(self, logs: Path):
         self.logs = logs
         self.children: list[tuple[str, subprocess.Popen]] = []
         self.emulators: list[emulators.Emulator] = []
+        self.watchdog = subprocess.Popen(
+            [sys.executable, "-m", "infra.watchdog"], cwd=ROOT, stdin=subprocess.PIPE,
+            stdout=open(logs / "watchdog.log", "ab"), stderr=subprocess.STDOUT,  # noqa: SIM115
+            start_new_session=True)
+
+    def _tell(self, **note) -> None:
+        try:
+            self.watchdog.stdin.write(json.dumps(note).encode() + b"\n")
+            self.watchdog.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            pass  # the watchdog is gone; the components still die with us (PDEATHSIG)
 
     def spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 (lives as long as the child)
         process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+                                   stderr=subprocess.STDOUT,
+                                   preexec_fn=_die_with_parent(os.getpid()))
+        self._tell(component=process.pid)  # setsid: its pid is its group's id
         threading.Thread(target=_pump, args=(name, process, log), daemon=True).start()
         self.children.append((name, process))
+
+    def add_emulator(self, emulator: emulators.Emulator) -> None:
+        self.emulators.append(emulator)
+        self._tell(emulator=emulator.process.pid)
+
+    def will_save(self, **save) -> None:
+        self._tell(save=save)
 
     def dead(self) -> list[str]:
         return [name for name, process in self.children if process.poll() is not None]
 
-    def stop(self) -> None:
-        for _, process in reversed(self.children):
-            _signal_group(process, signal.SIGTERM)
-        deadline = time.monotonic() + 10
+    def stop_components(self) -> None:
+        from infra.watchdog import stop_groups
+
+        stop_groups([process.pid for _, process in reversed(self.children)])
         for _, process in self.children:
             try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                process.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                _signal_group(process, signal.SIGKILL)
-                process.wait()
+                pass
+
+    def stop_emulators(self) -> None:
         for emulator in reversed(self.emulators):
             emulator.stop()
 
+    def done(self) -> None:
+        """Everything is stopped: the watchdog has nothing left to do."""
+        self._tell(clean=True)
+        try:
+            self.watchdog.stdin.close()
+            self.watchdog.wait(timeout=5)
+        except (BrokenPipeError, subprocess.TimeoutExpired):
+            pass
 
-def _signal_group(process: subprocess.Popen, sig: int) -> None:
-    try:
-        os.killpg(process.pid, sig)
-    except ProcessLookupError:
-        pass
+
+def save_data(host: str, project: str, firestore_dir: Path, journal: Path, marker: Path) -> str:
+    """Export the emulator's documents, copy the task journal beside them (the pair the
+    next start rolls back to if this run cannot save), and clear the run's marker."""
+    emulators.export_firestore(host, project, firestore_dir)
+    if journal.exists():
+        shutil.copyfile(journal, firestore_dir / "tasks.jsonl")
+    else:
+        (firestore_dir / "tasks.jsonl").unlink(missing_ok=True)
+    marker.unlink(missing_ok=True)
+    return f"data saved in {firestore_dir}"
+
+
+def recover_unsaved_run(firestore_dir: Path, journal: Path, marker: Path) -> None:
+    """If the last run ended without saving, its Firestore data is the last export's: take
+    the journal that goes with that export, so that no task refers to a change the data
+    does not have, and none is missing for one it has."""
+    if not marker.exists():
+        return
+    saved = firestore_dir / "tasks.jsonl"
+    if journal.exists():
+        aside = journal.with_name(f"tasks.unsaved-{int(time.time())}.jsonl")
+        journal.rename(aside)
+        say(f"the last run stopped without saving its data: back to the last saved data; "
+            f"its newer task journal is kept aside in {aside}")
+    if saved.exists():
+        shutil.copyfile(saved, journal)
+    marker.unlink()
 
 
 def _pump(name: str, process: subprocess.Popen, log) -> None:
@@ -144,8 +225,11 @@ def _pump(name: str, process: subprocess.Popen, log) -> None:
         log.write(line)
         log.flush()
         if not quiet:
-            sys.stdout.write(f"{name:>8} | {line.decode(errors='replace')}")
-            sys.stdout.flush()
+            try:
+                sys.stdout.write(f"{name:>8} | {line.decode(errors='replace')}")
+                sys.stdout.flush()
+            except OSError:  # the terminal is gone; the log file still has it
+                quiet = True
 
 
 def wait_healthy(urls: dict[str, str], supervisor: Supervisor | None, timeout: float = 60) -> None:
@@ -177,8 +261,10 @@ def run_processes(ports: Ports, data_dir: Path, project: str, admin_key: str, de
     def on_signal(signum, frame):
         stopping.set()
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: a closed terminal
+        signal.signal(sig, on_signal)
+    journal, marker = data_dir / "tasks.jsonl", data_dir / "running"
+    saving = False
     try:
         if external:
             firestore_host = os.environ["FIRESTORE_EMULATOR_HOST"]
@@ -186,14 +272,20 @@ def run_processes(ports: Ports, data_dir: Path, project: str, admin_key: str, de
             say(f"using running emulators: Firestore {firestore_host}, Pub/Sub {pubsub_host}")
         else:
             say("starting the Firestore and Pub/Sub emulators (gcloud)...")
+            recover_unsaved_run(firestore_dir, journal, marker)
             firestore = emulators.start_firestore(
                 ports.firestore, log_path=supervisor.logs / "firestore.log",
                 import_dir=firestore_dir if firestore_dir.exists() else None)
-            supervisor.emulators.append(firestore)
+            supervisor.add_emulator(firestore)
             pubsub = emulators.start_pubsub(ports.pubsub, log_path=supervisor.logs / "pubsub.log",
                                             data_dir=data_dir / "pubsub")
-            supervisor.emulators.append(pubsub)
+            supervisor.add_emulator(pubsub)
             firestore_host, pubsub_host = firestore.host, pubsub.host
+            marker.write_text(json.dumps({"pid": os.getpid(), "started": time.time()}))
+            saving = True
+            supervisor.will_save(host=firestore_host, project=project,
+                                 firestore_dir=str(firestore_dir), journal=str(journal),
+                                 marker=str(marker))
         env |= {"FIRESTORE_EMULATOR_HOST": firestore_host, "PUBSUB_EMULATOR_HOST": pubsub_host}
         os.environ.update({"FIRESTORE_EMULATOR_HOST": firestore_host,
                            "PUBSUB_EMULATOR_HOST": pubsub_host})
@@ -204,7 +296,7 @@ def run_processes(ports: Ports, data_dir: Path, project: str, admin_key: str, de
         py = sys.executable
         ff = str(Path(py).with_name("functions-framework"))
         supervisor.spawn("tasks", [py, "-m", "infra.local_tasks", "--port", str(ports.tasks),
-                                   "--journal", str(data_dir / "tasks.jsonl")], env)
+                                   "--journal", str(journal)], env)
         supervisor.spawn("runner", [py, "-m", "device_runner.main", "--port", str(ports.runner)], env)
         for name, port in (("api", ports.api), ("fanout", ports.fanout), ("deliver", ports.deliver),
                            ("stripe", ports.stripe)):
@@ -229,13 +321,17 @@ def run_processes(ports: Ports, data_dir: Path, project: str, admin_key: str, de
         return 0
     finally:
         say("stopping...")
-        if not external and supervisor.emulators:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the save short
+        supervisor.stop_components()  # first: nothing changes after the data is saved
+        if saving:
             try:
-                emulators.export_firestore(supervisor.emulators[0].host, project, firestore_dir)
-                say(f"data saved in {firestore_dir}")
+                say(save_data(supervisor.emulators[0].host, project, firestore_dir, journal,
+                              marker))
             except Exception as exc:  # keep stopping whatever happens
                 say(f"could not save Firestore data: {exc}")
-        supervisor.stop()
+        supervisor.stop_emulators()
+        supervisor.done()
         say("stopped.")
 
 
@@ -292,8 +388,8 @@ def run_inprocess(ports: Ports, project: str, admin_key: str, dev_key: str) -> i
     ensure_account_with_key(c.store, c.clock, "Development", dev_key)
     stopping = threading.Event()
     # Before the banner: a Ctrl-C right after "ready" must stop cleanly, not with a traceback.
-    signal.signal(signal.SIGINT, lambda *_: stopping.set())
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: a closed terminal
+        signal.signal(sig, lambda *_: stopping.set())
     banner(ports, admin_key, dev_key, "in-process backends; data is not kept between runs")
     stopping.wait()
     say("stopping...")

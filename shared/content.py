@@ -50,7 +50,9 @@ class MediaKind(StrEnum):
         return "video" if self is MediaKind.gif else self.value
 
 
-def e164(value: str) -> str:
+def e164(value: str | None) -> str | None:
+    if value is None:  # an optional phone given as null
+        return None
     try:
         return phones.normalise(value)
     except ValidationFailed as exc:

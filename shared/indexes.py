@@ -74,7 +74,14 @@ EVENT_LOG: tuple[Index, ...] = (
     ("events", (("origin", ASC), ("logged_at", ASC))),
 )
 
-INDEXES: tuple[Index, ...] = (*INBOX, *MESSAGES, *DELIVERIES, *EVENT_LOG)
+
+# --- the runner's stranded-work sweep (device_runner/sweep.py) -----------------------
+# Queued messages, oldest first, older than a cut-off.
+RUNNER: tuple[Index, ...] = (
+    ("messages", (("status", ASC), ("created_at", ASC))),
+)
+
+INDEXES: tuple[Index, ...] = (*INBOX, *MESSAGES, *DELIVERIES, *RUNNER, *EVENT_LOG)
 
 # (collection, field): Firestore deletes a document some time (usually within a day)
 # after the time in this field. The code never queries these fields, so Terraform also

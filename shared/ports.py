@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from shared.errors import ValidationFailed
+
 if TYPE_CHECKING:
-    from shared.domain import Event
+    from pydantic import BaseModel
+
+    from shared.domain import Event, FailureReason
 
 # A filter is (field, op, value); op is one of OPS.
 Filter = tuple[str, str, Any]
@@ -29,6 +35,45 @@ class Guard:
     collection: str
     doc_id: str
     when: dict
+
+
+MAX_DOCUMENT_ID_BYTES = 1500
+_RESERVED_ID = re.compile(r"__.+__", re.DOTALL)
+
+
+def document_id_problem(doc_id: Any) -> str | None:
+    """Why Firestore would refuse `doc_id` as a document id, or None if it takes it: an
+    empty id, `.` or `..`, one with `/`, one that is not UTF-8, one over 1500 bytes, or
+    one of the reserved `__…__` form."""
+    if not isinstance(doc_id, str) or not doc_id:
+        return "an id must be a non-empty string"
+    if doc_id in (".", ".."):
+        return "an id cannot be . or .."
+    if "/" in doc_id:
+        return "an id cannot contain /"
+    try:
+        size = len(doc_id.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "an id must be valid Unicode text (no lone surrogates)"
+    if size > MAX_DOCUMENT_ID_BYTES:
+        return f"an id is at most {MAX_DOCUMENT_ID_BYTES} bytes"
+    if _RESERVED_ID.fullmatch(doc_id):
+        return "ids of the form __…__ are reserved"
+    return None
+
+
+class InvalidDocumentId(ValidationFailed):
+    """A write under an id no document can have (see document_id_problem)."""
+
+    code = "invalid_id"
+
+
+def check_document_id(doc_id: Any) -> str:
+    problem = document_id_problem(doc_id)
+    if problem:
+        shown = str(doc_id)[:80].encode("utf-8", "backslashreplace").decode("utf-8")
+        raise InvalidDocumentId(f"{problem}: {shown!r}", details={"id": shown})
+    return doc_id
 
 
 class _CommitTime:
@@ -72,7 +117,11 @@ class Write:
 
 
 class DocumentStore(ABC):
-    """Documents in named collections; every returned document carries its "id"."""
+    """Documents in named collections; every returned document carries its "id".
+
+    Ids follow Firestore's rules (document_id_problem): under an id no document can have,
+    `get` answers None and `update`/`delete` False (nothing can be there), while `create`,
+    `put` and `increment` raise InvalidDocumentId (a 422 at the API)."""
 
     @abstractmethod
     def get(self, collection: str, doc_id: str) -> dict | None: ...
@@ -214,3 +263,44 @@ class HttpClient(ABC):
         """POST without following redirects, to `address` (an IP the caller checked)
         when given, else wherever the URL's host resolves; reads the first bytes of the
         answer only. Raises OSError on network failure or timeout."""
+
+
+# --- what the send and inbound flows need of a WhatsApp connection ------------------------
+# The runner's transports (device_runner/transport.py) implement MessageSender; the flows
+# in shared/services/outbound.py and inbound.py take one and the values below.
+
+
+class Receipt(StrEnum):
+    delivered = "delivered"
+    read = "read"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    ok: bool
+    reason: FailureReason | None = None
+    retryable: bool = False  # a transient failure: tried again with backoff
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A message that arrived on a device."""
+
+    wa_id: str
+    sender: str  # E.164
+    text: str
+    at: datetime
+    type: str = "text"  # text, image, video, audio, document, sticker, location, contacts,
+    #                     reaction, button_reply, list_reply, unsupported
+    content: dict | None = None  # the type's fields (device_runner/whatsapp/convert.py)
+    group: str | None = None  # the group's id (<digits>@g.us) when sent to a group
+    push_name: str | None = None
+
+
+class MessageSender(ABC):
+    @abstractmethod
+    def send(self, device_id: str, wa_id: str, to: str, content: BaseModel,
+             media: bytes | None = None) -> SendResult:
+        """Send `content` (a model of shared.content) under `wa_id` to `to`: an E.164 phone,
+        or a group id ending in @g.us. `media` holds the file's bytes for Media content.
+        Sending the same wa_id again must not deliver twice."""

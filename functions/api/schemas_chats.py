@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from functions.api.ids import LabelId
 from functions.api.schemas import MAX_TEXT, Input
 from shared.domain import MessageStatus, Priority
 from shared.inbox import (
@@ -70,7 +71,7 @@ class ChatQuery(Page):
 class UpdateChat(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"labels": ["lbl_0a1b2c3d4e5f6a7b8c9d"], "read": True}]})
-    labels: list[str] | None = Field(default=None, max_length=MAX_LABELS_PER_ITEM,
+    labels: list[LabelId] | None = Field(default=None, max_length=MAX_LABELS_PER_ITEM,
                                      description="Label ids; replaces the chat's labels.")
     read: bool | None = Field(default=None, description="true marks the chat read (unread 0); "
                               "false marks it unread.")
@@ -158,7 +159,7 @@ class UpdateContact(Input):
         default=None, description=f"Merged into the contact's metadata; null deletes a key. At most "
         f"{MAX_METADATA_KEYS} keys of {MAX_METADATA_KEY_LENGTH} characters (letters, digits, _ - .), "
         f"values of {MAX_METADATA_VALUE_LENGTH} characters.")
-    labels: list[str] | None = Field(default=None, max_length=MAX_LABELS_PER_ITEM,
+    labels: list[LabelId] | None = Field(default=None, max_length=MAX_LABELS_PER_ITEM,
                                      description="Label ids; replaces the contact's labels.")
 
     @field_validator("metadata")

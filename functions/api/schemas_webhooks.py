@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from functions.api.ids import DeviceId
 from functions.api.schemas import Input
 from shared.domain import DeliveryFailure, DeliveryStatus, WebhookDisabledReason
 
@@ -26,7 +27,7 @@ class CreateWebhook(Input):
     url: str = Field(max_length=2000, description=URL_TEXT)
     events: list[str] = Field(default_factory=lambda: ["*"], min_length=1, max_length=50,
                               description=EVENTS_TEXT)
-    devices: list[str] | None = Field(default=None, max_length=500, description=DEVICES_TEXT)
+    devices: list[DeviceId] | None = Field(default=None, max_length=500, description=DEVICES_TEXT)
     enabled: bool = True
     headers: dict[str, str] | None = Field(default=None, max_length=10, description=HEADERS_TEXT)
     description: str | None = Field(default=None, max_length=200)
@@ -49,7 +50,7 @@ class UpdateWebhook(Input):
     # No None in the types of url, events, enabled: absent is fine, null is not.
     url: str = _absent_or(max_length=2000, description=URL_TEXT)
     events: list[str] = _absent_or(min_length=1, max_length=50, description=EVENTS_TEXT)
-    devices: list[str] | None = Field(default=None, max_length=500, description=DEVICES_TEXT)
+    devices: list[DeviceId] | None = Field(default=None, max_length=500, description=DEVICES_TEXT)
     enabled: bool = _absent_or(description="False pauses deliveries; true resumes.")
     headers: dict[str, str] | None = Field(default=None, max_length=10, description=HEADERS_TEXT)
     description: str | None = Field(default=None, max_length=200)

@@ -8,7 +8,16 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from shared.ports import COMMIT_TIME, AnyOf, DocumentStore, Filter, Guard, Write
+from shared.ports import (
+    COMMIT_TIME,
+    AnyOf,
+    DocumentStore,
+    Filter,
+    Guard,
+    Write,
+    check_document_id,
+    document_id_problem,
+)
 
 _CAS_ATTEMPTS = 50
 _DIRECTIONS = {"asc": firestore.Query.ASCENDING, "desc": firestore.Query.DESCENDING}
@@ -38,10 +47,13 @@ class FirestoreStore(DocumentStore):
         return self._client.collection(self._prefix + collection)
 
     def get(self, collection, doc_id):
+        if document_id_problem(doc_id):
+            return None  # no document can have it: Firestore would refuse the read
         snap = self._col(collection).document(doc_id).get()
         return None if not snap.exists else snap.to_dict() | {"id": doc_id}
 
     def create(self, collection, doc_id, data):
+        check_document_id(doc_id)
         try:
             self._col(collection).document(doc_id).create(_server(data))
             return True
@@ -49,9 +61,12 @@ class FirestoreStore(DocumentStore):
             return False
 
     def put(self, collection, doc_id, data):
+        check_document_id(doc_id)
         self._col(collection).document(doc_id).set(_server(data))
 
     def update(self, collection, doc_id, changes, *, when=None, guard=None):
+        if document_id_problem(doc_id) or (guard and document_id_problem(guard.doc_id)):
+            return False
         ref = self._col(collection).document(doc_id)
         if guard is not None:
             return self._guarded_update(ref, changes, when or {}, guard)
@@ -105,6 +120,8 @@ class FirestoreStore(DocumentStore):
         read first and committed with that version as a precondition (compare-and-set, as
         `update`); with a guard the reads and the writes are one transaction instead."""
         writes = list(writes)
+        for w in writes:
+            check_document_id(w.doc_id)
         if guard is not None:
             return self._commit_guarded(writes, guard)
         refs = {i: self._col(w.collection).document(w.doc_id)
@@ -177,6 +194,8 @@ class FirestoreStore(DocumentStore):
             return False
 
     def delete(self, collection, doc_id):
+        if document_id_problem(doc_id):
+            return False
         try:  # one call, so that of two racing deletes only one answers True
             self._col(collection).document(doc_id).delete(option=self._client.write_option(exists=True))
             return True
@@ -198,6 +217,7 @@ class FirestoreStore(DocumentStore):
         return [snap.to_dict() | {"id": snap.id} for snap in q.stream()]
 
     def increment(self, collection, doc_id, field, by=1, *, maximum=None, extra=None):
+        check_document_id(doc_id)
         ref = self._col(collection).document(doc_id)
         if maximum is None:
             # One write with a server-side transform, no transaction: the commit answers

@@ -19,7 +19,7 @@ def file_name(wa_id: str, mime: str | None) -> str:
 
 
 def valid_name(name: str) -> bool:
-    return bool(_NAME.match(name)) and ".." not in name
+    return bool(_NAME.fullmatch(name)) and ".." not in name and name != "."
 
 
 class MediaStore:

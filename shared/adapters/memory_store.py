@@ -8,7 +8,15 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from shared.ports import COMMIT_TIME, AnyOf, DocumentStore, Filter, Guard, Write
+from shared.ports import (
+    COMMIT_TIME,
+    AnyOf,
+    DocumentStore,
+    Filter,
+    Guard,
+    check_document_id,
+    document_id_problem,
+)
 
 
 def _matches(value, expected) -> bool:
@@ -69,6 +77,8 @@ class MemoryStore(DocumentStore):
         return _stored(_with_commit_time(data, self._commit_time()))
 
     def commit(self, writes, *, guard: Guard | None = None):
+        for w in writes:
+            check_document_id(w.doc_id)
         with self._lock:
             if guard is not None:
                 fence = self._data.get(guard.collection, {}).get(guard.doc_id)
@@ -94,11 +104,14 @@ class MemoryStore(DocumentStore):
             return True
 
     def get(self, collection, doc_id):
+        if document_id_problem(doc_id):
+            return None
         with self._lock:
             doc = self._data.get(collection, {}).get(doc_id)
             return None if doc is None else copy.deepcopy(doc) | {"id": doc_id}
 
     def create(self, collection, doc_id, data):
+        check_document_id(doc_id)
         with self._lock:
             docs = self._data.setdefault(collection, {})
             if doc_id in docs:
@@ -107,10 +120,13 @@ class MemoryStore(DocumentStore):
             return True
 
     def put(self, collection, doc_id, data):
+        check_document_id(doc_id)
         with self._lock:
             self._data.setdefault(collection, {})[doc_id] = self._stamped(data)
 
     def update(self, collection, doc_id, changes, *, when=None, guard=None):
+        if document_id_problem(doc_id) or (guard and document_id_problem(guard.doc_id)):
+            return False
         with self._lock:
             doc = self._data.get(collection, {}).get(doc_id)
             if doc is None:
@@ -126,10 +142,13 @@ class MemoryStore(DocumentStore):
             return True
 
     def delete(self, collection, doc_id):
+        if document_id_problem(doc_id):
+            return False
         with self._lock:
             return self._data.get(collection, {}).pop(doc_id, None) is not None
 
     def increment(self, collection, doc_id, field, by=1, *, maximum=None, extra=None):
+        check_document_id(doc_id)
         with self._lock:
             doc = self._data.setdefault(collection, {}).get(doc_id)
             value = ((doc or {}).get(field) or 0) + by

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+
+from tests.fakes import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,17 +40,6 @@ def free_base() -> int:
     raise RuntimeError("no free port range")
 
 
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
 def healthy(api: str) -> bool:
     try:
         return requests.get(f"{api}/health", timeout=1).ok
@@ -65,16 +55,34 @@ class Stack:
     process: subprocess.Popen
     log: Path
     base: int
+    project: str  # unique to this stack: every process it starts has it in its environment
+
+
+def processes_of(project: str) -> list[int]:
+    """The live processes whose environment holds UTIO_PROJECT=project (zombies aside)."""
+    needle = f"UTIO_PROJECT={project}".encode()
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if needle not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            if (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+        except (OSError, IndexError):
+            continue  # gone meanwhile, or not ours to read
+        found.append(int(entry.name))
+    return found
 
 
 @contextmanager
-def running_stack(data: Path, env_overrides: dict[str, str | None]) -> Iterator[Stack]:
+def running_stack(data: Path, env_overrides: dict[str, str | None],
+                  project: str | None = None) -> Iterator[Stack]:
     """The stack on free ports with fresh keys; `None` in env_overrides removes a variable.
     Stopped with SIGINT (Ctrl-C) at the end, as a user stops it."""
     base = free_base()
     env = dict(os.environ) | {
         "UTIO_API_PORT": str(base), "UTIO_DATA_DIR": str(data / "data"),
-        "UTIO_PROJECT": "e2e-" + uuid.uuid4().hex[:8],
+        "UTIO_PROJECT": project or "e2e-" + uuid.uuid4().hex[:8],
         "UTIO_DEV_API_KEY": "utio_e2e_" + uuid.uuid4().hex,
         "UTIO_ADMIN_KEY": "adm_e2e_" + uuid.uuid4().hex, "UTIO_DEV_QUIET": "1"}
     for name, value in env_overrides.items():
@@ -85,15 +93,19 @@ def running_stack(data: Path, env_overrides: dict[str, str | None]) -> Iterator[
     data.mkdir(parents=True, exist_ok=True)
     log_path = data / "dev.log"
     log = open(log_path, "wb")  # noqa: SIM115
+    # a process group of its own, as a terminal gives the job it runs
     process = subprocess.Popen([sys.executable, "-m", "infra.dev"], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     api = f"http://127.0.0.1:{base}/v1"
     try:
-        wait_until(lambda: healthy(api) or process.poll() is not None, 90, "the stack to start")
+        wait_until(lambda: healthy(api) or process.poll() is not None, 90, "the stack to start",
+                   interval=0.1)
         assert process.poll() is None, log_path.read_text()[-3000:]
         # the banner prints after the dev account exists
-        wait_until(lambda: "Utio is running" in log_path.read_text(), 30, "the banner")
-        yield Stack(api, env["UTIO_DEV_API_KEY"], env["UTIO_ADMIN_KEY"], process, log_path, base)
+        wait_until(lambda: "Utio is running" in log_path.read_text(), 30, "the banner",
+                   interval=0.1)
+        yield Stack(api, env["UTIO_DEV_API_KEY"], env["UTIO_ADMIN_KEY"], process, log_path, base,
+                    env["UTIO_PROJECT"])
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)

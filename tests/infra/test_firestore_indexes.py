@@ -303,8 +303,8 @@ def write_expiring_documents(store: RecordingStore) -> None:
     event = Event(id="evt_1", event="message:sent", created_at=NOW, account="acc_1", data={})
     webhooks.enqueue_delivery(store, tasks, clock, route, event)
     linking.publish_code(store, clock, "dev_1", qr="2@qr")  # the runner, while linking
-    from shared.services.event_relay import Relay
     from shared.services.event_log import EventLog
+    from shared.services.event_relay import Relay
 
     relay = Relay(store, types.SimpleNamespace(publish=lambda e: None, synchronous=True), clock)
     EventLog(store, relay, clock).publish(event.model_copy(update={"id": "evt_2"}))
@@ -373,8 +373,9 @@ def test_indexes_are_listed_once_and_well_formed():
 
 
 def test_messages_page_by_created_at_then_id():
-    """docs/messaging.md: the cursor is (created_at, id), both descending."""
-    for _, fields in (i for i in indexes.INDEXES if i[0] == "messages"):
+    """docs/messaging.md: the cursor is (created_at, id), both descending (the listing's
+    indexes; the runner's sweep reads queued messages oldest first, indexes.RUNNER)."""
+    for _, fields in indexes.MESSAGES:
         assert fields[-2:] == (("created_at", DESC), ("id", DESC))
 
 

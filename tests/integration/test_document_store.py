@@ -331,3 +331,49 @@ def test_only_one_of_racing_conditional_commits_wins(store):
     assert results.count(True) == 1
     winner = store.get("jobs", "j")["by"]
     assert [d["id"] for d in store.query("log")] == [f"e{winner}"]
+
+
+# Ids Firestore refuses (checked on the emulator): the reserved __…__ form, over 1500
+# bytes, `.` and `..`, a `/`, empty, and text that is not UTF-8 (a lone surrogate).
+IMPOSSIBLE_IDS = [
+    pytest.param("__main__", id="reserved"), pytest.param("__proto__", id="reserved-proto"),
+    pytest.param("_____", id="underscores"), pytest.param(".", id="dot"),
+    pytest.param("..", id="dot-dot"), pytest.param("a/b", id="slash"),
+    pytest.param("", id="empty"), pytest.param("a" * 1501, id="1501-bytes"),
+    pytest.param("é" * 751, id="1502-utf8-bytes"), pytest.param("\ud800", id="surrogate"),
+]
+POSSIBLE_IDS = ["__x", "x__", "____", "a.b", " ", "a" * 1500, "\u200b", "msg_abc"]
+
+
+@pytest.mark.parametrize("doc_id", IMPOSSIBLE_IDS)
+def test_an_impossible_id_is_simply_not_found(store, doc_id):
+    from shared.ports import Guard
+
+    store.put("things", "real", {"n": 1})
+    assert store.get("things", doc_id) is None
+    assert store.update("things", doc_id, {"n": 2}) is False
+    assert store.update("things", doc_id, {"n": 2}, when={"n": 1}) is False
+    assert store.update("things", "real", {"n": 2}, guard=Guard("things", doc_id, {})) is False
+    assert store.delete("things", doc_id) is False
+    assert store.get("things", "real") == {"id": "real", "n": 1}
+
+
+@pytest.mark.parametrize("doc_id", IMPOSSIBLE_IDS)
+def test_a_write_under_an_impossible_id_is_refused_as_bad_input(store, doc_id):
+    from shared.ports import InvalidDocumentId
+
+    for write in (lambda: store.create("things", doc_id, {"n": 1}),
+                  lambda: store.put("things", doc_id, {"n": 1}),
+                  lambda: store.increment("things", doc_id, "n"),
+                  lambda: store.increment("things", doc_id, "n", maximum=5)):
+        with pytest.raises(InvalidDocumentId) as caught:
+            write()
+        assert caught.value.status == 422
+    assert store.query("things") == []
+
+
+@pytest.mark.parametrize("doc_id", POSSIBLE_IDS)
+def test_ids_firestore_takes_work_on_both(store, doc_id):
+    assert store.create("things", doc_id, {"n": 1}) is True
+    assert store.get("things", doc_id) == {"id": doc_id, "n": 1}
+    assert store.delete("things", doc_id) is True

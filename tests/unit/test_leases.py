@@ -150,7 +150,7 @@ def test_two_runners_one_device_only_one_holds_the_session(container, acc, clust
     wait_until(lambda: status_of(c, message.id) == "sent")
     assert cluster.network.send_attempts == [message.wa_id]
     health = b.client.get("/health").get_json()
-    assert health["sessions"] == {"total": 1, "by_status": {"connected": 1}}
+    assert health["sessions"] == {"total": 1, "live": 1, "by_status": {"connected": 1}}
     assert health["lease"]["valid"] and health["queues"] == {device.id: 0}
 
 
@@ -195,7 +195,9 @@ def test_kill_the_holder_with_queued_messages_the_other_takes_over_and_sends_eac
     b.keeper.tick()
     assert device.id in b.runner.sessions
     b.link_all()
-    wait_until(lambda: all(status_of(c, m.id) in ("sent", "delivered", "read") for m in messages))
+    wait_until(lambda: all(status_of(c, m.id) in ("sent", "delivered", "read")  # and the event,
+                           and message_events(c, m.id, "message:out:sent")  # a moment later
+                           for m in messages))
     assert sorted(cluster.network.send_attempts) == sorted(m.wa_id for m in messages)
     for m in messages:
         assert message_events(c, m.id, "message:out:sent") == ["message:out:sent"]

@@ -9,8 +9,8 @@ from shared.adapters.memory_store import MemoryStore
 from shared.clock import FakeClock
 from shared.events import EventName
 from shared.services import chats as chat_service
-from tests.fakes import wait_until
-from tests.unit.inbox.helpers import assert_error, inbound, outbound
+from tests.fakes import assert_error, wait_until
+from tests.unit.inbox.helpers import inbound, outbound
 
 
 @pytest.fixture
@@ -194,7 +194,7 @@ def test_patch_chat_labels_and_read_state(c, dev, api):
     event = [e for e in c.bus.published if e.event == EventName.chat_update][-1]
     assert event.data["id"] == "+447400123456" and event.data["changed"] == ["labels", "unread"]
     assert api.patch(path, json={"read": False}).get_json()["unread"] == 1
-    assert_error(api.patch(path, json={"labels": ["lbl_nope"]}), 422, "unknown_label")
+    assert_error(api.patch(path, json={"labels": ["lbl_00000000000000000000"]}), 422, "unknown_label")
     assert_error(api.patch(path, json={"labels": [f"l{n}" for n in range(21)]}), 422)
     assert_error(api.patch(path, json={"pinned": True}), 422)
 
@@ -274,7 +274,7 @@ def test_clock_order_keeps_the_newest_as_last_message(c, dev):
 
 
 def test_the_chat_history_keeps_each_inbound_messages_content(api, c, network, linked):
-    from device_runner.transport import Inbound
+    from shared.ports import Inbound
 
     at = c.clock.now()
     image_url = "https://api.utio.test/v1/media/dev/WA-IMG.png"
