@@ -81,5 +81,8 @@ def inject_sandbox_inbound(store: DocumentStore, tasks: TaskQueue, account_id: s
         raise BadRequest(f"device {device_id} uses transport {device.transport.value}; "
                          "inbound injection works on sandbox devices only",
                          code="not_a_sandbox_device")
+    # The WhatsApp id is drawn here, once: a task run twice (a retry) injects the same
+    # message, which the inbound flow files and announces once.
     _control(tasks, {"device_id": device_id, "action": "sandbox_inbound", "phone": phone,
+                     "wa_id": new_id("wa").upper(),
                      "message": text})

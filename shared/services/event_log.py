@@ -123,10 +123,14 @@ class EventLog(EventBus):
         return True
 
     def _settle(self, events: list[Event]) -> None:
-        """After a commit that failed or raised: an event whose log document exists after
-        all (a commit applied whose answer was lost, then refused on its retry) is
-        relayed; the others are forgotten."""
-        logged = [e for e in events if self.store.get(EVENTS, e.id) is not None]
+        """After a commit that failed or raised: an event this process logged after all (a
+        commit applied whose answer was lost, then refused on its retry) is relayed; the
+        others (the change was made before, by whoever relayed its event) are forgotten."""
+        logged = []
+        for event in events:
+            doc = self.store.get(EVENTS, event.id) if not self.relay.acknowledged(event.id) else None
+            if doc is not None and doc.get("origin") == self.relay.origin:
+                logged.append(event)  # ours, never relayed: the commit did apply
         self.relay.forget([e for e in events if e not in logged])
         if logged:
             self.relay.submit(logged, wait=False)

@@ -64,6 +64,7 @@ class Relay:
         self._pending: dict[str, Event] = {}
         self._acked: dict[str, threading.Event] = {}
         self._recent: collections.deque[tuple[float, Event]] = collections.deque(maxlen=RECENT_MAX)
+        self._acked_ids: set[str] = set()  # the ids in _recent
         self._outage_since: float | None = None
         self._beat_at: float | None = None  # monotonic time of the last renewal
         self._dirty = False
@@ -113,6 +114,11 @@ class Relay:
                             "the relay keeps trying", event.id, self.ack_wait)
                 return
 
+    def acknowledged(self, event_id: str) -> bool:
+        """Whether this process had `event_id` acknowledged in the last `settle` seconds."""
+        with self._lock:
+            return event_id in self._acked_ids
+
     def pending(self) -> list[Event]:
         with self._lock:
             return list(self._pending.values())
@@ -153,9 +159,12 @@ class Relay:
             if self._outage_since is not None:
                 began, self._outage_since = self._outage_since, None
                 again = [e for at, e in self._recent if began - self.settle <= at <= began]
+            if len(self._recent) == self._recent.maxlen:
+                self._acked_ids.discard(self._recent[0][1].id)
             self._recent.append((now, event))
+            self._acked_ids.add(event.id)
             while self._recent and self._recent[0][0] < now - self.settle:
-                self._recent.popleft()
+                self._acked_ids.discard(self._recent.popleft()[1].id)
             self._dirty = True
         if done is not None:
             done.set()

@@ -4,23 +4,28 @@ message:in:new, or, for a reaction, as message:reaction."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from shared.clock import Clock
 from shared.events import EventName
-from shared.ids import new_id
 from shared.ports import DocumentStore, EventBus, Inbound
 from shared.services import chats
 from shared.services import messages as transitions
-from shared.services.events import publish
+from shared.services.event_log import new_event
 
 
 def receive(store: DocumentStore, bus: EventBus, clock: Clock, device_id: str,
             message: Inbound) -> None:
+    """File and announce one inbound message; the same message again (a redelivery, or a
+    replay after a crash) changes nothing: its record id and its event id derive from the
+    device and the WhatsApp id, and the chat entry and the event are one commit."""
     doc = store.get("devices", device_id)
     if doc is None:
         return
-    record = {"id": new_id("msg"), "wa_id": message.wa_id, "device_id": device_id,
+    key = f"{device_id}:{message.wa_id}"
+    record = {"id": "msg_" + hashlib.sha256(key.encode()).hexdigest()[:20],
+              "wa_id": message.wa_id, "device_id": device_id,
               "direction": "inbound", "type": message.type, "phone": message.sender,
               "message": message.text, "received_at": message.at}
     if message.content:  # media (with its URL), location, contacts, reaction, reply...
@@ -29,14 +34,14 @@ def receive(store: DocumentStore, bus: EventBus, clock: Clock, device_id: str,
         record["group"] = record["chat"] = message.group
     if message.push_name:
         record["push_name"] = message.push_name
-    if not chats.record_inbound(store, clock, doc["account_id"], device_id, record):
-        return  # stored before: a redelivery
     if message.type == "reaction":  # filed in its chat, announced as a reaction
-        publish(bus, clock, EventName.message_reaction, doc["account_id"], device_id,
-                reaction_data(store, device_id, record))
-        return
-    publish(bus, clock, EventName.message_in_new, doc["account_id"], device_id,
-            {k: _json(v) for k, v in record.items() if k != "device_id"})
+        name, data = EventName.message_reaction, reaction_data(store, device_id, record)
+    else:
+        name = EventName.message_in_new
+        data = {k: _json(v) for k, v in record.items() if k != "device_id"}
+    event = new_event(bus, clock, name, doc["account_id"], device_id, data, key=f"in:{key}")
+    chats.record_inbound(store, clock, doc["account_id"], device_id, record, bus=bus,
+                         events=[event])
 
 
 def reaction_data(store: DocumentStore, device_id: str, record: dict) -> dict:

@@ -49,10 +49,11 @@ from shared.ports import (
     MediaFetcher,
     Storage,
     TaskQueue,
+    Write,
 )
 from shared.runner_tasks import MessageTask
-from shared.services import billing, files, quotas
-from shared.services.events import publish_message_status
+from shared.services import billing, event_log, files, quotas
+from shared.services.events import message_status_event
 
 SENT = (MessageStatus.sent, MessageStatus.delivered, MessageStatus.read)
 IDEMPOTENCY = "idempotency"
@@ -174,7 +175,11 @@ def send_message(store: DocumentStore, tasks: TaskQueue, bus: EventBus, clock: C
                           created_at=clock.now(), quota_period=reservation.period,
                           quota_shard=reservation.shard)
         message.wa_id = wa_message_id(message.id)
-        store.put("messages", message.id, message.to_doc())
+        # The message and its message:out:new are one commit (the event log): a retry
+        # with the same Idempotency-Key finds both, and a slow bus delays the answer by
+        # the relay's wait at most, never fails it.
+        event_log.commit(bus, store, [Write.put("messages", message.id, message.to_doc())],
+                         [message_status_event(bus, clock, message)])
     except BaseException:
         if reservation is not None:
             quotas.release(store, device.id, reservation.period, reservation.shard)
@@ -184,7 +189,6 @@ def send_message(store: DocumentStore, tasks: TaskQueue, bus: EventBus, clock: C
     # From here the message exists: a failure to enqueue is repaired by a retry with the
     # same Idempotency-Key (its replay enqueues again) or by the runner's reload.
     enqueue_send(tasks, message)
-    publish_message_status(bus, clock, message)
     return message, True
 
 
@@ -389,16 +393,17 @@ def cancel_message(store: DocumentStore, bus: EventBus, clock: Clock, account_id
                    message_id: str) -> Message:
     message = get_message(store, account_id, message_id)
     now = clock.now()
-    ok = store.update("messages", message_id,
-                      {"status": MessageStatus.cancelled.value, "cancelled_at": now},
-                      when={"status": MessageStatus.queued.value, "claimed_by": None})
+    changes = {"status": MessageStatus.cancelled, "cancelled_at": now}
+    cancelled = message.model_copy(update=changes)
+    ok = event_log.commit(bus, store, [Write.update(
+        "messages", message_id, {"status": MessageStatus.cancelled.value, "cancelled_at": now},
+        when={"status": MessageStatus.queued.value, "claimed_by": None})],
+        [message_status_event(bus, clock, cancelled)])
     if not ok:
         raise Conflict(f"message {message_id} is {message.status.value}; only a queued "
                        "message that is not being sent can be cancelled", code="not_cancellable")
     quotas.release(store, message.device_id, message.quota_period, message.quota_shard)
-    message = get_message(store, account_id, message_id)
-    publish_message_status(bus, clock, message)
-    return message
+    return cancelled
 
 
 # --- runner side -------------------------------------------------------------------
@@ -438,20 +443,23 @@ def unclaim(store: DocumentStore, message_id: str, shard: str) -> bool:
 def _transition(store: DocumentStore, bus: EventBus, clock: Clock, message_id: str,
                 status: MessageStatus, stamp: str, allowed_from: tuple[MessageStatus, ...],
                 extra: dict | None = None, current: Message | None = None) -> Message | None:
-    """Move a message on if its status allows; publish the change. With `current` (the
-    message as the caller just read it) the event is built from it and the changes,
-    saving a read; the conditional update has checked the status either way."""
+    """Move a message on if its status allows, its event in the same commit (the event
+    log). With `current` (the message as the caller just read it) the event is built from
+    it and the changes, saving a read; the commit's condition checks the status either
+    way."""
+    if current is None:
+        doc = store.get("messages", message_id)
+        if doc is None:
+            return None
+        current = Message.model_validate(doc)
     now = clock.now()
     changes = {"status": status, stamp: now} | (extra or {})
     stored = {k: v.value if isinstance(v, StrEnum) else v for k, v in changes.items()}
-    if not store.update("messages", message_id, stored,
-                        when={"status": AnyOf(s.value for s in allowed_from)}):
+    message = current.model_copy(update=changes)
+    if not event_log.commit(bus, store, [Write.update(
+            "messages", message_id, stored, when={"status": AnyOf(s.value for s in allowed_from)})],
+            [message_status_event(bus, clock, message)]):
         return None
-    if current is not None:
-        message = current.model_copy(update=changes)
-    else:
-        message = Message.model_validate(store.get("messages", message_id))
-    publish_message_status(bus, clock, message)
     return message
 
 
@@ -469,14 +477,19 @@ def mark_delivered(store, bus, clock, message_id: str, *, current: Message | Non
 
 def mark_read(store, bus, clock, message_id: str, *, current: Message | None = None
               ) -> Message | None:
-    if current is not None:
-        delivered = current.delivered_at is not None
-    else:
+    """A read receipt. One that overtook the delivered receipt moves the message through
+    `delivered` first (its own commit and event), so every read message has had its
+    message:out:delivered, before message:out:read; the late delivered receipt then
+    changes nothing."""
+    if current is None:
         doc = store.get("messages", message_id)
-        delivered = doc is None or bool(doc.get("delivered_at"))
-    extra = {} if delivered else {"delivered_at": clock.now()}
+        if doc is None:
+            return None
+        current = Message.model_validate(doc)
+    if current.status == MessageStatus.sent:
+        current = mark_delivered(store, bus, clock, message_id, current=current)
     return _transition(store, bus, clock, message_id, MessageStatus.read, "read_at",
-                       (MessageStatus.sent, MessageStatus.delivered), extra, current=current)
+                       (MessageStatus.delivered,), current=current)
 
 
 def fail(store: DocumentStore, bus: EventBus, clock: Clock, message: Message,

@@ -7,7 +7,7 @@ import time
 
 from shared.events import EventName
 from shared.services.events import publish
-from tests.unit.inbox.helpers import Caller, assert_error
+from tests.fakes import Caller, assert_error
 
 
 def _send(api, device, n: int) -> list[str]:
