@@ -205,3 +205,14 @@ def sweep(store: DocumentStore, transport: EventBus, clock: Clock, *, stale: flo
         elif (now - relay["beat_at"]).total_seconds() > retire:
             store.delete(RELAYS, relay["id"])  # long gone, and nothing left to relay
     return published
+
+
+def sweep_forever(store: DocumentStore, transport: EventBus, clock: Clock, *, stale: float,
+                  stop: threading.Event) -> None:
+    """The sweep every stale/2 seconds until `stop` (the runner runs one; production also
+    has the scheduled `events_sweep` function)."""
+    while not stop.wait(max(1.0, stale / 2)):
+        try:
+            sweep(store, transport, clock, stale=stale)
+        except Exception:  # the store or the bus is out of reach: the next pass retries
+            log.exception("event sweep failed")
