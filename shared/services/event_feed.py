@@ -168,15 +168,32 @@ def events_after(store: DocumentStore, clock: Clock, account_id: str, after: str
                  waker: Waker = WAKER) -> tuple[list[Event], str]:
     """The events after `after` in log order (oldest first), waiting up to `wait` seconds
     for the first; and the cursor to continue from (the same position when none came)."""
+    found = follow(store, clock, account_id, after, types=types, device=device, devices=devices,
+                   limit=limit, wait=wait, waker=waker)
+    return [event for event, _ in found.events], found.cursor
+
+
+class Followed:
+    def __init__(self, events: list[tuple[Event, str]], cursor: str):
+        self.events = events  # each with the cursor that resumes after it
+        self.cursor = cursor
+
+
+def follow(store: DocumentStore, clock: Clock, account_id: str, after: str, *,
+           types: list[str] | None = None, device: str | None = None,
+           devices: frozenset[str] | None = None, limit: int = 100, wait: float = 0.0,
+           waker: Waker = WAKER, max_wait: float = MAX_WAIT) -> Followed:
+    """events_after, with the cursor of each event (the stream's SSE ids)."""
     where, keep = _filters(account_id, event_names(types), device, devices)
     position = resolve_after(store, account_id, after, clock, devices)
-    deadline = time.monotonic() + min(max(wait, 0.0), MAX_WAIT)
+    deadline = time.monotonic() + min(max(wait, 0.0), max_wait)
     while True:
         seen = waker.generation
         docs, _ = _scan(store, where, "asc", position, keep, limit)
         if docs:
-            return [from_doc(d) for d in docs], encode_position(_position(docs[-1]))
+            return Followed([(from_doc(d), encode_position(_position(d))) for d in docs],
+                            encode_position(_position(docs[-1])))
         left = deadline - time.monotonic()
         if left <= 0:
-            return [], encode_position(position)
+            return Followed([], encode_position(position))
         waker.wait(min(POLL_EVERY, left), seen)

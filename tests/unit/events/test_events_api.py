@@ -138,3 +138,25 @@ def test_an_agent_sees_only_its_devices_events(api, client, c, account):
     assert_error(agent.get("/v1/events", query_string={"device": devices[1]["id"]}), 404)
     after = agent.get("/v1/events", query_string={"after": seen[-1]["id"]}).get_json()
     assert after["data"] == []
+
+
+def test_the_stream_sends_events_as_server_sent_events(api, c, account, device, monkeypatch):
+    from functions.api.routes import events as routes
+
+    monkeypatch.setattr(routes, "STREAM_SECONDS", 1.5)
+    _status(c, account, device, "linking")
+    [first] = api.get("/v1/events").get_json()["data"]
+    _status(c, account, device, "connected")
+    response = api.get("/v1/events/stream", query_string={"after": first["id"]})
+    assert response.status_code == 200 and response.mimetype == "text/event-stream"
+    frames = [f for f in response.get_data(as_text=True).split("\n\n") if f.startswith("id:")]
+    assert len(frames) == 1
+    lines = dict(line.split(": ", 1) for line in frames[0].splitlines())
+    assert lines["event"] == "device:status"
+    import json
+
+    assert json.loads(lines["data"])["data"]["status"] == "connected"
+    # a reconnect with Last-Event-ID resumes after it: nothing new
+    again = api.get("/v1/events/stream", headers={"Last-Event-ID": lines["id"]})
+    assert "id:" not in again.get_data(as_text=True)
+    assert_error(api.get("/v1/events/stream", query_string={"after": "garbage"}), 422)
