@@ -49,6 +49,7 @@ class Runner(Listener):
         # after its next renewal (device_runner/shards.py).
         self.to_resume: set[str] = set()
         self.sweep_report = SweepReport()  # what the stranded-work sweep found (sweep.py)
+        self._after_renewal: list = []  # transport reports that came while the lease was late
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -105,6 +106,7 @@ class Runner(Listener):
             self._transport_names.clear()
             self._waiting.clear()
             self.to_resume.clear()
+            self._after_renewal.clear()
         for device_id, session in sessions.items():
             session.stop()
             for transport in self.transports.values():
@@ -146,8 +148,21 @@ class Runner(Listener):
         self._release_foreign_claims(device_id)
         for message in message_service.queued_for_device(self.c.store, device_id):
             self._schedule(session, message, reload=True)
-        self.transport_of(device_id, device).connect(device_id, self)
+        transport = self.transport_of(device_id, device)
+        transport.connect(device_id, self)
+        if transport.replays_receipts:
+            self._replay_receipts(device_id, transport)
         return session
+
+    def _replay_receipts(self, device_id: str, transport: Transport) -> None:
+        """Messages sent before a restart that never heard their receipts (sandbox)."""
+        docs = self.c.store.query("messages", [
+            ("device_id", "==", device_id),
+            ("status", "in", [MessageStatus.sent.value, MessageStatus.delivered.value])])
+        waiting = [(d.get("wa_id") or d["id"], d["status"] == MessageStatus.delivered.value)
+                   for d in docs if d.get("direction", "outbound") == "outbound"]
+        if waiting:
+            transport.replay_receipts(device_id, waiting)
 
     def _release_foreign_claims(self, device_id: str) -> None:
         """Taking a device over from another shard: the claims that shard left on queued
@@ -286,7 +301,28 @@ class Runner(Listener):
     def owns(self, device_id: str) -> bool:
         return self.leases is None or self.leases.holds(device_id)
 
+    def _late(self, report) -> bool:
+        """Hold a transport's report that came while the lease's renewal is late (its
+        write cannot be fenced now) until the keeper has renewed: dropped, a device that
+        linked meanwhile would never show `connected`."""
+        with self._lock:
+            self._after_renewal.append(report)
+        return True
+
+    def renewed(self) -> None:
+        """The keeper renewed the lease: replay what waited for it."""
+        with self._lock:
+            waiting, self._after_renewal = self._after_renewal, []
+        for report in waiting:
+            try:
+                report()
+            except Exception:
+                log.exception("a transport report that waited for the lease failed")
+
     def on_status(self, device_id, status, phone=None, detail=None, code=None):
+        if self.leases is not None and self.leases.late(device_id):
+            self._late(lambda: self.on_status(device_id, status, phone, detail, code))
+            return
         if not self.owns(device_id):
             return  # a stale session of a device another runner holds now
         self.statuses[device_id] = DeviceStatus(status).value
@@ -300,6 +336,9 @@ class Runner(Listener):
             session.set_connected(status == DeviceStatus.connected)
 
     def on_link(self, device_id, qr=None, pairing_code=None, expires_in=None):
+        if self.leases is not None and self.leases.late(device_id):
+            self._late(lambda: self.on_link(device_id, qr, pairing_code, expires_in))
+            return
         if not self.owns(device_id):
             return
         linking.publish_code(self.c.store, self.c.clock, device_id, qr=qr,
