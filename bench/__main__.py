@@ -71,7 +71,7 @@ def api_overhead(seconds: float = 3.0) -> None:
                   tasks=CountingQueue(), bus=InProcessBus(threaded=False))
     _, _, key = create_account(c.store, c.clock, "bench")
     account = c.store.query("accounts")[0]["id"]
-    device = create_device(c.store, c.tasks, c.clock, account, transport="sandbox")
+    device = create_device(c, account, transport="sandbox")
     # the largest monthly quota: thousands of requests a second would spend a smaller one
     c.store.update("devices", device.id, {"plan": "platform-enterprise"})
     client = create_app(c).test_client()

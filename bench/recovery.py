@@ -93,7 +93,7 @@ def restart(devices: int = 500, lease: float = 3.0, latency: float = LATENCY) ->
     store = _store(0.0)
     c = _container(store, "runner-0")
     account, _, _ = create_account(c.store, c.clock, "bench")
-    ids = [create_device(c.store, c.tasks, c.clock, account.id, transport=Transport.sandbox).id
+    ids = [create_device(c, account.id, transport=Transport.sandbox).id
            for _ in range(devices)]
 
     def until_all(runner, started: float) -> float:
@@ -150,7 +150,7 @@ def store_pause(pause: float = 6.0, lease: float = 2.0, backlog: int = 40,
     store = _store(latency)
     c = _container(store, "runner-0")
     account, _, _ = create_account(c.store, c.clock, "bench")
-    device = create_device(c.store, c.tasks, c.clock, account.id, transport=Transport.sandbox,
+    device = create_device(c, account.id, transport=Transport.sandbox,
                            settings=DeviceSettings(delivery_speed=120))
     network = Timed()
     renew = lease / 4
@@ -159,7 +159,7 @@ def store_pause(pause: float = 6.0, lease: float = 2.0, backlog: int = 40,
     runner = keeper.runner
     runner.ensure_session(device.id)
     for i in range(backlog):
-        message, _ = send_message(c.store, c.tasks, c.bus, c.clock, account.id,
+        message, _ = send_message(c, account.id,
                                   phone="+447911123456", text=f"backlog {i}", device_id=device.id)
         runner.handle_message_task(message.id)
     deadline = time.monotonic() + 30

@@ -18,7 +18,7 @@ from shared.domain import Device, DeviceStatus, Message, MessageStatus
 from shared.errors import Unavailable
 from shared.ports import Inbound, Receipt
 from shared.runner_tasks import DeviceAction, DeviceTask
-from shared.services import connection, inbound, linking, outbound
+from shared.services import connection, inbound, linking, message_transitions, outbound
 from shared.services import messages as message_service
 from shared.services.quotas import effective_speed
 
@@ -146,7 +146,7 @@ class Runner(Listener):
             self.sessions[device_id] = session
             self._transport_names[device_id] = device.transport.value
         self._release_foreign_claims(device_id)
-        for message in message_service.queued_for_device(self.c.store, device_id):
+        for message in self.c.repos.messages.queued_for_device(device_id):
             self._schedule(session, message, reload=True)
         transport = self.transport_of(device_id, device)
         transport.connect(device_id, self)
@@ -165,17 +165,9 @@ class Runner(Listener):
             transport.replay_receipts(device_id, waiting)
 
     def _release_foreign_claims(self, device_id: str) -> None:
-        """Taking a device over from another shard: the claims that shard left on queued
-        messages (it died between claim and send) become ours to send; the resend reuses
-        the WhatsApp message id, so a message that did leave is not shown twice."""
         fence = self.fence_of(device_id)
-        if fence is None:
-            return
-        for message in message_service.queued_for_device(self.c.store, device_id):
-            if message.claimed_by not in (None, self.shard):
-                self.c.store.update("messages", message.id, {"claimed_by": None},
-                                    when={"status": MessageStatus.queued.value,
-                                          "claimed_by": message.claimed_by}, guard=fence)
+        if fence is not None:
+            message_transitions.release_foreign_claims(self.c, device_id, self.shard, fence)
 
     def drop_session(self, device_id: str, *, let_go: bool = False) -> None:
         """End a device's session here. `let_go`: we hold it but cannot run it, so hand it
@@ -273,9 +265,8 @@ class Runner(Listener):
         """The session's send: True when a message left (or failed for good), False when
         it was not ours to send (no gap), Retry after a transient failure."""
         attempt = self._attempts.get(message_id, 0) + 1
-        outcome = outbound.send_queued(self.c.store, self.c.bus, self.c.clock, self.c.storage,
-                                       self.transport_of(device_id), message_id, self.shard,
-                                       attempt=attempt, current=self._waiting.get(message_id),
+        outcome = outbound.send_queued(self.c, self.transport_of(device_id), message_id,
+                                       self.shard, attempt=attempt, current=self._waiting.get(message_id),
                                        fence=self._fence())
         if outcome == outbound.SendOutcome.retry:
             self._attempts[message_id] = attempt
@@ -348,7 +339,7 @@ class Runner(Listener):
                                  DeviceStatus.linking, code=code, guard=self.fence_of(device_id))
 
     def on_receipt(self, device_id, wa_id, receipt: Receipt):
-        outbound.record_receipt(self.c.store, self.c.bus, self.c.clock, wa_id, receipt)
+        outbound.record_receipt(self.c, wa_id, receipt)
 
     def on_inbound(self, device_id: str, message: Inbound) -> None:
-        inbound.receive(self.c.store, self.c.bus, self.c.clock, device_id, message)
+        inbound.receive(self.c, device_id, message)

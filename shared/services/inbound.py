@@ -7,21 +7,20 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from shared.clock import Clock
+from shared.deps import Deps
 from shared.events import EventName
-from shared.ports import DocumentStore, EventBus, Inbound
+from shared.ports import Inbound
+from shared.repositories.chats import entry_doc_id
 from shared.services import chats
-from shared.services import messages as transitions
 from shared.services.event_log import new_event
 
 
-def receive(store: DocumentStore, bus: EventBus, clock: Clock, device_id: str,
-            message: Inbound) -> None:
+def receive(deps: Deps, device_id: str, message: Inbound) -> None:
     """File and announce one inbound message; the same message again (a redelivery, or a
     replay after a crash) changes nothing: its record id and its event id derive from the
     device and the WhatsApp id, and the chat entry and the event are one commit."""
-    doc = store.get("devices", device_id)
-    if doc is None:
+    device = deps.repos.devices.get(device_id)
+    if device is None:
         return
     key = f"{device_id}:{message.wa_id}"
     record = {"id": "msg_" + hashlib.sha256(key.encode()).hexdigest()[:20],
@@ -35,16 +34,17 @@ def receive(store: DocumentStore, bus: EventBus, clock: Clock, device_id: str,
     if message.push_name:
         record["push_name"] = message.push_name
     if message.type == "reaction":  # filed in its chat, announced as a reaction
-        name, data = EventName.message_reaction, reaction_data(store, device_id, record)
+        name, data = EventName.message_reaction, reaction_data(deps, device_id, record)
     else:
         name = EventName.message_in_new
         data = {k: _json(v) for k, v in record.items() if k != "device_id"}
-    event = new_event(bus, clock, name, doc["account_id"], device_id, data, key=f"in:{key}")
-    chats.record_inbound(store, clock, doc["account_id"], device_id, record, bus=bus,
-                         events=[event])
+    event = new_event(deps.bus, deps.clock, name, device.account_id, device_id, data,
+                      key=f"in:{key}")
+    chats.record_inbound(deps.store, deps.clock, device.account_id, device_id, record,
+                         bus=deps.bus, events=[event])
 
 
-def reaction_data(store: DocumentStore, device_id: str, record: dict) -> dict:
+def reaction_data(deps: Deps, device_id: str, record: dict) -> dict:
     """message:reaction's data (shared/events.py): the reaction, and the message it is on
     as this device knows it (its chat entry, else its outbound record)."""
     content = record.get("content") or {}
@@ -52,11 +52,11 @@ def reaction_data(store: DocumentStore, device_id: str, record: dict) -> dict:
     target_wa_id = target.get("wa_id") or None
     message_id = None
     if target_wa_id:
-        entry = store.get("chat_messages", chats.entry_doc_id(device_id, target_wa_id))
+        entry = deps.repos.chat_messages.doc(entry_doc_id(device_id, target_wa_id))
         if entry is not None:
             message_id = entry.get("message_id")
         else:
-            sent = transitions.find_by_wa_id(store, target_wa_id)
+            sent = deps.repos.messages.find_by_wa_id(target_wa_id)
             message_id = sent.id if sent and sent.device_id == device_id else None
     data = {"id": record["id"], "wa_id": record["wa_id"], "message_id": message_id,
             "message_wa_id": target_wa_id, "from_me": bool(target.get("from_me")),

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from shared.events import CATALOG, EventName
-from shared.services import webhooks
+from shared.services.webhooks import delivery as webhook_delivery
+from shared.services.webhooks import registration
 from tests.fakes import assert_error
 from tests.unit.webhooks.conftest import add_device, build, caller, settings
 
@@ -67,7 +68,7 @@ def test_secrets_and_header_values_are_encrypted_at_rest(c, api):
     doc["secret_sealed"] = c.store.get("webhooks", created["id"])["secret_sealed"]
     c.store.put("webhooks", other["id"], {k: v for k, v in doc.items() if k != "id"})
     with pytest.raises(ValueError):
-        webhooks.get_webhook(c.store, c.settings, api.account_id, other["id"])
+        registration.get_webhook(c, api.account_id, other["id"])
 
 
 def test_patch_changes_only_what_it_names(c, api):
@@ -145,7 +146,7 @@ def test_custom_headers_go_out_with_each_delivery(c, api):
     created = make(api, headers={"Authorization": "Bearer s3cr3t"})
     api.post(f"/v1/webhooks/{created['id']}/test")
     task = c.tasks.tasks[-1]
-    webhooks.deliver(c.store, c.tasks, c.clock, c.settings, c.http, task.payload["delivery_id"],
+    webhook_delivery.deliver(c, task.payload["delivery_id"],
                      task.payload["attempt"])
     [post] = c.http.posts
     assert post.headers["Authorization"] == "Bearer s3cr3t"
@@ -206,7 +207,7 @@ def test_delivery_log_shows_attempts(c, api):
     created = make(api)
     delivery = api.post(f"/v1/webhooks/{created['id']}/test").get_json()
     c.http.script = [503]
-    webhooks.deliver(c.store, c.tasks, c.clock, c.settings, c.http, delivery["id"], 0)
+    webhook_delivery.deliver(c, delivery["id"], 0)
     got = api.get(f"/v1/webhooks/{created['id']}/deliveries/{delivery['id']}").get_json()
     [attempt] = got["attempts"]
     assert attempt["status_code"] == 503 and attempt["response"] == "answer 503"
@@ -233,14 +234,14 @@ def test_retry_by_hand(c, api):
     delivery = api.post(f"/v1/webhooks/{created['id']}/test").get_json()
     path = f"/v1/webhooks/{created['id']}/deliveries/{delivery['id']}/retry"
     assert_error(api.post(path), 409, "delivery_pending")
-    webhooks.deliver(c.store, c.tasks, c.clock, c.settings, c.http, delivery["id"], 0)
+    webhook_delivery.deliver(c, delivery["id"], 0)
     retried = api.post(path)
     assert retried.status_code == 202
     assert retried.get_json()["status"] == "pending"
     task = c.tasks.tasks[-1]
     assert task.payload == {"delivery_id": delivery["id"], "attempt": 1}
     assert task.name == f"{delivery['id']}-1-m1"
-    webhooks.deliver(c.store, c.tasks, c.clock, c.settings, c.http, delivery["id"], 1)
+    webhook_delivery.deliver(c, delivery["id"], 1)
     got = api.get(f"/v1/webhooks/{created['id']}/deliveries/{delivery['id']}").get_json()
     assert got["status"] == "succeeded" and [a["manual"] for a in got["attempts"]] == [False, True]
 
