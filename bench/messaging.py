@@ -283,7 +283,7 @@ class SerialTimer:
             self._queue.get()()
 
 
-def _stack(devices: int, *, runner: bool):
+def _stack(devices: int, *, runner: bool, log: bool = True):
     """The API and (optionally) a runner over in-process backends, with `devices` sandbox
     devices on the Enterprise plan, pacing lifted (the benchmark measures the machinery)."""
     from device_runner.main import build_runner
@@ -303,9 +303,14 @@ def _stack(devices: int, *, runner: bool):
     # the transport only: the container wraps it as production does (SequencedBus), and
     # the fan-out reads the account's webhooks for each event, as its subscription does
     publisher = CountingBus(lambda event: fan_out(c, event))
+    # log=False: the bus without the event log (numbered events straight to the transport),
+    # the design before it, for the bench's figure of what durability costs
+    from shared.services.sequence import SequencedBus
+
     c = Container(Settings(env="test", default_transport="sandbox"), store=store, tasks=tasks,
                   publisher=publisher, storage=MemoryStorage(),
-                  mailer=FileOutboxMailer("/dev/null"))
+                  mailer=FileOutboxMailer("/dev/null"),
+                  bus=None if log else SequencedBus(publisher))
     account, _, key = create_account(c.store, c.clock, "bench")
     device_ids = [create_device(c, account.id,
                                 transport=Transport.sandbox).id for _ in range(devices)]
