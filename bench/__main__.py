@@ -229,6 +229,7 @@ SMOKE_SIZES: dict[str, dict] = {
     "cost_per_message": {"devices": 2, "count": 10},
     "log_cost": {"devices": 2, "count": 10},
     "long_poll_latency": {"samples": 4},
+    "stack_inbound_latency": {},
     "runner_memory": {"counts": (1,)},
     "runner_takeover": {"lease": 0.5, "rounds": 1},
     "runner_restart": {"devices": 5, "lease": 1.0},
@@ -249,7 +250,7 @@ def main() -> None:
     figures = (cold_start, api_overhead, number_validation, webhooks.fanout_throughput,
                webhooks.inbound_latency, messaging.priority_positions, messaging.pacing,
                messaging.pipeline_throughput, messaging.cost_per_message, events.log_cost,
-               events.long_poll_latency, runner_memory,
+               events.long_poll_latency, events.stack_inbound_latency, runner_memory,
                runner_takeover, runner_restart, store_pause)
     for i, figure in enumerate(figures):
         if i:

@@ -88,3 +88,70 @@ def long_poll_latency(samples: int = 40) -> None:
           f"(in-process backends; the log is read every {event_feed.POLL_EVERY} s while waiting)")
     print(f"  logged by the same process   p50 {statistics.median(same) * 1000:7.1f} ms")
     print(f"  logged by another process    p50 {statistics.median(other) * 1000:7.1f} ms")
+
+
+def stack_inbound_latency(samples: int = 40) -> None:
+    """Sandbox inbound message to the webhook receiver on the local stack as `make dev`
+    runs it with the emulators (separate processes: API, task dispatcher, runner, Pub/Sub
+    emulator push, fan-out, deliver), beside one signed POST straight to the receiver."""
+    import requests
+
+    from bench.webhooks import _direct_post_latency, _percentiles, _Receiver
+    from infra import emulators
+    from tests.e2e.stack import running_stack, wait_until
+
+    from bench.__main__ import smoke
+
+    if smoke():  # the smoke run (make test) does not start a second stack with emulators
+        print("inbound -> webhook latency on the emulator stack: measured at full size only")
+        return
+    if not emulators.gcloud_available():
+        print("inbound -> webhook latency on the emulator stack: gcloud is not installed, "
+              "not measured")
+        return
+    import tempfile
+    from pathlib import Path
+
+    data = Path(tempfile.mkdtemp(prefix="utio-bench-"))
+    firestore = emulators.start_firestore(log_path=data / "firestore.log")
+    pubsub = emulators.start_pubsub(log_path=data / "pubsub.log")
+    receiver = _Receiver()
+    try:
+        env = {"FIRESTORE_EMULATOR_HOST": firestore.host, "PUBSUB_EMULATOR_HOST": pubsub.host}
+        with running_stack(data / "stack", env) as stack:
+            s = requests.Session()
+            s.headers["Authorization"] = f"Bearer {stack.key}"
+            device = s.post(f"{stack.api}/devices", json={"alias": "bench"}).json()["id"]
+            wait_until(lambda: s.get(f"{stack.api}/devices/{device}").json()["status"]
+                       == "connected", 30, "the device to link")
+            s.post(f"{stack.api}/webhooks", json={"url": receiver.url(),
+                                                  "events": ["message:in:new"]})
+            ours = []
+            for n in range(samples + 5):
+                text = f"stack {n}"
+                started = time.perf_counter()
+                assert s.post(f"{stack.api}/devices/{device}/sandbox/inbound",
+                              json={"phone": "+34600100999", "message": text}).status_code == 202
+                deadline = time.monotonic() + 20
+                with receiver.lock:
+                    while text not in receiver.arrivals:
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            raise RuntimeError(f"no webhook for {text!r} within 20 s")
+                        receiver.lock.wait(left)
+                    arrived = receiver.arrivals[text]
+                if n >= 5:  # warm-up
+                    ours.append(arrived - started)
+            base = _direct_post_latency(receiver, samples)
+    finally:
+        receiver.close()
+        pubsub.stop()
+        firestore.stop()
+    p50, p99 = _percentiles(ours)
+    b50, b99 = _percentiles(base)
+    print(f"inbound message -> webhook latency on the emulator stack ({samples} sequential "
+          "samples; API, dispatcher, runner, Pub/Sub emulator, fan-out, deliver as processes)")
+    print(f"  baseline  one signed POST straight to the receiver  p50 {b50 * 1000:6.1f} ms  "
+          f"p99 {b99 * 1000:6.1f} ms")
+    print(f"  utio      POST sandbox/inbound -> receiver          p50 {p50 * 1000:6.1f} ms  "
+          f"p99 {p99 * 1000:6.1f} ms   ratio p50 {p50 / b50:.1f}")
