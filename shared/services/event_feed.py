@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from shared import cursor as cursors
 from shared.clock import Clock
@@ -68,7 +68,9 @@ def _filters(account_id: str, names: list[str] | None, device: str | None,
         else:
             checks.append(lambda doc: doc.get("device") in devices)
     if names is not None:
-        if len(names) == 1:
+        if not names:  # only events that are never logged (webhook:test): none
+            where.append(("event", "==", ""))
+        elif len(names) == 1:
             where.append(("event", "==", names[0]))
         elif not any(op == "in" for _, op, _ in where) and len(names) <= MAX_IN:
             where.append(("event", "in", names))
@@ -152,8 +154,8 @@ def list_events(store: DocumentStore, account_id: str, *, types: list[str] | Non
 def resolve_after(store: DocumentStore, account_id: str, after: str, clock: Clock,
                   devices: frozenset[str] | None = None) -> Position:
     """`after`: an event id (of this account), `now`, or a next_cursor."""
-    if after == "now":
-        return clock.now(), "~"
+    if after == "now":  # the store's time frame: logged_at is the commit's time
+        return datetime.now(UTC), "~"
     if after.startswith("evt_"):
         doc = store.get(EVENTS, after)
         if not _visible(doc, account_id, devices):

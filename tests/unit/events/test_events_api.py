@@ -160,3 +160,9 @@ def test_the_stream_sends_events_as_server_sent_events(api, c, account, device, 
     again = api.get("/v1/events/stream", headers={"Last-Event-ID": lines["id"]})
     assert "id:" not in again.get_data(as_text=True)
     assert_error(api.get("/v1/events/stream", query_string={"after": "garbage"}), 422)
+
+
+def test_a_type_that_is_never_logged_finds_nothing(api, device):
+    _send(api, device, 1)
+    body = api.get("/v1/events", query_string={"type": "webhook:test"}).get_json()
+    assert body == {"data": [], "next_cursor": None}
