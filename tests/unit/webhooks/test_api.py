@@ -79,11 +79,12 @@ def test_secrets_and_header_values_are_encrypted_at_rest(c, api):
 
 
 def test_patch_changes_only_what_it_names(c, api):
-    add_device(c, api.account_id, "dev_aaaaaaaaaaaaaaaaaaaa")
+    dev_a = "dev_" + "a" * 20
+    add_device(c, api.account_id, dev_a)
     created = make(api, events=["message:*"], headers={"X-A": "1"}, description="d")
     patched = api.patch(f"/v1/webhooks/{created['id']}",
-                        json={"url": "http://127.0.0.1:9001/new", "devices": ["dev_aaaaaaaaaaaaaaaaaaaa"]}).get_json()
-    assert patched["url"] == "http://127.0.0.1:9001/new" and patched["devices"] == ["dev_aaaaaaaaaaaaaaaaaaaa"]
+                        json={"url": "http://127.0.0.1:9001/new", "devices": [dev_a]}).get_json()
+    assert patched["url"] == "http://127.0.0.1:9001/new" and patched["devices"] == [dev_a]
     assert patched["events"] == ["message:*"] and patched["headers"] == {"X-A": "1"}
     assert patched["description"] == "d"
     patched = api.patch(f"/v1/webhooks/{created['id']}",
