@@ -26,7 +26,7 @@ def _wait(predicate: Callable[[], bool], timeout: float) -> None:
 
 
 def priority_positions(backlog: int = 300, urgent: int = 10, speed: int = 6000) -> None:
-    from device_runner.session import DeviceSession
+    from device_runner.send_queue import SendQueue
     from shared.domain import Priority
 
     sent: list[str] = []
@@ -37,7 +37,7 @@ def priority_positions(backlog: int = 300, urgent: int = 10, speed: int = 6000) 
             sent.append(message_id)
         return True
 
-    session = DeviceSession("dev_bench", send, delivery_speed=speed)
+    session = SendQueue("dev_bench", send, delivery_speed=speed)
     for i in range(backlog):
         session.push(f"low-{i}", Priority.low, created=i)
     session.set_connected(True)
@@ -63,7 +63,7 @@ def pacing(cases: tuple[tuple[int, int], ...] = ((60, 11), (120, 16), (600, 51),
            send_time: float = 0.005) -> None:
     """Configured against measured messages a minute, on the real session thread, with a
     send that takes `send_time` seconds (the gap runs from the start of a send)."""
-    from device_runner.session import DeviceSession
+    from device_runner.send_queue import SendQueue
     from shared.domain import Priority
 
     print(f"pacing: configured vs measured, real time, each send taking {send_time * 1000:.0f} ms")
@@ -76,7 +76,7 @@ def pacing(cases: tuple[tuple[int, int], ...] = ((60, 11), (120, 16), (600, 51),
             time.sleep(send_time)
             return True
 
-        session = DeviceSession("dev_pace", send, delivery_speed=speed)
+        session = SendQueue("dev_pace", send, delivery_speed=speed)
         for i in range(count):
             session.push(f"m{i}", Priority.normal, created=i)
         session.set_connected(True)

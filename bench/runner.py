@@ -77,9 +77,9 @@ def takeover(lease: float = 2.0, rounds: int = 3) -> None:
     from dataclasses import replace
 
     from device_runner.app import create_app
+    from device_runner.forwarding import Forwarder
     from device_runner.leases import Leases
     from device_runner.main import build_runner
-    from device_runner.routing import Forwarder
     from device_runner.sandbox import SandboxNetwork, SandboxTransport
     from device_runner.shards import ShardKeeper
     from shared.adapters.inprocess_bus import InProcessBus

@@ -175,7 +175,7 @@ def _delivered_rate(receiver: _Receiver, events: int) -> float:
 
 @contextmanager
 def _deliver_stack():
-    from functions.push import handle_deliver
+    from functions.webhook_deliver import handle_deliver
     from shared.adapters.local_dispatcher import LocalDispatcher
     from shared.adapters.mailers import FileOutboxMailer
     from shared.adapters.memory_store import MemoryStore
@@ -234,7 +234,7 @@ def inbound_latency(samples: int = 200) -> None:
     from device_runner.app import create_app as runner_app
     from device_runner.main import build_runner
     from functions.api.app import create_app as api_app
-    from functions.push import handle_deliver
+    from functions.webhook_deliver import handle_deliver
     from shared.adapters.mailers import FileOutboxMailer
     from shared.adapters.memory_store import MemoryStore
     from shared.bootstrap import Container

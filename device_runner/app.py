@@ -1,18 +1,21 @@
 """The runner's HTTP face: task endpoints for Cloud Tasks, calls from the API (rpc), and
 health. Every device-bound request is routed to the runner holding the device
-(device_runner/routing.py)."""
+(device_runner/forwarding.py)."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 from flask import Flask, jsonify, request
+from pydantic import BaseModel, ValidationError
 
 from device_runner import rpc
-from device_runner.routing import FORWARDED_HEADER, Forwarder, locate
+from device_runner.forwarding import FORWARDED_HEADER, Forwarder, locate
 from device_runner.runner import Runner
 from shared.errors import BadRequest, Conflict, UtioError
 from shared.oidc import verify_push
+from shared.runner_rpc import RPC_CALLS
+from shared.runner_tasks import DeviceAction, DeviceTask, MessageTask
 
 
 class Unavailable(UtioError):
@@ -29,6 +32,14 @@ def create_app(runner: Runner, forwarder: Forwarder | None = None, keeper=None) 
         if not isinstance(data, dict):
             raise BadRequest("expected a JSON object")
         return data
+
+    def parsed(model: type[BaseModel], data: dict):
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise BadRequest(f"{where + ': ' if where else ''}{first['msg']}") from exc
 
     def routed(device_id: str | None, data: dict, handle):
         """Handle here if this runner holds the device, else hand it to the holder."""
@@ -53,15 +64,14 @@ def create_app(runner: Runner, forwarder: Forwarder | None = None, keeper=None) 
     @app.post("/tasks/messages")
     def message_task():
         data = body()
-        if not isinstance(data.get("message_id"), str):
-            raise BadRequest("expected {\"message_id\": \"...\"}")
-        device_id = data.get("device_id")
-        if not isinstance(device_id, str):
-            doc = runner.c.store.get("messages", data["message_id"])
+        task = parsed(MessageTask, data)
+        device_id = task.device_id
+        if device_id is None:
+            doc = runner.c.store.get("messages", task.message_id)
             device_id = doc["device_id"] if doc else None
 
         def handle():
-            runner.handle_message_task(data["message_id"])
+            runner.handle_message_task(task.message_id)
             return jsonify({"ok": True})
 
         return routed(device_id, data, handle)
@@ -69,35 +79,32 @@ def create_app(runner: Runner, forwarder: Forwarder | None = None, keeper=None) 
     @app.post("/tasks/devices")
     def device_task():
         data = body()
-        if not isinstance(data.get("device_id"), str) or not isinstance(data.get("action"), str):
-            raise BadRequest("expected {\"device_id\": \"...\", \"action\": \"...\"}")
+        task = parsed(DeviceTask, data)
 
         def handle():
-            try:
-                runner.handle_device_task(data)
-            except (LookupError, ValueError) as exc:
-                raise BadRequest(str(exc)) from exc
+            runner.handle_device_task(task)
             return jsonify({"ok": True})
 
-        if data["action"] == "stop":  # a deleted device: its document is gone, so tell
-            response = handle()         # every live shard; whoever has a session ends it
+        if task.action == DeviceAction.stop:  # a deleted device: its document is gone, so
+            response = handle()               # tell every live shard; whoever has a session
             if forwarder is not None and runner.leases is not None \
-                    and not request.headers.get(FORWARDED_HEADER):
+                    and not request.headers.get(FORWARDED_HEADER):  # ends it
                 for url in runner.leases.peer_urls():
                     try:
                         forwarder.forward(url, request.path, data, runner.shard)
                     except OSError:
                         pass  # a dead shard holds no session
             return response
-        return routed(data["device_id"], data, handle)
+        return routed(task.device_id, data, handle)
 
     @app.post("/rpc/<action>")
     def call(action: str):
         data = body()
-        if not isinstance(data.get("device_id"), str):
-            raise BadRequest("expected {\"device_id\": \"...\", ...}")
-        return routed(data["device_id"], data,
-                      lambda: jsonify(rpc.handle(runner, action, data)))
+        model = RPC_CALLS.get(action)
+        if model is None:
+            raise BadRequest(f"unknown call {action!r}; the calls are {', '.join(RPC_CALLS)}")
+        args = parsed(model, data)
+        return routed(args.device_id, data, lambda: jsonify(rpc.handle(runner, args)))
 
     @app.get("/healthz")
     def health():
@@ -133,6 +140,12 @@ def create_app(runner: Runner, forwarder: Forwarder | None = None, keeper=None) 
             "sweep": runner.sweep_report.as_dict(),
             "queues": queues,
         }), 200 if ok else 503
+
+    @app.errorhandler(500)
+    def bug(exc):
+        """A bug (Flask has logged it with its traceback): 500, never a 4xx that hides it."""
+        return jsonify({"error": {"code": "internal_error", "message": "the runner failed; "
+                                  "the error is in its log", "details": None}}), 500
 
     @app.errorhandler(UtioError)
     def error(exc: UtioError):

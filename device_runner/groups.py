@@ -4,7 +4,6 @@ through the device's transport, and hand what WhatsApp reports to shared.service
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from device_runner.transport import (
     INVITE_URL,
@@ -14,15 +13,12 @@ from device_runner.transport import (
     ParticipantChange,
     Transport,
 )
+from shared.bootstrap import Container
 from shared.inbox import Group, GroupFailure, GroupOperation, GroupOperationKind
+from shared.runner_tasks import DeviceAction, DeviceTask
 from shared.services import groups as group_service
 
-if TYPE_CHECKING:
-    from device_runner.runner import Runner
-
 log = logging.getLogger(__name__)
-
-ACTIONS = (group_service.ACTION_OPERATION, group_service.ACTION_SYNC)
 
 
 def state(info: GroupInfo) -> dict:
@@ -37,12 +33,10 @@ def result(change: ParticipantChange) -> dict:
             "reason": change.reason.value if change.reason else None}
 
 
-def handle(runner: Runner, payload: dict) -> None:
-    device_id = payload["device_id"]
-    c = runner.c
-    runner.ensure_session(device_id)
-    transport = runner._transport_of(device_id, None)
-    if payload["action"] == group_service.ACTION_SYNC:
+def handle(c: Container, transport: Transport, task: DeviceTask) -> None:
+    """A group_sync or group_operation task of a device this runner holds."""
+    device_id = task.device_id
+    if task.action == DeviceAction.group_sync:
         try:
             infos = transport.list_groups(device_id)
         except GroupError as exc:
@@ -50,7 +44,7 @@ def handle(runner: Runner, payload: dict) -> None:
             return
         group_service.sync_groups(c.store, c.clock, device_id, [state(i) for i in infos])
         return
-    found = group_service.pending_operation(c.store, str(payload.get("operation_id")))
+    found = group_service.pending_operation(c.store, str(task.operation_id))
     if found is None:
         return
     op, group = found

@@ -14,8 +14,8 @@ import signal
 import threading
 
 from device_runner.app import create_app
+from device_runner.forwarding import HttpForwarder
 from device_runner.leases import Leases
-from device_runner.routing import HttpForwarder
 from device_runner.runner import Runner
 from device_runner.sandbox import SandboxTransport
 from device_runner.transport import Transport

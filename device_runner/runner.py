@@ -9,28 +9,22 @@ from datetime import datetime, timedelta
 
 from device_runner import groups as device_groups
 from device_runner.leases import Leases
-from device_runner.session import DeviceSession, Retry
+from device_runner.send_queue import Retry, SendQueue
 from device_runner.sweep import SweepReport
-from device_runner.transport import Inbound, Listener, Receipt, SendResult, Transport
-from shared import names
+from device_runner.transport import Listener, Transport
 from shared.bootstrap import Container
-from shared.content import Media
 from shared.device_states import StatusCode
-from shared.domain import Device, DeviceStatus, FailureReason, Message, MessageStatus
+from shared.domain import Device, DeviceStatus, Message, MessageStatus
 from shared.errors import Unavailable
-from shared.events import EventName
-from shared.ids import new_id
-from shared.services import chats as chat_service
-from shared.services import connection, linking
-from shared.services import files as file_service
+from shared.ports import Inbound, Receipt
+from shared.runner_tasks import DeviceAction, DeviceTask
+from shared.services import connection, inbound, linking, outbound
 from shared.services import messages as message_service
-from shared.services.events import publish
 from shared.services.quotas import effective_speed
 
 log = logging.getLogger(__name__)
 
 LATE_RETRY = 1.0  # seconds: a send that found the lease late (renewal overdue) tries again
-MAX_SEND_ATTEMPTS = 6  # transient failures, with the session's backoff: about 5 minutes
 # A message due later than this stays with Cloud Tasks (a follow-up task), not in memory;
 # Cloud Tasks itself schedules at most 30 days ahead.
 HOLD_AHEAD = timedelta(hours=1)
@@ -42,13 +36,13 @@ class Runner(Listener):
         self.c = c
         self.transports = transports
         self.shard = shard or c.settings.runner_shard
-        self.sessions: dict[str, DeviceSession] = {}
+        self.sessions: dict[str, SendQueue] = {}
         self._lock = threading.RLock()
         # With leases, this runner holds only the devices its shard holds, and every write
         # for a device is fenced by the device's lease epoch (device_runner/leases.py).
         self.leases = leases
         self.statuses: dict[str, str] = {}  # device -> the last status reported (health)
-        self._attempts: dict[str, int] = {}
+        self._attempts: dict[str, int] = {}  # message -> failed attempts so far
         self._transport_names: dict[str, str] = {}  # device -> transport, read with the device
         self._waiting: dict[str, Message] = {}  # messages in sessions, as last read
         # Devices a resume skipped because the lease was late: the keeper resumes them
@@ -124,9 +118,9 @@ class Runner(Listener):
             sessions, self.sessions = self.sessions, {}
         for device_id, session in sessions.items():
             session.stop()
-            self._transport_of(device_id, None).disconnect(device_id)
+            self.transport_of(device_id).disconnect(device_id)
 
-    def _transport_of(self, device_id: str, device: Device | None) -> Transport:
+    def transport_of(self, device_id: str, device: Device | None = None) -> Transport:
         if device is None and device_id in self._transport_names:
             return self.transports[self._transport_names[device_id]]
         if device is None:
@@ -135,7 +129,7 @@ class Runner(Listener):
         name = device.transport.value if device else "sandbox"
         return self.transports[name]
 
-    def ensure_session(self, device_id: str) -> DeviceSession | None:
+    def ensure_session(self, device_id: str) -> SendQueue | None:
         with self._lock:
             if device_id in self.sessions:
                 return self.sessions[device_id]
@@ -145,13 +139,14 @@ class Runner(Listener):
             if doc is None:
                 return None
             device = Device.model_validate(doc)
-            session = DeviceSession(device_id, self._send, delivery_speed=effective_speed(device))
+            session = SendQueue(device_id, lambda message_id: self._send(device_id, message_id),
+                                    delivery_speed=effective_speed(device))
             self.sessions[device_id] = session
             self._transport_names[device_id] = device.transport.value
         self._release_foreign_claims(device_id)
         for message in message_service.queued_for_device(self.c.store, device_id):
             self._schedule(session, message, reload=True)
-        self._transport_of(device_id, device).connect(device_id, self)
+        self.transport_of(device_id, device).connect(device_id, self)
         return session
 
     def _release_foreign_claims(self, device_id: str) -> None:
@@ -203,30 +198,38 @@ class Runner(Listener):
             # Acknowledging now would forget the message: its task is retried instead.
             raise Unavailable(f"the lease of shard {self.shard} is being renewed; retry")
 
-    def handle_device_task(self, payload: dict) -> None:
-        device_id, action = payload["device_id"], payload["action"]
-        if action == "start":
+    def handle_device_task(self, task: DeviceTask | dict) -> None:
+        """A control task: the model, or its payload as enqueued (pydantic's
+        ValidationError, a ValueError, when it is not one)."""
+        if not isinstance(task, DeviceTask):
+            task = DeviceTask.model_validate(task)
+        device_id, action = task.device_id, task.action
+        if action == DeviceAction.start:
             self.ensure_session(device_id)
-        elif action == "stop":
+        elif action == DeviceAction.stop:
             self.drop_session(device_id)
-        elif action == "refresh":
+        elif action == DeviceAction.refresh:
             doc = self.c.store.get("devices", device_id)
             session = self.ensure_session(device_id)
             if doc and session:  # settings, or the plan (billing), changed
                 session.set_speed(effective_speed(Device.model_validate(doc)))
-        elif action in ("link", "relink"):  # a fresh QR code; relink: another number
+        elif action in (DeviceAction.link, DeviceAction.relink):  # relink: another number
             if self.ensure_session(device_id) is not None:
-                self._transport_of(device_id, None).link(device_id, self, logout=action == "relink")
-        elif action == "sandbox_inbound":
+                self.transport_of(device_id).link(device_id, self,
+                                                  logout=action == DeviceAction.relink)
+        elif action == DeviceAction.sandbox_inbound:
+            if self.ensure_session(device_id) is None:
+                return  # deleted meanwhile: nothing to inject into
+            sandbox = self.transports["sandbox"]
+            try:
+                sandbox.inject_inbound(device_id, task.phone, task.message)  # type: ignore[attr-defined]
+            except LookupError:  # not a sandbox device (any more): the task can never succeed
+                log.warning("sandbox inbound for %s dropped: not a sandbox device", device_id)
+        elif action in (DeviceAction.group_operation, DeviceAction.group_sync):
             self.ensure_session(device_id)
-            transport = self.transports["sandbox"]
-            transport.inject_inbound(device_id, payload["phone"], payload["message"])  # type: ignore[attr-defined]
-        elif action in device_groups.ACTIONS:
-            device_groups.handle(self, payload)
-        else:
-            raise ValueError(f"unknown device action {action!r}")
+            device_groups.handle(self.c, self.transport_of(device_id), task)
 
-    def _schedule(self, session: DeviceSession, message: Message, reload: bool = False) -> bool:
+    def _schedule(self, session: SendQueue, message: Message, reload: bool = False) -> bool:
         """Queue the message in its session; False when it was queued there already (or
         is left to Cloud Tasks for later)."""
         now = self.c.clock.now()
@@ -241,72 +244,34 @@ class Runner(Listener):
         return session.push(message.id, message.priority, message.created_at.timestamp(),
                             ready_in)
 
-    def requeue(self, session: DeviceSession, message: Message) -> bool:
+    def requeue(self, session: SendQueue, message: Message) -> bool:
         """The sweep found a queued message its session does not have: queue it again."""
         return self._schedule(session, message, reload=True)
 
     def _defer(self, message: Message, now: datetime) -> None:
         """A task that came early (Cloud Tasks caps schedule times at 30 days): hand the
         message back to the queue for later, under a name of its own per hop."""
-        self.c.tasks.enqueue(names.MESSAGE_QUEUES[message.priority.value],
-                             names.TARGET_RUNNER_MESSAGES,
-                             {"message_id": message.id, "device_id": message.device_id},
-                             name=f"{message.id}-{now:%Y%m%d%H%M}",
-                             schedule_at=message.deliver_at)
+        message_service.enqueue_send(self.c.tasks, message, name=f"{message.id}-{now:%Y%m%d%H%M}")
 
-    def _send(self, message_id: str) -> bool | Retry:
-        message = message_service.claim(self.c.store, message_id, self.shard,
-                                        current=self._waiting.get(message_id),
-                                        fence=self._fence())
-        if message is None:
-            waiting = self._waiting.get(message_id)
-            if self.leases is not None and waiting is not None \
-                    and self.leases.late(waiting.device_id):
-                # Late but not lost: the message stays in the queue until the lease is
-                # renewed (a lost lease drops the whole session; the next holder sends it).
-                return Retry(after=LATE_RETRY)
-            self._attempts.pop(message_id, None)
-            self._waiting.pop(message_id, None)
-            return False
-        media = None
-        if isinstance(message.content, Media):
-            media = file_service.read_bytes(self.c.storage, message.content.file,
-                                            message.account_id)
-            if media is None:
-                self._finish(message, FailureReason.media_unavailable)
-                return True
-        transport = self._transport_of(message.device_id, None)
-        try:
-            result = transport.send(message.device_id, message.wa_id or message.id, message.to,
-                                    message.content, media)
-        except Exception:
-            # A transport that raises is a transient failure like any other: the same
-            # retry cap, and the claim given back between attempts so a cancel can land.
-            log.exception("transport raised sending %s", message_id)
-            result = SendResult(False, FailureReason.transport_error, retryable=True)
-        if result.ok:
-            self._attempts.pop(message_id, None)
-            self._waiting.pop(message_id, None)
-            message_service.mark_sent(self.c.store, self.c.bus, self.c.clock, message.id,
-                                      current=message)
-            chat_service.record_outbound(self.c.store, self.c.clock, message)
-            return True
-        reason = result.reason or FailureReason.transport_error
-        if result.retryable:
-            attempts = self._attempts.get(message_id, 0) + 1
-            if attempts < MAX_SEND_ATTEMPTS:
-                self._attempts[message_id] = attempts
-                log.warning("sending %s failed (%s), attempt %d; retrying", message_id,
-                            reason.value, attempts)
-                message_service.unclaim(self.c.store, message.id, self.shard)
-                return Retry()
-        self._finish(message, reason)
-        return True
-
-    def _finish(self, message: Message, reason: FailureReason) -> None:
-        self._attempts.pop(message.id, None)
-        self._waiting.pop(message.id, None)
-        message_service.fail(self.c.store, self.c.bus, self.c.clock, message, reason)
+    def _send(self, device_id: str, message_id: str) -> bool | Retry:
+        """The session's send: True when a message left (or failed for good), False when
+        it was not ours to send (no gap), Retry after a transient failure."""
+        attempt = self._attempts.get(message_id, 0) + 1
+        outcome = outbound.send_queued(self.c.store, self.c.bus, self.c.clock, self.c.storage,
+                                       self.transport_of(device_id), message_id, self.shard,
+                                       attempt=attempt, current=self._waiting.get(message_id),
+                                       fence=self._fence())
+        if outcome == outbound.SendOutcome.retry:
+            self._attempts[message_id] = attempt
+            return Retry()
+        if outcome == outbound.SendOutcome.not_ours and message_id in self._waiting \
+                and self.leases is not None and self.leases.late(device_id):
+            # Late but not lost: the message stays in the queue until the lease is renewed
+            # (a lost lease drops the whole session; the next holder sends it).
+            return Retry(after=LATE_RETRY)
+        self._attempts.pop(message_id, None)
+        self._waiting.pop(message_id, None)
+        return outcome == outbound.SendOutcome.done
 
     # --- transport events --------------------------------------------------------
 
@@ -342,70 +307,8 @@ class Runner(Listener):
         connection.record_status(self.c.store, self.c.bus, self.c.clock, device_id,
                                  DeviceStatus.linking, code=code, guard=self.fence_of(device_id))
 
-    def on_receipt(self, device_id, wa_id, receipt):
-        message = message_service.find_by_wa_id(self.c.store, wa_id)
-        if message is None:
-            return
-        if message.status == MessageStatus.queued:
-            # The receipt overtook our own record of the send: record the send first.
-            message = (message_service.mark_sent(self.c.store, self.c.bus, self.c.clock,
-                                                 message.id, current=message)
-                       or message_service.find_by_wa_id(self.c.store, wa_id) or message)
-        if receipt == Receipt.delivered:
-            message_service.mark_delivered(self.c.store, self.c.bus, self.c.clock, message.id,
-                                           current=message)
-        else:
-            message_service.mark_read(self.c.store, self.c.bus, self.c.clock, message.id,
-                                      current=message)
+    def on_receipt(self, device_id, wa_id, receipt: Receipt):
+        outbound.record_receipt(self.c.store, self.c.bus, self.c.clock, wa_id, receipt)
 
     def on_inbound(self, device_id: str, message: Inbound) -> None:
-        doc = self.c.store.get("devices", device_id)
-        if doc is None:
-            return
-        record = {"id": new_id("msg"), "wa_id": message.wa_id, "device_id": device_id,
-                  "direction": "inbound", "type": message.type, "phone": message.sender,
-                  "message": message.text, "received_at": message.at}
-        if message.content:  # media (with its URL), location, contacts, reaction, reply...
-            record["content"] = message.content
-        if message.group:
-            record["group"] = record["chat"] = message.group
-        if message.push_name:
-            record["push_name"] = message.push_name
-        # The wa_id keys the record, so a redelivered inbound event is stored once.
-        if not chat_service.record_inbound(self.c.store, self.c.clock, doc["account_id"],
-                                           device_id, record):
-            return
-        if message.type == "reaction":  # filed in its chat, announced as a reaction
-            publish(self.c.bus, self.c.clock, EventName.message_reaction, doc["account_id"],
-                    device_id, self._reaction(device_id, record))
-            return
-        publish(self.c.bus, self.c.clock, EventName.message_in_new, doc["account_id"], device_id,
-                {k: _json(v) for k, v in record.items() if k != "device_id"})
-
-    def _reaction(self, device_id: str, record: dict) -> dict:
-        """message:reaction's data (shared/events.py): the reaction, and the message it is
-        on as this device knows it (its chat entry, else its outbound record)."""
-        content = record.get("content") or {}
-        target = content.get("target") or {}
-        target_wa_id = target.get("wa_id") or None
-        message_id = None
-        if target_wa_id:
-            entry = self.c.store.get("chat_messages",
-                                     chat_service.entry_doc_id(device_id, target_wa_id))
-            if entry is not None:
-                message_id = entry.get("message_id")
-            else:
-                sent = message_service.find_by_wa_id(self.c.store, target_wa_id)
-                message_id = sent.id if sent and sent.device_id == device_id else None
-        data = {"id": record["id"], "wa_id": record["wa_id"], "message_id": message_id,
-                "message_wa_id": target_wa_id, "from_me": bool(target.get("from_me")),
-                "emoji": content.get("emoji") or record.get("message") or None,
-                "phone": record["phone"], "at": _json(record["received_at"])}
-        for key in ("group", "push_name"):
-            if record.get(key):
-                data[key] = record[key]
-        return data
-
-
-def _json(value):
-    return value.isoformat() if isinstance(value, datetime) else value
+        inbound.receive(self.c.store, self.c.bus, self.c.clock, device_id, message)

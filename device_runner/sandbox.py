@@ -24,20 +24,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from device_runner.sandbox_groups import SandboxGroups
-from device_runner.transport import (
-    GroupError,
-    Inbound,
-    Listener,
-    Receipt,
-    SendResult,
-    Transport,
-    TransportError,
-)
+from device_runner.transport import GroupError, Listener, Transport, TransportError
 from shared.content import Media, is_group, summary
 from shared.domain import DeviceStatus, FailureReason
 from shared.ids import new_id
 from shared.inbox import GroupFailure
 from shared.phones import national_number
+from shared.ports import Inbound, Receipt, SendResult
 
 Timer = Callable[[float, Callable[[], None]], None]
 

@@ -1,10 +1,6 @@
-"""Groups on the simulated WhatsApp network, with WhatsApp's rules:
-
-- The creator is the group's superadmin; only admins change its subject, description,
-  announcement mode, participants and invite link.
-- Only numbers on the (simulated) network can be added; a group holds 1024 people.
-- The superadmin cannot be removed or demoted, and an admin does not remove itself.
-"""
+"""Groups on the simulated WhatsApp network, with WhatsApp's rules
+(device_runner/group_rules.py): the creator is the group's superadmin; only numbers on
+the (simulated) network can be added; a group holds 1024 people."""
 
 from __future__ import annotations
 
@@ -12,11 +8,11 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 
+from device_runner.group_rules import ADMINS, refusal
 from device_runner.transport import GroupAction, GroupError, GroupInfo, ParticipantChange
 from shared.inbox import GroupFailure, GroupRole, ParticipantFailure
 
 MAX_PARTICIPANTS = 1024
-ADMINS = (GroupRole.admin, GroupRole.superadmin)
 
 
 @dataclass
@@ -101,8 +97,9 @@ class SandboxGroups:
     def _add(self, group: SandboxGroup, phones: list[str]) -> list[ParticipantChange]:
         changes = []
         for phone in dict.fromkeys(phones):
-            if phone in group.participants:
-                changes.append(ParticipantChange(phone, False, ParticipantFailure.already_participant))
+            reason = refusal(GroupAction.add, group.participants.get(phone), False)
+            if reason is not None:
+                changes.append(ParticipantChange(phone, False, reason))
             elif not self._exists(phone):
                 changes.append(ParticipantChange(phone, False, ParticipantFailure.not_on_whatsapp))
             elif len(group.participants) >= MAX_PARTICIPANTS:
@@ -115,19 +112,12 @@ class SandboxGroups:
     @staticmethod
     def _change_one(group: SandboxGroup, me: str, action: GroupAction,
                     phone: str) -> ParticipantChange:
-        role = group.participants.get(phone)
-        if role is None:
-            return ParticipantChange(phone, False, ParticipantFailure.not_participant)
-        if role == GroupRole.superadmin or (action == GroupAction.remove and phone == me):
-            return ParticipantChange(phone, False, ParticipantFailure.not_allowed)
+        reason = refusal(action, group.participants.get(phone), phone == me)
+        if reason is not None:
+            return ParticipantChange(phone, False, reason)
         if action == GroupAction.remove:
             del group.participants[phone]
-        elif action == GroupAction.promote:
-            if role == GroupRole.admin:
-                return ParticipantChange(phone, False, ParticipantFailure.already_admin)
-            group.participants[phone] = GroupRole.admin
         else:
-            if role != GroupRole.admin:
-                return ParticipantChange(phone, False, ParticipantFailure.not_admin)
-            group.participants[phone] = GroupRole.member
+            group.participants[phone] = GroupRole.admin if action == GroupAction.promote \
+                else GroupRole.member
         return ParticipantChange(phone, True)

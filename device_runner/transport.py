@@ -1,42 +1,17 @@
-"""The transport port: what the runner needs of a WhatsApp connection."""
+"""The transport port: what the runner needs of a WhatsApp connection. Sending is the
+half the send flow drives (shared.ports.MessageSender); the rest is the session's life,
+linking, numbers, profile and groups."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel
-
 from shared.content import Text
-from shared.domain import DeviceStatus, FailureReason
+from shared.domain import DeviceStatus
 from shared.inbox import GroupFailure, GroupRole, ParticipantFailure
-
-
-class Receipt(StrEnum):
-    delivered = "delivered"
-    read = "read"
-
-
-@dataclass(frozen=True)
-class SendResult:
-    ok: bool
-    reason: FailureReason | None = None
-    retryable: bool = False  # a transient failure: the runner tries again with backoff
-
-
-@dataclass(frozen=True)
-class Inbound:
-    wa_id: str
-    sender: str  # E.164
-    text: str
-    at: datetime
-    type: str = "text"  # text, image, video, audio, document, sticker, location, contacts,
-    #                     reaction, button_reply, list_reply, unsupported
-    content: dict | None = None  # the type's fields (device_runner/whatsapp/convert.py)
-    group: str | None = None  # the group's id (<digits>@g.us) when sent to a group
-    push_name: str | None = None
+from shared.ports import Inbound, MessageSender, Receipt, SendResult
 
 
 class TransportError(Exception):
@@ -100,20 +75,13 @@ class Listener(ABC):
         return None
 
 
-class Transport(ABC):
+class Transport(MessageSender):
     @abstractmethod
     def connect(self, device_id: str, listener: Listener) -> None:
         """Start (or resume) the session; status changes arrive on the listener."""
 
     @abstractmethod
     def disconnect(self, device_id: str) -> None: ...
-
-    @abstractmethod
-    def send(self, device_id: str, wa_id: str, to: str, content: BaseModel,
-             media: bytes | None = None) -> SendResult:
-        """Send `content` (a model of shared.content) under `wa_id` to `to`: an E.164 phone,
-        or a group id ending in @g.us. `media` holds the file's bytes for Media content.
-        Sending the same wa_id again must not deliver twice."""
 
     def send_text(self, device_id: str, wa_id: str, to: str, text: str) -> SendResult:
         return self.send(device_id, wa_id, to, Text(text=text))

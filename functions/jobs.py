@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import flask
 
+from functions.edge import error_answer
 from shared.bootstrap import Container
 from shared.errors import UtioError
 from shared.oidc import verify_push
@@ -14,5 +15,5 @@ def handle_chat_cleanup(c: Container, request: flask.Request):
     try:
         verify_push(c.settings, request.headers.get("Authorization"), request.base_url)
     except UtioError as exc:
-        return flask.jsonify(exc.body()), exc.status
+        return error_answer(exc)
     return flask.jsonify(chat_cleanup.run(c.store, c.bus, c.clock)), 200

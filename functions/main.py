@@ -23,13 +23,13 @@ def api(request: flask.Request):
 
 
 def webhook_fanout(request: flask.Request):
-    from functions.push import handle_fanout
+    from functions.webhook_fanout import handle_fanout
 
     return handle_fanout(container(), request)
 
 
 def webhook_deliver(request: flask.Request):
-    from functions.push import handle_deliver
+    from functions.webhook_deliver import handle_deliver
 
     return handle_deliver(container(), request)
 

@@ -1,6 +1,6 @@
 """Google ID tokens for calls between our own private Cloud Run services: the API's
 synchronous calls to the runner (shared/runner_rpc.py) and one runner forwarding a task
-to another (device_runner/routing.py).
+to another (device_runner/forwarding.py).
 
 The runner shards are private (run.invoker only for the push, api and runner service
 accounts): Cloud Run checks the token's signature, audience and the caller's run.invoker
@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from shared.settings import Settings
 
-# audience => a signed ID token (JWT) for it
+# audience => a signed ID token (JWT) for it; raises TokenUnavailable when there is none
 TokenSource = Callable[[str], str]
 
 REFRESH_BEFORE = 300.0  # seconds before expiry a cached token is replaced
@@ -36,13 +36,22 @@ def audience_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+class TokenUnavailable(Exception):
+    """No ID token could be had (no credentials, the metadata server out of reach): the
+    call cannot be made now. A TokenSource raises it; anything else it raises is a bug."""
+
+
 def google_id_token(audience: str) -> str:
     """An ID token of this process's service account (the metadata server on Cloud Run,
     or application default credentials of a service account elsewhere)."""
+    from google.auth.exceptions import GoogleAuthError
     from google.auth.transport.requests import Request
     from google.oauth2 import id_token
 
-    return id_token.fetch_id_token(Request(), audience)
+    try:
+        return id_token.fetch_id_token(Request(), audience)
+    except GoogleAuthError as exc:  # also its TransportError: the metadata server is down
+        raise TokenUnavailable(f"no ID token for {audience}: {exc}") from exc
 
 
 def expiry_of(token: str) -> float | None:

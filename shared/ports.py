@@ -7,12 +7,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from shared.errors import ValidationFailed
 
 if TYPE_CHECKING:
-    from shared.domain import Event
+    from pydantic import BaseModel
+
+    from shared.domain import Event, FailureReason
 
 # A filter is (field, op, value); op is one of OPS.
 Filter = tuple[str, str, Any]
@@ -214,3 +217,44 @@ class HttpClient(ABC):
         """POST without following redirects, to `address` (an IP the caller checked)
         when given, else wherever the URL's host resolves; reads the first bytes of the
         answer only. Raises OSError on network failure or timeout."""
+
+
+# --- what the send and inbound flows need of a WhatsApp connection ------------------------
+# The runner's transports (device_runner/transport.py) implement MessageSender; the flows
+# in shared/services/outbound.py and inbound.py take one and the values below.
+
+
+class Receipt(StrEnum):
+    delivered = "delivered"
+    read = "read"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    ok: bool
+    reason: FailureReason | None = None
+    retryable: bool = False  # a transient failure: tried again with backoff
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A message that arrived on a device."""
+
+    wa_id: str
+    sender: str  # E.164
+    text: str
+    at: datetime
+    type: str = "text"  # text, image, video, audio, document, sticker, location, contacts,
+    #                     reaction, button_reply, list_reply, unsupported
+    content: dict | None = None  # the type's fields (device_runner/whatsapp/convert.py)
+    group: str | None = None  # the group's id (<digits>@g.us) when sent to a group
+    push_name: str | None = None
+
+
+class MessageSender(ABC):
+    @abstractmethod
+    def send(self, device_id: str, wa_id: str, to: str, content: BaseModel,
+             media: bytes | None = None) -> SendResult:
+        """Send `content` (a model of shared.content) under `wa_id` to `to`: an E.164 phone,
+        or a group id ending in @g.us. `media` holds the file's bytes for Media content.
+        Sending the same wa_id again must not deliver twice."""

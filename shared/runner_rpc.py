@@ -4,13 +4,59 @@ runner that receives one routes it to the runner holding the device."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from abc import ABC, abstractmethod
 from types import EllipsisType
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared import id_tokens
 from shared.errors import UtioError
 from shared.id_tokens import TokenSource
 from shared.settings import Settings
+
+
+class RpcArgs(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    device_id: str
+
+
+class PairCall(RpcArgs):
+    """POST /rpc/pair: a pairing code for linking by phone number."""
+
+    phone: str = Field(min_length=1)
+
+
+class ExistsCall(RpcArgs):
+    """POST /rpc/exists: which of these E.164 numbers have WhatsApp."""
+
+    numbers: list[str]
+
+
+class ProfileCall(RpcArgs):
+    """POST /rpc/profile: the device's WhatsApp name, about text and picture."""
+
+    name: str | None = None
+    description: str | None = None
+    image: bytes | None = None  # sent as base64
+
+    @field_validator("image", mode="before")
+    @classmethod
+    def _base64(cls, value):
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value:
+            raise ValueError("expected a base64 string")
+        try:
+            return base64.b64decode(value, validate=True)
+        except binascii.Error as exc:
+            raise ValueError("not base64") from exc
+
+
+RPC_CALLS: dict[str, type[RpcArgs]] = {"pair": PairCall, "exists": ExistsCall,
+                                       "profile": ProfileCall}
 
 
 class RunnerUnavailable(UtioError):
@@ -59,7 +105,7 @@ class HttpRunnerRpc(RunnerRpc):
         url = self.settings.runner_url.rstrip("/") + f"/rpc/{action}"
         try:
             headers = id_tokens.bearer(self.tokens, url)
-        except Exception as exc:  # google.auth's errors: no credentials, metadata down
+        except id_tokens.TokenUnavailable as exc:
             raise RunnerUnavailable(f"no ID token for the device runner: {exc}") from exc
         try:
             response = requests.post(url, json=payload, headers=headers, timeout=self.timeout)

@@ -122,28 +122,72 @@ def make_settings(**overrides) -> Settings:
 
 def make_container(*, settings: Settings | None = None, fanout: bool = True,
                    clock: Clock | None = None, http: FakeHttp | None = None) -> Container:
-    """A Container over in-memory fakes; the bus runs handlers synchronously and, with
-    `fanout`, feeds every event to the webhook fan-out as Pub/Sub push would."""
+    """A Container over in-memory fakes. The bus is the production one (SequencedBus,
+    built by the container) over an in-process publisher that runs handlers synchronously
+    and records what it published (`c.bus.published`); with `fanout`, it feeds every event
+    to the webhook fan-out as Pub/Sub push would."""
     store = MemoryStore()
     tasks = FakeTaskQueue()
     clock = clock or FakeClock()
-    bus = InProcessBus(threaded=False)
-    c = Container(settings or make_settings(), store=store, tasks=tasks, bus=bus, clock=clock,
-                  http=http or FakeHttp())
+    publisher = InProcessBus(threaded=False)
+    c = Container(settings or make_settings(), store=store, tasks=tasks, publisher=publisher,
+                  clock=clock, http=http or FakeHttp())
     if fanout:
         from shared.services.webhooks import fanout as fanout_event
 
-        bus.subscribe(lambda event: fanout_event(store, tasks, clock, event))
+        publisher.subscribe(lambda event: fanout_event(store, tasks, clock, event))
     return c
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 5.0, interval: float = 0.005,
-               message: str = "condition") -> None:
+def wait_until(predicate: Callable[[], object], timeout: float = 5.0,
+               message: str = "condition", *, interval: float = 0.005):
+    """Poll until `predicate()` is truthy and return its value; AssertionError after
+    `timeout` seconds."""
     deadline = time.monotonic() + timeout
-    while not predicate():
+    while not (value := predicate()):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         time.sleep(interval)
+    return value
+
+
+@dataclass
+class Caller:
+    """The API's test client with one key (an API key or an agent token; None: none) on
+    every call."""
+
+    client: object
+    key: str | None = None
+    account_id: str | None = None
+
+    def as_(self, account) -> Caller:
+        """The same client with another account's key (an AccountHandle; None: no key)."""
+        return Caller(self.client, account.key if account else None,
+                      account.id if account else None)
+
+    def call(self, method: str, path: str, **kwargs):
+        headers = ({"Authorization": f"Bearer {self.key}"} if self.key else {}) \
+            | (kwargs.pop("headers", None) or {})
+        return self.client.open(path, method=method, headers=headers, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.call("GET", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.call("POST", path, **kwargs)
+
+    def put(self, path, **kwargs):
+        return self.call("PUT", path, **kwargs)
+
+    def patch(self, path, **kwargs):
+        return self.call("PATCH", path, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.call("DELETE", path, **kwargs)
+
+    def send(self, **body):
+        """POST /v1/messages."""
+        return self.post("/v1/messages", json=body)
 
 
 def assert_error(response, status: int, code: str | None = None) -> dict:

@@ -7,9 +7,9 @@ import threading
 from dataclasses import dataclass, replace
 
 from device_runner.app import create_app
+from device_runner.forwarding import Forwarder
 from device_runner.leases import Leases
 from device_runner.main import build_runner
-from device_runner.routing import Forwarder
 from device_runner.runner import Runner
 from device_runner.sandbox import SandboxNetwork, SandboxTransport
 from device_runner.shards import ShardKeeper

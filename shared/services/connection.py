@@ -86,6 +86,8 @@ def sweep_non_operative(store: DocumentStore, bus: EventBus, clock: Clock, maile
         doc = store.get("devices", device_id)
         if doc is None or doc.get("status") != DeviceStatus.disconnected.value:
             continue
+        if doc.get("status_code") == StatusCode.transport_unavailable.value:
+            continue  # the runner cannot run its transport: the operator's fault, not the owner's
         since = doc.get("disconnected_since")
         if since is None or since > limit:
             continue

@@ -29,11 +29,12 @@ from shared.inbox import (
     ParticipantResult,
 )
 from shared.ports import DocumentStore, EventBus, TaskQueue
+from shared.runner_tasks import DeviceAction
 from shared.services.events import publish
 
 SYNC_AFTER = timedelta(minutes=5)
-ACTION_OPERATION = "group_operation"
-ACTION_SYNC = "group_sync"
+ACTION_OPERATION = DeviceAction.group_operation
+ACTION_SYNC = DeviceAction.group_sync
 
 
 # --- API side -----------------------------------------------------------------------

@@ -50,6 +50,7 @@ from shared.ports import (
     Storage,
     TaskQueue,
 )
+from shared.runner_tasks import MessageTask
 from shared.services import billing, files, quotas
 from shared.services.events import publish_message_status
 
@@ -333,10 +334,13 @@ def _ref(store: DocumentStore, device: Device, to: str, ident: str, field: str) 
 # --- reading and cancelling -----------------------------------------------------------
 
 
-def enqueue_send(tasks: TaskQueue, message: Message) -> None:
+def enqueue_send(tasks: TaskQueue, message: Message, *, name: str | None = None) -> None:
+    """The message's task, on the queue of its priority, due at its deliver_at. Named by
+    the message (a repeat is a no-op) unless `name` says otherwise (the runner's hand-back
+    of a task that came early, one name per hop)."""
+    task = MessageTask(message_id=message.id, device_id=message.device_id)
     tasks.enqueue(names.MESSAGE_QUEUES[message.priority.value], names.TARGET_RUNNER_MESSAGES,
-                  {"message_id": message.id, "device_id": message.device_id},
-                  name=message.id, schedule_at=message.deliver_at)
+                  task.model_dump(), name=name or message.id, schedule_at=message.deliver_at)
 
 
 def get_message(store: DocumentStore, account_id: str, message_id: str) -> Message:

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+
+from tests.fakes import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,17 +38,6 @@ def free_base() -> int:
             for s in sockets:
                 s.close()
     raise RuntimeError("no free port range")
-
-
-def wait_until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def healthy(api: str) -> bool:
@@ -108,10 +98,12 @@ def running_stack(data: Path, env_overrides: dict[str, str | None],
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     api = f"http://127.0.0.1:{base}/v1"
     try:
-        wait_until(lambda: healthy(api) or process.poll() is not None, 90, "the stack to start")
+        wait_until(lambda: healthy(api) or process.poll() is not None, 90, "the stack to start",
+                   interval=0.1)
         assert process.poll() is None, log_path.read_text()[-3000:]
         # the banner prints after the dev account exists
-        wait_until(lambda: "Utio is running" in log_path.read_text(), 30, "the banner")
+        wait_until(lambda: "Utio is running" in log_path.read_text(), 30, "the banner",
+                   interval=0.1)
         yield Stack(api, env["UTIO_DEV_API_KEY"], env["UTIO_ADMIN_KEY"], process, log_path, base,
                     env["UTIO_PROJECT"])
     finally:

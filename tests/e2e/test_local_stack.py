@@ -14,7 +14,8 @@ from flask import Flask, request
 from standardwebhooks.webhooks import Webhook
 from werkzeug.serving import make_server
 
-from tests.e2e.stack import running_stack, wait_until
+from tests.e2e.stack import running_stack
+from tests.fakes import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -74,17 +75,17 @@ def test_message_end_to_end_with_signed_webhooks(stack):
     device = s.post(f"{api}/devices", json={"alias": "e2e"}).json()
     assert device["transport"] == "sandbox"
     wait_until(lambda: s.get(f"{api}/devices/{device['id']}").json()["status"] == "connected",
-               10, "the sandbox device to link")
+               10, "the sandbox device to link", interval=0.1)
 
     ok = s.post(f"{api}/messages", json={"phone": "+44 7911 123456", "message": "Hello 👋"}).json()
     bad = s.post(f"{api}/messages", json={"phone": "+14155550000", "message": "Hi"}).json()
     assert ok["status"] == "queued" and ok["phone"] == "+447911123456"
 
     final = wait_until(lambda: (m := s.get(f"{api}/messages/{ok['id']}").json())["status"] == "read"
-                       and m, 30, "the message to be read")
+                       and m, 30, "the message to be read", interval=0.1)
     assert final["sent_at"] and final["delivered_at"] and final["read_at"]
     failed = wait_until(lambda: (m := s.get(f"{api}/messages/{bad['id']}").json())["status"] == "failed"
-                        and m, 30, "the second message to fail")
+                        and m, 30, "the second message to fail", interval=0.1)
     assert failed["failure_reason"] == "number_not_on_whatsapp"
 
     inbound = s.post(f"{api}/devices/{device['id']}/sandbox/inbound",
@@ -97,7 +98,7 @@ def test_message_end_to_end_with_signed_webhooks(stack):
                   ("message:out:read", ok["id"]), ("message:out:failed", bad["id"])}
         return wanted <= set(names) and any(n == "message:in:new" for n, _ in names)
 
-    wait_until(seen, 40, "every webhook call")
+    wait_until(seen, 40, "every webhook call", interval=0.1)
     events = receiver.events(webhook["secret"])
     inbound_event = next(e for e in events if e["event"] == "message:in:new")
     assert inbound_event["data"]["message"] == "Is my order on its way?"

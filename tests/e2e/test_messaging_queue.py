@@ -12,7 +12,8 @@ from datetime import datetime
 import pytest
 import requests
 
-from tests.e2e.stack import running_stack, wait_until
+from tests.e2e.stack import running_stack
+from tests.fakes import wait_until
 
 pytestmark = pytest.mark.e2e
 SPEED = 20  # messages a minute: the Professional plan's cap
@@ -32,7 +33,7 @@ def device_at_speed(api, alias: str) -> str:
     device = api.post(f"{api.base}/devices", json={"alias": alias,
                                                    "settings": {"delivery_speed": SPEED}}).json()
     wait_until(lambda: api.get(f"{api.base}/devices/{device['id']}").json()["status"] == "connected",
-               15, "the sandbox device to link")
+               15, "the sandbox device to link", interval=0.1)
     return device["id"]
 
 
@@ -56,7 +57,8 @@ def test_urgent_messages_overtake_a_low_backlog(api):
     low = [send(api, device, f"low {i}", "low") for i in range(6)]
     urgent = [send(api, device, f"urgent {i}", "urgent") for i in range(3)]
 
-    wait_until(lambda: all(fetch(api, m)["sent_at"] for m in urgent), 30, "the urgent sends")
+    wait_until(lambda: all(fetch(api, m)["sent_at"] for m in urgent), 30, "the urgent sends",
+               interval=0.1)
     # what is left of the backlog is cancelled: it is still queued
     for m in low:
         answer = api.delete(f"{api.base}/messages/{m['id']}")
@@ -79,7 +81,8 @@ def test_a_device_is_paced_to_its_delivery_speed(api):
     usage = api.get(f"{api.base}/devices/{device}/usage").json()
     assert usage["delivery_speed"]["effective"] == SPEED
     messages = [send(api, device, f"paced {i}") for i in range(8)]
-    wait_until(lambda: all(fetch(api, m)["sent_at"] for m in messages), 45, "eight sends")
+    wait_until(lambda: all(fetch(api, m)["sent_at"] for m in messages), 45, "eight sends",
+               interval=0.1)
     times = sorted(stamp(fetch(api, m)["sent_at"]) for m in messages)
     measured = (len(times) - 1) / (times[-1] - times[0]).total_seconds() * 60
     print(f"pacing: configured {SPEED}/min, measured {measured:.2f}/min")

@@ -11,7 +11,8 @@ import uuid
 import pytest
 import requests
 
-from tests.e2e.stack import processes_of, running_stack, wait_until
+from tests.e2e.stack import processes_of, running_stack
+from tests.fakes import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -32,15 +33,15 @@ def test_closing_the_terminal_stops_everything_and_keeps_the_data(tmp_path):
         device = requests.post(f"{stack.api}/devices", json={"alias": "kept"}, headers=headers,
                                timeout=10).json()
         wait_until(lambda: requests.get(f"{stack.api}/devices/{device['id']}", headers=headers,
-                                        timeout=5).json()["status"] == "connected", 30, "link")
+                                        timeout=5).json()["status"] == "connected", 30, "link", interval=0.1)
         sent = requests.post(f"{stack.api}/messages", headers=headers, timeout=10, json={
             "phone": "+447911123456", "message": "before the hang-up"}).json()
         wait_until(lambda: requests.get(f"{stack.api}/messages/{sent['id']}", headers=headers,
-                                        timeout=5).json()["status"] == "read", 30, "read")
+                                        timeout=5).json()["status"] == "read", 30, "read", interval=0.1)
         assert len(processes_of(project)) >= 6
         os.killpg(stack.process.pid, signal.SIGHUP)  # what the terminal does as it closes
         stack.process.wait(timeout=90)
-        wait_until(lambda: _gone(project), 30, "every process of the stack to end")
+        wait_until(lambda: _gone(project), 30, "every process of the stack to end", interval=0.1)
         assert "data saved" in stack.log.read_text()
     with running_stack(tmp_path, keys, project=project) as again:
         headers = {"Authorization": f"Bearer {again.key}"}
@@ -48,7 +49,7 @@ def test_closing_the_terminal_stops_everything_and_keeps_the_data(tmp_path):
         assert kept.status_code == 200 and kept.json()["alias"] == "kept", kept.text
         message = requests.get(f"{again.api}/messages/{sent['id']}", headers=headers, timeout=10)
         assert message.json()["status"] == "read", message.text  # not queued to go out again
-    wait_until(lambda: _gone(project), 30, "every process of the stack to end")
+    wait_until(lambda: _gone(project), 30, "every process of the stack to end", interval=0.1)
 
 
 def test_killing_the_supervisor_outright_leaves_no_process(emulators, tmp_path):
@@ -59,7 +60,7 @@ def test_killing_the_supervisor_outright_leaves_no_process(emulators, tmp_path):
         assert len(processes_of(project)) >= 6
         stack.process.kill()  # SIGKILL: no handler runs
         stack.process.wait(timeout=10)
-        wait_until(lambda: _gone(project), 30, "every child of the supervisor to end")
+        wait_until(lambda: _gone(project), 30, "every child of the supervisor to end", interval=0.1)
 
 
 def test_killing_the_supervisor_of_its_own_emulators_saves_their_data(tmp_path):
@@ -73,9 +74,9 @@ def test_killing_the_supervisor_of_its_own_emulators_saves_their_data(tmp_path):
                                timeout=10).json()
         stack.process.kill()
         stack.process.wait(timeout=10)
-        wait_until(lambda: _gone(project), 60, "every process of the stack to end")
+        wait_until(lambda: _gone(project), 60, "every process of the stack to end", interval=0.1)
     with running_stack(tmp_path, keys, project=project) as again:
         kept = requests.get(f"{again.api}/devices/{device['id']}",
                             headers={"Authorization": f"Bearer {again.key}"}, timeout=10)
         assert kept.status_code == 200, kept.text
-    wait_until(lambda: _gone(project), 30, "every process of the stack to end")
+    wait_until(lambda: _gone(project), 30, "every process of the stack to end", interval=0.1)

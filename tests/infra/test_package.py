@@ -47,7 +47,7 @@ def test_every_target_imports_from_the_archive_alone(archive, tmp_path):
         "missing = [t for t in targets if not callable(getattr(main, t, None))]\n"
         "assert not missing, missing\n"
         "from functions.api.app import create_app\n"
-        "import functions.push\n"
+        "import functions.webhook_fanout\nimport functions.webhook_deliver\n"
         "create_app()\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('tests', 'infra', 'device_runner')]\n"
         "assert not bad, bad\n"

@@ -13,7 +13,7 @@ from flask import Flask, request
 from google.cloud import pubsub_v1
 from werkzeug.serving import make_server
 
-from functions.push import handle_fanout
+from functions.webhook_fanout import handle_fanout
 from infra.emulators import ensure_push_subscription, ensure_topic
 from shared.adapters.memory_store import MemoryStore
 from shared.adapters.pubsub_bus import PubSubBus, decode
@@ -86,7 +86,7 @@ class RecordingTasks(TaskQueue):
 
 class PushReceiver:
     """A loopback HTTP server that records Pub/Sub push requests and hands each to
-    functions/push.handle_fanout (over an empty in-memory store)."""
+    functions/webhook_fanout.handle_fanout (over an empty in-memory store)."""
 
     def __init__(self):
         self.requests: queue.Queue[tuple[dict, int, dict]] = queue.Queue()
@@ -129,6 +129,6 @@ def test_push_subscription_delivers_a_push_envelope(emulators, publisher, projec
     assert (status, answer) == (200, {"deliveries": []})  # handle_fanout decoded it
     assert envelope["subscription"] == f"projects/{project}/subscriptions/events-fanout"
     message = envelope["message"]
-    # what functions/push.handle_fanout does with the body
+    # what functions/webhook_fanout.handle_fanout does with the body
     assert decode(base64.b64decode(message["data"])) == event
     assert message["attributes"] == {"event": event.event, "account": "acc_1", "device": "dev_1"}

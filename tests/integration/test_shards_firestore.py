@@ -95,7 +95,9 @@ def test_kill_the_holder_on_firestore_each_queued_message_is_sent_once(c, cluste
     b.keeper.tick()
     assert device.id in b.runner.sessions
     b.link_all()
-    wait_until(lambda: all(status_of(c, m.id) != "queued" for m in messages), timeout=15)
+    wait_until(lambda: all(status_of(c, m.id) != "queued"  # and its event, a moment later
+                           and message_events(c, m.id, "message:out:sent") for m in messages),
+               timeout=15)
     assert sorted(cluster.network.send_attempts) == sorted(m.wa_id for m in messages)
     for m in messages:
         assert message_events(c, m.id, "message:out:sent") == ["message:out:sent"]

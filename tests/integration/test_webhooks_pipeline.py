@@ -13,7 +13,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook as Verifier
 from werkzeug.serving import make_server
 
-from functions.push import handle_deliver
+from functions.webhook_deliver import handle_deliver
 from shared.adapters.inprocess_bus import InProcessBus
 from shared.adapters.local_dispatcher import LocalDispatcher
 from shared.adapters.mailers import FileOutboxMailer

@@ -16,7 +16,7 @@ from google.cloud import pubsub_v1
 from google.cloud.pubsub_v1.types import PushConfig
 from werkzeug.serving import make_server
 
-from functions.push import handle_fanout
+from functions.webhook_fanout import handle_fanout
 from infra.dead_letter import ensure_dead_letter
 from shared import names
 from shared.adapters.memory_store import MemoryStore

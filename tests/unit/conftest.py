@@ -10,7 +10,7 @@ from device_runner.runner import Runner
 from device_runner.sandbox import SandboxNetwork, SandboxTransport
 from functions.api.app import create_app
 from shared.bootstrap import Container
-from tests.fakes import ADMIN_KEY, ManualTimer, make_container
+from tests.fakes import ADMIN_KEY, Caller, ManualTimer, make_container
 
 
 @pytest.fixture
@@ -32,35 +32,6 @@ class AccountHandle:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key}"}
-
-
-class ApiCaller:
-    """The test client with a default account's key on every call."""
-
-    def __init__(self, client, account: AccountHandle | None = None):
-        self.client = client
-        self.account = account
-
-    def as_(self, account: AccountHandle | None) -> ApiCaller:
-        return ApiCaller(self.client, account)
-
-    def call(self, method: str, path: str, *, json=None, data=None, headers=None, **kwargs):
-        all_headers = dict(self.account.headers if self.account else {})
-        all_headers.update(headers or {})
-        return self.client.open(path, method=method, json=json, data=data, headers=all_headers,
-                                **kwargs)
-
-    def get(self, path, **kwargs):
-        return self.call("GET", path, **kwargs)
-
-    def post(self, path, **kwargs):
-        return self.call("POST", path, **kwargs)
-
-    def patch(self, path, **kwargs):
-        return self.call("PATCH", path, **kwargs)
-
-    def delete(self, path, **kwargs):
-        return self.call("DELETE", path, **kwargs)
 
 
 @pytest.fixture
@@ -86,8 +57,8 @@ def other_account(make_account) -> AccountHandle:
 
 
 @pytest.fixture
-def api(client, account) -> ApiCaller:
-    return ApiCaller(client, account)
+def api(client, account) -> Caller:
+    return Caller(client).as_(account)
 
 
 @pytest.fixture

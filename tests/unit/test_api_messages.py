@@ -39,7 +39,7 @@ def test_send_queues_one_task_and_publishes_new(api, device, container):
     assert task.schedule_at is None
     assert events_of(container, message["id"]) == ["message:out:new"]
     event = next(e for e in container.bus.published if e.event == "message:out:new")
-    assert event.account == api.account.id and event.device == device["id"]
+    assert event.account == api.account_id and event.device == device["id"]
 
 
 @pytest.mark.parametrize("priority", list(names.MESSAGE_QUEUES))

@@ -14,8 +14,7 @@ from shared import names
 from shared.adapters.inbound_media import MediaStore
 from shared.adapters.storage import DiskStorage
 from shared.runner_rpc import RunnerRpc, raise_for
-from tests.fakes import assert_error, make_container, make_settings
-from tests.unit.conftest import ApiCaller
+from tests.fakes import Caller, assert_error, make_container, make_settings
 
 
 class AppRpc(RunnerRpc):
@@ -49,7 +48,7 @@ def stack(container, make_runner, client, account):
                 done.add(i)
                 runner.handle_device_task(task.payload)
 
-    return ApiCaller(client, account), runner, timer, run_tasks, rpc
+    return Caller(client).as_(account), runner, timer, run_tasks, rpc
 
 
 def new_device(api, run_tasks) -> str:
@@ -120,7 +119,7 @@ def test_relink_changes_the_number_and_keeps_the_device(stack, container):
 
 
 def test_relink_keeps_the_devices_chats_and_contacts(stack, container):
-    from device_runner.transport import Inbound
+    from shared.ports import Inbound
 
     api, runner, timer, run_tasks, _ = stack
     device = new_device(api, run_tasks)
@@ -197,4 +196,4 @@ def test_inbound_media_only_for_the_devices_account(stack, container, other_acco
     assert response.status_code == 200 and response.data == b"\x89PNG-bytes"
     assert response.mimetype == "image/png"
     assert_error(api.get(f"/v1/devices/{device}/media/nope.png"), 404)
-    assert_error(ApiCaller(client, other_account).get(f"/v1/devices/{device}/media/W1.png"), 404)
+    assert_error(Caller(client).as_(other_account).get(f"/v1/devices/{device}/media/W1.png"), 404)

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from device_runner.routing import FORWARDED_HEADER, HttpForwarder
+from device_runner.forwarding import FORWARDED_HEADER, HttpForwarder
 from shared import id_tokens
 from shared.id_tokens import CachedIdTokens, audience_of, expiry_of
 from shared.runner_rpc import HttpRunnerRpc, RunnerUnavailable
@@ -99,15 +99,34 @@ def test_production_tokens_come_from_google_by_default():
         assert client.tokens.fetch is id_tokens.google_id_token
 
 
-def test_no_token_means_no_call(sent):
-    def broken(audience):
-        raise RuntimeError("metadata server unreachable")
+@pytest.mark.parametrize("raised,rpc_error,forward_error", [
+    (id_tokens.TokenUnavailable("metadata server unreachable"), RunnerUnavailable, OSError),
+    (KeyError("oops"), KeyError, KeyError),
+])
+def test_no_token_means_no_call(sent, raised, rpc_error, forward_error):
+    """Only TokenUnavailable means "try again later" (503, which Cloud Tasks retries for
+    ever); any other exception of a token source is a bug and surfaces as itself, so it
+    is logged and answered 500."""
+    def source(audience):
+        raise raised
 
-    with pytest.raises(RunnerUnavailable):
-        HttpRunnerRpc(production(), tokens=broken).call("pair", {})
-    with pytest.raises(OSError):
-        HttpForwarder(production(), tokens=broken).forward(OTHER, "/x", {}, "runner-0")
+    with pytest.raises(rpc_error):
+        HttpRunnerRpc(production(), tokens=source).call("pair", {})
+    with pytest.raises(forward_error):
+        HttpForwarder(production(), tokens=source).forward(OTHER, "/x", {}, "runner-0")
     assert sent == []
+
+
+def test_googles_auth_errors_are_token_unavailable(monkeypatch):
+    from google.auth import exceptions
+    from google.oauth2 import id_token
+
+    def refuse(request, audience):
+        raise exceptions.DefaultCredentialsError("no credentials here")
+
+    monkeypatch.setattr(id_token, "fetch_id_token", refuse)
+    with pytest.raises(id_tokens.TokenUnavailable, match="no credentials here"):
+        id_tokens.google_id_token(RUNNER)
 
 
 def test_a_token_is_reused_per_audience_until_near_its_expiry():

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from device_runner.leases import SHARDS, Leases
-from device_runner.session import Retry
+from device_runner.send_queue import Retry
 from shared.adapters.memory_store import MemoryStore
 from shared.domain import DeviceStatus
 from shared.errors import Unavailable
@@ -107,7 +107,7 @@ def test_a_send_while_the_lease_is_late_waits_for_the_renewal_and_is_not_dropped
     message = queue_message(c, acc, device.id)
     a.runner.handle_message_task(message.id)
     wait_until(lambda: a.runner.sessions[device.id].pending() == 1 and message.id in a.runner._waiting)
-    assert a.runner._send(message.id) == Retry(after=1.0)  # given back, not forgotten
+    assert a.runner._send(message.device_id, message.id) == Retry(after=1.0)  # given back, not forgotten
     assert status_of(c, message.id) == "queued"
     a.keeper.tick()  # the store answers again: renewed
     wait_until(lambda: status_of(c, message.id) == "sent", timeout=10)
@@ -146,7 +146,7 @@ def test_a_runner_that_lost_its_lease_stops_sending_at_once(container, acc, clus
     cluster.pass_time(cluster.lease + 1)
     b = cluster.add("runner-a")  # a new instance of the shard takes its lease
     assert not a.leases.renew()  # refused: lost, not late
-    assert a.runner._send(message.id) is False
+    assert a.runner._send(message.device_id, message.id) is False
     assert message.wa_id not in cluster.network.send_attempts
     b.link_all()
     wait_until(lambda: status_of(c, message.id) == "sent")

@@ -195,7 +195,9 @@ def test_kill_the_holder_with_queued_messages_the_other_takes_over_and_sends_eac
     b.keeper.tick()
     assert device.id in b.runner.sessions
     b.link_all()
-    wait_until(lambda: all(status_of(c, m.id) in ("sent", "delivered", "read") for m in messages))
+    wait_until(lambda: all(status_of(c, m.id) in ("sent", "delivered", "read")  # and the event,
+                           and message_events(c, m.id, "message:out:sent")  # a moment later
+                           for m in messages))
     assert sorted(cluster.network.send_attempts) == sorted(m.wa_id for m in messages)
     for m in messages:
         assert message_events(c, m.id, "message:out:sent") == ["message:out:sent"]

@@ -23,14 +23,15 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from device_runner.app import create_app as create_runner_app
-from functions.push import handle_deliver, handle_fanout
+from functions.webhook_deliver import handle_deliver
+from functions.webhook_fanout import handle_fanout
 from shared.adapters.pubsub_bus import encode
 from shared.domain import Event
 from shared.errors import Unauthorized, Unavailable
 from shared.ids import new_id
 from shared.oidc import verify_push
 from shared.settings import Settings
-from tests.fakes import make_container, make_settings
+from tests.fakes import assert_error, make_container, make_settings
 
 ACCOUNT = "utio-push@proj.iam.gserviceaccount.com"
 URL = "https://utio-runner-0.a.run.app/tasks/messages"
@@ -155,12 +156,6 @@ def test_off_means_no_check():
 # --- through the push endpoints' Flask apps ------------------------------------------
 
 
-def _error_of(response) -> tuple[int, str]:
-    body = response.get_json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-    return response.status_code, body["error"]["code"]
-
-
 def _push_app(c) -> flask.Flask:
     """webhook_fanout and webhook_deliver as functions-framework serves them."""
     app = flask.Flask("push")
@@ -181,12 +176,12 @@ def test_runner_task_endpoints_check_the_token(keys, certs_url, closed_url, make
     assert ok.status_code == 200
     bad = client.post("/tasks/messages", json=body,
                       headers={"Authorization": bearer(token(keys))})  # for another service
-    assert _error_of(bad) == (401, "unauthorized")
+    assert_error(bad, 401, "unauthorized")
     down, _ = make_runner(make_container(settings=settings(closed_url)), shard="runner-down")
     answer = create_runner_app(down).test_client().post(
         "/tasks/devices", json={"device_id": "dev_1", "action": "start"},
         headers={"Authorization": bearer(token(keys, aud="http://localhost"))})
-    assert _error_of(answer) == (503, "oidc_certificates_unavailable")
+    assert_error(answer, 503, "oidc_certificates_unavailable")
     assert answer.headers["Retry-After"]
 
 
@@ -199,13 +194,13 @@ def test_webhook_fanout_checks_the_token(keys, certs_url, closed_url):
     good = {"Authorization": bearer(token(keys, aud="http://localhost"))}
     client = _push_app(make_container(settings=settings(certs_url))).test_client()
     assert client.post("/webhook_fanout", json=envelope, headers=good).status_code == 200
-    assert _error_of(client.post("/webhook_fanout", json=envelope)) == (401, "unauthorized")
-    assert _error_of(client.post("/webhook_fanout", json=envelope, headers={
-        "Authorization": bearer(token(keys, aud="http://localhost", exp=1, iat=0))})
-    ) == (401, "unauthorized")
+    assert_error(client.post("/webhook_fanout", json=envelope), 401, "unauthorized")
+    assert_error(client.post("/webhook_fanout", json=envelope, headers={
+        "Authorization": bearer(token(keys, aud="http://localhost", exp=1, iat=0))}),
+        401, "unauthorized")
     down = _push_app(make_container(settings=settings(closed_url))).test_client()
     answer = down.post("/webhook_fanout", json=envelope, headers=good)
-    assert _error_of(answer) == (503, "oidc_certificates_unavailable")
+    assert_error(answer, 503, "oidc_certificates_unavailable")
 
 
 def test_webhook_deliver_checks_the_token(keys, certs_url, closed_url):
@@ -214,10 +209,9 @@ def test_webhook_deliver_checks_the_token(keys, certs_url, closed_url):
     answer = client.post("/webhook_deliver", json={"delivery_id": "dlv_unknown", "attempt": 0},
                          headers=good)
     assert answer.status_code == 200
-    assert _error_of(client.post("/webhook_deliver", json={"delivery_id": "dlv_unknown"},
-                                 headers={"Authorization": bearer("abc.def.ghi")})
-                     ) == (401, "unauthorized")
+    assert_error(client.post("/webhook_deliver", json={"delivery_id": "dlv_unknown"},
+                             headers={"Authorization": bearer("abc.def.ghi")}), 401, "unauthorized")
     down = _push_app(make_container(settings=settings(closed_url))).test_client()
     answer = down.post("/webhook_deliver", json={"delivery_id": "dlv_unknown"}, headers=good)
-    assert _error_of(answer) == (503, "oidc_certificates_unavailable")
+    assert_error(answer, 503, "oidc_certificates_unavailable")
     assert answer.headers["Retry-After"]

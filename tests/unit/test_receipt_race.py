@@ -3,7 +3,7 @@ message on, with one event per step."""
 
 from __future__ import annotations
 
-from device_runner.transport import Receipt
+from shared.ports import Receipt
 from shared.services import messages as message_service
 
 

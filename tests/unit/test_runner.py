@@ -10,6 +10,7 @@ import pytest
 
 from device_runner.app import create_app as create_runner_app
 from device_runner.sandbox import SandboxNetwork
+from shared.services import connection
 from shared.services import devices as device_service
 from shared.services import messages as message_service
 from tests.fakes import (
@@ -38,7 +39,10 @@ def connect(runner, timer, device_id, *, fast=True):
 
 
 def all_sent(c, messages):
-    return lambda: all(status_of(c, m.id) in SENT_OR_LATER for m in messages)
+    """Every message's status is past `sent` and its message:out:sent is published (the
+    status is written a moment before its event, by the sending thread)."""
+    return lambda: all(status_of(c, m.id) in SENT_OR_LATER
+                       and message_events(c, m.id, "message:out:sent") for m in messages)
 
 
 def assert_sent_exactly_once(c, network, messages):
@@ -66,7 +70,7 @@ def test_same_task_twice_sends_once(container, acc, make_runner, network):
     runner.handle_message_task(message.id)
     runner.handle_message_task(message.id)
     timer.fire_all()  # the device links
-    wait_until(lambda: status_of(c, message.id) == "sent")
+    wait_until(all_sent(c, [message]))
     runner.handle_message_task(message.id)  # a third delivery, after the send
     timer.fire_all()  # receipts
     assert status_of(c, message.id) == "read"
@@ -210,7 +214,7 @@ def test_claim_after_send_before_mark_sent_is_not_delivered_twice(container, acc
     runner, timer = make_runner(c)
     runner.start()
     timer.fire_all()
-    wait_until(lambda: status_of(c, message.id) == "sent")
+    wait_until(all_sent(c, [message]))
     assert list(network.delivered) == [message.wa_id]
     assert message_events(c, message.id, "message:out:sent") == ["message:out:sent"]
 
@@ -346,8 +350,30 @@ def test_whatsapp_device_without_transport_reports_why_and_keeps_messages(contai
     runner.handle_message_task(message.id)
     [event] = [e for e in c.bus.published if e.event == "device:status"]
     assert event.data["status"] == "disconnected" and event.data["detail"]
+    assert event.data["code"] == "utio-transport-unavailable"
+    assert "reconnecting" not in event.data["message"]
     assert status_of(c, message.id) == "queued"
     assert network.send_attempts == []
+
+
+def test_an_unavailable_transport_is_not_mailed_as_non_operative(container, acc, make_runner,
+                                                                 tmp_path):
+    """The device cannot run here at all: that is for the operator to fix, so the sweep
+    neither marks it non_operative nor mails its owner to check their phone."""
+    from shared.adapters.mailers import FileOutboxMailer
+
+    c = container
+    mailer = FileOutboxMailer(tmp_path / "outbox.jsonl")
+    c.store.update("accounts", acc, {"email": "owner@acme.example"})
+    device = seed_device(c, acc, transport="whatsapp")
+    runner, _ = make_runner(c)
+    runner.ensure_session(device.id)
+    assert c.store.get("devices", device.id)["status_code"] == "utio-transport-unavailable"
+    c.clock.advance(7200)
+    assert connection.sweep_non_operative(c.store, c.bus, c.clock, mailer, [device.id],
+                                          after=60) == []
+    assert c.store.get("devices", device.id)["status"] == "disconnected"
+    assert mailer.messages() == []
 
 
 # --- the runner's HTTP face ------------------------------------------------------------
@@ -365,7 +391,7 @@ def test_runner_task_endpoints(container, acc, make_runner, network):
     timer.fire_all()
     for _ in range(2):
         assert client.post("/tasks/messages", json={"message_id": message.id}).status_code == 200
-    wait_until(lambda: status_of(c, message.id) == "sent")
+    wait_until(all_sent(c, [message]))
     assert_sent_exactly_once(c, network, [message])
     health = client.get("/healthz").get_json()
     assert health == {"ok": True, "shard": c.settings.runner_shard, "devices": 1}
@@ -377,6 +403,10 @@ def test_runner_task_endpoints(container, acc, make_runner, network):
     ("/tasks/messages", {"message_id": 5}),
     ("/tasks/devices", {"device_id": "dev_1"}),
     ("/tasks/devices", {"device_id": "dev_1", "action": "explode"}),
+    ("/tasks/devices", {"device_id": "dev_1", "action": "sandbox_inbound"}),
+    ("/rpc/explode", {"device_id": "dev_1"}),
+    ("/rpc/exists", {"device_id": "dev_1", "numbers": "+34600100999"}),
+    ("/rpc/profile", {"device_id": "dev_1", "image": "not base64!"}),
 ])
 def test_runner_task_endpoints_refuse_bad_bodies(container, make_runner, path, body):
     runner, _ = make_runner(container)
@@ -384,3 +414,37 @@ def test_runner_task_endpoints_refuse_bad_bodies(container, make_runner, path, b
     response = client.post(path, json=body) if body is not None else client.post(path, data=b"{")
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "bad_request"
+
+
+@pytest.mark.parametrize("bug", [KeyError("device_id"), ValueError("bad state")])
+def test_a_bug_in_a_task_is_a_500_with_the_error_logged(container, acc, make_runner, caplog,
+                                                        monkeypatch, bug):
+    """Bad bodies are refused at the edge (400, above); a KeyError or ValueError raised
+    while handling a valid task is a bug: logged with its traceback, answered 500."""
+    device = seed_device(container, acc)
+    runner, _ = make_runner(container)
+
+    def broken(task):
+        raise bug
+
+    monkeypatch.setattr(runner, "handle_device_task", broken)
+    client = create_runner_app(runner).test_client()
+    response = client.post("/tasks/devices", json={"device_id": device.id, "action": "start"})
+    assert response.status_code == 500
+    assert response.get_json()["error"]["code"] == "internal_error"
+    assert any(r.exc_info and r.exc_info[1] is bug for r in caplog.records)
+
+
+def test_a_sandbox_inbound_task_for_a_gone_or_other_device_is_acknowledged(container, acc,
+                                                                          make_runner):
+    """Bad bodies are 400s and bugs are 500s, but a valid task that can never do anything
+    (its device deleted, or not on the sandbox) is done: no retry for ever."""
+    runner, _ = make_runner(container)
+    whatsapp = seed_device(container, acc, transport="whatsapp")
+    client = create_runner_app(runner).test_client()
+    for device_id in ("dev_gone", whatsapp.id):
+        response = client.post("/tasks/devices", json={
+            "device_id": device_id, "action": "sandbox_inbound", "phone": "+34600100999",
+            "message": "hi"})
+        assert response.status_code == 200, response.get_json()
+    assert not [e for e in container.bus.published if e.event == "message:in:new"]

@@ -8,11 +8,12 @@ import pytest
 from standardwebhooks.webhooks import Webhook as Verifier
 
 from device_runner.sandbox import SandboxNetwork, SandboxTransport, exists
-from device_runner.transport import Inbound, Listener, Receipt
+from device_runner.transport import Listener
 from functions.api.app import create_app
 from shared import names
 from shared.clock import FakeClock
 from shared.domain import DeviceStatus, FailureReason
+from shared.ports import Inbound, Receipt
 from shared.services import webhooks
 from tests.fakes import (
     ADMIN_KEY,

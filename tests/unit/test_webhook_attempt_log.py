@@ -7,7 +7,7 @@ import json
 
 import flask
 
-from functions.push import handle_deliver
+from functions.webhook_deliver import handle_deliver
 from shared.domain import Event
 from shared.services import webhooks
 from tests.fakes import FakeHttp, make_container

@@ -1,16 +1,12 @@
 from __future__ import annotations
 
-import base64
 import json
 from datetime import UTC, datetime, timedelta
 
-import flask
 import pytest
 from standardwebhooks.webhooks import Webhook as Verifier
 
-from functions.push import handle_deliver, handle_fanout
 from shared import names
-from shared.adapters.pubsub_bus import encode
 from shared.clock import FakeClock
 from shared.domain import Event
 from shared.ids import new_id
@@ -310,46 +306,3 @@ def test_bus_feeds_fanout_in_process():
     add_webhook(c)
     c.bus.publish(make_event())
     assert len(webhook_tasks(c)) == 1
-
-
-# --- push entry points --------------------------------------------------------------
-
-
-def _push_request(app, body):
-    return app.test_request_context("/", method="POST", json=body)
-
-
-def test_fanout_push_endpoint(c):
-    add_webhook(c)
-    event = make_event()
-    data, attributes = encode(event)
-    envelope = {"message": {"data": base64.b64encode(data).decode(), "attributes": attributes,
-                            "messageId": "1"}, "subscription": "projects/p/subscriptions/s"}
-    app = flask.Flask("test")
-    with _push_request(app, envelope):
-        response, status = handle_fanout(c, flask.request)
-    assert status == 200
-    assert len(response.get_json()["deliveries"]) == 1
-
-
-@pytest.mark.parametrize("envelope", [{}, {"message": {}}, {"message": {"data": "!!!"}},
-                                      {"message": {"data": base64.b64encode(b"{}").decode()}},
-                                      [1, 2]])
-def test_fanout_push_endpoint_rejects_bad_envelopes(c, envelope):
-    app = flask.Flask("test")
-    with _push_request(app, envelope):
-        response, status = handle_fanout(c, flask.request)
-    assert status == 400
-    assert response.get_json()["error"]["code"] == "bad_request"
-
-
-def test_deliver_push_endpoint(c):
-    add_webhook(c)
-    [delivery_id] = fanout(c, make_event())
-    app = flask.Flask("test")
-    with _push_request(app, {"delivery_id": delivery_id}):
-        response, status = handle_deliver(c, flask.request)
-    assert (status, response.get_json()) == (200, {"status": "succeeded"})
-    with _push_request(app, {"delivery": 1}):
-        response, status = handle_deliver(c, flask.request)
-    assert status == 400

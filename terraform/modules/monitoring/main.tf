@@ -143,7 +143,7 @@ resource "google_monitoring_alert_policy" "dead_letters" {
   }
 }
 
-# One log line per delivery attempt (functions/push.py, log_attempt).
+# One log line per delivery attempt (functions/webhook_deliver.py, log_attempt).
 resource "google_logging_metric" "webhook_attempts" {
   project = var.project_id
   name    = "utio/webhook_attempts"

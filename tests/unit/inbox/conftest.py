@@ -12,8 +12,7 @@ from device_runner.sandbox import SandboxNetwork, SandboxTransport
 from functions.api.app import create_app
 from shared import names
 from shared.bootstrap import Container
-from tests.fakes import ADMIN_KEY, ManualTimer, make_container
-from tests.unit.inbox.helpers import Caller
+from tests.fakes import ADMIN_KEY, Caller, ManualTimer, make_container
 
 
 @pytest.fixture

@@ -1,5 +1,4 @@
-"""Helpers of the inbox tests: a client with a key, the error shape, and messages filed
-straight into chats."""
+"""Helpers of the inbox tests: messages filed straight into chats."""
 
 from __future__ import annotations
 
@@ -7,34 +6,6 @@ import itertools
 
 from shared.domain import Message
 from shared.services import chats as chat_service
-from tests.fakes import assert_error  # noqa: F401 (the inbox tests import it from here)
-
-
-class Caller:
-    """The test client with one key (an API key or an agent token) on every call."""
-
-    def __init__(self, client, key: str):
-        self.client, self.key = client, key
-
-    def call(self, method: str, path: str, **kwargs):
-        headers = {"Authorization": f"Bearer {self.key}"} | kwargs.pop("headers", {})
-        return self.client.open(path, method=method, headers=headers, **kwargs)
-
-    def get(self, path, **kwargs):
-        return self.call("GET", path, **kwargs)
-
-    def post(self, path, **kwargs):
-        return self.call("POST", path, **kwargs)
-
-    def patch(self, path, **kwargs):
-        return self.call("PATCH", path, **kwargs)
-
-    def put(self, path, **kwargs):
-        return self.call("PUT", path, **kwargs)
-
-    def delete(self, path, **kwargs):
-        return self.call("DELETE", path, **kwargs)
-
 
 _wa = itertools.count(1)
 

@@ -4,7 +4,8 @@ import hashlib
 
 import pytest
 
-from tests.unit.inbox.helpers import Caller, assert_error, inbound
+from tests.fakes import Caller, assert_error
+from tests.unit.inbox.helpers import inbound
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from shared.bootstrap import set_container
 from shared.events import EventName
 from shared.inbox import Chat
 from shared.services import chat_cleanup
-from tests.unit.inbox.helpers import assert_error, inbound
+from tests.fakes import assert_error
+from tests.unit.inbox.helpers import inbound
 
 
 @pytest.fixture

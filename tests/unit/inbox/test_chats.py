@@ -9,8 +9,8 @@ from shared.adapters.memory_store import MemoryStore
 from shared.clock import FakeClock
 from shared.events import EventName
 from shared.services import chats as chat_service
-from tests.fakes import wait_until
-from tests.unit.inbox.helpers import assert_error, inbound, outbound
+from tests.fakes import assert_error, wait_until
+from tests.unit.inbox.helpers import inbound, outbound
 
 
 @pytest.fixture
@@ -274,7 +274,7 @@ def test_clock_order_keeps_the_newest_as_last_message(c, dev):
 
 
 def test_the_chat_history_keeps_each_inbound_messages_content(api, c, network, linked):
-    from device_runner.transport import Inbound
+    from shared.ports import Inbound
 
     at = c.clock.now()
     image_url = "https://api.utio.test/v1/media/dev/WA-IMG.png"

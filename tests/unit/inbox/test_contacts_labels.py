@@ -4,7 +4,8 @@ import pytest
 
 from shared.events import EventName
 from shared.inbox import MAX_LABELS_PER_ACCOUNT, MAX_METADATA_KEYS
-from tests.unit.inbox.helpers import assert_error, inbound
+from tests.fakes import assert_error
+from tests.unit.inbox.helpers import inbound
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from device_runner.sandbox import SandboxTransport
 from device_runner.unavailable import UnavailableTransport
 from shared import names
 from shared.events import EventName
-from tests.unit.inbox.helpers import assert_error
+from tests.fakes import assert_error
 
 ALICE, BOB, NOBODY = "+447400123401", "+447400123402", "+447400120000"  # NOBODY: not on WhatsApp
 

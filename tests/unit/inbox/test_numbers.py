@@ -4,7 +4,7 @@ import phonenumbers
 import pytest
 
 from shared.services.numbers import InvalidReason, NumberType, check_number, validate_numbers
-from tests.unit.inbox.helpers import assert_error
+from tests.fakes import assert_error
 
 
 @pytest.mark.parametrize("raw, e164, country, kind", [

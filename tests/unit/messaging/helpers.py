@@ -7,13 +7,12 @@ import io
 import struct
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from functions.api.app import create_app
 from shared.adapters.mailers import FileOutboxMailer
 from shared.adapters.storage import MemoryStorage
 from shared.ports import Fetched, FetchError, MediaFetcher
-from tests.fakes import ADMIN_KEY, make_container
+from tests.fakes import ADMIN_KEY, Caller, make_container
 
 PHONE = "+447911123456"
 OTHER = "+447911123457"
@@ -47,38 +46,12 @@ def messaging_container(tmp_path, **kwargs):
     return c
 
 
-@dataclass
-class Api:
-    """The API's test client with one account's key on every call."""
-
-    client: object
-    key: str
-    account_id: str
-    extra_headers: dict = field(default_factory=dict)
-
-    def call(self, method, path, **kwargs):
-        headers = {"Authorization": f"Bearer {self.key}", **kwargs.pop("headers", {})}
-        return self.client.open(path, method=method, headers=headers, **kwargs)
-
-    def post(self, path, **kwargs):
-        return self.call("POST", path, **kwargs)
-
-    def get(self, path, **kwargs):
-        return self.call("GET", path, **kwargs)
-
-    def delete(self, path, **kwargs):
-        return self.call("DELETE", path, **kwargs)
-
-    def send(self, **body):
-        return self.post("/v1/messages", json=body)
-
-
-def make_api(c, name: str = "Acme Ltd", email: str | None = "owner@acme.example") -> Api:
+def make_api(c, name: str = "Acme Ltd", email: str | None = "owner@acme.example") -> Caller:
     client = create_app(c).test_client()
     body = {"name": name} | ({"email": email} if email else {})
     created = client.post("/v1/accounts", json=body,
                           headers={"Authorization": f"Bearer {ADMIN_KEY}"}).get_json()
-    return Api(client, created["api_key"]["key"], created["account"]["id"])
+    return Caller(client, created["api_key"]["key"], created["account"]["id"])
 
 
 def set_plan(c, device_id: str, plan: str) -> None:
@@ -86,16 +59,7 @@ def set_plan(c, device_id: str, plan: str) -> None:
     assert c.store.update("devices", device_id, {"plan": plan})
 
 
-def error_of(response, status: int, code: str | None = None) -> dict:
-    body = response.get_json()
-    assert response.status_code == status, (response.status_code, body)
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-    if code is not None:
-        assert body["error"]["code"] == code, body
-    return body["error"]
-
-
-def first_text(api: Api, device_id: str, to: dict) -> dict:
+def first_text(api: Caller, device_id: str, to: dict) -> dict:
     """A text that opens the chat, so buttons and lists may follow."""
     response = api.send(device=device_id, message="Hello!", **to)
     assert response.status_code == 201, response.get_json()

@@ -17,6 +17,10 @@ from shared.ports import FetchError
 from shared.urlguard import resolve_target
 from tests.unit.messaging.helpers import jpeg
 
+SLOW_CHUNKS = 50
+SLOW_SENT: list[int] = []  # one entry per chunk /slow sent
+SLOW_DONE = threading.Event()  # /slow's body ended: finished, or the client went
+
 
 @pytest.fixture(scope="module")
 def server():
@@ -33,9 +37,13 @@ def server():
     @app.get("/slow")
     def slow():
         def body():
-            for _ in range(50):
-                time.sleep(0.05)
-                yield b"\0" * 10
+            try:
+                for _ in range(SLOW_CHUNKS):
+                    time.sleep(0.05)  # each gap far below the timeout: only a total deadline cuts
+                    SLOW_SENT.append(1)
+                    yield b"\0" * 10
+            finally:
+                SLOW_DONE.set()
         return Response(body(), mimetype="application/octet-stream")
 
     @app.get("/hop")
@@ -84,11 +92,14 @@ def test_streamed_body_over_the_cap(server, fetcher):
 
 
 def test_one_deadline_for_the_whole_body(server, fetcher):
-    started = time.monotonic()
+    """50 chunks 0.05 s apart: a per-read timeout would take them all. The fetch times out,
+    and the server sees the client go before half of them were sent."""
+    SLOW_SENT.clear()
+    SLOW_DONE.clear()
     with pytest.raises(FetchError) as caught:
         fetcher.fetch(f"{server}/slow", max_bytes=10_000, timeout=0.5)
     assert caught.value.reason == "timeout"
-    assert time.monotonic() - started < 2
+    assert SLOW_DONE.wait(10) and len(SLOW_SENT) < SLOW_CHUNKS / 2, len(SLOW_SENT)
 
 
 def test_follows_redirects(server, fetcher):

@@ -11,8 +11,9 @@ from shared.content import MediaKind
 from shared.errors import ValidationFailed
 from shared.plans import MB, PLANS
 from shared.ports import FetchError
+from tests.fakes import assert_error
 from tests.unit.messaging import helpers as h
-from tests.unit.messaging.helpers import PHONE, error_of, set_plan
+from tests.unit.messaging.helpers import PHONE, set_plan
 
 URL = "https://cdn.acme.example/files/thing"
 
@@ -132,9 +133,9 @@ def test_uploads_are_per_account(api, dev, c):
 
     record = upload(api, h.jpeg(), "a.jpg").get_json()
     other = make_api(c, "Other Ltd")
-    error_of(other.get(f"/v1/files/{record['id']}"), 404, "not_found")
+    assert_error(other.get(f"/v1/files/{record['id']}"), 404, "not_found")
     other.post("/v1/devices", json={})
-    error_of(other.send(phone=PHONE, media={"file": record["id"]}), 422, "unknown_file")
+    assert_error(other.send(phone=PHONE, media={"file": record["id"]}), 422, "unknown_file")
 
 
 @pytest.mark.parametrize("data,name,code", [
@@ -142,19 +143,19 @@ def test_uploads_are_per_account(api, dev, c):
     (b"", "empty.pdf", "empty_file"),
 ])
 def test_bad_uploads(api, dev, data, name, code):
-    error_of(upload(api, data, name), 422, code)
+    assert_error(upload(api, data, name), 422, code)
 
 
 def test_upload_without_a_file_part(api, dev):
     response = api.post("/v1/files", data={"other": "x"}, content_type="multipart/form-data")
-    error_of(response, 400, "file_required")
+    assert_error(response, 400, "file_required")
 
 
 def test_upload_over_the_largest_plan_limit_is_413(api, dev, monkeypatch):
     from shared.services import files
 
     monkeypatch.setattr(files, "MAX_UPLOAD", 10_000)
-    error_of(upload(api, h.pdf(20_000), "big.pdf"), 413)
+    assert_error(upload(api, h.pdf(20_000), "big.pdf"), 413)
 
 
 # --- media by URL ---------------------------------------------------------------------------
@@ -178,7 +179,7 @@ def test_voice_note(api, dev, c):
     body = api.send(phone=PHONE, media={"url": URL, "type": "audio", "voice": True}).get_json()
     assert body["content"]["voice"] is True
     c.fetcher.files[URL] = h.mp3()
-    error_of(api.send(phone=PHONE, media={"url": URL, "voice": True}), 422, "unsupported_media_type")
+    assert_error(api.send(phone=PHONE, media={"url": URL, "voice": True}), 422, "unsupported_media_type")
 
 
 @pytest.mark.parametrize("answer,code", [
@@ -190,7 +191,7 @@ def test_voice_note(api, dev, c):
 ])
 def test_urls_that_cannot_be_fetched(api, dev, c, answer, code):
     c.fetcher.files[URL] = answer
-    error_of(api.send(phone=PHONE, media={"url": URL}), 422, code)
+    assert_error(api.send(phone=PHONE, media={"url": URL}), 422, code)
     assert c.store.query("messages") == []
 
 
@@ -204,12 +205,12 @@ def test_urls_that_cannot_be_fetched(api, dev, c, answer, code):
 ])
 def test_bad_media_specs(api, dev, c, spec, code, status):
     c.fetcher.files[URL] = h.pdf()
-    error_of(api.send(phone=PHONE, media=spec), status, code)
+    assert_error(api.send(phone=PHONE, media=spec), status, code)
 
 
 def test_html_page_instead_of_a_file(api, dev, c):
     c.fetcher.files[URL] = h.html()
-    error = error_of(api.send(phone=PHONE, media={"url": URL}), 422, "unsupported_media_type")
+    error = assert_error(api.send(phone=PHONE, media={"url": URL}), 422, "unsupported_media_type")
     assert "HTML" in error["message"]
 
 
@@ -226,7 +227,7 @@ def test_size_limit_per_type_and_plan(api, dev, c, plan, kind, sample):
     c.fetcher.files[URL] = sample(limit)
     assert api.send(phone=PHONE, media={"url": URL}).status_code == 201
     c.fetcher.files[URL] = sample(limit + 1)
-    error = error_of(api.send(phone=PHONE, media={"url": URL, "type": kind}), 413,
+    error = assert_error(api.send(phone=PHONE, media={"url": URL, "type": kind}), 413,
                      "media_too_large")
     assert error["details"]["plan"] == plan and error["details"]["limit"] == f"media.{kind}"
     assert PLANS[plan].name in error["message"]
@@ -234,7 +235,7 @@ def test_size_limit_per_type_and_plan(api, dev, c, plan, kind, sample):
 
 def test_enterprise_allows_what_professional_refuses(api, dev, c):
     record = upload(api, h.jpeg(3 * MB), "big.jpg").get_json()
-    error = error_of(api.send(phone=PHONE, media={"file": record["id"]}), 413, "media_too_large")
+    error = assert_error(api.send(phone=PHONE, media={"file": record["id"]}), 413, "media_too_large")
     assert "Professional" in error["message"] and "2 MB" in error["message"]
     set_plan(c, dev, "messaging-enterprise")
     assert api.send(phone=PHONE, media={"file": record["id"]}).status_code == 201
@@ -243,7 +244,7 @@ def test_enterprise_allows_what_professional_refuses(api, dev, c):
 def test_gif_counts_against_the_video_limit(api, dev, c):
     limit = PLANS["messaging-professional"].media.video
     record = upload(api, h.mp4(limit + 1), "fun.mp4").get_json()
-    error = error_of(api.send(phone=PHONE, media={"file": record["id"], "type": "gif"}), 413)
+    error = assert_error(api.send(phone=PHONE, media={"file": record["id"], "type": "gif"}), 413)
     assert error["details"]["limit"] == "media.video"
 
 
@@ -259,7 +260,7 @@ def test_fetch_is_capped_at_the_limit_of_the_declared_type(api, dev, c):
 def test_one_email_per_media_limit_per_period(api, dev, c):
     record = upload(api, h.jpeg(3 * MB), "big.jpg").get_json()
     for _ in range(3):
-        error_of(api.send(phone=PHONE, media={"file": record["id"]}), 413)
+        assert_error(api.send(phone=PHONE, media={"file": record["id"]}), 413)
     mails = c.mailer.messages()
     assert len(mails) == 1 and mails[0]["to"] == "owner@acme.example"
     assert "Professional" in mails[0]["body"]

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from shared.content import MAX_TEXT
-from tests.unit.messaging.helpers import GROUP, OTHER, PHONE, error_of, first_text
+from tests.fakes import assert_error
+from tests.unit.messaging.helpers import GROUP, OTHER, PHONE, first_text
 
 BUTTONS = {"text": "Did your parcel arrive?", "footer": "Acme",
            "items": [{"type": "reply", "id": "yes", "text": "Yes"},
@@ -44,7 +45,7 @@ def test_location(api, dev):
     {"latitude": "north", "longitude": 0}, {"longitude": 0}, {"latitude": 0, "longitude": 0,
                                                                "altitude": 3}])
 def test_bad_locations(api, dev, location):
-    error_of(api.send(phone=PHONE, location=location), 422, "validation_error")
+    assert_error(api.send(phone=PHONE, location=location), 422, "validation_error")
 
 
 def test_contacts(api, dev):
@@ -60,7 +61,7 @@ def test_contacts(api, dev):
     [{"name": "Ana", "phone": PHONE, "email": "not-an-email"}],
     [{"name": f"c{i}", "phone": PHONE} for i in range(21)]])
 def test_bad_contacts(api, dev, contacts):
-    error_of(api.send(phone=PHONE, contacts=contacts), 422, "validation_error")
+    assert_error(api.send(phone=PHONE, contacts=contacts), 422, "validation_error")
 
 
 def test_reply_buttons_after_a_text(api, dev):
@@ -90,12 +91,12 @@ def test_url_and_call_buttons_to_a_phone(api, dev):
     {"text": "x" * 1025, "items": [{"type": "reply", "id": "a", "text": "b"}]}])
 def test_bad_buttons(api, dev, buttons):
     first_text(api, dev, {"phone": PHONE})
-    error_of(api.send(phone=PHONE, buttons=buttons), 422, "validation_error")
+    assert_error(api.send(phone=PHONE, buttons=buttons), 422, "validation_error")
 
 
 def test_url_and_call_buttons_to_a_group_are_refused(api, dev):
     first_text(api, dev, {"group": GROUP})
-    error = error_of(api.send(group=GROUP, buttons=LINK_BUTTONS), 422,
+    error = assert_error(api.send(group=GROUP, buttons=LINK_BUTTONS), 422,
                      "buttons_not_allowed_in_groups")
     assert "group" in error["message"]
     assert api.send(group=GROUP, buttons=BUTTONS).status_code == 201  # reply buttons are fine
@@ -118,12 +119,12 @@ def test_list_after_a_text(api, dev):
     {"button": ""}, {"button": "b" * 21}])
 def test_bad_lists(api, dev, change):
     first_text(api, dev, {"phone": PHONE})
-    error_of(api.send(phone=PHONE, list=LIST | change), 422, "validation_error")
+    assert_error(api.send(phone=PHONE, list=LIST | change), 422, "validation_error")
 
 
 @pytest.mark.parametrize("kind,content", [("buttons", BUTTONS), ("list", LIST)])
 def test_buttons_or_list_cannot_open_a_conversation(api, dev, c, kind, content):
-    error = error_of(api.send(phone=PHONE, **{kind: content}), 422, "first_message_not_text")
+    error = assert_error(api.send(phone=PHONE, **{kind: content}), 422, "first_message_not_text")
     assert "text" in error["message"] and PHONE in error["message"]
     assert c.store.query("messages") == []
 
@@ -142,13 +143,13 @@ def test_a_failed_or_cancelled_text_does_not_open_it(api, dev, c):
                  FailureReason.number_not_on_whatsapp)
     cancelled = first_text(api, dev, {"phone": PHONE})
     api.delete(f"/v1/messages/{cancelled['id']}")
-    error_of(api.send(phone=PHONE, buttons=BUTTONS), 422, "first_message_not_text")
+    assert_error(api.send(phone=PHONE, buttons=BUTTONS), 422, "first_message_not_text")
 
 
 def test_a_queued_text_opens_it_only_if_it_goes_first(api, dev, c):
     api.send(phone=PHONE, message="hi", priority="low")
     # urgent buttons would overtake the low text
-    error_of(api.send(phone=PHONE, buttons=BUTTONS, priority="urgent"), 422,
+    assert_error(api.send(phone=PHONE, buttons=BUTTONS, priority="urgent"), 422,
              "first_message_not_text")
     assert api.send(phone=PHONE, buttons=BUTTONS, priority="low").status_code == 201
 
@@ -160,7 +161,7 @@ def test_a_text_sent_opens_it_for_any_priority(api, dev, c):
     service.mark_sent(c.store, c.bus, c.clock, text["id"])
     assert api.send(phone=PHONE, buttons=BUTTONS, priority="urgent").status_code == 201
     # another chat is still closed
-    error_of(api.send(phone=OTHER, buttons=BUTTONS), 422, "first_message_not_text")
+    assert_error(api.send(phone=OTHER, buttons=BUTTONS), 422, "first_message_not_text")
 
 
 @pytest.mark.parametrize("raw,jid", [("120363025246125486@g.us", "120363025246125486@g.us"),
@@ -179,7 +180,7 @@ def test_group_target(api, dev, raw, jid):
     ({"broadcast": "bl_1", "message": "x"}, "broadcast_not_supported"),
 ])
 def test_targets_that_are_not_phones_or_groups(api, dev, c, body, code):
-    error = error_of(api.send(**body), 422, code)
+    error = assert_error(api.send(**body), 422, code)
     if code == "broadcast_not_supported":
         assert "1-to-1" in error["message"] and "group" in error["message"]
     assert c.store.query("messages") == []
@@ -194,7 +195,7 @@ def test_targets_that_are_not_phones_or_groups(api, dev, c, body, code):
      "media"),
 ])
 def test_exactly_one_target_and_one_content(api, dev, body, field):
-    error = error_of(api.send(**body), 422, "validation_error")
+    error = assert_error(api.send(**body), 422, "validation_error")
     assert error["details"][0]["field"] == field
 
 
@@ -219,9 +220,9 @@ def test_reply_quoting_a_received_message(api, dev, c):
 
 def test_quote_of_another_chat_or_unknown_message(api, dev, c):
     quoted = first_text(api, dev, {"phone": PHONE})
-    error_of(api.send(phone=OTHER, message="x", quote=quoted["id"]), 422, "message_in_other_chat")
-    error_of(api.send(phone=PHONE, message="x", quote="msg_nope"), 422, "unknown_message")
-    error_of(api.send(phone=PHONE, message="x", quote="NOPE"), 422, "unknown_message")
+    assert_error(api.send(phone=OTHER, message="x", quote=quoted["id"]), 422, "message_in_other_chat")
+    assert_error(api.send(phone=PHONE, message="x", quote="msg_nope"), 422, "unknown_message")
+    assert_error(api.send(phone=PHONE, message="x", quote="NOPE"), 422, "unknown_message")
 
 
 def test_reaction(api, dev):
@@ -242,12 +243,12 @@ def test_reaction(api, dev):
 def test_bad_reactions(api, dev, reaction, code):
     target = first_text(api, dev, {"phone": PHONE})
     reaction = {k: (target["id"] if v == "TARGET" else v) for k, v in reaction.items()}
-    error_of(api.send(phone=PHONE, reaction=reaction), 422, code)
+    assert_error(api.send(phone=PHONE, reaction=reaction), 422, code)
 
 
 def test_a_reaction_quotes_nothing(api, dev):
     target = first_text(api, dev, {"phone": PHONE})
-    error_of(api.send(phone=PHONE, reaction={"message": target["id"], "emoji": "👍"},
+    assert_error(api.send(phone=PHONE, reaction={"message": target["id"], "emoji": "👍"},
                       quote=target["id"]), 422, "invalid_quote")
 
 
@@ -268,4 +269,4 @@ def test_quote_of_a_chat_log_entry(api, dev, c):
                                                      "message": "who's in?"})
     body = api.send(group=GROUP, message="me", quote="WAGROUP1").get_json()
     assert body["quote"]["sender"] == OTHER and body["quote"]["from_me"] is False
-    error_of(api.send(phone=OTHER, message="x", quote="WAGROUP1"), 422, "message_in_other_chat")
+    assert_error(api.send(phone=OTHER, message="x", quote="WAGROUP1"), 422, "message_in_other_chat")

@@ -10,7 +10,8 @@ import pytest
 
 from shared import names
 from shared.services import messages as service
-from tests.unit.messaging.helpers import GROUP, OTHER, PHONE, error_of, make_api
+from tests.fakes import assert_error
+from tests.unit.messaging.helpers import GROUP, OTHER, PHONE, make_api
 
 
 def message_tasks(c):
@@ -35,7 +36,7 @@ def test_cancel_a_scheduled_message(api, dev, c):
     body = api.send(phone=PHONE, message="later", deliver_at="2026-02-01T09:00:00Z").get_json()
     cancelled = api.delete(f"/v1/messages/{body['id']}").get_json()
     assert cancelled["status"] == "cancelled" and cancelled["cancelled_at"]
-    error_of(api.delete(f"/v1/messages/{body['id']}"), 409, "not_cancellable")
+    assert_error(api.delete(f"/v1/messages/{body['id']}"), 409, "not_cancellable")
 
 
 @pytest.mark.parametrize("step", ["sent", "delivered", "read", "failed"])
@@ -52,7 +53,7 @@ def test_a_message_past_the_queue_cannot_be_cancelled(api, dev, c, step):
             service.mark_delivered(c.store, c.bus, c.clock, body["id"])
         if step == "read":
             service.mark_read(c.store, c.bus, c.clock, body["id"])
-    error = error_of(api.delete(f"/v1/messages/{body['id']}"), 409, "not_cancellable")
+    error = assert_error(api.delete(f"/v1/messages/{body['id']}"), 409, "not_cancellable")
     assert step in error["message"]
 
 
@@ -135,7 +136,7 @@ def test_cursor_holds_with_equal_timestamps_and_filters(api, dev, c):
                                    "since=2026-01-01T00:00:00", "phone=12", "group=nope",
                                    "limit=0", "limit=501", "status=lost", "colour=red"])
 def test_bad_list_queries(api, dev, query):
-    error = error_of(api.get(f"/v1/messages?{query}"), 422)
+    error = assert_error(api.get(f"/v1/messages?{query}"), 422)
     assert error["code"] in ("validation_error", "invalid_cursor")
 
 
@@ -165,12 +166,12 @@ def test_same_key_other_body_is_409(api, dev, c):
     send_with_key(api, "k1", phone=PHONE, message="one")
     for body in ({"phone": PHONE, "message": "two"}, {"phone": OTHER, "message": "one"},
                  {"phone": PHONE, "message": "one", "priority": "urgent"}):
-        error_of(send_with_key(api, "k1", **body), 409, "idempotency_conflict")
+        assert_error(send_with_key(api, "k1", **body), 409, "idempotency_conflict")
     assert len(c.store.query("messages")) == 1
 
 
 def test_a_failed_request_gives_its_key_back(api, dev, c):
-    error_of(send_with_key(api, "k1", phone=PHONE, buttons={
+    assert_error(send_with_key(api, "k1", phone=PHONE, buttons={
         "text": "x", "items": [{"type": "reply", "id": "a", "text": "A"}]}), 422)
     assert c.store.query("idempotency") == []
     assert send_with_key(api, "k1", phone=PHONE, message="now a text").status_code == 201

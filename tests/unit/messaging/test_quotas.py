@@ -14,7 +14,8 @@ from shared.domain import Device, FailureReason, Message
 from shared.plans import PLANS, Plan
 from shared.services import messages as service
 from shared.services import quotas
-from tests.unit.messaging.helpers import PHONE, error_of, make_api, set_plan
+from tests.fakes import assert_error
+from tests.unit.messaging.helpers import PHONE, make_api, set_plan
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def test_over_the_limit_is_429_naming_limit_and_plan(c, api, dev, tiny_plan):
     for i in range(5):
         assert api.send(phone=PHONE, message=str(i)).status_code == 201
     tasks_before = len(c.tasks.tasks)
-    error = error_of(api.send(phone=PHONE, message="one too many"), 429, "quota_exceeded")
+    error = assert_error(api.send(phone=PHONE, message="one too many"), 429, "quota_exceeded")
     assert "monthly message limit" in error["message"] and "Tiny" in error["message"]
     assert error["details"]["limit"] == "messages_per_month"
     assert error["details"]["value"] == 5 and error["details"]["plan"] == "tiny"
@@ -65,14 +66,14 @@ def test_over_the_limit_is_429_naming_limit_and_plan(c, api, dev, tiny_plan):
 def test_failed_and_cancelled_messages_do_not_count(c, api, dev, tiny_plan):
     set_plan(c, dev, "tiny")
     made = [api.send(phone=PHONE, message=str(i)).get_json() for i in range(5)]
-    error_of(api.send(phone=PHONE, message="x"), 429)
+    assert_error(api.send(phone=PHONE, message="x"), 429)
     service.fail(c.store, c.bus, c.clock, Message.model_validate(c.store.get("messages", made[0]["id"])),
                  FailureReason.number_not_on_whatsapp)
     api.delete(f"/v1/messages/{made[1]['id']}")
     assert quotas.used(c.store, dev, "2026-01") == 3
     assert api.send(phone=PHONE, message="a").status_code == 201
     assert api.send(phone=PHONE, message="b").status_code == 201
-    error_of(api.send(phone=PHONE, message="c"), 429)
+    assert_error(api.send(phone=PHONE, message="c"), 429)
 
 
 def test_sent_messages_keep_counting(c, api, dev, tiny_plan):
@@ -96,7 +97,7 @@ def test_a_new_month_starts_from_zero(c, api, dev, tiny_plan):
     set_plan(c, dev, "tiny")
     for i in range(5):
         api.send(phone=PHONE, message=str(i))
-    error_of(api.send(phone=PHONE, message="x"), 429)
+    assert_error(api.send(phone=PHONE, message="x"), 429)
     c.clock.current = datetime(2026, 2, 1, tzinfo=UTC)
     assert api.send(phone=PHONE, message="x").status_code == 201
 
@@ -105,7 +106,7 @@ def test_a_plan_change_moves_the_limit_at_once(c, api, dev, tiny_plan):
     set_plan(c, dev, "tiny")
     for i in range(5):
         api.send(phone=PHONE, message=str(i))
-    error_of(api.send(phone=PHONE, message="x"), 429)
+    assert_error(api.send(phone=PHONE, message="x"), 429)
     set_plan(c, dev, "messaging-business")  # billing upgraded the device
     assert api.send(phone=PHONE, message="x").status_code == 201
 
@@ -116,7 +117,7 @@ def test_quotas_are_per_device(c, api, dev, tiny_plan):
     set_plan(c, second, "tiny")
     for i in range(5):
         api.send(phone=PHONE, message=str(i), device=dev)
-    error_of(api.send(phone=PHONE, message="x", device=dev), 429)
+    assert_error(api.send(phone=PHONE, message="x", device=dev), 429)
     assert api.send(phone=PHONE, message="x", device=second).status_code == 201
 
 
@@ -128,14 +129,14 @@ def test_one_email_per_limit_per_period(c, api, dev, tiny_plan):
     for i in range(5):
         api.send(phone=PHONE, message=str(i))
     for _ in range(3):
-        error_of(api.send(phone=PHONE, message="x"), 429)
+        assert_error(api.send(phone=PHONE, message="x"), 429)
     [mail] = c.mailer.messages()
     assert mail["to"] == "owner@acme.example"
     assert "monthly message limit" in mail["subject"] and "Tiny" in mail["body"]
     c.clock.current = datetime(2026, 2, 1, tzinfo=UTC)
     for i in range(5):
         api.send(phone=PHONE, message=str(i))
-    error_of(api.send(phone=PHONE, message="x"), 429)
+    assert_error(api.send(phone=PHONE, message="x"), 429)
     assert len(c.mailer.messages()) == 2
 
 
@@ -182,9 +183,9 @@ def test_a_mail_that_fails_is_tried_again_at_the_next_refusal(c, api, dev, tiny_
     set_plan(c, dev, "tiny")
     for i in range(5):
         api.send(phone=PHONE, message=str(i))
-    error_of(api.send(phone=PHONE, message="x"), 429)  # the refusal stands without the mail
-    error_of(api.send(phone=PHONE, message="x"), 429)
-    error_of(api.send(phone=PHONE, message="x"), 429)
+    assert_error(api.send(phone=PHONE, message="x"), 429)  # the refusal stands without the mail
+    assert_error(api.send(phone=PHONE, message="x"), 429)
+    assert_error(api.send(phone=PHONE, message="x"), 429)
     assert c.mailer.calls == 2 and len(c.mailer.sent) == 1
 
 
@@ -274,7 +275,7 @@ def test_usage(c, api, dev):
     assert usage["messages"] == {"used": 3, "limit": 10_000, "remaining": 9_997}
     assert usage["plan"] == "messaging-professional" and usage["period"] == "2026-01"
     assert usage["media_limits"]["image"] == PLANS["messaging-professional"].media.image
-    error_of(api.get("/v1/devices/dev_nope/usage"), 404)
+    assert_error(api.get("/v1/devices/dev_nope/usage"), 404)
 
 
 class CountingAllWrites:

@@ -10,13 +10,13 @@ from datetime import timedelta
 
 import pytest
 
-from device_runner import session as session_module
+from device_runner import send_queue as send_queue_module
 from device_runner.main import build_runner
 from device_runner.sandbox import SandboxNetwork, SandboxTransport
-from device_runner.transport import SendResult
 from shared import names
 from shared.content import Buttons, Contacts, ListMessage, Location, Media, Reaction, Text
 from shared.domain import FailureReason
+from shared.ports import SendResult
 from shared.services import quotas
 from tests.fakes import wait_until
 from tests.unit.messaging import helpers as h
@@ -126,7 +126,7 @@ class Flaky(SandboxTransport):
 
 @pytest.fixture
 def fast_retries(monkeypatch):
-    monkeypatch.setattr(session_module, "RETRY_BASE", 0.01)
+    monkeypatch.setattr(send_queue_module, "RETRY_BASE", 0.01)
 
 
 def test_transient_failures_are_retried(api, dev, c, runner_for, network, fast_retries):
@@ -143,7 +143,7 @@ def test_transient_failures_are_retried(api, dev, c, runner_for, network, fast_r
 
 def test_a_message_waiting_for_a_retry_can_be_cancelled(api, dev, c, runner_for, network,
                                                         monkeypatch):
-    monkeypatch.setattr(session_module, "RETRY_BASE", 60)
+    monkeypatch.setattr(send_queue_module, "RETRY_BASE", 60)
     body = api.send(phone=PHONE, message="x").get_json()
     timer = Timer()
     flaky = Flaky(network, timer, failures=1)
@@ -157,7 +157,7 @@ def test_a_message_waiting_for_a_retry_can_be_cancelled(api, dev, c, runner_for,
 
 def test_too_many_transient_failures_fail_for_good(api, dev, c, runner_for, network,
                                                    fast_retries):
-    from device_runner.runner import MAX_SEND_ATTEMPTS
+    from shared.services.outbound import MAX_SEND_ATTEMPTS
 
     body = api.send(phone=PHONE, message="x").get_json()
     timer = Timer()
@@ -187,7 +187,7 @@ class Raising(SandboxTransport):
 
 def test_a_transport_that_raises_hits_the_retry_cap_and_fails(api, dev, c, runner_for, network,
                                                               fast_retries):
-    from device_runner.runner import MAX_SEND_ATTEMPTS
+    from shared.services.outbound import MAX_SEND_ATTEMPTS
 
     body = api.send(phone=PHONE, message="x").get_json()
     timer = Timer()

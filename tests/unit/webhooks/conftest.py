@@ -3,7 +3,6 @@ numbers events per device and feeds fan-out, as the real one does."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
@@ -15,10 +14,9 @@ from shared.adapters.memory_store import MemoryStore
 from shared.bootstrap import Container
 from shared.clock import FakeClock
 from shared.services.accounts import create_account
-from shared.services.sequence import SequencedBus
 from shared.services.webhooks import fanout
 from shared.settings import Settings
-from tests.fakes import ADMIN_KEY, SECRETS_KEY, FakeHttp, FakeTaskQueue
+from tests.fakes import ADMIN_KEY, SECRETS_KEY, Caller, FakeHttp, FakeTaskQueue
 
 SCHEDULE = (1.0, 2.0, 4.0)
 
@@ -35,39 +33,17 @@ def build(tmp_path, *, settings_: Settings | None = None, http: FakeHttp | None 
           clock: FakeClock | None = None) -> Container:
     store, tasks = MemoryStore(), FakeTaskQueue()
     clock = clock or FakeClock(datetime.now(UTC).replace(microsecond=0))  # verifiers check time
-    bus = SequencedBus(InProcessBus(threaded=False))
-    c = Container(settings_ or settings(), store=store, tasks=tasks, bus=bus, clock=clock,
-                  http=http or FakeHttp(), mailer=FileOutboxMailer(tmp_path / "outbox.jsonl"))
-    bus.subscribe(lambda event: fanout(store, tasks, clock, event))
+    publisher = InProcessBus(threaded=False)  # under the container's own SequencedBus
+    c = Container(settings_ or settings(), store=store, tasks=tasks, publisher=publisher,
+                  clock=clock, http=http or FakeHttp(),
+                  mailer=FileOutboxMailer(tmp_path / "outbox.jsonl"))
+    publisher.subscribe(lambda event: fanout(store, tasks, clock, event))
     return c
 
 
 @pytest.fixture
 def c(tmp_path) -> Container:
     return build(tmp_path)
-
-
-@dataclass
-class Caller:
-    client: object
-    key: str
-    account_id: str
-
-    def call(self, method, path, **kwargs):
-        headers = {"Authorization": f"Bearer {self.key}"} | kwargs.pop("headers", {})
-        return self.client.open(path, method=method, headers=headers, **kwargs)
-
-    def get(self, path, **kw):
-        return self.call("GET", path, **kw)
-
-    def post(self, path, **kw):
-        return self.call("POST", path, **kw)
-
-    def patch(self, path, **kw):
-        return self.call("PATCH", path, **kw)
-
-    def delete(self, path, **kw):
-        return self.call("DELETE", path, **kw)
 
 
 def caller(c: Container, name: str = "Acme", email: str | None = "ops@acme.example") -> Caller:

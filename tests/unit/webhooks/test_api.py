@@ -6,18 +6,10 @@ import pytest
 
 from shared.events import CATALOG, EventName
 from shared.services import webhooks
+from tests.fakes import assert_error
 from tests.unit.webhooks.conftest import add_device, build, caller, settings
 
 URL = "http://127.0.0.1:9000/hook"
-
-
-def error(response, status: int, code: str | None = None) -> dict:
-    body = response.get_json()
-    assert response.status_code == status, (response.status_code, body)
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
-    if code:
-        assert body["error"]["code"] == code, body
-    return body["error"]
 
 
 def make(api, **body):
@@ -123,7 +115,7 @@ def test_disable_and_re_enable_with_patch(c, api):
 ])
 def test_patch_refuses_bad_input(api, body, code):
     created = make(api)
-    error(api.patch(f"/v1/webhooks/{created['id']}", json=body), 422, code)
+    assert_error(api.patch(f"/v1/webhooks/{created['id']}", json=body), 422, code)
 
 
 @pytest.mark.parametrize("headers", [
@@ -145,9 +137,9 @@ def test_patch_refuses_bad_input(api, body, code):
     {f"X-{i}": "v" * 900 for i in range(6)},  # over 4 KB in all
 ])
 def test_custom_headers_are_bounded_and_never_ours(api, headers):
-    error(api.post("/v1/webhooks", json={"url": URL, "headers": headers}), 422)
+    assert_error(api.post("/v1/webhooks", json={"url": URL, "headers": headers}), 422)
     created = make(api)
-    error(api.patch(f"/v1/webhooks/{created['id']}", json={"headers": headers}), 422)
+    assert_error(api.patch(f"/v1/webhooks/{created['id']}", json={"headers": headers}), 422)
 
 
 def test_custom_headers_go_out_with_each_delivery(c, api):
@@ -190,7 +182,7 @@ def test_test_event_goes_to_that_webhook_only(c, api):
     assert "sequence" not in delivery["event"]
     assert api.get(f"/v1/webhooks/{two['id']}/deliveries").get_json()["data"] == []
     api.patch(f"/v1/webhooks/{one['id']}", json={"enabled": False})
-    error(api.post(f"/v1/webhooks/{one['id']}/test"), 409, "webhook_disabled")
+    assert_error(api.post(f"/v1/webhooks/{one['id']}/test"), 409, "webhook_disabled")
 
 
 def test_delivery_log_pages_newest_first(c, api):
@@ -234,14 +226,14 @@ def test_delivery_log_shows_attempts(c, api):
                                    {"status": "lost"}, {"colour": "red"}])
 def test_delivery_log_refuses_bad_queries(api, query):
     created = make(api)
-    error(api.get(f"/v1/webhooks/{created['id']}/deliveries", query_string=query), 422)
+    assert_error(api.get(f"/v1/webhooks/{created['id']}/deliveries", query_string=query), 422)
 
 
 def test_retry_by_hand(c, api):
     created = make(api)
     delivery = api.post(f"/v1/webhooks/{created['id']}/test").get_json()
     path = f"/v1/webhooks/{created['id']}/deliveries/{delivery['id']}/retry"
-    error(api.post(path), 409, "delivery_pending")
+    assert_error(api.post(path), 409, "delivery_pending")
     webhooks.deliver(c.store, c.tasks, c.clock, c.settings, c.http, delivery["id"], 0)
     retried = api.post(path)
     assert retried.status_code == 202
@@ -266,8 +258,8 @@ def test_retry_requeues_a_pending_delivery_whose_task_was_lost(c, api):
 
 def test_recover_endpoint(c, api):
     created = make(api)
-    error(api.post(f"/v1/webhooks/{created['id']}/recover", json={"since": "yesterday"}), 422)
-    error(api.post(f"/v1/webhooks/{created['id']}/recover",
+    assert_error(api.post(f"/v1/webhooks/{created['id']}/recover", json={"since": "yesterday"}), 422)
+    assert_error(api.post(f"/v1/webhooks/{created['id']}/recover",
                    json={"since": "2026-01-01T00:00:00"}), 422)  # no zone
     response = api.post(f"/v1/webhooks/{created['id']}/recover",
                         json={"since": "2020-01-01T00:00:00+01:00"})
@@ -288,11 +280,11 @@ def test_another_accounts_webhook_is_404(c, api, other, method, suffix, body):
     theirs = make(other)
     delivery = other.post(f"/v1/webhooks/{theirs['id']}/test").get_json()
     path = f"/v1/webhooks/{theirs['id']}{suffix}".replace("DLV", delivery["id"])
-    error(api.call(method, path, json=body), 404, "not_found")
+    assert_error(api.call(method, path, json=body), 404, "not_found")
     mine = make(api)  # and their delivery is not found under my webhook either
     if "DLV" in suffix:
         path = f"/v1/webhooks/{mine['id']}{suffix}".replace("DLV", delivery["id"])
-        error(api.call(method, path, json=body), 404, "not_found")
+        assert_error(api.call(method, path, json=body), 404, "not_found")
 
 
 # --- outside local mode ---------------------------------------------------------------------
@@ -327,10 +319,10 @@ def production(tmp_path, monkeypatch):
     ("https://user:pw@hooks.acme.example/h", "invalid_url"),
 ])
 def test_ssrf_refused_on_create_and_patch(production, url, code):
-    error(production.post("/v1/webhooks", json={"url": url}), 422, code)
+    assert_error(production.post("/v1/webhooks", json={"url": url}), 422, code)
     created = production.post("/v1/webhooks",
                               json={"url": "https://hooks.acme.example/h"}).get_json()
-    error(production.patch(f"/v1/webhooks/{created['id']}", json={"url": url}), 422, code)
+    assert_error(production.patch(f"/v1/webhooks/{created['id']}", json={"url": url}), 422, code)
 
 
 def test_openapi_documents_the_webhook_routes(api):

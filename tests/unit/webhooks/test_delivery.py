@@ -4,7 +4,6 @@ a day of failures with one email, crashes between the steps of an attempt."""
 from __future__ import annotations
 
 import base64
-import json
 from datetime import timedelta
 from email.utils import format_datetime
 
@@ -13,7 +12,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook as Verifier
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from functions.push import handle_deliver, handle_fanout
+from functions.webhook_fanout import handle_fanout
 from shared import names
 from shared.adapters.pubsub_bus import encode
 from shared.domain import Event
@@ -477,19 +476,6 @@ def test_manual_retry_is_one_attempt_now(c):
     run_due(c)
     assert c.store.get("deliveries", dlv)["status"] == "succeeded"
     assert len({p.headers["webhook-id"] for p in c.http.posts}) == 1
-
-
-def test_handle_deliver_reads_the_attempt(c):
-    add_webhook(c)
-    [dlv] = webhooks.fanout(c.store, c.tasks, c.clock, make_event(c))
-    app = flask.Flask("t")
-    for body, status in [({"delivery_id": dlv, "attempt": 0}, 200),
-                         ({"delivery_id": dlv, "attempt": "0"}, 400),
-                         ({"delivery_id": dlv, "attempt": True}, 400), ([dlv], 400)]:
-        with app.test_request_context("/", method="POST", json=body):
-            response, code = handle_deliver(c, flask.request)
-        assert code == status, body
-    assert json.loads(response.get_data())["error"]["code"] == "bad_request"
 
 
 def test_a_webhook_stored_before_sealing_still_delivers(c):

@@ -42,7 +42,8 @@ class Server:
                 self.send_response(status)
                 for k, v in headers.items():
                     self.send_header(k, v)
-                self.send_header("Content-Length", str(len(payload)))
+                if "Content-Length" not in headers:
+                    self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 try:
                     self.wfile.write(payload)
@@ -188,19 +189,17 @@ def test_client_pins_the_address_and_keeps_the_host_header(servers):
 
 
 def test_client_reads_a_small_excerpt_of_a_huge_answer(servers):
-    server = servers(lambda h: (200, {}, b"x" * 5_000_000))
-    started = time.monotonic()
+    """The answer says 5 MB and sends 64 KiB, then nothing: a client that read the whole
+    body would wait out its timeout and fail; one that reads an excerpt answers at once."""
+    server = servers(lambda h: (200, {"Content-Length": "5000000"}, b"x" * 65536))
     answer = PinnedHttpClient().post(f"http://127.0.0.1:{server.port}/", b"{}", {}, 5)
     assert answer.status == 200 and answer.body == "x" * EXCERPT
-    assert time.monotonic() - started < 2
 
 
 def test_client_times_out(servers):
     server = servers(lambda h: (time.sleep(2), (200, {}, b""))[1])
-    started = time.monotonic()
-    with pytest.raises(OSError, match="Timeout"):
+    with pytest.raises(OSError, match="Timeout"):  # not the answer 2 s later
         PinnedHttpClient().post(f"http://127.0.0.1:{server.port}/", b"{}", {}, 0.3)
-    assert time.monotonic() - started < 1.5
 
 
 def test_client_reports_a_refused_connection():

@@ -28,12 +28,15 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
 )
 from PIL import Image
 
-from device_runner.transport import Listener, Receipt
-from device_runner.whatsapp.adapter import Backoff, SentLedger, SessionDirectory, WhatsAppTransport
+from device_runner.transport import Listener
+from device_runner.whatsapp.adapter import WhatsAppTransport
+from device_runner.whatsapp.lifecycle import Backoff, SessionDirectory
+from device_runner.whatsapp.sending import SentLedger
 from shared.adapters.inbound_media import MediaStore
 from shared.adapters.memory_store import MemoryStore
 from shared.adapters.storage import DiskStorage
 from shared.domain import DeviceStatus, FailureReason
+from shared.ports import Receipt
 from tests.fakes import ManualTimer, wait_until
 from tests.neonize_standin import DELIVERED, READ, StandInWhatsApp
 
@@ -102,7 +105,7 @@ def make(world, store, tmp_path):
 
     yield build
     for transport in made:
-        for device_id in list(transport.sessions):
+        for device_id in list(transport.clients):
             transport.disconnect(device_id)
 
 
@@ -241,7 +244,7 @@ def test_each_event_moves_the_state_machine(make, world, event, status, code, re
     client.emit(event)
     assert listener.statuses[before][:2] == (status, code)
     assert {c for _, c, _, _ in listener.statuses[before:]} == {code}
-    assert transport.sessions[DEVICE].final is not reconnects
+    assert transport.clients[DEVICE].final is not reconnects
     if code == "wa-temporary-ban":
         assert listener.statuses[-1][3] == "send_to_too_many_people; expires in 3600 s"
 
@@ -268,7 +271,7 @@ def test_reconnect_with_capped_exponential_backoff_and_jitter(make, world):
     assert "reconnect attempt 5" in listener.statuses[5][3]
     client.show_qr("2@x")
     client.scan("+34600555111")
-    assert transport.sessions[DEVICE].attempts == 0
+    assert transport.clients[DEVICE].attempts == 0
 
 
 # --- sends and receipts ----------------------------------------------------------------------
@@ -309,8 +312,10 @@ def test_sending_while_disconnected_is_a_transport_error(make, world):
 
 def test_media_is_uploaded_then_sent(make, world):
     transport, _, client = connected(make, world)
-    content = {"type": "image", "caption": "Receipt", "file": {
-        "id": "file_1", "mime": "image/png", "size": 72, "sha256": "ab", "filename": "r.png"}}
+    from shared.content import Media
+
+    content = Media.model_validate({"type": "image", "caption": "Receipt", "file": {
+        "id": "file_1", "mime": "image/png", "size": 72, "sha256": "ab", "filename": "r.png"}})
     assert transport.send(DEVICE, "3EB0IMG", "+447911123456", content, media=b"png-bytes").ok
     [(_, message)] = client.sent
     assert client.uploads == [b"png-bytes"]

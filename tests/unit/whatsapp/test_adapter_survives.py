@@ -49,7 +49,7 @@ def test_a_session_thread_that_dies_lets_connect_start_a_new_one(make, world, st
     world.outcomes.append(RuntimeError("connect failed"))  # the first connect fails...
     transport.connect(DEVICE, listener)
     # ...the listener raises reporting it, and the session thread ends
-    wait_until(lambda: DEVICE not in transport.sessions, message="the dead session forgotten")
+    wait_until(lambda: DEVICE not in transport.clients, message="the dead session forgotten")
     again = RecordingListener()
     transport.connect(DEVICE, again)  # not a no-op
     wait_until(lambda: len(world.clients.get(DEVICE, [])) == 2, message="a second client")

@@ -87,7 +87,7 @@ class HttpForwarder(Forwarder):
         target = url.rstrip("/") + path
         try:
             token = id_tokens.bearer(self.tokens, target)
-        except Exception as exc:  # google.auth's errors: no credentials, metadata down
+        except id_tokens.TokenUnavailable as exc:
             raise OSError(f"no ID token for {target}: {exc}") from exc
         headers = {"Content-Type": "application/json", FORWARDED_HEADER: sender, **token}
         try:

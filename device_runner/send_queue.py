@@ -46,7 +46,7 @@ def backoff(attempts: int) -> float:
     return min(RETRY_MAX, RETRY_BASE * 2 ** max(0, attempts - 1))
 
 
-class DeviceSession:
+class SendQueue:
     def __init__(self, device_id: str, send: Callable[[str], bool | Retry], *, delivery_speed: int,
                  rng: random.Random | None = None, jitter: float = 0.15):
         self.device_id = device_id

@@ -1,4 +1,5 @@
-"""The per-device send queue: priority order, FIFO within a priority, pacing."""
+"""The per-device send queue: priority order, FIFO within a priority, pacing (on a fake
+monotonic clock), and retries with backoff."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from device_runner import session as session_module
-from device_runner.session import DeviceSession
+from device_runner import send_queue as send_queue_module
+from device_runner.send_queue import Retry, SendQueue, backoff
 from shared.domain import Priority
 from tests.fakes import wait_until
 
@@ -49,11 +50,11 @@ class FakeMonotonic:
 
 @pytest.fixture
 def sessions():
-    made: list[DeviceSession] = []
+    made: list[SendQueue] = []
 
-    def make(send, **kwargs) -> DeviceSession:
+    def make(send, **kwargs) -> SendQueue:
         kwargs.setdefault("delivery_speed", FAST)
-        session = DeviceSession("dev_test", send, **kwargs)
+        session = SendQueue("dev_test", send, **kwargs)
         made.append(session)
         return session
 
@@ -65,18 +66,33 @@ def sessions():
 @pytest.fixture
 def fake_time(monkeypatch) -> FakeMonotonic:
     fake = FakeMonotonic()
-    monkeypatch.setattr(session_module, "time", SimpleNamespace(monotonic=fake.monotonic))
+    monkeypatch.setattr(send_queue_module, "time", SimpleNamespace(monotonic=fake.monotonic))
     return fake
 
 
-def next_send(session: DeviceSession) -> float:
+@pytest.fixture
+def paced():
+    """Queues at a real pace (60 a minute unless told) with a seeded jitter."""
+    made = []
+
+    def build(send, speed=60, seed=3):
+        queue = SendQueue("dev_t", send, delivery_speed=speed, rng=random.Random(seed))
+        made.append(queue)
+        return queue
+
+    yield build
+    for queue in made:
+        queue.stop()
+
+
+def next_send(session: SendQueue) -> float:
     """When the next send may go; read under the session's lock, which also covers the
     rng call that computes it."""
     with session._cond:
         return session._next_send
 
 
-def poke(session: DeviceSession) -> None:
+def poke(session: SendQueue) -> None:
     """Wake the send loop after the fake time moved."""
     session.set_connected(session.connected)
 
@@ -265,3 +281,109 @@ def test_stop_leaves_queued_messages_unsent(sessions, fake_time):
     poke(session)
     assert send.sent == ["m0"]
     assert session.pending() == 2
+
+
+# --- pacing and retries ---------------------------------------------------------------
+
+
+def connect(session):
+    """Connect the queue's device (also wakes the send loop after the fake time moved)."""
+    session.set_connected(True)
+
+
+def test_backoff_doubles_up_to_five_minutes():
+    assert [backoff(n) for n in (1, 2, 3, 4, 5, 6, 7, 10)] == [5, 10, 20, 40, 80, 160, 300, 300]
+
+
+def test_the_gap_runs_from_the_start_of_a_send(paced, fake_time):
+    """A send that takes 0.8 s does not push the next one back by 0.8 s."""
+    sent = []
+
+    def slow(message_id):
+        sent.append(fake_time.now)
+        fake_time.now += 0.8
+        return True
+
+    session = paced(slow, speed=60)
+    for i in range(3):
+        session.push(f"m{i}", Priority.normal, created=i)
+    connect(session)
+    wait_until(lambda: len(sent) == 1)
+    factor = random.Random(3).uniform(0.85, 1.15)
+    wait_until(lambda: session._last_send is not None)
+    assert session._next_send == pytest.approx(1000.0 + 1.0 * factor)
+
+
+def test_a_new_speed_shortens_the_gap_under_way(paced, fake_time):
+    sent = []
+    session = paced(lambda m: sent.append(m) or True, speed=1)
+    session.push("a", Priority.normal, created=0)
+    session.push("b", Priority.normal, created=1)
+    connect(session)
+    wait_until(lambda: session._last_send is not None)
+    assert session._next_send - 1000.0 > 50  # a minute away
+    session.set_speed(600)
+    assert session._next_send - 1000.0 < 0.2
+    fake_time.now += 0.2
+    connect(session)
+    wait_until(lambda: sent == ["a", "b"])
+
+
+def test_retry_goes_back_after_backoff_and_costs_no_gap(paced, fake_time):
+    answers = {"flaky": [Retry(), True], "other": [True]}
+    calls = []
+
+    def send(message_id):
+        calls.append(message_id)
+        return answers[message_id].pop(0)
+
+    session = paced(send, speed=60_000)
+    session.push("flaky", Priority.urgent, created=0)
+    session.push("other", Priority.low, created=1)
+    connect(session)
+    wait_until(lambda: calls == ["flaky", "other"])  # the retry did not hold up the queue
+    assert session.pending() == 1
+    fake_time.now += 4.9
+    connect(session)
+    assert calls == ["flaky", "other"]
+    fake_time.now += 0.2
+    connect(session)
+    wait_until(lambda: calls == ["flaky", "other", "flaky"])
+    wait_until(lambda: session.pending() == 0)
+
+
+def test_retry_with_an_explicit_delay(paced, fake_time):
+    outcomes = [Retry(after=30), True]
+    calls = []
+    session = paced(lambda m: calls.append(m) or outcomes.pop(0), speed=60_000)
+    session.push("m", Priority.normal, created=0)
+    connect(session)
+    wait_until(lambda: calls == ["m"])
+    fake_time.now += 29
+    connect(session)
+    assert calls == ["m"]
+    fake_time.now += 1
+    connect(session)
+    wait_until(lambda: calls == ["m", "m"])
+
+
+def test_repeated_exceptions_back_off_further(paced, fake_time):
+    calls = []
+
+    def broken(message_id):
+        calls.append(fake_time.now)
+        raise RuntimeError("down")
+
+    session = paced(broken, speed=60_000)
+    session.push("m", Priority.normal, created=0)
+    connect(session)
+    wait_until(lambda: len(calls) == 1 and session.pending() == 1)
+    for n, expected_gap in enumerate((5, 10, 20), start=1):
+        fake_time.now += expected_gap - 0.5
+        connect(session)
+        assert len(calls) == n
+        fake_time.now += 0.5
+        connect(session)
+        wait_until(lambda n=n: len(calls) == n + 1 and session.pending() == 1)
+    gaps = [b - a for a, b in zip(calls, calls[1:], strict=False)]
+    assert gaps == [5, 10, 20]

@@ -1,0 +1,51 @@
+"""The `webhook_deliver` target: Cloud Tasks runs one delivery attempt of an event to a
+webhook here (shared.services.webhooks.deliver: signed POST, retries with backoff, the
+delivery log)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import flask
+from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
+
+from functions.edge import error_answer, parse
+from shared.bootstrap import Container
+from shared.errors import UtioError
+from shared.oidc import verify_push
+from shared.services import webhooks
+
+
+class DeliveryTask(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    delivery_id: StrictStr
+    attempt: StrictInt | None = None  # None: the delivery's next attempt
+
+
+def handle_deliver(c: Container, request: flask.Request):
+    try:
+        verify_push(c.settings, request.headers.get("Authorization"), request.base_url)
+        body = request.get_json(silent=True)
+        task = parse(DeliveryTask, body if isinstance(body, dict) else {},
+                     "{\"delivery_id\": \"...\", \"attempt\": <int>}")
+    except UtioError as exc:
+        return error_answer(exc)
+    # An exception here answers 500: Cloud Tasks runs the task again (at least once).
+    status = webhooks.deliver(c.store, c.tasks, c.clock, c.settings, c.http, task.delivery_id,
+                              task.attempt, mailer=c.mailer)
+    if status is not None:
+        log_attempt(task.delivery_id, status.value)
+    return flask.jsonify({"status": status.value if status else None}), 200
+
+
+def log_attempt(delivery_id: str, outcome: str) -> None:
+    """One JSON line per delivery attempt. Cloud Logging parses it, and the alert on the
+    webhook failure rate (terraform/modules/monitoring) counts these lines by outcome:
+    `succeeded`, or `pending` / `failed` for an attempt that did not get a 2xx."""
+    line = {"severity": "INFO" if outcome == "succeeded" else "WARNING",
+            "message": f"webhook delivery {delivery_id}: {outcome}",
+            "utio_log": "webhook_attempt", "outcome": outcome, "delivery_id": delivery_id}
+    sys.stdout.write(json.dumps(line) + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,46 @@
+"""The payloads of the runner's task endpoints (device_runner/app.py): what the API side
+enqueues and the runner validates, one model each."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+
+class MessageTask(BaseModel):
+    """POST /tasks/messages: send this queued message (the device routes the task)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    message_id: str
+    device_id: str | None = None  # absent in tasks enqueued before it was added
+
+
+class DeviceAction(StrEnum):
+    start = "start"  # hold the device's session (a new device, or a resumed one)
+    stop = "stop"  # the device was deleted: end its session everywhere
+    refresh = "refresh"  # its settings or plan changed: pace its queue anew
+    link = "link"  # a fresh QR code
+    relink = "relink"  # log the current number out, then a fresh QR code
+    sandbox_inbound = "sandbox_inbound"  # inject an inbound message (sandbox devices)
+    group_operation = "group_operation"  # apply a queued group operation
+    group_sync = "group_sync"  # read the device's groups from WhatsApp
+
+
+class DeviceTask(BaseModel):
+    """POST /tasks/devices."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    device_id: str
+    action: DeviceAction
+    phone: str | None = None  # sandbox_inbound: the sender
+    message: str | None = None  # sandbox_inbound: the text
+    operation_id: str | None = None  # group_operation
+
+    @model_validator(mode="after")
+    def _fields_of_the_action(self):
+        if self.action == DeviceAction.sandbox_inbound and (not self.phone or self.message is None):
+            raise ValueError("sandbox_inbound needs \"phone\" and \"message\"")
+        return self

@@ -1,0 +1,67 @@
+"""The inbound flow: a message that arrived on a device is filed in its chat (once, keyed
+by its WhatsApp id, so a redelivered event is stored once) and announced as
+message:in:new, or, for a reaction, as message:reaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from shared.clock import Clock
+from shared.events import EventName
+from shared.ids import new_id
+from shared.ports import DocumentStore, EventBus, Inbound
+from shared.services import chats
+from shared.services import messages as transitions
+from shared.services.events import publish
+
+
+def receive(store: DocumentStore, bus: EventBus, clock: Clock, device_id: str,
+            message: Inbound) -> None:
+    doc = store.get("devices", device_id)
+    if doc is None:
+        return
+    record = {"id": new_id("msg"), "wa_id": message.wa_id, "device_id": device_id,
+              "direction": "inbound", "type": message.type, "phone": message.sender,
+              "message": message.text, "received_at": message.at}
+    if message.content:  # media (with its URL), location, contacts, reaction, reply...
+        record["content"] = message.content
+    if message.group:
+        record["group"] = record["chat"] = message.group
+    if message.push_name:
+        record["push_name"] = message.push_name
+    if not chats.record_inbound(store, clock, doc["account_id"], device_id, record):
+        return  # stored before: a redelivery
+    if message.type == "reaction":  # filed in its chat, announced as a reaction
+        publish(bus, clock, EventName.message_reaction, doc["account_id"], device_id,
+                reaction_data(store, device_id, record))
+        return
+    publish(bus, clock, EventName.message_in_new, doc["account_id"], device_id,
+            {k: _json(v) for k, v in record.items() if k != "device_id"})
+
+
+def reaction_data(store: DocumentStore, device_id: str, record: dict) -> dict:
+    """message:reaction's data (shared/events.py): the reaction, and the message it is on
+    as this device knows it (its chat entry, else its outbound record)."""
+    content = record.get("content") or {}
+    target = content.get("target") or {}
+    target_wa_id = target.get("wa_id") or None
+    message_id = None
+    if target_wa_id:
+        entry = store.get("chat_messages", chats.entry_doc_id(device_id, target_wa_id))
+        if entry is not None:
+            message_id = entry.get("message_id")
+        else:
+            sent = transitions.find_by_wa_id(store, target_wa_id)
+            message_id = sent.id if sent and sent.device_id == device_id else None
+    data = {"id": record["id"], "wa_id": record["wa_id"], "message_id": message_id,
+            "message_wa_id": target_wa_id, "from_me": bool(target.get("from_me")),
+            "emoji": content.get("emoji") or record.get("message") or None,
+            "phone": record["phone"], "at": _json(record["received_at"])}
+    for key in ("group", "push_name"):
+        if record.get(key):
+            data[key] = record[key]
+    return data
+
+
+def _json(value):
+    return value.isoformat() if isinstance(value, datetime) else value

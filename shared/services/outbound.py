@@ -1,0 +1,84 @@
+"""The runner's half of the send flow: one queued message through a device's transport,
+and the receipts that come back.
+
+claim (a conditional write: only one runner, once) → the media's bytes → the transport →
+`sent` and the chat's record; or, after a transient failure, the claim given back for a
+retry (at most MAX_SEND_ATTEMPTS attempts, so a cancel can land between them); or
+`failed` with a reason, which gives the quota back."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from enum import StrEnum
+
+from shared.clock import Clock
+from shared.content import Media
+from shared.domain import FailureReason, Message, MessageStatus
+from shared.ports import DocumentStore, EventBus, Guard, MessageSender, Receipt, SendResult, Storage
+from shared.services import chats, files
+from shared.services import messages as transitions
+
+log = logging.getLogger(__name__)
+
+MAX_SEND_ATTEMPTS = 6  # transient failures, with the session's backoff: about 5 minutes
+
+
+class SendOutcome(StrEnum):
+    not_ours = "not_ours"  # cancelled, sent already, or another runner's: nothing was sent
+    done = "done"  # sent, or failed for good
+    retry = "retry"  # a transient failure: try again after a backoff
+
+
+def send_queued(store: DocumentStore, bus: EventBus, clock: Clock, storage: Storage,
+                sender: MessageSender, message_id: str, shard: str, *, attempt: int = 1,
+                current: Message | None = None,
+                fence: Callable[[str], Guard | None] | None = None) -> SendOutcome:
+    """Send a queued message once. `attempt` counts from 1; `current` is the message as
+    its task brought it (saves a read); `fence` guards the claim with the device's lease
+    (shared.services.messages.claim)."""
+    message = transitions.claim(store, message_id, shard, current=current, fence=fence)
+    if message is None:
+        return SendOutcome.not_ours
+    media = None
+    if isinstance(message.content, Media):
+        media = files.read_bytes(storage, message.content.file, message.account_id)
+        if media is None:
+            transitions.fail(store, bus, clock, message, FailureReason.media_unavailable)
+            return SendOutcome.done
+    try:
+        result = sender.send(message.device_id, message.wa_id or message.id, message.to,
+                             message.content, media)
+    except Exception:
+        # A transport that raises is a transient failure like any other: the same retry
+        # cap, and the claim given back between attempts.
+        log.exception("transport raised sending %s", message_id)
+        result = SendResult(False, FailureReason.transport_error, retryable=True)
+    if result.ok:
+        transitions.mark_sent(store, bus, clock, message.id, current=message)
+        chats.record_outbound(store, clock, message)
+        return SendOutcome.done
+    reason = result.reason or FailureReason.transport_error
+    if result.retryable and attempt < MAX_SEND_ATTEMPTS:
+        log.warning("sending %s failed (%s), attempt %d; retrying", message_id, reason.value,
+                    attempt)
+        transitions.unclaim(store, message.id, shard)
+        return SendOutcome.retry
+    transitions.fail(store, bus, clock, message, reason)
+    return SendOutcome.done
+
+
+def record_receipt(store: DocumentStore, bus: EventBus, clock: Clock, wa_id: str,
+                   receipt: Receipt) -> None:
+    """WhatsApp says a message we sent was delivered or read."""
+    message = transitions.find_by_wa_id(store, wa_id)
+    if message is None:
+        return
+    if message.status == MessageStatus.queued:
+        # The receipt overtook our own record of the send: record the send first.
+        message = (transitions.mark_sent(store, bus, clock, message.id, current=message)
+                   or transitions.find_by_wa_id(store, wa_id) or message)
+    if receipt == Receipt.delivered:
+        transitions.mark_delivered(store, bus, clock, message.id, current=message)
+    else:
+        transitions.mark_read(store, bus, clock, message.id, current=message)
