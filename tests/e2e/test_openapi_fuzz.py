@@ -12,17 +12,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.stack import running_stack
-
 pytestmark = pytest.mark.e2e
 
-@pytest.fixture
-def stack(emulators, tmp_path):
-    with running_stack(tmp_path, {"FIRESTORE_EMULATOR_HOST": emulators.firestore_host,
-                                  "PUBSUB_EMULATOR_HOST": emulators.pubsub_host}) as running:
-        yield running
 
-def test_no_operation_answers_a_5xx(stack, tmp_path: Path):
+@pytest.mark.timeout(420)  # the stack's start, then about 100 s of schemathesis (2 cores)
+def test_no_operation_answers_a_5xx(shared_stack, tmp_path: Path):
+    stack = shared_stack
     operations = sum(len(methods) for methods in
                      requests.get(f"{stack.api}/openapi.json", timeout=10).json()["paths"].values())
     # a device, so that calls naming one reach past the look-up
@@ -33,17 +28,18 @@ def test_no_operation_answers_a_5xx(stack, tmp_path: Path):
     run = subprocess.run(
         [str(st), "run", f"{stack.api}/openapi.json", "--header",
          f"Authorization: Bearer {stack.key}", "--checks", "not_a_server_error",
-         "--phases", "examples,coverage,fuzzing", "--max-examples", "8", "--workers", "2",
+         "--phases", "examples,fuzzing", "--max-examples", "4", "--workers", "4",
          "--seed", "1", "--generation-database", "none", "--request-timeout", "20",
          "--no-color", "--warnings", "off"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        cwd=tmp_path, capture_output=True, text=True, timeout=400)
     out = run.stdout + run.stderr
     (tmp_path / "schemathesis.txt").write_text(out)
     assert run.returncode == 0, out[-8000:] + "\n--- api log ---\n" + _api_errors(stack.log)
     tested = re.search(r"Tested:\s+(\d+)", out)
     assert tested and int(tested.group(1)) == operations, out[-3000:]
 
+
 def _api_errors(log: Path) -> str:
     api_log = log.parent / "data" / "logs" / "api.log"
     text = api_log.read_text(errors="replace") if api_log.exists() else "(no api log)"
-    return "\n".join(line for line in text.splitlines() if "Error" in line or "error" in line)[-4000:]
+    return "\n".join(line for line in text.splitlines() if "rror" in line)[-4000:]
