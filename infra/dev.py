@@ -149,6 +149,12 @@ def local_stripe_env(ports: Ports, data_dir: Path) -> dict[str, str]:
             "UTIO_STRIPE_API_BASE": f"http://127.0.0.1:{ports.local_stripe}"}
 
 
+def dev_email() -> str:
+    """The development account's email: its mail (a webhook disabled, a device down) goes
+    to the local outbox, .utio/outbox.jsonl."""
+    return os.environ.get("UTIO_DEV_EMAIL") or "developer@utio.localhost"
+
+
 def sync_local_catalogue() -> None:
     """The plans' products, prices and VAT rates in the local Stripe (idempotent)."""
     from shared.adapters.stripe_billing import StripeBilling
@@ -283,6 +289,7 @@ def run_processes(ports: Ports, data_dir: Path, project: str, admin_key: str, de
     os.environ.update(component_env(ports, project, admin_key, inprocess=False))
     stripe_env = local_stripe_env(ports, data_dir)
     os.environ.update(stripe_env)
+    os.environ.setdefault("UTIO_MAIL_OUTBOX", str(data_dir / "outbox.jsonl"))
     env = dict(os.environ)
     firestore_dir = data_dir / "firestore"
     external = bool(os.environ.get("FIRESTORE_EMULATOR_HOST") and os.environ.get("PUBSUB_EMULATOR_HOST"))
@@ -379,7 +386,7 @@ def ensure_dev_account(dev_key: str) -> None:
     from shared.services.accounts import ensure_account_with_key
 
     c = Container()
-    ensure_account_with_key(c.store, c.clock, "Development", dev_key)
+    ensure_account_with_key(c.store, c.clock, "Development", dev_key, dev_email())
 
 
 def banner(ports: Ports, admin_key: str, dev_key: str, backend: str,
@@ -417,6 +424,7 @@ def run_inprocess(ports: Ports, data_dir: Path, project: str, admin_key: str,
     os.environ.update(component_env(ports, project, admin_key, inprocess=True))
     stripe_env = local_stripe_env(ports, data_dir)
     os.environ.update(stripe_env)
+    os.environ.setdefault("UTIO_MAIL_OUTBOX", str(data_dir / "outbox.jsonl"))
     local_stripe = None
     if stripe_env:
         from infra.local_stripe import StripeStandIn
@@ -441,7 +449,7 @@ def run_inprocess(ports: Ports, data_dir: Path, project: str, admin_key: str,
         threading.Thread(target=server.serve_forever, daemon=True).start()
     from shared.services.accounts import ensure_account_with_key
 
-    ensure_account_with_key(c.store, c.clock, "Development", dev_key)
+    ensure_account_with_key(c.store, c.clock, "Development", dev_key, dev_email())
     stopping = threading.Event()
     # Before the banner: a Ctrl-C right after "ready" must stop cleanly, not with a traceback.
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: a closed terminal

@@ -145,6 +145,22 @@ def _check_devices(store: DocumentStore, account_id: str, devices: list[str] | N
                                    details={"field": "devices"}, code="unknown_device")
 
 
+def masked(value: str) -> str:
+    """How the API shows a custom header's value: never in full, as it is usually a
+    credential (the last four characters of a long one, so one can tell which)."""
+    return "****" + value[-4:] if len(value) >= 16 else "****"
+
+
+def mask_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {name: masked(value) for name, value in headers.items()}
+
+
+def _unmasked(new: dict[str, str], current: dict[str, str]) -> dict[str, str]:
+    """A PATCH that sends back a header as shown (masked) keeps its stored value."""
+    return {name: current[name] if name in current and value == masked(current[name])
+            else value for name, value in new.items()}
+
+
 def check_headers(headers: dict[str, str]) -> dict[str, str]:
     """Custom headers: few, short, printable, and none that is ours or the transport's."""
     def refuse(message: str, name: str | None = None) -> ValidationFailed:
@@ -227,7 +243,7 @@ def update_webhook(store: DocumentStore, settings: Settings, clock: Clock, accou
     if "description" in changes:
         updates["description"] = changes["description"]
     if "headers" in changes:
-        headers = check_headers(changes["headers"] or {})
+        headers = check_headers(_unmasked(changes["headers"] or {}, current.headers))
         updates["headers_sealed"] = box(settings).seal(
             json.dumps(headers), context=_context(webhook_id, "headers")) if headers else None
     if "enabled" in changes and changes["enabled"] != current.enabled:

@@ -21,7 +21,7 @@ from shared.bootstrap import set_container
 from shared.domain import Event
 from shared.services import accounts, webhooks
 from tests.fakes import make_container, make_settings
-from tests.stripe_standin import sign
+from infra.local_stripe import sign
 
 ROOT = Path(__file__).resolve().parents[3]
 DATA = Path(__file__).parent / "data"
