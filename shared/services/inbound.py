@@ -4,7 +4,7 @@ message:in:new, or, for a reaction, as message:reaction."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from shared.clock import Clock
 from shared.events import EventName
@@ -35,8 +35,10 @@ def receive(store: DocumentStore, bus: EventBus, clock: Clock, device_id: str,
         publish(bus, clock, EventName.message_reaction, doc["account_id"], device_id,
                 reaction_data(store, device_id, record))
         return
-    publish(bus, clock, EventName.message_in_new, doc["account_id"], device_id,
-            {k: _json(v) for k, v in record.items() if k != "device_id"})
+    data = {k: _json(v) for k, v in record.items() if k != "device_id"}
+    data.setdefault("group", None)
+    data["url"] = chats.messages_url(device_id, record.get("chat") or record["phone"])
+    publish(bus, clock, EventName.message_in_new, doc["account_id"], device_id, data)
 
 
 def reaction_data(store: DocumentStore, device_id: str, record: dict) -> dict:
@@ -64,4 +66,7 @@ def reaction_data(store: DocumentStore, device_id: str, record: dict) -> dict:
 
 
 def _json(value):
-    return value.isoformat() if isinstance(value, datetime) else value
+    """As every timestamp of the API: ISO 8601 in UTC, ending in Z."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return value

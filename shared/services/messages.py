@@ -346,6 +346,14 @@ def enqueue_send(tasks: TaskQueue, message: Message, *, name: str | None = None)
 def get_message(store: DocumentStore, account_id: str, message_id: str) -> Message:
     doc = store.get("messages", message_id)
     if doc is None or doc["account_id"] != account_id:
+        from shared.services.chats import inbound_entry, messages_url
+
+        entry = inbound_entry(store, account_id, message_id)
+        if entry is not None:  # received, not sent: it lives in its chat
+            url = messages_url(entry["device_id"], entry["chat"])
+            raise NotFound(f"message {message_id} was received, not sent: received messages "
+                           f"are in their chat, GET {url}",
+                           code="message_is_inbound", details={"url": url})
         raise NotFound(f"message {message_id} not found")
     return Message.model_validate(doc)
 
