@@ -71,7 +71,7 @@ def api_overhead(seconds: float = 3.0) -> None:
                   tasks=CountingQueue(), bus=InProcessBus(threaded=False))
     _, _, key = create_account(c.store, c.clock, "bench")
     account = c.store.query("accounts")[0]["id"]
-    device = create_device(c.store, c.tasks, c.clock, account, transport="sandbox")
+    device = create_device(c, account, transport="sandbox")
     # the largest monthly quota: thousands of requests a second would spend a smaller one
     c.store.update("devices", device.id, {"plan": "platform-enterprise"})
     client = create_app(c).test_client()
@@ -229,6 +229,8 @@ SMOKE_SIZES: dict[str, dict] = {
     "cost_per_message": {"devices": 2, "count": 10},
     "runner_memory": {"counts": (1,)},
     "runner_takeover": {"lease": 0.5, "rounds": 1},
+    "runner_restart": {"devices": 5, "lease": 1.0},
+    "store_pause": {"pause": 1.0, "lease": 0.5, "backlog": 5},
 }
 
 
@@ -245,7 +247,7 @@ def main() -> None:
     figures = (cold_start, api_overhead, number_validation, webhooks.fanout_throughput,
                webhooks.inbound_latency, messaging.priority_positions, messaging.pacing,
                messaging.pipeline_throughput, messaging.cost_per_message, runner_memory,
-               runner_takeover)
+               runner_takeover, runner_restart, store_pause)
     for i, figure in enumerate(figures):
         if i:
             print()
@@ -262,6 +264,18 @@ def runner_takeover(lease: float = 2.0, rounds: int = 3) -> None:
     from bench.runner import takeover
 
     takeover(lease=lease, rounds=rounds)
+
+
+def runner_restart(devices: int = 500, lease: float = 3.0) -> None:
+    from bench.recovery import restart
+
+    restart(devices=devices, lease=lease)
+
+
+def store_pause(pause: float = 6.0, lease: float = 2.0, backlog: int = 40) -> None:
+    from bench.recovery import store_pause as figure
+
+    figure(pause=pause, lease=lease, backlog=backlog)
 
 
 if __name__ == "__main__":

@@ -273,19 +273,19 @@ def _stack(devices: int, *, runner: bool):
     from shared.domain import Transport
     from shared.services.accounts import create_account
     from shared.services.devices import create_device
-    from shared.services.webhooks import fanout
+    from shared.services.webhooks.fanout import fan_out
     from shared.settings import Settings
 
     store = CountingStore(IndexedMemoryStore())
     tasks = DirectTasks()
     # the transport only: the container wraps it as production does (SequencedBus), and
     # the fan-out reads the account's webhooks for each event, as its subscription does
-    publisher = CountingBus(lambda event: fanout(c.store, c.tasks, c.clock, event))
+    publisher = CountingBus(lambda event: fan_out(c, event))
     c = Container(Settings(env="test", default_transport="sandbox"), store=store, tasks=tasks,
                   publisher=publisher, storage=MemoryStorage(),
                   mailer=FileOutboxMailer("/dev/null"))
     account, _, key = create_account(c.store, c.clock, "bench")
-    device_ids = [create_device(c.store, c.tasks, c.clock, account.id,
+    device_ids = [create_device(c, account.id,
                                 transport=Transport.sandbox).id for _ in range(devices)]
     for device_id in device_ids:
         c.store.update("devices", device_id, {"plan": "messaging-enterprise"})

@@ -41,7 +41,7 @@ account, _, _ = create_account(c.store, c.clock, "bench")
 runner = build_runner(c, sandbox=SandboxTransport(link_delay=0.05))
 before = rss_kib()
 for _ in range(count):
-    device = create_device(c.store, c.tasks, c.clock, account.id, transport=Transport.sandbox)
+    device = create_device(c, account.id, transport=Transport.sandbox)
     runner.ensure_session(device.id)
 deadline = time.monotonic() + 30
 while sum(s.connected for s in runner.sessions.values()) < count and time.monotonic() < deadline:
@@ -122,7 +122,7 @@ def takeover(lease: float = 2.0, rounds: int = 3) -> None:
                          tasks=NoTasks(), bus=InProcessBus(threaded=False))
         network, apps = Timed(), Apps()
         account, _, _ = create_account(base.store, base.clock, "bench")
-        device = create_device(base.store, base.tasks, base.clock, account.id,
+        device = create_device(base, account.id,
                                transport=Transport.sandbox,
                                settings=DeviceSettings(delivery_speed=120))
         keepers, clients = [], []
@@ -143,7 +143,7 @@ def takeover(lease: float = 2.0, rounds: int = 3) -> None:
 
         def feed():
             while not stop.is_set():
-                message, _ = send_message(base.store, base.tasks, base.bus, base.clock, account.id,
+                message, _ = send_message(base, account.id,
                                           phone="+447911123456", text="tick", device_id=device.id)
                 clients[1].post("/tasks/messages", json={"message_id": message.id,
                                                          "device_id": device.id})

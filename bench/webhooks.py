@@ -87,9 +87,10 @@ def _event(n: int, account: str):
 
 def fanout_throughput(events: int = 3000, delivered_events: int = 150) -> None:
     from shared.adapters.memory_store import MemoryStore
+    from shared.bootstrap import Container
     from shared.clock import SystemClock
     from shared.ports import TaskQueue
-    from shared.services import webhooks
+    from shared.services.webhooks import fanout, registration
     from shared.settings import Settings
 
     _quiet()
@@ -105,16 +106,17 @@ def fanout_throughput(events: int = 3000, delivered_events: int = 150) -> None:
     settings = Settings(env="test", allow_private_webhooks=True)
     clock = SystemClock()
     store, queue = MemoryStore(), CountingQueue()
+    c = Container(settings, store=store, tasks=queue, clock=clock)
     for n in range(WEBHOOKS):
-        webhooks.create_webhook(store, settings, clock, "acc_bench", url=f"http://127.0.0.1:9/{n}",
-                                events=["message:*"] if n % 2 else ["*"], devices=None)
+        registration.create_webhook(c, "acc_bench", url=f"http://127.0.0.1:9/{n}",
+                                    events=["message:*"] if n % 2 else ["*"], devices=None)
     for n in range(3):  # other accounts' webhooks, which must not match
-        webhooks.create_webhook(store, settings, clock, f"acc_other{n}", url="http://127.0.0.1:9/",
-                                events=["*"], devices=None)
+        registration.create_webhook(c, f"acc_other{n}", url="http://127.0.0.1:9/",
+                                    events=["*"], devices=None)
     batch = [_event(n, "acc_bench") for n in range(events)]
     started = time.perf_counter()
     for event in batch:
-        webhooks.fanout(store, queue, clock, event)
+        fanout.fan_out(c, event)
     ours = events / (time.perf_counter() - started)
     assert queue.count == events * WEBHOOKS
 
@@ -133,7 +135,7 @@ def fanout_throughput(events: int = 3000, delivered_events: int = 150) -> None:
     print(f"webhook fan-out ({events} events, {WEBHOOKS} matching webhooks each, MemoryStore, "
           "counting task queue)")
     print(f"  baseline  read webhooks, create + enqueue each    {base:8.0f} events/s")
-    print(f"  utio      webhooks.fanout                         {ours:8.0f} events/s   "
+    print(f"  utio      webhooks.fanout.fan_out                 {ours:8.0f} events/s   "
           f"ratio {ours / base:.2f}  ({ours * WEBHOOKS:.0f} deliveries/s)")
 
     # 2. all the way to a local receiver: fan-out, the local task dispatcher, the deliver
@@ -155,19 +157,21 @@ def fanout_throughput(events: int = 3000, delivered_events: int = 150) -> None:
 def _delivered_rate(receiver: _Receiver, events: int) -> float:
     from shared.adapters.local_dispatcher import LocalDispatcher
     from shared.adapters.memory_store import MemoryStore
+    from shared.bootstrap import Container
     from shared.clock import SystemClock
-    from shared.services import webhooks
+    from shared.services.webhooks import fanout, registration
 
     with _deliver_stack() as (settings, store, dispatcher):
         clock = SystemClock()
         assert isinstance(store, MemoryStore) and isinstance(dispatcher, LocalDispatcher)
+        c = Container(settings, store=store, tasks=dispatcher, clock=clock)
         for n in range(WEBHOOKS):
-            webhooks.create_webhook(store, settings, clock, "acc_bench", url=receiver.url(n),
-                                    events=["*"], devices=None)
+            registration.create_webhook(c, "acc_bench", url=receiver.url(n), events=["*"],
+                                        devices=None)
         start_count = receiver.count
         started = time.perf_counter()
         for n in range(events):
-            webhooks.fanout(store, dispatcher, clock, _event(n, "acc_bench"))
+            fanout.fan_out(c, _event(n, "acc_bench"))
         if not receiver.wait_count(start_count + events * WEBHOOKS, timeout=300):
             raise RuntimeError("the receiver did not get every webhook within 300 s")
         return events / (time.perf_counter() - started)
@@ -324,7 +328,8 @@ def _direct_post_latency(receiver: _Receiver, samples: int) -> list[float]:
 
     from shared.adapters.http_client import PinnedHttpClient
     from shared.clock import SystemClock
-    from shared.services.webhooks import new_secret, sign
+    from shared.services.webhooks.delivery import sign
+    from shared.services.webhooks.registration import new_secret
 
     client, secret, clock, out = PinnedHttpClient(), new_secret(), SystemClock(), []
     for n in range(samples):

@@ -72,7 +72,11 @@ class Leases:
                 self.epoch, self._deadline = epoch, started + self._usable()
                 self.url = fields["url"]
                 self._held.clear()  # device fences of an earlier epoch are void
-            return ok
+        if ok and self._monotonic() - started > self.margin:
+            # Answered late (a runner's first call also builds the store's client): the
+            # lease written counts from the start of the call; renew it at once.
+            self.renew()
+        return ok
 
     def renew(self) -> bool:
         """Extend the lease. The lease the store keeps runs from when the call started (the

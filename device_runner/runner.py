@@ -18,7 +18,7 @@ from shared.domain import Device, DeviceStatus, Message, MessageStatus
 from shared.errors import Unavailable
 from shared.ports import Inbound, Receipt
 from shared.runner_tasks import DeviceAction, DeviceTask
-from shared.services import connection, inbound, linking, outbound
+from shared.services import connection, inbound, linking, message_transitions, outbound
 from shared.services import messages as message_service
 from shared.services.quotas import effective_speed
 
@@ -49,6 +49,7 @@ class Runner(Listener):
         # after its next renewal (device_runner/shards.py).
         self.to_resume: set[str] = set()
         self.sweep_report = SweepReport()  # what the stranded-work sweep found (sweep.py)
+        self._after_renewal: list = []  # transport reports that came while the lease was late
 
     # --- lifecycle ---------------------------------------------------------------
 
@@ -105,6 +106,7 @@ class Runner(Listener):
             self._transport_names.clear()
             self._waiting.clear()
             self.to_resume.clear()
+            self._after_renewal.clear()
         for device_id, session in sessions.items():
             session.stop()
             for transport in self.transports.values():
@@ -144,23 +146,28 @@ class Runner(Listener):
             self.sessions[device_id] = session
             self._transport_names[device_id] = device.transport.value
         self._release_foreign_claims(device_id)
-        for message in message_service.queued_for_device(self.c.store, device_id):
+        for message in self.c.repos.messages.queued_for_device(device_id):
             self._schedule(session, message, reload=True)
-        self.transport_of(device_id, device).connect(device_id, self)
+        transport = self.transport_of(device_id, device)
+        transport.connect(device_id, self)
+        if transport.replays_receipts:
+            self._replay_receipts(device_id, transport)
         return session
 
+    def _replay_receipts(self, device_id: str, transport: Transport) -> None:
+        """Messages sent before a restart that never heard their receipts (sandbox)."""
+        docs = self.c.store.query("messages", [
+            ("device_id", "==", device_id),
+            ("status", "in", [MessageStatus.sent.value, MessageStatus.delivered.value])])
+        waiting = [(d.get("wa_id") or d["id"], d["status"] == MessageStatus.delivered.value)
+                   for d in docs if d.get("direction", "outbound") == "outbound"]
+        if waiting:
+            transport.replay_receipts(device_id, waiting)
+
     def _release_foreign_claims(self, device_id: str) -> None:
-        """Taking a device over from another shard: the claims that shard left on queued
-        messages (it died between claim and send) become ours to send; the resend reuses
-        the WhatsApp message id, so a message that did leave is not shown twice."""
         fence = self.fence_of(device_id)
-        if fence is None:
-            return
-        for message in message_service.queued_for_device(self.c.store, device_id):
-            if message.claimed_by not in (None, self.shard):
-                self.c.store.update("messages", message.id, {"claimed_by": None},
-                                    when={"status": MessageStatus.queued.value,
-                                          "claimed_by": message.claimed_by}, guard=fence)
+        if fence is not None:
+            message_transitions.release_foreign_claims(self.c, device_id, self.shard, fence)
 
     def drop_session(self, device_id: str, *, let_go: bool = False) -> None:
         """End a device's session here. `let_go`: we hold it but cannot run it, so hand it
@@ -257,9 +264,8 @@ class Runner(Listener):
         """The session's send: True when a message left (or failed for good), False when
         it was not ours to send (no gap), Retry after a transient failure."""
         attempt = self._attempts.get(message_id, 0) + 1
-        outcome = outbound.send_queued(self.c.store, self.c.bus, self.c.clock, self.c.storage,
-                                       self.transport_of(device_id), message_id, self.shard,
-                                       attempt=attempt, current=self._waiting.get(message_id),
+        outcome = outbound.send_queued(self.c, self.transport_of(device_id), message_id,
+                                       self.shard, attempt=attempt, current=self._waiting.get(message_id),
                                        fence=self._fence())
         if outcome == outbound.SendOutcome.retry:
             self._attempts[message_id] = attempt
@@ -285,7 +291,28 @@ class Runner(Listener):
     def owns(self, device_id: str) -> bool:
         return self.leases is None or self.leases.holds(device_id)
 
+    def _late(self, report) -> bool:
+        """Hold a transport's report that came while the lease's renewal is late (its
+        write cannot be fenced now) until the keeper has renewed: dropped, a device that
+        linked meanwhile would never show `connected`."""
+        with self._lock:
+            self._after_renewal.append(report)
+        return True
+
+    def renewed(self) -> None:
+        """The keeper renewed the lease: replay what waited for it."""
+        with self._lock:
+            waiting, self._after_renewal = self._after_renewal, []
+        for report in waiting:
+            try:
+                report()
+            except Exception:
+                log.exception("a transport report that waited for the lease failed")
+
     def on_status(self, device_id, status, phone=None, detail=None, code=None):
+        if self.leases is not None and self.leases.late(device_id):
+            self._late(lambda: self.on_status(device_id, status, phone, detail, code))
+            return
         if not self.owns(device_id):
             return  # a stale session of a device another runner holds now
         self.statuses[device_id] = DeviceStatus(status).value
@@ -299,6 +326,9 @@ class Runner(Listener):
             session.set_connected(status == DeviceStatus.connected)
 
     def on_link(self, device_id, qr=None, pairing_code=None, expires_in=None):
+        if self.leases is not None and self.leases.late(device_id):
+            self._late(lambda: self.on_link(device_id, qr, pairing_code, expires_in))
+            return
         if not self.owns(device_id):
             return
         linking.publish_code(self.c.store, self.c.clock, device_id, qr=qr,
@@ -308,7 +338,7 @@ class Runner(Listener):
                                  DeviceStatus.linking, code=code, guard=self.fence_of(device_id))
 
     def on_receipt(self, device_id, wa_id, receipt: Receipt):
-        outbound.record_receipt(self.c.store, self.c.bus, self.c.clock, wa_id, receipt)
+        outbound.record_receipt(self.c, wa_id, receipt)
 
     def on_inbound(self, device_id: str, message: Inbound) -> None:
-        inbound.receive(self.c.store, self.c.bus, self.c.clock, device_id, message)
+        inbound.receive(self.c, device_id, message)

@@ -8,6 +8,8 @@
 - A message of any type is delivered, then read, within a second or two; a media
   message must come with the bytes of its file (checked against its SHA-256).
 - A wa_id sent twice is delivered once, as WhatsApp clients de-duplicate message ids.
+- Receipts owed when the runner stopped (sent, not yet delivered or read) come after it
+  resumes the device, as WhatsApp delivers missed receipts on reconnecting.
 - Linking works as on WhatsApp, only faster: a (fake) QR code is shown, and "scanned"
   at once; a pairing code can be asked for a phone number instead. Re-linking with a
   logout links the device to another made-up number (a change of number).
@@ -123,6 +125,21 @@ class SandboxTransport(Transport):
                         lambda: listener.on_receipt(device_id, wa_id, Receipt.delivered))
             self._timer(self._delays[2], lambda: listener.on_receipt(device_id, wa_id, Receipt.read))
         return SendResult(True)
+
+    # The receipts are timers of this process: after a crash, the restarted runner hands
+    # back the messages still waiting for theirs, and they come, as WhatsApp's would.
+    replays_receipts = True
+
+    def replay_receipts(self, device_id, waiting):
+        listener = self._listeners.get(device_id)
+        if listener is None:
+            return
+        for wa_id, delivered in waiting:
+            if not delivered:
+                self._timer(self._delays[1],
+                            lambda w=wa_id: listener.on_receipt(device_id, w, Receipt.delivered))
+            self._timer(self._delays[2],
+                        lambda w=wa_id: listener.on_receipt(device_id, w, Receipt.read))
 
     def inject_inbound(self, device_id: str, sender: str, text: str) -> None:
         listener = self._listeners.get(device_id)

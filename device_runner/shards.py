@@ -106,6 +106,7 @@ class ShardKeeper:
             if leases.acquire():
                 self._beside(runner.start)
             return
+        runner.renewed()
         if self._resume_all:  # sessions dropped while the lease ran out: take them up again
             self._resume_all = False
             self._beside(lambda: runner.resume(leases.mine()))

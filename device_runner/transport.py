@@ -86,6 +86,17 @@ class Transport(MessageSender):
     def send_text(self, device_id: str, wa_id: str, to: str, text: str) -> SendResult:
         return self.send(device_id, wa_id, to, Text(text=text))
 
+    # Receipts after a restart: WhatsApp delivers the receipts a session missed when it
+    # connects again, so the WhatsApp transport needs nothing. A simulated network whose
+    # receipts lived in the crashed process says so here and is handed the messages still
+    # waiting for theirs.
+    replays_receipts = False
+
+    def replay_receipts(self, device_id: str, waiting: list[tuple[str, bool]]) -> None:
+        """Report the receipts owed to messages still `sent` or `delivered`: (wa_id,
+        whether it was delivered already) each."""
+        return None
+
     # Linking, numbers and profile: the same features on every transport.
 
     def link(self, device_id: str, listener: Listener, *, logout: bool = False) -> None:

@@ -1,5 +1,5 @@
 """The `webhook_deliver` target: Cloud Tasks runs one delivery attempt of an event to a
-webhook here (shared.services.webhooks.deliver: signed POST, retries with backoff, the
+webhook here (shared.services.webhooks.delivery: signed POST, retries with backoff, the
 delivery log)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from functions.edge import error_answer, parse
 from shared.bootstrap import Container
 from shared.errors import UtioError
 from shared.oidc import verify_push
-from shared.services import webhooks
+from shared.services.webhooks import delivery
 
 
 class DeliveryTask(BaseModel):
@@ -33,8 +33,7 @@ def handle_deliver(c: Container, request: flask.Request):
     except UtioError as exc:
         return error_answer(exc)
     # An exception here answers 500: Cloud Tasks runs the task again (at least once).
-    status = webhooks.deliver(c.store, c.tasks, c.clock, c.settings, c.http, task.delivery_id,
-                              task.attempt, mailer=c.mailer)
+    status = delivery.deliver(c, task.delivery_id, task.attempt)
     if status is not None:
         log_attempt(task.delivery_id, status.value)
     return flask.jsonify({"status": status.value if status else None}), 200

@@ -15,7 +15,7 @@ from shared.adapters.pubsub_bus import decode
 from shared.bootstrap import Container
 from shared.errors import BadRequest, UtioError
 from shared.oidc import verify_push
-from shared.services import webhooks
+from shared.services.webhooks import fanout
 
 
 class PushedMessage(BaseModel):
@@ -48,5 +48,5 @@ def handle_fanout(c: Container, request: flask.Request):
             raise BadRequest(f"not a Pub/Sub push envelope with an event: {exc}") from exc
     except UtioError as exc:
         return error_answer(exc)
-    made = webhooks.fanout(c.store, c.tasks, c.clock, event)
+    made = fanout.fan_out(c, event)
     return flask.jsonify({"deliveries": made}), 200

@@ -169,6 +169,8 @@ class Supervisor:
         self.logs = logs
         self.children: list[tuple[str, subprocess.Popen]] = []
         self.emulators: list[emulators.Emulator] = []
+        self._specs: dict[str, tuple[list[str], dict[str, str]]] = {}
+        self._restarts: dict[str, list[float]] = {}
         self.watchdog = subprocess.Popen(
             [sys.executable, "-m", "infra.watchdog"], cwd=ROOT, stdin=subprocess.PIPE,
             stdout=open(logs / "watchdog.log", "ab"), stderr=subprocess.STDOUT,  # noqa: SIM115
@@ -188,7 +190,8 @@ class Supervisor:
                                    preexec_fn=_die_with_parent(os.getpid()))
         self._tell(component=process.pid)  # setsid: its pid is its group's id
         threading.Thread(target=_pump, args=(name, process, log), daemon=True).start()
-        self.children.append((name, process))
+        self.children = [(n, p) for n, p in self.children if n != name] + [(name, process)]
+        self._specs[name] = (argv, env)
 
     def add_emulator(self, emulator: emulators.Emulator) -> None:
         self.emulators.append(emulator)
@@ -199,6 +202,25 @@ class Supervisor:
 
     def dead(self) -> list[str]:
         return [name for name, process in self.children if process.poll() is not None]
+
+    def restart_dead(self, now: float) -> list[str]:
+        """Start again each component that exited, as Cloud Run starts a crashed instance
+        again. Returns those that crashed RESTART_LIMIT times within RESTART_WINDOW
+        seconds: they are not started again (something is wrong beyond a crash)."""
+        hopeless = []
+        for name in self.dead():
+            code = dict(self.children)[name].returncode
+            recent = [t for t in self._restarts.get(name, []) if now - t < RESTART_WINDOW]
+            if len(recent) >= RESTART_LIMIT:
+                hopeless.append(name)
+                continue
+            self._restarts[name] = recent + [now]
+            say(f"{name} exited (code {code}); starting it again (see {self.logs / name}.log)")
+            self.spawn(name, *self._specs[name])
+        return hopeless
+
+    def dead_emulators(self) -> list[str]:
+        return [e.name for e in self.emulators if e.process.poll() is not None]
 
     def stop_components(self) -> None:
         from infra.watchdog import stop_groups
@@ -222,6 +244,9 @@ class Supervisor:
             self.watchdog.wait(timeout=5)
         except (BrokenPipeError, subprocess.TimeoutExpired):
             pass
+
+
+RESTART_LIMIT, RESTART_WINDOW = 5, 60.0  # a component that exits more often stays down
 
 
 def save_data(host: str, project: str, firestore_dir: Path, journal: Path, marker: Path) -> str:
@@ -359,9 +384,15 @@ def run_processes(ports: Ports, data_dir: Path, project: str, admin_key: str, de
         ensure_dev_account(dev_key)
         banner(ports, admin_key, dev_key, "Firestore and Pub/Sub emulators", bool(stripe_env))
         while not stopping.is_set():
-            dead = supervisor.dead()
-            if dead:
-                say(f"{', '.join(dead)} stopped unexpectedly; see {supervisor.logs}. Stopping.")
+            gone = supervisor.dead_emulators()
+            if gone:  # the data lives in them: starting one afresh would lose it
+                say(f"the {', '.join(gone)} emulator stopped unexpectedly; see "
+                    f"{supervisor.logs}. Stopping.")
+                return 1
+            hopeless = supervisor.restart_dead(time.monotonic())
+            if hopeless:
+                say(f"{', '.join(hopeless)} keeps exiting ({RESTART_LIMIT} times in "
+                    f"{RESTART_WINDOW:.0f} s); see {supervisor.logs}. Stopping.")
                 return 1
             stopping.wait(0.5)
         return 0

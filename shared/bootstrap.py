@@ -23,10 +23,13 @@ if TYPE_CHECKING:
         Storage,
         TaskQueue,
     )
+    from shared.repositories import Repositories
     from shared.runner_rpc import RunnerRpc
 
 
 class Container:
+    """The services' collaborators (shared.deps.Deps), each built on first use."""
+
     def __init__(self, settings: Settings | None = None, *, store: DocumentStore | None = None,
                  tasks: TaskQueue | None = None, bus: EventBus | None = None,
                  clock: Clock | None = None, http: HttpClient | None = None,
@@ -71,6 +74,13 @@ class Container:
         return MemoryStore()
 
     @cached_property
+    def repos(self) -> Repositories:
+        """Every repository over the store (shared/repositories/)."""
+        from shared.repositories import Repositories
+
+        return Repositories(self.store, self.settings)
+
+    @cached_property
     def tasks(self) -> TaskQueue:
         backend = self.settings.tasks_backend
         if backend == "cloudtasks":
@@ -108,9 +118,9 @@ class Container:
             return PubSubBus(pubsub_v1.PublisherClient(), self.settings.project,
                              names.EVENTS_TOPIC)
         from shared.adapters.inprocess_bus import InProcessBus
-        from shared.services.webhooks import fanout
+        from shared.services.webhooks.fanout import fan_out
 
-        return InProcessBus([lambda event: fanout(self.store, self.tasks, self.clock, event)])
+        return InProcessBus([lambda event: fan_out(self, event)])
 
     @cached_property
     def http(self) -> HttpClient:

@@ -54,7 +54,7 @@ MESSAGES: tuple[Index, ...] = (
     *(("messages", (("account_id", ASC), (field, ASC), *_NEWEST)) for field in MESSAGE_FILTERS),
 )
 
-# --- webhook deliveries (shared/services/webhooks.py) -------------------------------
+# --- webhook deliveries (shared/services/webhooks/) ----------------------------------
 # A webhook's delivery log newest first, optionally by status; recovery of the failed
 # ones oldest first.
 DELIVERIES: tuple[Index, ...] = (
@@ -76,9 +76,9 @@ INDEXES: tuple[Index, ...] = (*INBOX, *MESSAGES, *DELIVERIES, *RUNNER)
 # turns their single-field indexes off (an indexed, ever-rising timestamp limits the
 # write rate of a collection).
 TTL: tuple[tuple[str, str], ...] = (
-    ("deliveries", "expire_at"),  # webhooks.DELIVERY_RETENTION: the delivery log, 30 days
+    ("deliveries", "expire_at"),  # webhooks.fanout.DELIVERY_RETENTION: the log, 30 days
     ("stripe_events", "expire_at"),  # stripe_events.KEEP: claims of Stripe events, 35 days
-    ("idempotency", "expires_at"),  # messages.IDEMPOTENCY_TTL: Idempotency-Key claims, 24 h
+    ("idempotency", "expires_at"),  # services.messages.IDEMPOTENCY_TTL: Idempotency-Key claims, 24 h
     ("files", "expires_at"),  # files.KEEP: uploaded media records, 30 days (blobs: 31)
     ("device_links", "expires_at"),  # linking: a device's current QR or pairing code, ~20 s
 )

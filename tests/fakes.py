@@ -133,9 +133,9 @@ def make_container(*, settings: Settings | None = None, fanout: bool = True,
     c = Container(settings or make_settings(), store=store, tasks=tasks, publisher=publisher,
                   clock=clock, http=http or FakeHttp())
     if fanout:
-        from shared.services.webhooks import fanout as fanout_event
+        from shared.services.webhooks.fanout import fan_out
 
-        publisher.subscribe(lambda event: fanout_event(store, tasks, clock, event))
+        publisher.subscribe(lambda event: fan_out(c, event))
     return c
 
 
@@ -216,7 +216,7 @@ def seed_device(c: Container, account_id: str, *, speed: int = 120, transport: s
     from shared.domain import DeviceSettings, Transport
     from shared.services.devices import create_device
 
-    return create_device(c.store, c.tasks, c.clock, account_id, transport=Transport(transport),
+    return create_device(c, account_id, transport=Transport(transport),
                          settings=DeviceSettings(delivery_speed=speed))
 
 
@@ -225,7 +225,7 @@ def queue_message(c: Container, account_id: str, device_id: str, text: str = "he
     from shared.domain import Priority
     from shared.services.messages import send_message
 
-    message, _ = send_message(c.store, c.tasks, c.bus, c.clock, account_id, phone=phone, text=text,
+    message, _ = send_message(c, account_id, phone=phone, text=text,
                               device_id=device_id, priority=Priority(priority),
                               deliver_at=deliver_at)
     return message

@@ -7,12 +7,11 @@ import base64
 import time
 from datetime import timedelta
 
-from shared.clock import Clock
+from shared.deps import Deps
 from shared.domain import Device, DeviceStatus, Transport
 from shared.errors import Conflict, UtioError
 from shared.plans import DEFAULT_PLAN, PLANS
-from shared.ports import DocumentStore, Mailer, TaskQueue
-from shared.runner_rpc import RunnerRpc
+from shared.ports import DocumentStore
 from shared.services import linking, quotas
 from shared.services.devices import get_device
 
@@ -30,52 +29,53 @@ class QuotaExceeded(UtioError):
 # --- linking ------------------------------------------------------------------------
 
 
-def scan(store: DocumentStore, tasks: TaskQueue, clock: Clock, account_id: str,
-         device_id: str, *, wait: float, sleep=time.sleep) -> tuple[Device, dict | None]:
+def scan(deps: Deps, account_id: str, device_id: str, *, wait: float,
+         sleep=time.sleep) -> tuple[Device, dict | None]:
     """The device and its current QR code (or pairing code), asking the runner for a new
     one when none is current; None when none came within `wait` seconds."""
-    device = get_device(store, account_id, device_id)
+    store, clock = deps.store, deps.clock
+    device = get_device(deps, account_id, device_id)
     linking.ensure_linkable(device)
     code = linking.current(store, clock, device.id)
     if code is None:
-        linking.request_link(tasks, device, now=clock.now())
+        linking.request_link(deps.tasks, device, now=clock.now())
         code = linking.wait_for_code(store, clock, device.id, wait, sleep=sleep)
         if code is None:  # none came: say why if the device knows it cannot make one
-            linking.ensure_can_make_code(get_device(store, account_id, device_id))
+            linking.ensure_can_make_code(get_device(deps, account_id, device_id))
     return device, code
 
 
-def pairing_code(store: DocumentStore, rpc: RunnerRpc, clock: Clock, account_id: str,
-                 device_id: str, phone: str) -> tuple[Device, dict]:
-    device = get_device(store, account_id, device_id)
+def pairing_code(deps: Deps, account_id: str, device_id: str,
+                 phone: str) -> tuple[Device, dict]:
+    clock = deps.clock
+    device = get_device(deps, account_id, device_id)
     linking.ensure_linkable(device)
-    answer = rpc.call("pair", {"device_id": device.id, "phone": phone})
-    doc = linking.current(store, clock, device.id) or {}
+    answer = deps.runner_rpc.call("pair", {"device_id": device.id, "phone": phone})
+    doc = linking.current(deps.store, clock, device.id) or {}
     return device, {"pairing_code": answer["pairing_code"], "phone": phone,
                     "expires_at": doc.get("expires_at", clock.now() + timedelta(minutes=2))}
 
 
-def relink(store: DocumentStore, tasks: TaskQueue, clock: Clock, account_id: str,
-           device_id: str) -> Device:
+def relink(deps: Deps, account_id: str, device_id: str) -> Device:
     """Unlink the current number and link again: id, settings, chats and contacts stay."""
-    device = get_device(store, account_id, device_id)
-    linking.clear(store, device.id)
-    linking.request_link(tasks, device, logout=True, now=clock.now())
+    device = get_device(deps, account_id, device_id)
+    linking.clear(deps.store, device.id)
+    linking.request_link(deps.tasks, device, logout=True, now=deps.clock.now())
     return device
 
 
 # --- profile ------------------------------------------------------------------------
 
 
-def update_profile(store: DocumentStore, rpc: RunnerRpc, clock: Clock, account_id: str,
-                   device_id: str, *, name: str | None, description: str | None,
-                   image: bytes | None) -> dict:
-    device = get_device(store, account_id, device_id)
+def update_profile(deps: Deps, account_id: str, device_id: str, *, name: str | None,
+                   description: str | None, image: bytes | None) -> dict:
+    clock, devices = deps.clock, deps.repos.devices
+    device = get_device(deps, account_id, device_id)
     _require_connected(device)
     payload = {"device_id": device.id, "name": name, "description": description,
                "image": base64.b64encode(image).decode() if image is not None else None}
-    rpc.call("profile", payload)
-    profile = dict((store.get("devices", device.id) or {}).get("profile") or {})
+    deps.runner_rpc.call("profile", payload)
+    profile = dict((devices.doc(device.id) or {}).get("profile") or {})
     if name is not None:
         profile["name"] = name
     if description is not None:
@@ -83,7 +83,7 @@ def update_profile(store: DocumentStore, rpc: RunnerRpc, clock: Clock, account_i
     if image is not None:
         profile["image_updated_at"] = clock.now()
     profile["updated_at"] = clock.now()
-    store.update("devices", device.id, {"profile": profile})
+    devices.update(device.id, {"profile": profile})
     return profile
 
 
@@ -96,9 +96,8 @@ def _require_connected(device: Device) -> None:
 # --- numbers on WhatsApp ------------------------------------------------------------
 
 
-def check_numbers(store: DocumentStore, rpc: RunnerRpc, clock: Clock, account_id: str,
-                  numbers: list[str], device_id: str | None = None, *,
-                  mailer: Mailer | None = None) -> dict:
+def check_numbers(deps: Deps, account_id: str, numbers: list[str],
+                  device_id: str | None = None) -> dict:
     """Ask WhatsApp, through a connected device of the account, which numbers it knows.
     Each number counts as one check of the device's plan this month; answers are kept a
     day, so asking again does not reach WhatsApp. Without `device_id` the check goes
@@ -106,7 +105,8 @@ def check_numbers(store: DocumentStore, rpc: RunnerRpc, clock: Clock, account_id
     when named, or when the account has no WhatsApp device at all (a sandbox-only
     account). Sandbox answers are cached apart from real ones. A check refused for the
     monthly limit mails the owner, once per device and month (quotas.notify_limit)."""
-    device = _checking_device(store, account_id, device_id)
+    store, clock = deps.store, deps.clock
+    device = _checking_device(deps, account_id, device_id)
     plan = PLANS.get(device.plan, PLANS[DEFAULT_PLAN])
     limit = plan.number_checks_per_month
     period = quotas.period_of(clock.now())
@@ -114,7 +114,7 @@ def check_numbers(store: DocumentStore, rpc: RunnerRpc, clock: Clock, account_id
         used = _reserve(store, f"{device.id}:{period}", len(numbers), limit)
     except QuotaExceeded as refused:
         quotas.notify_limit(
-            store, mailer, clock, device, NUMBER_CHECKS, period,
+            store, deps.mailer, clock, device, NUMBER_CHECKS, period,
             subject=f"Utio: device {device.alias or device.id} reached its monthly "
                     "number check limit",
             body=f"A number check through device {device.alias or device.id} was refused: "
@@ -133,7 +133,7 @@ def check_numbers(store: DocumentStore, rpc: RunnerRpc, clock: Clock, account_id
             missing.append(phone)
     if missing:
         try:
-            found = rpc.call("exists", {"device_id": device.id, "numbers": missing})["results"]
+            found = deps.runner_rpc.call("exists", {"device_id": device.id, "numbers": missing})["results"]
         except Exception:
             _reserve(store, f"{device.id}:{period}", -len(numbers), limit)  # not charged
             raise
@@ -148,22 +148,21 @@ def check_numbers(store: DocumentStore, rpc: RunnerRpc, clock: Clock, account_id
             "usage": {"period": period, "used": used, "limit": limit}}
 
 
-def _checking_device(store: DocumentStore, account_id: str, device_id: str | None) -> Device:
+def _checking_device(deps: Deps, account_id: str, device_id: str | None) -> Device:
     if device_id:
-        device = get_device(store, account_id, device_id)
+        device = get_device(deps, account_id, device_id)
         _require_connected(device)
         return device
-    connected = store.query("devices", [("account_id", "==", account_id),
-                                        ("status", "==", DeviceStatus.connected.value)])
+    devices = deps.repos.devices
+    connected = devices.with_status(account_id, DeviceStatus.connected)
     for transport in (Transport.whatsapp, Transport.sandbox):
-        for doc in sorted(connected, key=lambda d: d["id"]):
-            if doc.get("transport") != transport.value:
+        for device in sorted(connected, key=lambda d: d.id):
+            if device.transport != transport:
                 continue
-            if transport == Transport.sandbox and store.query(
-                    "devices", [("account_id", "==", account_id),
-                                ("transport", "==", Transport.whatsapp.value)], limit=1):
+            if transport == Transport.sandbox and devices.on_transport(
+                    account_id, Transport.whatsapp, limit=1):
                 break  # the account has WhatsApp devices: no simulated answers for it
-            return Device.model_validate(doc)
+            return device
     raise Conflict("checking numbers needs a connected WhatsApp device in this account, "
                    "and none is connected: link one (GET /v1/devices/{id}/scan); a sandbox "
                    "device answers only when named in `device`",

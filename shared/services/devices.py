@@ -3,83 +3,65 @@
 from __future__ import annotations
 
 from shared import names
-from shared.clock import Clock
-from shared.domain import (
-    Device,
-    DeviceSettings,
-    FailureReason,
-    Message,
-    MessageStatus,
-    Transport,
-)
-from shared.errors import BadRequest, NotFound
+from shared.deps import Deps
+from shared.domain import Device, DeviceSettings, FailureReason, Transport
+from shared.errors import BadRequest
 from shared.ids import new_id
 from shared.plans import DEFAULT_PLAN
-from shared.ports import DocumentStore, EventBus, TaskQueue
-from shared.services import messages as message_service
-from shared.services import trials
+from shared.ports import TaskQueue
+from shared.services import message_transitions, trials
 
 
 def _control(tasks: TaskQueue, payload: dict) -> None:
     tasks.enqueue(names.RUNNER_CONTROL_QUEUE, names.TARGET_RUNNER_DEVICES, payload)
 
 
-def create_device(store: DocumentStore, tasks: TaskQueue, clock: Clock, account_id: str, *,
-                  transport: Transport, alias: str | None = None,
+def create_device(deps: Deps, account_id: str, *, transport: Transport, alias: str | None = None,
                   settings: DeviceSettings | None = None, plan: str = DEFAULT_PLAN) -> Device:
-    now = clock.now()
+    now = deps.clock.now()
     device = Device(id=new_id("dev"), account_id=account_id, alias=alias, transport=transport,
                     settings=settings or DeviceSettings(), plan=plan, created_at=now, updated_at=now)
-    trials.admit(store, device)  # billing: trial or unpaid, or Conflict by the trial rules
-    store.put("devices", device.id, device.to_doc())
-    _control(tasks, {"device_id": device.id, "action": "start"})
+    trials.admit(deps.store, device)  # billing: trial or unpaid, or Conflict by the trial rules
+    deps.repos.devices.add(device)
+    _control(deps.tasks, {"device_id": device.id, "action": "start"})
     return device
 
 
-def get_device(store: DocumentStore, account_id: str, device_id: str) -> Device:
-    doc = store.get("devices", device_id)
-    if doc is None or doc["account_id"] != account_id:
-        raise NotFound(f"device {device_id} not found")
-    return Device.model_validate(doc)
+def get_device(deps: Deps, account_id: str, device_id: str) -> Device:
+    return deps.repos.devices.owned(account_id, device_id)
 
 
-def list_devices(store: DocumentStore, account_id: str) -> list[Device]:
-    docs = store.query("devices", [("account_id", "==", account_id)])
-    return sorted((Device.model_validate(d) for d in docs), key=lambda d: d.created_at)
+def list_devices(deps: Deps, account_id: str) -> list[Device]:
+    return sorted(deps.repos.devices.of_account(account_id), key=lambda d: d.created_at)
 
 
-def update_device(store: DocumentStore, tasks: TaskQueue, clock: Clock, account_id: str,
-                  device_id: str, changes: dict) -> Device:
-    device = get_device(store, account_id, device_id)
-    updates: dict = {"updated_at": clock.now()}
+def update_device(deps: Deps, account_id: str, device_id: str, changes: dict) -> Device:
+    device = get_device(deps, account_id, device_id)
+    updates: dict = {"updated_at": deps.clock.now()}
     if "alias" in changes:
         updates["alias"] = changes["alias"]
     if changes.get("settings") is not None:
         merged = device.settings.model_dump() | changes["settings"]
         updates["settings"] = DeviceSettings.model_validate(merged).model_dump()
-    store.update("devices", device_id, updates)
-    _control(tasks, {"device_id": device_id, "action": "refresh"})
-    return get_device(store, account_id, device_id)
+    deps.repos.devices.update(device_id, updates)
+    _control(deps.tasks, {"device_id": device_id, "action": "refresh"})
+    return get_device(deps, account_id, device_id)
 
 
-def delete_device(store: DocumentStore, tasks: TaskQueue, bus: EventBus, clock: Clock,
-                  account_id: str, device_id: str) -> None:
-    get_device(store, account_id, device_id)
-    store.delete("devices", device_id)
-    _control(tasks, {"device_id": device_id, "action": "stop"})
-    queued = store.query("messages", [("device_id", "==", device_id),
-                                      ("status", "==", MessageStatus.queued.value)])
-    for doc in queued:
-        message_service.fail(store, bus, clock, Message.model_validate(doc),
-                             FailureReason.device_deleted)
+def delete_device(deps: Deps, account_id: str, device_id: str) -> None:
+    get_device(deps, account_id, device_id)
+    deps.repos.devices.delete(device_id)
+    _control(deps.tasks, {"device_id": device_id, "action": "stop"})
+    for message in deps.repos.messages.queued_for_device(device_id):
+        message_transitions.fail(deps, message, FailureReason.device_deleted)
 
 
-def inject_sandbox_inbound(store: DocumentStore, tasks: TaskQueue, account_id: str,
-                           device_id: str, phone: str, text: str) -> None:
-    device = get_device(store, account_id, device_id)
+def inject_sandbox_inbound(deps: Deps, account_id: str, device_id: str, phone: str,
+                           text: str) -> None:
+    device = get_device(deps, account_id, device_id)
     if device.transport != Transport.sandbox:
         raise BadRequest(f"device {device_id} uses transport {device.transport.value}; "
                          "inbound injection works on sandbox devices only",
                          code="not_a_sandbox_device")
-    _control(tasks, {"device_id": device_id, "action": "sandbox_inbound", "phone": phone,
-                     "message": text})
+    _control(deps.tasks, {"device_id": device_id, "action": "sandbox_inbound", "phone": phone,
+                          "message": text})

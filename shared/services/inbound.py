@@ -6,19 +6,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from shared.clock import Clock
+from shared.deps import Deps
 from shared.events import EventName
 from shared.ids import new_id
-from shared.ports import DocumentStore, EventBus, Inbound
+from shared.ports import Inbound
+from shared.repositories.chats import entry_doc_id
 from shared.services import chats
-from shared.services import messages as transitions
 from shared.services.events import publish
 
 
-def receive(store: DocumentStore, bus: EventBus, clock: Clock, device_id: str,
-            message: Inbound) -> None:
-    doc = store.get("devices", device_id)
-    if doc is None:
+def receive(deps: Deps, device_id: str, message: Inbound) -> None:
+    device = deps.repos.devices.get(device_id)
+    if device is None:
         return
     record = {"id": new_id("msg"), "wa_id": message.wa_id, "device_id": device_id,
               "direction": "inbound", "type": message.type, "phone": message.sender,
@@ -29,19 +28,19 @@ def receive(store: DocumentStore, bus: EventBus, clock: Clock, device_id: str,
         record["group"] = record["chat"] = message.group
     if message.push_name:
         record["push_name"] = message.push_name
-    if not chats.record_inbound(store, clock, doc["account_id"], device_id, record):
+    if not chats.record_inbound(deps.store, deps.clock, device.account_id, device_id, record):
         return  # stored before: a redelivery
     if message.type == "reaction":  # filed in its chat, announced as a reaction
-        publish(bus, clock, EventName.message_reaction, doc["account_id"], device_id,
-                reaction_data(store, device_id, record))
+        publish(deps.bus, deps.clock, EventName.message_reaction, device.account_id, device_id,
+                reaction_data(deps, device_id, record))
         return
     data = {k: _json(v) for k, v in record.items() if k != "device_id"}
     data.setdefault("group", None)
     data["url"] = chats.messages_url(device_id, record.get("chat") or record["phone"])
-    publish(bus, clock, EventName.message_in_new, doc["account_id"], device_id, data)
+    publish(deps.bus, deps.clock, EventName.message_in_new, device.account_id, device_id, data)
 
 
-def reaction_data(store: DocumentStore, device_id: str, record: dict) -> dict:
+def reaction_data(deps: Deps, device_id: str, record: dict) -> dict:
     """message:reaction's data (shared/events.py): the reaction, and the message it is on
     as this device knows it (its chat entry, else its outbound record)."""
     content = record.get("content") or {}
@@ -49,11 +48,11 @@ def reaction_data(store: DocumentStore, device_id: str, record: dict) -> dict:
     target_wa_id = target.get("wa_id") or None
     message_id = None
     if target_wa_id:
-        entry = store.get("chat_messages", chats.entry_doc_id(device_id, target_wa_id))
+        entry = deps.repos.chat_messages.doc(entry_doc_id(device_id, target_wa_id))
         if entry is not None:
             message_id = entry.get("message_id")
         else:
-            sent = transitions.find_by_wa_id(store, target_wa_id)
+            sent = deps.repos.messages.find_by_wa_id(target_wa_id)
             message_id = sent.id if sent and sent.device_id == device_id else None
     data = {"id": record["id"], "wa_id": record["wa_id"], "message_id": message_id,
             "message_wa_id": target_wa_id, "from_me": bool(target.get("from_me")),

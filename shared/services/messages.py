@@ -1,6 +1,5 @@
-"""Outbound messages: accept and queue (API side), and every status transition after it
-(runner side). Each transition is conditional on the current status, so a repeated task,
-a retry or a second runner cannot send a message twice.
+"""Outbound messages, the API's side: accept and queue, read, list and cancel. What
+happens after (claim, sent, delivered, read, failed) is shared.services.message_transitions.
 
 Accepting a message: the Idempotency-Key is claimed first, then the content is checked
 and completed (media fetched and typed, quotes resolved, the rules of buttons and lists),
@@ -16,16 +15,13 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 
 from pydantic import BaseModel
 
 from shared import media as media_types
 from shared import names
-from shared.clock import Clock
 from shared.content import (
     Buttons,
     ListMessage,
@@ -37,25 +33,19 @@ from shared.content import (
     Text,
     summary,
 )
-from shared.domain import Device, FailureReason, Message, MessageStatus, Priority
+from shared.deps import Deps
+from shared.domain import Device, Message, MessageStatus, Priority
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.ids import new_id, wa_message_id
 from shared.ports import (
-    AnyOf,
-    DocumentStore,
-    EventBus,
-    Guard,
-    Mailer,
-    MediaFetcher,
-    Storage,
     TaskQueue,
 )
+from shared.repositories.chats import chat_key, entry_doc_id
+from shared.repositories.messages import SENT
 from shared.runner_tasks import MessageTask
 from shared.services import billing, files, quotas
 from shared.services.events import publish_message_status
 
-SENT = (MessageStatus.sent, MessageStatus.delivered, MessageStatus.read)
-IDEMPOTENCY = "idempotency"
 IDEMPOTENCY_TTL = timedelta(hours=24)
 REPLAY_WAIT = 10.0  # seconds a duplicate waits for the request it repeats to finish
 
@@ -84,31 +74,23 @@ class ReactionRequest:
 Draft = BaseModel | MediaRequest | ReactionRequest
 
 
-@dataclass(frozen=True)
-class MediaSource:
-    """What accepting a media message needs beyond the store."""
-
-    storage: Storage
-    fetcher: MediaFetcher
-    timeout: float = 20.0
-
-
-def resolve_device(store: DocumentStore, account_id: str, device_id: str | None) -> Device:
+def resolve_device(deps: Deps, account_id: str, device_id: str | None) -> Device:
+    devices = deps.repos.devices
     if device_id:
-        doc = store.get("devices", device_id)
-        if doc is None or doc["account_id"] != account_id:
+        device = devices.get(device_id)
+        if device is None or device.account_id != account_id:
             raise ValidationFailed(f"device: no device {device_id} in this account",
                                    details={"field": "device"}, code="unknown_device")
-        return Device.model_validate(doc)
-    docs = store.query("devices", [("account_id", "==", account_id)], limit=2)
-    if not docs:
+        return device
+    found = devices.of_account(account_id, limit=2)
+    if not found:
         raise ValidationFailed("this account has no device: create one with POST /v1/devices",
                                details={"field": "device"}, code="no_device")
-    if len(docs) > 1:
+    if len(found) > 1:
         raise ValidationFailed("device is required: this account has several devices; "
                                "name the one to send from in 'device'",
                                details={"field": "device"}, code="device_required")
-    return Device.model_validate(docs[0])
+    return found[0]
 
 
 def _plain(value):
@@ -124,13 +106,12 @@ def _fingerprint(body: dict) -> str:
     return hashlib.sha256(json.dumps(plain, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def send_message(store: DocumentStore, tasks: TaskQueue, bus: EventBus, clock: Clock,
-                 account_id: str, *, phone: str | None = None, group: str | None = None,
-                 text: str | None = None, content: Draft | None = None,
-                 quote: str | None = None, device_id: str | None = None,
-                 priority: Priority = Priority.normal, reference: str | None = None,
-                 deliver_at: datetime | None = None, idempotency_key: str | None = None,
-                 media: MediaSource | None = None, mailer: Mailer | None = None,
+def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
+                 group: str | None = None, text: str | None = None,
+                 content: Draft | None = None, quote: str | None = None,
+                 device_id: str | None = None, priority: Priority = Priority.normal,
+                 reference: str | None = None, deliver_at: datetime | None = None,
+                 idempotency_key: str | None = None,
                  rng: random.Random | None = None) -> tuple[Message, bool]:
     """Queue a message; returns it and whether it was created now (False: an earlier
     request with the same Idempotency-Key created it). `text` is short for Text content."""
@@ -147,26 +128,27 @@ def send_message(store: DocumentStore, tasks: TaskQueue, bus: EventBus, clock: C
     fingerprint = _fingerprint({"phone": phone, "group": group, "content": content,
                                 "quote": quote, "device": device_id, "priority": priority,
                                 "reference": reference, "deliver_at": deliver_at})
+    clock, store = deps.clock, deps.store
     message_id = new_id("msg")
     idem_id = None
     if idempotency_key:
-        idem_id, earlier = _claim_key(store, clock, tasks, account_id, idempotency_key,
-                                      fingerprint, message_id)
+        idem_id, earlier = _claim_key(deps, account_id, idempotency_key, fingerprint,
+                                      message_id)
         if earlier is not None:
             return earlier, False
     reservation = None
     try:
-        device = resolve_device(store, account_id, device_id)
+        device = resolve_device(deps, account_id, device_id)
         billing.ensure_can_send(device, clock.now())  # 402 after the trial or dunning ends
         to = group or phone or ""
-        ready = _complete(store, clock, device, to, content, priority, deliver_at, media, mailer)
-        quoted = _ref(store, device, to, quote, "quote") if quote else None
+        ready = _complete(deps, device, to, content, priority, deliver_at)
+        quoted = _ref(deps, device, to, quote, "quote") if quote else None
         if quoted is not None and isinstance(ready, Reaction):
             raise ValidationFailed("quote: a reaction cannot quote a message",
                                    details={"field": "quote"}, code="invalid_quote")
         reservation = quotas.reserve(store, device, clock.now(), rng)
         if reservation is None:
-            raise quotas.refuse_messages(store, mailer, clock, device)
+            raise quotas.refuse_messages(store, deps.mailer, clock, device)
         message = Message(id=message_id, account_id=account_id, device_id=device.id,
                           type=MessageType(ready.type), phone=phone, group=group,
                           message=summary(ready), content=ready, quote=quoted,
@@ -174,48 +156,47 @@ def send_message(store: DocumentStore, tasks: TaskQueue, bus: EventBus, clock: C
                           created_at=clock.now(), quota_period=reservation.period,
                           quota_shard=reservation.shard)
         message.wa_id = wa_message_id(message.id)
-        store.put("messages", message.id, message.to_doc())
+        deps.repos.messages.add(message)
     except BaseException:
         if reservation is not None:
             quotas.release(store, device.id, reservation.period, reservation.shard)
         if idem_id is not None:
-            store.delete(IDEMPOTENCY, idem_id)
+            deps.repos.idempotency.delete(idem_id)
         raise
     # From here the message exists: a failure to enqueue is repaired by a retry with the
     # same Idempotency-Key (its replay enqueues again) or by the runner's reload.
-    enqueue_send(tasks, message)
-    publish_message_status(bus, clock, message)
+    enqueue_send(deps.tasks, message)
+    publish_message_status(deps.bus, clock, message)
     return message, True
 
 
 # --- idempotency ----------------------------------------------------------------------
 
 
-def _claim_key(store: DocumentStore, clock: Clock, tasks: TaskQueue, account_id: str, key: str,
-               fingerprint: str, message_id: str) -> tuple[str, Message | None]:
+def _claim_key(deps: Deps, account_id: str, key: str, fingerprint: str,
+               message_id: str) -> tuple[str, Message | None]:
     """Own the key (returns (id, None)), or the message of the request that owns it."""
+    keys = deps.repos.idempotency
     idem_id = hashlib.sha256(f"{account_id}:{key}".encode()).hexdigest()
     deadline = time.monotonic() + REPLAY_WAIT
     while time.monotonic() < deadline:
-        now = clock.now()
-        if store.create(IDEMPOTENCY, idem_id, {
-                "message_id": message_id, "fingerprint": fingerprint, "account_id": account_id,
-                "created_at": now, "expires_at": now + IDEMPOTENCY_TTL}):
+        now = deps.clock.now()
+        if keys.claim(idem_id, message_id=message_id, fingerprint=fingerprint,
+                      account_id=account_id, now=now, until=now + IDEMPOTENCY_TTL):
             return idem_id, None
-        earlier = store.get(IDEMPOTENCY, idem_id)
+        earlier = keys.doc(idem_id)
         if earlier is None:
             continue  # the first request failed and gave the key up: take it
         if earlier.get("expires_at") and earlier["expires_at"] < now:
-            store.delete(IDEMPOTENCY, idem_id)
+            keys.delete(idem_id)
             continue
         if earlier["fingerprint"] != fingerprint:
             raise Conflict("Idempotency-Key was used before with a different request body",
                            code="idempotency_conflict")
-        doc = store.get("messages", earlier["message_id"])
-        if doc is not None:
-            message = Message.model_validate(doc)
+        message = deps.repos.messages.get(earlier["message_id"])
+        if message is not None:
             if message.status == MessageStatus.queued:
-                enqueue_send(tasks, message)  # named task: a no-op unless it was lost
+                enqueue_send(deps.tasks, message)  # named task: a no-op unless it was lost
             return idem_id, message
         time.sleep(0.05)  # the first request is still under way
     raise Conflict("a request with this Idempotency-Key is still being processed; retry "
@@ -225,22 +206,19 @@ def _claim_key(store: DocumentStore, clock: Clock, tasks: TaskQueue, account_id:
 # --- completing the content -----------------------------------------------------------
 
 
-def _complete(store: DocumentStore, clock: Clock, device: Device, to: str, draft: Draft,
-              priority: Priority, deliver_at: datetime | None, media: MediaSource | None,
-              mailer: Mailer | None) -> BaseModel:
+def _complete(deps: Deps, device: Device, to: str, draft: Draft, priority: Priority,
+              deliver_at: datetime | None) -> BaseModel:
     if isinstance(draft, MediaRequest):
-        if media is None:
-            raise ValidationFailed("media messages are not available here", code="no_media")
-        return _media(store, clock, device, draft, media, mailer)
+        return _media(deps, device, draft)
     if isinstance(draft, ReactionRequest):
-        return Reaction(target=_ref(store, device, to, draft.message, "reaction.message"),
+        return Reaction(target=_ref(deps, device, to, draft.message, "reaction.message"),
                         emoji=draft.emoji)
     if isinstance(draft, Buttons) and draft.has_links and to.endswith("@g.us"):
         raise ValidationFailed("buttons: URL and call buttons cannot be sent to a group; send "
                                "them to a phone, or use reply buttons in the group",
                                details={"field": "buttons"}, code="buttons_not_allowed_in_groups")
     if isinstance(draft, Buttons | ListMessage) and not conversation_started(
-            store, device.id, to, priority, deliver_at or clock.now()):
+            deps, device.id, to, priority, deliver_at or deps.clock.now()):
         kind = "buttons" if isinstance(draft, Buttons) else "list"
         raise ValidationFailed(
             f"{kind}: a {kind} message cannot open a conversation; WhatsApp shows it only in "
@@ -249,20 +227,17 @@ def _complete(store: DocumentStore, clock: Clock, device: Device, to: str, draft
     return draft
 
 
-def conversation_started(store: DocumentStore, device_id: str, to: str, priority: Priority,
+def conversation_started(deps: Deps, device_id: str, to: str, priority: Priority,
                          at: datetime) -> bool:
     """Whether the chat with `to` on this device has a message before one sent at `at`
     with `priority`: an inbound message, an outbound one sent, or a queued one that will
     go first (higher or equal priority, due no later)."""
-    if store.get("chats", f"{device_id}:{to}") is not None:
+    if deps.repos.chats.doc(chat_key(device_id, to)) is not None:
         return True
-    field = "group" if to.endswith("@g.us") else "phone"
-    base = [("device_id", "==", device_id), (field, "==", to)]
-    if store.query("messages", [*base, ("status", "in", [s.value for s in SENT])], limit=1):
+    messages = deps.repos.messages
+    if messages.in_chat(device_id, to, SENT, limit=1):
         return True
-    for doc in store.query("messages", [*base, ("status", "==", MessageStatus.queued.value)],
-                           limit=50):
-        earlier = Message.model_validate(doc)
+    for earlier in messages.in_chat(device_id, to, (MessageStatus.queued,), limit=50):
         due = earlier.deliver_at or earlier.created_at
         if (earlier.type not in (MessageType.buttons, MessageType.list, MessageType.reaction)
                 and earlier.priority.rank <= priority.rank and due <= at):
@@ -270,8 +245,8 @@ def conversation_started(store: DocumentStore, device_id: str, to: str, priority
     return False
 
 
-def _media(store: DocumentStore, clock: Clock, device: Device, draft: MediaRequest,
-           source: MediaSource, mailer: Mailer | None) -> Media:
+def _media(deps: Deps, device: Device, draft: MediaRequest) -> Media:
+    """The storage and the fetcher are reached only here: a text never builds them."""
     plan_media = quotas.plan_of(device).media
     if draft.type is not None:
         cap = quotas.media_limit(device, draft.type.limit_name)
@@ -279,16 +254,16 @@ def _media(store: DocumentStore, clock: Clock, device: Device, draft: MediaReque
         cap = max(plan_media.image, plan_media.audio, plan_media.video, plan_media.document)
     if draft.url:
         try:
-            record = files.fetch_file(store, source.storage, source.fetcher, clock,
+            record = files.fetch_file(deps.store, deps.storage, deps.fetcher, deps.clock,
                                       device.account_id, draft.url, max_bytes=cap,
-                                      timeout=source.timeout)
+                                      timeout=deps.settings.media_fetch_timeout)
         except files.TooLarge as exc:
             limit_name = draft.type.limit_name if draft.type else "document"
-            raise quotas.media_too_large(store, mailer, clock, device, limit_name,
-                                         exc.limit + 1) from exc
+            raise quotas.media_too_large(deps.store, deps.mailer, deps.clock, device,
+                                         limit_name, exc.limit + 1) from exc
     else:
         try:
-            record = files.get_file(store, device.account_id, draft.file or "")
+            record = files.get_file(deps.store, device.account_id, draft.file or "")
         except NotFound as exc:
             raise ValidationFailed(f"media.file: no file {draft.file} in this account; upload "
                                    "it with POST /v1/files", details={"field": "media.file"},
@@ -296,26 +271,27 @@ def _media(store: DocumentStore, clock: Clock, device: Device, draft: MediaReque
     kind = media_types.kind_for(record.mime, draft.type, voice=draft.voice)
     media_types.check_name(draft.filename, record.mime)
     if record.size > quotas.media_limit(device, kind.limit_name):
-        raise quotas.media_too_large(store, mailer, clock, device, kind.limit_name, record.size)
+        raise quotas.media_too_large(deps.store, deps.mailer, deps.clock, device,
+                                     kind.limit_name, record.size)
     return Media(type=kind.value, file=record.stored(), caption=draft.caption,
                  filename=draft.filename or record.filename, voice=draft.voice)
 
 
-def _ref(store: DocumentStore, device: Device, to: str, ident: str, field: str) -> MessageRef:
+def _ref(deps: Deps, device: Device, to: str, ident: str, field: str) -> MessageRef:
     """Another message of the chat with `to`: one Utio sent (by its id or WhatsApp id) or
     one that arrived (by its WhatsApp id)."""
-    doc = store.get("messages", ident) if ident.startswith("msg_") else None
+    messages = deps.repos.messages
+    doc = messages.doc(ident) if ident.startswith("msg_") else None
     if doc is None:
-        found = store.query("messages", [("wa_id", "==", ident)], limit=1)
-        doc = found[0] if found else None
+        doc = messages.doc_by_wa_id(ident)
     if doc is not None and doc.get("device_id") == device.id:
-        other = Message.model_validate(doc)
+        other = messages.load(doc)
         if other.to != to:
             raise ValidationFailed(f"{field}: message {ident} belongs to another chat",
                                    details={"field": field}, code="message_in_other_chat")
         return MessageRef(wa_id=other.wa_id or wa_message_id(other.id), from_me=True,
                           message_id=other.id, text=other.message or None)
-    entry = store.get("chat_messages", f"{device.id}:{ident}")
+    entry = deps.repos.chat_messages.doc(entry_doc_id(device.id, ident))
     if entry is not None:  # a message that arrived (or one the chat log filed)
         chat = entry.get("chat")  # the chat log's entries name their chat
         if chat is None and not to.endswith("@g.us"):
@@ -343,19 +319,19 @@ def enqueue_send(tasks: TaskQueue, message: Message, *, name: str | None = None)
                   task.model_dump(), name=name or message.id, schedule_at=message.deliver_at)
 
 
-def get_message(store: DocumentStore, account_id: str, message_id: str) -> Message:
-    doc = store.get("messages", message_id)
-    if doc is None or doc["account_id"] != account_id:
+def get_message(deps: Deps, account_id: str, message_id: str) -> Message:
+    try:
+        return deps.repos.messages.owned(account_id, message_id)
+    except NotFound:
         from shared.services.chats import inbound_entry, messages_url
 
-        entry = inbound_entry(store, account_id, message_id)
-        if entry is not None:  # received, not sent: it lives in its chat
-            url = messages_url(entry["device_id"], entry["chat"])
-            raise NotFound(f"message {message_id} was received, not sent: received messages "
-                           f"are in their chat, GET {url}",
-                           code="message_is_inbound", details={"url": url})
-        raise NotFound(f"message {message_id} not found")
-    return Message.model_validate(doc)
+        entry = inbound_entry(deps.store, account_id, message_id)
+        if entry is None:
+            raise
+        url = messages_url(entry["device_id"], entry["chat"])  # received: it is in its chat
+        raise NotFound(f"message {message_id} was received, not sent: received messages are "
+                       f"in their chat, GET {url}", code="message_is_inbound",
+                       details={"url": url}) from None
 
 
 def _cursor(message: Message) -> str:
@@ -372,7 +348,7 @@ def _uncursor(cursor: str) -> tuple[datetime, str]:
                                details={"field": "cursor"}, code="invalid_cursor") from exc
 
 
-def list_messages(store: DocumentStore, account_id: str, *, device_id: str | None = None,
+def list_messages(deps: Deps, account_id: str, *, device_id: str | None = None,
                   status: MessageStatus | None = None, phone: str | None = None,
                   group: str | None = None, reference: str | None = None,
                   since: datetime | None = None, until: datetime | None = None,
@@ -387,122 +363,21 @@ def list_messages(store: DocumentStore, account_id: str, *, device_id: str | Non
         where.append(("created_at", ">=", since))
     if until is not None:
         where.append(("created_at", "<", until))
-    docs = store.query("messages", where, order_by=[("created_at", "desc"), ("id", "desc")],
-                       limit=limit + 1, start_after=_uncursor(cursor) if cursor else None)
-    page = [Message.model_validate(d) for d in docs[:limit]]
-    return page, (_cursor(page[-1]) if len(docs) > limit else None)
+    found = deps.repos.messages.page(where, limit + 1, _uncursor(cursor) if cursor else None)
+    page = found[:limit]
+    return page, (_cursor(page[-1]) if len(found) > limit else None)
 
 
-def cancel_message(store: DocumentStore, bus: EventBus, clock: Clock, account_id: str,
-                   message_id: str) -> Message:
-    message = get_message(store, account_id, message_id)
-    now = clock.now()
-    ok = store.update("messages", message_id,
-                      {"status": MessageStatus.cancelled.value, "cancelled_at": now},
-                      when={"status": MessageStatus.queued.value, "claimed_by": None})
+def cancel_message(deps: Deps, account_id: str, message_id: str) -> Message:
+    messages = deps.repos.messages
+    message = messages.owned(account_id, message_id)
+    ok = messages.update(message_id, {"status": MessageStatus.cancelled.value,
+                                      "cancelled_at": deps.clock.now()},
+                         when={"status": MessageStatus.queued.value, "claimed_by": None})
     if not ok:
         raise Conflict(f"message {message_id} is {message.status.value}; only a queued "
                        "message that is not being sent can be cancelled", code="not_cancellable")
-    quotas.release(store, message.device_id, message.quota_period, message.quota_shard)
-    message = get_message(store, account_id, message_id)
-    publish_message_status(bus, clock, message)
+    quotas.release(deps.store, message.device_id, message.quota_period, message.quota_shard)
+    message = messages.owned(account_id, message_id)
+    publish_message_status(deps.bus, deps.clock, message)
     return message
-
-
-# --- runner side -------------------------------------------------------------------
-
-
-def claim(store: DocumentStore, message_id: str, shard: str, *,
-          current: Message | None = None,
-          fence: Callable[[str], Guard | None] | None = None) -> Message | None:
-    """Take a queued message for sending. None when it is no longer ours to send. With
-    `current` (read when its task came) no second read is needed: only status and claim
-    change after a message is created, and the claim's condition checks both. With a
-    `fence` (the runner's leases), the claim holds only while the runner still holds the
-    message's device: it is written in one atomic step with that check."""
-    guard = None
-    if fence is not None:
-        device_id = current.device_id if current is not None else \
-            (store.get("messages", message_id) or {}).get("device_id")
-        guard = fence(device_id) if device_id else None
-        if guard is None:
-            return None
-    for holder in (None, shard):
-        if store.update("messages", message_id, {"claimed_by": shard},
-                        when={"status": MessageStatus.queued.value, "claimed_by": holder},
-                        guard=guard):
-            if current is not None:
-                return current.model_copy(update={"claimed_by": shard})
-            return Message.model_validate(store.get("messages", message_id))
-    return None
-
-
-def unclaim(store: DocumentStore, message_id: str, shard: str) -> bool:
-    """Give a claimed message back (a transient failure): it can be cancelled again."""
-    return store.update("messages", message_id, {"claimed_by": None},
-                        when={"status": MessageStatus.queued.value, "claimed_by": shard})
-
-
-def _transition(store: DocumentStore, bus: EventBus, clock: Clock, message_id: str,
-                status: MessageStatus, stamp: str, allowed_from: tuple[MessageStatus, ...],
-                extra: dict | None = None, current: Message | None = None) -> Message | None:
-    """Move a message on if its status allows; publish the change. With `current` (the
-    message as the caller just read it) the event is built from it and the changes,
-    saving a read; the conditional update has checked the status either way."""
-    now = clock.now()
-    changes = {"status": status, stamp: now} | (extra or {})
-    stored = {k: v.value if isinstance(v, StrEnum) else v for k, v in changes.items()}
-    if not store.update("messages", message_id, stored,
-                        when={"status": AnyOf(s.value for s in allowed_from)}):
-        return None
-    if current is not None:
-        message = current.model_copy(update=changes)
-    else:
-        message = Message.model_validate(store.get("messages", message_id))
-    publish_message_status(bus, clock, message)
-    return message
-
-
-def mark_sent(store, bus, clock, message_id: str, *, current: Message | None = None
-              ) -> Message | None:
-    return _transition(store, bus, clock, message_id, MessageStatus.sent, "sent_at",
-                       (MessageStatus.queued,), current=current)
-
-
-def mark_delivered(store, bus, clock, message_id: str, *, current: Message | None = None
-                   ) -> Message | None:
-    return _transition(store, bus, clock, message_id, MessageStatus.delivered, "delivered_at",
-                       (MessageStatus.sent,), current=current)
-
-
-def mark_read(store, bus, clock, message_id: str, *, current: Message | None = None
-              ) -> Message | None:
-    if current is not None:
-        delivered = current.delivered_at is not None
-    else:
-        doc = store.get("messages", message_id)
-        delivered = doc is None or bool(doc.get("delivered_at"))
-    extra = {} if delivered else {"delivered_at": clock.now()}
-    return _transition(store, bus, clock, message_id, MessageStatus.read, "read_at",
-                       (MessageStatus.sent, MessageStatus.delivered), extra, current=current)
-
-
-def fail(store: DocumentStore, bus: EventBus, clock: Clock, message: Message,
-         reason: FailureReason) -> Message | None:
-    """Fail a queued message; it no longer counts towards the monthly quota."""
-    failed = _transition(store, bus, clock, message.id, MessageStatus.failed, "failed_at",
-                         (MessageStatus.queued,), {"failure_reason": reason}, current=message)
-    if failed is not None:
-        quotas.release(store, failed.device_id, failed.quota_period, failed.quota_shard)
-    return failed
-
-
-def find_by_wa_id(store: DocumentStore, wa_id: str) -> Message | None:
-    docs = store.query("messages", [("wa_id", "==", wa_id)], limit=1)
-    return Message.model_validate(docs[0]) if docs else None
-
-
-def queued_for_device(store: DocumentStore, device_id: str) -> list[Message]:
-    docs = store.query("messages", [("device_id", "==", device_id),
-                                    ("status", "==", MessageStatus.queued.value)])
-    return sorted((Message.model_validate(d) for d in docs), key=lambda m: m.created_at)

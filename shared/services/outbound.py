@@ -12,12 +12,12 @@ import logging
 from collections.abc import Callable
 from enum import StrEnum
 
-from shared.clock import Clock
 from shared.content import Media
+from shared.deps import Deps
 from shared.domain import FailureReason, Message, MessageStatus
-from shared.ports import DocumentStore, EventBus, Guard, MessageSender, Receipt, SendResult, Storage
+from shared.ports import Guard, MessageSender, Receipt, SendResult
 from shared.services import chats, files
-from shared.services import messages as transitions
+from shared.services import message_transitions as transitions
 
 log = logging.getLogger(__name__)
 
@@ -30,21 +30,21 @@ class SendOutcome(StrEnum):
     retry = "retry"  # a transient failure: try again after a backoff
 
 
-def send_queued(store: DocumentStore, bus: EventBus, clock: Clock, storage: Storage,
-                sender: MessageSender, message_id: str, shard: str, *, attempt: int = 1,
+def send_queued(deps: Deps, sender: MessageSender, message_id: str, shard: str, *,
+                attempt: int = 1,
                 current: Message | None = None,
                 fence: Callable[[str], Guard | None] | None = None) -> SendOutcome:
     """Send a queued message once. `attempt` counts from 1; `current` is the message as
     its task brought it (saves a read); `fence` guards the claim with the device's lease
-    (shared.services.messages.claim)."""
-    message = transitions.claim(store, message_id, shard, current=current, fence=fence)
+    (shared.services.message_transitions.claim)."""
+    message = transitions.claim(deps, message_id, shard, current=current, fence=fence)
     if message is None:
         return SendOutcome.not_ours
     media = None
     if isinstance(message.content, Media):
-        media = files.read_bytes(storage, message.content.file, message.account_id)
+        media = files.read_bytes(deps.storage, message.content.file, message.account_id)
         if media is None:
-            transitions.fail(store, bus, clock, message, FailureReason.media_unavailable)
+            transitions.fail(deps, message, FailureReason.media_unavailable)
             return SendOutcome.done
     try:
         result = sender.send(message.device_id, message.wa_id or message.id, message.to,
@@ -55,30 +55,30 @@ def send_queued(store: DocumentStore, bus: EventBus, clock: Clock, storage: Stor
         log.exception("transport raised sending %s", message_id)
         result = SendResult(False, FailureReason.transport_error, retryable=True)
     if result.ok:
-        transitions.mark_sent(store, bus, clock, message.id, current=message)
-        chats.record_outbound(store, clock, message)
+        transitions.mark_sent(deps, message.id, current=message)
+        chats.record_outbound(deps.store, deps.clock, message)
         return SendOutcome.done
     reason = result.reason or FailureReason.transport_error
     if result.retryable and attempt < MAX_SEND_ATTEMPTS:
         log.warning("sending %s failed (%s), attempt %d; retrying", message_id, reason.value,
                     attempt)
-        transitions.unclaim(store, message.id, shard)
+        transitions.unclaim(deps, message.id, shard)
         return SendOutcome.retry
-    transitions.fail(store, bus, clock, message, reason)
+    transitions.fail(deps, message, reason)
     return SendOutcome.done
 
 
-def record_receipt(store: DocumentStore, bus: EventBus, clock: Clock, wa_id: str,
-                   receipt: Receipt) -> None:
+def record_receipt(deps: Deps, wa_id: str, receipt: Receipt) -> None:
     """WhatsApp says a message we sent was delivered or read."""
-    message = transitions.find_by_wa_id(store, wa_id)
+    messages = deps.repos.messages
+    message = messages.find_by_wa_id(wa_id)
     if message is None:
         return
     if message.status == MessageStatus.queued:
         # The receipt overtook our own record of the send: record the send first.
-        message = (transitions.mark_sent(store, bus, clock, message.id, current=message)
-                   or transitions.find_by_wa_id(store, wa_id) or message)
+        message = (transitions.mark_sent(deps, message.id, current=message)
+                   or messages.find_by_wa_id(wa_id) or message)
     if receipt == Receipt.delivered:
-        transitions.mark_delivered(store, bus, clock, message.id, current=message)
+        transitions.mark_delivered(deps, message.id, current=message)
     else:
-        transitions.mark_read(store, bus, clock, message.id, current=message)
+        transitions.mark_read(deps, message.id, current=message)

@@ -5,8 +5,10 @@ query, and when the code writes an expiry field that has no TTL policy (or a pol
 names a field the code never writes).
 
 Which queries are there: every `….store.query(` call in shared/, device_runner/ and
-functions/ is found in the source. A call whose collection, filter fields and
-operators, and order are literals is judged from the source alone. The others (filters
+functions/ is found in the source, and every `self.find(` or `self.docs(` call of a
+repository (shared/repositories/), whose class names the collection. A call whose
+collection, filter fields and operators, and order are literals is judged from the
+source alone. The others (filters
 built up from optional arguments) must be run here, through a store that records each
 query, by a flow below that calls the service function with every combination of its
 optional filters; a call site that none of the flows reaches fails the test, so a new
@@ -34,16 +36,20 @@ import pytest
 
 from infra import generate
 from shared import indexes
+from shared.adapters.inprocess_bus import InProcessBus
 from shared.adapters.memory_store import MemoryStore
 from shared.adapters.storage import MemoryStorage
+from shared.bootstrap import Container
 from shared.clock import FakeClock
 from shared.domain import Event, Priority, WebhookRoute
 from shared.indexes import ASC, CONTAINS, DESC, needs_index, served
-from tests.fakes import FakeTaskQueue
+from tests.fakes import FakeTaskQueue, make_settings
 from tests.infra.tools import ROOT, TERRAFORM_DIR, evaluate, variable_blocks
 
 SOURCES = ("shared", "device_runner", "functions")
-NOT_CALLERS = ("shared/adapters/", "shared/ports.py")  # the stores themselves
+# the stores themselves, and the repositories' base (it queries for its subclasses)
+NOT_CALLERS = ("shared/adapters/", "shared/ports.py", "shared/repositories/base.py")
+REPOSITORY_QUERIES = ("find", "docs")  # shared/repositories/base.py: (where, order_by, ...)
 EXPIRY_FIELDS = ("expire_at", "expires_at")
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 # Files that name an expiry field only in what they answer, never in a document they
@@ -143,6 +149,18 @@ def _argument(call: ast.Call, position: int, name: str) -> ast.AST | None:
     return next((k.value for k in call.keywords if k.arg == name), None)
 
 
+def _collection_of(tree: ast.Module) -> dict[ast.AST, str]:
+    """Each call inside a repository class => the collection the class names (name = ...)."""
+    found = {}
+    for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
+        names = [a.value.value for a in cls.body if isinstance(a, ast.Assign)
+                 and any(isinstance(t, ast.Name) and t.id == "name" for t in a.targets)
+                 and isinstance(a.value, ast.Constant)]
+        if names:
+            found.update({node: names[0] for node in ast.walk(cls) if isinstance(node, ast.Call)})
+    return found
+
+
 def query_sites() -> list[Site]:
     sites = []
     for folder in SOURCES:
@@ -152,17 +170,23 @@ def query_sites() -> list[Site]:
                 continue
             tree = ast.parse(path.read_text(), filename=rel)
             module = None
+            in_repository = _collection_of(tree) if rel.startswith("shared/repositories/") else {}
             for node in ast.walk(tree):
-                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                        and node.func.attr == "query"
-                        and ast.unparse(node.func.value).endswith("store")):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
                     continue
                 module = module or importlib.import_module(rel[:-3].replace("/", "."))
-                collection = _constant(_argument(node, 0, "collection"), module)
+                if node.func.attr == "query" and ast.unparse(node.func.value).endswith("store"):
+                    collection = _constant(_argument(node, 0, "collection"), module)
+                    where, order = _argument(node, 1, "where"), _argument(node, 2, "order_by")
+                elif node.func.attr in REPOSITORY_QUERIES and node in in_repository \
+                        and ast.unparse(node.func.value) == "self":
+                    collection = in_repository[node]
+                    where, order = _argument(node, 0, "where"), _argument(node, 1, "order_by")
+                else:
+                    continue
                 sites.append(Site(rel, node.lineno, node.end_lineno or node.lineno,
                                   collection if isinstance(collection, str) else None,
-                                  _pairs(_argument(node, 1, "where"), module),
-                                  _pairs(_argument(node, 2, "order_by"), module)))
+                                  _pairs(where, module), _pairs(order, module)))
     return sites
 
 
@@ -247,16 +271,23 @@ def every_combination(function, *args, cursors: dict[str, str] = None, **fixed):
             function(*args, **fixed, **values)
 
 
+def _deps(store: RecordingStore) -> Container:
+    return Container(make_settings(), store=store, tasks=FakeTaskQueue(), clock=FakeClock(NOW),
+                     bus=InProcessBus(threaded=False))
+
+
 def run_flows(store: RecordingStore, monkeypatch) -> None:
     """Every query whose filters are built at run time, with every filter combination."""
     from shared import cursor
-    from shared.services import chats, contacts, messages, webhooks
+    from shared.services import chats, contacts, messages
+    from shared.services.webhooks import delivery_log
 
+    deps = _deps(store)
     # messages: GET /v1/messages (list_messages); whether a chat was started (sends)
     stamp = base64.urlsafe_b64encode(json.dumps([NOW.isoformat(), "msg_1"]).encode()).decode()
-    every_combination(messages.list_messages, store, "acc_1", cursors={"cursor": stamp})
+    every_combination(messages.list_messages, deps, "acc_1", cursors={"cursor": stamp})
     for to in ("+447911123456", "120363000000000000@g.us"):
-        messages.conversation_started(store, "dev_1", to, Priority.normal, NOW)
+        messages.conversation_started(deps, "dev_1", to, Priority.normal, NOW)
     # the inbox: chats, a chat's messages, contacts
     after = cursor.encode("20260301T120000|x")
     every_combination(chats.list_chats, store, "dev_1", cursors={"after": after})
@@ -266,21 +297,23 @@ def run_flows(store: RecordingStore, monkeypatch) -> None:
     every_combination(contacts.list_contacts, store, "dev_1", cursors={"after": after})
     # a webhook's delivery log
     store.put("webhooks", "wh_1", {"account_id": "acc_1"})
-    every_combination(webhooks.list_deliveries, store, "acc_1", "wh_1",
-                      cursors={"cursor": webhooks._cursor("20260301T120000.000000~dlv_1")})
+    every_combination(delivery_log.list_deliveries, deps, "acc_1", "wh_1",
+                      cursors={"cursor": delivery_log.cursor_of("20260301T120000.000000~dlv_1")})
 
 
 def write_expiring_documents(store: RecordingStore) -> None:
     """Each writer of a document with an expiry field, once."""
-    from shared.services import files, linking, messages, stripe_events, webhooks
+    from shared.services import files, linking, messages, stripe_events
+    from shared.services.webhooks import fanout as webhook_fanout
 
-    clock, tasks = FakeClock(NOW), FakeTaskQueue()
-    messages._claim_key(store, clock, tasks, "acc_1", "key-1", "fingerprint", "msg_1")
+    deps = _deps(store)
+    clock = deps.clock
+    messages._claim_key(deps, "acc_1", "key-1", "fingerprint", "msg_1")
     files.store_file(store, MemoryStorage(), clock, "acc_1", b"some bytes")
     stripe_events.handle(store, None, None, clock, {"id": "evt_1", "type": "customer.created"})
     route = WebhookRoute(id="wh_1", account_id="acc_1", events=["*"])
     event = Event(id="evt_1", event="message:sent", created_at=NOW, account="acc_1", data={})
-    webhooks.enqueue_delivery(store, tasks, clock, route, event)
+    webhook_fanout.enqueue_delivery(deps, route, event)
     linking.publish_code(store, clock, "dev_1", qr="2@qr")  # the runner, while linking
 
 
@@ -397,13 +430,15 @@ def test_every_expiring_document_has_a_ttl_policy_and_every_policy_is_used():
 
 
 def test_ttl_policies_match_the_code_s_retention():
-    from shared.services import files, linking, messages, stripe_events, webhooks
+    from shared.repositories.messages import IdempotencyKeys
+    from shared.services import files, linking, stripe_events
+    from shared.services.webhooks import fanout as webhook_fanout
 
     assert {("deliveries", "expire_at"), ("stripe_events", "expire_at"),
-            (messages.IDEMPOTENCY, "expires_at"), (files.FILES, "expires_at"),
+            (IdempotencyKeys.name, "expires_at"), (files.FILES, "expires_at"),
             (linking.LINKS, "expires_at")} == set(indexes.TTL)
     assert stripe_events.EVENTS == "stripe_events"
-    assert webhooks.DELIVERY_RETENTION >= timedelta(days=1)
+    assert webhook_fanout.DELIVERY_RETENTION >= timedelta(days=1)
 
 
 # --- into Terraform -----------------------------------------------------------------

@@ -13,7 +13,7 @@ from shared.adapters.inprocess_bus import InProcessBus
 from shared.bootstrap import Container
 from shared.clock import FakeClock
 from shared.ports import Guard
-from shared.services import messages as message_service
+from shared.services import message_transitions
 from tests.fakes import (
     FakeTaskQueue,
     make_settings,
@@ -103,4 +103,4 @@ def test_kill_the_holder_on_firestore_each_queued_message_is_sent_once(c, cluste
         assert message_events(c, m.id, "message:out:sent") == ["message:out:sent"]
     # the dead runner's fence no longer opens anything
     late = queue_message(c, account, device.id, "late")
-    assert message_service.claim(c.store, late.id, "runner-a", fence=lambda _: stale_fence) is None
+    assert message_transitions.claim(c, late.id, "runner-a", fence=lambda _: stale_fence) is None

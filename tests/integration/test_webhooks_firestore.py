@@ -25,7 +25,9 @@ from shared.bootstrap import Container
 from shared.clock import FakeClock, SystemClock
 from shared.domain import Event
 from shared.ids import new_id
-from shared.services import webhooks
+from shared.services.webhooks import delivery as webhook_delivery
+from shared.services.webhooks import delivery_log, registration
+from shared.services.webhooks import fanout as webhook_fanout
 from shared.settings import Settings
 from tests.fakes import FakeHttp, FakeTaskQueue
 from tests.integration.webhooks_emulators import emulator_host, free_port
@@ -81,29 +83,29 @@ def test_sequence_numbers_are_unique_under_concurrency(store):
 def test_delivery_log_pages_on_firestore(store, project):
     settings = Settings(env="test", allow_private_webhooks=True)
     clock = FakeClock(datetime(2026, 5, 1, tzinfo=UTC))
-    tasks = FakeTaskQueue()
-    webhook = webhooks.create_webhook(store, settings, clock, "acc_1", url="http://127.0.0.1:1/",
-                                      events=["*"], devices=None)
+    tasks, http = FakeTaskQueue(), FakeHttp([500])
+    c = Container(settings, store=store, tasks=tasks, clock=clock, http=http)
+    webhook = registration.create_webhook(c, "acc_1", url="http://127.0.0.1:1/", events=["*"],
+                                          devices=None)
     made = []
     for _ in range(12):
         event = Event(id=new_id("evt"), event="message:in:new", created_at=clock.now(),
                       account="acc_1", device="dev_1", data={})
-        made += webhooks.fanout(store, tasks, clock, event)
+        made += webhook_fanout.fan_out(c, event)
         clock.advance(0.001)
     seen, cursor = [], None
     while True:
-        page, cursor = webhooks.list_deliveries(store, "acc_1", webhook.id, limit=5,
-                                                cursor=cursor)
+        page, cursor = delivery_log.list_deliveries(c, "acc_1", webhook.id, limit=5,
+                                                    cursor=cursor)
         seen += [d.id for d in page]
         if not cursor:
             break
     assert seen == list(reversed(made))
     # the attempt guard is a conditional update: a second recording of attempt 0 loses
-    http = FakeHttp([500])
-    assert webhooks.deliver(store, tasks, clock, settings, http, made[0], 0) == "pending"
-    assert webhooks.deliver(store, tasks, clock, settings, http, made[0], 0) == "pending"
+    assert webhook_delivery.deliver(c, made[0], 0) == "pending"
+    assert webhook_delivery.deliver(c, made[0], 0) == "pending"
     assert len(http.posts) == 1 and store.get("deliveries", made[0])["attempt_count"] == 1
-    assert webhooks.get_webhook(store, settings, "acc_1", webhook.id).secret == webhook.secret
+    assert registration.get_webhook(c, "acc_1", webhook.id).secret == webhook.secret
 
 
 # --- a delivering process dies mid-way -------------------------------------------------------
@@ -188,16 +190,16 @@ def test_none_lost_when_the_deliverer_dies_after_posting(project, firestore_host
                         store_backend="firestore")
     c = Container(settings, store=FirestoreStore(firestore.Client(project=project)),
                   tasks=dispatcher, clock=SystemClock())
-    webhook = webhooks.create_webhook(c.store, settings, c.clock, "acc_1",
-                                      url=f"http://127.0.0.1:{receiver.server_port}/hook",
-                                      events=["*"], devices=None)
+    webhook = registration.create_webhook(c, "acc_1",
+                                          url=f"http://127.0.0.1:{receiver.server_port}/hook",
+                                          events=["*"], devices=None)
     events = [Event(id=new_id("evt"), event="message:in:new", created_at=c.clock.now(),
                     account="acc_1", device="dev_1", data={"n": n}) for n in range(6)]
     kill_on.update({events[0].id, events[3].id})
     deliverer.start()
     try:
         for event in events:
-            webhooks.fanout(c.store, c.tasks, c.clock, event)
+            webhook_fanout.fan_out(c, event)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             docs = c.store.query("deliveries", [("webhook_id", "==", webhook.id)])

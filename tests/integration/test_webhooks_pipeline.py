@@ -19,9 +19,10 @@ from shared.adapters.local_dispatcher import LocalDispatcher
 from shared.adapters.mailers import FileOutboxMailer
 from shared.adapters.memory_store import MemoryStore
 from shared.bootstrap import Container
-from shared.services import webhooks
 from shared.services.events import publish
 from shared.services.sequence import SequencedBus
+from shared.services.webhooks import fanout as webhook_fanout
+from shared.services.webhooks import registration
 from shared.settings import Settings
 from tests.integration.webhooks_emulators import free_port
 
@@ -79,8 +80,7 @@ def stack(tmp_path):
     from shared.clock import SystemClock
 
     clock = SystemClock()
-    bus = SequencedBus(InProcessBus(
-        [lambda event: webhooks.fanout(store, dispatcher, clock, event)]))
+    bus = SequencedBus(InProcessBus([lambda event: webhook_fanout.fan_out(c, event)]))
     c = Container(settings, store=store, tasks=dispatcher, bus=bus, clock=clock,
                   mailer=FileOutboxMailer(tmp_path / "outbox.jsonl"))
     holder["c"] = c
@@ -92,7 +92,7 @@ def stack(tmp_path):
 def test_receiver_down_then_back_gets_every_event_under_one_webhook_id(stack):
     c = stack
     receiver = Receiver(free_port())  # not listening yet: connections are refused
-    webhook = webhooks.create_webhook(c.store, c.settings, c.clock, "acc_1",
+    webhook = registration.create_webhook(c, "acc_1",
                                       url=f"http://127.0.0.1:{receiver.port}/hook",
                                       events=["*"], devices=None)
     sent = [publish(c.bus, c.clock, "message:in:new", "acc_1", f"dev_{n % 2}", {"n": n})

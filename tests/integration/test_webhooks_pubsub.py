@@ -24,7 +24,7 @@ from shared.adapters.pubsub_bus import PubSubBus
 from shared.bootstrap import Container
 from shared.domain import Event
 from shared.ids import new_id
-from shared.services import webhooks
+from shared.services.webhooks import registration
 from shared.settings import Settings
 from tests.fakes import FakeTaskQueue
 from tests.integration.webhooks_emulators import emulator_host
@@ -81,7 +81,7 @@ def test_a_push_that_comes_again_makes_one_delivery_per_webhook(pubsub_host):
     project = "wh-" + uuid.uuid4().hex[:8]
     c = Container(Settings(env="test", allow_private_webhooks=True), store=MemoryStore(),
                   tasks=FakeTaskQueue())
-    hooks = [webhooks.create_webhook(c.store, c.settings, c.clock, "acc_1",
+    hooks = [registration.create_webhook(c, "acc_1",
                                      url=f"http://127.0.0.1:9/{n}", events=["*"], devices=None)
              for n in range(3)]
     fanout = Fanout(c, fail_first=2)
@@ -119,7 +119,7 @@ def test_a_fanout_that_keeps_failing_goes_to_the_dead_letter_topic(pubsub_host):
     store.query = query
     c = Container(Settings(env="test", allow_private_webhooks=True), store=store,
                   tasks=FakeTaskQueue())
-    webhooks.create_webhook(c.store, c.settings, c.clock, "acc_ok", url="http://127.0.0.1:9/",
+    registration.create_webhook(c, "acc_ok", url="http://127.0.0.1:9/",
                             events=["*"], devices=None)
     fanout = Fanout(c, fail_first=0)
     subscribe(project, fanout.url)

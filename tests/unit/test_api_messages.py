@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from shared import names
-from shared.services import messages as message_service
+from shared.services import message_transitions
 from tests.fakes import assert_error
 
 PHONE = "+447911123456"
@@ -168,14 +168,14 @@ def test_cancel_queued_message(api, device, container):
 
 def test_cancel_sent_message_is_409(api, device, container):
     message = api.post("/v1/messages", json={"phone": PHONE, "message": "x"}).get_json()
-    message_service.mark_sent(container.store, container.bus, container.clock, message["id"])
+    message_transitions.mark_sent(container, message["id"])
     assert_error(api.delete(f"/v1/messages/{message['id']}"), 409, "not_cancellable")
     assert api.get(f"/v1/messages/{message['id']}").get_json()["status"] == "sent"
 
 
 def test_cancel_claimed_message_is_409(api, device, container):
     message = api.post("/v1/messages", json={"phone": PHONE, "message": "x"}).get_json()
-    message_service.claim(container.store, message["id"], "runner-0")
+    message_transitions.claim(container, message["id"], "runner-0")
     assert_error(api.delete(f"/v1/messages/{message['id']}"), 409, "not_cancellable")
 
 

@@ -81,6 +81,38 @@ def test_a_renewal_the_store_answers_late_counts_the_lease_from_the_answer(conta
     assert mine.epoch is not None
 
 
+def test_a_first_acquire_the_store_answers_late_counts_the_lease_from_the_answer(
+        container, slow):
+    """A runner's first call also builds the store's client (seconds on a loaded machine):
+    the lease must not be nearly spent when the runner starts taking devices."""
+    mine = leases(container, slow.mono)
+    real = slow.get
+
+    def first_call_slow(collection, doc_id):
+        slow.get = real
+        slow.mono.advance(8.0)
+        return real(collection, doc_id)
+
+    slow.get = first_call_slow
+    assert mine.acquire()
+    slow.mono.advance(7.0)
+    assert mine.valid()
+
+
+def test_a_status_reported_while_the_lease_is_late_is_recorded_after_the_renewal(
+        container, acc, cluster):
+    c = container
+    a = cluster.add("runner-a")
+    device = seed_device(c, acc)
+    a.runner.resume([device.id])
+    cluster.mono.advance(cluster.lease)  # late: the store is slow
+    a.link_all()  # the sandbox links the device meanwhile
+    assert c.store.get("devices", device.id)["status"] != "connected"
+    a.keeper.tick()
+    assert c.store.get("devices", device.id)["status"] == "connected"
+    assert a.runner.sessions[device.id].connected
+
+
 def test_a_renewal_the_store_refuses_loses_the_lease(container, slow):
     mine, other = leases(container, slow.mono), leases(container, slow.mono)
     assert mine.acquire()
@@ -362,3 +394,32 @@ def test_healthz_fails_when_the_keeper_no_longer_runs(container, acc, network):
     thread.join()
     assert client.get("/healthz").status_code == 503
     keeper.stop()
+
+
+# --- sandbox receipts survive a crash ---------------------------------------------------------
+
+
+def test_a_sandbox_message_sent_just_before_a_crash_still_gets_its_receipts(
+        container, acc, make_runner):
+    from device_runner.sandbox import SandboxNetwork
+
+    c = container
+    device = seed_device(c, acc)
+    runner, timer = make_runner(c)
+    runner.handle_device_task({"device_id": device.id, "action": "start"})
+    timer.fire_all()
+    first, second = queue_message(c, acc, device.id, "one"), queue_message(c, acc, device.id, "two")
+    runner.handle_message_task(first.id)
+    runner.handle_message_task(second.id)
+    wait_until(lambda: status_of(c, first.id) == status_of(c, second.id) == "sent")
+    timer.fire_next()  # the first is delivered; then the runner dies, with its timers
+    assert status_of(c, first.id) == "delivered" and status_of(c, second.id) == "sent"
+    runner.drop_all()
+
+    again, timer2 = make_runner(c, net=SandboxNetwork())  # a new process: a new sandbox
+    again.start()
+    timer2.fire_all()
+    timer2.fire_all()
+    assert status_of(c, first.id) == "read" and status_of(c, second.id) == "read"
+    doc = c.store.get("messages", second.id)
+    assert doc["delivered_at"] and doc["read_at"]

@@ -8,7 +8,7 @@ import pytest
 
 from device_runner.leases import Leases
 from shared.domain import DeviceStatus
-from shared.services import messages as message_service
+from shared.services import message_transitions
 from tests.fakes import message_events, queue_message, seed_account, seed_device, status_of, wait_until
 from tests.shards import Cluster, Monotonic
 
@@ -185,7 +185,7 @@ def test_kill_the_holder_with_queued_messages_the_other_takes_over_and_sends_eac
     wait_until(lambda: sum(status_of(c, m.id) == "sent" for m in messages) == 1)
     # a message a claimed and died before sending
     in_flight = next(m for m in messages if status_of(c, m.id) == "queued")
-    assert message_service.claim(c.store, in_flight.id, "runner-a") is not None
+    assert message_transitions.claim(c, in_flight.id, "runner-a") is not None
     a.keeper.kill()
 
     cluster.pass_time(cluster.lease / 3)
@@ -216,7 +216,7 @@ def test_a_stale_runner_cannot_write_after_losing_the_lease(container, acc, clus
     b.keeper.tick()  # ...b takes the device (epoch 2)
     assert c.store.get("devices", device.id)["lease_epoch"] == 2
     # a wakes up with its old fence: its writes change nothing
-    assert message_service.claim(c.store, queued.id, "runner-a", fence=lambda _: fence) is None
+    assert message_transitions.claim(c, queued.id, "runner-a", fence=lambda _: fence) is None
     from shared.services.connection import record_status
 
     assert not record_status(c.store, c.bus, c.clock, device.id, DeviceStatus.banned, guard=fence)
@@ -270,7 +270,7 @@ def test_a_deleted_device_is_stopped_on_whichever_shard_holds_it(container, acc,
     a, b = cluster.add("runner-a"), cluster.add("runner-b")
     device = seed_device(c, acc)
     b.runner.resume([device.id])
-    device_service.delete_device(c.store, c.tasks, c.bus, c.clock, acc, device.id)
+    device_service.delete_device(c, acc, device.id)
     response = a.client.post("/tasks/devices", json={"device_id": device.id, "action": "stop"})
     assert response.status_code == 200
     assert device.id not in b.runner.sessions and not b.leases.holds(device.id)

@@ -34,8 +34,8 @@ def connected(c, account_id, transport):
 
 
 def check(c, rpc, account_id, device_id=None):
-    return device_sessions.check_numbers(c.store, rpc, c.clock, account_id, ["+447911123456"],
-                                         device_id)
+    c.__dict__["runner_rpc"] = rpc  # the container's runner, replaced
+    return device_sessions.check_numbers(c, account_id, ["+447911123456"], device_id)
 
 
 def test_a_connected_whatsapp_device_is_preferred_to_a_sandbox_one(c):
@@ -86,12 +86,12 @@ def test_the_monthly_check_limit_mails_the_owner_once_a_month(c):
     account, _, _ = create_account(c.store, c.clock, "Acme", "owner@acme.example")
     device = connected(c, account.id, "whatsapp")
     outbox, rpc = Outbox(), RecordingRpc(True)
+    c.__dict__["mailer"] = outbox
     period = c.clock.now().strftime("%Y-%m")
     c.store.put("number_checks_usage", f"{device}:{period}", {"count": 1000})  # Professional
     for _ in range(2):
         with pytest.raises(QuotaExceeded):
-            device_sessions.check_numbers(c.store, rpc, c.clock, account.id, ["+447911123456"],
-                                          mailer=outbox)
+            check(c, rpc, account.id)
     [(to, subject, body)] = outbox.sent
     assert to == "owner@acme.example" and "number check limit" in subject
     assert "1000 number checks a month" in body and rpc.asked == []
@@ -99,6 +99,5 @@ def test_the_monthly_check_limit_mails_the_owner_once_a_month(c):
     nxt = c.clock.now().strftime("%Y-%m")
     c.store.put("number_checks_usage", f"{device}:{nxt}", {"count": 1000})
     with pytest.raises(QuotaExceeded):
-        device_sessions.check_numbers(c.store, rpc, c.clock, account.id, ["+447911123456"],
-                                      mailer=outbox)
+        check(c, rpc, account.id)
     assert len(outbox.sent) == 2

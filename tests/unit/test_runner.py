@@ -10,7 +10,7 @@ import pytest
 
 from device_runner.app import create_app as create_runner_app
 from device_runner.sandbox import SandboxNetwork
-from shared.services import connection
+from shared.services import connection, message_transitions
 from shared.services import devices as device_service
 from shared.services import messages as message_service
 from tests.fakes import (
@@ -188,7 +188,7 @@ def test_claim_left_by_a_dead_runner_is_sent_once(container, acc, make_runner, n
     message = queue_message(c, acc, device.id)
     others = [queue_message(c, acc, device.id, f"other{i}") for i in range(2)]
     # the runner died between claim and send
-    assert message_service.claim(c.store, message.id, c.settings.runner_shard) is not None
+    assert message_transitions.claim(c, message.id, c.settings.runner_shard) is not None
     assert c.store.get("messages", message.id)["claimed_by"] == c.settings.runner_shard
 
     runner, timer = make_runner(c)
@@ -208,7 +208,7 @@ def test_claim_after_send_before_mark_sent_is_not_delivered_twice(container, acc
     c = container
     device = seed_device(c, acc)
     message = queue_message(c, acc, device.id)
-    message_service.claim(c.store, message.id, c.settings.runner_shard)
+    message_transitions.claim(c, message.id, c.settings.runner_shard)
     assert network.deliver(device.id, message.wa_id, message.phone, message.message)
 
     runner, timer = make_runner(c)
@@ -249,7 +249,7 @@ def test_cancelled_before_send_is_never_sent(container, acc, make_runner, networ
     runner, timer = make_runner(c)
     runner.handle_message_task(cancelled.id)
     runner.handle_message_task(kept.id)
-    message_service.cancel_message(c.store, c.bus, c.clock, acc, cancelled.id)
+    message_service.cancel_message(c, acc, cancelled.id)
     go_fast(runner, device.id)
     timer.fire_all()
     wait_until(lambda: status_of(c, kept.id) == "sent")
@@ -302,11 +302,11 @@ def test_refresh_applies_new_speed(container, acc, make_runner):
     runner, timer = make_runner(c)
     runner.handle_device_task({"device_id": device.id, "action": "start"})
     assert runner.sessions[device.id].delivery_speed == 10
-    device_service.update_device(c.store, c.tasks, c.clock, acc, device.id,
+    device_service.update_device(c, acc, device.id,
                                  {"settings": {"delivery_speed": 18}})
     runner.handle_device_task({"device_id": device.id, "action": "refresh"})
     assert runner.sessions[device.id].delivery_speed == 18
-    device_service.update_device(c.store, c.tasks, c.clock, acc, device.id,
+    device_service.update_device(c, acc, device.id,
                                  {"settings": {"delivery_speed": 90}})
     runner.handle_device_task({"device_id": device.id, "action": "refresh"})
     assert runner.sessions[device.id].delivery_speed == 20  # the Professional plan's cap
@@ -318,7 +318,7 @@ def test_deleted_device_stops_and_its_queue_fails(container, acc, make_runner, n
     runner, timer = make_runner(c)
     message = queue_message(c, acc, device.id)
     runner.handle_message_task(message.id)
-    device_service.delete_device(c.store, c.tasks, c.bus, c.clock, acc, device.id)
+    device_service.delete_device(c, acc, device.id)
     runner.handle_device_task({"device_id": device.id, "action": "stop"})
     timer.fire_all()  # a link that was under way arrives late
     assert device.id not in runner.sessions

@@ -14,8 +14,8 @@ from shared import names
 from shared.clock import FakeClock
 from shared.domain import DeviceStatus, FailureReason
 from shared.ports import Inbound, Receipt
-from shared.services import webhooks
 from shared.services.accounts import create_api_key
+from shared.services.webhooks import delivery as webhook_delivery
 from tests.fakes import (
     ADMIN_KEY,
     FakeHttp,
@@ -276,8 +276,7 @@ def test_walking_skeleton(make_runner, network):
 
     deliveries = [t for t in c.tasks.tasks if t.target == names.TARGET_WEBHOOK_DELIVER]
     for task in deliveries:
-        assert webhooks.deliver(c.store, c.tasks, c.clock, c.settings, c.http,
-                                task.payload["delivery_id"]) == "succeeded"
+        assert webhook_delivery.deliver(c, task.payload["delivery_id"]) == "succeeded"
     received = [Verifier(hook["secret"]).verify(p.body, p.headers) for p in c.http.posts]
     assert [r["event"] for r in received] == ["message:out:new", "message:out:sent",
                                               "message:out:delivered", "message:out:read"]

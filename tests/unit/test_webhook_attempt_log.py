@@ -9,17 +9,18 @@ import flask
 
 from functions.webhook_deliver import handle_deliver
 from shared.domain import Event
-from shared.services import webhooks
+from shared.services.webhooks import fanout as webhook_fanout
+from shared.services.webhooks import registration
 from tests.fakes import FakeHttp, make_container
 
 
 def _deliver_once(http: FakeHttp, capsys) -> dict:
     c = make_container(http=http, fanout=False)
-    hook = webhooks.create_webhook(c.store, c.settings, c.clock, "acc_1",
+    hook = registration.create_webhook(c, "acc_1",
                                    url="https://example.com/hook", events=["*"], devices=None)
     event = Event(id="evt_1", event="webhook:test", account="acc_1", device=None,
                   created_at=c.clock.now(), data={})
-    delivery_id = webhooks.enqueue_delivery(c.store, c.tasks, c.clock, hook, event)
+    delivery_id = webhook_fanout.enqueue_delivery(c, hook, event)
     app = flask.Flask(__name__)
     with app.test_request_context("/", method="POST", json={"delivery_id": delivery_id}):
         handle_deliver(c, flask.request)

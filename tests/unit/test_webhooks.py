@@ -10,7 +10,9 @@ from shared import names
 from shared.clock import FakeClock
 from shared.domain import Event
 from shared.ids import new_id
-from shared.services import webhooks
+from shared.services.webhooks import delivery as webhook_delivery
+from shared.services.webhooks import fanout as webhook_fanout
+from shared.services.webhooks import registration
 from shared.settings import Settings
 from tests.fakes import TEST_RETRY_SCHEDULE, FakeHttp, make_container, make_settings
 
@@ -32,7 +34,7 @@ def add_webhook(c, *, account=ACC, events=("*",), devices=None, enabled=True, ur
     for device_id in devices or ():
         if c.store.get("devices", device_id) is None:
             add_device(c, account, device_id)
-    webhook = webhooks.create_webhook(c.store, c.settings, c.clock, account, url=url,
+    webhook = registration.create_webhook(c, account, url=url,
                                       events=list(events), devices=devices)
     if not enabled:
         c.store.update("webhooks", webhook.id, {"enabled": False})
@@ -50,11 +52,11 @@ def c():
 
 
 def fanout(c, event):
-    return webhooks.fanout(c.store, c.tasks, c.clock, event)
+    return webhook_fanout.fan_out(c, event)
 
 
 def deliver(c, delivery_id):
-    return webhooks.deliver(c.store, c.tasks, c.clock, c.settings, c.http, delivery_id)
+    return webhook_delivery.deliver(c, delivery_id)
 
 
 # --- fan-out ----------------------------------------------------------------------
@@ -176,7 +178,7 @@ def test_deliver_signs_per_standard_webhooks(c):
     assert payload == json.loads(post.body) == event.body()
     assert set(payload) == {"id", "event", "created_at", "device", "data"}
     with pytest.raises(Exception):  # noqa: B017 - any verification error
-        Verifier(webhooks.new_secret()).verify(post.body, post.headers)
+        Verifier(registration.new_secret()).verify(post.body, post.headers)
     with pytest.raises(Exception):  # noqa: B017
         Verifier(webhook.secret).verify(post.body.replace(b"sent", b"read"), post.headers)
 
@@ -276,7 +278,7 @@ def test_repeated_task_after_success_posts_nothing(c):
 def test_deleted_webhook_fails_the_delivery(c):
     webhook = add_webhook(c)
     [delivery_id] = fanout(c, make_event())
-    webhooks.delete_webhook(c.store, ACC, webhook.id)
+    registration.delete_webhook(c, ACC, webhook.id)
     assert deliver(c, delivery_id) == "failed"
     assert c.store.get("deliveries", delivery_id)["status"] == "failed"
     assert c.http.posts == []
@@ -290,7 +292,7 @@ def test_unknown_delivery_is_none(c):
 def test_url_that_turned_private_is_not_posted_to():
     c = make_container(settings=make_settings(env="production", allow_private_webhooks=False),
                        fanout=False)
-    webhook = webhooks.create_webhook(c.store, c.settings, c.clock, ACC,
+    webhook = registration.create_webhook(c, ACC,
                                       url="https://93.184.215.14/hook", events=["*"],
                                       devices=None)
     c.store.update("webhooks", webhook.id, {"url": "https://169.254.169.254/hook"})

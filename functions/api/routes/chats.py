@@ -29,7 +29,7 @@ def _out(chat) -> ChatOut:
              summary="List a device's chats, most recently active first", tag="chats",
              errors=(404,))
 def list_chats(p: Principal, device_id: str, query: ChatQuery):
-    devices.get_device(p.c.store, p.account_id, device_id)
+    devices.get_device(p.c, p.account_id, device_id)
     found, next_cursor = chats.list_chats(p.c.store, device_id, label=query.label,
                                           kind=query.kind, unread=query.unread,
                                           limit=query.limit, after=query.cursor)
@@ -70,15 +70,14 @@ def list_chat_messages(p: Principal, device_id: str, chat_id: str, query: Page):
              summary="Send a text message in a chat", tag="chats", errors=(404, 409),
              headers={"Idempotency-Key": "As for POST /v1/messages."})
 def send_to_chat(p: Principal, device_id: str, chat_id: str, body: SendToChat):
-    devices.get_device(p.c.store, p.account_id, device_id)
+    devices.get_device(p.c, p.account_id, device_id)
     chat = parse_chat_id(chat_id)
     if chat.endswith("@g.us"):
         raise ValidationFailed("chat: sending to a group chat is not supported here yet",
                                details={"field": "chat"}, code="group_chat")
     message, created = messages.send_message(
-        p.c.store, p.c.tasks, p.c.bus, p.c.clock, p.account_id, phone=chat, text=body.message,
-        device_id=device_id, priority=body.priority, reference=body.reference,
-        idempotency_key=p.idempotency_key, mailer=p.c.mailer)
+        p.c, p.account_id, phone=chat, text=body.message, device_id=device_id,
+        priority=body.priority, reference=body.reference, idempotency_key=p.idempotency_key)
     return MessageOut.model_validate(message.model_dump(exclude=message.INTERNAL)), \
         201 if created else 200
 
@@ -87,5 +86,5 @@ def send_to_chat(p: Principal, device_id: str, chat_id: str, body: SendToChat):
              response=ChatLink, tag="chats", errors=(404,),
              summary="A link that opens the chat with a number (existing or new) in WhatsApp Web")
 def chat_link(p: Principal, device_id: str, phone: str, query: ChatLinkQuery):
-    devices.get_device(p.c.store, p.account_id, device_id)
+    devices.get_device(p.c, p.account_id, device_id)
     return ChatLink.model_validate(chats.chat_link(phone, query.text))

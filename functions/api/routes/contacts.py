@@ -16,7 +16,7 @@ def _out(contact) -> ContactOut:
 @agent_route("GET", "/v1/devices/{device_id}/contacts", query=ContactQuery, response=ContactList,
              summary="List a device's contacts by number", tag="contacts", errors=(404,))
 def list_contacts(p: Principal, device_id: str, query: ContactQuery):
-    devices.get_device(p.c.store, p.account_id, device_id)
+    devices.get_device(p.c, p.account_id, device_id)
     found, next_cursor = contacts.list_contacts(p.c.store, device_id, label=query.label,
                                                 limit=query.limit, after=query.cursor)
     return ContactList(data=[_out(c) for c in found], next_cursor=next_cursor)
@@ -32,7 +32,7 @@ def get_contact(p: Principal, device_id: str, phone: str):
              errors=(404,),
              summary="Set a contact's name, metadata and labels (event contact:update)")
 def update_contact(p: Principal, device_id: str, phone: str, body: UpdateContact):
-    devices.get_device(p.c.store, p.account_id, device_id)
+    devices.get_device(p.c, p.account_id, device_id)
     contact = contacts.update_contact(p.c.store, p.c.bus, p.c.clock, p.account_id, device_id,
                                       phones.normalise(phone), body.model_dump(exclude_unset=True))
     return _out(contact)

@@ -23,7 +23,7 @@ def create_device(p: Principal, body: CreateDevice):
     settings = DeviceSettings.model_validate(
         body.settings.model_dump(exclude_none=True) if body.settings else {})
     transport = body.transport or Transport(p.c.settings.default_transport)
-    device = devices.create_device(p.c.store, p.c.tasks, p.c.clock, p.account_id,
+    device = devices.create_device(p.c, p.account_id,
                                    transport=transport, alias=body.alias, settings=settings,
                                    **({"plan": body.plan.value} if body.plan else {}))
     return _out(device)
@@ -31,14 +31,14 @@ def create_device(p: Principal, body: CreateDevice):
 
 @api.route("GET", "/v1/devices", response=DeviceList, summary="List devices", tag="devices")
 def list_devices(p: Principal):
-    return DeviceList(data=[_out(d) for d in devices.list_devices(p.c.store, p.account_id)
+    return DeviceList(data=[_out(d) for d in devices.list_devices(p.c, p.account_id)
                             if p.sees(d.id)])
 
 
 @api.route("GET", "/v1/devices/{device_id}", response=DeviceOut, summary="Get a device",
            tag="devices", errors=(404,))
 def get_device(p: Principal, device_id: str):
-    return _out(devices.get_device(p.c.store, p.account_id, device_id))
+    return _out(devices.get_device(p.c, p.account_id, device_id))
 
 
 @api.route("PATCH", "/v1/devices/{device_id}", body=UpdateDevice, response=DeviceOut,
@@ -47,7 +47,7 @@ def update_device(p: Principal, device_id: str, body: UpdateDevice):
     changes = body.model_dump(exclude_unset=True)
     if body.settings is not None:
         changes["settings"] = body.settings.model_dump(exclude_none=True)
-    device = devices.update_device(p.c.store, p.c.tasks, p.c.clock, p.account_id, device_id,
+    device = devices.update_device(p.c, p.account_id, device_id,
                                    changes)
     return _out(device)
 
@@ -57,13 +57,13 @@ def update_device(p: Principal, device_id: str, body: UpdateDevice):
            tag="devices", errors=(404,))
 def delete_device(p: Principal, device_id: str):
     billing.release_device(p.c.store, p.c.billing, p.account_id, device_id)  # ends its subscription
-    devices.delete_device(p.c.store, p.c.tasks, p.c.bus, p.c.clock, p.account_id, device_id)
+    devices.delete_device(p.c, p.account_id, device_id)
 
 
 @api.route("POST", "/v1/devices/{device_id}/sandbox/inbound", body=SandboxInbound,
            response=Accepted, status=202, tag="devices", errors=(404,),
            summary="Inject an inbound message into a sandbox device")
 def sandbox_inbound(p: Principal, device_id: str, body: SandboxInbound):
-    devices.inject_sandbox_inbound(p.c.store, p.c.tasks, p.account_id, device_id, body.phone,
+    devices.inject_sandbox_inbound(p.c, p.account_id, device_id, body.phone,
                                    body.message)
     return Accepted()

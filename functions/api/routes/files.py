@@ -54,7 +54,7 @@ def get_file(p: Principal, file_id: str):
 @api.route("GET", "/v1/devices/{device_id}/usage", response=UsageOut, tag="devices",
            summary="A device's use of its plan this month", errors=(404,))
 def device_usage(p: Principal, device_id: str):
-    device = devices.get_device(p.c.store, p.account_id, device_id)
+    device = devices.get_device(p.c, p.account_id, device_id)
     plan = quotas.plan_of(device)
     period = quotas.period_of(p.c.clock.now())
     used = quotas.used(p.c.store, device.id, period)

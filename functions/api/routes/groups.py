@@ -31,7 +31,7 @@ def _op(op) -> OperationOut:
 @agent_route("GET", "/v1/devices/{device_id}/groups", response=GroupList, tag="groups",
              errors=(404,), summary="List the device's groups (refreshed from WhatsApp every few minutes)")
 def list_groups(p: Principal, device_id: str):
-    devices.get_device(p.c.store, p.account_id, device_id)
+    devices.get_device(p.c, p.account_id, device_id)
     found = groups.list_groups(p.c.store, p.c.tasks, p.c.clock, p.account_id, device_id)
     return GroupList(data=[_group(g) for g in found])
 
@@ -39,7 +39,7 @@ def list_groups(p: Principal, device_id: str):
 @api.route("POST", "/v1/devices/{device_id}/groups/sync", response=Accepted, status=202,
            tag="groups", errors=(404,), summary="Refresh the device's groups from WhatsApp now")
 def sync_groups(p: Principal, device_id: str):
-    devices.get_device(p.c.store, p.account_id, device_id)
+    devices.get_device(p.c, p.account_id, device_id)
     groups.request_sync(p.c.store, p.c.tasks, p.c.clock, device_id, force=True)
     return Accepted()
 

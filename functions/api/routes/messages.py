@@ -16,11 +16,6 @@ def _out(message) -> MessageOut:
     return MessageOut.model_validate(message.model_dump(exclude=message.INTERNAL))
 
 
-def _media_source(c) -> messages.MediaSource:
-    """Built only for media messages: a text never makes the Storage client."""
-    return messages.MediaSource(c.storage, c.fetcher, c.settings.media_fetch_timeout)
-
-
 def _draft(body: SendMessage):
     if body.message is not None:
         return None
@@ -41,27 +36,24 @@ def _draft(body: SendMessage):
                     "the message the first request created (status 200); another body with "
                     "the same key gets 409."})
 def send_message(p: Principal, body: SendMessage):
-    c = p.c
     message, created = messages.send_message(
-        c.store, c.tasks, c.bus, c.clock, p.account_id, phone=body.phone, group=body.group,
-        text=body.message, content=_draft(body), quote=body.quote, device_id=body.device,
-        priority=body.priority, reference=body.reference, deliver_at=body.deliver_at,
-        idempotency_key=p.idempotency_key, media=_media_source(c) if body.media else None,
-        mailer=c.mailer)
+        p.c, p.account_id, phone=body.phone, group=body.group, text=body.message,
+        content=_draft(body), quote=body.quote, device_id=body.device, priority=body.priority,
+        reference=body.reference, deliver_at=body.deliver_at, idempotency_key=p.idempotency_key)
     return _out(message), 201 if created else 200
 
 
 @api.route("GET", "/v1/messages/{message_id}", response=MessageOut, summary="Get a message",
            tag="messages", errors=(404,))
 def get_message(p: Principal, message_id: str):
-    return _out(messages.get_message(p.c.store, p.account_id, message_id))
+    return _out(messages.get_message(p.c, p.account_id, message_id))
 
 
 @api.route("GET", "/v1/messages", query=MessageQuery, response=MessageList,
            summary="List messages, newest first, a page at a time", tag="messages")
 def list_messages(p: Principal, query: MessageQuery):
     found, cursor = messages.list_messages(
-        p.c.store, p.account_id, device_id=query.device, status=query.status, phone=query.phone,
+        p.c, p.account_id, device_id=query.device, status=query.status, phone=query.phone,
         group=query.group, reference=query.reference, since=query.since, until=query.until,
         limit=query.limit, cursor=query.cursor)
     return MessageList(data=[_out(m) for m in found], next_cursor=cursor)
@@ -70,5 +62,5 @@ def list_messages(p: Principal, query: MessageQuery):
 @api.route("DELETE", "/v1/messages/{message_id}", response=MessageOut,
            summary="Cancel a queued or scheduled message", tag="messages", errors=(404, 409))
 def cancel_message(p: Principal, message_id: str):
-    return _out(messages.cancel_message(p.c.store, p.c.bus, p.c.clock, p.account_id,
+    return _out(messages.cancel_message(p.c, p.account_id,
                                         message_id))

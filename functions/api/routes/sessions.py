@@ -43,13 +43,13 @@ def scan(p: Principal, device_id: str, query: ScanQuery):
     expiry (header Expires, or expires_at). 202 with Retry-After while it is being made."""
     fmt = _format(query)
     if query.phone:
-        device, code = device_sessions.pairing_code(p.c.store, p.c.runner_rpc, p.c.clock,
-                                                    p.account_id, device_id, query.phone)
+        device, code = device_sessions.pairing_code(p.c, p.account_id, device_id,
+                                                    query.phone)
         body = ScanCode(device=device.id, status="linking", **code)
         if fmt == ScanFormat.text:
             return Response(code["pairing_code"], mimetype="text/plain", headers=_no_store())
         return _json(body, 200)
-    device, code = device_sessions.scan(p.c.store, p.c.tasks, p.c.clock, p.account_id, device_id,
+    device, code = device_sessions.scan(p.c, p.account_id, device_id,
                                         wait=p.c.settings.scan_wait)
     if code is None or not code.get("qr"):
         body = ScanCode(device=device.id, status="linking", pairing_code=(code or {}).get(
@@ -92,8 +92,8 @@ def _json(model, status: int) -> Response:
            summary="Unlink the current number and link again (a change of number): the "
            "device keeps its id, settings, chats and contacts", tag="devices", errors=(404,))
 def relink(p: Principal, device_id: str):
-    device_sessions.relink(p.c.store, p.c.tasks, p.c.clock, p.account_id, device_id)
-    return DeviceOut.model_validate(get_device(p.c.store, p.account_id, device_id).model_dump())
+    device_sessions.relink(p.c, p.account_id, device_id)
+    return DeviceOut.model_validate(get_device(p.c, p.account_id, device_id).model_dump())
 
 
 @api.route("PATCH", "/v1/devices/{device_id}/profile", body=ProfileUpdate, response=ProfileOut,
@@ -101,8 +101,7 @@ def relink(p: Principal, device_id: str):
            errors=(404, 409))
 def update_profile(p: Principal, device_id: str, body: ProfileUpdate):
     image = base64.b64decode(body.image) if body.image is not None else None
-    profile = device_sessions.update_profile(p.c.store, p.c.runner_rpc, p.c.clock, p.account_id,
-                                             device_id, name=body.name,
+    profile = device_sessions.update_profile(p.c, p.account_id, device_id, name=body.name,
                                              description=body.description, image=image)
     return ProfileOut.model_validate(profile)
 
@@ -113,15 +112,14 @@ def update_profile(p: Principal, device_id: str, body: ProfileUpdate):
            tag="numbers", errors=(404, 409, 429))
 def numbers_exist(p: Principal, body: CheckNumbers):
     return NumberExistence.model_validate(device_sessions.check_numbers(
-        p.c.store, p.c.runner_rpc, p.c.clock, p.account_id, body.numbers, body.device,
-        mailer=p.c.mailer))
+        p.c, p.account_id, body.numbers, body.device))
 
 
 @agent_route("GET", "/v1/devices/{device_id}/media/{name}", summary="A media file the device "
            "received (inbound events link here)", tag="devices", errors=(404,),
            content_type="application/octet-stream")
 def inbound_media(p: Principal, device_id: str, name: str):
-    device = get_device(p.c.store, p.account_id, device_id)
+    device = get_device(p.c, p.account_id, device_id)
     try:
         data, mime = p.c.inbound_media.get(device.id, name)
     except LookupError as exc:

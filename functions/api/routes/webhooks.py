@@ -17,15 +17,15 @@ from functions.api.schemas_webhooks import (
     WebhookSecret,
 )
 from shared.events import CATALOG, example_body
-from shared.services import webhooks
+from shared.services.webhooks import delivery_log, registration
 
 TAG = "webhooks"
 
 
 def _out(webhook, model=WebhookOut):
-    """Custom headers are write-only: shown masked (see webhooks.masked)."""
+    """Custom headers are write-only: shown masked (see registration.masked)."""
     return model.model_validate(webhook.model_dump() | {
-        "headers": webhooks.mask_headers(webhook.headers)})
+        "headers": registration.mask_headers(webhook.headers)})
 
 
 @api.route("GET", "/v1/webhooks/events", response=EventList, auth=None, tag=TAG,
@@ -39,8 +39,7 @@ def list_webhook_events(p: Principal):
 @api.route("POST", "/v1/webhooks", body=CreateWebhook, response=WebhookCreated, status=201,
            summary="Create a webhook", tag=TAG)
 def create_webhook(p: Principal, body: CreateWebhook):
-    webhook = webhooks.create_webhook(
-        p.c.store, p.c.settings, p.c.clock, p.account_id, url=body.url, events=body.events,
+    webhook = registration.create_webhook(p.c, p.account_id, url=body.url, events=body.events,
         devices=body.devices, headers=body.headers, description=body.description,
         enabled=body.enabled)
     return _out(webhook, WebhookCreated)
@@ -48,34 +47,34 @@ def create_webhook(p: Principal, body: CreateWebhook):
 
 @api.route("GET", "/v1/webhooks", response=WebhookList, summary="List webhooks", tag=TAG)
 def list_webhooks(p: Principal):
-    found = webhooks.list_webhooks(p.c.store, p.c.settings, p.account_id)
+    found = registration.list_webhooks(p.c, p.account_id)
     return WebhookList(data=[_out(w) for w in found])
 
 
 @api.route("GET", "/v1/webhooks/{webhook_id}", response=WebhookOut, summary="Get a webhook",
            tag=TAG, errors=(404,))
 def get_webhook(p: Principal, webhook_id: str):
-    return _out(webhooks.get_webhook(p.c.store, p.c.settings, p.account_id, webhook_id))
+    return _out(registration.get_webhook(p.c, p.account_id, webhook_id))
 
 
 @api.route("PATCH", "/v1/webhooks/{webhook_id}", body=UpdateWebhook, response=WebhookOut,
            summary="Change a webhook; {\"enabled\": true} re-enables a disabled one", tag=TAG,
            errors=(404,))
 def update_webhook(p: Principal, webhook_id: str, body: UpdateWebhook):
-    return _out(webhooks.update_webhook(p.c.store, p.c.settings, p.c.clock, p.account_id,
+    return _out(registration.update_webhook(p.c, p.account_id,
                                         webhook_id, body.changes()))
 
 
 @api.route("DELETE", "/v1/webhooks/{webhook_id}", status=204, summary="Delete a webhook",
            tag=TAG, errors=(404,))
 def delete_webhook(p: Principal, webhook_id: str):
-    webhooks.delete_webhook(p.c.store, p.account_id, webhook_id)
+    registration.delete_webhook(p.c, p.account_id, webhook_id)
 
 
 @api.route("GET", "/v1/webhooks/{webhook_id}/secret", response=WebhookSecret, tag=TAG,
            summary="The webhook's signing secret", errors=(404,))
 def get_webhook_secret(p: Principal, webhook_id: str):
-    webhook = webhooks.get_webhook(p.c.store, p.c.settings, p.account_id, webhook_id)
+    webhook = registration.get_webhook(p.c, p.account_id, webhook_id)
     expires = webhook.previous_secret_expires_at if len(
         webhook.signing_secrets(p.c.clock.now())) > 1 else None
     return WebhookSecret(secret=webhook.secret, previous_secret_expires_at=expires)
@@ -85,7 +84,7 @@ def get_webhook_secret(p: Principal, webhook_id: str):
            summary="Replace the signing secret; the old one keeps signing beside it for 24 hours",
            errors=(404, 409))
 def rotate_webhook_secret(p: Principal, webhook_id: str):
-    webhook = webhooks.rotate_secret(p.c.store, p.c.settings, p.c.clock, p.account_id, webhook_id)
+    webhook = registration.rotate_secret(p.c, p.account_id, webhook_id)
     return WebhookSecret(secret=webhook.secret,
                          previous_secret_expires_at=webhook.previous_secret_expires_at)
 
@@ -93,7 +92,7 @@ def rotate_webhook_secret(p: Principal, webhook_id: str):
 @api.route("POST", "/v1/webhooks/{webhook_id}/test", response=DeliveryOut, status=202, tag=TAG,
            summary="Send a webhook:test event to this webhook", errors=(404, 409))
 def send_webhook_test(p: Principal, webhook_id: str):
-    delivery = webhooks.send_test(p.c.store, p.c.tasks, p.c.clock, p.account_id, webhook_id)
+    delivery = delivery_log.send_test(p.c, p.account_id, webhook_id)
     return DeliveryOut.model_validate(delivery.model_dump())
 
 
@@ -101,7 +100,7 @@ def send_webhook_test(p: Principal, webhook_id: str):
            response=DeliveryList, tag=TAG, errors=(404,),
            summary="The webhook's deliveries, newest first, with every attempt")
 def list_webhook_deliveries(p: Principal, webhook_id: str, query: DeliveryQuery):
-    page, cursor = webhooks.list_deliveries(p.c.store, p.account_id, webhook_id,
+    page, cursor = delivery_log.list_deliveries(p.c, p.account_id, webhook_id,
                                             limit=query.limit, cursor=query.cursor,
                                             status=query.status)
     return DeliveryList(data=[DeliveryOut.model_validate(d.model_dump()) for d in page],
@@ -111,7 +110,7 @@ def list_webhook_deliveries(p: Principal, webhook_id: str, query: DeliveryQuery)
 @api.route("GET", "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}", response=DeliveryOut,
            summary="One delivery and its attempts", tag=TAG, errors=(404,))
 def get_webhook_delivery(p: Principal, webhook_id: str, delivery_id: str):
-    delivery = webhooks.get_delivery(p.c.store, p.account_id, webhook_id, delivery_id)
+    delivery = delivery_log.get_delivery(p.c, p.account_id, webhook_id, delivery_id)
     return DeliveryOut.model_validate(delivery.model_dump())
 
 
@@ -119,7 +118,7 @@ def get_webhook_delivery(p: Principal, webhook_id: str, delivery_id: str):
            response=DeliveryOut, status=202, tag=TAG, errors=(404, 409),
            summary="Deliver a finished delivery once more, now")
 def retry_webhook_delivery(p: Principal, webhook_id: str, delivery_id: str):
-    delivery = webhooks.retry_delivery(p.c.store, p.c.tasks, p.c.clock, p.account_id,
+    delivery = delivery_log.retry_delivery(p.c, p.account_id,
                                        webhook_id, delivery_id)
     return DeliveryOut.model_validate(delivery.model_dump())
 
@@ -128,6 +127,6 @@ def retry_webhook_delivery(p: Principal, webhook_id: str, delivery_id: str):
            response=Recovered, status=202, tag=TAG, errors=(404, 409),
            summary="Retry every delivery that failed since a time (after re-enabling)")
 def recover_webhook_deliveries(p: Principal, webhook_id: str, body: RecoverDeliveries):
-    retried, more = webhooks.recover(p.c.store, p.c.tasks, p.c.clock, p.account_id, webhook_id,
+    retried, more = delivery_log.recover(p.c, p.account_id, webhook_id,
                                      body.since)
     return Recovered(retried=retried, more=more)

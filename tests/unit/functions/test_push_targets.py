@@ -20,7 +20,9 @@ import pytest
 from infra.local_stripe import sign
 from shared.bootstrap import set_container
 from shared.domain import Event
-from shared.services import accounts, webhooks
+from shared.services import accounts
+from shared.services.webhooks import fanout as webhook_fanout
+from shared.services.webhooks import registration
 from tests.fakes import make_container, make_settings
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -94,7 +96,7 @@ def check(response, expected: dict) -> None:
 @pytest.mark.parametrize("case", cases("webhook_fanout"))
 def test_webhook_fanout(apps, c, case):
     request, expected = load("webhook_fanout", case)
-    hook = webhooks.create_webhook(c.store, c.settings, c.clock, RECORDED_ACCOUNT,
+    hook = registration.create_webhook(c, RECORDED_ACCOUNT,
                                    url="https://example.com/hook", events=["*"], devices=None)
     response = call(apps, "webhook_fanout", request, {})
     check(response, expected)
@@ -107,11 +109,11 @@ def test_webhook_fanout(apps, c, case):
 @pytest.mark.parametrize("case", cases("webhook_deliver"))
 def test_webhook_deliver(apps, c, case):
     request, expected = load("webhook_deliver", case)
-    hook = webhooks.create_webhook(c.store, c.settings, c.clock, "acc_1",
+    hook = registration.create_webhook(c, "acc_1",
                                    url="https://example.com/hook", events=["*"], devices=None)
     event = Event(id="evt_1", event="webhook:test", account="acc_1", device=None,
                   created_at=c.clock.now(), data={})
-    delivery_id = webhooks.enqueue_delivery(c.store, c.tasks, c.clock, hook, event)
+    delivery_id = webhook_fanout.enqueue_delivery(c, hook, event)
     check(call(apps, "webhook_deliver", request, {"delivery": delivery_id}), expected)
     posted = len(c.http.posts)
     assert posted == (1 if expected["body"].get("status") == "succeeded" else 0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from shared.content import MAX_TEXT
+from shared.services import message_transitions
 from tests.fakes import assert_error
 from tests.unit.messaging.helpers import GROUP, OTHER, PHONE, first_text
 
@@ -136,10 +137,9 @@ def test_an_inbound_message_opens_the_conversation(api, dev, c):
 
 def test_a_failed_or_cancelled_text_does_not_open_it(api, dev, c):
     from shared.domain import FailureReason, Message
-    from shared.services import messages as service
 
     failed = first_text(api, dev, {"phone": PHONE})
-    service.fail(c.store, c.bus, c.clock, Message.model_validate(c.store.get("messages", failed["id"])),
+    message_transitions.fail(c, Message.model_validate(c.store.get("messages", failed["id"])),
                  FailureReason.number_not_on_whatsapp)
     cancelled = first_text(api, dev, {"phone": PHONE})
     api.delete(f"/v1/messages/{cancelled['id']}")
@@ -155,10 +155,9 @@ def test_a_queued_text_opens_it_only_if_it_goes_first(api, dev, c):
 
 
 def test_a_text_sent_opens_it_for_any_priority(api, dev, c):
-    from shared.services import messages as service
 
     text = first_text(api, dev, {"phone": PHONE})
-    service.mark_sent(c.store, c.bus, c.clock, text["id"])
+    message_transitions.mark_sent(c, text["id"])
     assert api.send(phone=PHONE, buttons=BUTTONS, priority="urgent").status_code == 201
     # another chat is still closed
     assert_error(api.send(phone=OTHER, buttons=BUTTONS), 422, "first_message_not_text")

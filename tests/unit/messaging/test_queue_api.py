@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from shared import names
-from shared.services import messages as service
+from shared.services import message_transitions
 from tests.fakes import assert_error
 from tests.unit.messaging.helpers import GROUP, OTHER, PHONE, make_api
 
@@ -45,14 +45,14 @@ def test_a_message_past_the_queue_cannot_be_cancelled(api, dev, c, step):
 
     body = api.send(phone=PHONE, message="x").get_json()
     if step == "failed":
-        service.fail(c.store, c.bus, c.clock, Message.model_validate(c.store.get("messages", body["id"])),
+        message_transitions.fail(c, Message.model_validate(c.store.get("messages", body["id"])),
                      FailureReason.number_not_on_whatsapp)
     else:
-        service.mark_sent(c.store, c.bus, c.clock, body["id"])
+        message_transitions.mark_sent(c, body["id"])
         if step in ("delivered", "read"):
-            service.mark_delivered(c.store, c.bus, c.clock, body["id"])
+            message_transitions.mark_delivered(c, body["id"])
         if step == "read":
-            service.mark_read(c.store, c.bus, c.clock, body["id"])
+            message_transitions.mark_read(c, body["id"])
     error = assert_error(api.delete(f"/v1/messages/{body['id']}"), 409, "not_cancellable")
     assert step in error["message"]
 

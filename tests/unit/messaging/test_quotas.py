@@ -12,8 +12,7 @@ import pytest
 
 from shared.domain import Device, FailureReason, Message
 from shared.plans import PLANS, Plan
-from shared.services import messages as service
-from shared.services import quotas
+from shared.services import message_transitions, quotas
 from tests.fakes import assert_error
 from tests.unit.messaging.helpers import PHONE, make_api, set_plan
 
@@ -67,7 +66,7 @@ def test_failed_and_cancelled_messages_do_not_count(c, api, dev, tiny_plan):
     set_plan(c, dev, "tiny")
     made = [api.send(phone=PHONE, message=str(i)).get_json() for i in range(5)]
     assert_error(api.send(phone=PHONE, message="x"), 429)
-    service.fail(c.store, c.bus, c.clock, Message.model_validate(c.store.get("messages", made[0]["id"])),
+    message_transitions.fail(c, Message.model_validate(c.store.get("messages", made[0]["id"])),
                  FailureReason.number_not_on_whatsapp)
     api.delete(f"/v1/messages/{made[1]['id']}")
     assert quotas.used(c.store, dev, "2026-01") == 3
@@ -79,15 +78,15 @@ def test_failed_and_cancelled_messages_do_not_count(c, api, dev, tiny_plan):
 def test_sent_messages_keep_counting(c, api, dev, tiny_plan):
     set_plan(c, dev, "tiny")
     made = api.send(phone=PHONE, message="x").get_json()
-    service.mark_sent(c.store, c.bus, c.clock, made["id"])
-    service.mark_read(c.store, c.bus, c.clock, made["id"])
+    message_transitions.mark_sent(c, made["id"])
+    message_transitions.mark_read(c, made["id"])
     assert quotas.used(c.store, dev, "2026-01") == 1
 
 
 def test_a_release_in_the_next_month_frees_the_month_it_was_counted_in(c, api, dev):
     made = api.send(phone=PHONE, message="x").get_json()
     c.clock.current = datetime(2026, 2, 3, tzinfo=UTC)
-    service.fail(c.store, c.bus, c.clock, Message.model_validate(c.store.get("messages", made["id"])),
+    message_transitions.fail(c, Message.model_validate(c.store.get("messages", made["id"])),
                  FailureReason.transport_error)
     assert quotas.used(c.store, dev, "2026-01") == 0
     assert quotas.used(c.store, dev, "2026-02") == 0
@@ -333,7 +332,8 @@ def test_1000_messages_a_minute_write_no_document_more_than_once_a_second(tmp_pa
     from shared.domain import MessageStatus
     from shared.services.events import publish_message_status
     from shared.services.sequence import SequencedBus
-    from shared.services.webhooks import create_webhook, fanout
+    from shared.services.webhooks.fanout import fan_out
+    from shared.services.webhooks.registration import create_webhook
     from tests.fakes import FakeHttp, FakeTaskQueue, make_settings
 
     store, tasks, clock = CountingAllWrites(MemoryStore()), FakeTaskQueue(), FakeClock()
@@ -341,12 +341,12 @@ def test_1000_messages_a_minute_write_no_document_more_than_once_a_second(tmp_pa
     c = Container(make_settings(), store=store, tasks=tasks, clock=clock, http=FakeHttp(),
                   publisher=publisher, storage=MemoryStorage(),
                   mailer=FileOutboxMailer(tmp_path / "outbox.jsonl"))
-    publisher.subscribe(lambda event: fanout(store, tasks, clock, event))
+    publisher.subscribe(lambda event: fan_out(c, event))
     assert isinstance(c.bus, SequencedBus)  # the production wrapping
     api = make_api(c)
     dev = api.post("/v1/devices", json={"alias": "main"}).get_json()["id"]
     set_plan(c, dev, "messaging-enterprise")
-    create_webhook(store, c.settings, clock, api.account_id, url="http://127.0.0.1:9/hook",
+    create_webhook(c, api.account_id, url="http://127.0.0.1:9/hook",
                    events=["*"], devices=None)
     store.writes.clear()
 

@@ -268,7 +268,7 @@ def test_ten_urgent_overtake_a_backlog_of_300_low(api, dev, c, runner_for, netwo
     low = []
     for i in range(300):
         c.clock.advance(0.001)
-        low.append(service.send_message(c.store, c.tasks, c.bus, c.clock, api.account_id,
+        low.append(service.send_message(c, api.account_id,
                                         phone=PHONE, text=f"low {i}", priority=Priority.low)[0])
     runner, timer = runner_for()
     session = connect(runner, timer, dev, speed=3000)  # a send every 20 ms
@@ -278,7 +278,7 @@ def test_ten_urgent_overtake_a_backlog_of_300_low(api, dev, c, runner_for, netwo
     urgent = []
     for i in range(10):
         c.clock.advance(0.001)
-        m = service.send_message(c.store, c.tasks, c.bus, c.clock, api.account_id, phone=PHONE,
+        m = service.send_message(c, api.account_id, phone=PHONE,
                                  text=f"urgent {i}", priority=Priority.urgent)[0]
         urgent.append(m)
         runner.handle_message_task(m.id)

@@ -14,7 +14,7 @@ from shared.adapters.memory_store import MemoryStore
 from shared.bootstrap import Container
 from shared.clock import FakeClock
 from shared.services.accounts import create_account
-from shared.services.webhooks import fanout
+from shared.services.webhooks.fanout import fan_out
 from shared.settings import Settings
 from tests.fakes import ADMIN_KEY, SECRETS_KEY, Caller, FakeHttp, FakeTaskQueue
 
@@ -37,7 +37,7 @@ def build(tmp_path, *, settings_: Settings | None = None, http: FakeHttp | None 
     c = Container(settings_ or settings(), store=store, tasks=tasks, publisher=publisher,
                   clock=clock, http=http or FakeHttp(),
                   mailer=FileOutboxMailer(tmp_path / "outbox.jsonl"))
-    publisher.subscribe(lambda event: fanout(store, tasks, clock, event))
+    publisher.subscribe(lambda event: fan_out(c, event))
     return c
 
 

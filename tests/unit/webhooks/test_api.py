@@ -7,7 +7,8 @@ import json
 import pytest
 
 from shared.events import CATALOG, EventName
-from shared.services import webhooks
+from shared.services.webhooks import delivery as webhook_delivery
+from shared.services.webhooks import registration
 from tests.fakes import assert_error
 from tests.unit.webhooks.conftest import add_device, build, caller, settings
 
@@ -53,7 +54,7 @@ def test_create_with_headers_and_read_them_back_masked(c, api):
     assert created["secret"].startswith("whsec_")
     got = api.get(f"/v1/webhooks/{created['id']}").get_json()
     assert got["headers"] == {"Authorization": "****", "X-Tenant": "****"}
-    assert webhooks.get_webhook(c.store, c.settings, api.account_id, created["id"]).headers == {
+    assert registration.get_webhook(c, api.account_id, created["id"]).headers == {
         "Authorization": "Bearer s3cr3t", "X-Tenant": "eu"}
     assert got["description"] == "CRM" and "secret" not in got
     assert api.get(f"/v1/webhooks/{created['id']}/secret").get_json() == {
@@ -71,7 +72,7 @@ def test_secrets_and_header_values_are_encrypted_at_rest(c, api):
     doc["secret_sealed"] = c.store.get("webhooks", created["id"])["secret_sealed"]
     c.store.put("webhooks", other["id"], {k: v for k, v in doc.items() if k != "id"})
     with pytest.raises(ValueError):
-        webhooks.get_webhook(c.store, c.settings, api.account_id, other["id"])
+        registration.get_webhook(c, api.account_id, other["id"])
 
 
 def test_patch_changes_only_what_it_names(c, api):
@@ -150,7 +151,7 @@ def test_custom_headers_go_out_with_each_delivery(c, api):
     created = make(api, headers={"Authorization": "Bearer s3cr3t"})
     api.post(f"/v1/webhooks/{created['id']}/test")
     task = c.tasks.tasks[-1]
-    webhooks.deliver(c.store, c.tasks, c.clock, c.settings, c.http, task.payload["delivery_id"],
+    webhook_delivery.deliver(c, task.payload["delivery_id"],
                      task.payload["attempt"])
     [post] = c.http.posts
     assert post.headers["Authorization"] == "Bearer s3cr3t"
@@ -211,7 +212,7 @@ def test_delivery_log_shows_attempts(c, api):
     created = make(api)
     delivery = api.post(f"/v1/webhooks/{created['id']}/test").get_json()
     c.http.script = [503]
-    webhooks.deliver(c.store, c.tasks, c.clock, c.settings, c.http, delivery["id"], 0)
+    webhook_delivery.deliver(c, delivery["id"], 0)
     got = api.get(f"/v1/webhooks/{created['id']}/deliveries/{delivery['id']}").get_json()
     [attempt] = got["attempts"]
     assert attempt["status_code"] == 503 and attempt["response"] == "answer 503"
@@ -238,14 +239,14 @@ def test_retry_by_hand(c, api):
     delivery = api.post(f"/v1/webhooks/{created['id']}/test").get_json()
     path = f"/v1/webhooks/{created['id']}/deliveries/{delivery['id']}/retry"
     assert_error(api.post(path), 409, "delivery_pending")
-    webhooks.deliver(c.store, c.tasks, c.clock, c.settings, c.http, delivery["id"], 0)
+    webhook_delivery.deliver(c, delivery["id"], 0)
     retried = api.post(path)
     assert retried.status_code == 202
     assert retried.get_json()["status"] == "pending"
     task = c.tasks.tasks[-1]
     assert task.payload == {"delivery_id": delivery["id"], "attempt": 1}
     assert task.name == f"{delivery['id']}-1-m1"
-    webhooks.deliver(c.store, c.tasks, c.clock, c.settings, c.http, delivery["id"], 1)
+    webhook_delivery.deliver(c, delivery["id"], 1)
     got = api.get(f"/v1/webhooks/{created['id']}/deliveries/{delivery['id']}").get_json()
     assert got["status"] == "succeeded" and [a["manual"] for a in got["attempts"]] == [False, True]
 
@@ -356,5 +357,5 @@ def test_custom_headers_are_write_only_and_shown_masked(c, api):
     assert all("s3cret" not in json.dumps(w) for w in listed)
     # sent back as shown, a header keeps its value; a new value replaces it
     api.patch(f"/v1/webhooks/{created['id']}", json={"headers": shown | {"X-Short": "new"}})
-    stored = webhooks.get_webhook(c.store, c.settings, api.account_id, created["id"])
+    stored = registration.get_webhook(c, api.account_id, created["id"])
     assert stored.headers == {"Authorization": secret, "X-Short": "new"}

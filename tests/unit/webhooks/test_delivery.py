@@ -18,8 +18,10 @@ from shared.adapters.pubsub_bus import encode
 from shared.domain import Event
 from shared.ids import new_id
 from shared.ports import HttpAnswer
-from shared.services import webhooks
 from shared.services.events import publish
+from shared.services.webhooks import delivery as webhook_delivery
+from shared.services.webhooks import delivery_log, registration
+from shared.services.webhooks import fanout as webhook_fanout
 from tests.fakes import FakeHttp
 from tests.unit.webhooks.conftest import SCHEDULE, add_device, build, settings
 
@@ -37,12 +39,11 @@ def add_webhook(c, account="acc_1", **kwargs):
     for device_id in kwargs["devices"] or ():
         if c.store.get("devices", device_id) is None:
             add_device(c, account, device_id)
-    return webhooks.create_webhook(c.store, c.settings, c.clock, account, url=URL, **kwargs)
+    return registration.create_webhook(c, account, url=URL, **kwargs)
 
 
 def deliver(c, delivery_id, attempt=None):
-    return webhooks.deliver(c.store, c.tasks, c.clock, c.settings, c.http, delivery_id, attempt,
-                            mailer=c.mailer)
+    return webhook_delivery.deliver(c, delivery_id, attempt)
 
 
 def tasks(c):
@@ -80,14 +81,14 @@ def test_body_and_signature_verify_with_standardwebhooks(c):
                        "device": "dev_1", "sequence": event.sequence, "data": {"id": "msg_1"}}
     assert post.headers["webhook-id"] == event.id
     with pytest.raises(WebhookVerificationError):
-        Verifier(webhooks.new_secret()).verify(post.body, post.headers)
+        Verifier(registration.new_secret()).verify(post.body, post.headers)
 
 
 def test_rotation_signs_with_both_secrets_for_24_hours(c):
     webhook = add_webhook(c)
-    rotated = webhooks.rotate_secret(c.store, c.settings, c.clock, "acc_1", webhook.id)
+    rotated = registration.rotate_secret(c, "acc_1", webhook.id)
     assert rotated.secret != webhook.secret and rotated.previous_secret == webhook.secret
-    [dlv] = webhooks.fanout(c.store, c.tasks, c.clock, make_event(c))
+    [dlv] = webhook_fanout.fan_out(c, make_event(c))
     deliver(c, dlv)
     post = c.http.posts[-1]
     assert len(post.headers["webhook-signature"].split(" ")) == 2
@@ -99,7 +100,7 @@ def test_rotation_signs_with_both_secrets_for_24_hours(c):
     # 24 hours on (the verifier checks timestamps against the real time, so the grace
     # period ends instead of the clock moving)
     c.store.update("webhooks", webhook.id, {"previous_secret_expires_at": c.clock.now()})
-    [dlv] = webhooks.fanout(c.store, c.tasks, c.clock, make_event(c))
+    [dlv] = webhook_fanout.fan_out(c, make_event(c))
     deliver(c, dlv)
     post = c.http.posts[-1]
     assert len(post.headers["webhook-signature"].split(" ")) == 1
@@ -110,9 +111,9 @@ def test_rotation_signs_with_both_secrets_for_24_hours(c):
 
 def test_a_second_rotation_drops_the_oldest_secret(c):
     webhook = add_webhook(c)
-    first = webhooks.rotate_secret(c.store, c.settings, c.clock, "acc_1", webhook.id)
-    second = webhooks.rotate_secret(c.store, c.settings, c.clock, "acc_1", webhook.id)
-    current = webhooks.get_webhook(c.store, c.settings, "acc_1", webhook.id)
+    first = registration.rotate_secret(c, "acc_1", webhook.id)
+    second = registration.rotate_secret(c, "acc_1", webhook.id)
+    current = registration.get_webhook(c, "acc_1", webhook.id)
     assert current.signing_secrets(c.clock.now()) == [second.secret, first.secret]
 
 
@@ -156,7 +157,7 @@ def test_two_webhooks_on_two_of_three_devices(c):
 ])
 def test_prefix_filters(c, pattern, event, matches):
     add_webhook(c, events=[pattern])
-    assert len(webhooks.fanout(c.store, c.tasks, c.clock, make_event(c, event))) == int(matches)
+    assert len(webhook_fanout.fan_out(c, make_event(c, event))) == int(matches)
 
 
 def _push(c, event, fail_after=False):
@@ -194,10 +195,10 @@ def test_fanout_that_fails_is_not_acknowledged(c, monkeypatch):
 def test_fanout_again_repairs_a_lost_first_task(c):
     add_webhook(c)
     event = make_event(c)
-    [dlv] = webhooks.fanout(c.store, c.tasks, c.clock, event)
+    [dlv] = webhook_fanout.fan_out(c, event)
     c.tasks.tasks.clear()  # the process died after creating the delivery, before the task
     c.tasks._names.clear()
-    webhooks.fanout(c.store, c.tasks, c.clock, event)
+    webhook_fanout.fan_out(c, event)
     assert [t.payload for t in tasks(c)] == [{"delivery_id": dlv, "attempt": 0}]
 
 
@@ -207,7 +208,7 @@ def test_fanout_again_repairs_a_lost_first_task(c):
 def test_receiver_down_then_back_gets_the_event_under_one_webhook_id(c):
     add_webhook(c)
     event = make_event(c)
-    [dlv] = webhooks.fanout(c.store, c.tasks, c.clock, event)
+    [dlv] = webhook_fanout.fan_out(c, event)
     c.http.script = [OSError("connection refused"), 503, 502]
     for _ in range(10):
         run_due(c, advance=10)
@@ -219,7 +220,7 @@ def test_receiver_down_then_back_gets_the_event_under_one_webhook_id(c):
 
 def test_retry_delays_follow_the_schedule_with_jitter(c):
     add_webhook(c)
-    [dlv] = webhooks.fanout(c.store, c.tasks, c.clock, make_event(c))
+    [dlv] = webhook_fanout.fan_out(c, make_event(c))
     c.http.script = [500] * 10
     at = []
     for _ in range(len(SCHEDULE) + 1):
@@ -242,7 +243,7 @@ def test_retry_delays_follow_the_schedule_with_jitter(c):
 def test_retry_after_in_seconds_is_honoured(tmp_path, status):
     c = build(tmp_path, settings_=settings(webhook_retry_schedule=(1.0, 100.0)))
     add_webhook(c)
-    [dlv] = webhooks.fanout(c.store, c.tasks, c.clock, make_event(c))
+    [dlv] = webhook_fanout.fan_out(c, make_event(c))
     c.http.script = [HttpAnswer(status, "slow down", {"retry-after": "30"})]
     deliver(c, dlv, 0)
     wait = (c.store.get("deliveries", dlv)["next_attempt_at"] - c.clock.now()).total_seconds()
@@ -256,7 +257,7 @@ def test_retry_after_as_a_date_and_capped(tmp_path):
     for retry_after, low, high in [(format_datetime(c.clock.now() + timedelta(seconds=50),
                                                     usegmt=True), 49, 51),
                                    ("86400", 100, 100), ("soon", 0.8, 1.2)]:
-        [dlv] = webhooks.fanout(c.store, c.tasks, c.clock, make_event(c))
+        [dlv] = webhook_fanout.fan_out(c, make_event(c))
         c.http.script = [HttpAnswer(429, "", {"retry-after": retry_after})]
         deliver(c, dlv, 0)
         wait = (c.store.get("deliveries", dlv)["next_attempt_at"] - c.clock.now()).total_seconds()
@@ -265,7 +266,7 @@ def test_retry_after_as_a_date_and_capped(tmp_path):
 
 def test_3xx_is_a_failed_attempt(c):
     add_webhook(c)
-    [dlv] = webhooks.fanout(c.store, c.tasks, c.clock, make_event(c))
+    [dlv] = webhook_fanout.fan_out(c, make_event(c))
     c.http.script = [HttpAnswer(302, "", {"location": "http://169.254.169.254/"})]
     assert deliver(c, dlv, 0) == "pending"
     assert len(c.http.posts) == 1  # the client never follows; nothing went to the Location
@@ -283,7 +284,7 @@ def test_process_dies_after_posting_before_recording(c, monkeypatch):
     second time under the same webhook-id. Nothing lost, nothing recorded twice."""
     add_webhook(c)
     event = make_event(c)
-    [dlv] = webhooks.fanout(c.store, c.tasks, c.clock, event)
+    [dlv] = webhook_fanout.fan_out(c, event)
     real_update = c.store.update
 
     def dies(collection, doc_id, changes, **kw):
@@ -302,7 +303,7 @@ def test_process_dies_after_posting_before_recording(c, monkeypatch):
 
 def test_process_dies_after_recording_before_queuing_the_retry(c, monkeypatch):
     add_webhook(c)
-    [dlv] = webhooks.fanout(c.store, c.tasks, c.clock, make_event(c))
+    [dlv] = webhook_fanout.fan_out(c, make_event(c))
     c.http.script = [500]
     real_enqueue = c.tasks.enqueue
 
@@ -324,7 +325,7 @@ def test_process_dies_after_recording_before_queuing_the_retry(c, monkeypatch):
 
 def test_a_duplicate_task_of_a_recorded_attempt_posts_nothing(c):
     add_webhook(c)
-    [dlv] = webhooks.fanout(c.store, c.tasks, c.clock, make_event(c))
+    [dlv] = webhook_fanout.fan_out(c, make_event(c))
     c.http.script = [500]
     deliver(c, dlv, 0)
     assert deliver(c, dlv, 0) == "pending"  # attempt 0 again: recorded already
@@ -338,7 +339,7 @@ def test_a_duplicate_task_of_a_recorded_attempt_posts_nothing(c):
 def test_two_runs_of_one_attempt_record_it_once(c, monkeypatch):
     """Two copies of a task race: both POST, one records, the other finds it recorded."""
     add_webhook(c)
-    [dlv] = webhooks.fanout(c.store, c.tasks, c.clock, make_event(c))
+    [dlv] = webhook_fanout.fan_out(c, make_event(c))
     real_post = c.http.post
     raced = []
 
@@ -369,7 +370,7 @@ def test_410_gone_disables_the_webhook_and_emails_the_owner(c):
 
     account, _, _ = create_account(c.store, c.clock, "Acme", "ops@acme.example")
     webhook = add_webhook(c, account=account.id)
-    [dlv] = webhooks.fanout(c.store, c.tasks, c.clock, make_event(c, account=account.id))
+    [dlv] = webhook_fanout.fan_out(c, make_event(c, account=account.id))
     c.http.script = [410]
     assert deliver(c, dlv, 0) == "failed"
     assert c.store.get("deliveries", dlv)["reason"] == "gone"
@@ -378,7 +379,7 @@ def test_410_gone_disables_the_webhook_and_emails_the_owner(c):
     [mail] = outbox(c)
     assert mail["to"] == "ops@acme.example" and webhook.id in mail["subject"]
     assert "410" in mail["body"] and '{"enabled": true}' in mail["body"]
-    assert webhooks.fanout(c.store, c.tasks, c.clock, make_event(c, account=account.id)) == []
+    assert webhook_fanout.fan_out(c, make_event(c, account=account.id)) == []
 
 
 def test_failing_for_a_day_disables_once_with_one_email(tmp_path):
@@ -388,7 +389,7 @@ def test_failing_for_a_day_disables_once_with_one_email(tmp_path):
     account, _, _ = create_account(c.store, c.clock, "Acme", "ops@acme.example")
     webhook = add_webhook(c, account=account.id)
     for _ in range(5):
-        webhooks.fanout(c.store, c.tasks, c.clock, make_event(c, account=account.id))
+        webhook_fanout.fan_out(c, make_event(c, account=account.id))
     c.http.script = [500] * 1000
     for _ in range(30):
         run_due(c, advance=3600 * 1.25)
@@ -403,12 +404,12 @@ def test_failing_for_a_day_disables_once_with_one_email(tmp_path):
     assert reasons == {"webhook_disabled"}
 
     # re-enabling is a PATCH; then the failed deliveries can be recovered
-    webhooks.update_webhook(c.store, c.settings, c.clock, account.id, webhook.id,
+    registration.update_webhook(c, account.id, webhook.id,
                             {"enabled": True})
     doc = c.store.get("webhooks", webhook.id)
     assert doc["enabled"] and doc["disabled_reason"] is None and doc["failing_since"] is None
     c.http.script = []
-    retried, more = webhooks.recover(c.store, c.tasks, c.clock, account.id, webhook.id,
+    retried, more = delivery_log.recover(c, account.id, webhook.id,
                                      disabled_at - timedelta(days=3))
     assert (retried, more) == (5, False)
     run_due(c)
@@ -429,7 +430,7 @@ def test_a_success_resets_the_failing_clock(tmp_path):
     c.http = UpOnceAtHour20()
     webhook = add_webhook(c)
     for _ in range(36):  # hours
-        webhooks.fanout(c.store, c.tasks, c.clock, make_event(c))
+        webhook_fanout.fan_out(c, make_event(c))
         run_due(c, advance=3600)
     doc = c.store.get("webhooks", webhook.id)
     assert doc["enabled"] is True  # 36 hours of failures, but never 24 in a row
@@ -441,7 +442,7 @@ def test_a_success_resets_the_failing_clock(tmp_path):
 
 def test_no_email_without_an_address(c):
     webhook = add_webhook(c)  # acc_1 has no account document, so no email
-    [dlv] = webhooks.fanout(c.store, c.tasks, c.clock, make_event(c))
+    [dlv] = webhook_fanout.fan_out(c, make_event(c))
     c.http.script = [410]
     deliver(c, dlv, 0)
     assert c.store.get("webhooks", webhook.id)["enabled"] is False
@@ -450,8 +451,8 @@ def test_no_email_without_an_address(c):
 
 def test_deliveries_of_a_deleted_webhook_fail(c):
     webhook = add_webhook(c)
-    [dlv] = webhooks.fanout(c.store, c.tasks, c.clock, make_event(c))
-    webhooks.delete_webhook(c.store, "acc_1", webhook.id)
+    [dlv] = webhook_fanout.fan_out(c, make_event(c))
+    registration.delete_webhook(c, "acc_1", webhook.id)
     assert deliver(c, dlv, 0) == "failed"
     assert c.store.get("deliveries", dlv)["reason"] == "webhook_deleted"
     assert c.http.posts == []
@@ -462,41 +463,41 @@ def test_deliveries_of_a_deleted_webhook_fail(c):
 
 def test_manual_retry_is_one_attempt_now(c):
     webhook = add_webhook(c)
-    [dlv] = webhooks.fanout(c.store, c.tasks, c.clock, make_event(c))
+    [dlv] = webhook_fanout.fan_out(c, make_event(c))
     run_due(c)
     assert c.store.get("deliveries", dlv)["status"] == "succeeded"
     for n in (1, 2):
         c.http.script = [500]
-        webhooks.retry_delivery(c.store, c.tasks, c.clock, "acc_1", webhook.id, dlv)
+        delivery_log.retry_delivery(c, "acc_1", webhook.id, dlv)
         run_due(c)
         doc = c.store.get("deliveries", dlv)
         assert doc["status"] == "failed" and doc["reason"] == "manual_attempt_failed"
         assert doc["attempts"][-1]["manual"] is True and doc["attempt_count"] == n + 1
-    webhooks.retry_delivery(c.store, c.tasks, c.clock, "acc_1", webhook.id, dlv)
+    delivery_log.retry_delivery(c, "acc_1", webhook.id, dlv)
     run_due(c)
     assert c.store.get("deliveries", dlv)["status"] == "succeeded"
     assert len({p.headers["webhook-id"] for p in c.http.posts}) == 1
 
 
 def test_a_webhook_stored_before_sealing_still_delivers(c):
-    secret = webhooks.new_secret()
+    secret = registration.new_secret()
     now = c.clock.now()
     c.store.put("webhooks", "wh_old", {"account_id": "acc_1", "url": URL, "events": ["*"],
                                        "devices": None, "enabled": True, "secret": secret,
                                        "created_at": now})
-    [dlv] = webhooks.fanout(c.store, c.tasks, c.clock, make_event(c))
+    [dlv] = webhook_fanout.fan_out(c, make_event(c))
     assert deliver(c, dlv, 0) == "succeeded"
     Verifier(secret).verify(c.http.posts[0].body, c.http.posts[0].headers)
 
 
 def test_the_attempt_log_keeps_the_newest(c):
     webhook = add_webhook(c)
-    [dlv] = webhooks.fanout(c.store, c.tasks, c.clock, make_event(c))
+    [dlv] = webhook_fanout.fan_out(c, make_event(c))
     run_due(c)
-    for _ in range(webhooks.MAX_LOGGED_ATTEMPTS + 5):
-        webhooks.retry_delivery(c.store, c.tasks, c.clock, "acc_1", webhook.id, dlv)
+    for _ in range(webhook_delivery.MAX_LOGGED_ATTEMPTS + 5):
+        delivery_log.retry_delivery(c, "acc_1", webhook.id, dlv)
         run_due(c)
     doc = c.store.get("deliveries", dlv)
-    assert doc["attempt_count"] == webhooks.MAX_LOGGED_ATTEMPTS + 6
-    assert len(doc["attempts"]) == webhooks.MAX_LOGGED_ATTEMPTS
+    assert doc["attempt_count"] == webhook_delivery.MAX_LOGGED_ATTEMPTS + 6
+    assert len(doc["attempts"]) == webhook_delivery.MAX_LOGGED_ATTEMPTS
     assert all(a["manual"] for a in doc["attempts"])

@@ -19,7 +19,9 @@ from cryptography.x509.oid import NameOID
 from shared.adapters.http_client import EXCERPT, PinnedHttpClient
 from shared.domain import Event
 from shared.ids import new_id
-from shared.services import webhooks
+from shared.services.webhooks import delivery as webhook_delivery
+from shared.services.webhooks import fanout as webhook_fanout
+from shared.services.webhooks import registration
 from shared.urlguard import refused_address, resolve_target
 from tests.unit.webhooks.conftest import build, settings
 
@@ -96,12 +98,12 @@ def test_dns_rebinding_is_caught_at_delivery(tmp_path, answer):
     c = build(tmp_path, settings_=settings(env="production", allow_private_webhooks=False))
     dns = {"hooks.acme.example": ["93.184.215.14"]}
     resolver = lambda host, port: dns[host]  # noqa: E731
-    webhook = webhooks.create_webhook(c.store, c.settings, c.clock, "acc_1",
+    webhook = registration.create_webhook(c, "acc_1",
                                       url="https://hooks.acme.example/h", events=["*"],
                                       devices=None, resolver=resolver)
-    [dlv] = webhooks.fanout(c.store, c.tasks, c.clock, event())
+    [dlv] = webhook_fanout.fan_out(c, event())
     dns["hooks.acme.example"] = answer
-    status = webhooks.deliver(c.store, c.tasks, c.clock, c.settings, c.http, dlv, 0,
+    status = webhook_delivery.deliver(c, dlv, 0,
                               resolver=resolver)
     assert status == "pending" and c.http.posts == []
     [attempt] = c.store.get("deliveries", dlv)["attempts"]
@@ -114,11 +116,11 @@ def test_dns_rebinding_is_caught_at_delivery(tmp_path, answer):
                                  "https://10.0.0.1/"])
 def test_urls_changed_in_the_store_are_refused_at_delivery(tmp_path, url):
     c = build(tmp_path, settings_=settings(env="production", allow_private_webhooks=False))
-    webhook = webhooks.create_webhook(c.store, c.settings, c.clock, "acc_1",
+    webhook = registration.create_webhook(c, "acc_1",
                                       url="https://93.184.215.14/h", events=["*"], devices=None)
     c.store.update("webhooks", webhook.id, {"url": url})
-    [dlv] = webhooks.fanout(c.store, c.tasks, c.clock, event())
-    webhooks.deliver(c.store, c.tasks, c.clock, c.settings, c.http, dlv, 0)
+    [dlv] = webhook_fanout.fan_out(c, event())
+    webhook_delivery.deliver(c, dlv, 0)
     assert c.http.posts == []
 
 
@@ -126,10 +128,10 @@ def test_delivery_connects_to_the_address_it_checked(tmp_path):
     c = build(tmp_path, settings_=settings(env="production", allow_private_webhooks=False))
     answers = iter([["93.184.215.14"], ["93.184.215.15"]])
     resolver = lambda host, port: next(answers)  # noqa: E731  (changes on every lookup)
-    webhooks.create_webhook(c.store, c.settings, c.clock, "acc_1", url="https://hooks.example/h",
+    registration.create_webhook(c, "acc_1", url="https://hooks.example/h",
                             events=["*"], devices=None, resolver=resolver)
-    [dlv] = webhooks.fanout(c.store, c.tasks, c.clock, event())
-    webhooks.deliver(c.store, c.tasks, c.clock, c.settings, c.http, dlv, 0, resolver=resolver)
+    [dlv] = webhook_fanout.fan_out(c, event())
+    webhook_delivery.deliver(c, dlv, 0, resolver=resolver)
     [post] = c.http.posts
     assert post.address == "93.184.215.15"  # the delivery's own lookup, checked, then used
 
@@ -164,11 +166,11 @@ def test_a_redirect_to_a_private_address_is_not_followed(tmp_path, servers):
                                                        "computeMetadata/v1/"}, b""))
     c = build(tmp_path)
     c.http = PinnedHttpClient()
-    webhooks.create_webhook(c.store, c.settings, c.clock, "acc_1",
+    registration.create_webhook(c, "acc_1",
                             url=f"http://127.0.0.1:{redirector.port}/h", events=["*"],
                             devices=None)
-    [dlv] = webhooks.fanout(c.store, c.tasks, c.clock, event())
-    assert webhooks.deliver(c.store, c.tasks, c.clock, c.settings, c.http, dlv, 0) == "pending"
+    [dlv] = webhook_fanout.fan_out(c, event())
+    assert webhook_delivery.deliver(c, dlv, 0) == "pending"
     assert len(redirector.requests) == 1 and metadata.requests == []
     [attempt] = c.store.get("deliveries", dlv)["attempts"]
     assert attempt["status_code"] == 302

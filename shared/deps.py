@@ -1,0 +1,40 @@
+"""The one bundle of collaborators a service takes (cosmicpython's unit of work, here
+without transactions: the store's conditional writes keep each step atomic). The
+composition root (shared.bootstrap.Container) is one; tests build it with fakes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from shared.adapters.inbound_media import MediaStore
+    from shared.billing.port import Billing
+    from shared.clock import Clock
+    from shared.ports import (
+        DocumentStore,
+        EventBus,
+        HttpClient,
+        Mailer,
+        MediaFetcher,
+        Storage,
+        TaskQueue,
+    )
+    from shared.repositories import Repositories
+    from shared.runner_rpc import RunnerRpc
+    from shared.settings import Settings
+
+
+class Deps(Protocol):
+    settings: Settings
+    store: DocumentStore
+    repos: Repositories
+    tasks: TaskQueue
+    bus: EventBus
+    clock: Clock
+    mailer: Mailer
+    http: HttpClient
+    storage: Storage
+    fetcher: MediaFetcher
+    billing: Billing
+    runner_rpc: RunnerRpc
+    inbound_media: MediaStore

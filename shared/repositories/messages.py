@@ -1,0 +1,69 @@
+"""Outbound messages (collection "messages") and the Idempotency-Key claims on them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from shared.domain import Message, MessageStatus
+from shared.ports import Filter
+from shared.repositories.base import Collection, Repository
+
+SENT = (MessageStatus.sent, MessageStatus.delivered, MessageStatus.read)
+
+
+class Messages(Repository[Message]):
+    name = "messages"
+    model = Message
+    missing = "message"
+
+    def find_by_wa_id(self, wa_id: str) -> Message | None:
+        found = self.find([("wa_id", "==", wa_id)], limit=1)
+        return found[0] if found else None
+
+    def doc_by_wa_id(self, wa_id: str) -> dict | None:
+        found = self.docs([("wa_id", "==", wa_id)], limit=1)
+        return found[0] if found else None
+
+    def queued_for_device(self, device_id: str) -> list[Message]:
+        """The device's queued messages, oldest first."""
+        found = self.find([("device_id", "==", device_id),
+                           ("status", "==", MessageStatus.queued.value)])
+        return sorted(found, key=lambda m: m.created_at)
+
+    def in_chat(self, device_id: str, to: str, statuses: Sequence[MessageStatus],
+                limit: int) -> list[Message]:
+        """Messages of the device to `to` (a phone or a group id) in one of `statuses`."""
+        field = "group" if to.endswith("@g.us") else "phone"
+        values = [s.value for s in statuses]
+        status: Filter = ("status", "==", values[0]) if len(values) == 1 else \
+            ("status", "in", values)
+        return self.find([("device_id", "==", device_id), (field, "==", to), status],
+                         limit=limit)
+
+    def page(self, where: Sequence[Filter], limit: int,
+             after: Sequence[Any] | None) -> list[Message]:
+        """Newest first; `after` is (created_at, id) of the previous page's last message."""
+        return self.find(where, order_by=[("created_at", "desc"), ("id", "desc")],
+                         limit=limit, start_after=after)
+
+    def set_claim(self, message_id: str, holder: str | None, *, was: str | None,
+                  guard=None) -> bool:
+        """Move the claim of a queued message from `was` to `holder`."""
+        return self.update(message_id, {"claimed_by": holder},
+                           when={"status": MessageStatus.queued.value, "claimed_by": was},
+                           guard=guard)
+
+
+class IdempotencyKeys(Collection):
+    """One document per (account, Idempotency-Key): the message it made and the
+    fingerprint of the request body."""
+
+    name = "idempotency"
+
+    def claim(self, key_id: str, *, message_id: str, fingerprint: str, account_id: str,
+              now: datetime, until: datetime) -> bool:
+        return self.create_doc(key_id, {"message_id": message_id, "fingerprint": fingerprint,
+                                        "account_id": account_id, "created_at": now,
+                                        "expires_at": until})

@@ -1,0 +1,105 @@
+"""The runner's side of an outbound message: claim it for sending, give the claim back,
+and move its status on (sent, delivered, read, failed). Each transition is conditional
+on the current status, so a repeated task, a retry or a second runner cannot send a
+message twice; each publishes its event. Accepting a message is shared.services.messages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+
+from shared.deps import Deps
+from shared.domain import FailureReason, Message, MessageStatus
+from shared.ports import AnyOf, Guard
+from shared.services import quotas
+from shared.services.events import publish_message_status
+
+
+def claim(deps: Deps, message_id: str, shard: str, *, current: Message | None = None,
+          fence: Callable[[str], Guard | None] | None = None) -> Message | None:
+    """Take a queued message for sending. None when it is no longer ours to send. With
+    `current` (read when its task came) no second read is needed: only status and claim
+    change after a message is created, and the claim's condition checks both. With a
+    `fence` (the runner's leases), the claim holds only while the runner still holds the
+    message's device: it is written in one atomic step with that check."""
+    messages = deps.repos.messages
+    guard = None
+    if fence is not None:
+        device_id = current.device_id if current is not None else \
+            (messages.doc(message_id) or {}).get("device_id")
+        guard = fence(device_id) if device_id else None
+        if guard is None:
+            return None
+    for holder in (None, shard):
+        if messages.set_claim(message_id, shard, was=holder, guard=guard):
+            if current is not None:
+                return current.model_copy(update={"claimed_by": shard})
+            return messages.get(message_id)
+    return None
+
+
+def unclaim(deps: Deps, message_id: str, shard: str) -> bool:
+    """Give a claimed message back (a transient failure): it can be cancelled again."""
+    return deps.repos.messages.set_claim(message_id, None, was=shard)
+
+
+def release_foreign_claims(deps: Deps, device_id: str, shard: str, fence: Guard) -> None:
+    """Taking a device over from another shard: the claims that shard left on queued
+    messages (it died between claim and send) become ours to send; the resend reuses
+    the WhatsApp message id, so a message that did leave is not shown twice."""
+    messages = deps.repos.messages
+    for message in messages.queued_for_device(device_id):
+        if message.claimed_by not in (None, shard):
+            messages.set_claim(message.id, None, was=message.claimed_by, guard=fence)
+
+
+def _transition(deps: Deps, message_id: str, status: MessageStatus, stamp: str,
+                allowed_from: tuple[MessageStatus, ...], extra: dict | None = None,
+                current: Message | None = None) -> Message | None:
+    """Move a message on if its status allows; publish the change. With `current` (the
+    message as the caller just read it) the event is built from it and the changes,
+    saving a read; the conditional update has checked the status either way."""
+    now = deps.clock.now()
+    changes = {"status": status, stamp: now} | (extra or {})
+    stored = {k: v.value if isinstance(v, StrEnum) else v for k, v in changes.items()}
+    messages = deps.repos.messages
+    if not messages.update(message_id, stored,
+                           when={"status": AnyOf(s.value for s in allowed_from)}):
+        return None
+    if current is not None:
+        message = current.model_copy(update=changes)
+    else:
+        message = messages.get(message_id)
+    publish_message_status(deps.bus, deps.clock, message)
+    return message
+
+
+def mark_sent(deps: Deps, message_id: str, *, current: Message | None = None) -> Message | None:
+    return _transition(deps, message_id, MessageStatus.sent, "sent_at",
+                       (MessageStatus.queued,), current=current)
+
+
+def mark_delivered(deps: Deps, message_id: str, *, current: Message | None = None
+                   ) -> Message | None:
+    return _transition(deps, message_id, MessageStatus.delivered, "delivered_at",
+                       (MessageStatus.sent,), current=current)
+
+
+def mark_read(deps: Deps, message_id: str, *, current: Message | None = None) -> Message | None:
+    if current is not None:
+        delivered = current.delivered_at is not None
+    else:
+        doc = deps.repos.messages.doc(message_id)
+        delivered = doc is None or bool(doc.get("delivered_at"))
+    extra = {} if delivered else {"delivered_at": deps.clock.now()}
+    return _transition(deps, message_id, MessageStatus.read, "read_at",
+                       (MessageStatus.sent, MessageStatus.delivered), extra, current=current)
+
+
+def fail(deps: Deps, message: Message, reason: FailureReason) -> Message | None:
+    """Fail a queued message; it no longer counts towards the monthly quota."""
+    failed = _transition(deps, message.id, MessageStatus.failed, "failed_at",
+                         (MessageStatus.queued,), {"failure_reason": reason}, current=message)
+    if failed is not None:
+        quotas.release(deps.store, failed.device_id, failed.quota_period, failed.quota_shard)
+    return failed
