@@ -73,6 +73,10 @@ class Ports:
         return self.api + 8
 
     @property
+    def auth(self) -> int:
+        return self.api + 7
+
+    @property
     def tasks(self) -> int:
         return self.api + 9
 
@@ -87,13 +91,32 @@ def say(text: str) -> None:
 def load_keys(data_dir: Path) -> tuple[str, str]:
     """The admin and development keys: from the environment, else kept in the data dir
     so they stay the same between runs."""
-    path = data_dir / "keys.json"
-    saved = json.loads(path.read_text()) if path.exists() else {}
+    saved = _saved(data_dir)
     admin = os.environ.get("UTIO_ADMIN_KEY") or saved.get("admin") or "adm_" + secrets.token_urlsafe(24)
     dev = os.environ.get("UTIO_DEV_API_KEY") or saved.get("dev") or "utio_dev_" + secrets.token_urlsafe(24)
-    path.write_text(json.dumps({"admin": admin, "dev": dev}))
-    path.chmod(0o600)
+    _save(data_dir, saved | {"admin": admin, "dev": dev})
     return admin, dev
+
+
+def load_sign_in(data_dir: Path) -> tuple[str, str]:
+    """The development sign-in (UTIO_DEV_EMAIL, UTIO_DEV_PASSWORD), kept like the keys."""
+    saved = _saved(data_dir)
+    email = os.environ.get("UTIO_DEV_EMAIL") or saved.get("email") or "dev@utio.local"
+    password = (os.environ.get("UTIO_DEV_PASSWORD") or saved.get("password")
+                or secrets.token_urlsafe(12))
+    _save(data_dir, saved | {"email": email, "password": password})
+    return email, password
+
+
+def _saved(data_dir: Path) -> dict:
+    path = data_dir / "keys.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _save(data_dir: Path, values: dict) -> None:
+    path = data_dir / "keys.json"
+    path.write_text(json.dumps(values))
+    path.chmod(0o600)
 
 
 def component_env(ports: Ports, project: str, admin_key: str, *, inprocess: bool) -> dict[str, str]:
@@ -151,8 +174,8 @@ def local_stripe_env(ports: Ports, data_dir: Path) -> dict[str, str]:
 
 def dev_email() -> str:
     """The development account's email: its mail (a webhook disabled, a device down) goes
-    to the local outbox, .utio/outbox.jsonl."""
-    return os.environ.get("UTIO_DEV_EMAIL") or "developer@utio.localhost"
+    to the local outbox, .utio/outbox.jsonl (the development sign-in's email too)."""
+    return os.environ.get("UTIO_DEV_EMAIL") or "dev@utio.local"
 
 
 def sync_local_catalogue() -> None:
@@ -327,6 +350,7 @@ def run_processes(ports: Ports, data_dir: Path, project: str, admin_key: str, de
         signal.signal(sig, on_signal)
     journal, marker = data_dir / "tasks.jsonl", data_dir / "running"
     saving = False
+    auth = AuthEmulator(ports, supervisor)  # it takes longest to start: first, in the background
     try:
         if external:
             firestore_host = os.environ["FIRESTORE_EMULATOR_HOST"]
@@ -349,6 +373,7 @@ def run_processes(ports: Ports, data_dir: Path, project: str, admin_key: str, de
                                  firestore_dir=str(firestore_dir), journal=str(journal),
                                  marker=str(marker))
         env |= {"FIRESTORE_EMULATOR_HOST": firestore_host, "PUBSUB_EMULATOR_HOST": pubsub_host}
+        env |= auth.wait_env()
         os.environ.update({"FIRESTORE_EMULATOR_HOST": firestore_host,
                            "PUBSUB_EMULATOR_HOST": pubsub_host})
         emulators.ensure_push_subscription(pubsub_host, project, names.EVENTS_TOPIC,
@@ -381,8 +406,9 @@ def run_processes(ports: Ports, data_dir: Path, project: str, admin_key: str, de
                       "stripe": f"http://127.0.0.1:{ports.stripe}/"}, supervisor)
         if stripe_env:
             sync_local_catalogue()
-        ensure_dev_account(dev_key)
-        banner(ports, admin_key, dev_key, "Firestore and Pub/Sub emulators", bool(stripe_env))
+        sign_in = ensure_dev_account(dev_key, data_dir if auth.host else None)
+        banner(ports, admin_key, dev_key, "Firestore and Pub/Sub emulators", sign_in,
+               local_stripe=bool(stripe_env))
         while not stopping.is_set():
             gone = supervisor.dead_emulators()
             if gone:  # the data lives in them: starting one afresh would lose it
@@ -407,21 +433,75 @@ def run_processes(ports: Ports, data_dir: Path, project: str, admin_key: str, de
                               marker))
             except Exception as exc:  # keep stopping whatever happens
                 say(f"could not save Firestore data: {exc}")
+        auth.abandon()
         supervisor.stop_emulators()
         supervisor.done()
         say("stopped.")
 
 
-def ensure_dev_account(dev_key: str) -> None:
+class AuthEmulator:
+    """The Firebase Auth emulator, started in the background beside the others (or the one
+    FIREBASE_AUTH_EMULATOR_HOST names), so that people can sign in to the web app."""
+
+    def __init__(self, ports: Ports, supervisor: Supervisor):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.supervisor = supervisor
+        self.host = os.environ.get("FIREBASE_AUTH_EMULATOR_HOST", "")
+        self.future = None
+        if self.host:
+            say(f"using the running Firebase Auth emulator at {self.host}")
+        elif os.environ.get("UTIO_DEV_AUTH") == "0":
+            say("UTIO_DEV_AUTH=0: no Firebase Auth emulator; people cannot sign in, API keys work.")
+        elif emulators.auth_available():
+            say("starting the Firebase Auth emulator (firebase-tools)...")
+            self._pool = ThreadPoolExecutor(1)
+            self.future = self._pool.submit(emulators.start_auth, ports.auth,
+                                            log_path=supervisor.logs / "auth.log")
+        else:
+            say("Node.js or firebase-tools (infra/firebase, `make dev` installs it) is missing: "
+                "people cannot sign in to the web app; API keys work.")
+
+    def wait_env(self) -> dict[str, str]:
+        if self.future is not None:
+            emulator = self.future.result()
+            self.future = None
+            self.supervisor.add_emulator(emulator)
+            self.host = emulator.host
+        if not self.host:
+            return {}
+        env = {"FIREBASE_AUTH_EMULATOR_HOST": self.host, "UTIO_AUTH_EMULATOR_HOST": self.host,
+               "UTIO_IDENTITY_BACKEND": "firebase", "UTIO_IDENTITY_PROJECT": emulators.AUTH_PROJECT}
+        os.environ.update(env)
+        return env
+
+    def abandon(self) -> None:
+        """Stopping before the emulator was handed over: stop it once it has started."""
+        if self.future is not None:
+            try:
+                self.future.result().stop()
+            except Exception:  # it failed to start: nothing to stop
+                pass
+
+
+def ensure_dev_account(dev_key: str, data_dir: Path | None = None) -> tuple[str, str] | None:
+    """The development account (and, with the Auth emulator, its owner's sign-in)."""
     from shared.bootstrap import Container
     from shared.services.accounts import ensure_account_with_key
 
     c = Container()
-    ensure_account_with_key(c.store, c.clock, "Development", dev_key, dev_email())
+    account_id = ensure_account_with_key(c.store, c.clock, "Development", dev_key, dev_email())
+    if data_dir is None or c.identity is None:
+        return None
+    from shared.services.people import ensure_owner
+
+    email, password = load_sign_in(data_dir)
+    ensure_owner(c.store, c.clock, c.identity, account_id, email, password)
+    return email, password
 
 
 def banner(ports: Ports, admin_key: str, dev_key: str, backend: str,
-           local_stripe: bool = False) -> None:
+           sign_in: tuple[str, str] | None = None, local_stripe: bool = False) -> None:
     say("ready.")
     stripe = (f"Billing      the local Stripe, http://127.0.0.1:{ports.local_stripe} (no Stripe "
               "keys set):\n                 its Checkout takes the test card 4242 4242 4242 4242"
@@ -436,6 +516,7 @@ def banner(ports: Ports, admin_key: str, dev_key: str, backend: str,
     {stripe}
     API key      {dev_key}
     Admin key    {admin_key}
+    Sign in      {f"{sign_in[0]} / {sign_in[1]}" if sign_in else "(no Auth emulator: API keys only)"}
   Try:  curl -H "Authorization: Bearer {dev_key}" http://127.0.0.1:{ports.api}/v1/devices
   Ctrl-C stops everything.
 """, flush=True)
@@ -486,7 +567,7 @@ def run_inprocess(ports: Ports, data_dir: Path, project: str, admin_key: str,
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: a closed terminal
         signal.signal(sig, lambda *_: stopping.set())
     banner(ports, admin_key, dev_key, "in-process backends; data is not kept between runs",
-           local_stripe is not None)
+           local_stripe=local_stripe is not None)
     stopping.wait()
     say("stopping...")
     for server in servers:
@@ -511,6 +592,8 @@ def busy_ports(ports: Ports, *, with_emulators: bool) -> list[int]:
               ports.local_stripe]
     if with_emulators:
         wanted += [ports.pubsub, ports.firestore]
+    if not os.environ.get("FIREBASE_AUTH_EMULATOR_HOST") and os.environ.get("UTIO_DEV_AUTH") != "0":
+        wanted.append(ports.auth)
     busy = []
     for port in wanted:
         with socket.socket() as probe:

@@ -27,7 +27,7 @@ class Route:
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
-    auth: str | None = "key"  # key | admin | None
+    auth: str | None = "key"  # key | admin | person (an ID token, account or not) | None
     content_type: str = "application/json"
     errors: tuple[int, ...] = ()
     headers: dict[str, str] = field(default_factory=dict)
@@ -226,6 +226,9 @@ class Api:
                 }
             if route.auth == "key":
                 op["security"] = [{"bearer": []}, {"token": []}]
+            elif route.auth == "person":
+                op["security"] = [{"bearer": []}]
+                op["description"] = "Needs a signed-in person's ID token as the bearer token."
             elif route.auth == "admin":
                 op["security"] = [{"bearer": []}]
                 op["description"] = "Needs the operator's admin key as the bearer token."
@@ -242,7 +245,8 @@ class Api:
                 "schemas": schemas,
                 "securitySchemes": {
                     "bearer": {"type": "http", "scheme": "bearer",
-                               "description": "Authorization: Bearer <api key>"},
+                               "description": "Authorization: Bearer <API key, agent token, or a "
+                                              "signed-in person's Identity Platform ID token>"},
                     "token": {"type": "apiKey", "in": "header", "name": "Token"},
                 },
             },
