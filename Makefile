@@ -10,6 +10,8 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 WEB_STAMP := web/node_modules/.installed
+FIREBASE_STAMP := infra/firebase/node_modules/.installed
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: dev test bench lint clean generate package web
 
@@ -27,16 +29,26 @@ $(WEB_STAMP): web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	touch $(WEB_STAMP)
 
+# firebase-tools for the Firebase Auth emulator (infra/firebase/auth_emulator.cjs). Its
+# install scripts only build optional native modules the Auth emulator does not use.
+$(FIREBASE_STAMP): infra/firebase/package.json infra/firebase/package-lock.json
+	cd infra/firebase && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(FIREBASE_STAMP)
+
+# Debian's Chromium for the browser tests (Playwright cannot download its own here).
+$(CHROMIUM):
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium > /dev/null
+
 # The web app: its API types from the OpenAPI document (dumped from the code, no server),
 # type-checked and built into web/dist, which the api serves locally.
 web: $(STAMP) $(WEB_STAMP)
 	$(BIN)/python -m infra.openapi_json build/openapi.json
 	cd web && npm run --silent build
 
-dev: $(STAMP) web
+dev: $(STAMP) $(FIREBASE_STAMP) web
 	$(BIN)/python -m infra.dev
 
-test: $(STAMP) $(CHECKOV_STAMP) web
+test: $(STAMP) $(CHECKOV_STAMP) $(FIREBASE_STAMP) $(CHROMIUM) web
 	$(BIN)/python -m pytest
 
 # Rewrite terraform/generated/ from shared/names.py and the API's OpenAPI document.
@@ -54,4 +66,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) build .utio .pytest_cache .ruff_cache web/node_modules web/dist
+	rm -rf $(VENV) $(CHECKOV_VENV) build .utio .pytest_cache .ruff_cache web/node_modules web/dist infra/firebase/node_modules

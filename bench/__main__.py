@@ -34,16 +34,36 @@ def _import_time(code: str) -> float:
 
 
 def cold_start(rounds: int = 7) -> None:
-    baseline, ours, app = [], [], []
+    baseline, ours, app, keyed, person = [], [], [], [], []
     for _ in range(rounds):  # interleaved, so drift hits both alike
         baseline.append(_import_time("import flask, functions_framework"))
         ours.append(_import_time("import main"))
         app.append(_import_time("import functions.main as m; m._api_app()"))
-    b, o, a = (statistics.median(x) for x in (baseline, ours, app))
+        keyed.append(_import_time(KEY_REQUEST))
+        person.append(_import_time(PERSON_IMPORTS))
+    b, o, a, k, p = (statistics.median(x) for x in (baseline, ours, app, keyed, person))
     print(f"cold start (median of {rounds} fresh interpreters, wall time)")
     print(f"  baseline  import flask, functions_framework   {b * 1000:8.1f} ms")
     print(f"  utio      import main (the api target)        {o * 1000:8.1f} ms   ratio {o / b:.2f}")
     print(f"  utio      import main + build the Flask app   {a * 1000:8.1f} ms   ratio {a / b:.2f}")
+    print(f"  utio      ... + one API-key request           {k * 1000:8.1f} ms   ratio {k / b:.2f}"
+          "   (loads no sign-in code: checked)")
+    print(f"  utio      ... + a person's first ID token     {p * 1000:8.1f} ms   ratio {p / b:.2f}"
+          "   (firebase-admin, JWT checks: only then)")
+
+
+# A request with an API key through the api target, which must not load the people's
+# sign-in code (firebase-admin, the JWT checks); the script fails if it does.
+KEY_REQUEST = """
+import sys, functions.main as m
+client = m._api_app().test_client()
+assert client.get('/v1/devices', headers={'Authorization': 'Bearer utio_x'}).status_code == 401
+loaded = [n for n in ('firebase_admin', 'shared.person_tokens', 'functions.api.people_access',
+                      'google.auth.jwt') if n in sys.modules]
+assert loaded == ['shared.person_tokens'] or not loaded, loaded
+"""
+PERSON_IMPORTS = ("import functions.main as m; m._api_app(); import functions.api.people_access, "
+                  "shared.identity.firebase, firebase_admin.auth, google.auth.jwt")
 
 
 def api_overhead(seconds: float = 3.0) -> None:
@@ -234,6 +254,8 @@ SMOKE_SIZES: dict[str, dict] = {
     "runner_takeover": {"lease": 0.5, "rounds": 1},
     "runner_restart": {"devices": 5, "lease": 1.0},
     "store_pause": {"pause": 1.0, "lease": 0.5, "backlog": 5},
+    "web_size": {},
+    "first_render": {"rounds": 0},
 }
 
 
@@ -245,9 +267,10 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     print(f"machine: {machine()}" + ("  (SMOKE SIZES: figures meaningless)" if smoke() else "")
           + "\n")
-    from bench import events, messaging, webhooks
+    from bench import events, messaging, web, webhooks
 
-    figures = (cold_start, api_overhead, number_validation, webhooks.fanout_throughput,
+    figures = (cold_start, web.web_size, web.first_render, api_overhead, number_validation,
+               webhooks.fanout_throughput,
                webhooks.inbound_latency, messaging.priority_positions, messaging.pacing,
                messaging.pipeline_throughput, messaging.cost_per_message, events.log_cost,
                events.long_poll_latency, events.stack_inbound_latency, runner_memory,

@@ -39,8 +39,15 @@ SECURITY_HEADERS = {
 IMMUTABLE = "public, max-age=31536000, immutable"  # hashed names under assets/
 
 
-def install(app: Flask, web_dir: str | Path) -> None:
+# Locally the browser's Firebase Auth SDK talks to the Auth emulator through our own origin
+# (connectAuthEmulator(auth, location.origin)), so the policy stays 'self' there too.
+EMULATOR_PREFIXES = ("identitytoolkit.googleapis.com", "securetoken.googleapis.com", "emulator")
+
+
+def install(app: Flask, web_dir: str | Path, auth_emulator_host: str = "") -> None:
     root = Path(web_dir).resolve()
+    if auth_emulator_host:
+        _install_emulator_proxy(app, auth_emulator_host)
 
     def serve(path: str) -> Response:
         if path == "v1" or path.startswith("v1/"):
@@ -63,3 +70,25 @@ def install(app: Flask, web_dir: str | Path) -> None:
 
     app.add_url_rule("/", "web_index", lambda: serve(""), methods=["GET", "HEAD"])
     app.add_url_rule("/<path:path>", "web_file", serve, methods=["GET", "HEAD"])
+
+
+def _install_emulator_proxy(app: Flask, host: str) -> None:
+    import requests
+    from flask import request
+
+    def forward(prefix: str, rest: str) -> Response:
+        upstream = requests.request(
+            request.method, f"http://{host}/{prefix}/{rest}", params=request.args,
+            data=request.get_data(),
+            headers={k: v for k, v in request.headers.items()
+                     if k.lower() in ("content-type", "authorization", "accept")},
+            timeout=30)
+        response = Response(upstream.content, status=upstream.status_code,
+                            content_type=upstream.headers.get("content-type"))
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    for prefix in EMULATOR_PREFIXES:
+        app.add_url_rule(f"/{prefix}/<path:rest>", f"auth_emulator_{prefix}",
+                         lambda rest, prefix=prefix: forward(prefix, rest),
+                         methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"])

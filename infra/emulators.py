@@ -81,7 +81,8 @@ class Emulator:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def _start(name: str, args: list[str], port: int | None, log_path: Path | None) -> Emulator:
+def _start(name: str, args: list[str], port: int | None, log_path: Path | None,
+           argv: list[str] | None = None, timeout: float = READY_TIMEOUT) -> Emulator:
     port = port or free_port()
     host = f"127.0.0.1:{port}"
     if log_path is None:
@@ -91,11 +92,11 @@ def _start(name: str, args: list[str], port: int | None, log_path: Path | None) 
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            ["gcloud", "--quiet", *args, f"--host-port={host}"],
+            argv + ["--port", str(port)] if argv else ["gcloud", "--quiet", *args, f"--host-port={host}"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
     emulator = Emulator(name, host, process, log_path)
-    deadline = time.monotonic() + READY_TIMEOUT
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             emulator.stop()
@@ -107,7 +108,7 @@ def _start(name: str, args: list[str], port: int | None, log_path: Path | None) 
         except (urllib.error.URLError, OSError):
             time.sleep(0.2)
     emulator.stop()
-    raise RuntimeError(f"the {name} emulator did not answer on {host} within {READY_TIMEOUT:.0f} s; "
+    raise RuntimeError(f"the {name} emulator did not answer on {host} within {timeout:.0f} s; "
                        f"log {log_path}:\n{emulator.log_tail()}")
 
 
@@ -204,6 +205,36 @@ def ensure_push_subscription(host: str, project: str, topic: str, subscription: 
         with suppress(NotFound):  # deleted meanwhile: nothing to move
             if subscriber.get_subscription(subscription=path).push_config.push_endpoint != push_endpoint:
                 subscriber.modify_push_config(subscription=path, push_config=push)
+
+
+FIREBASE_DIR = Path(__file__).resolve().parent / "firebase"  # firebase-tools, `npm ci` there
+AUTH_PROJECT = "demo-utio"  # a demo- project: the emulator never reaches for the network
+AUTH_READY_TIMEOUT = 300.0  # it compiles its API description at start: ~20 s of CPU
+
+
+def auth_available() -> bool:
+    return shutil.which("node") is not None and (
+        FIREBASE_DIR / "node_modules" / "firebase-tools" / "package.json").is_file()
+
+
+def start_auth(port: int | None = None, *, log_path: Path | None = None,
+               project: str = AUTH_PROJECT) -> Emulator:
+    """The Firebase Auth emulator of firebase-tools (infra/firebase/auth_emulator.cjs),
+    for Identity Platform. One emulator serves every local project; ID tokens that the
+    browser gets from it are for `project`."""
+    if not auth_available():
+        raise RuntimeError(f"the Firebase Auth emulator needs Node.js and firebase-tools: run "
+                           f"`npm ci --ignore-scripts` in {FIREBASE_DIR} (make dev and make "
+                           "test do)")
+    argv = ["node", str(FIREBASE_DIR / "auth_emulator.cjs"), "--host", "127.0.0.1",
+            "--project", project]
+    return _start("auth", [], port, log_path, argv=argv, timeout=AUTH_READY_TIMEOUT)
+
+
+def auth_env(auth: Emulator) -> dict[str, str]:
+    """What the API needs to take the emulator's ID tokens and manage its users."""
+    return {"FIREBASE_AUTH_EMULATOR_HOST": auth.host, "UTIO_AUTH_EMULATOR_HOST": auth.host,
+            "UTIO_IDENTITY_BACKEND": "firebase", "UTIO_IDENTITY_PROJECT": AUTH_PROJECT}
 
 
 def emulator_env(firestore: Emulator, pubsub: Emulator) -> dict[str, str]:

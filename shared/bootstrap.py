@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from shared.adapters.inbound_media import MediaStore
     from shared.billing.port import Billing
     from shared.clock import Clock
+    from shared.identity import Identity
     from shared.ports import (
         DocumentStore,
         EventBus,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     )
     from shared.repositories import Repositories
     from shared.runner_rpc import RunnerRpc
+    from shared.services.people import LiveUsers
 
 
 class Container:
@@ -190,6 +192,22 @@ class Container:
         from shared.adapters.inbound_media import MediaStore
 
         return MediaStore(self.storage)
+
+    @cached_property
+    def identity(self) -> Identity | None:
+        """People's identities (Identity Platform; the Auth emulator locally), or None when
+        sign-in is not configured. Tests set `container.identity` to a fake."""
+        if self.settings.identity_backend != "firebase":
+            return None
+        from shared.identity.firebase import FirebaseIdentity
+
+        return FirebaseIdentity(self.settings)
+
+    @cached_property
+    def live_users(self) -> LiveUsers:
+        from shared.services.people import LiveUsers
+
+        return LiveUsers(self.settings.person_check_seconds)
 
 
 _lock = threading.Lock()

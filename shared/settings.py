@@ -77,6 +77,15 @@ class Settings:
     scan_wait: float = 4.0  # seconds GET /scan waits for a fresh QR code
     provisioner: str = "none"  # cloudrun | local | none: who adds a shard when all are full
     web_dir: str = ""  # local: the built web app (web/dist) the api serves beside /v1; empty: none
+    # People sign in with Identity Platform (Firebase Authentication); see shared/person_tokens.py.
+    identity_backend: str = ""  # firebase | "" (none: ID tokens are refused, invitations not sent)
+    identity_project: str = ""  # the Identity Platform project; empty: project
+    identity_api_key: str = ""  # the browser's (public) Identity Platform API key
+    auth_emulator_host: str = ""  # local: the Firebase Auth emulator (host:port)
+    id_token_certs_url: str = ("https://www.googleapis.com/robot/v1/metadata/x509/"
+                               "securetoken@system.gserviceaccount.com")
+    person_check_seconds: float = 30.0  # how long a user found live in Identity Platform is trusted
+    self_signup: bool = True  # false: /signup is closed; operators create accounts (admin key)
 
     @property
     def local(self) -> bool:

@@ -52,6 +52,10 @@ locals {
     UTIO_PUBLIC_URL       = module.api_gateway.url
     UTIO_MAIL_FROM        = var.mail_from
     UTIO_VAT_HOME_COUNTRY = var.vat_home_country
+    # people sign in with Identity Platform (shared/person_tokens.py)
+    UTIO_IDENTITY_BACKEND = "firebase"
+    UTIO_IDENTITY_API_KEY = module.web.api_key
+    UTIO_SELF_SIGNUP      = tostring(var.self_signup)
   })
 
   # The runner's own settings: where the API answers (inbound media URLs point at its
@@ -258,6 +262,25 @@ module "api_gateway" {
   gateway_service_account = module.iam.gateway_email
   domain                  = var.api_domain
   rate_limit_per_minute   = var.api_rate_limit_per_minute
+  web_backend             = module.web.backend_bucket
+}
+
+# The web app's files behind Cloud CDN (the load balancer above serves them beside /v1),
+# and Identity Platform, with which people sign in to it.
+module "web" {
+  source     = "./modules/web"
+  project_id = var.project_id
+  domain     = var.api_domain
+
+  depends_on = [module.services]
+}
+
+# The API manages people's identities: invitations create them, deleting an agent deletes
+# its identity.
+resource "google_project_iam_member" "api_identity" {
+  project = var.project_id
+  role    = "roles/firebaseauth.admin"
+  member  = local.member["api"]
 }
 
 module "monitoring" {

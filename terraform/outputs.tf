@@ -59,3 +59,8 @@ output "secrets" {
 output "alert_policies" {
   value = module.monitoring.policies
 }
+
+output "web_bucket" {
+  description = "The bucket of the web app's built files (Cloud Build uploads web/dist there)."
+  value       = module.web.bucket
+}

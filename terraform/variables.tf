@@ -199,3 +199,9 @@ variable "firestore_error_threshold" {
   type        = number
   default     = 10
 }
+
+variable "self_signup" {
+  description = "Whether anyone may create an account at /signup; false: accounts come from the operator (POST /v1/accounts with the admin key)."
+  type        = bool
+  default     = true
+}

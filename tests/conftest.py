@@ -74,3 +74,24 @@ def firestore_store(emulators):
     client = firestore.Client(project="test-" + uuid.uuid4().hex[:12])
     yield FirestoreStore(client)
     client.close()
+
+
+@pytest.fixture(scope="session")
+def auth_emulator(tmp_path_factory) -> Iterator[emu.Emulator]:
+    """The Firebase Auth emulator (firebase-tools), once per session; every test and local
+    stack shares it, each with emails of its own. It sets FIREBASE_AUTH_EMULATOR_HOST,
+    which firebase-admin reads."""
+    if not emu.auth_available():
+        pytest.fail("these tests need Node.js and firebase-tools: `make test` installs it "
+                    f"(npm ci in {emu.FIREBASE_DIR})", pytrace=False)
+    emulator = emu.start_auth(log_path=tmp_path_factory.mktemp("auth") / "auth.log")
+    saved = os.environ.get("FIREBASE_AUTH_EMULATOR_HOST")
+    os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = emulator.host
+    try:
+        yield emulator
+    finally:
+        if saved is None:
+            os.environ.pop("FIREBASE_AUTH_EMULATOR_HOST", None)
+        else:
+            os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = saved
+        emulator.stop()

@@ -21,12 +21,14 @@ from functions.api.routes import (  # noqa: F401 (routes)
     labels,
     messages,
     numbers,
+    people,
     sessions,
     webhooks,
 )
 from functions.api.routing import Route, error_response
 from shared.bootstrap import Container, container
 from shared.errors import Forbidden, Unauthorized, UtioError
+from shared.person_tokens import looks_like_id_token
 from shared.services.accounts import authenticate, is_admin
 from shared.services.agents import is_agent_token
 
@@ -69,14 +71,21 @@ def create_app(c: Container | None = None) -> Flask:
             return Principal(cont, None)
         if is_agent_token(key):
             return agent_principal(cont, route, key, idem)
+        if looks_like_id_token(key):  # a person signed in to the web app
+            from functions.api.people_access import person_principal
+
+            return person_principal(cont, route, key, idem)
+        if route.auth == "person":
+            raise Unauthorized("this call needs a person's sign-in (an ID token)")
         return Principal(cont, authenticate(cont.store, key), idem)
 
     api.install(app, principal)
-    web_dir = get_container().settings.web_dir
-    if web_dir:  # local: the web app on the API's own origin (the load balancer in production)
+    settings = get_container().settings
+    if settings.web_dir:  # local: the web app on the API's own origin (the load balancer in production)
         from functions import web_static
 
-        web_static.install(app, web_dir)
+        web_static.install(app, settings.web_dir,
+                           settings.auth_emulator_host if settings.local else "")
 
     @app.get("/v1/openapi.json")
     def openapi():

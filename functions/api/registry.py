@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from functions.api.routing import Api
 from shared.bootstrap import Container
@@ -18,6 +19,7 @@ class Principal:
     idempotency_key: str | None = None
     agent_id: str | None = None  # set when an agent's token authenticated the call
     devices: frozenset[str] | None = None  # the devices an agent may see; None: all
+    person: Any = None  # the PersonClaims of the person whose ID token authenticated the call
 
     def sees(self, device_id: str) -> bool:
         return self.devices is None or device_id in self.devices

@@ -27,7 +27,7 @@ class Route:
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
-    auth: str | None = "key"  # key | admin | None
+    auth: str | None = "key"  # key | admin | person (an ID token, account or not) | None
     content_type: str = "application/json"
     errors: tuple[int, ...] = ()
     headers: dict[str, str] = field(default_factory=dict)
@@ -40,12 +40,61 @@ class Route:
         return re.sub(r"{(\w+)}", r"<\1>", self.path)
 
 
+def _plural(n, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+# Our own words for pydantic's errors, by error type (its wording, such as "List should
+# have at most 500 items after validation, not 501", is not the API's).
+_WORDING: dict[str, Callable[[dict], str]] = {
+    "missing": lambda c: "is required",
+    "extra_forbidden": lambda c: "is not a field here",
+    "too_long": lambda c: f"at most {_plural(c['max_length'], 'item')}",
+    "too_short": lambda c: f"at least {_plural(c['min_length'], 'item')}",
+    "string_too_long": lambda c: f"at most {_plural(c['max_length'], 'character')}",
+    "string_too_short": lambda c: f"at least {_plural(c['min_length'], 'character')}",
+    "less_than_equal": lambda c: f"must be at most {c['le']}",
+    "greater_than_equal": lambda c: f"must be at least {c['ge']}",
+    "less_than": lambda c: f"must be less than {c['lt']}",
+    "greater_than": lambda c: f"must be more than {c['gt']}",
+    "enum": lambda c: f"must be one of {c['expected'].replace(chr(39), '')}",
+    "literal_error": lambda c: f"must be {c['expected'].replace(chr(39), '')}",
+    "string_type": lambda c: "must be a string",
+    "int_type": lambda c: "must be an integer", "int_parsing": lambda c: "must be an integer",
+    "int_from_float": lambda c: "must be an integer",
+    "float_type": lambda c: "must be a number", "float_parsing": lambda c: "must be a number",
+    "bool_type": lambda c: "must be true or false", "bool_parsing": lambda c: "must be true or false",
+    "dict_type": lambda c: "must be an object", "model_type": lambda c: "must be an object",
+    "model_attributes_type": lambda c: "must be an object",
+    "list_type": lambda c: "must be an array",
+    "string_pattern_mismatch": lambda c: f"must match {c['pattern']}",
+    "datetime_type": lambda c: "must be a date and time (ISO 8601)",
+    "datetime_parsing": lambda c: "must be a date and time (ISO 8601)",
+    "datetime_from_date_parsing": lambda c: "must be a date and time (ISO 8601)",
+    "timezone_aware": lambda c: "must have a time zone (Z or an offset such as +01:00)",
+    "none_required": lambda c: "must be null",
+    "union_tag_invalid": lambda c: f"must be one of {c['expected_tags'].replace(chr(39), '')}",
+    "union_tag_not_found": lambda c: f"needs its {c['discriminator'].strip(chr(39))} field",
+}
+
+
+def _message(err: dict) -> str:
+    wording = _WORDING.get(err["type"])
+    if wording is not None:
+        try:
+            return wording(err.get("ctx") or {})
+        except (KeyError, AttributeError, TypeError):
+            pass
+    message = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return re.sub(r" after validation, not \d+$", "", message)
+
+
 def _validation_details(exc: ValidationError) -> list[dict]:
     return [
         {"field": ".".join(str(p) for p in err["loc"]) or None,
-         "message": err["msg"].removeprefix("Value error, "),
+         "message": _message(err),
          "type": err["type"]}
-        for err in exc.errors(include_url=False, include_context=False, include_input=False)
+        for err in exc.errors(include_url=False, include_context=True, include_input=False)
     ]
 
 
@@ -177,6 +226,9 @@ class Api:
                 }
             if route.auth == "key":
                 op["security"] = [{"bearer": []}, {"token": []}]
+            elif route.auth == "person":
+                op["security"] = [{"bearer": []}]
+                op["description"] = "Needs a signed-in person's ID token as the bearer token."
             elif route.auth == "admin":
                 op["security"] = [{"bearer": []}]
                 op["description"] = "Needs the operator's admin key as the bearer token."
@@ -193,7 +245,8 @@ class Api:
                 "schemas": schemas,
                 "securitySchemes": {
                     "bearer": {"type": "http", "scheme": "bearer",
-                               "description": "Authorization: Bearer <api key>"},
+                               "description": "Authorization: Bearer <API key, agent token, or a "
+                                              "signed-in person's Identity Platform ID token>"},
                     "token": {"type": "apiKey", "in": "header", "name": "Token"},
                 },
             },

@@ -45,6 +45,20 @@ def _stamp(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def messages_url(device_id: str, chat: str) -> str:
+    """Where a chat's messages are listed (inbound messages live there, not under
+    /v1/messages)."""
+    return f"/v1/devices/{device_id}/chats/{chat}/messages"
+
+
+def inbound_entry(store: DocumentStore, account_id: str, message_id: str) -> dict | None:
+    """The chat entry of a message received under this Utio id, if the account has one."""
+    found = store.query("chat_messages", [("message_id", "==", message_id)], limit=1)
+    if found and found[0].get("account_id") == account_id and found[0].get("direction") == "inbound":
+        return found[0]
+    return None
+
+
 def parse_chat_id(raw: str) -> str:
     """A chat id from a URL: a group's WhatsApp id as is, else a phone number in E.164."""
     if raw.endswith("@g.us"):

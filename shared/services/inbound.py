@@ -5,7 +5,7 @@ message:in:new, or, for a reaction, as message:reaction."""
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 
 from shared.deps import Deps
 from shared.events import EventName
@@ -38,6 +38,8 @@ def receive(deps: Deps, device_id: str, message: Inbound) -> None:
     else:
         name = EventName.message_in_new
         data = {k: _json(v) for k, v in record.items() if k != "device_id"}
+        data.setdefault("group", None)
+        data["url"] = chats.messages_url(device_id, record.get("chat") or record["phone"])
     event = new_event(deps.bus, deps.clock, name, device.account_id, device_id, data,
                       key=f"in:{key}")
     chats.record_inbound(deps.store, deps.clock, device.account_id, device_id, record,
@@ -69,4 +71,7 @@ def reaction_data(deps: Deps, device_id: str, record: dict) -> dict:
 
 
 def _json(value):
-    return value.isoformat() if isinstance(value, datetime) else value
+    """As every timestamp of the API: ISO 8601 in UTC, ending in Z."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return value

@@ -326,7 +326,18 @@ def enqueue_send(tasks: TaskQueue, message: Message, *, name: str | None = None)
 
 
 def get_message(deps: Deps, account_id: str, message_id: str) -> Message:
-    return deps.repos.messages.owned(account_id, message_id)
+    try:
+        return deps.repos.messages.owned(account_id, message_id)
+    except NotFound:
+        from shared.services.chats import inbound_entry, messages_url
+
+        entry = inbound_entry(deps.store, account_id, message_id)
+        if entry is None:
+            raise
+        url = messages_url(entry["device_id"], entry["chat"])  # received: it is in its chat
+        raise NotFound(f"message {message_id} was received, not sent: received messages are "
+                       f"in their chat, GET {url}", code="message_is_inbound",
+                       details={"url": url}) from None
 
 
 def _cursor(message: Message) -> str:

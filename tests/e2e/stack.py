@@ -84,7 +84,11 @@ def running_stack(data: Path, env_overrides: dict[str, str | None],
         "UTIO_API_PORT": str(base), "UTIO_DATA_DIR": str(data / "data"),
         "UTIO_PROJECT": project or "e2e-" + uuid.uuid4().hex[:8],
         "UTIO_DEV_API_KEY": "utio_e2e_" + uuid.uuid4().hex,
-        "UTIO_ADMIN_KEY": "adm_e2e_" + uuid.uuid4().hex, "UTIO_DEV_QUIET": "1"}
+        "UTIO_ADMIN_KEY": "adm_e2e_" + uuid.uuid4().hex, "UTIO_DEV_QUIET": "1",
+        # people's sign-in only where a test hands in the session's Auth emulator
+        # (FIREBASE_AUTH_EMULATOR_HOST in env_overrides): it is slow to start
+        "UTIO_DEV_AUTH": "0"}
+    env.pop("FIREBASE_AUTH_EMULATOR_HOST", None)
     for name, value in env_overrides.items():
         if value is None:
             env.pop(name, None)

@@ -33,6 +33,12 @@ PRODUCTION_DEFAULTS = {
     "oidc_audience": "empty: a push's audience is the service URL, which Cloud Run checks "
                      "(UTIO_VERIFY_OIDC is off)",
     "oidc_certs_url": "Google's OIDC signing certificates (tests point it at a local server)",
+    "id_token_certs_url": "Google's securetoken certificates, which sign Identity Platform's ID "
+                          "tokens (tests point it at a local server)",
+    "identity_project": "empty: Identity Platform lives in the environment's own project",
+    "auth_emulator_host": "empty: the Firebase Auth emulator is for the local stack only",
+    "person_check_seconds": "30 s: how long a user found live in Identity Platform is trusted",
+    "web_dir": "empty: the load balancer serves the web app from its bucket, not the api",
     "local_tasks_url": "the local stack's task dispatcher; production uses Cloud Tasks",
     "allow_private_webhooks": "False: webhook and media URLs on private addresses are refused (SSRF)",
     "webhook_timeout": "10 s per delivery attempt",

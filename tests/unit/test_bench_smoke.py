@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HEADERS = ("cold start", "API overhead", "number validation", "webhook fan-out",
            "inbound message -> webhook latency", "priority:", "pacing:", "pipeline throughput",
            "cost per delivered message", "runner memory", "take-over", "restart resume",
-           "store pause")
+           "store pause", "web app size", "first render")
 
 
 def test_bench_runs_every_figure_at_smoke_sizes():
@@ -37,8 +37,8 @@ def test_every_figure_has_smoke_sizes_its_function_accepts():
         bench_main.cold_start, bench_main.api_overhead, bench_main.number_validation,
         bench_main.runner_memory, bench_main.runner_takeover, bench_main.runner_restart,
         bench_main.store_pause)}
-    from bench import messaging, webhooks
-    for module in (messaging, webhooks):
+    from bench import messaging, web, webhooks
+    for module in (messaging, webhooks, web):
         for name in bench_main.SMOKE_SIZES:
             if hasattr(module, name):
                 figures[name] = getattr(module, name)

@@ -21,11 +21,22 @@ def _out(agent) -> AgentOut:
 
 @api.route("POST", "/v1/agents", body=CreateAgent, response=AgentCreated, status=201,
            tag="agents", errors=(403, 409),
-           summary="Create an agent and its token (the plan caps how many)")
+           summary="Create an agent and its token (the plan caps how many); where people sign in, "
+           "also email the agent a link to set a password")
 def create_agent(p: Principal, body: CreateAgent):
     agent, token = agents.create_agent(p.c.store, p.c.clock, p.account_id, name=body.name,
                                        email=body.email, role=body.role, devices=body.devices,
                                        mailer=p.c.mailer)
+    if p.c.identity is not None:  # people sign in here: mail the agent a link to set a password
+        from shared.services import people
+
+        account = p.c.store.get("accounts", p.account_id) or {}
+        try:
+            people.invite_agent(p.c.store, p.c.clock, p.c.identity, p.c.mailer,
+                                p.c.settings.public_url, agent, account.get("name") or "Utio")
+        except Exception:
+            agents.delete_agent(p.c.store, p.account_id, agent.id)  # nothing half made
+            raise
     return AgentCreated.model_validate(agent.model_dump() | {"token": token})
 
 
@@ -61,6 +72,9 @@ def update_agent(p: Principal, agent_id: str, body: UpdateAgent):
 @api.route("DELETE", _AGENT, status=204, summary="Delete an agent", tag="agents", errors=(404,))
 def delete_agent(p: Principal, agent_id: str):
     agents.delete_agent(p.c.store, p.account_id, agent_id)
+    from shared.services import people
+
+    people.remove_agent(p.c.store, p.c.identity, agent_id)
 
 
 @api.route("PUT", _AGENT + "/devices/{device_id}", response=AgentOut, tag="agents",

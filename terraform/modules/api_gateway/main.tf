@@ -1,4 +1,4 @@
-# The public API: API Gateway serves the API's own OpenAPI document
+# The public API and, on the same origin, the web app: API Gateway serves the API's own OpenAPI document
 # (terraform/generated/openapi.gateway.json, written by `python -m infra.generate` from
 # api.openapi()) and calls the private `api` function as the gateway account. With a
 # custom domain, a global external Application Load Balancer fronts the gateway through
@@ -34,6 +34,11 @@ variable "domain" {
 
 variable "rate_limit_per_minute" {
   type = number
+}
+
+variable "web_backend" {
+  description = "The web app's backend bucket (modules/web): what every path but /v1/* answers."
+  type        = string
 }
 
 locals {
@@ -168,11 +173,28 @@ resource "google_compute_backend_service" "gateway" {
   }
 }
 
+# One origin for the app and the API: /v1/* goes to the gateway, everything else to the
+# web app's files on Cloud CDN.
 resource "google_compute_url_map" "api" {
   count           = local.with_lb
   project         = var.project_id
   name            = "utio-api"
-  default_service = google_compute_backend_service.gateway[0].id
+  default_service = var.web_backend
+
+  host_rule {
+    hosts        = [var.domain]
+    path_matcher = "app"
+  }
+
+  path_matcher {
+    name            = "app"
+    default_service = var.web_backend
+
+    path_rule {
+      paths   = ["/v1", "/v1/*"]
+      service = google_compute_backend_service.gateway[0].id
+    }
+  }
 }
 
 resource "google_compute_managed_ssl_certificate" "api" {

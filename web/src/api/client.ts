@@ -44,6 +44,9 @@ export function problemOf(error: unknown, status?: number): Problem {
     for (const d of body.details as { field?: string | null; message?: string }[]) {
       if (d && d.field && d.message && !(d.field in fields)) fields[d.field] = sentence(d.message);
     }
+  } else if (body.details && typeof body.details === "object") {
+    const field = (body.details as { field?: unknown }).field;
+    if (typeof field === "string") fields[field] = sentence(body.message.replace(/^[\w.]+: /, ""));
   }
   return { code: body.code, message: sentence(body.message), fields };
 }

@@ -1,5 +1,7 @@
 import type { ComponentChildren } from "preact";
+import { useEffect } from "preact/hooks";
 import { useLocation } from "preact-iso";
+import { signOut, useSession } from "../session";
 
 export const NAV: { href: string; label: string }[] = [
   { href: "/devices", label: "Devices" },
@@ -10,29 +12,64 @@ export const NAV: { href: string; label: string }[] = [
   { href: "/api-keys", label: "API keys" },
   { href: "/team", label: "Team" },
   { href: "/billing", label: "Billing" },
+  { href: "/numbers", label: "Numbers" },
   { href: "/docs", label: "Docs" },
 ];
+// What an agent (not an admin) may open: the devices granted to it.
+const AGENT_NAV = new Set(["/devices", "/chat", "/docs"]);
+
+/** Pages anyone may open; every other page needs a signed-in, verified person. */
+export const PUBLIC_PATHS = ["/login", "/signup", "/forgot-password", "/action", "/pricing", "/verify-email", "/docs"];
 
 export function Layout({ children }: { children: ComponentChildren }) {
-  const { path } = useLocation();
+  const { path, route } = useLocation();
+  const session = useSession();
+  const open = PUBLIC_PATHS.some((p) => path === p);
+  useEffect(() => {
+    if (open) return;
+    if (session.state === "signed-out") {
+      const next = path === "/" ? "" : `?next=${encodeURIComponent(path + window.location.search)}`;
+      route(`/login${next}`, true);
+    } else if (session.state === "signed-in") {
+      if (!session.person) route("/signup", true);
+      else if (session.person.role === "owner" && !session.person.email_verified) route("/verify-email", true);
+      else if (path === "/") route("/devices", true);
+    }
+  }, [session, path, open]);
+  useEffect(() => {
+    if (session.state === "signed-in" && session.person && (path === "/login")) route("/devices", true);
+  }, [session, path]);
+  const person = session.state === "signed-in" ? session.person : null;
+  const ready = open || (person && (person.role !== "owner" || person.email_verified));
+  const nav = person && person.role === "agent" ? NAV.filter((n) => AGENT_NAV.has(n.href)) : NAV;
   return (
     <div class="shell">
       <a class="skip" href="#main">Skip to content</a>
       <header class="top">
-        <a class="brand" href="/">Utio</a>
-        <nav aria-label="Main">
-          <ul>
-            {NAV.map((item) => (
-              <li key={item.href}>
-                <a href={item.href} aria-current={path.startsWith(item.href) ? "page" : undefined}>
-                  {item.label}
-                </a>
-              </li>
-            ))}
-          </ul>
-        </nav>
+        <a class="brand" href={person ? "/devices" : "/login"}>Utio</a>
+        {person && (
+          <nav aria-label="Main">
+            <ul>
+              {nav.map((item) => (
+                <li key={item.href}>
+                  <a href={item.href} aria-current={path.startsWith(item.href) ? "page" : undefined}>{item.label}</a>
+                </li>
+              ))}
+            </ul>
+          </nav>
+        )}
+        {person && (
+          <div class="who">
+            <a href="/profile">{person.email}</a>
+            <button type="button" class="link" onClick={async () => { await signOut(); route("/login"); }}>Sign out</button>
+          </div>
+        )}
       </header>
-      <main id="main" tabIndex={-1}>{children}</main>
+      <main id="main" tabIndex={-1}>
+        {session.state === "unavailable" ? <p role="alert" class="error">{session.message}</p>
+          : session.state === "loading" && !open ? <p aria-busy="true">Loading…</p>
+          : ready ? children : <p aria-busy="true">Loading…</p>}
+      </main>
     </div>
   );
 }

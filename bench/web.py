@@ -1,0 +1,123 @@
+"""The web app's figures: its built size (JavaScript and CSS, gzipped) beside Preact's own
+runtime, and the time to first render of /devices for a signed-in owner in headless
+Chromium against the local stack (`python -m infra.dev` on the emulators), beside the
+signed-out /login page of the same build."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+DIST = ROOT / "web" / "dist"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _gz(path: Path) -> int:
+    return len(gzip.compress(path.read_bytes(), 9))
+
+
+def web_size() -> None:
+    print("web app size (web/dist, gzip -9)")
+    if not (DIST / "index.html").is_file():
+        print("  web/dist is not built: run `make web`")
+        return
+    js = sorted(DIST.rglob("*.js"))
+    css = sorted(DIST.rglob("*.css"))
+    runtime = ROOT / "web" / "node_modules" / "preact" / "dist" / "preact.mjs"
+    if runtime.is_file():
+        print(f"  baseline  Preact's runtime alone               {_gz(runtime) / 1024:7.1f} KiB")
+    print(f"  utio      JavaScript ({len(js)} files)                {sum(map(_gz, js)) / 1024:7.1f} KiB"
+          f"   ({sum(p.stat().st_size for p in js) / 1024:.0f} KiB raw)")
+    print(f"  utio      CSS ({len(css)} files)                       {sum(map(_gz, css)) / 1024:7.1f} KiB")
+
+
+def _free_base() -> int:
+    for base in range(36000, 40000, 10):
+        try:
+            for port in range(base, base + 10):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no free ports")
+
+
+def first_render(rounds: int = 5) -> None:
+    print("first render of /devices (headless Chromium, the local stack on the emulators)")
+    if rounds <= 0:
+        print("  skipped at smoke sizes: it starts the whole stack")
+        return
+    if not (DIST / "index.html").is_file() or not Path(CHROMIUM).exists():
+        print("  needs web/dist (`make web`) and Debian's chromium")
+        return
+    from playwright.sync_api import sync_playwright
+
+    base = _free_base()
+    email, password = "bench@utio.local", "bench password 1"
+    with tempfile.TemporaryDirectory() as data:
+        env = os.environ | {"UTIO_API_PORT": str(base), "UTIO_DATA_DIR": data,
+                            "UTIO_MAIL_OUTBOX": f"{data}/outbox.jsonl",
+                            "UTIO_DEV_EMAIL": email, "UTIO_DEV_PASSWORD": password,
+                            "UTIO_DEV_QUIET": "1"}
+        log = open(Path(data) / "dev.log", "wb")  # noqa: SIM115
+        stack = subprocess.Popen([sys.executable, "-m", "infra.dev"], cwd=ROOT, env=env,
+                                 stdout=log, stderr=subprocess.STDOUT)
+        origin = f"http://127.0.0.1:{base}"
+        try:
+            deadline = time.monotonic() + 400
+            while b"Utio is running" not in (Path(data) / "dev.log").read_bytes():
+                if stack.poll() is not None or time.monotonic() > deadline:
+                    print("  the stack did not start; see its log")
+                    return
+                time.sleep(0.5)
+            requests.get(f"{origin}/v1/health", timeout=5).raise_for_status()
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                context = browser.new_context(base_url=origin)
+                page = context.new_page()
+                page.goto("/login")
+                page.get_by_label("Email").fill(email)
+                page.get_by_label("Password").fill(password)
+                page.get_by_role("button", name="Sign in").click()
+                page.wait_for_url("**/devices")
+                page.close()
+                login, devices = [], []
+                for _ in range(rounds):
+                    signed_out = browser.new_page(base_url=origin)
+                    started = time.perf_counter()
+                    signed_out.goto("/login")
+                    signed_out.get_by_role("button", name="Sign in").wait_for()
+                    login.append(time.perf_counter() - started)
+                    signed_out.close()
+                    tab = context.new_page()
+                    started = time.perf_counter()
+                    tab.goto("/devices")
+                    tab.get_by_text("No devices yet").or_(tab.get_by_role("list", name="Devices")).wait_for()
+                    devices.append(time.perf_counter() - started)
+                    tab.close()
+                browser.close()
+            b, d = statistics.median(login), statistics.median(devices)
+            print(f"  baseline  /login, signed out (no API data)       {b * 1000:8.1f} ms")
+            print(f"  utio      /devices, signed in (sign-in + API)    {d * 1000:8.1f} ms   ratio {d / b:.2f}"
+                  f"   (median of {rounds})")
+        finally:
+            stack.send_signal(signal.SIGINT)
+            try:
+                stack.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                stack.kill()
+            log.close()
