@@ -96,11 +96,10 @@ def stack_inbound_latency(samples: int = 40) -> None:
     emulator push, fan-out, deliver), beside one signed POST straight to the receiver."""
     import requests
 
+    from bench.__main__ import smoke
     from bench.webhooks import _direct_post_latency, _percentiles, _Receiver
     from infra import emulators
     from tests.e2e.stack import running_stack, wait_until
-
-    from bench.__main__ import smoke
 
     if smoke():  # the smoke run (make test) does not start a second stack with emulators
         print("inbound -> webhook latency on the emulator stack: measured at full size only")

@@ -19,8 +19,16 @@ from shared.services import message_transitions as transitions
 from shared.services.event_relay import Relay
 from shared.services.webhooks import fanout as webhook_fanout
 from shared.services.webhooks import registration
-from tests.fakes import FakeHttp, FakeTaskQueue, make_container, make_settings, queue_message, \
-    seed_account, seed_device, wait_until
+from tests.fakes import (
+    FakeHttp,
+    FakeTaskQueue,
+    make_container,
+    make_settings,
+    queue_message,
+    seed_account,
+    seed_device,
+    wait_until,
+)
 
 
 class Flaky(EventBus):
