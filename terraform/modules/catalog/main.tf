@@ -139,7 +139,7 @@ locals {
       publishes = [local.names.events_topic] # chat:delete events of the chats it deletes
     }
     events_sweep = {
-      timeout   = 120                          # runs every minute (docs/events.md)
+      timeout   = 120                        # runs every minute (docs/events.md)
       publishes = [local.names.events_topic] # events of processes that died before relaying
     }
   }
