@@ -182,7 +182,7 @@ class Api:
                 "tags": [route.tag],
                 "responses": {},
             }
-            params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+            params = [{"name": n, "in": "path", "required": True, "schema": _path_schema(n)}
                       for n in re.findall(r"{(\w+)}", route.path)]
             if route.query is not None:
                 for name, f in route.query.model_fields.items():
@@ -214,6 +214,11 @@ class Api:
                     content["example"] = example
                 ok["content"] = {route.content_type: content}
             op["responses"][str(route.status)] = ok
+            if "Idempotency-Key" in route.headers and route.status != 200:
+                op["responses"]["200"] = {
+                    "description": "A replay: an earlier request with the same "
+                    "Idempotency-Key and body made it; this is what that request made",
+                    "content": ok.get("content", {})}
             codes = set(route.errors)
             if route.body is not None or route.query is not None:
                 codes |= {400, 422}
@@ -251,6 +256,21 @@ class Api:
                 },
             },
         }
+
+
+# The form of each id in a path: an id of another form names nothing (404).
+_PATH_KINDS = {"device_id": "device", "message_id": "message", "webhook_id": "webhook",
+               "agent_id": "agent", "key_id": "key", "label_id": "label", "file_id": "file",
+               "delivery_id": "delivery", "operation_id": "group operation"}
+
+
+def _path_schema(name: str) -> dict:
+    from functions.api.ids import id_pattern
+
+    kind = _PATH_KINDS.get(name)
+    if kind is None:
+        return {"type": "string", "minLength": 1, "maxLength": 200}
+    return {"type": "string", "pattern": id_pattern(kind)}
 
 
 _ERROR_TEXT = {400: "Malformed request", 401: "Missing or invalid API key",
