@@ -7,22 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from neonize.events import (
-    ClientOutdatedEv,
-    ConnectedEv,
-    ConnectFailureEv,
-    DisconnectedEv,
-    KeepAliveRestoredEv,
-    KeepAliveTimeoutEv,
-    LoggedOutEv,
-    MessageEv,
-    PairStatusEv,
-    QREv,
-    ReceiptEv,
-    StreamErrorEv,
-    StreamReplacedEv,
-    TemporaryBanEv,
-)
+from neonize import events as wa
 from neonize.proto.Neonize_pb2 import ConnectFailureReason, PairStatus, TemporaryBan
 from neonize.proto.Neonize_pb2 import Receipt as ReceiptProto
 
@@ -36,9 +21,9 @@ from shared.ports import Inbound, Receipt
 
 log = logging.getLogger(__name__)
 
-EVENTS = (QREv, PairStatusEv, ConnectedEv, KeepAliveTimeoutEv, KeepAliveRestoredEv,
-          LoggedOutEv, StreamReplacedEv, TemporaryBanEv, ConnectFailureEv, ClientOutdatedEv,
-          StreamErrorEv, DisconnectedEv, MessageEv, ReceiptEv)
+EVENTS = (wa.QREv, wa.PairStatusEv, wa.ConnectedEv, wa.KeepAliveTimeoutEv, wa.KeepAliveRestoredEv,
+          wa.LoggedOutEv, wa.StreamReplacedEv, wa.TemporaryBanEv, wa.ConnectFailureEv, wa.ClientOutdatedEv,
+          wa.StreamErrorEv, wa.DisconnectedEv, wa.MessageEv, wa.ReceiptEv)
 
 # ConnectFailure reasons: (status code, retry?)
 _FAILURES = {
@@ -74,16 +59,16 @@ class Dispatcher:
             return False
         listener = s.listener
         match event:
-            case QREv():
+            case wa.QREv():
                 for code in event.Codes[:1]:
                     self._qr(device_id, code.encode())
-            case PairStatusEv():
+            case wa.PairStatusEv():
                 if event.Status == PairStatus.PStatus.SUCCESS:
                     self.directory.remember(device_id, convert.jid_text(event.ID))
                 else:
                     listener.on_status(device_id, DeviceStatus.linking, code=StatusCode.connection_failed,
                                        detail=f"pairing failed: {event.Error}")
-            case ConnectedEv():
+            case wa.ConnectedEv():
                 s.connected, s.attempts, s.final = True, 0, False
                 s.linked.set()
                 me = s.client.get_me().JID if s.client is not None else None
@@ -92,22 +77,22 @@ class Dispatcher:
                     self.directory.remember(device_id, convert.jid_text(me))
                 listener.on_status(device_id, DeviceStatus.connected, phone=phone,
                                    code=StatusCode.connected)
-            case KeepAliveTimeoutEv():
+            case wa.KeepAliveTimeoutEv():
                 listener.on_status(device_id, DeviceStatus.disconnected,
                                    code=StatusCode.keepalive_timeout,
                                    detail=f"{event.ErrorCount} keep-alives unanswered")
-            case KeepAliveRestoredEv():
+            case wa.KeepAliveRestoredEv():
                 listener.on_status(device_id, DeviceStatus.connected, code=StatusCode.connected)
-            case LoggedOutEv():
+            case wa.LoggedOutEv():
                 code = StatusCode.banned if event.Reason == ConnectFailureReason.UNKNOWN_LOGOUT \
                     else StatusCode.logged_out
                 self._finish(s, code, ConnectFailureReason.Name(event.Reason) if event.Reason
                              else None, forget=True)
-            case TemporaryBanEv():
+            case wa.TemporaryBanEv():
                 reason = TemporaryBan.TempBanReason.Name(event.Code) if event.Code else "unknown"
                 self._finish(s, StatusCode.temporary_ban,
                              f"{reason.lower()}; expires in {event.Expire} s")
-            case ConnectFailureEv():
+            case wa.ConnectFailureEv():
                 code, retry = _FAILURES.get(event.Reason, (StatusCode.connection_failed, True))
                 detail = f"{ConnectFailureReason.Name(event.Reason) if event.Reason else 'GENERIC'}" \
                     f"{': ' + event.Message if event.Message else ''}"
@@ -115,7 +100,7 @@ class Dispatcher:
                     listener.on_status(device_id, STATUS[code], code=code, detail=detail)
                 else:
                     self._finish(s, code, detail, forget=code == StatusCode.logged_out)
-            case StreamReplacedEv():
+            case wa.StreamReplacedEv():
                 # Another connection of this session took over: during a takeover, the
                 # stale runner's. End this client and retry after the backoff; by then the
                 # runner without the lease has dropped its sessions (device_runner.leases).
@@ -123,19 +108,19 @@ class Dispatcher:
                 listener.on_status(device_id, DeviceStatus.disconnected,
                                    code=StatusCode.stream_replaced)
                 threading.Thread(target=self._stop_client, args=(s,), daemon=True).start()
-            case ClientOutdatedEv():
+            case wa.ClientOutdatedEv():
                 self._finish(s, StatusCode.client_outdated)
-            case StreamErrorEv():
+            case wa.StreamErrorEv():
                 listener.on_status(device_id, DeviceStatus.disconnected,
                                    code=StatusCode.stream_error, detail=event.Code or None)
-            case DisconnectedEv():
+            case wa.DisconnectedEv():
                 if not s.final:
                     s.connected = False
                     listener.on_status(device_id, DeviceStatus.disconnected,
                                        code=StatusCode.disconnected)
-            case ReceiptEv():
+            case wa.ReceiptEv():
                 self._receipt(device_id, listener, event)
-            case MessageEv():
+            case wa.MessageEv():
                 self._message(s, event)
             case _:
                 return False

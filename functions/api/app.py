@@ -16,6 +16,7 @@ from functions.api.routes import (  # noqa: F401 (routes)
     chats,
     contacts,
     devices,
+    events,
     groups,
     labels,
     messages,

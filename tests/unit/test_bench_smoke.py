@@ -67,8 +67,8 @@ def test_counting_store_passes_every_port_parameter_through():
 
 def test_cost_bench_counts_through_the_production_bus():
     from bench.messaging import CountingBus, _stack
-    from shared.services.sequence import SequencedBus
+    from shared.services.event_log import EventLog
 
     c, *_ = _stack(1, runner=False)
-    assert isinstance(c.bus, SequencedBus) and isinstance(c.publisher, CountingBus)
-    assert c.bus.inner is c.publisher
+    assert isinstance(c.bus, EventLog) and isinstance(c.publisher, CountingBus)
+    assert c.bus.transport is c.publisher
