@@ -247,6 +247,9 @@ SMOKE_SIZES: dict[str, dict] = {
     "pacing": {"cases": ((6000, 4),)},
     "pipeline_throughput": {"devices": 3, "count": 20},
     "cost_per_message": {"devices": 2, "count": 10},
+    "log_cost": {"devices": 2, "count": 10},
+    "long_poll_latency": {"samples": 4},
+    "stack_inbound_latency": {},
     "runner_memory": {"counts": (1,)},
     "runner_takeover": {"lease": 0.5, "rounds": 1},
     "runner_restart": {"devices": 5, "lease": 1.0},
@@ -265,12 +268,13 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     print(f"machine: {machine()}" + ("  (SMOKE SIZES: figures meaningless)" if smoke() else "")
           + "\n")
-    from bench import messaging, web, webhooks
+    from bench import events, messaging, web, webhooks
 
     figures = (cold_start, web.web_size, web.first_render, api_overhead, number_validation,
                webhooks.fanout_throughput,
                webhooks.inbound_latency, messaging.priority_positions, messaging.pacing,
-               messaging.pipeline_throughput, messaging.cost_per_message, runner_memory,
+               messaging.pipeline_throughput, messaging.cost_per_message, events.log_cost,
+               events.long_poll_latency, events.stack_inbound_latency, runner_memory,
                runner_takeover, runner_restart, store_pause, docs_page)
     for i, figure in enumerate(figures):
         if i:

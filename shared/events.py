@@ -71,10 +71,16 @@ _SPECS = [
     EventSpec(EventName.message_out_cancelled, "A queued outbound message was cancelled.",
               _message("cancelled", cancelled_at="2026-11-24T10:00:03Z")),
     EventSpec(EventName.message_in_new, "A message arrived on a device (a reaction comes as "
-              "message:reaction instead).",
+              "message:reaction instead). It is kept in its chat, not among the sent "
+              "messages: data.url lists the chat's messages (data.id is there, not at "
+              "GET /v1/messages/{id}). data.group is the group's id (else null); "
+              "data.content and data.push_name are there when known.",
               {"id": "msg_7c8d9e0f1a2b3c4d5e6f", "wa_id": "WA_3EB0C767D26A1D8F",
                "direction": "inbound", "type": "text", "phone": "+34600100999",
-               "message": "Is my order on its way?", "received_at": _AT}),
+               "message": "Is my order on its way?", "received_at": _AT,
+               "content": {"type": "text", "text": "Is my order on its way?"},
+               "group": None, "push_name": "Ana",
+               "url": f"/v1/devices/{_DEVICE}/chats/+34600100999/messages"}),
     EventSpec(EventName.message_reaction, "Someone reacted to a message on a device, or took "
               "their reaction back (data.emoji is then null). data.message_id is the reacted "
               "message's id (null when this device has no record of it; data.message_wa_id is "
@@ -86,8 +92,8 @@ _SPECS = [
                "message_id": "msg_0a1b2c3d4e5f6a7b8c9d", "message_wa_id": "3EB0C767D26A1D8F",
                "from_me": True, "emoji": "👍", "phone": "+447911123456", "at": _AT}),
     EventSpec(EventName.device_status, "A device's status changed (data.previous was the old one).",
-              {"status": "connected", "previous": "linking", "phone": "+34600100123",
-               "detail": None}),
+              {"status": "connected", "previous": "linking", "code": "wa-connected",
+               "message": "Connected to WhatsApp.", "detail": None, "phone": "+34600100123"}),
     EventSpec(EventName.chat_update, "A chat's labels or unread count were changed through the "
               "API; data.changed names what.",
               {"id": "+34600100999", "kind": "user", "unread": 0, "labels": ["lbl_vip"],

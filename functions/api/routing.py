@@ -48,12 +48,61 @@ class Route:
         return re.sub(r"{(\w+)}", r"<\1>", self.path)
 
 
+def _plural(n, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+# Our own words for pydantic's errors, by error type (its wording, such as "List should
+# have at most 500 items after validation, not 501", is not the API's).
+_WORDING: dict[str, Callable[[dict], str]] = {
+    "missing": lambda c: "is required",
+    "extra_forbidden": lambda c: "is not a field here",
+    "too_long": lambda c: f"at most {_plural(c['max_length'], 'item')}",
+    "too_short": lambda c: f"at least {_plural(c['min_length'], 'item')}",
+    "string_too_long": lambda c: f"at most {_plural(c['max_length'], 'character')}",
+    "string_too_short": lambda c: f"at least {_plural(c['min_length'], 'character')}",
+    "less_than_equal": lambda c: f"must be at most {c['le']}",
+    "greater_than_equal": lambda c: f"must be at least {c['ge']}",
+    "less_than": lambda c: f"must be less than {c['lt']}",
+    "greater_than": lambda c: f"must be more than {c['gt']}",
+    "enum": lambda c: f"must be one of {c['expected'].replace(chr(39), '')}",
+    "literal_error": lambda c: f"must be {c['expected'].replace(chr(39), '')}",
+    "string_type": lambda c: "must be a string",
+    "int_type": lambda c: "must be an integer", "int_parsing": lambda c: "must be an integer",
+    "int_from_float": lambda c: "must be an integer",
+    "float_type": lambda c: "must be a number", "float_parsing": lambda c: "must be a number",
+    "bool_type": lambda c: "must be true or false", "bool_parsing": lambda c: "must be true or false",
+    "dict_type": lambda c: "must be an object", "model_type": lambda c: "must be an object",
+    "model_attributes_type": lambda c: "must be an object",
+    "list_type": lambda c: "must be an array",
+    "string_pattern_mismatch": lambda c: f"must match {c['pattern']}",
+    "datetime_type": lambda c: "must be a date and time (ISO 8601)",
+    "datetime_parsing": lambda c: "must be a date and time (ISO 8601)",
+    "datetime_from_date_parsing": lambda c: "must be a date and time (ISO 8601)",
+    "timezone_aware": lambda c: "must have a time zone (Z or an offset such as +01:00)",
+    "none_required": lambda c: "must be null",
+    "union_tag_invalid": lambda c: f"must be one of {c['expected_tags'].replace(chr(39), '')}",
+    "union_tag_not_found": lambda c: f"needs its {c['discriminator'].strip(chr(39))} field",
+}
+
+
+def _message(err: dict) -> str:
+    wording = _WORDING.get(err["type"])
+    if wording is not None:
+        try:
+            return wording(err.get("ctx") or {})
+        except (KeyError, AttributeError, TypeError):
+            pass
+    message = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return re.sub(r" after validation, not \d+$", "", message)
+
+
 def _validation_details(exc: ValidationError) -> list[dict]:
     return [
         {"field": ".".join(str(p) for p in err["loc"]) or None,
-         "message": err["msg"].removeprefix("Value error, "),
+         "message": _message(err),
          "type": err["type"]}
-        for err in exc.errors(include_url=False, include_context=False, include_input=False)
+        for err in exc.errors(include_url=False, include_context=True, include_input=False)
     ]
 
 
@@ -142,7 +191,7 @@ class Api:
                 "tags": [route.tag],
                 "responses": {},
             }
-            params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+            params = [{"name": n, "in": "path", "required": True, "schema": _path_schema(n)}
                       for n in re.findall(r"{(\w+)}", route.path)]
             if route.query is not None:
                 for name, f in route.query.model_fields.items():
@@ -178,6 +227,11 @@ class Api:
                     content["example"] = example
                 ok["content"] = {route.content_type: content}
             op["responses"][str(route.status)] = ok
+            if "Idempotency-Key" in route.headers and route.status != 200:
+                op["responses"]["200"] = {
+                    "description": "A replay: an earlier request with the same "
+                    "Idempotency-Key and body made it; this is what that request made",
+                    "content": ok.get("content", {})}
             codes = set(route.errors)
             if route.body is not None or route.query is not None:
                 codes |= {400, 422}
@@ -226,6 +280,21 @@ class Api:
                 },
             },
         }
+
+
+# The form of each id in a path: an id of another form names nothing (404).
+_PATH_KINDS = {"device_id": "device", "message_id": "message", "webhook_id": "webhook",
+               "agent_id": "agent", "key_id": "key", "label_id": "label", "file_id": "file",
+               "delivery_id": "delivery", "operation_id": "group operation"}
+
+
+def _path_schema(name: str) -> dict:
+    from functions.api.ids import id_pattern
+
+    kind = _PATH_KINDS.get(name)
+    if kind is None:
+        return {"type": "string", "minLength": 1, "maxLength": 200}
+    return {"type": "string", "pattern": id_pattern(kind)}
 
 
 _ERROR_TEXT = {400: "Malformed request", 401: "Missing or invalid API key",

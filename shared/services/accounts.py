@@ -32,12 +32,16 @@ def create_account(store: DocumentStore, clock: Clock, name: str, email: str | N
 
 
 def ensure_account_with_key(store: DocumentStore, clock: Clock, name: str,
-                            raw_key: str) -> str:
-    """The account that `raw_key` opens, created with that key if none does (dev setup)."""
+                            raw_key: str, email: str | None = None) -> str:
+    """The account that `raw_key` opens, created with that key if none does (dev setup);
+    given an email, an account without one gets it."""
     existing = store.query("api_keys", [("hash", "==", hash_key(raw_key))], limit=1)
     if existing:
-        return existing[0]["account_id"]
-    account, _, _ = create_account(store, clock, name, raw_key=raw_key)
+        account_id = existing[0]["account_id"]
+        if email:
+            store.update("accounts", account_id, {"email": email}, when={"email": None})
+        return account_id
+    account, _, _ = create_account(store, clock, name, email=email, raw_key=raw_key)
     return account.id
 
 

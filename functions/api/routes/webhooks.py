@@ -23,7 +23,9 @@ TAG = "webhooks"
 
 
 def _out(webhook, model=WebhookOut):
-    return model.model_validate(webhook.model_dump())
+    """Custom headers are write-only: shown masked (see registration.masked)."""
+    return model.model_validate(webhook.model_dump() | {
+        "headers": registration.mask_headers(webhook.headers)})
 
 
 @api.route("GET", "/v1/webhooks/events", response=EventList, auth=None, tag=TAG,

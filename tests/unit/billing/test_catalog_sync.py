@@ -3,11 +3,11 @@ and re-running it creates nothing."""
 
 import pytest
 
+from infra.local_stripe import StripeStandIn
 from shared.adapters.stripe_billing import StripeBilling
 from shared.billing.tax import EU_VAT_RATES
 from shared.billing_sync import main, sync
 from shared.plans import PLANS, stripe_agent_lookup_key, stripe_lookup_key
-from tests.stripe_standin import StripeStandIn
 
 
 @pytest.fixture
