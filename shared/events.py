@@ -185,7 +185,7 @@ DATA_SCHEMAS: dict[EventName, dict] = {
          "phone": _PHONE, "message": _S, "received_at": _T},
         {"content": {"type": "object", "description": "media (with a url to fetch it with "
                      "the API key), location, contacts, a reply's quote..."},
-         "group": _S, "chat": _S, "push_name": _S}),
+         "group": _NS, "chat": _NS, "push_name": _NS}),
     EventName.message_reaction: _obj(
         {"id": _S, "wa_id": _S, "message_id": _NS, "message_wa_id": _NS,
          "from_me": {"type": "boolean"}, "emoji": _NS, "phone": _PHONE, "at": _T},

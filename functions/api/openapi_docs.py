@@ -51,6 +51,8 @@ TAGS = {
                "(counted against the plan).",
     "webhooks": "Where events are delivered, signed, with retries, a delivery log and "
                 "recovery.",
+    "events": "The log of every event, to read, replay or long-poll instead of (or beside) "
+              "webhooks, and as Server-Sent Events.",
     "people": "People signing in to the web app with Identity Platform: its public "
               "settings, sign-up, and who is signed in.",
 }

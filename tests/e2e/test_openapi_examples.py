@@ -280,6 +280,15 @@ def run(s: Scenario, standin: StripeStandIn, stack, receiver: Receiver, auth_hos
     assert {"message:out:new", "message:out:sent", "message:in:new", "device:status",
             "chat:update", "contact:update", "group:update", "webhook:test"} <= seen, seen
 
+    page = s.call("list_events")
+    s.call("get_event", {"event_id": page["data"][0]["id"]})
+    method, path, op = OPERATIONS["stream_events"]  # an SSE stream: its status and type
+    with requests.get(s.api.removesuffix("/v1") + path, stream=True, timeout=30,
+                      headers={"Authorization": f"Bearer {s.key}"}) as answer:
+        assert answer.status_code == 200, answer.text[:300]
+        assert answer.headers["Content-Type"].startswith("text/event-stream")
+    s.done.add("stream_events")
+
     s.call("delete_chat", in_chat)
     s.call("delete_label", {"label_id": label})
     s.call("delete_agent", {"agent_id": agent})

@@ -28,6 +28,13 @@ def _page(events, cursor) -> Response:
              summary="The account's events: newest first a page at a time, or with `after` "
                      "oldest first from a position, waiting up to `wait` s (a long poll)")
 def list_events(p: Principal, query: EventQuery):
+    """Every event the account's webhooks get, kept in a log you can read instead of (or
+    beside) webhooks: for a receiver that was down, or an app that cannot take webhooks.
+    Without `after`: newest first, a page at a time (`cursor`). With `after` (a cursor from
+    an answer): the events logged since, oldest first, waiting up to `wait` seconds for one
+    to come (a long poll). Filter by `type` and `device`.
+
+    Errors: 422 for a bad filter, a cursor this API did not return, or a `wait` too long."""
     if query.after is not None:
         events, cursor = event_feed.events_after(
             p.c.store, p.c.clock, p.account_id, query.after, types=query.types,
@@ -45,6 +52,11 @@ def list_events(p: Principal, query: EventQuery):
                      "or the Last-Event-ID header (each event's SSE id is its cursor); the "
                      "stream ends after about 50 s and EventSource reconnects where it stopped")
 def stream_events(p: Principal, query: StreamQuery):
+    """The same events as Server-Sent Events (`text/event-stream`), for a browser's
+    EventSource: each event's SSE id is its cursor, so a reconnect with Last-Event-ID goes
+    on where it stopped. Each stream ends after about 50 seconds; EventSource reconnects.
+
+    Errors: 404 when the starting event is not this account's; 422 for a bad cursor."""
     after = request.headers.get("Last-Event-ID") or query.after or "now"
     store, clock, account_id, devices = p.c.store, p.c.clock, p.account_id, p.devices
     # The start is checked now, so a bad cursor or another account's event is a 4xx.
@@ -72,6 +84,10 @@ def stream_events(p: Principal, query: StreamQuery):
 @agent_route("GET", "/v1/events/{event_id}", response=EventOut, tag=TAG, errors=(404,),
              summary="One event, in exactly the body its webhooks receive")
 def get_event(p: Principal, event_id: str):
+    """One event by its id (the `webhook-id` header of its deliveries), in exactly the body
+    its webhooks received: use it to check a delivery or fetch an event you missed.
+
+    Errors: 404 when the event is not this account's."""
     from flask import jsonify
 
     return jsonify(event_feed.get_event(p.c.store, p.account_id, event_id,
