@@ -21,11 +21,11 @@ import requests
 from flask import Flask, request
 from werkzeug.serving import make_server
 
+from infra.local_stripe import StripeStandIn, event, sign
 from infra.openapi_json import document
 from shared.adapters.stripe_billing import StripeBilling
 from shared.billing_sync import sync
 from tests.e2e.stack import running_stack, wait_until
-from tests.stripe_standin import StripeStandIn, event, sign
 from tests.unit.test_openapi_examples import check
 
 pytestmark = pytest.mark.e2e
