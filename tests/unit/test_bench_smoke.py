@@ -37,8 +37,8 @@ def test_every_figure_has_smoke_sizes_its_function_accepts():
         bench_main.cold_start, bench_main.api_overhead, bench_main.number_validation,
         bench_main.runner_memory, bench_main.runner_takeover, bench_main.runner_restart,
         bench_main.store_pause)}
-    from bench import messaging, web, webhooks
-    for module in (messaging, webhooks, web):
+    from bench import events, messaging, web, webhooks
+    for module in (messaging, webhooks, web, events):
         for name in bench_main.SMOKE_SIZES:
             if hasattr(module, name):
                 figures[name] = getattr(module, name)
