@@ -139,15 +139,25 @@ def _handler_sources() -> dict[str, str]:
     return sources
 
 
-def _passes_settings_to_webhooks(source: str) -> bool:
-    """Whether the code calls a webhooks service function with the settings, which hold
-    the key that seals the webhooks' signing secrets (UTIO_WEBHOOK_SECRET_KEY)."""
-    for node in ast.walk(ast.parse(source)):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and isinstance(node.func.value, ast.Name) and node.func.value.id == "webhooks"
-                and any(ast.unparse(a).endswith("settings") for a in node.args)):
-            return True
-    return False
+def _calls(source: str, module: str, function: str | None = None) -> bool:
+    """Whether the code calls `module.function(` (any function of `module` if None)."""
+    return any(isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+               and isinstance(node.func.value, ast.Name) and node.func.value.id == module
+               and function in (None, node.func.attr)
+               for node in ast.walk(ast.parse(source)))
+
+
+def _opens_webhook_secrets(source: str) -> bool:
+    """Whether the code registers webhooks or delivers to them (shared/services/webhooks/
+    registration and delivery): both open the webhooks' sealed signing secrets with the
+    key in the settings the Deps bundle carries (UTIO_WEBHOOK_SECRET_KEY)."""
+    return _calls(source, "registration") or _calls(source, "delivery", "deliver")
+
+
+def _mails(source: str) -> bool:
+    """Whether the code sends mail: through a mailer it names, or by delivering webhooks
+    (a webhook that keeps failing is disabled and its owner emailed)."""
+    return re.search(r"\bmailer\b", source) is not None or _calls(source, "delivery", "deliver")
 
 
 # Secret => how to tell from a component's code that it reads it.
@@ -155,8 +165,8 @@ SECRET_USES = {
     "UTIO_ADMIN_KEY": lambda src: "admin_key" in src,
     "UTIO_STRIPE_SECRET_KEY": lambda src: re.search(r"\.billing\b", src) is not None,
     "UTIO_STRIPE_WEBHOOK_SECRET": lambda src: "parse_event(" in src,
-    "UTIO_WEBHOOK_SECRET_KEY": _passes_settings_to_webhooks,
-    "UTIO_SMTP_URL": lambda src: re.search(r"\bmailer\b", src) is not None,
+    "UTIO_WEBHOOK_SECRET_KEY": _opens_webhook_secrets,
+    "UTIO_SMTP_URL": _mails,
     "UTIO_SESSION_DB_URL": lambda src: "session_db_url" in src,
 }
 
