@@ -218,7 +218,7 @@ def test_events_are_retried_for_as_long_as_the_webhook_is_enabled(tmp_path, sche
     webhook = add_webhook(c)
     c.http.script = [503] * 10000
     made = []
-    for n in range(6):  # events keep coming while the receiver is down
+    for _ in range(6):  # events keep coming while the receiver is down
         made += webhook_fanout.fan_out(c, make_event(c))
         for _ in range(3):
             run_due(c, advance=disable_after / 40)
