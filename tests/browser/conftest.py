@@ -22,7 +22,7 @@ CHROMIUM = os.environ.get("UTIO_CHROMIUM", "/usr/bin/chromium")
 WEB_DIST = ROOT / "web" / "dist"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 
