@@ -11,6 +11,7 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 WEB_STAMP := web/node_modules/.installed
 FIREBASE_STAMP := infra/firebase/node_modules/.installed
+CHATBOT_STAMP := examples/chatbot/node/node_modules/.installed
 CHROMIUM := /usr/bin/chromium
 
 .PHONY: dev test bench lint clean generate package web
@@ -28,6 +29,11 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 $(WEB_STAMP): web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 	touch $(WEB_STAMP)
+
+# The Node.js chatbot starter's one dependency (standardwebhooks), for its e2e test.
+$(CHATBOT_STAMP): examples/chatbot/node/package.json examples/chatbot/node/package-lock.json
+	cd examples/chatbot/node && npm ci --no-audit --no-fund --loglevel=error
+	touch $(CHATBOT_STAMP)
 
 # firebase-tools for the Firebase Auth emulator (infra/firebase/auth_emulator.cjs). Its
 # install scripts only build optional native modules the Auth emulator does not use.
@@ -48,7 +54,7 @@ web: $(STAMP) $(WEB_STAMP)
 dev: $(STAMP) $(FIREBASE_STAMP) web
 	$(BIN)/python -m infra.dev
 
-test: $(STAMP) $(CHECKOV_STAMP) $(FIREBASE_STAMP) $(CHROMIUM) web
+test: $(STAMP) $(CHECKOV_STAMP) $(FIREBASE_STAMP) $(CHROMIUM) $(CHATBOT_STAMP) web
 	$(BIN)/python -m pytest
 
 # Rewrite terraform/generated/ from shared/names.py and the API's OpenAPI document.
@@ -66,4 +72,5 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) build .utio .pytest_cache .ruff_cache web/node_modules web/dist infra/firebase/node_modules
+	rm -rf $(VENV) $(CHECKOV_VENV) build .utio .pytest_cache .ruff_cache web/node_modules web/dist infra/firebase/node_modules \
+		examples/chatbot/node/node_modules

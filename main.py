@@ -1,5 +1,13 @@
 """Source root for Cloud Functions and functions-framework: `--target api` and so on."""
 
-from functions.main import api, chat_cleanup, stripe_webhook, webhook_deliver, webhook_fanout
+from functions.main import (
+    api,
+    chat_cleanup,
+    events_sweep,
+    stripe_webhook,
+    webhook_deliver,
+    webhook_fanout,
+)
 
-__all__ = ["api", "chat_cleanup", "stripe_webhook", "webhook_deliver", "webhook_fanout"]
+__all__ = ["api", "chat_cleanup", "events_sweep", "stripe_webhook", "webhook_deliver",
+           "webhook_fanout"]

@@ -247,12 +247,16 @@ SMOKE_SIZES: dict[str, dict] = {
     "pacing": {"cases": ((6000, 4),)},
     "pipeline_throughput": {"devices": 3, "count": 20},
     "cost_per_message": {"devices": 2, "count": 10},
+    "log_cost": {"devices": 2, "count": 10},
+    "long_poll_latency": {"samples": 4},
+    "stack_inbound_latency": {},
     "runner_memory": {"counts": (1,)},
     "runner_takeover": {"lease": 0.5, "rounds": 1},
     "runner_restart": {"devices": 5, "lease": 1.0},
     "store_pause": {"pause": 1.0, "lease": 0.5, "backlog": 5},
     "web_size": {},
     "first_render": {"rounds": 0},
+    "docs_page": {"rounds": 1},
 }
 
 
@@ -264,13 +268,14 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     print(f"machine: {machine()}" + ("  (SMOKE SIZES: figures meaningless)" if smoke() else "")
           + "\n")
-    from bench import messaging, web, webhooks
+    from bench import events, messaging, web, webhooks
 
     figures = (cold_start, web.web_size, web.first_render, api_overhead, number_validation,
                webhooks.fanout_throughput,
                webhooks.inbound_latency, messaging.priority_positions, messaging.pacing,
-               messaging.pipeline_throughput, messaging.cost_per_message, runner_memory,
-               runner_takeover, runner_restart, store_pause)
+               messaging.pipeline_throughput, messaging.cost_per_message, events.log_cost,
+               events.long_poll_latency, events.stack_inbound_latency, runner_memory,
+               runner_takeover, runner_restart, store_pause, docs_page)
     for i, figure in enumerate(figures):
         if i:
             print()
@@ -299,6 +304,12 @@ def store_pause(pause: float = 6.0, lease: float = 2.0, backlog: int = 40) -> No
     from bench.recovery import store_pause as figure
 
     figure(pause=pause, lease=lease, backlog=backlog)
+
+
+def docs_page(rounds: int = 5) -> None:
+    from bench.docs import docs_page as figure
+
+    figure(rounds=rounds)
 
 
 if __name__ == "__main__":

@@ -145,6 +145,20 @@ class CountingStore(DocumentStore):
             self._count(self.writes, a["collection"])
         return done
 
+    def commit(self, *args, **kwargs):
+        a = self._args("commit", args, kwargs)
+        writes = list(a["writes"])
+        done = self.inner.commit(writes, guard=a.get("guard"))
+        for w in writes:
+            if w.op == "update" and w.when:
+                self._count(self.reads, w.collection)
+        if a.get("guard") is not None:
+            self._count(self.reads, a["guard"].collection)
+        if done:
+            for w in writes:
+                self._count(self.writes, w.collection)
+        return done
+
     def delete(self, *args, **kwargs):
         self._count(self.writes, self._args("delete", args, kwargs)["collection"])
         return self.inner.delete(*args, **kwargs)
@@ -170,7 +184,8 @@ class CountingStore(DocumentStore):
 
 
 _PORT_SIGNATURES = {name: inspect.signature(getattr(DocumentStore, name))
-                    for name in ("get", "create", "put", "update", "delete", "increment", "query")}
+                    for name in ("get", "create", "put", "update", "delete", "increment", "query",
+                                 "commit")}
 
 
 class IndexedMemoryStore:
@@ -189,6 +204,13 @@ class IndexedMemoryStore:
                 super().put(collection, doc_id, data)
                 if collection == "messages" and data.get("wa_id"):
                     self.by_wa[data["wa_id"]] = doc_id
+
+            def commit(self, writes, *, guard=None):
+                done = super().commit(writes, guard=guard)
+                for w in writes if done else ():
+                    if w.collection == "messages" and w.op != "update" and w.data.get("wa_id"):
+                        self.by_wa[w.data["wa_id"]] = w.doc_id
+                return done
 
             def query(self, collection, where=(), order_by=(), limit=None, start_after=None):
                 if collection == "messages" and len(where) == 1 and where[0][:2] == ("wa_id", "=="):
@@ -261,7 +283,7 @@ class SerialTimer:
             self._queue.get()()
 
 
-def _stack(devices: int, *, runner: bool):
+def _stack(devices: int, *, runner: bool, log: bool = True):
     """The API and (optionally) a runner over in-process backends, with `devices` sandbox
     devices on the Enterprise plan, pacing lifted (the benchmark measures the machinery)."""
     from device_runner.main import build_runner
@@ -281,9 +303,14 @@ def _stack(devices: int, *, runner: bool):
     # the transport only: the container wraps it as production does (SequencedBus), and
     # the fan-out reads the account's webhooks for each event, as its subscription does
     publisher = CountingBus(lambda event: fan_out(c, event))
+    # log=False: the bus without the event log (numbered events straight to the transport),
+    # the design before it, for the bench's figure of what durability costs
+    from shared.services.sequence import SequencedBus
+
     c = Container(Settings(env="test", default_transport="sandbox"), store=store, tasks=tasks,
                   publisher=publisher, storage=MemoryStorage(),
-                  mailer=FileOutboxMailer("/dev/null"))
+                  mailer=FileOutboxMailer("/dev/null"),
+                  bus=None if log else SequencedBus(publisher))
     account, _, key = create_account(c, "bench")
     device_ids = [create_device(c, account.id,
                                 transport=Transport.sandbox).id for _ in range(devices)]

@@ -96,6 +96,11 @@ def main() -> None:
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     threading.Thread(target=server.serve_forever, daemon=True).start()  # /healthz at once
     threading.Thread(target=keeper.run, daemon=True, name="keeper").start()
+    from shared.services.event_log import sweep_forever
+
+    threading.Thread(target=sweep_forever, args=(c.store, c.publisher, c.clock),
+                     kwargs={"stale": c.settings.event_relay_stale, "stop": stopping},
+                     daemon=True, name="event-sweep").start()  # events of dead processes
     stopping.wait()
     log.info("stopping: ending sessions and releasing the lease")
     keeper.stop(release=True)

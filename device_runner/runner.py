@@ -230,7 +230,8 @@ class Runner(Listener):
                 return  # deleted meanwhile: nothing to inject into
             sandbox = self.transports["sandbox"]
             try:
-                sandbox.inject_inbound(device_id, task.phone, task.message)  # type: ignore[attr-defined]
+                sandbox.inject_inbound(device_id, task.phone, task.message,  # type: ignore[attr-defined]
+                                       wa_id=task.wa_id)
             except LookupError:  # not a sandbox device (any more): the task can never succeed
                 log.warning("sandbox inbound for %s dropped: not a sandbox device", device_id)
         elif action in (DeviceAction.group_operation, DeviceAction.group_sync):

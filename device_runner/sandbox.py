@@ -141,11 +141,12 @@ class SandboxTransport(Transport):
             self._timer(self._delays[2],
                         lambda w=wa_id: listener.on_receipt(device_id, w, Receipt.read))
 
-    def inject_inbound(self, device_id: str, sender: str, text: str) -> None:
+    def inject_inbound(self, device_id: str, sender: str, text: str, *,
+                       wa_id: str | None = None) -> None:
         listener = self._listeners.get(device_id)
         if listener is None:
             raise LookupError(f"sandbox device {device_id} is not connected")
-        listener.on_inbound(device_id, Inbound(wa_id=new_id("wa").upper(), sender=sender,
+        listener.on_inbound(device_id, Inbound(wa_id=wa_id or new_id("wa").upper(), sender=sender,
                                                text=text, at=datetime.now(UTC)))
 
     def number_of(self, device_id: str) -> str:

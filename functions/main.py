@@ -44,3 +44,9 @@ def chat_cleanup(request: flask.Request):
     from functions.jobs import handle_chat_cleanup
 
     return handle_chat_cleanup(container(), request)
+
+
+def events_sweep(request: flask.Request):
+    from functions.jobs import handle_events_sweep
+
+    return handle_events_sweep(container(), request)

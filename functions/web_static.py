@@ -2,7 +2,9 @@
 when UTIO_WEB_DIR is set: what the load balancer and Cloud CDN do in production (Terraform
 serves the same files from a Cloud Storage bucket). `/v1/...` stays the API; any other
 path is a file of the build, or, for an app route (a path whose last part has no dot),
-index.html, so that a console URL can be reloaded or opened in another tab.
+index.html, so that a console URL can be reloaded or opened in another tab. The
+documentation under `/docs` is static pages: a path that names a folder of the build with
+an index.html (`/docs`, `/docs/guides/quick-start`) answers that page.
 
 Every answer carries the security headers of SECURITY_HEADERS: a Content-Security-Policy
 that allows scripts, styles, images and connections only from our own origin (no inline
@@ -28,6 +30,10 @@ CONTENT_SECURITY_POLICY = "; ".join((
     "form-action 'self'",
     "frame-ancestors 'none'",
 ))
+# The API reference (Scalar) injects its stylesheet as a <style> element at run time, so the
+# /docs pages also allow inline styles; scripts stay files of our own origin only.
+DOCS_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
+    "style-src 'self'", "style-src 'self' 'unsafe-inline'")
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -54,18 +60,24 @@ def install(app: Flask, web_dir: str | Path, auth_emulator_host: str = "") -> No
             abort(404)  # an unknown API path: the API's JSON 404, never the app
         last = path.rsplit("/", 1)[-1]
         file = safe_join(str(root), path) if path else None
+        folder_index = safe_join(str(root), path, "index.html") if path else None
         if file and Path(file).is_file():
             response = send_from_directory(root, path)
             response.headers["Cache-Control"] = (IMMUTABLE if path.startswith("assets/")
                                                  else "public, max-age=300")
         elif "." in last:
             abort(404)
+        elif folder_index and Path(folder_index).is_file():
+            response = send_from_directory(root, f"{path.rstrip('/')}/index.html")
+            response.headers["Cache-Control"] = "no-cache"
         else:
             if not (root / "index.html").is_file():
                 abort(404)
             response = send_from_directory(root, "index.html")
             response.headers["Cache-Control"] = "no-cache"
         response.headers.update(SECURITY_HEADERS)
+        if path == "docs" or path.startswith("docs/"):
+            response.headers["Content-Security-Policy"] = DOCS_CONTENT_SECURITY_POLICY
         return response
 
     app.add_url_rule("/", "web_index", lambda: serve(""), methods=["GET", "HEAD"])

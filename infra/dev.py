@@ -69,6 +69,10 @@ class Ports:
         return self.api + 6
 
     @property
+    def local_stripe(self) -> int:
+        return self.api + 8
+
+    @property
     def auth(self) -> int:
         return self.api + 7
 
@@ -131,7 +135,7 @@ def component_env(ports: Ports, project: str, admin_key: str, *, inprocess: bool
         "UTIO_BUS_BACKEND": "inprocess" if inprocess else "pubsub",
         "UTIO_TASKS_BACKEND": "inprocess" if inprocess else "local",
         "UTIO_WEB_DIR": str(WEB_DIST),  # the api serves the web app beside /v1
-        "UTIO_PUBLIC_URL": f"{base}:{ports.api}",
+        "UTIO_PUBLIC_URL": f"{base}:{ports.api}",  # where Checkout and the portal return
     }
     if not inprocess:  # runners hold leases in Firestore; a full shard starts another runner
         env |= {"UTIO_PROVISIONER": "local", "UTIO_LEASE_SECONDS": "15",
@@ -152,6 +156,35 @@ def _die_with_parent(parent: int):
         if os.getppid() != parent:  # died before the prctl took effect
             os._exit(1)
     return preexec
+
+
+def local_stripe_env(ports: Ports, data_dir: Path) -> dict[str, str]:
+    """Without Stripe keys, billing runs against the local Stripe (infra/local_stripe.py):
+    these settings point every component at it. Empty when UTIO_STRIPE_SECRET_KEY is set."""
+    if os.environ.get("UTIO_STRIPE_SECRET_KEY"):
+        return {}
+    path = data_dir / "local-stripe-secret"
+    if not path.exists():
+        path.write_text("whsec_local_" + secrets.token_urlsafe(24))
+        path.chmod(0o600)
+    return {"UTIO_STRIPE_SECRET_KEY": "sk_test_local",
+            "UTIO_STRIPE_WEBHOOK_SECRET": path.read_text().strip(),
+            "UTIO_STRIPE_API_BASE": f"http://127.0.0.1:{ports.local_stripe}"}
+
+
+def dev_email() -> str:
+    """The development account's email: its mail (a webhook disabled, a device down) goes
+    to the local outbox, .utio/outbox.jsonl (the development sign-in's email too)."""
+    return os.environ.get("UTIO_DEV_EMAIL") or "dev@utio.local"
+
+
+def sync_local_catalogue() -> None:
+    """The plans' products, prices and VAT rates in the local Stripe (idempotent)."""
+    from shared.billing.catalog_sync import sync
+    from shared.billing.stripe_adapter import StripeBilling
+    from shared.settings import Settings
+
+    sync(StripeBilling.from_settings(Settings.from_env()).client)
 
 
 class Supervisor:
@@ -302,6 +335,9 @@ def wait_healthy(urls: dict[str, str], supervisor: Supervisor | None, timeout: f
 def run_processes(ports: Ports, data_dir: Path, project: str, admin_key: str, dev_key: str) -> int:
     supervisor = Supervisor(data_dir / "logs")
     os.environ.update(component_env(ports, project, admin_key, inprocess=False))
+    stripe_env = local_stripe_env(ports, data_dir)
+    os.environ.update(stripe_env)
+    os.environ.setdefault("UTIO_MAIL_OUTBOX", str(data_dir / "outbox.jsonl"))
     env = dict(os.environ)
     firestore_dir = data_dir / "firestore"
     external = bool(os.environ.get("FIRESTORE_EMULATOR_HOST") and os.environ.get("PUBSUB_EMULATOR_HOST"))
@@ -355,14 +391,24 @@ def run_processes(ports: Ports, data_dir: Path, project: str, admin_key: str, de
                       "stripe": "stripe_webhook"}.get(name, name)
             supervisor.spawn(name, [ff, "--source", "main.py", "--target", target,
                                     "--host", "127.0.0.1", "--port", str(port)], env)
-        wait_healthy({"api": f"http://127.0.0.1:{ports.api}/v1/health",
+        health = {}
+        if stripe_env:
+            supervisor.spawn("stripe-local", [py, "-m", "infra.local_stripe", "--port",
+                                              str(ports.local_stripe), "--webhook-url",
+                                              f"http://127.0.0.1:{ports.stripe}/", "--state",
+                                              str(data_dir / "stripe.json")], env)
+            health["stripe-local"] = stripe_env["UTIO_STRIPE_API_BASE"]
+        wait_healthy(health | {"api": f"http://127.0.0.1:{ports.api}/v1/health",
                       "runner": f"http://127.0.0.1:{ports.runner}/healthz",
                       "tasks": f"http://127.0.0.1:{ports.tasks}/healthz",
                       "fanout": f"http://127.0.0.1:{ports.fanout}/",
                       "deliver": f"http://127.0.0.1:{ports.deliver}/",
                       "stripe": f"http://127.0.0.1:{ports.stripe}/"}, supervisor)
+        if stripe_env:
+            sync_local_catalogue()
         sign_in = ensure_dev_account(dev_key, data_dir if auth.host else None)
-        banner(ports, admin_key, dev_key, "Firestore and Pub/Sub emulators", sign_in)
+        banner(ports, admin_key, dev_key, "Firestore and Pub/Sub emulators", sign_in,
+               local_stripe=bool(stripe_env))
         while not stopping.is_set():
             gone = supervisor.dead_emulators()
             if gone:  # the data lives in them: starting one afresh would lose it
@@ -444,7 +490,7 @@ def ensure_dev_account(dev_key: str, data_dir: Path | None = None) -> tuple[str,
     from shared.services.accounts import ensure_account_with_key
 
     c = Container()
-    account_id = ensure_account_with_key(c, "Development", dev_key)
+    account_id = ensure_account_with_key(c, "Development", dev_key, dev_email())
     if data_dir is None or c.identity is None:
         return None
     from shared.services.people import ensure_owner
@@ -455,15 +501,19 @@ def ensure_dev_account(dev_key: str, data_dir: Path | None = None) -> tuple[str,
 
 
 def banner(ports: Ports, admin_key: str, dev_key: str, backend: str,
-           sign_in: tuple[str, str] | None = None) -> None:
+           sign_in: tuple[str, str] | None = None, local_stripe: bool = False) -> None:
     say("ready.")
+    stripe = (f"Billing      the local Stripe, http://127.0.0.1:{ports.local_stripe} (no Stripe "
+              "keys set):\n                 its Checkout takes the test card 4242 4242 4242 4242"
+              if local_stripe else
+              f"Stripe hook  http://127.0.0.1:{ports.stripe}/   (stripe listen --forward-to)")
     if not (WEB_DIST / "index.html").is_file():
         say("the web app is not built (web/dist): `make dev` builds it, or `make web`.")
     print(f"""
   Utio is running ({backend}).
     Console      http://127.0.0.1:{ports.api}/
     API          http://127.0.0.1:{ports.api}/v1   (OpenAPI: /v1/openapi.json)
-    Stripe hook  http://127.0.0.1:{ports.stripe}/   (stripe listen --forward-to)
+    {stripe}
     API key      {dev_key}
     Admin key    {admin_key}
     Sign in      {f"{sign_in[0]} / {sign_in[1]}" if sign_in else "(no Auth emulator: API keys only)"}
@@ -472,7 +522,8 @@ def banner(ports: Ports, admin_key: str, dev_key: str, backend: str,
 """, flush=True)
 
 
-def run_inprocess(ports: Ports, project: str, admin_key: str, dev_key: str) -> int:
+def run_inprocess(ports: Ports, data_dir: Path, project: str, admin_key: str,
+                  dev_key: str) -> int:
     """Every component in this process: MemoryStore, in-process bus and task dispatcher."""
     from werkzeug.serving import make_server
 
@@ -483,6 +534,18 @@ def run_inprocess(ports: Ports, project: str, admin_key: str, dev_key: str) -> i
     from shared.settings import Settings
 
     os.environ.update(component_env(ports, project, admin_key, inprocess=True))
+    stripe_env = local_stripe_env(ports, data_dir)
+    os.environ.update(stripe_env)
+    os.environ.setdefault("UTIO_MAIL_OUTBOX", str(data_dir / "outbox.jsonl"))
+    local_stripe = None
+    if stripe_env:
+        from infra.local_stripe import StripeStandIn
+
+        local_stripe = StripeStandIn(stripe_env["UTIO_STRIPE_SECRET_KEY"],
+                                     port=ports.local_stripe,
+                                     webhook_url=f"http://127.0.0.1:{ports.stripe}/",
+                                     webhook_secret=stripe_env["UTIO_STRIPE_WEBHOOK_SECRET"]).start()
+        sync_local_catalogue()
     c = Container(Settings.from_env())
     set_container(c)
     runner = build_runner(c, whatsapp=whatsapp_transport(c))
@@ -498,16 +561,19 @@ def run_inprocess(ports: Ports, project: str, admin_key: str, dev_key: str) -> i
         threading.Thread(target=server.serve_forever, daemon=True).start()
     from shared.services.accounts import ensure_account_with_key
 
-    ensure_account_with_key(c, "Development", dev_key)
+    ensure_account_with_key(c, "Development", dev_key, dev_email())
     stopping = threading.Event()
     # Before the banner: a Ctrl-C right after "ready" must stop cleanly, not with a traceback.
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: a closed terminal
         signal.signal(sig, lambda *_: stopping.set())
-    banner(ports, admin_key, dev_key, "in-process backends; data is not kept between runs")
+    banner(ports, admin_key, dev_key, "in-process backends; data is not kept between runs",
+           local_stripe=local_stripe is not None)
     stopping.wait()
     say("stopping...")
     for server in servers:
         server.shutdown()
+    if local_stripe is not None:
+        local_stripe.stop()
     runner.stop()
     say("stopped.")
     return 0
@@ -522,7 +588,8 @@ def _function_app(function):
 
 
 def busy_ports(ports: Ports, *, with_emulators: bool) -> list[int]:
-    wanted = [ports.api, ports.runner, ports.fanout, ports.deliver, ports.stripe, ports.tasks]
+    wanted = [ports.api, ports.runner, ports.fanout, ports.deliver, ports.stripe, ports.tasks,
+              ports.local_stripe]
     if with_emulators:
         wanted += [ports.pubsub, ports.firestore]
     if not os.environ.get("FIREBASE_AUTH_EMULATOR_HOST") and os.environ.get("UTIO_DEV_AUTH") != "0":
@@ -554,7 +621,7 @@ def main() -> int:
             say("gcloud (or Java) is not installed: running on in-process backends "
                 "(in-memory store, in-process bus). Install the Google Cloud SDK with its "
                 "Firestore and Pub/Sub emulators to run the real adapters.")
-        return run_inprocess(ports, project, admin_key, dev_key)
+        return run_inprocess(ports, data_dir, project, admin_key, dev_key)
     return run_processes(ports, data_dir, project, admin_key, dev_key)
 
 

@@ -104,10 +104,19 @@ class Container:
 
     @cached_property
     def bus(self) -> EventBus:
-        """Events are numbered per device (SequencedBus) as they are published."""
-        from shared.services.sequence import SequencedBus
+        """The event log (shared/services/event_log.py): each event is logged with its
+        change, numbered per device, and relayed to the publisher."""
+        from shared.services.event_log import EventLog
 
-        return SequencedBus(self.publisher)
+        return EventLog(self.store, self.relay, self.clock)
+
+    @cached_property
+    def relay(self):
+        """Hands logged events to the publisher, retrying until acknowledged."""
+        from shared.services.event_relay import Relay
+
+        return Relay(self.store, self.publisher, self.clock,
+                     ack_wait=self.settings.event_ack_wait)
 
     @cached_property
     def publisher(self) -> EventBus:

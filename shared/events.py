@@ -44,7 +44,9 @@ _AT = "2026-11-24T10:00:00Z"
 
 def _message(status: str, **times) -> dict:
     return {"id": "msg_0a1b2c3d4e5f6a7b8c9d", "device_id": _DEVICE, "direction": "outbound",
-            "type": "text", "phone": "+447911123456", "message": "Your order #1042 has shipped",
+            "type": "text", "phone": "+447911123456", "group": None,
+            "message": "Your order #1042 has shipped",
+            "content": {"type": "text", "text": "Your order #1042 has shipped"}, "quote": None,
             "priority": "normal", "reference": "order-1042", "status": status,
             "failure_reason": times.pop("failure_reason", None), "deliver_at": None,
             "created_at": _AT, "sent_at": None, "delivered_at": None, "read_at": None,
@@ -69,10 +71,16 @@ _SPECS = [
     EventSpec(EventName.message_out_cancelled, "A queued outbound message was cancelled.",
               _message("cancelled", cancelled_at="2026-11-24T10:00:03Z")),
     EventSpec(EventName.message_in_new, "A message arrived on a device (a reaction comes as "
-              "message:reaction instead).",
+              "message:reaction instead). It is kept in its chat, not among the sent "
+              "messages: data.url lists the chat's messages (data.id is there, not at "
+              "GET /v1/messages/{id}). data.group is the group's id (else null); "
+              "data.content and data.push_name are there when known.",
               {"id": "msg_7c8d9e0f1a2b3c4d5e6f", "wa_id": "WA_3EB0C767D26A1D8F",
                "direction": "inbound", "type": "text", "phone": "+34600100999",
-               "message": "Is my order on its way?", "received_at": _AT}),
+               "message": "Is my order on its way?", "received_at": _AT,
+               "content": {"type": "text", "text": "Is my order on its way?"},
+               "group": None, "push_name": "Ana",
+               "url": f"/v1/devices/{_DEVICE}/chats/+34600100999/messages"}),
     EventSpec(EventName.message_reaction, "Someone reacted to a message on a device, or took "
               "their reaction back (data.emoji is then null). data.message_id is the reacted "
               "message's id (null when this device has no record of it; data.message_wa_id is "
@@ -84,8 +92,8 @@ _SPECS = [
                "message_id": "msg_0a1b2c3d4e5f6a7b8c9d", "message_wa_id": "3EB0C767D26A1D8F",
                "from_me": True, "emoji": "👍", "phone": "+447911123456", "at": _AT}),
     EventSpec(EventName.device_status, "A device's status changed (data.previous was the old one).",
-              {"status": "connected", "previous": "linking", "phone": "+34600100123",
-               "detail": None}),
+              {"status": "connected", "previous": "linking", "code": "wa-connected",
+               "message": "Connected to WhatsApp.", "detail": None, "phone": "+34600100123"}),
     EventSpec(EventName.chat_update, "A chat's labels or unread count were changed through the "
               "API; data.changed names what.",
               {"id": "+34600100999", "kind": "user", "unread": 0, "labels": ["lbl_vip"],
@@ -155,3 +163,50 @@ def known_pattern(pattern: str) -> bool:
         return True
     return pattern.endswith(":*") and any(n.startswith(pattern[:-1]) for n in CATALOG)
 
+
+
+# The JSON Schema of each event's `data` (the OpenAPI document's `webhooks` section). The
+# outbound message events carry the message as GET /v1/messages/{id} shows it, so their
+# schema is the API's MessageOut; the others are described here. Each lists what is always
+# there; more properties may be added over time, so receivers must ignore unknown ones.
+def _obj(required: dict, optional: dict | None = None) -> dict:
+    return {"type": "object", "required": sorted(required),
+            "properties": required | (optional or {}), "additionalProperties": True}
+
+
+_S, _NS = {"type": "string"}, {"type": ["string", "null"]}
+_T = {"type": "string", "format": "date-time"}
+_PHONE = {"type": "string", "description": "E.164, such as +34600100999"}
+_CHAT_ID = {"type": "string", "description": "the phone number (E.164) or the group id"}
+
+DATA_SCHEMAS: dict[EventName, dict] = {
+    EventName.message_in_new: _obj(
+        {"id": _S, "wa_id": _S, "direction": {"const": "inbound"}, "type": _S,
+         "phone": _PHONE, "message": _S, "received_at": _T},
+        {"content": {"type": "object", "description": "media (with a url to fetch it with "
+                     "the API key), location, contacts, a reply's quote..."},
+         "group": _NS, "chat": _NS, "push_name": _NS}),
+    EventName.message_reaction: _obj(
+        {"id": _S, "wa_id": _S, "message_id": _NS, "message_wa_id": _NS,
+         "from_me": {"type": "boolean"}, "emoji": _NS, "phone": _PHONE, "at": _T},
+        {"group": _S, "push_name": _S}),
+    EventName.device_status: _obj(
+        {"status": _S, "previous": _S},
+        {"code": _S, "message": _S, "detail": {}, "phone": _NS, "previous_phone": _S,
+         "recovered": {"type": "boolean"}}),
+    EventName.chat_update: _obj(
+        {"id": _CHAT_ID, "kind": _S, "unread": {"type": "integer"},
+         "labels": {"type": "array", "items": _S},
+         "changed": {"type": "array", "items": _S}},
+        {"last_message": {"type": ["object", "null"]}, "last_message_at": _T,
+         "created_at": _T, "updated_at": _T}),
+    EventName.chat_delete: _obj({"id": _CHAT_ID, "kind": _S,
+                                 "reason": {"enum": ["api", "cleanup"]}}),
+    EventName.contact_update: _obj(
+        {"phone": _PHONE, "labels": {"type": "array", "items": _S},
+         "metadata": {"type": "object"}, "changed": {"type": "array", "items": _S}},
+        {"name": _NS, "created_at": _T, "updated_at": _T}),
+    EventName.group_update: _obj({"operation": {"type": "object"},
+                                  "group": {"type": "object"}}),
+    EventName.webhook_test: _obj({"webhook_id": _S, "message": _S}),
+}

@@ -63,13 +63,25 @@ DELIVERIES: tuple[Index, ...] = (
     ("deliveries", (("webhook_id", ASC), ("status", ASC), ("sort_key", ASC))),
 )
 
+# --- the event log (shared/services/event_feed.py, event_log.py) ----------------------
+# GET /v1/events: an account's events in log order (newest first, or oldest first after a
+# position), by device and by event name (merged when both are given); the sweep: one
+# process's events in log order.
+_LOG_ORDER = {direction: (("logged_at", direction), ("id", direction)) for direction in (ASC, DESC)}
+EVENT_LOG: tuple[Index, ...] = (
+    *(("events", (("account_id", ASC), *fields, *_LOG_ORDER[direction]))
+      for direction in (ASC, DESC) for fields in ((), (("device", ASC),), (("event", ASC),))),
+    ("events", (("origin", ASC), ("logged_at", ASC))),
+)
+
+
 # --- the runner's stranded-work sweep (device_runner/sweep.py) -----------------------
 # Queued messages, oldest first, older than a cut-off.
 RUNNER: tuple[Index, ...] = (
     ("messages", (("status", ASC), ("created_at", ASC))),
 )
 
-INDEXES: tuple[Index, ...] = (*INBOX, *MESSAGES, *DELIVERIES, *RUNNER)
+INDEXES: tuple[Index, ...] = (*INBOX, *MESSAGES, *DELIVERIES, *RUNNER, *EVENT_LOG)
 
 # (collection, field): Firestore deletes a document some time (usually within a day)
 # after the time in this field. The code never queries these fields, so Terraform also
@@ -81,6 +93,8 @@ TTL: tuple[tuple[str, str], ...] = (
     ("idempotency", "expires_at"),  # services.messages.IDEMPOTENCY_TTL: Idempotency-Key claims, 24 h
     ("files", "expires_at"),  # files.KEEP: uploaded media records, 30 days (blobs: 31)
     ("device_links", "expires_at"),  # linking: a device's current QR or pairing code, ~20 s
+    ("events", "expire_at"),  # event_log.RETENTION: the event log, 30 days
+    ("event_relays", "expire_at"),  # event_relay.RETENTION: a process's relay document
 )
 
 EQUALITY_OPS = ("==", "in", "array_contains", "array_contains_any")

@@ -27,12 +27,14 @@ TARGET_RUNNER_DEVICES = "runner.devices"
 TARGET_WEBHOOK_DELIVER = "webhook_deliver"
 
 # functions-framework targets in main.py; Terraform deploys one Cloud Function each.
-FUNCTION_TARGETS = ("api", "webhook_fanout", "webhook_deliver", "stripe_webhook", "chat_cleanup")
+FUNCTION_TARGETS = ("api", "webhook_fanout", "webhook_deliver", "stripe_webhook", "chat_cleanup",
+                    "events_sweep")
 
 # Scheduled jobs: function target => when Cloud Scheduler calls it (cron, UTC). Terraform
 # makes one job each, signed with an OIDC token like a push (functions/jobs.py).
 SCHEDULES = {
     "chat_cleanup": "30 3 * * *",  # daily, at a quiet hour for Europe
+    "events_sweep": "* * * * *",  # events of processes that died before relaying them
 }
 
 # Secret Manager secret ids, keyed by the environment variable (a field of

@@ -76,6 +76,46 @@ def check_document_id(doc_id: Any) -> str:
     return doc_id
 
 
+class _CommitTime:
+    """A field value the store replaces with the time of the commit that writes it (the
+    server's clock: Firestore's request time). Commits are ordered by it: a document
+    committed after another never gets an earlier time (see docs/events.md)."""
+
+    def __repr__(self) -> str:
+        return "COMMIT_TIME"
+
+
+COMMIT_TIME = _CommitTime()
+
+
+@dataclass(frozen=True)
+class Write:
+    """One document write of an atomic `DocumentStore.commit`.
+
+    op: "create" (only if the document does not exist), "put" (replace), or "update"
+    (merge `data` into an existing document, only if every field in `when` equals its
+    value, as `DocumentStore.update`'s `when`)."""
+
+    op: str
+    collection: str
+    doc_id: str
+    data: dict
+    when: dict | None = None
+
+    @classmethod
+    def create(cls, collection: str, doc_id: str, data: dict) -> Write:
+        return cls("create", collection, doc_id, data)
+
+    @classmethod
+    def put(cls, collection: str, doc_id: str, data: dict) -> Write:
+        return cls("put", collection, doc_id, data)
+
+    @classmethod
+    def update(cls, collection: str, doc_id: str, changes: dict, *,
+               when: dict | None = None) -> Write:
+        return cls("update", collection, doc_id, changes, when)
+
+
 class DocumentStore(ABC):
     """Documents in named collections; every returned document carries its "id".
 
@@ -104,6 +144,12 @@ class DocumentStore(ABC):
 
     @abstractmethod
     def delete(self, collection: str, doc_id: str) -> bool: ...
+
+    @abstractmethod
+    def commit(self, writes: Sequence[Write], *, guard: Guard | None = None) -> bool:
+        """All the writes in one atomic step, or none: False (nothing written) when a
+        create's document exists, an update's document is missing or fails its `when`, or
+        the `guard` document does not match. Writes of one commit share one COMMIT_TIME."""
 
     def increment(self, collection: str, doc_id: str, field: str, by: int = 1, *,
                   maximum: int | None = None, extra: dict | None = None) -> int | None:

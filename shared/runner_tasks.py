@@ -37,6 +37,7 @@ class DeviceTask(BaseModel):
     action: DeviceAction
     phone: str | None = None  # sandbox_inbound: the sender
     message: str | None = None  # sandbox_inbound: the text
+    wa_id: str | None = None  # sandbox_inbound: its WhatsApp id, fixed when the API took it
     operation_id: str | None = None  # group_operation
 
     @model_validator(mode="after")

@@ -36,6 +36,11 @@ class Settings:
     webhook_retry_schedule: tuple[float, ...] = field(default=PRODUCTION_RETRY_SCHEDULE)
     webhook_retry_jitter: float = 0.2  # each retry delay is scaled by 1 ± this
     webhook_disable_after: float = PRODUCTION_DISABLE_AFTER
+    # The event log (docs/events.md): how long a request waits for Pub/Sub to take an
+    # event it logged, and after how many seconds without renewal a process's relay
+    # document is swept (its events relayed again by the sweep).
+    event_ack_wait: float = 1.0
+    event_relay_stale: float = 60.0
     runner_shard: str = "runner-0"
     default_transport: str = "whatsapp"
     # Billing (Stripe). Keys come from Secret Manager in production; never logged.

@@ -134,8 +134,8 @@ def make_settings(**overrides) -> Settings:
 
 def make_container(*, settings: Settings | None = None, fanout: bool = True,
                    clock: Clock | None = None, http: FakeHttp | None = None) -> Container:
-    """A Container over in-memory fakes. The bus is the production one (SequencedBus,
-    built by the container) over an in-process publisher that runs handlers synchronously
+    """A Container over in-memory fakes. The bus is the production one (the event
+    log, built by the container) over an in-process publisher that runs handlers synchronously
     and records what it published (`c.bus.published`); with `fanout`, it feeds every event
     to the webhook fan-out as Pub/Sub push would."""
     store = MemoryStore()

@@ -16,6 +16,7 @@ from functions.api.routes import (  # noqa: F401 (routes)
     chats,
     contacts,
     devices,
+    events,
     groups,
     labels,
     linking,
@@ -70,7 +71,7 @@ def create_app(c: Container | None = None) -> Flask:
             return Principal(cont, None)
         if is_agent_token(key):
             return agent_principal(cont, route, key, idem)
-        if looks_like_id_token(key):  # a person signed in to the web app
+        if looks_like_id_token(key) and cont.settings.identity_backend:  # a person's sign-in
             from functions.api.people_access import person_principal
 
             return person_principal(cont, route, key, idem)

@@ -11,7 +11,8 @@ from pydantic import AfterValidator, Field
 # prefix -> hex digits after it (shared.ids.new_id makes 20; content-addressed ids 24)
 ID_KINDS = {"device": ("dev", 20), "label": ("lbl", 20), "message": ("msg", 20),
             "webhook": ("wh", 20), "agent": ("agt", 20), "key": ("key", 20),
-            "group operation": ("gop", 20), "file": ("file", 24), "delivery": ("dlv", 24)}
+            "group operation": ("gop", 20), "group": ("grp", 20), "file": ("file", 24),
+            "delivery": ("dlv", 24)}
 
 
 def id_pattern(kind: str) -> str:

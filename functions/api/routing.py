@@ -3,8 +3,10 @@ declarations register the Flask views and produce the OpenAPI 3.1 document."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,16 +38,71 @@ class Route:
     multipart: dict[str, dict] | None = None
 
     @property
+    def description(self) -> str:
+        """The handler's docstring: what the operation does, when to use it, its limits and
+        the errors it can answer."""
+        return inspect.getdoc(self.handler) or ""
+
+    @property
     def flask_path(self) -> str:
         return re.sub(r"{(\w+)}", r"<\1>", self.path)
+
+
+def _plural(n, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+# Our own words for pydantic's errors, by error type (its wording, such as "List should
+# have at most 500 items after validation, not 501", is not the API's).
+_WORDING: dict[str, Callable[[dict], str]] = {
+    "missing": lambda c: "is required",
+    "extra_forbidden": lambda c: "is not a field here",
+    "too_long": lambda c: f"at most {_plural(c['max_length'], 'item')}",
+    "too_short": lambda c: f"at least {_plural(c['min_length'], 'item')}",
+    "string_too_long": lambda c: f"at most {_plural(c['max_length'], 'character')}",
+    "string_too_short": lambda c: f"at least {_plural(c['min_length'], 'character')}",
+    "less_than_equal": lambda c: f"must be at most {c['le']}",
+    "greater_than_equal": lambda c: f"must be at least {c['ge']}",
+    "less_than": lambda c: f"must be less than {c['lt']}",
+    "greater_than": lambda c: f"must be more than {c['gt']}",
+    "enum": lambda c: f"must be one of {c['expected'].replace(chr(39), '')}",
+    "literal_error": lambda c: f"must be {c['expected'].replace(chr(39), '')}",
+    "string_type": lambda c: "must be a string",
+    "int_type": lambda c: "must be an integer", "int_parsing": lambda c: "must be an integer",
+    "int_from_float": lambda c: "must be an integer",
+    "float_type": lambda c: "must be a number", "float_parsing": lambda c: "must be a number",
+    "bool_type": lambda c: "must be true or false", "bool_parsing": lambda c: "must be true or false",
+    "dict_type": lambda c: "must be an object", "model_type": lambda c: "must be an object",
+    "model_attributes_type": lambda c: "must be an object",
+    "list_type": lambda c: "must be an array",
+    "string_pattern_mismatch": lambda c: f"must match {c['pattern']}",
+    "datetime_type": lambda c: "must be a date and time (ISO 8601)",
+    "datetime_parsing": lambda c: "must be a date and time (ISO 8601)",
+    "datetime_from_date_parsing": lambda c: "must be a date and time (ISO 8601)",
+    "timezone_aware": lambda c: "must have a time zone (Z or an offset such as +01:00)",
+    "none_required": lambda c: "must be null",
+    "union_tag_invalid": lambda c: f"must be one of {c['expected_tags'].replace(chr(39), '')}",
+    "union_tag_not_found": lambda c: f"needs its {c['discriminator'].strip(chr(39))} field",
+}
+
+
+def _message(err: dict) -> str:
+    wording = _WORDING.get(err["type"])
+    if wording is not None:
+        try:
+            return wording(err.get("ctx") or {})
+        except (KeyError, AttributeError, TypeError):
+            pass
+    message = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return re.sub(r" after validation, not \d+$", "", message)
 
 
 def _validation_details(exc: ValidationError) -> list[dict]:
     return [
         {"field": ".".join(str(p) for p in err["loc"]) or None,
-         "message": err["msg"].removeprefix("Value error, "),
+         "message": _message(err),
          "type": err["type"]}
-        for err in exc.errors(include_url=False, include_context=False, include_input=False)
+        for err in exc.errors(include_url=False, include_context=True, include_input=False)
     ]
 
 
@@ -129,11 +186,12 @@ class Api:
         for route in self.routes:
             op: dict[str, Any] = {
                 "summary": route.summary,
+                "description": route.description,
                 "operationId": route.handler.__name__,
                 "tags": [route.tag],
                 "responses": {},
             }
-            params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+            params = [{"name": n, "in": "path", "required": True, "schema": _path_schema(n)}
                       for n in re.findall(r"{(\w+)}", route.path)]
             if route.query is not None:
                 for name, f in route.query.model_fields.items():
@@ -161,10 +219,19 @@ class Api:
             if route.response is not None:
                 content = {"schema": ref(route.response)}
                 example = _example(route.response)
+                if example is None:
+                    from functions.api.openapi_docs import RESPONSE_EXAMPLES
+
+                    example = RESPONSE_EXAMPLES.get(route.handler.__name__)
                 if example is not None:
                     content["example"] = example
                 ok["content"] = {route.content_type: content}
             op["responses"][str(route.status)] = ok
+            if "Idempotency-Key" in route.headers and route.status != 200:
+                op["responses"]["200"] = {
+                    "description": "A replay: an earlier request with the same "
+                    "Idempotency-Key and body made it; this is what that request made",
+                    "content": ok.get("content", {})}
             codes = set(route.errors)
             if route.body is not None or route.query is not None:
                 codes |= {400, 422}
@@ -179,19 +246,30 @@ class Api:
                 op["security"] = [{"bearer": []}, {"token": []}]
             elif route.auth == "person":
                 op["security"] = [{"bearer": []}]
-                op["description"] = "Needs a signed-in person's ID token as the bearer token."
+                op["description"] = ("Needs a signed-in person's ID token as the bearer "
+                                     "token.\n\n" + route.description).strip()
             elif route.auth == "admin":
                 op["security"] = [{"bearer": []}]
-                op["description"] = "Needs the operator's admin key as the bearer token."
+                op["description"] = ("Needs the operator's admin key as the bearer token.\n\n"
+                                     + route.description).strip()
             else:
                 op["security"] = []
             paths.setdefault(route.path, {})[route.method.lower()] = op
+        from functions.api import openapi_docs
+
+        used = {route.tag for route in self.routes}
+        message_schema = next((ref(r.response) for r in self.routes
+                               if r.handler.__name__ == "get_message"), {"type": "object"})
         return {
             "openapi": "3.1.0",
             "info": {"title": self.title, "version": self.version,
-                     "description": "Utio: send and receive WhatsApp messages over HTTPS."},
+                     "description": openapi_docs.INTRO},
             "servers": [{"url": "/"}],
+            "tags": [{"name": tag, "description": text}
+                     for tag, text in openapi_docs.TAGS.items() if tag in used]
+                    + [{"name": tag} for tag in sorted(used - set(openapi_docs.TAGS))],
             "paths": paths,
+            "webhooks": openapi_docs.webhooks(message_schema),
             "components": {
                 "schemas": schemas,
                 "securitySchemes": {
@@ -204,6 +282,21 @@ class Api:
         }
 
 
+# The form of each id in a path: an id of another form names nothing (404).
+_PATH_KINDS = {"device_id": "device", "message_id": "message", "webhook_id": "webhook",
+               "agent_id": "agent", "key_id": "key", "label_id": "label", "file_id": "file",
+               "delivery_id": "delivery", "operation_id": "group operation"}
+
+
+def _path_schema(name: str) -> dict:
+    from functions.api.ids import id_pattern
+
+    kind = _PATH_KINDS.get(name)
+    if kind is None:
+        return {"type": "string", "minLength": 1, "maxLength": 200}
+    return {"type": "string", "pattern": id_pattern(kind)}
+
+
 _ERROR_TEXT = {400: "Malformed request", 401: "Missing or invalid API key",
                404: "Not found in this account", 409: "Conflict with the current state",
                422: "Invalid input"}
@@ -214,9 +307,45 @@ def _inputs(routes: list[Route]) -> set:
 
 
 def _example(model: type[BaseModel]) -> Any:
+    """The model's own example, or one made of its fields' examples (a list answer of
+    the examples of its items)."""
     extra = model.model_config.get("json_schema_extra") or {}
     examples = extra.get("examples") if isinstance(extra, dict) else None
-    return examples[0] if examples else None
+    if examples:
+        return examples[0]
+    example: dict[str, Any] = {}
+    for name, f in model.model_fields.items():
+        value = _field_example(f.annotation, f)
+        if value is _NONE:
+            return None  # a field with nothing to show: no example rather than a wrong one
+        example[f.alias or name] = value
+    return example
+
+
+_NONE = object()
+
+
+def _field_example(annotation: Any, f: Any = None) -> Any:
+    if f is not None and f.examples:
+        return f.examples[0]
+    if inspect.isclass(annotation) and issubclass(annotation, BaseModel):
+        value = _example(annotation)
+        return _NONE if value is None else value
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is list and args:
+        item = _field_example(args[0])
+        return _NONE if item is _NONE else [item]
+    if f is not None and not f.is_required():
+        default = f.get_default(call_default_factory=True)
+        return default.model_dump(mode="json") if isinstance(default, BaseModel) else (
+            default.value if hasattr(default, "value") else default)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        for arg in args:
+            if arg is not type(None):
+                value = _field_example(arg)
+                if value is not _NONE:
+                    return value
+    return _NONE
 
 
 def render(result: Any, status: int) -> Response:

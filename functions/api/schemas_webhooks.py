@@ -15,7 +15,9 @@ EVENTS_TEXT = ("Event names, 'prefix:*' (such as 'message:*' or 'message:out:*')
 DEVICES_TEXT = "Device ids; absent or null for all devices."
 HEADERS_TEXT = ("Extra headers sent with every delivery, such as Authorization (at most 10, "
                 "4 KB in all; not Content-Type, Host, User-Agent or any webhook-* header). "
-                "Stored encrypted.")
+                "Stored encrypted; write-only: answers show each value masked (****, and the "
+                "last 4 characters of a value of 16 or more). Sending a masked value back "
+                "keeps the stored one.")
 URL_TEXT = ("Where events are POSTed. Outside the local stack: https, on a host that resolves "
             "to public addresses only.")
 
@@ -23,7 +25,7 @@ URL_TEXT = ("Where events are POSTed. Outside the local stack: https, on a host 
 class CreateWebhook(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"url": "https://hooks.acme.example/utio", "events": ["message:*", "device:status"],
-         "headers": {"Authorization": "Bearer 7f3c…"}, "description": "CRM sync"}]})
+         "headers": {"Authorization": "Bearer 7f3c9a0e5b1d2c4f"}, "description": "CRM sync"}]})
     url: str = Field(max_length=2000, description=URL_TEXT)
     events: list[str] = Field(default_factory=lambda: ["*"], min_length=1, max_length=50,
                               description=EVENTS_TEXT)
@@ -70,7 +72,7 @@ class WebhookOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": "wh_9c0d1a2b3c4d5e6f7a8b", "url": "https://hooks.acme.example/utio",
         "description": "CRM sync", "events": ["message:*", "device:status"], "devices": None,
-        "enabled": True, "headers": {"Authorization": "Bearer 7f3c…"}, "disabled_reason": None,
+        "enabled": True, "headers": {"Authorization": "****7f3c"}, "disabled_reason": None,
         "disabled_at": None, "failing_since": None, "previous_secret_expires_at": None,
         "created_at": "2026-11-24T10:00:00Z", "updated_at": "2026-11-24T10:00:00Z"}]})
     id: str
@@ -79,7 +81,8 @@ class WebhookOut(BaseModel):
     events: list[str]
     devices: list[str] | None
     enabled: bool
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict, description="The custom headers, "
+                                    "each value masked (write-only).")
     disabled_reason: WebhookDisabledReason | None = Field(
         default=None, description="manual (PATCH), failing (every delivery failed for a day) "
         "or gone (the receiver answered 410).")

@@ -8,7 +8,16 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from shared.ports import AnyOf, DocumentStore, Filter, check_document_id, document_id_problem
+from shared.ports import (
+    COMMIT_TIME,
+    AnyOf,
+    DocumentStore,
+    Filter,
+    Guard,
+    Write,
+    check_document_id,
+    document_id_problem,
+)
 
 _CAS_ATTEMPTS = 50
 _DIRECTIONS = {"asc": firestore.Query.ASCENDING, "desc": firestore.Query.DESCENDING}
@@ -18,6 +27,15 @@ def _matches(value, expected) -> bool:
     if isinstance(expected, AnyOf):
         return value in expected
     return value == expected
+
+
+def _server(value):
+    """COMMIT_TIME as Firestore's server timestamp (the commit's time)."""
+    if value is COMMIT_TIME:
+        return firestore.SERVER_TIMESTAMP
+    if isinstance(value, dict):
+        return {key: _server(item) for key, item in value.items()}
+    return value
 
 
 class FirestoreStore(DocumentStore):
@@ -37,14 +55,14 @@ class FirestoreStore(DocumentStore):
     def create(self, collection, doc_id, data):
         check_document_id(doc_id)
         try:
-            self._col(collection).document(doc_id).create(data)
+            self._col(collection).document(doc_id).create(_server(data))
             return True
         except gexc.AlreadyExists:
             return False
 
     def put(self, collection, doc_id, data):
         check_document_id(doc_id)
-        self._col(collection).document(doc_id).set(data)
+        self._col(collection).document(doc_id).set(_server(data))
 
     def update(self, collection, doc_id, changes, *, when=None, guard=None):
         if document_id_problem(doc_id) or (guard and document_id_problem(guard.doc_id)):
@@ -96,6 +114,84 @@ class FirestoreStore(DocumentStore):
             return True
 
         return apply(self._client.transaction())
+
+    def commit(self, writes, *, guard: Guard | None = None):
+        """One batch (an atomic commit). Updates with a condition are checked against a
+        read first and committed with that version as a precondition (compare-and-set, as
+        `update`); with a guard the reads and the writes are one transaction instead."""
+        writes = list(writes)
+        for w in writes:
+            check_document_id(w.doc_id)
+        if guard is not None:
+            return self._commit_guarded(writes, guard)
+        refs = {i: self._col(w.collection).document(w.doc_id)
+                for i, w in enumerate(writes) if w.op == "update" and w.when}
+        for _ in range(_CAS_ATTEMPTS):
+            snaps = self._snapshots(list(refs.values()))
+            batch = self._client.batch()
+            for i, w in enumerate(writes):
+                ref = refs.get(i) or self._col(w.collection).document(w.doc_id)
+                data = _server(w.data)
+                if w.op == "create":
+                    batch.create(ref, data)
+                elif w.op == "put":
+                    batch.set(ref, data)
+                elif w.op == "update":
+                    if i in refs:
+                        snap = snaps.get(ref.path)
+                        if snap is None or not snap.exists or not all(
+                                _matches(snap.to_dict().get(f), v) for f, v in w.when.items()):
+                            return False
+                        batch.update(ref, data, option=self._client.write_option(
+                            last_update_time=snap.update_time))
+                    else:
+                        batch.update(ref, data)  # the document must exist
+                else:
+                    raise ValueError(f"unknown write {w.op!r}")
+            try:
+                batch.commit()
+                return True
+            except (gexc.AlreadyExists, gexc.NotFound):
+                return False
+            except gexc.FailedPrecondition:
+                continue  # a conditional document was written meanwhile: check again
+        raise gexc.Aborted("documents kept changing during a conditional commit")
+
+    def _snapshots(self, refs) -> dict:
+        if not refs:
+            return {}
+        return {snap.reference.path: snap for snap in self._client.get_all(refs)}
+
+    def _commit_guarded(self, writes: list[Write], guard: Guard) -> bool:
+        fence_ref = self._col(guard.collection).document(guard.doc_id)
+
+        @firestore.transactional
+        def apply(tx) -> bool:
+            fence = fence_ref.get(transaction=tx)
+            if not fence.exists or not all(_matches(fence.to_dict().get(f), v)
+                                           for f, v in guard.when.items()):
+                return False
+            refs = [self._col(w.collection).document(w.doc_id) for w in writes]
+            for w, ref in zip(writes, refs, strict=True):
+                if w.op == "update" and w.when:
+                    snap = ref.get(transaction=tx)
+                    if not snap.exists or not all(_matches(snap.to_dict().get(f), v)
+                                                  for f, v in w.when.items()):
+                        return False
+            for w, ref in zip(writes, refs, strict=True):
+                data = _server(w.data)
+                if w.op == "create":
+                    tx.create(ref, data)
+                elif w.op == "put":
+                    tx.set(ref, data)
+                else:
+                    tx.update(ref, data)
+            return True
+
+        try:
+            return apply(self._client.transaction())
+        except (gexc.AlreadyExists, gexc.NotFound):
+            return False
 
     def delete(self, collection, doc_id):
         if document_id_problem(doc_id):

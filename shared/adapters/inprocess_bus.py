@@ -1,5 +1,7 @@
 """EventBus that hands each event to subscribers in this process, on a worker thread,
-like a push subscription would."""
+like a push subscription would: a handler that fails gets the event again, with backoff
+(at most BACKOFF_MAX seconds apart), for as long as the process lives, while the events
+behind it go on."""
 
 from __future__ import annotations
 
@@ -12,12 +14,15 @@ from shared.ports import EventBus, EventHandler
 
 log = logging.getLogger(__name__)
 
+BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
+
 
 class InProcessBus(EventBus):
     def __init__(self, handlers: list[EventHandler] | None = None, threaded: bool = True):
         self.handlers = list(handlers or [])
         self.published: list[Event] = []
         self._threaded = threaded
+        self.synchronous = not threaded  # handlers run in the publisher's thread
         self._queue: queue.Queue[Event] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -40,11 +45,18 @@ class InProcessBus(EventBus):
         while True:
             self._deliver(self._queue.get())
 
-    def _deliver(self, event: Event) -> None:
-        for handler in self.handlers:
-            for attempt in range(5):
-                try:
-                    handler(event)
-                    break
-                except Exception:  # a push subscription retries; so do we
-                    log.exception("event handler failed (attempt %d) for %s", attempt + 1, event.id)
+    def _deliver(self, event: Event, handlers: list[EventHandler] | None = None,
+                 attempt: int = 1) -> None:
+        failed = []
+        for handler in handlers or self.handlers:
+            try:
+                handler(event)
+            except Exception:  # a push subscription retries; so do we
+                log.exception("event handler failed (attempt %d) for %s", attempt, event.id)
+                failed.append(handler)
+        if not failed:
+            return
+        delay = min(BACKOFF_FIRST * 2 ** (attempt - 1), BACKOFF_MAX)
+        timer = threading.Timer(delay, self._deliver, args=(event, failed, attempt + 1))
+        timer.daemon = True
+        timer.start()

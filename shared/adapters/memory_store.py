@@ -6,9 +6,17 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from shared.ports import AnyOf, DocumentStore, Filter, check_document_id, document_id_problem
+from shared.ports import (
+    COMMIT_TIME,
+    AnyOf,
+    DocumentStore,
+    Filter,
+    Guard,
+    check_document_id,
+    document_id_problem,
+)
 
 
 def _matches(value, expected) -> bool:
@@ -46,10 +54,54 @@ def _test(doc: dict, flt: Filter) -> bool:
     return {"<": have < value, "<=": have <= value, ">": have > value, ">=": have >= value}[op]
 
 
+def _with_commit_time(value, at: datetime):
+    if value is COMMIT_TIME:
+        return at
+    if isinstance(value, dict):
+        return {key: _with_commit_time(item, at) for key, item in value.items()}
+    return value
+
+
 class MemoryStore(DocumentStore):
     def __init__(self):
         self._data: dict[str, dict[str, dict]] = {}
         self._lock = threading.RLock()
+        self._last_commit = datetime.min.replace(tzinfo=UTC)
+
+    def _commit_time(self) -> datetime:
+        """Strictly increasing, like Firestore's commit times (called under the lock)."""
+        self._last_commit = max(datetime.now(UTC), self._last_commit + timedelta(microseconds=1))
+        return self._last_commit
+
+    def _stamped(self, data: dict) -> dict:
+        return _stored(_with_commit_time(data, self._commit_time()))
+
+    def commit(self, writes, *, guard: Guard | None = None):
+        for w in writes:
+            check_document_id(w.doc_id)
+        with self._lock:
+            if guard is not None:
+                fence = self._data.get(guard.collection, {}).get(guard.doc_id)
+                if fence is None or not all(_matches(fence.get(f), v) for f, v in guard.when.items()):
+                    return False
+            for w in writes:
+                doc = self._data.get(w.collection, {}).get(w.doc_id)
+                if w.op == "create" and doc is not None:
+                    return False
+                if w.op == "update" and (doc is None or not all(
+                        _matches(doc.get(f), v) for f, v in (w.when or {}).items())):
+                    return False
+                if w.op not in ("create", "put", "update"):
+                    raise ValueError(f"unknown write {w.op!r}")
+            at = self._commit_time()
+            for w in writes:
+                data = _stored(_with_commit_time(w.data, at))
+                docs = self._data.setdefault(w.collection, {})
+                if w.op == "update":
+                    docs[w.doc_id].update(data)
+                else:
+                    docs[w.doc_id] = data
+            return True
 
     def get(self, collection, doc_id):
         if document_id_problem(doc_id):
@@ -64,13 +116,13 @@ class MemoryStore(DocumentStore):
             docs = self._data.setdefault(collection, {})
             if doc_id in docs:
                 return False
-            docs[doc_id] = _stored(data)
+            docs[doc_id] = self._stamped(data)
             return True
 
     def put(self, collection, doc_id, data):
         check_document_id(doc_id)
         with self._lock:
-            self._data.setdefault(collection, {})[doc_id] = _stored(data)
+            self._data.setdefault(collection, {})[doc_id] = self._stamped(data)
 
     def update(self, collection, doc_id, changes, *, when=None, guard=None):
         if document_id_problem(doc_id) or (guard and document_id_problem(guard.doc_id)):
@@ -86,7 +138,7 @@ class MemoryStore(DocumentStore):
                 fence = self._data.get(guard.collection, {}).get(guard.doc_id)
                 if fence is None or not all(_matches(fence.get(f), v) for f, v in guard.when.items()):
                     return False
-            doc.update(_stored(changes))
+            doc.update(self._stamped(changes))
             return True
 
     def delete(self, collection, doc_id):

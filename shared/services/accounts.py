@@ -30,12 +30,17 @@ def create_account(deps: Deps, name: str, email: str | None = None,
     return account, key, raw
 
 
-def ensure_account_with_key(deps: Deps, name: str, raw_key: str) -> str:
-    """The account that `raw_key` opens, created with that key if none does (dev setup)."""
+def ensure_account_with_key(deps: Deps, name: str, raw_key: str,
+                            email: str | None = None) -> str:
+    """The account that `raw_key` opens, created with that key if none does (dev setup);
+    given an email, an account without one gets it."""
     existing = deps.repos.api_keys.by_hash(hash_key(raw_key))
     if existing is not None:
+        if email:
+            deps.repos.accounts.update(existing.account_id, {"email": email},
+                                       when={"email": None})
         return existing.account_id
-    account, _, _ = create_account(deps, name, raw_key=raw_key)
+    account, _, _ = create_account(deps, name, email=email, raw_key=raw_key)
     return account.id
 
 

@@ -22,7 +22,8 @@ from shared.errors import NotFound, ValidationFailed
 from shared.events import EventName
 from shared.ids import new_id
 from shared.inbox import MAX_CHAT_MESSAGES, Chat, ChatEntry, ChatKind, Contact
-from shared.ports import DocumentStore, EventBus
+from shared.ports import DocumentStore, EventBus, Write
+from shared.services import event_log
 from shared.services.events import publish
 from shared.services.labels import check_labels
 
@@ -44,6 +45,20 @@ def _stamp(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def messages_url(device_id: str, chat: str) -> str:
+    """Where a chat's messages are listed (inbound messages live there, not under
+    /v1/messages)."""
+    return f"/v1/devices/{device_id}/chats/{chat}/messages"
+
+
+def inbound_entry(store: DocumentStore, account_id: str, message_id: str) -> dict | None:
+    """The chat entry of a message received under this Utio id, if the account has one."""
+    found = store.query("chat_messages", [("message_id", "==", message_id)], limit=1)
+    if found and found[0].get("account_id") == account_id and found[0].get("direction") == "inbound":
+        return found[0]
+    return None
+
+
 def parse_chat_id(raw: str) -> str:
     """A chat id from a URL: a group's WhatsApp id as is, else a phone number in E.164."""
     if raw.endswith("@g.us"):
@@ -55,15 +70,18 @@ def parse_chat_id(raw: str) -> str:
 
 
 def record_inbound(store: DocumentStore, clock: Clock, account_id: str, device_id: str,
-                   record: dict, *, cap: int = MAX_CHAT_MESSAGES) -> bool:
-    """File an inbound message (the runner's record). False when it was filed before."""
+                   record: dict, *, cap: int = MAX_CHAT_MESSAGES, bus: EventBus | None = None,
+                   events: list | None = None) -> bool:
+    """File an inbound message (the runner's record). False when it was filed before.
+    With `events` (and the `bus`), the entry and its events are one commit (the event
+    log): a message filed is announced, one filed before is not again."""
     entry = ChatEntry(message_id=record["id"], account_id=account_id, device_id=device_id,
                       chat=record.get("chat") or record["phone"], wa_id=record["wa_id"],
                       direction="inbound",
                       type=record.get("type", "text"), phone=record["phone"],
                       message=record["message"], at=record["received_at"],
                       content=bounded_content(record.get("content")))
-    return _file(store, clock, entry, inbound=True, cap=cap)
+    return _file(store, clock, entry, inbound=True, cap=cap, bus=bus, events=events)
 
 
 def record_outbound(store: DocumentStore, clock: Clock, message: Message, *,
@@ -102,9 +120,15 @@ def bounded_content(content, *, depth: int = 0):
     return None  # bytes and anything else that is not JSON
 
 
-def _file(store: DocumentStore, clock: Clock, entry: ChatEntry, *, inbound: bool, cap: int) -> bool:
+def _file(store: DocumentStore, clock: Clock, entry: ChatEntry, *, inbound: bool, cap: int,
+          bus: EventBus | None = None, events: list | None = None) -> bool:
     doc_id = entry_doc_id(entry.device_id, entry.wa_id)
-    if not store.create("chat_messages", doc_id, entry.to_doc()):
+    if events:
+        created = event_log.commit(bus, store, [Write.create("chat_messages", doc_id,
+                                                             entry.to_doc())], events)
+    else:
+        created = store.create("chat_messages", doc_id, entry.to_doc())
+    if not created:
         existing = store.get("chat_messages", doc_id)
         if existing is None or existing.get("thread") is not None:
             return False  # filed before: a redelivered event

@@ -64,8 +64,10 @@ def inject_sandbox_inbound(deps: Deps, account_id: str, device_id: str, phone: s
         raise BadRequest(f"device {device_id} uses transport {device.transport.value}; "
                          "inbound injection works on sandbox devices only",
                          code="not_a_sandbox_device")
+    # The WhatsApp id is drawn here, once: a task run twice (a retry) injects the same
+    # message, which the inbound flow files and announces once.
     _control(deps.tasks, {"device_id": device_id, "action": "sandbox_inbound", "phone": phone,
-                          "message": text})
+                          "wa_id": new_id("wa").upper(), "message": text})
 
 
 def require_connected(device: Device) -> None:

@@ -20,5 +20,16 @@ def message_data(message: Message) -> dict:
 
 
 def publish_message_status(bus: EventBus, clock: Clock, message: Message) -> Event:
-    return publish(bus, clock, STATUS_EVENTS[message.status], message.account_id,
-                   message.device_id, message_data(message))
+    event = message_status_event(bus, clock, message)
+    bus.publish(event)
+    return event
+
+
+def message_status_event(bus: EventBus, clock: Clock, message: Message) -> Event:
+    """The event of a message reaching its status; its id derives from the message and
+    the status, so the same transition never yields two events."""
+    from shared.services.event_log import new_event
+
+    return new_event(bus, clock, STATUS_EVENTS[message.status], message.account_id,
+                     message.device_id, message_data(message),
+                     key=f"{message.id}:{message.status.value}")

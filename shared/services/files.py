@@ -102,7 +102,8 @@ def fetch_file(store: DocumentStore, storage: Storage, fetcher: MediaFetcher, cl
     except FetchError as exc:
         if exc.reason == "too_large":
             raise TooLarge(max_bytes) from exc
-        raise ValidationFailed(f"media.url: {exc.message}", code=f"media_url_{exc.reason}",
+        message = exc.message.removeprefix("media.url: ")  # the URL check names it already
+        raise ValidationFailed(f"media.url: {message}", code=f"media_url_{exc.reason}",
                                details={"field": "media.url", "reason": exc.reason}) from exc
     name = unquote(urlsplit(fetched.url).path.rsplit("/", 1)[-1]) or None
     return store_file(store, storage, clock, account_id, fetched.data, filename=name,

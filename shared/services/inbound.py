@@ -4,22 +4,27 @@ message:in:new, or, for a reaction, as message:reaction."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+from datetime import UTC, datetime
 
 from shared.deps import Deps
 from shared.events import EventName
-from shared.ids import new_id
 from shared.ports import Inbound
 from shared.repositories.chats import entry_doc_id
 from shared.services import chats
-from shared.services.events import publish
+from shared.services.event_log import new_event
 
 
 def receive(deps: Deps, device_id: str, message: Inbound) -> None:
+    """File and announce one inbound message; the same message again (a redelivery, or a
+    replay after a crash) changes nothing: its record id and its event id derive from the
+    device and the WhatsApp id, and the chat entry and the event are one commit."""
     device = deps.repos.devices.get(device_id)
     if device is None:
         return
-    record = {"id": new_id("msg"), "wa_id": message.wa_id, "device_id": device_id,
+    key = f"{device_id}:{message.wa_id}"
+    record = {"id": "msg_" + hashlib.sha256(key.encode()).hexdigest()[:20],
+              "wa_id": message.wa_id, "device_id": device_id,
               "direction": "inbound", "type": message.type, "phone": message.sender,
               "message": message.text, "received_at": message.at}
     if message.content:  # media (with its URL), location, contacts, reaction, reply...
@@ -28,14 +33,17 @@ def receive(deps: Deps, device_id: str, message: Inbound) -> None:
         record["group"] = record["chat"] = message.group
     if message.push_name:
         record["push_name"] = message.push_name
-    if not chats.record_inbound(deps.store, deps.clock, device.account_id, device_id, record):
-        return  # stored before: a redelivery
     if message.type == "reaction":  # filed in its chat, announced as a reaction
-        publish(deps.bus, deps.clock, EventName.message_reaction, device.account_id, device_id,
-                reaction_data(deps, device_id, record))
-        return
-    publish(deps.bus, deps.clock, EventName.message_in_new, device.account_id, device_id,
-            {k: _json(v) for k, v in record.items() if k != "device_id"})
+        name, data = EventName.message_reaction, reaction_data(deps, device_id, record)
+    else:
+        name = EventName.message_in_new
+        data = {k: _json(v) for k, v in record.items() if k != "device_id"}
+        data.setdefault("group", None)
+        data["url"] = chats.messages_url(device_id, record.get("chat") or record["phone"])
+    event = new_event(deps.bus, deps.clock, name, device.account_id, device_id, data,
+                      key=f"in:{key}")
+    chats.record_inbound(deps.store, deps.clock, device.account_id, device_id, record,
+                         bus=deps.bus, events=[event])
 
 
 def reaction_data(deps: Deps, device_id: str, record: dict) -> dict:
@@ -63,4 +71,7 @@ def reaction_data(deps: Deps, device_id: str, record: dict) -> dict:
 
 
 def _json(value):
-    return value.isoformat() if isinstance(value, datetime) else value
+    """As every timestamp of the API: ISO 8601 in UTC, ending in Z."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return value

@@ -1,7 +1,8 @@
 """The runner's side of an outbound message: claim it for sending, give the claim back,
 and move its status on (sent, delivered, read, failed). Each transition is conditional
 on the current status, so a repeated task, a retry or a second runner cannot send a
-message twice; each publishes its event. Accepting a message is shared.services.messages."""
+message twice; each commits its event with it (the event log). Accepting a message
+is shared.services.messages."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from enum import StrEnum
 
 from shared.deps import Deps
 from shared.domain import FailureReason, Message, MessageStatus
-from shared.ports import AnyOf, Guard
-from shared.services import quotas
-from shared.services.events import publish_message_status
+from shared.ports import AnyOf, Guard, Write
+from shared.services import event_log, quotas
+from shared.services.events import message_status_event
 
 
 def claim(deps: Deps, message_id: str, shard: str, *, current: Message | None = None,
@@ -56,21 +57,24 @@ def release_foreign_claims(deps: Deps, device_id: str, shard: str, fence: Guard)
 def _transition(deps: Deps, message_id: str, status: MessageStatus, stamp: str,
                 allowed_from: tuple[MessageStatus, ...], extra: dict | None = None,
                 current: Message | None = None) -> Message | None:
-    """Move a message on if its status allows; publish the change. With `current` (the
-    message as the caller just read it) the event is built from it and the changes,
-    saving a read; the conditional update has checked the status either way."""
+    """Move a message on if its status allows, its event in the same commit (the event
+    log). With `current` (the message as the caller just read it) the event is built from
+    it and the changes, saving a read; the commit's condition checks the status either
+    way."""
+    messages = deps.repos.messages
+    if current is None:
+        current = messages.get(message_id)
+        if current is None:
+            return None
     now = deps.clock.now()
     changes = {"status": status, stamp: now} | (extra or {})
     stored = {k: v.value if isinstance(v, StrEnum) else v for k, v in changes.items()}
-    messages = deps.repos.messages
-    if not messages.update(message_id, stored,
-                           when={"status": AnyOf(s.value for s in allowed_from)}):
+    message = current.model_copy(update=changes)
+    if not event_log.commit(deps.bus, deps.store, [Write.update(
+            messages.name, message_id, stored,
+            when={"status": AnyOf(s.value for s in allowed_from)})],
+            [message_status_event(deps.bus, deps.clock, message)]):
         return None
-    if current is not None:
-        message = current.model_copy(update=changes)
-    else:
-        message = messages.get(message_id)
-    publish_message_status(deps.bus, deps.clock, message)
     return message
 
 
@@ -86,14 +90,18 @@ def mark_delivered(deps: Deps, message_id: str, *, current: Message | None = Non
 
 
 def mark_read(deps: Deps, message_id: str, *, current: Message | None = None) -> Message | None:
-    if current is not None:
-        delivered = current.delivered_at is not None
-    else:
-        doc = deps.repos.messages.doc(message_id)
-        delivered = doc is None or bool(doc.get("delivered_at"))
-    extra = {} if delivered else {"delivered_at": deps.clock.now()}
+    """A read receipt. One that overtook the delivered receipt moves the message through
+    `delivered` first (its own commit and event), so every read message has had its
+    message:out:delivered, before message:out:read; the late delivered receipt then
+    changes nothing."""
+    if current is None:
+        current = deps.repos.messages.get(message_id)
+        if current is None:
+            return None
+    if current.status == MessageStatus.sent:
+        current = mark_delivered(deps, message_id, current=current)
     return _transition(deps, message_id, MessageStatus.read, "read_at",
-                       (MessageStatus.sent, MessageStatus.delivered), extra, current=current)
+                       (MessageStatus.delivered,), current=current)
 
 
 def fail(deps: Deps, message: Message, reason: FailureReason) -> Message | None:

@@ -39,12 +39,13 @@ from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.ids import new_id, wa_message_id
 from shared.ports import (
     TaskQueue,
+    Write,
 )
 from shared.repositories.chats import chat_key, entry_doc_id
 from shared.repositories.messages import SENT
 from shared.runner_tasks import MessageTask
-from shared.services import files, quotas
-from shared.services.events import publish_message_status
+from shared.services import event_log, files, quotas
+from shared.services.events import message_status_event
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 REPLAY_WAIT = 10.0  # seconds a duplicate waits for the request it repeats to finish
@@ -156,7 +157,13 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
                           created_at=clock.now(), quota_period=reservation.period,
                           quota_shard=reservation.shard)
         message.wa_id = wa_message_id(message.id)
-        deps.repos.messages.add(message)
+        # The message and its message:out:new are one commit (the event log): a retry
+        # with the same Idempotency-Key finds both, and a slow bus delays the answer by
+        # the relay's wait at most, never fails it.
+        messages = deps.repos.messages
+        event_log.commit(deps.bus, deps.store,
+                         [Write.put(messages.name, message.id, messages.dump(message))],
+                         [message_status_event(deps.bus, clock, message)])
     except BaseException:
         if reservation is not None:
             quotas.release(store, device.id, reservation.period, reservation.shard)
@@ -166,7 +173,6 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
     # From here the message exists: a failure to enqueue is repaired by a retry with the
     # same Idempotency-Key (its replay enqueues again) or by the runner's reload.
     enqueue_send(deps.tasks, message)
-    publish_message_status(deps.bus, clock, message)
     return message, True
 
 
@@ -320,7 +326,18 @@ def enqueue_send(tasks: TaskQueue, message: Message, *, name: str | None = None)
 
 
 def get_message(deps: Deps, account_id: str, message_id: str) -> Message:
-    return deps.repos.messages.owned(account_id, message_id)
+    try:
+        return deps.repos.messages.owned(account_id, message_id)
+    except NotFound:
+        from shared.services.chats import inbound_entry, messages_url
+
+        entry = inbound_entry(deps.store, account_id, message_id)
+        if entry is None:
+            raise
+        url = messages_url(entry["device_id"], entry["chat"])  # received: it is in its chat
+        raise NotFound(f"message {message_id} was received, not sent: received messages are "
+                       f"in their chat, GET {url}", code="message_is_inbound",
+                       details={"url": url}) from None
 
 
 def _cursor(message: Message) -> str:
@@ -358,13 +375,15 @@ def list_messages(deps: Deps, account_id: str, *, device_id: str | None = None,
 def cancel_message(deps: Deps, account_id: str, message_id: str) -> Message:
     messages = deps.repos.messages
     message = messages.owned(account_id, message_id)
-    ok = messages.update(message_id, {"status": MessageStatus.cancelled.value,
-                                      "cancelled_at": deps.clock.now()},
-                         when={"status": MessageStatus.queued.value, "claimed_by": None})
+    now = deps.clock.now()
+    cancelled = message.model_copy(update={"status": MessageStatus.cancelled,
+                                           "cancelled_at": now})
+    ok = event_log.commit(deps.bus, deps.store, [Write.update(
+        messages.name, message_id, {"status": MessageStatus.cancelled.value, "cancelled_at": now},
+        when={"status": MessageStatus.queued.value, "claimed_by": None})],
+        [message_status_event(deps.bus, deps.clock, cancelled)])
     if not ok:
         raise Conflict(f"message {message_id} is {message.status.value}; only a queued "
                        "message that is not being sent can be cancelled", code="not_cancellable")
     quotas.release(deps.store, message.device_id, message.quota_period, message.quota_shard)
-    message = messages.owned(account_id, message_id)
-    publish_message_status(deps.bus, deps.clock, message)
-    return message
+    return cancelled

@@ -242,6 +242,11 @@ class RecordingStore(MemoryStore):
         self._note(collection, changes)
         return super().update(collection, doc_id, changes, when=when)
 
+    def commit(self, writes, *, guard=None):
+        for w in writes:
+            self._note(w.collection, w.data)
+        return super().commit(writes, guard=guard)
+
     def increment(self, collection, doc_id, field, by=1, *, maximum=None, extra=None):
         self._note(collection, extra)
         return super().increment(collection, doc_id, field, by, maximum=maximum, extra=extra)
@@ -298,6 +303,22 @@ def run_flows(store: RecordingStore, monkeypatch) -> None:
     store.put("webhooks", "wh_1", {"account_id": "acc_1"})
     every_combination(delivery_log.list_deliveries, deps, "acc_1", "wh_1",
                       cursors={"after": cursor.encode("20260301T120000.000000~dlv_1")})
+    # the event log: GET /v1/events in both directions, and the sweep
+    from shared.services import event_feed, event_log
+    from tests.fakes import FakeClock as Clock
+
+    position = event_feed.encode_position((NOW, "evt_1"))
+    for names in (None, ["device:status"], ["message:*"]):
+        for device, devices in ((None, None), ("dev_1", None), (None, frozenset({"dev_1"}))):
+            for since in (None, NOW):
+                event_feed.list_events(store, "acc_1", types=names, device=device,
+                                       devices=devices, since=since, until=since,
+                                       cursor=position if since else None)
+            event_feed.events_after(store, Clock(NOW), "acc_1", position, types=names,
+                                    device=device, devices=devices)
+    store.put(event_log.RELAYS, "proc_1", {"beat_at": NOW - timedelta(hours=1),
+                                           "pending_since": NOW - timedelta(hours=1)})
+    event_log.sweep(store, types.SimpleNamespace(publish=lambda e: None), Clock(NOW), stale=60)
 
 
 def write_expiring_documents(store: RecordingStore) -> None:
@@ -316,6 +337,11 @@ def write_expiring_documents(store: RecordingStore) -> None:
     event = Event(id="evt_1", event="message:sent", created_at=NOW, account="acc_1", data={})
     webhook_fanout.enqueue_delivery(deps, route, event)
     codes.publish_code(store, clock, "dev_1", qr="2@qr")  # the runner, while linking
+    from shared.services.event_log import EventLog
+    from shared.services.event_relay import Relay
+
+    relay = Relay(store, types.SimpleNamespace(publish=lambda e: None, synchronous=True), clock)
+    EventLog(store, relay, clock).publish(event.model_copy(update={"id": "evt_2"}))
 
 
 @pytest.fixture(scope="module")
@@ -433,13 +459,15 @@ def test_every_expiring_document_has_a_ttl_policy_and_every_policy_is_used():
 def test_ttl_policies_match_the_code_s_retention():
     from shared.billing import stripe_events
     from shared.repositories.messages import IdempotencyKeys
-    from shared.services import files
+    from shared.services import event_log, event_relay, files
     from shared.services.linking import codes
     from shared.services.webhooks import fanout as webhook_fanout
 
     assert {("deliveries", "expire_at"), ("stripe_events", "expire_at"),
             (IdempotencyKeys.name, "expires_at"), (files.FILES, "expires_at"),
-            (codes.LINKS, "expires_at")} == set(indexes.TTL)
+            (codes.LINKS, "expires_at"), (event_log.EVENTS, "expire_at"),
+            (event_relay.RELAYS, "expire_at")} == set(indexes.TTL)
+    assert event_log.RETENTION == timedelta(days=30)  # docs/events.md states it
     assert stripe_events.EVENTS == "stripe_events"
     assert webhook_fanout.DELIVERY_RETENTION >= timedelta(days=1)
 

@@ -57,6 +57,8 @@ PRODUCTION_DEFAULTS = {
     "reconnect_max": "5 minutes between reconnects at most",
     "non_operative_after": "30 minutes disconnected before a device is non_operative and its owner mailed",
     "scan_wait": "4 s that GET /scan waits for a fresh QR code, well within the gateway's deadline",
+    "event_ack_wait": "1 s a request waits for Pub/Sub to take the events it logged (docs/events.md)",
+    "event_relay_stale": "60 s without renewal before a process's unrelayed events are swept",
 }
 
 # A secret a component mounts although its code does not read it yet, and why.

@@ -251,6 +251,88 @@ def test_naive_and_zoned_datetimes_come_back_in_utc(strict_store):
     assert doc["naive"].utcoffset() == doc["zoned"].utcoffset() == timedelta(0)
 
 
+# --- commit: several writes, all or none ----------------------------------------------
+
+
+def test_commit_writes_all_of_its_writes(store):
+    from shared.ports import Write
+
+    store.put("jobs", "j", {"status": "queued", "n": 1})
+    assert store.commit([Write.update("jobs", "j", {"status": "sent"}, when={"status": "queued"}),
+                         Write.create("log", "e1", {"job": "j"}),
+                         Write.put("other", "o", {"x": 1})]) is True
+    assert store.get("jobs", "j") == {"id": "j", "status": "sent", "n": 1}
+    assert store.get("log", "e1") == {"id": "e1", "job": "j"}
+    assert store.get("other", "o") == {"id": "o", "x": 1}
+
+
+@pytest.mark.parametrize("failing", ["when", "missing", "exists"])
+def test_commit_writes_nothing_when_one_condition_fails(store, failing):
+    from shared.ports import Write
+
+    store.put("jobs", "j", {"status": "queued"})
+    store.put("log", "taken", {"old": True})
+    bad = {"when": Write.update("jobs", "j", {"status": "sent"}, when={"status": "sent"}),
+           "missing": Write.update("jobs", "nope", {"status": "sent"}),
+           "exists": Write.create("log", "taken", {"new": True})}[failing]
+    assert store.commit([Write.create("log", "e1", {"job": "j"}),
+                         Write.update("jobs", "j", {"n": 2}), bad]) is False
+    assert store.get("log", "e1") is None
+    assert store.get("jobs", "j") == {"id": "j", "status": "queued"}
+    assert store.get("log", "taken") == {"id": "taken", "old": True}
+
+
+def test_commit_with_a_guard(store):
+    from shared.ports import Guard, Write
+
+    store.put("leases", "dev", {"epoch": 3})
+    store.put("jobs", "j", {"status": "queued"})
+    stale = Guard("leases", "dev", {"epoch": 2})
+    writes = [Write.update("jobs", "j", {"status": "sent"}, when={"status": "queued"}),
+              Write.create("log", "e1", {"job": "j"})]
+    assert store.commit(writes, guard=stale) is False
+    assert store.get("log", "e1") is None
+    assert store.commit(writes, guard=Guard("leases", "dev", {"epoch": 3})) is True
+    assert store.get("jobs", "j")["status"] == "sent" and store.get("log", "e1")
+    assert store.commit(writes, guard=Guard("leases", "dev", {"epoch": 3})) is False
+
+
+def test_commit_time_orders_commits(store):
+    from shared.ports import COMMIT_TIME, Write
+
+    for n in range(5):
+        assert store.commit([Write.create("log", f"e{n}", {"n": n, "at": COMMIT_TIME})])
+    times = [store.get("log", f"e{n}")["at"] for n in range(5)]
+    assert all(isinstance(t, datetime) and t.tzinfo is not None for t in times)
+    assert times == sorted(times) and len(set(times)) == 5
+    store.commit([Write.create("log", "a", {"at": COMMIT_TIME}),
+                  Write.create("log", "b", {"at": COMMIT_TIME})])
+    assert store.get("log", "a")["at"] == store.get("log", "b")["at"] > times[-1]
+    ordered = store.query("log", [("at", ">", times[2])], order_by=[("at", "asc")])
+    assert [d["id"] for d in ordered][:2] == ["e3", "e4"]
+
+
+def test_only_one_of_racing_conditional_commits_wins(store):
+    from shared.ports import Write
+
+    store.put("jobs", "j", {"status": "queued"})
+    results = []
+
+    def attempt(n):
+        results.append(store.commit([
+            Write.update("jobs", "j", {"status": "sent", "by": n}, when={"status": "queued"}),
+            Write.create("log", f"e{n}", {"by": n})]))
+
+    workers = [threading.Thread(target=attempt, args=(n,)) for n in range(8)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert results.count(True) == 1
+    winner = store.get("jobs", "j")["by"]
+    assert [d["id"] for d in store.query("log")] == [f"e{winner}"]
+
+
 # Ids Firestore refuses (checked on the emulator): the reserved __…__ form, over 1500
 # bytes, `.` and `..`, a `/`, empty, and text that is not UTF-8 (a lone surrogate).
 IMPOSSIBLE_IDS = [

@@ -147,3 +147,22 @@ def test_every_json_body_route_refuses_malformed_json_with_400(api, route):
         return
     assert response.status_code == 400, (route.path, response.get_json())
     assert_error(response, 400, "invalid_json")
+
+
+@pytest.mark.parametrize("path,body,expected", [
+    ("/v1/messages", {"phone": PHONE, "media": {"url": "ftp://x"}},
+     "media.url: must be an absolute http or https URL"),
+    ("/v1/numbers/validate", {"numbers": [PHONE] * 501}, "body: numbers: at most 500 items"),
+    ("/v1/messages", {"phone": PHONE, "message": "x" * 6001},
+     "body: message: at most 6000 characters"),
+    ("/v1/messages", {"phone": PHONE, "message": "x", "priority": "asap"},
+     "body: priority: must be one of urgent, high, normal or low"),
+    ("/v1/messages", {"phone": PHONE, "message": "x", "colour": 1},
+     "body: colour: is not a field here"),
+    ("/v1/messages", {"phone": PHONE, "message": 5}, "body: message: must be a string"),
+])
+def test_error_text_names_the_field_once_in_our_words(api, device, path, body, expected):
+    error = assert_error(api.post(path, json=body), 422)
+    assert error["message"] == expected
+    for pydantic in ("after validation", "should have", "Input should", "Value error"):
+        assert pydantic not in json.dumps(error)

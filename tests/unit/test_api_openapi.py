@@ -116,3 +116,19 @@ def test_security_and_error_responses(doc):
                for p in send["parameters"])
     limits = doc["components"]["schemas"]["SendMessage"]["properties"]["message"]
     assert limits["maxLength"] == 6000
+
+
+def test_path_ids_state_their_form_and_replays_their_200():
+    from functions.api.app import create_app
+    from tests.fakes import make_container
+
+    doc = create_app(make_container()).test_client().get("/v1/openapi.json").get_json()
+    message = doc["paths"]["/v1/messages/{message_id}"]["get"]["parameters"][0]
+    assert message["schema"] == {"type": "string", "pattern": "^msg_[0-9a-f]{20}$"}
+    delivery = next(p for p in doc["paths"]["/v1/webhooks/{webhook_id}/deliveries/{delivery_id}"]
+                    ["get"]["parameters"] if p["name"] == "delivery_id")
+    assert delivery["schema"]["pattern"] == "^dlv_[0-9a-f]{24}$"
+    send = doc["paths"]["/v1/messages"]["post"]["responses"]
+    assert "201" in send and "Idempotency-Key" in send["200"]["description"]
+    assert send["200"]["content"] == send["201"]["content"]
+    assert set(doc["components"]["securitySchemes"]) == {"bearer", "token"}

@@ -197,3 +197,15 @@ def test_inbound_media_only_for_the_devices_account(stack, container, other_acco
     assert response.mimetype == "image/png"
     assert_error(api.get(f"/v1/devices/{device}/media/nope.png"), 404)
     assert_error(Caller(client).as_(other_account).get(f"/v1/devices/{device}/media/W1.png"), 404)
+
+
+@pytest.mark.parametrize("code", ["wa-connection-failed", "wa-client-outdated", "wa-banned"])
+def test_scan_of_a_device_that_cannot_make_a_code_says_why(stack, container, code):
+    """Not 202 "try again in a moment" forever: the device's own status code and message."""
+    api, *_ = stack
+    device = api.post("/v1/devices", json={}).get_json()["id"]
+    container.store.update("devices", device, {"status": "disconnected", "status_code": code})
+    error = assert_error(api.get(f"/v1/devices/{device}/scan?format=json"), 409,
+                         "device_cannot_link")
+    assert error["details"]["status_code"] == code and code in error["message"]
+    assert error["details"]["status_message"] in error["message"]

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HEADERS = ("cold start", "API overhead", "number validation", "webhook fan-out",
            "inbound message -> webhook latency", "priority:", "pacing:", "pipeline throughput",
            "cost per delivered message", "runner memory", "take-over", "restart resume",
-           "store pause", "web app size", "first render")
+           "store pause", "web app size", "first render", "documentation page")
 
 
 def test_bench_runs_every_figure_at_smoke_sizes():
@@ -36,9 +36,9 @@ def test_every_figure_has_smoke_sizes_its_function_accepts():
     figures = {f.__name__: f for f in (
         bench_main.cold_start, bench_main.api_overhead, bench_main.number_validation,
         bench_main.runner_memory, bench_main.runner_takeover, bench_main.runner_restart,
-        bench_main.store_pause)}
-    from bench import messaging, web, webhooks
-    for module in (messaging, webhooks, web):
+        bench_main.store_pause, bench_main.docs_page)}
+    from bench import events, messaging, web, webhooks
+    for module in (messaging, webhooks, web, events):
         for name in bench_main.SMOKE_SIZES:
             if hasattr(module, name):
                 figures[name] = getattr(module, name)
@@ -67,8 +67,8 @@ def test_counting_store_passes_every_port_parameter_through():
 
 def test_cost_bench_counts_through_the_production_bus():
     from bench.messaging import CountingBus, _stack
-    from shared.services.sequence import SequencedBus
+    from shared.services.event_log import EventLog
 
     c, *_ = _stack(1, runner=False)
-    assert isinstance(c.bus, SequencedBus) and isinstance(c.publisher, CountingBus)
-    assert c.bus.inner is c.publisher
+    assert isinstance(c.bus, EventLog) and isinstance(c.publisher, CountingBus)
+    assert c.bus.transport is c.publisher

@@ -13,6 +13,7 @@ from functions.api.app import create_app
 from shared import names
 from shared.domain import DeviceStatus, FailureReason
 from shared.ports import Inbound, Receipt
+from shared.services.accounts import create_api_key
 from shared.services.webhooks import delivery as webhook_delivery
 from tests.fakes import (
     ADMIN_KEY,
@@ -281,3 +282,57 @@ def test_walking_skeleton(make_runner, network):
                                               "message:out:delivered", "message:out:read"]
     assert {r["data"]["id"] for r in received} == {message["id"]}
     assert len({r["id"] for r in received}) == 4
+
+
+def test_an_inbound_event_says_where_the_message_is(container, acc, make_runner, client):
+    """message:in:new carries the chat's messages URL and a Z timestamp; GET
+    /v1/messages/{its id} says the message was received and where it is."""
+    from shared.services.accounts import create_api_key
+
+    c = container
+    device = seed_device(c, acc)
+    runner, timer = make_runner(c)
+    runner.handle_device_task({"device_id": device.id, "action": "sandbox_inbound",
+                               "phone": "+447911123456", "message": "Where is it?"})
+    [event] = [e for e in c.bus.published if e.event == "message:in:new"]
+    assert event.data["received_at"].endswith("Z")
+    url = f"/v1/devices/{device.id}/chats/+447911123456/messages"
+    assert event.data["url"] == url and event.data["group"] is None
+    _, raw = create_api_key(c, acc, "t")
+    headers = {"Authorization": f"Bearer {raw}"}
+    body = client.get(f"/v1/messages/{event.data['id']}", headers=headers).get_json()
+    assert body["error"]["code"] == "message_is_inbound" and body["error"]["details"] == {"url": url}
+    assert url in body["error"]["message"]
+    listed = client.get(url, headers=headers).get_json()["data"]
+    assert [m["id"] for m in listed] == [event.data["id"]]
+
+
+def test_event_examples_carry_every_field_real_bodies_carry(container, acc, make_runner, client):
+    """GET /v1/webhooks/events: each example body has at least the fields of a real one
+    (outbound messages, an inbound message, a device's status)."""
+    from shared.events import CATALOG, EventName
+
+    c = container
+    device = seed_device(c, acc)
+    runner, timer = make_runner(c)
+    runner.handle_device_task({"device_id": device.id, "action": "start"})
+    timer.fire_all()  # linked: device:status
+    _, raw = create_api_key(c, acc, "t")
+    headers = {"Authorization": f"Bearer {raw}"}
+    sent = client.post("/v1/messages", json={"phone": "+447911123456", "message": "Hi"},
+                       headers=headers)
+    assert sent.status_code == 201, sent.get_json()
+    runner.handle_device_task({"device_id": device.id, "action": "sandbox_inbound",
+                               "phone": "+447911123456", "message": "Hello"})
+    seen = {e.event: set(e.data) for e in c.bus.published}
+    for name in (EventName.message_out_new, EventName.message_in_new, EventName.device_status):
+        assert name.value in seen, sorted(seen)
+        missing = seen[name.value] - set(CATALOG[name].data)
+        assert not missing, (name.value, missing)
+    examples = client.get("/v1/webhooks/events").get_json()["data"]
+    inbound = next(e for e in examples if e["name"] == "message:in:new")["example"]["data"]
+    assert {"content", "group", "url"} <= set(inbound)
+    outbound = next(e for e in examples if e["name"] == "message:out:new")["example"]["data"]
+    assert {"content", "group", "quote"} <= set(outbound)
+    status = next(e for e in examples if e["name"] == "device:status")["example"]["data"]
+    assert {"code", "message"} <= set(status)

@@ -73,3 +73,33 @@ def test_node_modules_and_the_build_are_never_tracked():
                               "web/src/api/schema.d.ts"], cwd=ROOT, capture_output=True,
                              text=True, check=True).stdout
     assert tracked == ""
+
+
+@pytest.fixture
+def docs_client(tmp_path):
+    dist = tmp_path / "dist"
+    (dist / "docs" / "guides" / "quick-start").mkdir(parents=True)
+    (dist / "index.html").write_text("<!doctype html><title>Utio</title>")
+    (dist / "docs" / "index.html").write_text("<title>Utio API reference</title>")
+    (dist / "docs" / "guides" / "quick-start" / "index.html").write_text("<title>Quick</title>")
+    return create_app(Container(Settings(web_dir=str(dist)))).test_client()
+
+
+@pytest.mark.parametrize("path, title", [
+    ("/docs", b"Utio API reference"), ("/docs/", b"Utio API reference"),
+    ("/docs/guides/quick-start", b"Quick"), ("/docs/guides/quick-start/", b"Quick")])
+def test_docs_folders_answer_their_index_page(docs_client, path, title):
+    response = docs_client.get(path)
+    assert response.status_code == 200 and title in response.data
+
+
+def test_docs_pages_allow_inline_styles_but_never_inline_scripts(docs_client):
+    csp = docs_client.get("/docs").headers["Content-Security-Policy"]
+    assert "style-src 'self' 'unsafe-inline'" in csp
+    assert "script-src 'self';" in csp and "connect-src 'self'" in csp
+    assert "unsafe-inline" not in docs_client.get("/devices").headers["Content-Security-Policy"]
+
+
+def test_a_missing_guide_is_the_app_not_a_file_listing(docs_client):
+    response = docs_client.get("/docs/guides/nope")
+    assert response.status_code == 200 and b"<title>Utio</title>" in response.data

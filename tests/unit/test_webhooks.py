@@ -215,6 +215,11 @@ def test_failure_logs_the_attempt_and_schedules_a_retry(c, answer):
 
 
 def test_retries_follow_the_schedule_then_fail(c):
+    """The schedule's steps, then a failure once the delivery is as old as the disabling
+    threshold (the webhook, failing all along, is disabled by then)."""
+    import dataclasses
+
+    c.settings = dataclasses.replace(c.settings, webhook_disable_after=90.0)
     webhook = add_webhook(c)
     event = make_event(clock=c.clock)
     [delivery_id] = fanout(c, event)

@@ -14,6 +14,9 @@ from shared.services import accounts
 
 @api.route("GET", "/v1/health", response=Health, summary="Liveness", tag="meta", auth=None)
 def health(p: Principal):
+    """Answers 200 with the API's version while the API process is up. No API key needed: point
+    uptime checks and load balancers here. It does not check the device runners or your
+    devices; for a device's state use `GET /v1/devices/{device_id}`."""
     from functions.api.registry import VERSION
 
     return Health(version=VERSION)
@@ -22,6 +25,12 @@ def health(p: Principal):
 @api.route("POST", "/v1/accounts", body=CreateAccount, response=AccountCreated, status=201,
            summary="Create an account and its first API key", tag="accounts", auth="admin")
 def create_account(p: Principal, body: CreateAccount):
+    """For operators of a Utio installation: creates a customer account and its first API key,
+    shown once in `api_key.key` (Utio keeps only a hash). Hand the key to the customer; they
+    make more with `POST /v1/api-keys`.
+
+    Errors: 401 when the admin key is missing or wrong; 403 when an account's API key is
+    sent instead of the admin key; 422 when `name` is empty or `email` is not an address."""
     account, key, raw = accounts.create_account(p.c, body.name, body.email)
     return AccountCreated.model_validate(
         {"account": account.model_dump(), "api_key": key.model_dump() | {"key": raw}})
@@ -30,12 +39,23 @@ def create_account(p: Principal, body: CreateAccount):
 @api.route("POST", "/v1/api-keys", body=CreateApiKey, response=ApiKeyCreated, status=201,
            summary="Create an API key", tag="accounts")
 def create_api_key(p: Principal, body: CreateApiKey):
+    """Makes another API key for the calling account, for example one per server or
+    environment, so that one can be revoked without stopping the others. The key is in
+    `key`, shown only in this answer: store it in your secret manager. Keys never expire;
+    revoke them with `DELETE /v1/api-keys/{key_id}`.
+
+    Errors: 401 without a valid API key; 403 for an agent's token (agents cannot make keys);
+    422 when `name` is missing or too long."""
     key, raw = accounts.create_api_key(p.c, p.account_id, body.name)
     return ApiKeyCreated.model_validate(key.model_dump() | {"key": raw})
 
 
 @api.route("GET", "/v1/api-keys", response=ApiKeyList, summary="List API keys", tag="accounts")
 def list_api_keys(p: Principal):
+    """Lists the account's API keys with their `prefix` (the first characters, to tell them
+    apart), never the keys themselves. Use it to find the id of a key to revoke.
+
+    Errors: 401 without a valid API key."""
     keys = accounts.list_api_keys(p.c, p.account_id)
     return ApiKeyList.model_validate({"data": [k.model_dump() for k in keys]})
 
@@ -43,4 +63,9 @@ def list_api_keys(p: Principal):
 @api.route("DELETE", "/v1/api-keys/{key_id}", status=204, summary="Revoke an API key",
            tag="accounts", errors=(404,))
 def delete_api_key(p: Principal, key_id: str):
+    """Revokes a key at once: requests that send it get 401 from then on. Revoking the key
+    you are calling with is allowed (the answer still arrives). Create the replacement
+    first if a service depends on it.
+
+    Errors: 404 when the key is not one of this account's."""
     accounts.delete_api_key(p.c, p.account_id, key_id)

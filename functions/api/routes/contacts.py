@@ -16,6 +16,10 @@ def _out(contact) -> ContactOut:
 @agent_route("GET", "/v1/devices/{device_id}/contacts", query=ContactQuery, response=ContactList,
              summary="List a device's contacts by number", tag="contacts", errors=(404,))
 def list_contacts(p: Principal, device_id: str, query: ContactQuery):
+    """The device's contacts (everyone it exchanged messages with), by number, with the name,
+    metadata and labels you set. Filter by `label`; page with `cursor`.
+
+    Errors: 404 when the device is not in this account; 422 for a bad filter or cursor."""
     devices.get_device(p.c, p.account_id, device_id)
     found, next_cursor = contacts.list_contacts(p.c.store, device_id, label=query.label,
                                                 limit=query.limit, after=query.cursor)
@@ -25,6 +29,10 @@ def list_contacts(p: Principal, device_id: str, query: ContactQuery):
 @agent_route("GET", _CONTACT, response=ContactOut, summary="Get a contact", tag="contacts",
              errors=(404,))
 def get_contact(p: Principal, device_id: str, phone: str):
+    """One contact by its E.164 number: the name, metadata and labels you set on it, and
+    when it was first and last seen.
+
+    Errors: 404 when the device or the contact is not found."""
     return _out(contacts.get_contact(p.c.store, p.account_id, device_id, phones.normalise(phone)))
 
 
@@ -32,6 +40,12 @@ def get_contact(p: Principal, device_id: str, phone: str):
              errors=(404,),
              summary="Set a contact's name, metadata and labels (event contact:update)")
 def update_contact(p: Principal, device_id: str, phone: str, body: UpdateContact):
+    """Sets a contact's `name`, merges `metadata` (your own keys, such as a CRM id; null deletes
+    a key; at most 50 keys) and replaces its `labels`. Emits `contact:update`. Use metadata
+    to keep the link between a WhatsApp number and your systems.
+
+    Errors: 404 when the device or the contact is not found; 409 when many requests change the
+    same contact at once (retry); 422 for too many keys, long values or unknown labels."""
     devices.get_device(p.c, p.account_id, device_id)
     contact = contacts.update_contact(p.c.store, p.c.bus, p.c.clock, p.account_id, device_id,
                                       phones.normalise(phone), body.model_dump(exclude_unset=True))

@@ -22,6 +22,15 @@ def _out(record: files.File) -> FileOut:
                       "filename": {"type": "string", "description": "Overrides the name of "
                                    "the uploaded part."}})
 def upload_file(p: Principal, body: FileFromUrl | None):
+    """Stores a file for media messages: either upload it (multipart/form-data, field `file`)
+    or give a public `url` for Utio to fetch. Then send it with `POST /v1/messages` and
+    `media.file`, as often as you like, without uploading it again. The type is read from the
+    file's bytes; plan limits per type apply when it is sent (on Professional: images 2 MB,
+    audio 8 MB, video and documents 12 MB).
+
+    Errors: 400 `file_required` when the multipart body has no file; 413 when the file is
+    larger than any plan sends; 422 for an empty file, an unsupported type, or a URL that
+    cannot be fetched (with the reason in `code`, such as `media_url_timeout`)."""
     c = p.c
     if body is not None:
         try:
@@ -48,12 +57,21 @@ def upload_file(p: Principal, body: FileFromUrl | None):
 @api.route("GET", "/v1/files/{file_id}", response=FileOut, summary="Get a file's record",
            tag="files", errors=(404,))
 def get_file(p: Principal, file_id: str):
+    """A stored file's record: its type, size, name and checksum. Its id goes in
+    `media.file` of `POST /v1/messages`.
+
+    Errors: 404 when the file is not in this account."""
     return _out(files.get_file(p.c.store, p.account_id, file_id))
 
 
 @api.route("GET", "/v1/devices/{device_id}/usage", response=UsageOut, tag="devices",
            summary="A device's use of its plan this month", errors=(404,))
 def device_usage(p: Principal, device_id: str):
+    """How much of its plan the device used this calendar month (UTC): messages queued or sent
+    against the plan's monthly limit (failed and cancelled ones do not count), when the
+    counter resets, the media size limits and its delivery speed.
+
+    Errors: 404 when the device is not in this account."""
     device = devices.get_device(p.c, p.account_id, device_id)
     plan = quotas.plan_of(device)
     period = quotas.period_of(p.c.clock.now())

@@ -40,6 +40,15 @@ def _format(query: ScanQuery) -> ScanFormat:
            summary="The device's current QR code (PNG, SVG, text or JSON), or a pairing code",
            tag="devices", errors=(404, 409))
 def scan(p: Principal, device_id: str, query: ScanQuery):
+    """Links a device. By default the current QR code as a PNG (`format=svg`, `text` or `json`
+    too): show it and scan it in WhatsApp on the phone (Settings, Linked devices, Link a
+    device). QR codes change every 20 seconds or so; fetch again (or `wait`) until the
+    device's status is `connected`. With `phone=+…` it answers a pairing code instead, to
+    type on the phone (Link with phone number instead).
+
+    Errors: 404 when the device is not in this account; 409 when it is already connected (to
+    link another number use relink); 422 for a bad format or phone; 503 when the device
+    runner is briefly unavailable (retry)."""
     """WhatsApp replaces the QR code every 20 seconds or so; fetch it again after its
     expiry (header Expires, or expires_at). 202 with Retry-After while it is being made."""
     fmt = _format(query)
@@ -93,6 +102,11 @@ def _json(model, status: int) -> Response:
            summary="Unlink the current number and link again (a change of number): the "
            "device keeps its id, settings, chats and contacts", tag="devices", errors=(404,))
 def relink(p: Principal, device_id: str):
+    """Unlinks the current number and starts linking again, for a change of number: the
+    device keeps its id, settings, chats, contacts and subscription. Then scan the new QR
+    code with the new phone.
+
+    Errors: 404 when the device is not in this account."""
     linking.relink(p.c, p.account_id, device_id)
     return DeviceOut.model_validate(get_device(p.c, p.account_id, device_id).model_dump())
 
@@ -101,6 +115,12 @@ def relink(p: Principal, device_id: str):
            summary="Set the WhatsApp profile's name, description and image", tag="devices",
            errors=(404, 409))
 def update_profile(p: Principal, device_id: str, body: ProfileUpdate):
+    """Sets the linked WhatsApp account's profile name (up to 25 characters),
+    about text (up to 139) and picture (a JPEG or PNG, base64-encoded, at most 5 MB), as
+    WhatsApp shows them to your contacts.
+
+    Errors: 404 when the device is not in this account; 409 when it is not connected; 422
+    when no field is given or the image is not a JPEG or PNG."""
     image = base64.b64decode(body.image) if body.image is not None else None
     updated = profile.update_profile(p.c, p.account_id, device_id, name=body.name,
                                      description=body.description, image=image)
@@ -112,6 +132,14 @@ def update_profile(p: Principal, device_id: str, body: ProfileUpdate):
            "number is one of the plan's monthly checks; answers are kept a day)",
            tag="numbers", errors=(404, 409, 429))
 def numbers_exist(p: Principal, body: CheckNumbers):
+    """Asks WhatsApp, through a connected device of the account, which numbers have an
+    account. Each number checked counts against the device plan's monthly number checks
+    (1000 on Professional). Check before a first message: messages to numbers without
+    WhatsApp fail.
+
+    Errors: 404 when `device` is not in this account; 409 when no device is connected; 422
+    for invalid numbers; 429 `quota_exceeded` when the month's checks are used up; 503 when
+    the device runner is briefly unavailable."""
     return NumberExistence.model_validate(number_checks.check_numbers(
         p.c, p.account_id, body.numbers, body.device))
 
@@ -120,6 +148,11 @@ def numbers_exist(p: Principal, body: CheckNumbers):
            "received (inbound events link here)", tag="devices", errors=(404,),
            content_type="application/octet-stream")
 def inbound_media(p: Principal, device_id: str, name: str):
+    """Downloads a picture, voice note, video or document the device received. Inbound
+    `message:in:new` events link here in `data.media.url`; fetch it with the API key.
+
+    Errors: 404 when the device or the file is not found (received media is kept as long as
+    its chat message)."""
     device = get_device(p.c, p.account_id, device_id)
     try:
         data, mime = p.c.inbound_media.get(device.id, name)

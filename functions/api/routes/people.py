@@ -10,6 +10,10 @@ from shared.errors import NotFound
 @api.route("GET", "/v1/auth/config", response=AuthConfig, tag="people", auth=None,
            summary="How the web app signs people in (Identity Platform's public settings)")
 def auth_config(p: Principal):
+    """The public settings the web app needs to sign people in with Identity Platform
+    (Firebase Authentication): whether sign-in is on, the project, its public web API key,
+    whether a local emulator stands in, and whether self-serve sign-up is open. No key or
+    token needed; nothing here is secret."""
     from shared.person_tokens import project_of
 
     s = p.c.settings
@@ -22,6 +26,13 @@ def auth_config(p: Principal):
            auth="person", errors=(403, 409),
            summary="Create the signed-in person's account, with them as its owner")
 def sign_up(p: Principal, body: SignUp):
+    """After signing up with Identity Platform (email and password), the person calls this
+    once with the name of their business: it creates the Utio account with them as its
+    owner, and from then on their ID token works on the API like an API key of that account.
+
+    Errors: 401 without a valid ID token; 403 when self-serve sign-up is turned off on this
+    installation, or the sign-in has no email and password; 409 when this person has an
+    account already; 422 for a missing or long account name."""
     from shared.services import people
 
     people.sign_up(p.c.store, p.c.clock, p.person, body.account_name,
@@ -32,6 +43,11 @@ def sign_up(p: Principal, body: SignUp):
 @api.route("GET", "/v1/people/me", response=PersonOut, tag="people", auth="person",
            summary="Who is signed in: their account and role")
 def people_me(p: Principal):
+    """Who is signed in: their email and whether it is verified, and, once they have an
+    account, its id and name, their role (owner, admin or agent) and, for an agent, the
+    devices they may use. The web app calls it after every sign-in.
+
+    Errors: 401 without a valid ID token; 404 `no_account` when their account was deleted."""
     return _me(p, p.person)
 
 

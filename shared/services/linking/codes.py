@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from shared import names
 from shared.clock import Clock
+from shared.device_states import MESSAGES, StatusCode
 from shared.domain import Device, DeviceStatus
 from shared.errors import Conflict
 from shared.ports import DocumentStore, TaskQueue
@@ -46,6 +47,25 @@ def ensure_linkable(device: Device) -> None:
         raise Conflict(f"device {device.id} is linked to {device.phone} already; to link "
                        f"another number, POST /v1/devices/{device.id}/relink",
                        code="device_already_linked")
+
+
+# States in which the device cannot make a QR or pairing code however long one waits:
+# GET /scan says so instead of "try again in a moment".
+CANNOT_LINK = (StatusCode.connection_failed, StatusCode.client_outdated,
+               StatusCode.transport_unavailable, StatusCode.temporary_ban, StatusCode.banned)
+
+
+def ensure_can_make_code(device: Device) -> None:
+    """Raise 409 with the device's own status code and message when it is in a state
+    that makes no code (WhatsApp unreachable, the client refused, banned…)."""
+    if device.status_code not in {c.value for c in CANNOT_LINK}:
+        return
+    code = StatusCode(device.status_code)
+    message = MESSAGES[code].replace("{id}", device.id)
+    raise Conflict(f"device {device.id} cannot make a QR or pairing code now: {message} "
+                   f"({code.value})", code="device_cannot_link",
+                   details={"status": device.status.value, "status_code": code.value,
+                            "status_message": message})
 
 
 def request_link(tasks: TaskQueue, device: Device, *, logout: bool = False,

@@ -11,8 +11,9 @@ from shared.clock import Clock
 from shared.device_states import MESSAGES, StatusCode, code_for
 from shared.domain import DeviceStatus
 from shared.events import EventName
-from shared.ports import DocumentStore, EventBus, Guard, Mailer
-from shared.services.events import publish
+from shared.ports import DocumentStore, EventBus, Guard, Mailer, Write
+from shared.services import event_log
+from shared.services.event_log import new_event
 
 _ATTEMPTS = 5
 
@@ -35,23 +36,23 @@ def record_status(store: DocumentStore, bus: EventBus, clock: Clock, device_id: 
         if (previous == status and doc.get("status_code") == code.value
                 and (phone is None or doc.get("phone") == phone)):
             return False
-        if _write(store, clock, doc, status, code, phone, detail, guard):
-            break
+        data = {"status": status.value, "previous": previous.value, "code": code.value,
+                "message": MESSAGES[code], "detail": detail, "phone": phone or doc.get("phone")}
+        if phone and doc.get("phone") and phone != doc["phone"]:
+            data["previous_phone"] = doc["phone"]  # re-linked to another number: same device
+        if status == DeviceStatus.connected and previous == DeviceStatus.non_operative:
+            data["recovered"] = True
+        event = new_event(bus, clock, EventName.device_status, doc["account_id"], device_id,
+                          data)
+        if _write(store, bus, clock, doc, status, code, phone, detail, guard, event):
+            return True
         if guard is not None and not _fence_holds(store, guard):
             return False
-    else:
-        return False
-    data = {"status": status.value, "previous": previous.value, "code": code.value,
-            "message": MESSAGES[code], "detail": detail, "phone": phone or doc.get("phone")}
-    if phone and doc.get("phone") and phone != doc["phone"]:
-        data["previous_phone"] = doc["phone"]  # re-linked to another number: same device
-    if status == DeviceStatus.connected and previous == DeviceStatus.non_operative:
-        data["recovered"] = True
-    publish(bus, clock, EventName.device_status, doc["account_id"], device_id, data)
-    return True
+    return False
 
 
-def _write(store, clock, doc, status, code, phone, detail, guard) -> bool:
+def _write(store, bus, clock, doc, status, code, phone, detail, guard, event) -> bool:
+    """The device's new state and its device:status event, one commit (the event log)."""
     now = clock.now()
     changes: dict = {"status": status.value, "status_code": code.value, "updated_at": now,
                      "status_detail": detail}
@@ -66,8 +67,8 @@ def _write(store, clock, doc, status, code, phone, detail, guard) -> bool:
     same_doc = guard is not None and (guard.collection, guard.doc_id) == ("devices", doc["id"])
     if same_doc:
         when |= guard.when
-    return store.update("devices", doc["id"], changes, when=when,
-                        guard=None if same_doc else guard)
+    return event_log.commit(bus, store, [Write.update("devices", doc["id"], changes, when=when)],
+                            [event], guard=None if same_doc else guard)
 
 
 def _fence_holds(store: DocumentStore, guard: Guard) -> bool:

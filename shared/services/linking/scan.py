@@ -23,6 +23,8 @@ def scan(deps: Deps, account_id: str, device_id: str, *, wait: float,
     if code is None:
         codes.request_link(deps.tasks, device, now=clock.now())
         code = codes.wait_for_code(store, clock, device.id, wait, sleep=sleep)
+        if code is None:  # none came: say why if the device knows it cannot make one
+            codes.ensure_can_make_code(get_device(deps, account_id, device_id))
     return device, code
 
 

@@ -147,7 +147,11 @@ def _outcome(settings: Settings, delivery: Delivery, record: Attempt,
              answer_headers: dict[str, str], now: datetime
              ) -> tuple[DeliveryStatus, DeliveryFailure | None, datetime | None]:
     """2xx succeeds; 410 fails for good; a manual attempt is not retried; anything else
-    is retried on the schedule (at least a 429/503's Retry-After later) until it ends."""
+    is retried on the schedule (at least a 429/503's Retry-After later), then at its last
+    step, for as long as the webhook stays enabled: a delivery gives up only once it is
+    older than `webhook_disable_after`, by which time a webhook that failed all along has
+    been disabled (the same attempt disables it). So no event is dropped while its webhook
+    is enabled, and every one that failed is there for `recover` (docs/events.md)."""
     code = record.status_code
     if code is not None and 200 <= code < 300:
         return DeliveryStatus.succeeded, None, None
@@ -155,13 +159,16 @@ def _outcome(settings: Settings, delivery: Delivery, record: Attempt,
         return DeliveryStatus.failed, DeliveryFailure.gone, None
     if delivery.manual:
         return DeliveryStatus.failed, DeliveryFailure.manual_attempt_failed, None
+    schedule = settings.webhook_retry_schedule
     scheduled = sum(1 for a in delivery.attempts if not a.manual) + 1
-    if scheduled > len(settings.webhook_retry_schedule):
+    age = (now - delivery.created_at).total_seconds()
+    if scheduled > len(schedule) and age >= settings.webhook_disable_after:
         return DeliveryStatus.failed, DeliveryFailure.retries_exhausted, None
     hint = retry_after_seconds(answer_headers.get("retry-after"), now) \
         if code in (429, 503) else None
+    step = min(scheduled, len(schedule)) - 1
     return (DeliveryStatus.pending, None,
-            now + timedelta(seconds=retry_delay(settings, scheduled - 1, hint)))
+            now + timedelta(seconds=retry_delay(settings, step, hint)))
 
 
 def _in_order(body: dict) -> dict:

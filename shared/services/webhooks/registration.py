@@ -52,6 +52,22 @@ def _check_devices(deps: Deps, account_id: str, devices: list[str] | None) -> No
                                    details={"field": "devices"}, code="unknown_device")
 
 
+def masked(value: str) -> str:
+    """How the API shows a custom header's value: never in full, as it is usually a
+    credential (the last four characters of a long one, so one can tell which)."""
+    return "****" + value[-4:] if len(value) >= 16 else "****"
+
+
+def mask_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {name: masked(value) for name, value in headers.items()}
+
+
+def _unmasked(new: dict[str, str], current: dict[str, str]) -> dict[str, str]:
+    """A PATCH that sends back a header as shown (masked) keeps its stored value."""
+    return {name: current[name] if name in current and value == masked(current[name])
+            else value for name, value in new.items()}
+
+
 def check_headers(headers: dict[str, str]) -> dict[str, str]:
     """Custom headers: few, short, printable, and none that is ours or the transport's."""
     def refuse(message: str, name: str | None = None) -> ValidationFailed:
@@ -73,10 +89,11 @@ def check_headers(headers: dict[str, str]) -> dict[str, str]:
         if lower in seen:
             raise refuse(f"{name} is given twice", name)
         seen.add(lower)
+        # HTTP sends header values as Latin-1: anything else could never be delivered.
         if len(value) > MAX_HEADER_VALUE or any(ord(ch) < 0x20 and ch != "\t" or ord(ch) == 0x7F
-                                                for ch in value):
-            raise refuse(f"the value of {name} must be at most {MAX_HEADER_VALUE} characters "
-                         "without control characters", name)
+                                                or ord(ch) > 0xFF for ch in value):
+            raise refuse(f"the value of {name} must be at most {MAX_HEADER_VALUE} Latin-1 "
+                         "characters without control characters", name)
         total += len(name) + len(value.encode())
     if total > MAX_HEADERS_BYTES:
         raise refuse(f"custom headers may hold at most {MAX_HEADERS_BYTES} bytes in all")
@@ -131,7 +148,7 @@ def update_webhook(deps: Deps, account_id: str, webhook_id: str, changes: dict, 
         updates["description"] = changes["description"]
     if "headers" in changes:
         updates["headers_sealed"] = deps.repos.webhooks.sealed_headers(
-            webhook_id, check_headers(changes["headers"] or {}))
+            webhook_id, check_headers(_unmasked(changes["headers"] or {}, current.headers)))
     if "enabled" in changes and changes["enabled"] != current.enabled:
         if changes["enabled"]:
             updates |= {"enabled": True, "disabled_reason": None, "disabled_at": None,

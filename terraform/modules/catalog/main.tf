@@ -138,6 +138,10 @@ locals {
     chat_cleanup = {
       publishes = [local.names.events_topic] # chat:delete events of the chats it deletes
     }
+    events_sweep = {
+      timeout   = 120                        # runs every minute (docs/events.md)
+      publishes = [local.names.events_topic] # events of processes that died before relaying
+    }
   }
 
   functions = {

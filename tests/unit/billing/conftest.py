@@ -11,12 +11,12 @@ import functions_framework
 import pytest
 
 from functions.api.app import create_app
+from infra.local_stripe import StripeStandIn, event, sign
 from shared.adapters.mailers import FileOutboxMailer
 from shared.bootstrap import Container, set_container
 from shared.services import accounts
 from tests.fakes import make_container
 from tests.fakes import make_settings as test_settings
-from tests.stripe_standin import StripeStandIn, event, sign
 
 ROOT = Path(__file__).resolve().parents[3]
 API_KEY = "sk_test_utio"

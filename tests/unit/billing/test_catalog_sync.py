@@ -3,11 +3,11 @@ and re-running it creates nothing."""
 
 import pytest
 
+from infra.local_stripe import StripeStandIn
 from shared.billing.catalog_sync import main, sync
 from shared.billing.stripe_adapter import StripeBilling
 from shared.billing.tax import EU_VAT_RATES
 from shared.plans import PLANS, stripe_agent_lookup_key, stripe_lookup_key
-from tests.stripe_standin import StripeStandIn
 
 
 @pytest.fixture

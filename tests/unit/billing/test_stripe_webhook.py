@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from infra.local_stripe import event, sign
 from shared.billing.stripe_events import CLAIM_TIMEOUT
-from tests.stripe_standin import event, sign
 
 
 @pytest.fixture

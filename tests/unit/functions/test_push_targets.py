@@ -17,13 +17,13 @@ from pathlib import Path
 import functions_framework
 import pytest
 
+from infra.local_stripe import sign
 from shared.bootstrap import set_container
 from shared.domain import Event
 from shared.services import accounts
 from shared.services.webhooks import fanout as webhook_fanout
 from shared.services.webhooks import registration
 from tests.fakes import make_container, make_settings
-from tests.stripe_standin import sign
 
 ROOT = Path(__file__).resolve().parents[3]
 DATA = Path(__file__).parent / "data"

@@ -213,24 +213,24 @@ def test_concurrent_duplicates_create_one_message(api, dev, c):
 def test_a_duplicate_waits_for_the_first_request(c, api, dev, monkeypatch):
     """The key is claimed before the message exists; a duplicate arriving in between
     gets the message once it is written."""
-    original_put = c.store.put
+    original_commit = c.store.commit
     written = threading.Event()
     duplicate_done = []
 
-    def slow_put(collection, doc_id, data):
-        if collection == "messages" and not written.is_set():
+    def slow_commit(writes, **kwargs):  # the message and its event are one commit
+        if any(w.collection == "messages" for w in writes) and not written.is_set():
             duplicate = threading.Thread(target=lambda: duplicate_done.append(
                 send_with_key(api, "k1", phone=PHONE, message="x")))
             duplicate.start()
             duplicate.join(timeout=0.3)
             assert not duplicate_done  # still waiting: the message is not there yet
-            original_put(collection, doc_id, data)
+            done = original_commit(writes, **kwargs)
             written.set()
             duplicate.join(timeout=5)
-            return None
-        return original_put(collection, doc_id, data)
+            return done
+        return original_commit(writes, **kwargs)
 
-    monkeypatch.setattr(c.store, "put", slow_put)
+    monkeypatch.setattr(c.store, "commit", slow_commit)
     first = send_with_key(api, "k1", phone=PHONE, message="x")
     assert first.status_code == 201
     assert duplicate_done[0].status_code == 200

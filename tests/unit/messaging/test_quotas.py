@@ -321,7 +321,7 @@ class CountingAllWrites:
 def test_1000_messages_a_minute_write_no_document_more_than_once_a_second(tmp_path):
     """Issue 3 over every collection: a minute of 1000 sends on one device (to as many
     recipients), each sent, delivered and read, its events numbered by the production bus
-    (SequencedBus, as shared/bootstrap.py builds it) and fanned out to a webhook: no
+    (the event log, as shared/bootstrap.py builds it) and fanned out to a webhook: no
     document at all takes 60 writes in that minute."""
     from shared.adapters.inprocess_bus import InProcessBus
     from shared.adapters.mailers import FileOutboxMailer
@@ -329,8 +329,8 @@ def test_1000_messages_a_minute_write_no_document_more_than_once_a_second(tmp_pa
     from shared.adapters.storage import MemoryStorage
     from shared.bootstrap import Container
     from shared.domain import MessageStatus
+    from shared.services.event_log import EventLog
     from shared.services.events import publish_message_status
-    from shared.services.sequence import SequencedBus
     from shared.services.webhooks.fanout import fan_out
     from shared.services.webhooks.registration import create_webhook
     from tests.fakes import FakeClock, FakeHttp, FakeTaskQueue, make_settings
@@ -341,7 +341,7 @@ def test_1000_messages_a_minute_write_no_document_more_than_once_a_second(tmp_pa
                   publisher=publisher, storage=MemoryStorage(),
                   mailer=FileOutboxMailer(tmp_path / "outbox.jsonl"))
     publisher.subscribe(lambda event: fan_out(c, event))
-    assert isinstance(c.bus, SequencedBus)  # the production wrapping
+    assert isinstance(c.bus, EventLog)  # the production wrapping
     api = make_api(c)
     dev = api.post("/v1/devices", json={"alias": "main"}).get_json()["id"]
     set_plan(c, dev, "messaging-enterprise")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from shared.events import CATALOG, EventName
@@ -46,12 +48,14 @@ def test_every_event_name_is_a_valid_filter(api):
 # --- create, read, update ---------------------------------------------------------------
 
 
-def test_create_with_headers_and_read_them_back(c, api):
+def test_create_with_headers_and_read_them_back_masked(c, api):
     created = make(api, headers={"Authorization": "Bearer s3cr3t", "X-Tenant": "eu"},
                    description="CRM")
     assert created["secret"].startswith("whsec_")
     got = api.get(f"/v1/webhooks/{created['id']}").get_json()
-    assert got["headers"] == {"Authorization": "Bearer s3cr3t", "X-Tenant": "eu"}
+    assert got["headers"] == {"Authorization": "****", "X-Tenant": "****"}
+    assert registration.get_webhook(c, api.account_id, created["id"]).headers == {
+        "Authorization": "Bearer s3cr3t", "X-Tenant": "eu"}
     assert got["description"] == "CRM" and "secret" not in got
     assert api.get(f"/v1/webhooks/{created['id']}/secret").get_json() == {
         "secret": created["secret"], "previous_secret_expires_at": None}
@@ -72,12 +76,13 @@ def test_secrets_and_header_values_are_encrypted_at_rest(c, api):
 
 
 def test_patch_changes_only_what_it_names(c, api):
-    add_device(c, api.account_id, "dev_aaaaaaaaaaaaaaaaaaaa")
+    dev_a = "dev_" + "a" * 20
+    add_device(c, api.account_id, dev_a)
     created = make(api, events=["message:*"], headers={"X-A": "1"}, description="d")
     patched = api.patch(f"/v1/webhooks/{created['id']}",
-                        json={"url": "http://127.0.0.1:9001/new", "devices": ["dev_aaaaaaaaaaaaaaaaaaaa"]}).get_json()
-    assert patched["url"] == "http://127.0.0.1:9001/new" and patched["devices"] == ["dev_aaaaaaaaaaaaaaaaaaaa"]
-    assert patched["events"] == ["message:*"] and patched["headers"] == {"X-A": "1"}
+                        json={"url": "http://127.0.0.1:9001/new", "devices": [dev_a]}).get_json()
+    assert patched["url"] == "http://127.0.0.1:9001/new" and patched["devices"] == [dev_a]
+    assert patched["events"] == ["message:*"] and patched["headers"] == {"X-A": "****"}
     assert patched["description"] == "d"
     patched = api.patch(f"/v1/webhooks/{created['id']}",
                         json={"devices": None, "headers": None, "events": ["*"],
@@ -131,6 +136,7 @@ def test_patch_refuses_bad_input(api, body, code):
     {"": "x"},
     {"X-Split": "a\r\nInjected: yes"},
     {"X-Nul": "a\x00b"},
+    {"Authorization": "Bearer 7f3c…"},  # not Latin-1: every delivery would fail to send
     {"X-Long": "v" * 1001},
     {"X-" + "n" * 70: "v"},
     {"X-A": "1", "x-a": "2"},
@@ -340,3 +346,17 @@ def test_openapi_documents_the_webhook_routes(api):
     params = {p["name"] for p in doc["paths"]["/v1/webhooks/{webhook_id}/deliveries"]["get"][
         "parameters"]}
     assert {"limit", "cursor", "status"} <= params
+
+
+def test_custom_headers_are_write_only_and_shown_masked(c, api):
+    secret = "Bearer s3cret-0123456789abcdef"
+    created = make(api, headers={"Authorization": secret, "X-Short": "s3cret"})
+    shown = {"Authorization": "****cdef", "X-Short": "****"}
+    assert created["headers"] == shown
+    assert api.get(f"/v1/webhooks/{created['id']}").get_json()["headers"] == shown
+    listed = api.get("/v1/webhooks").get_json()["data"]
+    assert all("s3cret" not in json.dumps(w) for w in listed)
+    # sent back as shown, a header keeps its value; a new value replaces it
+    api.patch(f"/v1/webhooks/{created['id']}", json={"headers": shown | {"X-Short": "new"}})
+    stored = registration.get_webhook(c, api.account_id, created["id"])
+    assert stored.headers == {"Authorization": secret, "X-Short": "new"}

@@ -205,6 +205,37 @@ def test_fanout_again_repairs_a_lost_first_task(c):
 # --- retries ----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("schedule, disable_after", [
+    ((1.0, 2.0, 4.0, 8.0, 16.0, 32.0), 120.0),  # make dev's: 63 s of steps, disabled at 120 s
+    ((5, 300, 1800, 7200, 18000, 36000, 36000), 86400.0),  # production's
+])
+def test_events_are_retried_for_as_long_as_the_webhook_is_enabled(tmp_path, schedule,
+                                                                  disable_after):
+    """A receiver down for good: no delivery gives up while its webhook is enabled; the
+    webhook is disabled after `disable_after`, and every event is then recoverable."""
+    c = build(tmp_path, settings_=settings(webhook_retry_schedule=schedule,
+                                           webhook_disable_after=disable_after))
+    webhook = add_webhook(c)
+    c.http.script = [503] * 10000
+    made = []
+    for _ in range(6):  # events keep coming while the receiver is down
+        made += webhook_fanout.fan_out(c, make_event(c))
+        for _ in range(3):
+            run_due(c, advance=disable_after / 40)
+    while c.store.get("webhooks", webhook.id)["enabled"]:
+        assert all(c.store.get("deliveries", d)["status"] == "pending" for d in made)
+        assert run_due(c, advance=max(schedule) / 4) or True
+    for _ in range(20):  # the pending ones find the webhook disabled at their next attempt
+        run_due(c, advance=max(schedule))
+    docs = [c.store.get("deliveries", d) for d in made]
+    assert all(d["status"] == "failed" for d in docs), [d["status"] for d in docs]
+    assert {d["reason"] for d in docs} <= {"retries_exhausted", "webhook_disabled"}
+    c.store.update("webhooks", webhook.id, {"enabled": True})
+    retried, more = delivery_log.recover(c, "acc_1", webhook.id,
+                                         c.clock.now() - timedelta(days=29))
+    assert retried == len(made) and not more
+
+
 def test_receiver_down_then_back_gets_the_event_under_one_webhook_id(c):
     add_webhook(c)
     event = make_event(c)
@@ -218,7 +249,8 @@ def test_receiver_down_then_back_gets_the_event_under_one_webhook_id(c):
     assert [a["status_code"] for a in doc["attempts"]] == [None, 503, 502, 200]
 
 
-def test_retry_delays_follow_the_schedule_with_jitter(c):
+def test_retry_delays_follow_the_schedule_with_jitter(tmp_path):
+    c = build(tmp_path, settings_=settings(webhook_disable_after=25.0))
     add_webhook(c)
     [dlv] = webhook_fanout.fan_out(c, make_event(c))
     c.http.script = [500] * 10

@@ -1,0 +1,201 @@
+"""Reading the event log (GET /v1/events): a page newest first, one event, and the
+events after a position in log order, waiting for the first (a long poll).
+
+The log's order is `logged_at` (the time of the commit that logged the event), then `id`.
+A commit never gets an earlier time than one before it that a reader could have seen, so
+a reader that asks for the events after the last one it got never misses one committed
+meanwhile, and sees each once: a cursor is that (logged_at, id) position."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+
+from shared import cursor as cursors
+from shared.clock import Clock
+from shared.domain import Event
+from shared.errors import NotFound, ValidationFailed
+from shared.events import CATALOG, DEVICELESS, known_pattern
+from shared.ports import DocumentStore
+from shared.services.event_log import EVENTS, WAKER, Waker, from_doc
+
+MAX_WAIT = 25.0
+POLL_EVERY = 0.5  # seconds between reads of the log while a long poll waits
+MAX_IN = 30  # values Firestore allows in one `in` filter
+_SCAN_ROUNDS = 10  # pages read at most to fill one page when filtering in memory
+
+Position = tuple[datetime, str]  # (logged_at, id)
+
+
+
+
+# --- filters -------------------------------------------------------------------------
+
+
+def event_names(types: Iterable[str] | None) -> list[str] | None:
+    """The event names that `types` (names and patterns, as webhooks accept) cover; None:
+    every name. Unknown ones are a 422."""
+    if not types:
+        return None
+    types = list(types)
+    unknown = [t for t in types if not known_pattern(t)]
+    if unknown:
+        raise ValidationFailed(f"type: unknown event names {unknown}; GET /v1/webhooks/events "
+                               "lists them", details={"field": "type", "unknown": unknown},
+                               code="unknown_event")
+    if "*" in types:
+        return None
+    names = [n.value for n in CATALOG if n not in DEVICELESS and any(
+        t == n.value or (t.endswith(":*") and n.value.startswith(t[:-1])) for t in types)]
+    return names
+
+
+def _filters(account_id: str, names: list[str] | None, device: str | None,
+             devices: frozenset[str] | None) -> tuple[list, Callable[[dict], bool]]:
+    """The query's filters, and what is left to check in memory (Firestore takes one
+    `in` filter of at most MAX_IN values here)."""
+    where: list = [("account_id", "==", account_id)]
+    checks: list[Callable[[dict], bool]] = []
+    if device is not None:
+        if devices is not None and device not in devices:
+            raise NotFound(f"device {device} not found")
+        where.append(("device", "==", device))
+    elif devices is not None:
+        granted = sorted(devices)
+        if len(granted) <= MAX_IN:
+            where.append(("device", "in", granted))
+        else:
+            checks.append(lambda doc: doc.get("device") in devices)
+    if names is not None:
+        if not names:  # only events that are never logged (webhook:test): none
+            where.append(("event", "==", ""))
+        elif len(names) == 1:
+            where.append(("event", "==", names[0]))
+        elif not any(op == "in" for _, op, _ in where) and len(names) <= MAX_IN:
+            where.append(("event", "in", names))
+        else:
+            wanted = set(names)
+            checks.append(lambda doc: doc.get("event") in wanted)
+    return where, (lambda doc: all(check(doc) for check in checks))
+
+
+def encode_position(position: Position) -> str:
+    return cursors.encode(f"{position[0].isoformat()}|{position[1]}")
+
+
+def decode_position(raw: str, field: str) -> Position:
+    try:
+        value = str(cursors.decode(raw, str))
+        stamp, event_id = value.split("|", 1)
+        return datetime.fromisoformat(stamp), event_id
+    except (ValidationFailed, ValueError) as exc:
+        raise ValidationFailed(f"{field}: not a cursor from GET /v1/events (next_cursor) nor "
+                               "an event id", details={"field": field},
+                               code="invalid_cursor") from exc
+
+
+def _position(doc: dict) -> Position:
+    return doc["logged_at"], doc["id"]
+
+
+def _visible(doc: dict | None, account_id: str, devices: frozenset[str] | None) -> bool:
+    return doc is not None and doc.get("account_id") == account_id and (
+        devices is None or doc.get("device") in devices)
+
+
+# --- reading ------------------------------------------------------------------------
+
+
+def get_event(store: DocumentStore, account_id: str, event_id: str, *,
+              devices: frozenset[str] | None = None) -> Event:
+    doc = store.get(EVENTS, event_id) if event_id.startswith("evt_") else None
+    if not _visible(doc, account_id, devices):
+        raise NotFound(f"event {event_id} not found")
+    return from_doc(doc)
+
+
+def _scan(store: DocumentStore, where: list, order: str, start: Position | None,
+          keep: Callable[[dict], bool], limit: int) -> tuple[list[dict], bool]:
+    """Up to `limit` documents that pass `keep`, in log order (asc or desc) after `start`;
+    and whether more may follow."""
+    order_by = [("logged_at", order), ("id", order)]
+    found: list[dict] = []
+    for _ in range(_SCAN_ROUNDS):
+        docs = store.query(EVENTS, where, order_by=order_by, limit=limit + 1,
+                           start_after=list(start) if start else None)
+        for doc in docs:
+            if keep(doc):
+                found.append(doc)
+                if len(found) > limit:
+                    return found[:limit], True
+        if len(docs) <= limit:
+            return found, False
+        start = _position(docs[-1])
+    return found, True
+
+
+def list_events(store: DocumentStore, account_id: str, *, types: list[str] | None = None,
+                device: str | None = None, devices: frozenset[str] | None = None,
+                since: datetime | None = None, until: datetime | None = None,
+                limit: int = 50, cursor: str | None = None) -> tuple[list[Event], str | None]:
+    """A page, newest first, and the cursor of the next (older) page; None at the end."""
+    where, keep = _filters(account_id, event_names(types), device, devices)
+    if since is not None:
+        where.append(("logged_at", ">=", since))
+    if until is not None:
+        where.append(("logged_at", "<", until))
+    start = decode_position(cursor, "cursor") if cursor else None
+    docs, more = _scan(store, where, "desc", start, keep, limit)
+    page = [from_doc(d) for d in docs]
+    return page, (encode_position(_position(docs[-1])) if more and docs else None)
+
+
+def resolve_after(store: DocumentStore, account_id: str, after: str, clock: Clock,
+                  devices: frozenset[str] | None = None) -> Position:
+    """`after`: an event id (of this account), `now`, or a next_cursor."""
+    if after == "now":  # the store's time frame: logged_at is the commit's time
+        return datetime.now(UTC), "~"
+    if after.startswith("evt_"):
+        doc = store.get(EVENTS, after)
+        if not _visible(doc, account_id, devices):
+            raise NotFound(f"event {after} not found")
+        return _position(doc)
+    return decode_position(after, "after")
+
+
+def events_after(store: DocumentStore, clock: Clock, account_id: str, after: str, *,
+                 types: list[str] | None = None, device: str | None = None,
+                 devices: frozenset[str] | None = None, limit: int = 100, wait: float = 0.0,
+                 waker: Waker = WAKER) -> tuple[list[Event], str]:
+    """The events after `after` in log order (oldest first), waiting up to `wait` seconds
+    for the first; and the cursor to continue from (the same position when none came)."""
+    found = follow(store, clock, account_id, after, types=types, device=device, devices=devices,
+                   limit=limit, wait=wait, waker=waker)
+    return [event for event, _ in found.events], found.cursor
+
+
+class Followed:
+    def __init__(self, events: list[tuple[Event, str]], cursor: str):
+        self.events = events  # each with the cursor that resumes after it
+        self.cursor = cursor
+
+
+def follow(store: DocumentStore, clock: Clock, account_id: str, after: str, *,
+           types: list[str] | None = None, device: str | None = None,
+           devices: frozenset[str] | None = None, limit: int = 100, wait: float = 0.0,
+           waker: Waker = WAKER, max_wait: float = MAX_WAIT) -> Followed:
+    """events_after, with the cursor of each event (the stream's SSE ids)."""
+    where, keep = _filters(account_id, event_names(types), device, devices)
+    position = resolve_after(store, account_id, after, clock, devices)
+    deadline = time.monotonic() + min(max(wait, 0.0), max_wait)
+    while True:
+        seen = waker.generation
+        docs, _ = _scan(store, where, "asc", position, keep, limit)
+        if docs:
+            return Followed([(from_doc(d), encode_position(_position(d))) for d in docs],
+                            encode_position(_position(docs[-1])))
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return Followed([], encode_position(position))
+        waker.wait(min(POLL_EVERY, left), seen)

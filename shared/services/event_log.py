@@ -1,0 +1,218 @@
+"""The event log: every event is a document of `events`, written in the same atomic commit
+as the state change it reports, then relayed to the bus (Pub/Sub) by the process that
+made it, and by the sweep when that process died first. docs/events.md has the design.
+
+- An event id derives from what changed (`key`, e.g. a message id and its new status, or
+  a device and a WhatsApp message id) where there is such a thing, so a change applied
+  twice (a retried commit, a redelivered inbound message) can never yield two ids; the
+  log's `create` refuses the second.
+- `logged_at` is the commit's time (COMMIT_TIME): the log's order. A document committed
+  after another never sorts before it, which is what lets a reader resume after the
+  last event it saw (shared/services/event_feed.py) and the sweep scan by it.
+- Kept 30 days (`expire_at`, a Firestore TTL policy in shared/indexes.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from shared.clock import Clock
+from shared.domain import Event
+from shared.ids import new_id
+from shared.ports import COMMIT_TIME, DocumentStore, EventBus, Guard, Write
+from shared.services.sequence import PROCESS_SEQUENCER, Sequencer
+
+log = logging.getLogger(__name__)
+
+EVENTS = "events"
+RELAYS = "event_relays"  # one document per publishing process: how far it has relayed
+RETENTION = timedelta(days=30)  # Firestore TTL on events.expire_at
+SWEEP_PAGE = 500
+
+
+def event_id(key: str) -> str:
+    """The id of the event of the change named `key`: the same change, the same id."""
+    return "evt_" + hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def to_doc(event: Event, origin: str) -> dict:
+    return {"id": event.id, "account_id": event.account, "event": event.event, "device": event.device,
+            "sequence": event.sequence, "created_at": event.created_at, "data": event.data,
+            "origin": origin, "logged_at": COMMIT_TIME,
+            "expire_at": event.created_at + RETENTION}
+
+
+def from_doc(doc: dict) -> Event:
+    return Event(id=doc["id"], event=doc["event"], created_at=doc["created_at"],
+                 account=doc["account_id"], device=doc.get("device"),
+                 sequence=doc.get("sequence"), data=doc.get("data") or {})
+
+
+class Waker:
+    """Wakes long polls of this process when it logs an event, so they need not wait for
+    their next read (events logged by other processes are found by that read)."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._generation = 0
+
+    def notify(self) -> None:
+        with self._cond:
+            self._generation += 1
+            self._cond.notify_all()
+
+    def wait(self, timeout: float, seen: int) -> int:
+        with self._cond:
+            if self._generation == seen:
+                self._cond.wait(timeout)
+            return self._generation
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+
+WAKER = Waker()
+
+
+class EventLog(EventBus):
+    """The bus the services use. `commit` writes a change and its events atomically and
+    relays them; `publish` (the plain EventBus call) logs one event in a commit of its
+    own, for changes that have no document write to join."""
+
+    def __init__(self, store: DocumentStore, relay, clock: Clock,
+                 sequencer: Sequencer | None = None):
+        self.store = store
+        self.relay = relay  # shared.services.event_relay.Relay
+        self.clock = clock
+        self.sequencer = sequencer or PROCESS_SEQUENCER
+
+    @property
+    def transport(self) -> EventBus:
+        return self.relay.transport
+
+    def event(self, name: str, account: str, device: str | None, data: dict, *,
+              key: str | None = None, at: datetime | None = None) -> Event:
+        """A new event (not yet logged): its id from `key` when the change has one; its
+        sequence from this process's clock (shared/services/sequence.py)."""
+        return Event(id=event_id(key) if key else new_id("evt"), event=str(name),
+                     created_at=at or self.clock.now(), account=account, device=device,
+                     sequence=self.sequencer.next(), data=data)
+
+    def commit(self, writes: Sequence[Write], events: Sequence[Event], *,
+               guard: Guard | None = None) -> bool:
+        """The writes and the events' log documents in one atomic commit; then the events
+        are relayed. False (nothing written, nothing relayed) when a condition failed."""
+        events = list(events)
+        self.relay.register(events)  # covered by this process's relay document from now
+        try:
+            done = self.store.commit([*writes, *(Write.create(EVENTS, e.id, to_doc(e, self.relay.origin))
+                                                 for e in events)], guard=guard)
+        except BaseException:
+            self._settle(events)
+            raise
+        if not done:
+            self._settle(events)
+            return False
+        WAKER.notify()
+        self.relay.submit(events)
+        return True
+
+    def _settle(self, events: list[Event]) -> None:
+        """After a commit that failed or raised: an event this process logged after all (a
+        commit applied whose answer was lost, then refused on its retry) is relayed; the
+        others (the change was made before, by whoever relayed its event) are forgotten."""
+        logged = []
+        for event in events:
+            doc = self.store.get(EVENTS, event.id) if not self.relay.acknowledged(event.id) else None
+            if doc is not None and doc.get("origin") == self.relay.origin:
+                logged.append(event)  # ours, never relayed: the commit did apply
+        self.relay.forget([e for e in events if e not in logged])
+        if logged:
+            self.relay.submit(logged, wait=False)
+
+    def publish(self, event: Event) -> None:
+        if event.sequence is None and event.device is not None:
+            event.sequence = self.sequencer.next()
+        self.commit([], [event])
+
+    def __getattr__(self, name):  # the transport's extras (subscribe, published…)
+        if name in ("relay", "store"):
+            raise AttributeError(name)
+        return getattr(self.relay.transport, name)
+
+
+# --- what services call, whatever bus they were given ---------------------------------
+
+
+def new_event(bus: EventBus, clock: Clock, name: str, account: str, device: str | None,
+              data: dict, *, key: str | None = None) -> Event:
+    if isinstance(bus, EventLog):
+        return bus.event(name, account, device, data, key=key)
+    return Event(id=event_id(key) if key else new_id("evt"), event=str(name),
+                 created_at=clock.now(), account=account, device=device,
+                 sequence=PROCESS_SEQUENCER.next() if device else None, data=data)
+
+
+def commit(bus: EventBus, store: DocumentStore, writes: Sequence[Write], events: Sequence[Event],
+           *, guard: Guard | None = None) -> bool:
+    """The change and its events as one durable fact (with the production bus, the log);
+    a bare transport (a test's) gets the writes, then the events published."""
+    if isinstance(bus, EventLog):
+        return bus.commit(writes, events, guard=guard)
+    if not store.commit(writes, guard=guard):
+        return False
+    for event in events:
+        bus.publish(event)
+    return True
+
+
+# --- the sweep: events of processes that died before relaying them -------------------
+
+
+def sweep(store: DocumentStore, transport: EventBus, clock: Clock, *, stale: float,
+          retire: float = 7200.0, skew: float = 60.0) -> int:
+    """Relay again the events of every process whose relay document has not been renewed
+    for `stale` seconds: those it logged since the oldest event it had not relayed at its
+    last renewal, or since the sweep's last pass over it. Returns how many it published.
+    A process that is only slow, not dead, relays them too: the fan-out drops the second
+    copy (deliveries are keyed by event and webhook)."""
+    now = clock.now()
+    published = 0
+    for relay in store.query(RELAYS, [("beat_at", "<", now - timedelta(seconds=stale))]):
+        since = relay.get("pending_since") or relay.get("beat_at")
+        start = since - timedelta(seconds=skew)
+        if relay.get("swept_to") is not None and relay["swept_to"] > start:
+            start = relay["swept_to"]
+        last = None
+        while True:
+            docs = store.query(EVENTS, [("origin", "==", relay["id"]), ("logged_at", ">", start)],
+                               order_by=[("logged_at", "asc")], limit=SWEEP_PAGE)
+            for doc in docs:
+                transport.publish(from_doc(doc))
+                published += 1
+            if docs:
+                last = start = docs[-1]["logged_at"]
+            if len(docs) < SWEEP_PAGE:
+                break
+        if last is not None:
+            store.update(RELAYS, relay["id"], {"swept_to": last})
+            log.warning("sweep: relayed again %d event(s) of process %s", published, relay["id"])
+        elif (now - relay["beat_at"]).total_seconds() > retire:
+            store.delete(RELAYS, relay["id"])  # long gone, and nothing left to relay
+    return published
+
+
+def sweep_forever(store: DocumentStore, transport: EventBus, clock: Clock, *, stale: float,
+                  stop: threading.Event) -> None:
+    """The sweep every stale/2 seconds until `stop` (the runner runs one; production also
+    has the scheduled `events_sweep` function)."""
+    while not stop.wait(max(1.0, stale / 2)):
+        try:
+            sweep(store, transport, clock, stale=stale)
+        except Exception:  # the store or the bus is out of reach: the next pass retries
+            log.exception("event sweep failed")

@@ -1,0 +1,206 @@
+"""The event log's guarantees over fakes (docs/events.md): relayed until acknowledged,
+swept after a process dies, one id per change, nothing twice, a slow bus costing at most
+the relay's wait."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+from shared.adapters.inprocess_bus import InProcessBus
+from shared.adapters.memory_store import MemoryStore
+from shared.bootstrap import Container
+from shared.clock import SystemClock
+from shared.domain import Event
+from shared.events import EventName
+from shared.ports import EventBus, Inbound, Receipt
+from shared.services import event_log, inbound, outbound
+from shared.services import message_transitions as transitions
+from shared.services.event_relay import Relay
+from shared.services.webhooks import fanout as webhook_fanout
+from shared.services.webhooks import registration
+from tests.fakes import (
+    FakeHttp,
+    FakeTaskQueue,
+    make_container,
+    make_settings,
+    queue_message,
+    seed_account,
+    seed_device,
+    wait_until,
+)
+
+
+class Flaky(EventBus):
+    """A transport that fails `failures` times, then takes everything."""
+
+    def __init__(self, failures: int = 0):
+        self.failures = failures
+        self.published: list[Event] = []
+        self.calls = 0
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def publish(self, event):
+        self.calls += 1
+        self.gate.wait()
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionError("pubsub is down")
+        self.published.append(event)
+
+
+def threaded(publisher: EventBus, **settings) -> Container:
+    """The production wiring: the relay on its own threads."""
+    return Container(make_settings(**settings), store=MemoryStore(), tasks=FakeTaskQueue(),
+                     clock=SystemClock(), http=FakeHttp(), publisher=publisher)
+
+
+def logged(c: Container) -> list[dict]:
+    return c.store.query(event_log.EVENTS, order_by=[("logged_at", "asc")])
+
+
+def test_a_failing_publish_is_retried_until_it_goes_through():
+    flaky = Flaky(failures=3)
+    c = threaded(flaky)
+    account = seed_account(c)
+    device = seed_device(c, account)
+    message = queue_message(c, account, device.id)
+    wait_until(lambda: [e.data.get("id") for e in flaky.published] == [message.id], 10,
+               message="the event to go through")
+    assert flaky.calls == 4 and len(logged(c)) == 1
+    assert c.relay.drain(5)
+
+
+def test_a_blocked_publisher_delays_a_send_by_the_wait_at_most_and_blocks_nothing_else():
+    from functions.api.app import create_app
+
+    blocked = Flaky()
+    blocked.gate.clear()  # Pub/Sub paused: every publish hangs
+    c = threaded(blocked, event_ack_wait=0.2)
+    client = create_app(c).test_client()
+    made = client.post("/v1/accounts", json={"name": "Acme"},
+                       headers={"Authorization": "Bearer test-admin-key"}).get_json()
+    headers = {"Authorization": f"Bearer {made['api_key']['key']}"}
+    device = client.post("/v1/devices", json={"alias": "d"}, headers=headers).get_json()
+    sent = client.post("/v1/messages", headers=headers,
+                       json={"device": device["id"], "phone": "+447911123456", "message": "hi"})
+    assert sent.status_code == 201  # stored, and answered, while Pub/Sub hangs
+    assert client.get("/v1/devices", headers=headers).status_code == 200
+    events = client.get("/v1/events", headers=headers).get_json()["data"]
+    assert "message:out:new" in [e["event"] for e in events]  # in the log already
+    assert not blocked.published
+    blocked.gate.set()
+    wait_until(lambda: any(e.event == "message:out:new" for e in blocked.published), 10,
+               message="the relay to publish once Pub/Sub answers")
+
+
+def test_the_sweep_relays_what_a_dead_process_logged_and_only_once():
+    store, clock = MemoryStore(), SystemClock()
+    down = Flaky(failures=10 ** 6)
+    dead = Relay(store, down, clock, origin="proc-dead", inline=True)
+    log = event_log.EventLog(store, dead, clock)
+    for n in range(3):
+        log.publish(log.event(EventName.device_status, "acc_1", "dev_1", {"n": n}))
+    dead.stop()  # it dies with three events unacknowledged
+    store.update(event_log.RELAYS, "proc-dead",
+                 {"beat_at": clock.now() - timedelta(seconds=120)})
+    alive = Flaky()
+    assert event_log.sweep(store, alive, clock, stale=60) == 3
+    assert [e.data["n"] for e in alive.published] == [0, 1, 2]
+    assert event_log.sweep(store, alive, clock, stale=60) == 0  # swept_to: not again
+    log.publish(log.event(EventName.device_status, "acc_1", "dev_1", {"n": 3}))  # a zombie
+    assert event_log.sweep(store, alive, clock, stale=60) == 1
+
+
+def test_after_an_outage_the_relay_publishes_again_what_was_taken_just_before():
+    flaky = Flaky()
+    c = threaded(flaky)
+    account = seed_account(c)
+    before = queue_message(c, account, seed_device(c, account).id)
+    wait_until(lambda: len(flaky.published) == 1, 10)
+    flaky.failures = 2  # the emulator dies, and with it what it had taken
+    after = queue_message(c, account, before.device_id)
+    wait_until(lambda: {e.data["id"] for e in flaky.published} == {before.id, after.id}
+               and len(flaky.published) >= 3, 15, message="the copies after the outage")
+    assert [e.id for e in flaky.published].count(flaky.published[0].id) == 2
+
+
+def test_the_same_inbound_message_twice_is_one_entry_and_one_event():
+    c = make_container()
+    account = seed_account(c)
+    device = seed_device(c, account)
+    message = Inbound(wa_id="3EB0AAAA", sender="+34600100999", text="hola",
+                      at=datetime(2026, 1, 1, tzinfo=UTC))
+    inbound.receive(c, device.id, message)
+    inbound.receive(c, device.id, message)
+    assert len(c.store.query("chat_messages", [("device_id", "==", device.id)])) == 1
+    events = [e for e in c.bus.published if e.event == "message:in:new"]
+    assert len(events) == 1 and len(logged(c)) == 1
+    assert events[0].id == event_log.event_id(f"in:{device.id}:3EB0AAAA")
+
+
+def test_the_same_push_twice_makes_one_delivery():
+    c = make_container(fanout=False)
+    account = seed_account(c)
+    registration.create_webhook(c, account, url="http://127.0.0.1:9/hook", events=["*"],
+                                devices=None)
+    event = Event(id="evt_1", event="message:out:sent", created_at=c.clock.now(),
+                  account=account, device="dev_1", data={"id": "msg_1"})
+    first = webhook_fanout.fan_out(c, event)
+    again = webhook_fanout.fan_out(c, event)
+    assert first == again and len(c.store.query("deliveries")) == 1
+    assert len(c.tasks.tasks) == 1
+
+
+def test_a_read_receipt_before_the_delivered_one_yields_both_events_in_order():
+    c = make_container()
+    account = seed_account(c)
+    message = queue_message(c, account, seed_device(c, account).id)
+    transitions.mark_sent(c, message.id)
+    outbound.record_receipt(c, message.wa_id, Receipt.read)
+    outbound.record_receipt(c, message.wa_id, Receipt.delivered)  # late: changes nothing
+    names = [e.event for e in c.bus.published if e.data.get("id") == message.id]
+    assert names == ["message:out:new", "message:out:sent", "message:out:delivered",
+                     "message:out:read"]
+    assert [d["event"] for d in logged(c) if d["data"].get("id") == message.id] == names
+
+
+def test_an_idempotency_key_retry_keeps_one_message_out_new(client, api, device):
+    body = {"device": device["id"], "phone": "+447911123456", "message": "once"}
+    first = api.post("/v1/messages", json=body, headers={"Idempotency-Key": "k-1"})
+    again = api.post("/v1/messages", json=body, headers={"Idempotency-Key": "k-1"})
+    assert first.status_code == 201 and again.status_code == 200
+    news = [e for e in api.get("/v1/events", query_string={"type": "message:out:new"})
+            .get_json()["data"] if e["data"]["id"] == first.get_json()["id"]]
+    assert len(news) == 1
+
+
+def test_the_in_process_bus_keeps_retrying_a_failing_handler():
+    calls = []
+
+    def handler(event):
+        calls.append(event.id)
+        if len(calls) < 7:  # more than the five tries it used to give up after
+            raise RuntimeError("fan-out down")
+
+    bus = InProcessBus([handler])
+    import shared.adapters.inprocess_bus as module
+
+    module.BACKOFF_FIRST, saved = 0.01, module.BACKOFF_FIRST
+    try:
+        bus.publish(Event(id="evt_x", event="device:status", created_at=datetime.now(UTC),
+                          account="acc_1", device="dev_1", data={}))
+        wait_until(lambda: len(calls) == 7, 10, message="the seventh try")
+    finally:
+        module.BACKOFF_FIRST = saved
+
+
+def test_a_transition_applied_twice_yields_one_event():
+    c = make_container()
+    account = seed_account(c)
+    message = queue_message(c, account, seed_device(c, account).id)
+    assert transitions.mark_sent(c, message.id) is not None
+    assert transitions.mark_sent(c, message.id) is None
+    sent = [e for e in c.bus.published if e.event == "message:out:sent"]
+    assert len(sent) == 1 and sent[0].id == event_log.event_id(f"{message.id}:sent")
