@@ -4,7 +4,7 @@ the threads a deletion left to erase ("chat_purges")."""
 
 from __future__ import annotations
 
-from shared.inbox import Chat
+from shared.inbox import Chat, ChatKind
 from shared.repositories.base import Collection, Repository
 
 
@@ -16,7 +16,15 @@ def entry_doc_id(device_id: str, wa_id: str) -> str:
     return f"{device_id}:{wa_id}"
 
 
-class Chats(Repository[Chat]):
+class Labelled:
+    """What chats and contacts share: the customer's labels on them."""
+
+    def with_label(self, account_id: str, label_id: str) -> list[dict]:
+        return self.docs([("account_id", "==", account_id),  # type: ignore[attr-defined]
+                          ("labels", "array_contains", label_id)])
+
+
+class Chats(Labelled, Repository[Chat]):
     name = "chats"
     model = Chat
 
@@ -32,6 +40,22 @@ class Chats(Repository[Chat]):
     def of_device(self, device_id: str) -> list[Chat]:
         return self.find([("device_id", "==", device_id)])
 
+    def page(self, device_id: str, *, label: str | None = None, kind: ChatKind | None = None,
+             unread: bool | None = None, before: str | None = None,
+             limit: int) -> list[Chat]:
+        """The device's chats, most recently active first (by sort_key), those before
+        `before` only."""
+        where: list = [("device_id", "==", device_id)]
+        if label:
+            where.append(("labels", "array_contains", label))
+        if kind:
+            where.append(("kind", "==", kind.value))
+        if unread is not None:
+            where.append(("has_unread", "==", unread))
+        if before:
+            where.append(("sort_key", "<", before))
+        return self.find(where, order_by=[("sort_key", "desc")], limit=limit)
+
 
 class ChatMessages(Collection):
     name = "chat_messages"
@@ -41,6 +65,18 @@ class ChatMessages(Collection):
 
     def of_thread(self, thread: str, limit: int | None = None) -> list[dict]:
         return self.docs([("thread", "==", thread)], limit=limit)
+
+    def page(self, thread: str, *, before: int | None = None, limit: int) -> list[dict]:
+        """A thread's entries, newest first, those numbered below `before` only."""
+        where: list = [("thread", "==", thread)]
+        if before is not None:
+            where.append(("seq", "<", before))
+        return self.docs(where, order_by=[("seq", "desc")], limit=limit)
+
+    def of_message(self, message_id: str) -> dict | None:
+        """The entry of the message with this Utio id, if one is filed."""
+        found = self.docs([("message_id", "==", message_id)], limit=1)
+        return found[0] if found else None
 
 
 class ChatPurges(Collection):
