@@ -17,6 +17,7 @@ from shared.billing.port import ENDED, SubscriptionSnapshot
 from shared.clock import Clock
 from shared.domain import BillingStatus
 from shared.ports import DocumentStore, Mailer, TaskQueue
+from shared.services.owner_mail import mail_owner
 
 log = logging.getLogger(__name__)
 
@@ -177,12 +178,12 @@ def _follow(store: DocumentStore, mailer: Mailer, tasks: TaskQueue, clock: Clock
         name = device.get("alias") or device["id"]
         why = ("its subscription was canceled" if status == BillingStatus.canceled
                else "its invoice stayed unpaid after every retry")
-        notify(store, mailer, device["account_id"],
-               f"Utio device {name} has stopped sending",
-               f"Your device {name} ({device['id']}) no longer sends messages: {why}.\n\n"
-               f"To send again, subscribe it with POST /v1/devices/{device['id']}/subscription, "
-               "or pay the open invoice and update your card through the billing portal "
-               "(POST /v1/billing/portal).\n")
+        mail_owner(store, mailer, device["account_id"],
+                   f"Utio device {name} has stopped sending",
+                   f"Your device {name} ({device['id']}) no longer sends messages: {why}.\n\n"
+                   f"To send again, subscribe it with POST /v1/devices/{device['id']}/"
+                   "subscription, or pay the open invoice and update your card through the "
+                   "billing portal (POST /v1/billing/portal).\n")
 
 
 def refresh_runner(tasks: TaskQueue, device_id: str) -> None:
@@ -190,10 +191,3 @@ def refresh_runner(tasks: TaskQueue, device_id: str) -> None:
     tasks.enqueue(names.RUNNER_CONTROL_QUEUE, names.TARGET_RUNNER_DEVICES,
                   {"device_id": device_id, "action": "refresh"})
 
-
-def notify(store: DocumentStore, mailer: Mailer, account_id: str, subject: str, body: str) -> None:
-    account = store.get("accounts", account_id) or {}
-    if not account.get("email"):
-        log.warning("account %s has no email address; not sent: %s", account_id, subject)
-        return
-    mailer.send(account["email"], subject, body)

@@ -17,6 +17,7 @@ from shared.billing.port import Billing, SubscriptionSnapshot
 from shared.billing.state import StripeOutcome
 from shared.clock import Clock
 from shared.ports import DocumentStore, Mailer, TaskQueue
+from shared.services.owner_mail import mail_owner
 
 log = logging.getLogger(__name__)
 
@@ -119,5 +120,4 @@ def _payment_failed(store, mailer, invoice: dict, sub_id: str, device_id: str | 
             + (f"Pay the invoice here: {link}\n" if link else "")
             + "Update your card through the billing portal (POST /v1/billing/portal).\n"
             "If the invoice stays unpaid after Stripe's retries, the device stops sending.\n")
-    billing_state.notify(store, mailer, record["account_id"],
-                         f"Payment failed for Utio device {name}", body)
+    mail_owner(store, mailer, record["account_id"], f"Payment failed for Utio device {name}", body)

@@ -83,7 +83,7 @@ def _new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
-AGENTS_LIMIT = "agents"  # its limit notice (quotas.NOTICES)
+AGENTS_LIMIT = "agents"  # its limit notice (quotas.notify_account_limit)
 
 
 def create_agent(store: DocumentStore, clock: Clock, account_id: str, *, name: str, email: str,
