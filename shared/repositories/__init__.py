@@ -14,9 +14,18 @@ if TYPE_CHECKING:
     from shared.repositories.chats import ChatMessages, ChatPurges, Chats
     from shared.repositories.contacts import Contacts
     from shared.repositories.devices import Devices
+    from shared.repositories.files import Files
     from shared.repositories.groups import GroupOperations, Groups, GroupSyncs
     from shared.repositories.labels import Labels
+    from shared.repositories.links import DeviceLinks
     from shared.repositories.messages import IdempotencyKeys, Messages
+    from shared.repositories.people import People
+    from shared.repositories.usage import (
+        LimitNotices,
+        NumberCheckCache,
+        NumberCheckUsage,
+        UsageCounters,
+    )
     from shared.repositories.webhooks import Deliveries, Webhooks
     from shared.settings import Settings
 
@@ -34,6 +43,13 @@ _REPOSITORIES = {
     "group_operations": ("groups", "GroupOperations"),
     "group_syncs": ("groups", "GroupSyncs"),
     "agents": ("agents", "Agents"),
+    "people": ("people", "People"),
+    "files": ("files", "Files"),
+    "device_links": ("links", "DeviceLinks"),
+    "usage_counters": ("usage", "UsageCounters"),
+    "limit_notices": ("usage", "LimitNotices"),
+    "number_check_usage": ("usage", "NumberCheckUsage"),
+    "number_check_cache": ("usage", "NumberCheckCache"),
     "webhooks": ("webhooks", "Webhooks"),
     "deliveries": ("webhooks", "Deliveries"),
     "accounts": ("accounts", "Accounts"),
@@ -56,6 +72,13 @@ class Repositories:
     group_operations: GroupOperations
     group_syncs: GroupSyncs
     agents: Agents
+    people: People
+    files: Files
+    device_links: DeviceLinks
+    usage_counters: UsageCounters
+    limit_notices: LimitNotices
+    number_check_usage: NumberCheckUsage
+    number_check_cache: NumberCheckCache
     webhooks: Webhooks
     deliveries: Deliveries
     accounts: Accounts
