@@ -4,7 +4,7 @@ the threads a deletion left to erase ("chat_purges")."""
 
 from __future__ import annotations
 
-from shared.inbox import Chat, ChatKind
+from shared.inbox import Chat
 from shared.repositories.base import Collection, Repository
 
 
@@ -39,22 +39,6 @@ class Chats(Labelled, Repository[Chat]):
 
     def of_device(self, device_id: str) -> list[Chat]:
         return self.find([("device_id", "==", device_id)])
-
-    def page(self, device_id: str, *, label: str | None = None, kind: ChatKind | None = None,
-             unread: bool | None = None, before: str | None = None,
-             limit: int) -> list[Chat]:
-        """The device's chats, most recently active first (by sort_key), those before
-        `before` only."""
-        where: list = [("device_id", "==", device_id)]
-        if label:
-            where.append(("labels", "array_contains", label))
-        if kind:
-            where.append(("kind", "==", kind.value))
-        if unread is not None:
-            where.append(("has_unread", "==", unread))
-        if before:
-            where.append(("sort_key", "<", before))
-        return self.find(where, order_by=[("sort_key", "desc")], limit=limit)
 
 
 class ChatMessages(Collection):

@@ -190,11 +190,18 @@ def list_chats(store: DocumentStore, device_id: str, *, label: str | None = None
                kind: ChatKind | None = None, unread: bool | None = None, limit: int = 50,
                after: str | None = None) -> tuple[list[Chat], str | None]:
     """The device's chats, most recently active first; and the cursor of the next page."""
-    found = Chats(store).page(device_id, label=label, kind=kind, unread=unread,
-                              before=cursor.decode(after, str) if after else None,
-                              limit=limit + 1)
-    chats = found[:limit]
-    return chats, cursor.encode(chats[-1].sort_key) if len(found) > limit else None
+    where: list = [("device_id", "==", device_id)]
+    if label:
+        where.append(("labels", "array_contains", label))
+    if kind:
+        where.append(("kind", "==", kind.value))
+    if unread is not None:
+        where.append(("has_unread", "==", unread))
+    if after:
+        where.append(("sort_key", "<", cursor.decode(after, str)))
+    docs = Chats(store).docs(where, order_by=[("sort_key", "desc")], limit=limit + 1)
+    chats = [Chat.model_validate(d) for d in docs[:limit]]
+    return chats, cursor.encode(chats[-1].sort_key) if len(docs) > limit else None
 
 
 def list_entries(store: DocumentStore, account_id: str, device_id: str, chat: str, *,
