@@ -22,6 +22,7 @@ from functions.api.routes import (  # noqa: F401 (routes)
     messages,
     numbers,
     people,
+    queue,
     sessions,
     webhooks,
 )
