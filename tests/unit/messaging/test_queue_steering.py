@@ -261,3 +261,55 @@ def test_queue_times_follow_the_device_speed(api, dev, c):
     assert times == [at(0), at(10), at(20)]
     c.clock.advance(timedelta(minutes=1).total_seconds())
     assert queue(api, dev)["data"][0]["expected_at"] == "2026-01-01T00:01:00Z"
+
+
+# --- daily caps and warm-up ------------------------------------------------------------
+
+
+def test_the_warmup_defaults_double_for_a_week():
+    from shared.domain import Warmup
+
+    assert [Warmup().cap(day) for day in range(1, 9)] == [20, 40, 80, 160, 320, 640, 1280,
+                                                          None]
+
+
+def test_whatsapp_devices_warm_up_by_default_sandbox_ones_do_not(api):
+    made = {t: api.post("/v1/devices", json={"transport": t}).get_json() for t in
+            ("sandbox", "whatsapp")}
+    assert made["sandbox"]["settings"]["warmup"]["enabled"] is False
+    assert made["whatsapp"]["settings"]["warmup"] == {"enabled": True, "first_day": 20,
+                                                      "days": 7}
+
+
+@pytest.mark.parametrize("settings", [{"daily_limit": -1}, {"daily_limit": 100_001},
+                                      {"daily_limit": "lots"}, {"warmup": {"first_day": 0}},
+                                      {"warmup": {"days": 61}}, {"warmup": {"speed": 2}},
+                                      {"warmup": True}])
+def test_bad_caps_are_422(api, dev, settings):
+    assert_error(api.patch(f"/v1/devices/{dev}", json={"settings": settings}), 422)
+    assert_error(api.post("/v1/devices", json={"settings": settings}), 422)
+
+
+def test_a_daily_limit_holds_the_rest_for_the_next_day(api, dev, c, runners, network):
+    patched = api.patch(f"/v1/devices/{dev}", json={"settings": {
+        "daily_limit": 1, "warmup": {"first_day": 5}}}).get_json()["settings"]
+    assert patched["daily_limit"] == 1 and patched["warmup"] == {
+        "enabled": False, "first_day": 5, "days": 7}  # the other fields kept
+    c.clock.advance(3600)
+    ids = [api.send(phone=PHONE, message=f"m{i}").get_json()["id"] for i in range(2)]
+    runner, timer = runners()
+    start(runner, timer, dev)
+    for message_id in ids:
+        runner.handle_message_task(message_id)
+    wait_until(lambda: status(c, ids[0]) == "sent", message="the day's one")
+    wait_until(lambda: c.store.get("messages", ids[1])["claimed_by"] is None,
+               message="the other given back")
+    assert status(c, ids[1]) == "queued" and len(network.send_attempts) == 1
+    daily = api.get(f"/v1/devices/{dev}/usage").get_json()["daily"]
+    assert daily == {"day": "2026-01-01", "used": 1, "limit": 1, "warmup_day": None,
+                     "resets_at": "2026-01-02T00:00:00Z"}
+    [row] = queue(api, dev)["data"]
+    assert row["expected_at"] == "2026-01-02T00:00:00Z"
+    assert api.patch(f"/v1/devices/{dev}", json={"settings": {"daily_limit": 0}}).get_json()[
+        "settings"]["daily_limit"] is None
+    assert queue(api, dev)["data"][0]["expected_at"] == "2026-01-01T01:00:00Z"
