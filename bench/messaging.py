@@ -177,6 +177,16 @@ class CountingStore(DocumentStore):
         self._count(self.reads, self._args("query", args, kwargs)["collection"], max(1, len(docs)))
         return docs
 
+    def watch(self, *args, **kwargs):
+        a = self._args("watch", args, kwargs)
+        collection, on_change = a["collection"], a["on_change"]
+
+        def counted():  # a listener is billed a read per change it is sent
+            self._count(self.reads, collection)
+            on_change()
+
+        return self.inner.watch(collection, a["where"], a["order_by"], a["limit"], counted)
+
     def __getattr__(self, name):  # the inner store's extras
         if name == "inner":
             raise AttributeError(name)
@@ -185,7 +195,7 @@ class CountingStore(DocumentStore):
 
 _PORT_SIGNATURES = {name: inspect.signature(getattr(DocumentStore, name))
                     for name in ("get", "create", "put", "update", "delete", "increment", "query",
-                                 "commit")}
+                                 "commit", "watch")}
 
 
 class IndexedMemoryStore:
