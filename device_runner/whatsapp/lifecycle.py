@@ -16,7 +16,6 @@ from device_runner.transport import Listener
 from shared import backoff
 from shared.device_states import STATUS, StatusCode
 from shared.domain import DeviceStatus
-from shared.ports import DocumentStore
 
 log = logging.getLogger(__name__)
 
@@ -32,22 +31,6 @@ class Backoff:
     def delay(self, attempt: int) -> float:
         return backoff.delay(attempt, base=self.base, cap=self.cap, spread=(0.5, 1.0),
                              rng=self.rng)
-
-
-class SessionDirectory:
-    """The WhatsApp JID each device's session is stored under (on the device document)."""
-
-    def __init__(self, store: DocumentStore):
-        self.store = store
-
-    def jid_of(self, device_id: str) -> str | None:
-        return (self.store.get("devices", device_id) or {}).get("wa_jid")
-
-    def remember(self, device_id: str, jid: str) -> None:
-        self.store.update("devices", device_id, {"wa_jid": jid})
-
-    def forget(self, device_id: str) -> None:
-        self.store.update("devices", device_id, {"wa_jid": None})
 
 
 @dataclass

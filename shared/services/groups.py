@@ -28,11 +28,11 @@ from shared.inbox import (
     OperationStatus,
     ParticipantResult,
 )
-from shared.ports import DocumentStore, EventBus, TaskQueue
+from shared.ports import DocumentStore, EventBus, TaskQueue, Write
 from shared.repositories.devices import Devices
 from shared.repositories.groups import GroupOperations, Groups, GroupSyncs
 from shared.runner_tasks import DeviceAction
-from shared.services.events import publish
+from shared.services import event_log
 
 SYNC_AFTER = timedelta(minutes=5)
 ACTION_OPERATION = DeviceAction.group_operation
@@ -208,14 +208,17 @@ def fail_operation(store: DocumentStore, bus: EventBus, clock: Clock, op: GroupO
 
 
 def _finish(store, bus, clock, op: GroupOperation, changes: dict) -> GroupOperation | None:
-    operations = GroupOperations(store)
-    if not operations.update(op.id, changes, when={"status": OperationStatus.pending.value}):
-        return None
-    done = GroupOperation.model_validate(operations.doc(op.id))
+    """The operation's end and its group:update event, in one commit."""
+    done = GroupOperation.model_validate(op.model_dump() | changes)
     group_doc = Groups(store).doc(op.group_id)
-    publish(bus, clock, EventName.group_update, op.account_id, op.device_id,
-            {"operation": operation_data(done),
-             "group": group_data(Group.model_validate(group_doc)) if group_doc else None})
+    event = event_log.new_event(
+        bus, clock, EventName.group_update, op.account_id, op.device_id,
+        {"operation": operation_data(done),
+         "group": group_data(Group.model_validate(group_doc)) if group_doc else None})
+    if not event_log.commit(bus, store, [Write.update(GroupOperations.name, op.id, changes,
+                                                      when={"status": OperationStatus.pending.value})],
+                            [event]):
+        return None
     return done
 
 
