@@ -63,7 +63,7 @@ def create_app(runner: Runner, forwarder: Forwarder | None = None, keeper=None) 
         task = parsed(MessageTask, data)
         device_id = task.device_id
         if device_id is None:
-            doc = runner.c.store.get("messages", task.message_id)
+            doc = runner.c.repos.messages.doc(task.message_id)
             device_id = doc["device_id"] if doc else None
 
         def handle():

@@ -48,7 +48,7 @@ def locate(runner, device_id: str) -> Placement:
     leases = runner.leases
     if leases is None or leases.holds(device_id):
         return LOCAL
-    if runner.c.store.get("devices", device_id) is None:
+    if runner.c.repos.devices.doc(device_id) is None:
         return LOCAL  # deleted: the handlers have nothing to do, wherever they run
     url = leases.holder_url(device_id)
     if url:

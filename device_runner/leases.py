@@ -25,8 +25,11 @@ from datetime import datetime, timedelta
 from shared.clock import Clock
 from shared.ids import new_id
 from shared.ports import DocumentStore, Guard
+from shared.repositories.devices import Devices
+from shared.repositories.shards import Shards
 
-SHARDS = "shards"
+SHARDS = Shards.name
+DEVICES = Devices.name
 
 
 def shard_alive(doc: dict | None, now: datetime) -> bool:
@@ -146,7 +149,7 @@ class Leases:
                 return self._held[device_id]
             if len(self._held) >= self.capacity:
                 return None
-        doc = self.store.get("devices", device_id)
+        doc = self.store.get(DEVICES, device_id)
         if doc is None:
             return None
         holder, epoch = doc.get("shard"), doc.get("lease_epoch")
@@ -154,7 +157,7 @@ class Leases:
                                                            self.clock.now()):
             return None
         new_epoch = int(epoch or 0) + 1
-        if not self.store.update("devices", device_id,
+        if not self.store.update(DEVICES, device_id,
                                  {"shard": self.shard, "lease_epoch": new_epoch},
                                  when={"shard": holder, "lease_epoch": epoch}):
             return None
@@ -172,7 +175,7 @@ class Leases:
             epoch = self._held.get(device_id)
             if epoch is None or not self.valid():
                 return None
-        return Guard("devices", device_id, {"shard": self.shard, "lease_epoch": epoch})
+        return Guard(DEVICES, device_id, {"shard": self.shard, "lease_epoch": epoch})
 
     def forget(self, device_id: str) -> None:
         with self._lock:
@@ -185,7 +188,7 @@ class Leases:
             epoch = self._held.pop(device_id, None)
         if epoch is None:
             return False
-        return self.store.update("devices", device_id, {"shard": None},
+        return self.store.update(DEVICES, device_id, {"shard": None},
                                  when={"shard": self.shard, "lease_epoch": epoch})
 
     def held(self) -> list[str]:
@@ -200,7 +203,7 @@ class Leases:
 
     def holder_url(self, device_id: str) -> str | None:
         """The URL of the live shard holding the device, if another one does."""
-        doc = self.store.get("devices", device_id)
+        doc = self.store.get(DEVICES, device_id)
         holder = (doc or {}).get("shard")
         if holder in (None, self.shard):
             return None
@@ -215,20 +218,20 @@ class Leases:
 
     def mine(self) -> list[str]:
         """Devices assigned to this shard (by us or an earlier instance of it)."""
-        return [d["id"] for d in self.store.query("devices", [("shard", "==", self.shard)])]
+        return [d["id"] for d in self.store.query(DEVICES, [("shard", "==", self.shard)])]
 
     def orphans(self, limit: int) -> list[str]:
         """Devices nobody holds: never assigned, or their shard's lease is dead."""
         if limit <= 0:
             return []
         now = self.clock.now()
-        found = [d["id"] for d in self.store.query("devices", [("shard", "==", None)], limit=limit)]
+        found = [d["id"] for d in self.store.query(DEVICES, [("shard", "==", None)], limit=limit)]
         for shard in self.store.query(SHARDS):
             if len(found) >= limit:
                 break
             if shard["id"] != self.shard and not shard_alive(shard, now):
                 found += [d["id"] for d in self.store.query(
-                    "devices", [("shard", "==", shard["id"])], limit=limit - len(found))]
+                    DEVICES, [("shard", "==", shard["id"])], limit=limit - len(found))]
         return found[:limit]
 
     def room_anywhere(self) -> bool:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from shared.clock import Clock
 from shared.ports import DocumentStore
+from shared.repositories.shards import Shards
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,13 +41,13 @@ class Provisioner(ABC):
 
 def request_shard(store: DocumentStore, clock: Clock, provisioner: Provisioner) -> str | None:
     now = clock.now()
-    shards = store.query("shards")
+    shards = store.query(Shards.name)
     if any(s.get("state") == "provisioning" and s.get("created_at")
            and s["created_at"] > now - PROVISIONING_TIMEOUT for s in shards):
         return None
     taken = [int(m.group(1)) for s in shards if (m := _INDEX.match(s["id"]))]
     shard_id = f"runner-{max(taken, default=-1) + 1}"
-    if not store.create("shards", shard_id, {"state": "provisioning", "created_at": now,
+    if not store.create(Shards.name, shard_id, {"state": "provisioning", "created_at": now,
                                              "epoch": 0, "instance": None, "lease_until": None,
                                              "url": "", "capacity": 0}):
         return None
@@ -55,10 +56,10 @@ def request_shard(store: DocumentStore, clock: Clock, provisioner: Provisioner) 
         url = provisioner.create_shard(shard_id)
     except Exception:
         log.exception("could not create shard %s", shard_id)
-        store.update("shards", shard_id, {"state": "failed"}, when={"state": "provisioning"})
+        store.update(Shards.name, shard_id, {"state": "failed"}, when={"state": "provisioning"})
         return None
     if url:
-        store.update("shards", shard_id, {"url": url}, when={"state": "provisioning"})
+        store.update(Shards.name, shard_id, {"url": url}, when={"state": "provisioning"})
     return shard_id
 
 

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from device_runner.leases import SHARDS, shard_alive
 from shared.domain import Message, MessageStatus
+from shared.repositories.messages import Messages
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def sweep(runner, now: datetime, *, grace: timedelta = GRACE, limit: int = LIMIT
         devices = len(missing)
     stranded = 0
     shards: dict[str, bool] = {}
-    for doc in store.query("messages", [("status", "==", MessageStatus.queued.value),
+    for doc in store.query(Messages.name, [("status", "==", MessageStatus.queued.value),
                                         ("created_at", "<=", now - grace)],
                            order_by=[("created_at", "asc")], limit=limit):
         message = Message.model_validate(doc)
@@ -83,7 +84,7 @@ def _ours(runner, device_id: str, shards: dict[str, bool], now: datetime) -> boo
     leases = runner.leases
     if leases is None or leases.holds(device_id):
         return True
-    doc = runner.c.store.get("devices", device_id)
+    doc = runner.c.repos.devices.doc(device_id)
     if doc is None:
         return False
     holder = doc.get("shard")

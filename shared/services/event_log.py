@@ -25,12 +25,13 @@ from shared.clock import Clock
 from shared.domain import Event
 from shared.ids import new_id
 from shared.ports import COMMIT_TIME, DocumentStore, EventBus, Guard, Write
+from shared.repositories.events import EventLogEntries, EventRelays
 from shared.services.sequence import PROCESS_SEQUENCER, Sequencer
 
 log = logging.getLogger(__name__)
 
-EVENTS = "events"
-RELAYS = "event_relays"  # one document per publishing process: how far it has relayed
+EVENTS = EventLogEntries.name
+RELAYS = EventRelays.name  # one document per publishing process: how far it has relayed
 RETENTION = timedelta(days=30)  # Firestore TTL on events.expire_at
 SWEEP_PAGE = 500
 

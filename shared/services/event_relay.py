@@ -29,10 +29,11 @@ from datetime import timedelta
 from shared.clock import Clock
 from shared.domain import Event
 from shared.ports import DocumentStore, EventBus
+from shared.repositories.events import EventRelays
 
 log = logging.getLogger(__name__)
 
-RELAYS = "event_relays"
+RELAYS = EventRelays.name
 RETENTION = timedelta(days=30)  # Firestore TTL on event_relays.expire_at
 BACKOFF_FIRST, BACKOFF_MAX = 0.2, 10.0
 RECENT_MAX = 20000
