@@ -14,6 +14,8 @@
   at once; a pairing code can be asked for a phone number instead. Re-linking with a
   logout links the device to another made-up number (a change of number).
 - Number checks follow the number rule; profile changes are recorded.
+- A test can vote on a poll the device sent (inject_poll_vote), as WhatsApp carries a
+  vote: the hashes of the chosen options.
 """
 
 from __future__ import annotations
@@ -148,6 +150,18 @@ class SandboxTransport(Transport):
             raise LookupError(f"sandbox device {device_id} is not connected")
         listener.on_inbound(device_id, Inbound(wa_id=wa_id or new_id("wa").upper(), sender=sender,
                                                text=text, at=datetime.now(UTC)))
+
+    def inject_poll_vote(self, device_id: str, voter: str, poll_wa_id: str,
+                         options: list[str], *, wa_id: str) -> None:
+        """`voter` votes on a poll the device sent: as WhatsApp carries it, the SHA-256 of
+        each chosen option's name, on the poll's id."""
+        listener = self._listeners.get(device_id)
+        if listener is None:
+            raise LookupError(f"sandbox device {device_id} is not connected")
+        hashes = [hashlib.sha256(option.encode()).hexdigest() for option in options]
+        listener.on_inbound(device_id, Inbound(
+            wa_id=wa_id, sender=voter, text="", at=datetime.now(UTC), type="poll_vote",
+            content={"poll_wa_id": poll_wa_id, "option_hashes": hashes}))
 
     def number_of(self, device_id: str) -> str:
         return self.numbers.get(device_id) or self.phone_of(device_id)

@@ -210,6 +210,7 @@ class Message(Doc):
     claimed_by: str | None = None
     deliver_at: datetime | None = None
     expires_at: datetime | None = None  # not sent by then: failed with reason `expired`
+    poll_results: dict | None = None  # a poll's tally (shared.services.polls)
     created_at: datetime
     sent_at: datetime | None = None
     delivered_at: datetime | None = None

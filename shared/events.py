@@ -23,6 +23,7 @@ class EventName(StrEnum):
     message_out_cancelled = "message:out:cancelled"
     message_in_new = "message:in:new"
     message_reaction = "message:reaction"
+    message_poll_vote = "message:poll:vote"
     device_status = "device:status"
     device_queue_paused = "device:queue:paused"
     device_queue_resumed = "device:queue:resumed"
@@ -52,7 +53,7 @@ def _message(status: str, **times) -> dict:
             "content": {"type": "text", "text": "Your order #1042 has shipped"}, "quote": None,
             "priority": "normal", "reference": "order-1042", "status": status,
             "failure_reason": times.pop("failure_reason", None), "deliver_at": None,
-            "expires_at": None,
+            "expires_at": None, "poll_results": None,
             "created_at": _AT, "sent_at": None, "delivered_at": None, "read_at": None,
             "failed_at": None, "cancelled_at": None} | times
 
@@ -95,6 +96,14 @@ _SPECS = [
               {"id": "msg_2b3c4d5e6f7a8b9c0d1e", "wa_id": "3EB0A1B2C3D4E5F6A7B8",
                "message_id": "msg_0a1b2c3d4e5f6a7b8c9d", "message_wa_id": "3EB0C767D26A1D8F",
                "from_me": True, "emoji": "👍", "phone": "+447911123456", "at": _AT}),
+    EventSpec(EventName.message_poll_vote, "Someone voted on a poll a device sent, or changed "
+              "their vote (their latest replaces the earlier one; data.options empty: they "
+              "withdrew it). data.message_id is the poll, data.phone the voter, "
+              "data.options what they chose, data.poll_results the poll's tally now.",
+              {"message_id": "msg_0a1b2c3d4e5f6a7b8c9d", "message_wa_id": "3EB0C767D26A1D8F",
+               "phone": "+447911123456", "options": ["Tuesday"], "at": _AT,
+               "poll_results": {"votes": {"Monday": 0, "Tuesday": 1, "Wednesday": 0},
+                                "voters": 1}, "reference": None}),
     EventSpec(EventName.device_status, "A device's status changed (data.previous was the old one).",
               {"status": "connected", "previous": "linking", "code": "wa-connected",
                "message": "Connected to WhatsApp.", "detail": None, "phone": "+34600100123"}),
@@ -208,6 +217,13 @@ DATA_SCHEMAS: dict[EventName, dict] = {
         {"id": _S, "wa_id": _S, "message_id": _NS, "message_wa_id": _NS,
          "from_me": {"type": "boolean"}, "emoji": _NS, "phone": _PHONE, "at": _T},
         {"group": _S, "push_name": _S}),
+    EventName.message_poll_vote: _obj(
+        {"message_id": _S, "message_wa_id": _S, "phone": _PHONE,
+         "options": {"type": "array", "items": _S}, "at": _T,
+         "poll_results": {"type": "object", "required": ["votes", "voters"], "properties": {
+             "votes": {"type": "object", "additionalProperties": {"type": "integer"}},
+             "voters": {"type": "integer"}}}},
+        {"reference": _NS, "group": _S}),
     EventName.device_status: _obj(
         {"status": _S, "previous": _S},
         {"code": _S, "message": _S, "detail": {}, "phone": _NS, "previous_phone": _S,

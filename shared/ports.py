@@ -298,7 +298,7 @@ class Inbound:
     text: str
     at: datetime
     type: str = "text"  # text, image, video, audio, document, sticker, location, contacts,
-    #                     reaction, button_reply, list_reply, unsupported
+    #                     reaction, button_reply, list_reply, poll_vote, unsupported
     content: dict | None = None  # the type's fields (device_runner/whatsapp/convert.py)
     group: str | None = None  # the group's id (<digits>@g.us) when sent to a group
     push_name: str | None = None

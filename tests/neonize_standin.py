@@ -25,7 +25,7 @@ from neonize.proto.Neonize_pb2 import (
     UploadResponse,
 )
 from neonize.proto.Neonize_pb2 import Receipt as ReceiptProto
-from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message, PollVoteMessage
 
 
 def user(phone: str) -> JID:
@@ -104,6 +104,11 @@ class StandInClient:
 
     def download_any(self, message):
         return self.world.media
+
+    def decrypt_poll_vote(self, message):
+        """neonize's decryption of a vote: the SHA-256 of each option chosen (what the
+        test put in world.poll_votes under the vote's message id)."""
+        return PollVoteMessage(selectedOptions=self.world.poll_votes.get(message.Info.ID, []))
 
     def is_on_whatsapp(self, *numbers):
         self.world.number_checks.append(numbers)
@@ -207,6 +212,7 @@ class StandInWhatsApp:
         self.outcomes: list = []  # what each connect() does: "block", "return" or an exception
         self.media = b"\x89PNG\r\n\x1a\n" + b"x" * 64
         self.number_checks: list[tuple] = []
+        self.poll_votes: dict[str, list[bytes]] = {}  # vote id -> option hashes
         self.paired: list[str] = []
         self.groups: dict[str, GroupInfo] = {}  # by the group JID's user
         self.invites: dict[str, str] = {}

@@ -10,6 +10,7 @@ interactive message builders (native-flow buttons, single-select lists)."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,8 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
     ImageMessage,
     LocationMessage,
     Message,
+    MessageContextInfo,
+    PollCreationMessage,
     ReactionMessage,
     VideoMessage,
 )
@@ -123,6 +126,17 @@ def outgoing(content: dict, *, to: str, upload: UploadResponse | None = None,
         return _buttons(content, context)
     if kind == "list":
         return _list(content, context)
+    if kind == "poll":
+        # As whatsmeow's BuildPollCreation: a fresh message secret (votes are encrypted
+        # with it; whatsmeow keeps it when the message is sent); selectable 1 for a
+        # single choice, 0 for any number.
+        return Message(
+            pollCreationMessage=PollCreationMessage(
+                name=content["question"],
+                options=[PollCreationMessage.Option(optionName=o) for o in content["options"]],
+                selectableOptionsCount=0 if content.get("multiple") else 1,
+                contextInfo=context),
+            messageContextInfo=MessageContextInfo(messageSecret=os.urandom(32)))
     if kind == "reaction":
         target = content["target"]
         return Message(reactionMessage=ReactionMessage(
@@ -281,6 +295,9 @@ def incoming(event: MessageEvent) -> Incoming:
 
 
 def _parts(m: Message) -> tuple[str, str, dict, Message | None]:
+    if m.HasField("pollUpdateMessage"):  # a vote: its options are decrypted by the client
+        key = m.pollUpdateMessage.pollCreationMessageKey
+        return "poll_vote", "", {"poll_wa_id": key.ID, "from_me": key.fromMe}, None
     if m.HasField("reactionMessage"):
         r = m.reactionMessage
         return "reaction", r.text, {"emoji": r.text, "target": {

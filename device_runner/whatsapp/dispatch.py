@@ -145,6 +145,10 @@ class Dispatcher:
         if message.from_me or message.sender is None:
             return
         content = dict(message.content)
+        if message.type == "poll_vote":
+            content = self._poll_vote(s, event, content)
+            if content is None:
+                return
         target = content.get("target")
         if isinstance(target, dict) and target.get("from_me") and target.get("wa_id"):
             # a reaction to one of our sends names it by WhatsApp's id: ours, as receipts
@@ -155,6 +159,19 @@ class Dispatcher:
             wa_id=message.wa_id, sender=message.sender, text=message.text, at=message.at,
             type=message.type, content=content, group=message.group,
             push_name=message.push_name))
+
+    def _poll_vote(self, s: Client, event, content: dict) -> dict | None:
+        """A vote on one of our polls: decrypted by neonize (with the poll's secret, kept
+        by whatsmeow when the poll was sent) into the SHA-256 of each option chosen."""
+        if not content.get("from_me") or s.client is None:
+            return None  # a vote on someone else's poll
+        try:
+            vote = s.client.decrypt_poll_vote(event)
+        except Exception:
+            log.exception("device %s: could not decrypt a poll vote", s.device_id)
+            return None
+        return {"poll_wa_id": self.ledger.ours(content["poll_wa_id"]),
+                "option_hashes": [bytes(h).hex() for h in vote.selectedOptions]}
 
     def _store_media(self, s: Client, message: convert.Incoming) -> str | None:
         if self.media is None or s.client is None:

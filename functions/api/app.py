@@ -24,6 +24,7 @@ from functions.api.routes import (  # noqa: F401 (routes)
     numbers,
     people,
     queue,
+    sandbox_polls,
     webhooks,
 )
 from functions.api.routing import Route, error_response

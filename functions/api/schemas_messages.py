@@ -21,6 +21,7 @@ from shared.content import (
     MediaKind,
     MessageRef,
     MessageType,
+    Poll,
     TargetError,
     e164,
     group_jid,
@@ -30,7 +31,8 @@ from shared.errors import ValidationFailed
 
 MAX_SCHEDULE_DAYS = 365  # a typo such as 3025 for 2025 is refused, not kept for ages
 
-CONTENT_FIELDS = ("message", "media", "location", "contacts", "buttons", "list", "reaction")
+CONTENT_FIELDS = ("message", "media", "location", "contacts", "buttons", "list", "reaction",
+                  "poll")
 
 
 class Input(BaseModel):
@@ -98,7 +100,9 @@ class SendMessage(Input):
         {"phone": "+447911123456", "message": "Tomorrow at 9", "quote": "msg_0a1b2c3d4e5f6a7b8c9d",
          "deliver_at": "2026-11-25T08:00:00Z", "priority": "low"},
         {"phone": "+447911123456", "message": "Your code is 381 204", "priority": "urgent",
-         "expires_at": "2026-11-24T10:05:00Z"}]})
+         "expires_at": "2026-11-24T10:05:00Z"},
+        {"phone": "+447911123456", "poll": {"question": "Which day suits you for delivery?",
+                                            "options": ["Monday", "Tuesday", "Wednesday"]}}]})
 
     phone: str | None = Field(default=None, description="Recipient in E.164 (+<country code>"
                               "<number>). Give phone or group.")
@@ -117,6 +121,9 @@ class SendMessage(Input):
     list: ListMessage | None = Field(default=None, description="A list of options in sections. "
                                      "Not as the first message of a chat: send a text first.")
     reaction: ReactionIn | None = None
+    poll: Poll | None = Field(default=None, description="A question with 2 to 12 options; "
+                              "votes arrive as message:poll:vote events, and the message "
+                              "shows the tally (poll_results).")
     quote: str | None = Field(default=None, min_length=1, max_length=200,
                               description="Reply quoting this message (a Utio id, or the "
                               "WhatsApp id of a message received in the chat).")
@@ -176,6 +183,11 @@ def _invalid(field: str, message: str) -> ValidationFailed:
         {"field": field, "message": message, "type": "value_error"}])
 
 
+class PollResults(BaseModel):
+    votes: dict[str, int] = Field(description="Voters per option, every option listed.")
+    voters: int = Field(description="People whose latest vote chose at least one option.")
+
+
 class MessageOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": "msg_0a1b2c3d4e5f6a7b8c9d", "device_id": "dev_5e6f7a8b9c0d1a2b3c4d",
@@ -202,6 +214,9 @@ class MessageOut(BaseModel):
     failure_reason: FailureReason | None
     deliver_at: datetime | None
     expires_at: datetime | None = None
+    poll_results: PollResults | None = Field(
+        default=None, description="A poll's tally (its latest vote from each voter); null "
+        "for other messages.")
     created_at: datetime
     sent_at: datetime | None
     delivered_at: datetime | None

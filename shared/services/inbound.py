@@ -22,6 +22,15 @@ def receive(deps: Deps, device_id: str, message: Inbound) -> None:
     device = deps.repos.devices.get(device_id)
     if device is None:
         return
+    if message.type == "poll_vote":  # a vote is the poll's, not a message of the chat
+        from shared.services import polls
+
+        content = message.content or {}
+        polls.record_vote(deps, device_id, poll_wa_id=content.get("poll_wa_id") or "",
+                          voter=message.sender, vote_wa_id=message.wa_id, at=message.at,
+                          option_hashes=list(content.get("option_hashes") or []),
+                          group=message.group)
+        return
     key = f"{device_id}:{message.wa_id}"
     record = {"id": "msg_" + hashlib.sha256(key.encode()).hexdigest()[:20],
               "wa_id": message.wa_id, "device_id": device_id,

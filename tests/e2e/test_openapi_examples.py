@@ -171,6 +171,12 @@ def run(s: Scenario, standin: StripeStandIn, stack, receiver: Receiver, auth_hos
     later = s.raw("POST", "/v1/messages", {"phone": "+447911123456", "message": "later",
                                            "deliver_at": in_a_week}).json()["id"]
     s.call("cancel_message", {"message_id": later})
+    poll = s.raw("POST", "/v1/messages", {"phone": "+447911123456", "poll": {
+        "question": "Which day?", "options": ["Monday", "Tuesday"]}}).json()["id"]
+    wait_until(lambda: s.raw("GET", f"/v1/messages/{poll}").json()["status"] != "queued", 30,
+               "the poll to be sent")
+    s.call("sandbox_poll_vote", dev, body={"message": poll, "phone": "+447911123457",
+                                           "options": ["Tuesday"]})
     file_id = s.call("upload_file")["id"]
     s.call("get_file", {"file_id": file_id})
 
@@ -282,6 +288,7 @@ def run(s: Scenario, standin: StripeStandIn, stack, receiver: Receiver, auth_hos
         check(schema, body)
         seen.add(body["event"])
     assert {"message:out:new", "message:out:sent", "message:in:new", "device:status",
+            "message:poll:vote", "device:queue:paused",
             "chat:update", "contact:update", "group:update", "webhook:test"} <= seen, seen
 
     page = s.call("list_events")

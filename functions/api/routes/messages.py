@@ -27,7 +27,7 @@ def _draft(body: SendMessage):
         return messages.ReactionRequest(message=body.reaction.message, emoji=body.reaction.emoji)
     if body.contacts is not None:
         return Contacts(contacts=body.contacts)
-    return body.location or body.buttons or body.list
+    return body.location or body.buttons or body.list or body.poll
 
 
 @api.route("POST", "/v1/messages", body=SendMessage, response=MessageOut, status=201,
@@ -39,7 +39,9 @@ def send_message(p: Principal, body: SendMessage):
     """Queues one message to one `phone` (E.164, such as `+447911123456`) or one `group`, and
     answers at once with status `queued`. Give exactly one content field: `message` (text, up
     to 6000 characters), `media` (image, audio, voice note, video or document, by URL or
-    uploaded `file`), `location`, `buttons`, `list`, `contacts` or `reaction`. The device
+    uploaded `file`), `location`, `buttons`, `list`, `contacts`, `reaction` or `poll` (a question with 2 to 12
+    options, one or several to choose: votes come as `message:poll:vote` events and the
+    message's `poll_results` keeps the tally). The device
     sends in order of `priority` (`urgent`, `high`, `normal`, `low`) at its delivery speed;
     `deliver_at` schedules it; `expires_at` makes it fail with `expired` rather than go out
     late. Status then moves `queued → sent → delivered → read`, each

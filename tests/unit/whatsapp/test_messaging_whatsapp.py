@@ -1,0 +1,56 @@
+"""Messaging part 2 over the WhatsApp adapter (the neonize stand-in, neonize's real
+types): polls go out as WhatsApp's poll creation and votes come back decrypted by
+neonize into message:poll:vote."""
+
+from __future__ import annotations
+
+import hashlib
+
+from neonize.proto.waCommon.WACommon_pb2 import MessageKey
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message, PollUpdateMessage
+
+from shared.content import Poll
+from shared.services.messages import send_message
+from tests.fakes import status_of, wait_until
+from tests.unit.whatsapp.test_runner_whatsapp import linked_device, setup, world  # noqa: F401
+
+
+def _sent_poll(c, runner, account, device, client, multiple=False):
+    poll = Poll(question="Which day?", options=["Mon", "Tue", "Wed"], multiple=multiple)
+    message, _ = send_message(c, account, phone="+447911123456", content=poll,
+                              device_id=device.id)
+    runner.handle_message_task(message.id)
+    wait_until(lambda: status_of(c, message.id) == "sent", message="the poll sent")
+    return message
+
+
+def test_a_poll_goes_out_as_whatsapps_poll_and_its_votes_come_back(setup, world):  # noqa: F811
+    c, runner, _ = setup
+    account, device, client = linked_device(c, runner, world)
+    message = _sent_poll(c, runner, account, device, client)
+    [(to, sent)] = client.sent
+    poll = sent.pollCreationMessage
+    assert to.User == "447911123456" and poll.name == "Which day?"
+    assert [o.optionName for o in poll.options] == ["Mon", "Tue", "Wed"]
+    assert poll.selectableOptionsCount == 1  # a single choice
+    assert len(sent.messageContextInfo.messageSecret) == 32
+    server_id = c.store.get("wa_sent", message.wa_id)["server_id"]
+
+    world.poll_votes["VOTE1"] = [hashlib.sha256(b"Tue").digest()]
+    client.deliver(Message(pollUpdateMessage=PollUpdateMessage(
+        pollCreationMessageKey=MessageKey(ID=server_id, fromMe=True))),
+        sender="+447911123456", wa_id="VOTE1")
+    [event] = [e for e in c.bus.published if e.event == "message:poll:vote"]
+    assert event.data["message_id"] == message.id and event.data["options"] == ["Tue"]
+    assert event.data["phone"] == "+447911123456"
+    assert c.store.get("messages", message.id)["poll_results"] == {
+        "votes": {"Mon": 0, "Tue": 1, "Wed": 0}, "voters": 1}
+
+
+def test_a_vote_on_someone_elses_poll_is_ignored(setup, world):  # noqa: F811
+    c, runner, _ = setup
+    account, device, client = linked_device(c, runner, world)
+    client.deliver(Message(pollUpdateMessage=PollUpdateMessage(
+        pollCreationMessageKey=MessageKey(ID="3EB0THEIRS", fromMe=False))),
+        sender="+447911123456", wa_id="VOTE2")
+    assert not [e for e in c.bus.published if e.event.startswith("message:")]
