@@ -14,6 +14,8 @@
   at once; a pairing code can be asked for a phone number instead. Re-linking with a
   logout links the device to another made-up number (a change of number).
 - Number checks follow the number rule; profile changes are recorded.
+- A sent message can be edited (text) and deleted for everyone, once it was delivered;
+  a test can have a contact edit or delete what they sent (inject_edit, inject_revoke).
 - A test can vote on a poll the device sent (inject_poll_vote), as WhatsApp carries a
   vote: the hashes of the chosen options.
 """
@@ -61,6 +63,8 @@ class SandboxNetwork:
         self.delivered: dict[str, tuple[str, str, str]] = {}  # wa_id -> (device, to, text)
         self.contents: dict[str, object] = {}  # wa_id -> the content model delivered
         self.send_attempts: list[str] = []
+        self.edits: dict[str, list[str]] = {}  # wa_id -> the texts it was edited to
+        self.revoked: set[str] = set()
         self.groups = SandboxGroups(exists)
 
     def deliver(self, device_id: str, wa_id: str, to: str, text: str) -> bool:
@@ -162,6 +166,36 @@ class SandboxTransport(Transport):
         listener.on_inbound(device_id, Inbound(
             wa_id=wa_id, sender=voter, text="", at=datetime.now(UTC), type="poll_vote",
             content={"poll_wa_id": poll_wa_id, "option_hashes": hashes}))
+
+    def _sent_by(self, device_id: str, wa_id: str, to: str) -> None:
+        self._connected(device_id)
+        with self.network.lock:
+            delivered = self.network.delivered.get(wa_id)
+        if delivered is None or delivered[:2] != (device_id, to):
+            raise TransportError(f"message {wa_id} was not sent from {device_id} to {to}")
+        if wa_id in self.network.revoked:
+            raise TransportError(f"message {wa_id} was deleted")
+
+    def edit_text(self, device_id, wa_id, to, text):
+        self._sent_by(device_id, wa_id, to)
+        with self.network.lock:
+            self.network.edits.setdefault(wa_id, []).append(text)
+
+    def revoke(self, device_id, wa_id, to):
+        self._sent_by(device_id, wa_id, to)
+        with self.network.lock:
+            self.network.revoked.add(wa_id)
+
+    def inject_edit(self, device_id: str, sender: str, wa_id: str, text: str) -> None:
+        """`sender` edits a message they sent the device (as WhatsApp's protocol message)."""
+        self._connected(device_id).on_inbound(device_id, Inbound(
+            wa_id=f"{wa_id}-edit-{len(text)}", sender=sender, text=text, at=datetime.now(UTC),
+            type="edit", content={"target": {"wa_id": wa_id}, "text": text}))
+
+    def inject_revoke(self, device_id: str, sender: str, wa_id: str) -> None:
+        self._connected(device_id).on_inbound(device_id, Inbound(
+            wa_id=f"{wa_id}-revoke", sender=sender, text="", at=datetime.now(UTC),
+            type="revoke", content={"target": {"wa_id": wa_id}}))
 
     def number_of(self, device_id: str) -> str:
         return self.numbers.get(device_id) or self.phone_of(device_id)

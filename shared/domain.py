@@ -211,6 +211,8 @@ class Message(Doc):
     deliver_at: datetime | None = None
     expires_at: datetime | None = None  # not sent by then: failed with reason `expired`
     poll_results: dict | None = None  # a poll's tally (shared.services.polls)
+    edited_at: datetime | None = None  # PATCH /v1/messages/{id}: `message` is the new text
+    revoked_at: datetime | None = None  # POST /v1/messages/{id}/revoke: deleted for everyone
     created_at: datetime
     sent_at: datetime | None = None
     delivered_at: datetime | None = None

@@ -21,7 +21,11 @@ class EventName(StrEnum):
     message_out_read = "message:out:read"
     message_out_failed = "message:out:failed"
     message_out_cancelled = "message:out:cancelled"
+    message_out_edited = "message:out:edited"
+    message_out_revoked = "message:out:revoked"
     message_in_new = "message:in:new"
+    message_in_edited = "message:in:edited"
+    message_in_revoked = "message:in:revoked"
     message_reaction = "message:reaction"
     message_poll_vote = "message:poll:vote"
     device_status = "device:status"
@@ -53,7 +57,7 @@ def _message(status: str, **times) -> dict:
             "content": {"type": "text", "text": "Your order #1042 has shipped"}, "quote": None,
             "priority": "normal", "reference": "order-1042", "status": status,
             "failure_reason": times.pop("failure_reason", None), "deliver_at": None,
-            "expires_at": None, "poll_results": None,
+            "expires_at": None, "poll_results": None, "edited_at": None, "revoked_at": None,
             "created_at": _AT, "sent_at": None, "delivered_at": None, "read_at": None,
             "failed_at": None, "cancelled_at": None} | times
 
@@ -75,6 +79,27 @@ _SPECS = [
                        failed_at="2026-11-24T10:00:01Z")),
     EventSpec(EventName.message_out_cancelled, "A queued outbound message was cancelled.",
               _message("cancelled", cancelled_at="2026-11-24T10:00:03Z")),
+    EventSpec(EventName.message_out_edited, "A sent text message was edited (PATCH "
+              "/v1/messages/{id}); data.message is the new text, data.edited_at when.",
+              _message("read", sent_at="2026-11-24T10:00:01Z",
+                       delivered_at="2026-11-24T10:00:02Z", read_at="2026-11-24T10:00:09Z",
+                       edited_at="2026-11-24T10:01:00Z")),
+    EventSpec(EventName.message_out_revoked, "A sent message was deleted for everyone (POST "
+              "/v1/messages/{id}/revoke); data.revoked_at says when.",
+              _message("delivered", sent_at="2026-11-24T10:00:01Z",
+                       delivered_at="2026-11-24T10:00:02Z", revoked_at="2026-11-24T10:02:00Z")),
+    EventSpec(EventName.message_in_edited, "The sender of a message that arrived edited it; "
+              "data.message is the new text, data.message_id the message as its chat lists it "
+              "(which shows the new text and edited_at).",
+              {"message_id": "msg_7c8d9e0f1a2b3c4d5e6f", "wa_id": "WA_3EB0C767D26A1D8F",
+               "phone": "+34600100999", "message": "Is my order on its way? (#1042)",
+               "at": "2026-11-24T10:01:00Z", "group": None,
+               "url": f"/v1/devices/{_DEVICE}/chats/+34600100999/messages"}),
+    EventSpec(EventName.message_in_revoked, "The sender of a message that arrived deleted it for "
+              "everyone; its chat lists it with revoked_at.",
+              {"message_id": "msg_7c8d9e0f1a2b3c4d5e6f", "wa_id": "WA_3EB0C767D26A1D8F",
+               "phone": "+34600100999", "at": "2026-11-24T10:02:00Z", "group": None,
+               "url": f"/v1/devices/{_DEVICE}/chats/+34600100999/messages"}),
     EventSpec(EventName.message_in_new, "A message arrived on a device (a reaction comes as "
               "message:reaction instead). It is kept in its chat, not among the sent "
               "messages: data.url lists the chat's messages (data.id is there, not at "
@@ -184,6 +209,11 @@ STATUS_EVENTS = {
 }
 
 
+# The events whose data is an outbound message as GET /v1/messages/{id} shows it.
+MESSAGE_EVENTS = set(STATUS_EVENTS.values()) | {EventName.message_out_edited,
+                                                 EventName.message_out_revoked}
+
+
 def known_pattern(pattern: str) -> bool:
     """'*', an event name, or a prefix ending in ':*' that covers at least one event."""
     if pattern == "*" or pattern in CATALOG:
@@ -213,6 +243,12 @@ DATA_SCHEMAS: dict[EventName, dict] = {
         {"content": {"type": "object", "description": "media (with a url to fetch it with "
                      "the API key), location, contacts, a reply's quote..."},
          "group": _NS, "chat": _NS, "push_name": _NS}),
+    EventName.message_in_edited: _obj(
+        {"message_id": _NS, "wa_id": _S, "phone": _PHONE, "message": _S, "at": _T},
+        {"group": _NS, "url": _S}),
+    EventName.message_in_revoked: _obj(
+        {"message_id": _NS, "wa_id": _S, "phone": _PHONE, "at": _T},
+        {"group": _NS, "url": _S}),
     EventName.message_reaction: _obj(
         {"id": _S, "wa_id": _S, "message_id": _NS, "message_wa_id": _NS,
          "from_me": {"type": "boolean"}, "emoji": _NS, "phone": _PHONE, "at": _T},

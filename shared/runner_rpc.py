@@ -55,8 +55,24 @@ class ProfileCall(RpcArgs):
             raise ValueError("not base64") from exc
 
 
+class EditCall(RpcArgs):
+    """POST /rpc/edit: replace the text of a sent message."""
+
+    wa_id: str
+    to: str
+    text: str = Field(min_length=1)
+
+
+class RevokeCall(RpcArgs):
+    """POST /rpc/revoke: delete a sent message for everyone."""
+
+    wa_id: str
+    to: str
+
+
 RPC_CALLS: dict[str, type[RpcArgs]] = {"pair": PairCall, "exists": ExistsCall,
-                                       "profile": ProfileCall}
+                                       "profile": ProfileCall, "edit": EditCall,
+                                       "revoke": RevokeCall}
 
 
 class RunnerUnavailable(Unavailable):

@@ -63,6 +63,8 @@ class StandInClient:
         self.running = threading.Event()
         self.ended = threading.Event()
         self.sent: list[tuple[JID, Message]] = []
+        self.edits: list[tuple[JID, str, Message]] = []  # (chat, WhatsApp id, new message)
+        self.revokes: list[tuple[JID, JID, str]] = []  # (chat, sender, WhatsApp id)
         self.uploads: list[bytes] = []
         self.profile: dict = {}
         self.logged_out = False
@@ -104,6 +106,14 @@ class StandInClient:
 
     def download_any(self, message):
         return self.world.media
+
+    def edit_message(self, chat, message_id, new_message):
+        self.edits.append((chat, message_id, new_message))
+        return SendResponse(ID=f"3EB0WA{next(self._ids):010d}", Timestamp=1_700_000_000)
+
+    def revoke_message(self, chat, sender, message_id):
+        self.revokes.append((chat, sender, message_id))
+        return SendResponse(ID=f"3EB0WA{next(self._ids):010d}", Timestamp=1_700_000_000)
 
     def decrypt_poll_vote(self, message):
         """neonize's decryption of a vote: the SHA-256 of each option chosen (what the

@@ -33,6 +33,7 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
     Message,
     MessageContextInfo,
     PollCreationMessage,
+    ProtocolMessage,
     ReactionMessage,
     VideoMessage,
 )
@@ -295,6 +296,15 @@ def incoming(event: MessageEvent) -> Incoming:
 
 
 def _parts(m: Message) -> tuple[str, str, dict, Message | None]:
+    if m.HasField("protocolMessage"):  # an edit, or a deletion for everyone
+        p = m.protocolMessage
+        target = {"wa_id": p.key.ID}
+        if p.type == ProtocolMessage.Type.MESSAGE_EDIT:
+            edited = unwrap(p.editedMessage)
+            text = edited.conversation or edited.extendedTextMessage.text
+            return "edit", text, {"target": target, "text": text}, None
+        if p.type == ProtocolMessage.Type.REVOKE:
+            return "revoke", "", {"target": target}, None
     if m.HasField("pollUpdateMessage"):  # a vote: its options are decrypted by the client
         key = m.pollUpdateMessage.pollCreationMessageKey
         return "poll_vote", "", {"poll_wa_id": key.ID, "from_me": key.fromMe}, None

@@ -9,6 +9,8 @@ import io
 import logging
 from datetime import UTC, datetime, timedelta
 
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
+
 from device_runner.transport import TransportError
 from device_runner.whatsapp import convert
 from device_runner.whatsapp.lifecycle import Client
@@ -34,6 +36,11 @@ class SentLedger:
         self._ours[server_id] = wa_id
         self.store.put("wa_sent", wa_id, {"device_id": device_id, "server_id": server_id,
                                           "at": datetime.now(UTC)})
+
+    def server_id(self, wa_id: str) -> str | None:
+        """WhatsApp's id of a message we sent (None: not sent through this adapter)."""
+        doc = self.store.get("wa_sent", wa_id)
+        return doc.get("server_id") if doc else None
 
     def ours(self, server_id: str) -> str:
         if server_id in self._ours:
@@ -108,6 +115,29 @@ class Sending:
             raise TransportError("the device is not connected")
         try:
             return self._ask(s, phones)
+        except Exception as exc:
+            raise TransportError(str(exc)) from exc
+
+    def _sent(self, device_id: str, wa_id: str) -> tuple[Client, str]:
+        s = self._ready(device_id)
+        if s is None:
+            raise TransportError("the device is not connected")
+        server_id = self.ledger.server_id(wa_id)
+        if server_id is None:
+            raise TransportError(f"message {wa_id} was not sent from this device")
+        return s, server_id
+
+    def edit_text(self, device_id, wa_id, to, text):
+        s, server_id = self._sent(device_id, wa_id)
+        try:
+            s.client.edit_message(convert.jid(to), server_id, Message(conversation=text))
+        except Exception as exc:
+            raise TransportError(str(exc)) from exc
+
+    def revoke(self, device_id, wa_id, to):
+        s, server_id = self._sent(device_id, wa_id)
+        try:
+            s.client.revoke_message(convert.jid(to), s.client.get_me().JID, server_id)
         except Exception as exc:
             raise TransportError(str(exc)) from exc
 

@@ -217,12 +217,20 @@ class MessageOut(BaseModel):
     poll_results: PollResults | None = Field(
         default=None, description="A poll's tally (its latest vote from each voter); null "
         "for other messages.")
+    edited_at: datetime | None = None
+    revoked_at: datetime | None = None
     created_at: datetime
     sent_at: datetime | None
     delivered_at: datetime | None
     read_at: datetime | None
     failed_at: datetime | None
     cancelled_at: datetime | None
+
+
+class EditMessage(Input):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"message": "Your order #1042 has shipped 🚚 (tracking: AB123)"}]})
+    message: str = Field(min_length=1, max_length=MAX_TEXT, description="The new text.")
 
 
 class MessageList(BaseModel):

@@ -31,6 +31,11 @@ def receive(deps: Deps, device_id: str, message: Inbound) -> None:
                           option_hashes=list(content.get("option_hashes") or []),
                           group=message.group)
         return
+    if message.type in ("edit", "revoke"):  # a change to a message filed before
+        from shared.services import message_changes
+
+        message_changes.receive(deps, device_id, message)
+        return
     key = f"{device_id}:{message.wa_id}"
     record = {"id": "msg_" + hashlib.sha256(key.encode()).hexdigest()[:20],
               "wa_id": message.wa_id, "device_id": device_id,

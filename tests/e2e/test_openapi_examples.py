@@ -166,6 +166,10 @@ def run(s: Scenario, standin: StripeStandIn, stack, receiver: Receiver, auth_hos
     s.call("numbers_exist")
     message = s.call("send_message")["id"]
     s.call("get_message", {"message_id": message})
+    wait_until(lambda: s.raw("GET", f"/v1/messages/{message}").json()["status"] != "queued",
+               30, "the message to be sent")
+    s.call("edit_message", {"message_id": message})
+    s.call("revoke_message", {"message_id": message})
     s.call("list_messages")
     in_a_week = (datetime.now(UTC) + timedelta(days=7)).isoformat()
     later = s.raw("POST", "/v1/messages", {"phone": "+447911123456", "message": "later",
@@ -288,7 +292,7 @@ def run(s: Scenario, standin: StripeStandIn, stack, receiver: Receiver, auth_hos
         check(schema, body)
         seen.add(body["event"])
     assert {"message:out:new", "message:out:sent", "message:in:new", "device:status",
-            "message:poll:vote", "device:queue:paused",
+            "message:poll:vote", "device:queue:paused", "message:out:edited",
             "chat:update", "contact:update", "group:update", "webhook:test"} <= seen, seen
 
     page = s.call("list_events")

@@ -3,13 +3,14 @@ from __future__ import annotations
 from functions.api.registry import Principal, api
 from functions.api.routes import files  # noqa: F401 (registers the file and usage routes)
 from functions.api.schemas_messages import (
+    EditMessage,
     MessageList,
     MessageOut,
     MessageQuery,
     SendMessage,
 )
 from shared.content import Contacts
-from shared.services import messages
+from shared.services import message_changes, messages
 
 
 def _out(message) -> MessageOut:
@@ -103,3 +104,33 @@ def cancel_message(p: Principal, message_id: str):
     failed or cancelled."""
     return _out(messages.cancel_message(p.c, p.account_id,
                                         message_id))
+
+
+@api.route("PATCH", "/v1/messages/{message_id}", body=EditMessage, response=MessageOut,
+           summary="Edit a sent text message", tag="messages", errors=(404, 409, 503))
+def edit_message(p: Principal, message_id: str, body: EditMessage):
+    """Replaces the text of a text message that was sent, for everyone in the chat, as
+    WhatsApp allows: within 15 minutes of its `sent_at`. The message shows the new
+    `message` and `edited_at`, its chat history too, and `message:out:edited` is emitted.
+
+    Errors: 404 when the message is not in this account; 409 `not_sent` (still queued,
+    failed or cancelled), `not_editable` (not a text), `message_revoked`,
+    `edit_window_passed` (more than 15 minutes after sending) or `device_not_connected`;
+    422 for an empty text or one over 6000 characters; 503 when the device's runner
+    cannot be reached (retry)."""
+    return _out(message_changes.edit(p.c, p.account_id, message_id, body.message))
+
+
+@api.route("POST", "/v1/messages/{message_id}/revoke", response=MessageOut,
+           summary="Delete a sent message for everyone", tag="messages",
+           errors=(404, 409, 503))
+def revoke_message(p: Principal, message_id: str):
+    """Deletes a sent message for everyone in the chat, as WhatsApp allows: within 60
+    hours of its `sent_at`. The message keeps its status and shows `revoked_at`;
+    `message:out:revoked` is emitted. To stop a message that was not sent yet, cancel it
+    instead (`DELETE /v1/messages/{id}`).
+
+    Errors: 404 when the message is not in this account; 409 `not_sent`,
+    `message_revoked` (deleted already), `revoke_window_passed` or
+    `device_not_connected`; 503 when the device's runner cannot be reached (retry)."""
+    return _out(message_changes.revoke(p.c, p.account_id, message_id))

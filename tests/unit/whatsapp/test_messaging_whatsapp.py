@@ -54,3 +54,44 @@ def test_a_vote_on_someone_elses_poll_is_ignored(setup, world):  # noqa: F811
         pollCreationMessageKey=MessageKey(ID="3EB0THEIRS", fromMe=False))),
         sender="+447911123456", wa_id="VOTE2")
     assert not [e for e in c.bus.published if e.event.startswith("message:")]
+
+
+def test_edit_and_revoke_go_to_neonize_on_whatsapps_id(setup, world):  # noqa: F811
+    from shared.services import message_changes
+    from tests.unit.messaging.test_message_changes import InProcessRpc
+
+    c, runner, _ = setup
+    c.__dict__["runner_rpc"] = InProcessRpc(runner)
+    account, device, client = linked_device(c, runner, world)
+    message, _ = send_message(c, account, phone="+447911123456", text="old",
+                              device_id=device.id)
+    runner.handle_message_task(message.id)
+    wait_until(lambda: status_of(c, message.id) == "sent", message="sent")
+    server_id = c.store.get("wa_sent", message.wa_id)["server_id"]
+    message_changes.edit(c, account, message.id, "new")
+    [(chat, edited_id, new)] = client.edits
+    assert (chat.User, edited_id, new.conversation) == ("447911123456", server_id, "new")
+    message_changes.revoke(c, account, message.id)
+    [(chat, sender, revoked_id)] = client.revokes
+    assert (chat.User, revoked_id) == ("447911123456", server_id)
+    assert sender.User == "34600555111"  # the device itself
+
+
+def test_a_contacts_edit_and_deletion_arrive_as_events(setup, world):  # noqa: F811
+    from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import ProtocolMessage
+
+    c, runner, _ = setup
+    account, device, client = linked_device(c, runner, world)
+    client.deliver(Message(conversation="first words"), sender="+447911123456", wa_id="IN1")
+    client.deliver(Message(protocolMessage=ProtocolMessage(
+        key=MessageKey(ID="IN1"), type=ProtocolMessage.Type.MESSAGE_EDIT,
+        editedMessage=Message(conversation="better words"))),
+        sender="+447911123456", wa_id="IN1-EDIT")
+    client.deliver(Message(protocolMessage=ProtocolMessage(
+        key=MessageKey(ID="IN1"), type=ProtocolMessage.Type.REVOKE)),
+        sender="+447911123456", wa_id="IN1-REVOKE")
+    [edited] = [e for e in c.bus.published if e.event == "message:in:edited"]
+    assert edited.data["message"] == "better words" and edited.data["wa_id"] == "IN1"
+    assert [e.data["wa_id"] for e in c.bus.published if e.event == "message:in:revoked"] == ["IN1"]
+    entry = c.store.get("chat_messages", f"{device.id}:IN1")
+    assert entry["message"] == "better words" and entry["edited_at"] and entry["revoked_at"]
