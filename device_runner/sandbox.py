@@ -14,6 +14,7 @@
   at once; a pairing code can be asked for a phone number instead. Re-linking with a
   logout links the device to another made-up number (a change of number).
 - Number checks follow the number rule; profile changes are recorded.
+- Read receipts and "typing..." are recorded (typing without the wait).
 - A sent message can be edited (text) and deleted for everyone, once it was delivered;
   a test can have a contact edit or delete what they sent (inject_edit, inject_revoke).
 - A test can vote on a poll the device sent (inject_poll_vote), as WhatsApp carries a
@@ -65,6 +66,8 @@ class SandboxNetwork:
         self.send_attempts: list[str] = []
         self.edits: dict[str, list[str]] = {}  # wa_id -> the texts it was edited to
         self.revoked: set[str] = set()
+        self.read_receipts: list[tuple[str, str, str]] = []  # (device, chat, wa_id)
+        self.typing: list[tuple[str, str, float]] = []  # (device, to, seconds) before sends
         self.groups = SandboxGroups(exists)
 
     def deliver(self, device_id: str, wa_id: str, to: str, text: str) -> bool:
@@ -175,6 +178,16 @@ class SandboxTransport(Transport):
             raise TransportError(f"message {wa_id} was not sent from {device_id} to {to}")
         if wa_id in self.network.revoked:
             raise TransportError(f"message {wa_id} was deleted")
+
+    def mark_read(self, device_id, chat, messages):
+        self._connected(device_id)
+        with self.network.lock:
+            self.network.read_receipts.extend((device_id, chat, wa_id) for wa_id, _ in messages)
+
+    def typing(self, device_id, to, seconds):
+        """Recorded, not waited for: the simulated contact sees it at once."""
+        with self.network.lock:
+            self.network.typing.append((device_id, to, seconds))
 
     def edit_text(self, device_id, wa_id, to, text):
         self._sent_by(device_id, wa_id, to)

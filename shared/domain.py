@@ -156,6 +156,11 @@ class DeviceSettings(BaseModel):
     daily_limit: int | None = Field(
         default=None, ge=1, le=100_000, description="Messages a day (UTC) this device sends "
         "at most; the rest wait for the next day. None: no daily cap beyond the warm-up.")
+    typing_seconds: int = Field(default=0, ge=0, le=20, description="Show \"typing...\" "
+                                "this long before each text goes out (0: off); a message's "
+                                "own `typing` overrides it.")
+    read_on_reply: bool = Field(default=False, description="Mark a chat read (read receipts "
+                                "to WhatsApp) when a message to it goes out.")
     warmup: Warmup = Field(default_factory=Warmup, description="The warm-up of a newly "
                            "linked number (a daily cap that grows day by day).")
 
@@ -211,6 +216,7 @@ class Message(Doc):
     deliver_at: datetime | None = None
     expires_at: datetime | None = None  # not sent by then: failed with reason `expired`
     poll_results: dict | None = None  # a poll's tally (shared.services.polls)
+    typing: int | None = None  # seconds of "typing..." before it goes out (None: the device's)
     edited_at: datetime | None = None  # PATCH /v1/messages/{id}: `message` is the new text
     revoked_at: datetime | None = None  # POST /v1/messages/{id}/revoke: deleted for everyone
     created_at: datetime

@@ -70,7 +70,14 @@ class RevokeCall(RpcArgs):
     to: str
 
 
-RPC_CALLS: dict[str, type[RpcArgs]] = {"pair": PairCall, "exists": ExistsCall,
+class ReadCall(RpcArgs):
+    """POST /rpc/read: send the read receipts of these messages of a chat."""
+
+    chat: str  # the phone (E.164) or group id
+    messages: list[tuple[str, str]]  # (wa_id, sender in E.164)
+
+
+RPC_CALLS: dict[str, type[RpcArgs]] = {"read": ReadCall, "pair": PairCall, "exists": ExistsCall,
                                        "profile": ProfileCall, "edit": EditCall,
                                        "revoke": RevokeCall}
 

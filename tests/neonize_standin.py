@@ -66,6 +66,8 @@ class StandInClient:
         self.edits: list[tuple[JID, str, Message]] = []  # (chat, WhatsApp id, new message)
         self.revokes: list[tuple[JID, JID, str]] = []  # (chat, sender, WhatsApp id)
         self.uploads: list[bytes] = []
+        self.reads: list[tuple] = []  # mark_read calls: (chat, sender, ids, receipt type)
+        self.presences: list[tuple] = []  # send_chat_presence calls: (chat, state, media)
         self.profile: dict = {}
         self.logged_out = False
         self.me = user(world.phone) if saved_jid else None
@@ -114,6 +116,12 @@ class StandInClient:
     def revoke_message(self, chat, sender, message_id):
         self.revokes.append((chat, sender, message_id))
         return SendResponse(ID=f"3EB0WA{next(self._ids):010d}", Timestamp=1_700_000_000)
+
+    def mark_read(self, *message_ids, chat, sender, receipt, timestamp=None):
+        self.reads.append((chat, sender, list(message_ids), receipt))
+
+    def send_chat_presence(self, jid, state, media):
+        self.presences.append((jid, state, media))
 
     def decrypt_poll_vote(self, message):
         """neonize's decryption of a vote: the SHA-256 of each option chosen (what the

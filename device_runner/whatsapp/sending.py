@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 from datetime import UTC, datetime, timedelta
 
 from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
@@ -126,6 +127,38 @@ class Sending:
         if server_id is None:
             raise TransportError(f"message {wa_id} was not sent from this device")
         return s, server_id
+
+    def mark_read(self, device_id, chat, messages):
+        from neonize.utils.enum import ReceiptType
+
+        s = self._ready(device_id)
+        if s is None:
+            raise TransportError("the device is not connected")
+        by_sender: dict[str, list[str]] = {}
+        for wa_id, sender in messages:
+            by_sender.setdefault(sender, []).append(wa_id)
+        try:
+            for sender, ids in by_sender.items():  # a receipt names one sender
+                s.client.mark_read(*ids, chat=convert.jid(chat), sender=convert.jid(sender),
+                                   receipt=ReceiptType.READ)
+        except Exception as exc:
+            raise TransportError(str(exc)) from exc
+
+    def typing(self, device_id, to, seconds):
+        from neonize.utils.enum import ChatPresence, ChatPresenceMedia
+
+        s = self._ready(device_id)
+        if s is None or seconds <= 0:
+            return
+        chat = convert.jid(to)
+        try:
+            s.client.send_chat_presence(chat, ChatPresence.CHAT_PRESENCE_COMPOSING,
+                                        ChatPresenceMedia.CHAT_PRESENCE_MEDIA_TEXT)
+            self.wait(threading.Event(), seconds)  # type: ignore[attr-defined]
+            s.client.send_chat_presence(chat, ChatPresence.CHAT_PRESENCE_PAUSED,
+                                        ChatPresenceMedia.CHAT_PRESENCE_MEDIA_TEXT)
+        except Exception:  # a presence is a courtesy: the message goes out regardless
+            log.warning("device %s: could not show typing to %s", device_id, to)
 
     def edit_text(self, device_id, wa_id, to, text):
         s, server_id = self._sent(device_id, wa_id)

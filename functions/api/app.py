@@ -13,6 +13,7 @@ from functions.api.routes import (  # noqa: F401 (routes)
     accounts,
     agents,
     billing,
+    chat_read,
     chats,
     contacts,
     devices,

@@ -117,6 +117,10 @@ class DeviceSettingsPatch(Input):
     daily_limit: int | None = Field(default=None, ge=0, le=100_000,
                                     description="Messages a day (UTC) at most; 0 removes the "
                                     "daily cap.")
+    typing_seconds: int | None = Field(default=None, ge=0, le=20, description="\"typing...\" "
+                                       "before each message, in seconds; 0 turns it off.")
+    read_on_reply: bool | None = Field(default=None, description="Mark a chat read when a "
+                                       "message to it goes out.")
     warmup: WarmupPatch | None = Field(default=None, description="Changes the warm-up of a "
                                        "newly linked number; the fields not given are kept.")
 

@@ -136,6 +136,9 @@ class SendMessage(Input):
         default=None, description="Send at this time (ISO 8601 with a zone), at most "
         f"{MAX_SCHEDULE_DAYS} days ahead; a time in the past sends at once.")
 
+    typing: int | None = Field(default=None, ge=0, le=20, description="Show \"typing...\" "
+                               "for this many seconds before it goes out (0: not at all); "
+                               "default: the device's typing_seconds.")
     expires_at: AwareDatetime | None = Field(
         default=None, description="Not sent by this time (ISO 8601 with a zone), the message "
         "fails with failure_reason `expired` instead of going out late (a one-time code). "
@@ -214,6 +217,7 @@ class MessageOut(BaseModel):
     failure_reason: FailureReason | None
     deliver_at: datetime | None
     expires_at: datetime | None = None
+    typing: int | None = None
     poll_results: PollResults | None = Field(
         default=None, description="A poll's tally (its latest vote from each voter); null "
         "for other messages.")

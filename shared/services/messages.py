@@ -112,7 +112,8 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
                  content: Draft | None = None, quote: str | None = None,
                  device_id: str | None = None, priority: Priority = Priority.normal,
                  reference: str | None = None, deliver_at: datetime | None = None,
-                 expires_at: datetime | None = None, idempotency_key: str | None = None,
+                 expires_at: datetime | None = None, typing: int | None = None,
+                 idempotency_key: str | None = None,
                  rng: random.Random | None = None) -> tuple[Message, bool]:
     """Queue a message; returns it and whether it was created now (False: an earlier
     request with the same Idempotency-Key created it). `text` is short for Text content."""
@@ -137,7 +138,8 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
     fingerprint = _fingerprint({"phone": phone, "group": group, "content": content,
                                 "quote": quote, "device": device_id, "priority": priority,
                                 "reference": reference, "deliver_at": deliver_at}
-                               | ({"expires_at": expires_at} if expires_at else {}))
+                               | ({"expires_at": expires_at} if expires_at else {})
+                               | ({"typing": typing} if typing is not None else {}))
     message_id = new_id("msg")
     idem_id = None
     if idempotency_key:
@@ -162,7 +164,7 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
                           type=MessageType(ready.type), phone=phone, group=group,
                           message=summary(ready), content=ready, quote=quoted,
                           priority=priority, reference=reference, deliver_at=deliver_at,
-                          expires_at=expires_at, created_at=clock.now(), quota_period=reservation.period,
+                          expires_at=expires_at, typing=typing, created_at=clock.now(), quota_period=reservation.period,
                           quota_shard=reservation.shard)
         message.wa_id = wa_message_id(message.id)
         # The message and its message:out:new are one commit (the event log): a retry

@@ -198,6 +198,7 @@ def run(s: Scenario, standin: StripeStandIn, stack, receiver: Receiver, auth_hos
     s.call("list_chats", dev)
     s.call("get_chat", in_chat)
     s.call("update_chat", in_chat)
+    s.call("read_chat", in_chat)
     s.call("list_chat_messages", in_chat)
     s.call("send_to_chat", in_chat)
     s.call("chat_link", dev | {"phone": chat})

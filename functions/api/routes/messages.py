@@ -64,7 +64,7 @@ def send_message(p: Principal, body: SendMessage):
         p.c, p.account_id, phone=body.phone, group=body.group, text=body.message,
         content=_draft(body), quote=body.quote, device_id=body.device, priority=body.priority,
         reference=body.reference, deliver_at=body.deliver_at,
-        expires_at=body.expires_at, idempotency_key=p.idempotency_key)
+        expires_at=body.expires_at, typing=body.typing, idempotency_key=p.idempotency_key)
     return _out(message), 201 if created else 200
 
 

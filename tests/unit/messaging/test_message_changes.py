@@ -127,3 +127,43 @@ def test_a_contacts_edit_and_deletion_are_filed_and_announced_once(api, dev, c, 
     sandbox.inject_revoke(dev, PHONE, "WA_IN_1")
     assert history(api, dev)[0]["revoked_at"]
     assert len(events(c, "message:in:revoked")) == 1
+
+
+# --- read receipts and typing ------------------------------------------------------------
+
+
+def test_marking_a_chat_read_sends_its_receipts(api, dev, c, world):
+    _, runner, network = world
+    sandbox = runner.transports["sandbox"]
+    for i in range(3):
+        sandbox.inject_inbound(dev, PHONE, f"question {i}", wa_id=f"WA_Q{i}")
+    chat = api.post(f"/v1/devices/{dev}/chats/{PHONE}/read")
+    assert chat.status_code == 200, chat.get_json()
+    assert chat.get_json()["unread"] == 0
+    assert sorted(w for _, _, w in network.read_receipts) == ["WA_Q0", "WA_Q1", "WA_Q2"]
+    assert api.post(f"/v1/devices/{dev}/chats/{PHONE}/read").status_code == 200
+    assert len(network.read_receipts) == 3  # nothing unread: nothing sent again
+    assert_error(api.post(f"/v1/devices/{dev}/chats/{OTHER}/read"), 404)
+    assert_error(api.post(f"/v1/devices/{dev}/chats/not-a-chat/read"), 422)
+
+
+def test_read_on_reply_and_typing_come_with_a_send(api, dev, c, world):
+    sent, runner, network = world
+    api.patch(f"/v1/devices/{dev}", json={"settings": {"read_on_reply": True,
+                                                       "typing_seconds": 3}})
+    runner.handle_device_task({"device_id": dev, "action": "refresh"})
+    runner.sessions[dev].set_speed(60_000)
+    runner.transports["sandbox"].inject_inbound(dev, PHONE, "hello?", wa_id="WA_HELLO")
+    reply = sent(message="Hello! How can we help?")
+    assert [w for _, _, w in network.read_receipts] == ["WA_HELLO"]
+    quick = sent(message="no typing for this one", typing=0)
+    assert reply["typing"] is None  # the device's 3 seconds applied
+    assert network.typing == [(dev, PHONE, 3)]
+    assert api.get(f"/v1/messages/{quick['id']}").get_json()["typing"] == 0
+
+
+@pytest.mark.parametrize("body", [{"typing": -1}, {"typing": 21}, {"typing": "soon"}])
+def test_bad_typing_is_422(api, dev, body):
+    assert_error(api.send(phone=PHONE, message="x", **body), 422)
+    setting = {"typing_seconds": body["typing"]}
+    assert_error(api.patch(f"/v1/devices/{dev}", json={"settings": setting}), 422)

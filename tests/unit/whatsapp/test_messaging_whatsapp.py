@@ -95,3 +95,27 @@ def test_a_contacts_edit_and_deletion_arrive_as_events(setup, world):  # noqa: F
     assert [e.data["wa_id"] for e in c.bus.published if e.event == "message:in:revoked"] == ["IN1"]
     entry = c.store.get("chat_messages", f"{device.id}:IN1")
     assert entry["message"] == "better words" and entry["edited_at"] and entry["revoked_at"]
+
+
+def test_read_receipts_and_typing_go_through_neonize(setup, world):  # noqa: F811
+    from neonize.utils.enum import ChatPresence, ReceiptType
+
+    from shared.services import chat_read
+    from tests.unit.messaging.test_message_changes import InProcessRpc
+
+    c, runner, _ = setup
+    c.__dict__["runner_rpc"] = InProcessRpc(runner)
+    account, device, client = linked_device(c, runner, world)
+    client.deliver(Message(conversation="hi"), sender="+447911123456", wa_id="IN_A")
+    client.deliver(Message(conversation="anyone?"), sender="+447911123456", wa_id="IN_B")
+    chat, marked = chat_read.mark_read(c, account, device.id, "+447911123456")
+    assert marked == 2 and chat.unread == 0
+    [(jid, sender, ids, receipt)] = client.reads
+    assert (jid.User, sender.User, sorted(ids), receipt) == (
+        "447911123456", "447911123456", ["IN_A", "IN_B"], ReceiptType.READ)
+    message, _ = send_message(c, account, phone="+447911123456", text="typed", typing=2,
+                              device_id=device.id)
+    runner.handle_message_task(message.id)
+    wait_until(lambda: status_of(c, message.id) == "sent", message="sent")
+    assert [state for _, state, _ in client.presences] == [
+        ChatPresence.CHAT_PRESENCE_COMPOSING, ChatPresence.CHAT_PRESENCE_PAUSED]
