@@ -164,8 +164,8 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
                           type=MessageType(ready.type), phone=phone, group=group,
                           message=summary(ready), content=ready, quote=quoted,
                           priority=priority, reference=reference, deliver_at=deliver_at,
-                          expires_at=expires_at, typing=typing, created_at=clock.now(), quota_period=reservation.period,
-                          quota_shard=reservation.shard)
+                          expires_at=expires_at, typing=typing, created_at=clock.now(),
+                          quota_period=reservation.period, quota_shard=reservation.shard)
         message.wa_id = wa_message_id(message.id)
         # The message and its message:out:new are one commit (the event log): a retry
         # with the same Idempotency-Key finds both, and a slow bus delays the answer by
