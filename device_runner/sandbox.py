@@ -63,6 +63,7 @@ class SandboxNetwork:
         self.lock = threading.Lock()
         self.delivered: dict[str, tuple[str, str, str]] = {}  # wa_id -> (device, to, text)
         self.contents: dict[str, object] = {}  # wa_id -> the content model delivered
+        self.contexts: dict[str, dict] = {}  # wa_id -> its quote / forwarded, when set
         self.send_attempts: list[str] = []
         self.edits: dict[str, list[str]] = {}  # wa_id -> the texts it was edited to
         self.revoked: set[str] = set()
@@ -115,7 +116,7 @@ class SandboxTransport(Transport):
         with self._lock:
             self._listeners.pop(device_id, None)
 
-    def send(self, device_id, wa_id, to, content, media=None):
+    def send(self, device_id, wa_id, to, content, media=None, **context):
         listener = self._listeners.get(device_id)
         if listener is None:
             return SendResult(False, FailureReason.transport_error, retryable=True)
@@ -130,6 +131,8 @@ class SandboxTransport(Transport):
         if self.network.deliver(device_id, wa_id, to, summary(content)):
             with self.network.lock:
                 self.network.contents[wa_id] = content
+                if context:
+                    self.network.contexts[wa_id] = context
             self._timer(self._delays[1],
                         lambda: listener.on_receipt(device_id, wa_id, Receipt.delivered))
             self._timer(self._delays[2], lambda: listener.on_receipt(device_id, wa_id, Receipt.read))

@@ -216,6 +216,7 @@ class Message(Doc):
     deliver_at: datetime | None = None
     expires_at: datetime | None = None  # not sent by then: failed with reason `expired`
     poll_results: dict | None = None  # a poll's tally (shared.services.polls)
+    forwarded: bool = False  # POST /v1/messages/{id}/forward: shown as forwarded
     typing: int | None = None  # seconds of "typing..." before it goes out (None: the device's)
     edited_at: datetime | None = None  # PATCH /v1/messages/{id}: `message` is the new text
     revoked_at: datetime | None = None  # POST /v1/messages/{id}/revoke: deleted for everyone

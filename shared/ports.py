@@ -307,7 +307,9 @@ class Inbound:
 class MessageSender(ABC):
     @abstractmethod
     def send(self, device_id: str, wa_id: str, to: str, content: BaseModel,
-             media: bytes | None = None) -> SendResult:
+             media: bytes | None = None, **context) -> SendResult:
         """Send `content` (a model of shared.content) under `wa_id` to `to`: an E.164 phone,
         or a group id ending in @g.us. `media` holds the file's bytes for Media content.
+        `context`, given only when set: `quote` (a MessageRef as a dict: a reply) and
+        `forwarded` (True: shown as forwarded).
         Sending the same wa_id again must not deliver twice."""

@@ -96,10 +96,15 @@ def phone(value: JID) -> str | None:
 
 
 def outgoing(content: dict, *, to: str, upload: UploadResponse | None = None,
-             quote: dict | None = None, now_ms: int | None = None) -> Message:
+             quote: dict | None = None, now_ms: int | None = None,
+             forwarded: bool = False) -> Message:
     """The waE2E.Message for one content dict (shared.content model, dumped)."""
     kind = content.get("type")
     context = _quote_context(quote, to) if quote else None
+    if forwarded:  # as WhatsApp marks a forward: "Forwarded" above the message
+        context = context or ContextInfo()
+        context.isForwarded = True
+        context.forwardingScore = 1
     if kind == "text":
         if context is None:
             return Message(conversation=content["text"])

@@ -61,14 +61,21 @@ class Sending:
         s = self.clients.get(device_id)
         return s if s is not None and s.connected and s.client is not None else None
 
-    def send(self, device_id, wa_id, to, content, media=None):
+    def send(self, device_id, wa_id, to, content, media=None, *, quote=None, forwarded=False):
         s = self._ready(device_id)
         if s is None:
             return SendResult(False, FailureReason.transport_error, retryable=True)
         if self.ledger.sent(wa_id):
             return SendResult(True)  # sent before (a retry, or a task delivered twice)
         body = content.model_dump(mode="json")
-        quote = body.pop("quote", None)
+        quote = quote or body.pop("quote", None)
+        # Our own messages are known to WhatsApp by its id for them (the ledger's)
+        if quote and quote.get("from_me"):
+            quote = {**quote, "wa_id": self.ledger.server_id(quote["wa_id"]) or quote["wa_id"]}
+        target = body.get("target")
+        if isinstance(target, dict) and target.get("from_me"):
+            body["target"] = {**target,
+                              "wa_id": self.ledger.server_id(target["wa_id"]) or target["wa_id"]}
         try:
             if not to.endswith("@g.us") and not self._exists(s, to):
                 return SendResult(False, FailureReason.number_not_on_whatsapp)
@@ -78,7 +85,8 @@ class Sending:
                 if media is None:
                     return SendResult(False, FailureReason.media_unavailable)
                 upload = s.client.upload(media, _media_type(kind))
-            message = convert.outgoing(body, to=to, upload=upload, quote=quote)
+            message = convert.outgoing(body, to=to, upload=upload, quote=quote,
+                                       forwarded=forwarded)
             response = s.client.send_message(convert.jid(to), message)
         except convert.Unsupported as exc:
             log.warning("device %s: cannot send %s: %s", device_id, wa_id, exc)

@@ -218,6 +218,7 @@ class MessageOut(BaseModel):
     deliver_at: datetime | None
     expires_at: datetime | None = None
     typing: int | None = None
+    forwarded: bool = False
     poll_results: PollResults | None = Field(
         default=None, description="A poll's tally (its latest vote from each voter); null "
         "for other messages.")
@@ -235,6 +236,28 @@ class EditMessage(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"message": "Your order #1042 has shipped 🚚 (tracking: AB123)"}]})
     message: str = Field(min_length=1, max_length=MAX_TEXT, description="The new text.")
+
+
+class ForwardMessage(Input):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"phone": "+447911123457"}, {"group": "120363025246125486@g.us", "priority": "low"}]})
+    phone: str | None = Field(default=None, description="Forward to this number (E.164); "
+                              "give phone or group.")
+    group: str | None = Field(default=None, max_length=64, description="Or to this group.")
+    device: str | None = Field(default=None, description="Send from this device; default: "
+                               "the original message's.")
+    priority: Priority = Priority.normal
+    reference: str | None = Field(default=None, max_length=200)
+
+    _broadcast = model_validator(mode="before")(_refuse_broadcast)
+    _phone = field_validator("phone")(e164)
+    _group = field_validator("group")(SendMessage._group.__func__)  # type: ignore[attr-defined]
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ForwardMessage:
+        if (self.phone is None) == (self.group is None):
+            raise _invalid("phone", "give exactly one of phone (E.164) or group (a group id)")
+        return self
 
 
 class MessageList(BaseModel):

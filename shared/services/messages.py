@@ -113,7 +113,7 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
                  device_id: str | None = None, priority: Priority = Priority.normal,
                  reference: str | None = None, deliver_at: datetime | None = None,
                  expires_at: datetime | None = None, typing: int | None = None,
-                 idempotency_key: str | None = None,
+                 forwarded: bool = False, idempotency_key: str | None = None,
                  rng: random.Random | None = None) -> tuple[Message, bool]:
     """Queue a message; returns it and whether it was created now (False: an earlier
     request with the same Idempotency-Key created it). `text` is short for Text content."""
@@ -139,7 +139,8 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
                                 "quote": quote, "device": device_id, "priority": priority,
                                 "reference": reference, "deliver_at": deliver_at}
                                | ({"expires_at": expires_at} if expires_at else {})
-                               | ({"typing": typing} if typing is not None else {}))
+                               | ({"typing": typing} if typing is not None else {})
+                               | ({"forwarded": True} if forwarded else {}))
     message_id = new_id("msg")
     idem_id = None
     if idempotency_key:
@@ -164,7 +165,8 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
                           type=MessageType(ready.type), phone=phone, group=group,
                           message=summary(ready), content=ready, quote=quoted,
                           priority=priority, reference=reference, deliver_at=deliver_at,
-                          expires_at=expires_at, typing=typing, created_at=clock.now(),
+                          expires_at=expires_at, typing=typing, forwarded=forwarded,
+                          created_at=clock.now(),
                           quota_period=reservation.period, quota_shard=reservation.shard)
         message.wa_id = wa_message_id(message.id)
         # The message and its message:out:new are one commit (the event log): a retry
@@ -397,3 +399,55 @@ def cancel_message(deps: Deps, account_id: str, message_id: str) -> Message:
                        "message that is not being sent can be cancelled", code="not_cancellable")
     quotas.release(deps.store, message.device_id, message.quota_period, message.quota_shard)
     return cancelled
+
+
+# --- forwarding -----------------------------------------------------------------------
+
+FORWARDABLE_INBOUND = ("text", "location", "contacts")
+
+
+def forward(deps: Deps, account_id: str, message_id: str, *, phone: str | None = None,
+            group: str | None = None, device_id: str | None = None,
+            priority: Priority = Priority.normal, reference: str | None = None,
+            idempotency_key: str | None = None) -> tuple[Message, bool]:
+    """Send a message again, to another phone or group, shown as forwarded: one this
+    account sent (any content but a reaction or a poll), or one received (text, location
+    or contacts). From the original's device unless `device_id` says otherwise."""
+    from shared.content import ContactCard, Contacts, Location, Poll
+    from shared.services.chats import inbound_entry
+
+    doc = deps.repos.messages.doc(message_id)
+    if doc is not None and doc.get("account_id") == account_id:
+        original = deps.repos.messages.load(doc)
+        if isinstance(original.content, Reaction | Poll):
+            raise Conflict(f"message {message_id} is a {original.type.value}: reactions and "
+                           "polls cannot be forwarded", code="not_forwardable")
+        content, source_device = original.content, original.device_id
+    else:
+        entry = inbound_entry(deps.store, account_id, message_id)
+        if entry is None:
+            raise NotFound(f"message {message_id} not found")
+        kind, fields = entry.get("type"), entry.get("content") or {}
+        if kind not in FORWARDABLE_INBOUND:
+            raise Conflict(f"message {message_id} is a received {kind} message: of received "
+                           f"messages, {', '.join(FORWARDABLE_INBOUND)} can be forwarded",
+                           code="not_forwardable")
+        try:
+            if kind == "text":
+                content = Text(text=entry.get("message") or fields.get("text") or " ")
+            elif kind == "location":
+                content = Location(**{k: fields.get(k) for k in (
+                    "latitude", "longitude", "name", "address", "url")
+                    if fields.get(k) is not None})
+            else:
+                content = Contacts(contacts=[ContactCard(name=c.get("name") or "Contact",
+                                                         phone=c.get("phone"))
+                                             for c in fields.get("contacts") or []
+                                             if c.get("phone")])
+        except ValueError as exc:  # pydantic's ValidationError: what arrived does not fit
+            raise Conflict(f"message {message_id} cannot be forwarded: {exc}",
+                           code="not_forwardable") from None
+        source_device = entry["device_id"]
+    return send_message(deps, account_id, phone=phone, group=group, content=content,
+                        device_id=device_id or source_device, priority=priority,
+                        reference=reference, forwarded=True, idempotency_key=idempotency_key)

@@ -66,9 +66,14 @@ def send_queued(deps: Deps, sender: MessageSender, message_id: str, shard: str, 
         device.settings.typing_seconds if device is not None else 0)
     if seconds and hasattr(sender, "typing"):
         sender.typing(message.device_id, message.to, seconds)  # type: ignore[attr-defined]
+    context: dict = {}
+    if message.quote is not None:
+        context["quote"] = message.quote.model_dump(mode="json")
+    if message.forwarded:
+        context["forwarded"] = True
     try:
         result = sender.send(message.device_id, message.wa_id or message.id, message.to,
-                             message.content, media)
+                             message.content, media, **context)
     except Exception:
         # A transport that raises is a transient failure like any other: the same retry
         # cap, and the claim given back between attempts.

@@ -169,6 +169,7 @@ def run(s: Scenario, standin: StripeStandIn, stack, receiver: Receiver, auth_hos
     wait_until(lambda: s.raw("GET", f"/v1/messages/{message}").json()["status"] != "queued",
                30, "the message to be sent")
     s.call("edit_message", {"message_id": message})
+    s.call("forward_message", {"message_id": message})
     s.call("revoke_message", {"message_id": message})
     s.call("list_messages")
     in_a_week = (datetime.now(UTC) + timedelta(days=7)).isoformat()

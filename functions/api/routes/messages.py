@@ -4,6 +4,7 @@ from functions.api.registry import Principal, api
 from functions.api.routes import files  # noqa: F401 (registers the file and usage routes)
 from functions.api.schemas_messages import (
     EditMessage,
+    ForwardMessage,
     MessageList,
     MessageOut,
     MessageQuery,
@@ -134,3 +135,24 @@ def revoke_message(p: Principal, message_id: str):
     `message_revoked` (deleted already), `revoke_window_passed` or
     `device_not_connected`; 503 when the device's runner cannot be reached (retry)."""
     return _out(message_changes.revoke(p.c, p.account_id, message_id))
+
+
+@api.route("POST", "/v1/messages/{message_id}/forward", body=ForwardMessage, response=MessageOut,
+           status=201, summary="Forward a message to another phone or group", tag="messages",
+           errors=(404, 409, 429))
+def forward_message(p: Principal, message_id: str, body: ForwardMessage):
+    """Queues a copy of a message to another `phone` or `group`, shown on WhatsApp as
+    forwarded (`forwarded: true`): a message you sent (text, media, location, contacts,
+    buttons, lists; not reactions or polls), or one you received (text, location,
+    contacts: its id from the chat's messages). It is a new message, with its own id,
+    status, events and quota unit, sent from the original's device unless `device` says
+    otherwise; `Idempotency-Key` is honoured.
+
+    Errors: 404 when the message is not in this account; 409 `not_forwardable` for a
+    reaction, a poll or received media; 422 without exactly one of phone or group; 429
+    `quota_exceeded` as for any message."""
+    message, created = messages.forward(
+        p.c, p.account_id, message_id, phone=body.phone, group=body.group,
+        device_id=body.device, priority=body.priority, reference=body.reference,
+        idempotency_key=p.idempotency_key)
+    return _out(message), 201 if created else 200

@@ -12,7 +12,7 @@ from device_runner.main import build_runner
 from device_runner.sandbox import SandboxNetwork, SandboxTransport
 from shared.runner_rpc import RPC_CALLS, RunnerRpc
 from tests.fakes import assert_error, wait_until
-from tests.unit.messaging.helpers import OTHER, PHONE, Timer
+from tests.unit.messaging.helpers import GROUP, OTHER, PHONE, Timer
 
 
 class InProcessRpc(RunnerRpc):
@@ -167,3 +167,47 @@ def test_bad_typing_is_422(api, dev, body):
     assert_error(api.send(phone=PHONE, message="x", **body), 422)
     setting = {"typing_seconds": body["typing"]}
     assert_error(api.patch(f"/v1/devices/{dev}", json={"settings": setting}), 422)
+
+
+# --- forwarding ----------------------------------------------------------------------------
+
+
+def test_forward_sends_a_copy_marked_forwarded(api, dev, c, world):
+    sent, runner, network = world
+    original = sent(message="Our new opening hours: 9 to 5", reference="hours")
+    response = api.post(f"/v1/messages/{original['id']}/forward", json={"group": GROUP})
+    assert response.status_code == 201, response.get_json()
+    copy = response.get_json()
+    assert copy["id"] != original["id"] and copy["forwarded"] is True
+    assert (copy["group"], copy["message"], copy["device_id"]) == (GROUP, original["message"], dev)
+    runner.handle_message_task(copy["id"])
+    wait_until(lambda: c.store.get("messages", copy["id"])["status"] == "sent", message="sent")
+    wa_id = c.store.get("messages", copy["id"])["wa_id"]
+    assert network.contexts[wa_id] == {"forwarded": True}
+    runner.transports["sandbox"].inject_inbound(dev, OTHER, "See you at 5", wa_id="WA_FWD")
+    inbound_id = history(api, dev, OTHER)[0]["id"]
+    received = api.post(f"/v1/messages/{inbound_id}/forward", json={"phone": PHONE}).get_json()
+    assert received["message"] == "See you at 5" and received["forwarded"] is True
+
+
+def test_a_reply_carries_its_quote_to_the_transport(api, dev, c, world):
+    sent, _, network = world
+    first = sent(message="Which size?")
+    reply = sent(message="Medium", quote=first["id"])
+    context = network.contexts[c.store.get("messages", reply["id"])["wa_id"]]
+    assert context["quote"]["message_id"] == first["id"] and context["quote"]["from_me"]
+
+
+def test_what_cannot_be_forwarded_is_a_clear_4xx(api, dev, c, world):
+    sent, _, _ = world
+    text = sent(message="hello")
+    reaction = api.send(phone=PHONE, reaction={"message": text["id"], "emoji": "👍"}).get_json()
+    poll = api.send(phone=PHONE, poll={"question": "Q?", "options": ["a", "b"]}).get_json()
+    for message_id in (reaction["id"], poll["id"]):
+        assert_error(api.post(f"/v1/messages/{message_id}/forward", json={"phone": OTHER}),
+                     409, "not_forwardable")
+    assert_error(api.post("/v1/messages/msg_00000000000000000000/forward",
+                          json={"phone": OTHER}), 404)
+    for body in ({}, {"phone": OTHER, "group": GROUP}, {"phone": "12"}, {"group": "x"},
+                 {"phone": OTHER, "message": "extra"}, {"group": "status@broadcast"}):
+        assert_error(api.post(f"/v1/messages/{text['id']}/forward", json=body), 422)

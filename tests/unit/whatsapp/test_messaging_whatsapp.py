@@ -119,3 +119,25 @@ def test_read_receipts_and_typing_go_through_neonize(setup, world):  # noqa: F81
     wait_until(lambda: status_of(c, message.id) == "sent", message="sent")
     assert [state for _, state, _ in client.presences] == [
         ChatPresence.CHAT_PRESENCE_COMPOSING, ChatPresence.CHAT_PRESENCE_PAUSED]
+
+
+def test_forwards_and_replies_carry_their_context_to_neonize(setup, world):  # noqa: F811
+    from shared.services import messages
+
+    c, runner, _ = setup
+    account, device, client = linked_device(c, runner, world)
+    first, _ = send_message(c, account, phone="+447911123456", text="Which size?",
+                            device_id=device.id)
+    reply, _ = send_message(c, account, phone="+447911123456", text="Medium",
+                            quote=first.id, device_id=device.id)
+    copy, _ = messages.forward(c, account, first.id, phone="+447911123457")
+    for message in (first, reply, copy):
+        runner.handle_message_task(message.id)
+    wait_until(lambda: len(client.sent) == 3, message="all three sent")
+    by_text = {m.extendedTextMessage.text or m.conversation: m for _, m in client.sent}
+    quoted = by_text["Medium"].extendedTextMessage.contextInfo
+    server_id = c.store.get("wa_sent", first.wa_id)["server_id"]  # WhatsApp's id for it
+    assert quoted.stanzaID == server_id and quoted.quotedMessage.conversation == "Which size?"
+    forwarded = [m for to, m in client.sent if to.User == "447911123457"][0]
+    assert forwarded.extendedTextMessage.contextInfo.isForwarded
+    assert forwarded.extendedTextMessage.text == "Which size?"
