@@ -57,7 +57,8 @@ def _message(status: str, **times) -> dict:
             "content": {"type": "text", "text": "Your order #1042 has shipped"}, "quote": None,
             "priority": "normal", "reference": "order-1042", "status": status,
             "failure_reason": times.pop("failure_reason", None), "deliver_at": None,
-            "expires_at": None, "typing": None, "forwarded": False, "poll_results": None, "edited_at": None, "revoked_at": None,
+            "expires_at": None, "typing": None, "forwarded": False, "poll_results": None,
+            "edited_at": None, "revoked_at": None,
             "created_at": _AT, "sent_at": None, "delivered_at": None, "read_at": None,
             "failed_at": None, "cancelled_at": None} | times
 
