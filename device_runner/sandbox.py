@@ -14,6 +14,7 @@
   at once; a pairing code can be asked for a phone number instead. Re-linking with a
   logout links the device to another made-up number (a change of number).
 - Number checks follow the number rule; profile changes are recorded.
+- A status (story) goes to status@broadcast: text, or an image or video.
 - Read receipts and "typing..." are recorded (typing without the wait).
 - A sent message can be edited (text) and deleted for everyone, once it was delivered;
   a test can have a contact edit or delete what they sent (inject_edit, inject_revoke).
@@ -32,8 +33,8 @@ from datetime import UTC, datetime
 
 from device_runner.sandbox_groups import SandboxGroups
 from device_runner.transport import GroupError, Listener, Transport, TransportError
-from shared.content import Media, is_group, summary
-from shared.domain import DeviceStatus, FailureReason
+from shared.content import Media, Text, is_group, summary
+from shared.domain import STATUS_BROADCAST, DeviceStatus, FailureReason
 from shared.ids import new_id
 from shared.inbox import GroupFailure
 from shared.phones import national_number
@@ -120,7 +121,11 @@ class SandboxTransport(Transport):
         listener = self._listeners.get(device_id)
         if listener is None:
             return SendResult(False, FailureReason.transport_error, retryable=True)
-        if is_group(to):
+        if to == STATUS_BROADCAST:
+            if not isinstance(content, Text | Media) or (
+                    isinstance(content, Media) and content.type not in ("image", "video")):
+                return SendResult(False, FailureReason.unsupported_content)
+        elif is_group(to):
             if not group_exists(to):
                 return SendResult(False, FailureReason.group_not_found)
         elif not exists(to):

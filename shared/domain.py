@@ -196,6 +196,9 @@ class Device(Doc):
     linked_at: datetime | None = None  # when its current number was linked (warm-up)
 
 
+STATUS_BROADCAST = "status@broadcast"  # where WhatsApp status posts (stories) go
+
+
 class Message(Doc):
     id: str
     account_id: str
@@ -217,6 +220,8 @@ class Message(Doc):
     expires_at: datetime | None = None  # not sent by then: failed with reason `expired`
     poll_results: dict | None = None  # a poll's tally (shared.services.polls)
     forwarded: bool = False  # POST /v1/messages/{id}/forward: shown as forwarded
+    status_post: bool = False  # POST /v1/devices/{id}/status: a status (story), to no chat
+    background: str | None = None  # a text status's colour, "#RRGGBB"
     typing: int | None = None  # seconds of "typing..." before it goes out (None: the device's)
     edited_at: datetime | None = None  # PATCH /v1/messages/{id}: `message` is the new text
     revoked_at: datetime | None = None  # POST /v1/messages/{id}/revoke: deleted for everyone
@@ -243,6 +248,8 @@ class Message(Doc):
 
     @property
     def to(self) -> str:
+        if self.status_post:
+            return STATUS_BROADCAST
         return self.group or self.phone or ""
 
 

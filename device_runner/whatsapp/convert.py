@@ -55,8 +55,27 @@ class Unsupported(ValueError):
 # --- addresses ----------------------------------------------------------------------
 
 
+STATUS_BROADCAST = "status@broadcast"
+DEFAULT_STATUS_BACKGROUND = 0xFF25D366  # WhatsApp's green, opaque
+
+
+def as_status(message: Message, background: str | None) -> Message:
+    """A status (story) post: a text one is an extended text with its background colour
+    (ARGB) and the default font, as WhatsApp's own apps post it; media as they are."""
+    if message.conversation or message.HasField("extendedTextMessage"):
+        text = message.conversation or message.extendedTextMessage.text
+        argb = (0xFF000000 | int(background[1:], 16)) if background else \
+            DEFAULT_STATUS_BACKGROUND
+        return Message(extendedTextMessage=ExtendedTextMessage(
+            text=text, backgroundArgb=argb, textArgb=0xFFFFFFFF, font=0))
+    return message
+
+
 def jid(to: str) -> JID:
     """A recipient as WhatsApp addresses it: "+<digits>" or "<digits>@g.us"."""
+    if to == STATUS_BROADCAST:
+        return JID(User="status", Server="broadcast", Device=0, RawAgent=0, Integrator=0,
+                   IsEmpty=False)
     if to.endswith("@" + GROUP_SERVER):
         return JID(User=to.split("@", 1)[0], Server=GROUP_SERVER, Device=0, RawAgent=0,
                    Integrator=0, IsEmpty=False)

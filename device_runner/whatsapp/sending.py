@@ -61,7 +61,8 @@ class Sending:
         s = self.clients.get(device_id)
         return s if s is not None and s.connected and s.client is not None else None
 
-    def send(self, device_id, wa_id, to, content, media=None, *, quote=None, forwarded=False):
+    def send(self, device_id, wa_id, to, content, media=None, *, quote=None, forwarded=False,
+             background=None):
         s = self._ready(device_id)
         if s is None:
             return SendResult(False, FailureReason.transport_error, retryable=True)
@@ -77,7 +78,8 @@ class Sending:
             body["target"] = {**target,
                               "wa_id": self.ledger.server_id(target["wa_id"]) or target["wa_id"]}
         try:
-            if not to.endswith("@g.us") and not self._exists(s, to):
+            status = to == convert.STATUS_BROADCAST
+            if not to.endswith("@g.us") and not status and not self._exists(s, to):
                 return SendResult(False, FailureReason.number_not_on_whatsapp)
             upload = None
             kind = convert.media_kind(body)
@@ -87,6 +89,8 @@ class Sending:
                 upload = s.client.upload(media, _media_type(kind))
             message = convert.outgoing(body, to=to, upload=upload, quote=quote,
                                        forwarded=forwarded)
+            if status:
+                message = convert.as_status(message, background)
             response = s.client.send_message(convert.jid(to), message)
         except convert.Unsupported as exc:
             log.warning("device %s: cannot send %s: %s", device_id, wa_id, exc)

@@ -26,6 +26,7 @@ from functions.api.routes import (  # noqa: F401 (routes)
     people,
     queue,
     sandbox_polls,
+    status_posts,
     webhooks,
 )
 from functions.api.routing import Route, error_response

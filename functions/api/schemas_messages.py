@@ -219,6 +219,8 @@ class MessageOut(BaseModel):
     expires_at: datetime | None = None
     typing: int | None = None
     forwarded: bool = False
+    status_post: bool = Field(default=False, description="A status (story) post: to no "
+                              "phone or group.")
     poll_results: PollResults | None = Field(
         default=None, description="A poll's tally (its latest vote from each voter); null "
         "for other messages.")

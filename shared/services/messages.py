@@ -34,7 +34,7 @@ from shared.content import (
     summary,
 )
 from shared.deps import Deps
-from shared.domain import Device, Message, MessageStatus, Priority
+from shared.domain import STATUS_BROADCAST, Device, Message, MessageStatus, Priority
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.ids import new_id, wa_message_id
 from shared.ports import (
@@ -113,7 +113,8 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
                  device_id: str | None = None, priority: Priority = Priority.normal,
                  reference: str | None = None, deliver_at: datetime | None = None,
                  expires_at: datetime | None = None, typing: int | None = None,
-                 forwarded: bool = False, idempotency_key: str | None = None,
+                 forwarded: bool = False, status_post: bool = False,
+                 background: str | None = None, idempotency_key: str | None = None,
                  rng: random.Random | None = None) -> tuple[Message, bool]:
     """Queue a message; returns it and whether it was created now (False: an earlier
     request with the same Idempotency-Key created it). `text` is short for Text content."""
@@ -122,7 +123,11 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
             raise ValidationFailed("nothing to send: give a text or other content",
                                    code="content_required")
         content = Text(text=text)
-    if (phone is None) == (group is None):
+    if status_post:
+        if phone is not None or group is not None:
+            raise ValidationFailed("a status goes to the device's contacts, not to a phone or "
+                                   "group", details={"field": "phone"}, code="status_has_no_target")
+    elif (phone is None) == (group is None):
         raise ValidationFailed("give exactly one of phone (E.164) or group (a group id)",
                                details={"field": "phone"}, code="target_required")
     if deliver_at is not None:
@@ -140,7 +145,9 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
                                 "reference": reference, "deliver_at": deliver_at}
                                | ({"expires_at": expires_at} if expires_at else {})
                                | ({"typing": typing} if typing is not None else {})
-                               | ({"forwarded": True} if forwarded else {}))
+                               | ({"forwarded": True} if forwarded else {})
+                               | ({"status_post": True, "background": background}
+                                  if status_post else {}))
     message_id = new_id("msg")
     idem_id = None
     if idempotency_key:
@@ -152,8 +159,13 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
     try:
         device = resolve_device(deps, account_id, device_id)
         subscriptions.ensure_can_send(device, clock.now())  # 402 after the trial or dunning ends
-        to = group or phone or ""
+        to = STATUS_BROADCAST if status_post else (group or phone or "")
         ready = _complete(deps, device, to, content, priority, deliver_at)
+        if status_post and not (isinstance(ready, Text) or (
+                isinstance(ready, Media) and ready.type in ("image", "video"))):
+            raise ValidationFailed(f"media: a {ready.type} cannot be a status; post a text, "
+                                   "an image or a video", details={"field": "media"},
+                                   code="unsupported_status_media")
         quoted = _ref(deps, device, to, quote, "quote") if quote else None
         if quoted is not None and isinstance(ready, Reaction):
             raise ValidationFailed("quote: a reaction cannot quote a message",
@@ -166,6 +178,7 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
                           message=summary(ready), content=ready, quote=quoted,
                           priority=priority, reference=reference, deliver_at=deliver_at,
                           expires_at=expires_at, typing=typing, forwarded=forwarded,
+                          status_post=status_post, background=background,
                           created_at=clock.now(),
                           quota_period=reservation.period, quota_shard=reservation.shard)
         message.wa_id = wa_message_id(message.id)

@@ -64,13 +64,15 @@ def send_queued(deps: Deps, sender: MessageSender, message_id: str, shard: str, 
             return SendOutcome.done
     seconds = message.typing if message.typing is not None else (
         device.settings.typing_seconds if device is not None else 0)
-    if seconds and hasattr(sender, "typing"):
+    if seconds and hasattr(sender, "typing") and not message.status_post:
         sender.typing(message.device_id, message.to, seconds)  # type: ignore[attr-defined]
     context: dict = {}
     if message.quote is not None:
         context["quote"] = message.quote.model_dump(mode="json")
     if message.forwarded:
         context["forwarded"] = True
+    if message.status_post:
+        context["background"] = message.background
     try:
         result = sender.send(message.device_id, message.wa_id or message.id, message.to,
                              message.content, media, **context)
@@ -85,7 +87,8 @@ def send_queued(deps: Deps, sender: MessageSender, message_id: str, shard: str, 
         if device is not None and device.settings.read_on_reply and hasattr(sender, "mark_read"):
             _read_on_reply(deps, sender, message)  # before filing ours resets the count
         transitions.mark_sent(deps, message.id, current=message)
-        chats.record_outbound(deps.store, deps.clock, message)
+        if not message.status_post:  # a status is no chat's message
+            chats.record_outbound(deps.store, deps.clock, message)
         return SendOutcome.done
     reason = result.reason or FailureReason.transport_error
     if result.retryable and attempt < MAX_SEND_ATTEMPTS:

@@ -242,6 +242,7 @@ def run(s: Scenario, standin: StripeStandIn, stack, receiver: Receiver, auth_hos
     s.call("get_queue", dev)
     s.call("resume_queue", dev)
     s.call("clear_queue", dev)
+    s.call("post_status", dev)
     s.call("inbound_media", dev | {"name": "nothing.jpg"})
 
     # The example device: read, change, link, bill and delete it.

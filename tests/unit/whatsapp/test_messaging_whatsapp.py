@@ -141,3 +141,17 @@ def test_forwards_and_replies_carry_their_context_to_neonize(setup, world):  # n
     forwarded = [m for to, m in client.sent if to.User == "447911123457"][0]
     assert forwarded.extendedTextMessage.contextInfo.isForwarded
     assert forwarded.extendedTextMessage.text == "Which size?"
+
+
+def test_a_text_status_goes_to_status_broadcast_on_its_colour(setup, world):  # noqa: F811
+    c, runner, _ = setup
+    account, device, client = linked_device(c, runner, world)
+    post, _ = send_message(c, account, text="Open on Sunday", device_id=device.id,
+                           status_post=True, background="#128C7E")
+    runner.handle_message_task(post.id)
+    wait_until(lambda: status_of(c, post.id) == "sent", message="posted")
+    [(to, sent)] = client.sent
+    assert (to.User, to.Server) == ("status", "broadcast")
+    assert sent.extendedTextMessage.text == "Open on Sunday"
+    assert sent.extendedTextMessage.backgroundArgb == 0xFF128C7E
+    assert world.number_checks == []  # no number to check
