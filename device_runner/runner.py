@@ -245,7 +245,7 @@ class Runner(Listener):
             sandbox = self.transports["sandbox"]
             try:
                 sandbox.inject_inbound(device_id, task.phone, task.message,  # type: ignore[attr-defined]
-                                       wa_id=task.wa_id)
+                                       wa_id=task.wa_id, lid=task.lid)
             except LookupError:  # not a sandbox device (any more): the task can never succeed
                 log.warning("sandbox inbound for %s dropped: not a sandbox device", device_id)
         elif action == DeviceAction.sandbox_poll_vote:

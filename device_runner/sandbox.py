@@ -14,6 +14,9 @@
   at once; a pairing code can be asked for a phone number instead. Re-linking with a
   logout links the device to another made-up number (a change of number).
 - Number checks follow the number rule; profile changes are recorded.
+- A contact can be presented by an anonymous id (LID, "<digits>@lid"), with or without
+  their number (inject_inbound's lid); messages to a LID are delivered unless its digits
+  end in 0000.
 - A status (story) goes to status@broadcast: text, or an image or video.
 - Read receipts and "typing..." are recorded (typing without the wait).
 - A sent message can be edited (text) and deleted for everyone, once it was delivered;
@@ -121,7 +124,10 @@ class SandboxTransport(Transport):
         listener = self._listeners.get(device_id)
         if listener is None:
             return SendResult(False, FailureReason.transport_error, retryable=True)
-        if to == STATUS_BROADCAST:
+        if to.endswith("@lid"):  # an anonymous id: exists unless it ends in 0000
+            if to.split("@")[0].endswith("0000"):
+                return SendResult(False, FailureReason.number_not_on_whatsapp)
+        elif to == STATUS_BROADCAST:
             if not isinstance(content, Text | Media) or (
                     isinstance(content, Media) and content.type not in ("image", "video")):
                 return SendResult(False, FailureReason.unsupported_content)
@@ -158,13 +164,17 @@ class SandboxTransport(Transport):
             self._timer(self._delays[2],
                         lambda w=wa_id: listener.on_receipt(device_id, w, Receipt.read))
 
-    def inject_inbound(self, device_id: str, sender: str, text: str, *,
-                       wa_id: str | None = None) -> None:
+    def inject_inbound(self, device_id: str, sender: str | None, text: str, *,
+                       wa_id: str | None = None, lid: str | None = None) -> None:
+        """`sender` (E.164) sends `text`; with `lid`, the sender is presented by that
+        anonymous id, as WhatsApp does: with their number beside it when `sender` is
+        given, by the anonymous id alone when not."""
         listener = self._listeners.get(device_id)
         if listener is None:
             raise LookupError(f"sandbox device {device_id} is not connected")
-        listener.on_inbound(device_id, Inbound(wa_id=wa_id or new_id("wa").upper(), sender=sender,
-                                               text=text, at=datetime.now(UTC)))
+        listener.on_inbound(device_id, Inbound(wa_id=wa_id or new_id("wa").upper(),
+                                               sender=sender or lid or "", text=text,
+                                               at=datetime.now(UTC), lid=lid))
 
     def inject_poll_vote(self, device_id: str, voter: str, poll_wa_id: str,
                          options: list[str], *, wa_id: str) -> None:

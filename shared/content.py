@@ -60,6 +60,16 @@ def e164(value: str | None) -> str | None:
         raise ValueError(exc.message.split(": ", 1)[-1]) from exc
 
 
+_LID = re.compile(r"^\d{1,24}@lid$")
+
+
+def phone_or_lid(value: str | None) -> str | None:
+    """A recipient: E.164, or an anonymous WhatsApp id ("<digits>@lid") as events give."""
+    if value is not None and _LID.match(value.strip()):
+        return value.strip()
+    return e164(value)
+
+
 _GROUP = re.compile(r"^(\d{6,22}(?:-\d{6,12})?)(?:@g\.us)?$")
 
 

@@ -220,6 +220,7 @@ class Message(Doc):
     expires_at: datetime | None = None  # not sent by then: failed with reason `expired`
     poll_results: dict | None = None  # a poll's tally (shared.services.polls)
     forwarded: bool = False  # POST /v1/messages/{id}/forward: shown as forwarded
+    lid: str | None = None  # the anonymous id it was addressed to ("<digits>@lid")
     status_post: bool = False  # POST /v1/devices/{id}/status: a status (story), to no chat
     background: str | None = None  # a text status's colour, "#RRGGBB"
     typing: int | None = None  # seconds of "typing..." before it goes out (None: the device's)

@@ -105,7 +105,10 @@ _SPECS = [
               "message:reaction instead). It is kept in its chat, not among the sent "
               "messages: data.url lists the chat's messages (data.id is there, not at "
               "GET /v1/messages/{id}). data.group is the group's id (else null); "
-              "data.content and data.push_name are there when known.",
+              "data.content and data.push_name are there when known. data.lid is the "
+              "sender's anonymous WhatsApp id when WhatsApp gave one: data.phone is then "
+              "their number once known (the device keeps the mapping, so the chat stays "
+              "one), else the anonymous id itself.",
               {"id": "msg_7c8d9e0f1a2b3c4d5e6f", "wa_id": "WA_3EB0C767D26A1D8F",
                "direction": "inbound", "type": "text", "phone": "+34600100999",
                "message": "Is my order on its way?", "received_at": _AT,
@@ -243,7 +246,10 @@ DATA_SCHEMAS: dict[EventName, dict] = {
          "phone": _PHONE, "message": _S, "received_at": _T},
         {"content": {"type": "object", "description": "media (with a url to fetch it with "
                      "the API key), location, contacts, a reply's quote..."},
-         "group": _NS, "chat": _NS, "push_name": _NS}),
+         "group": _NS, "chat": _NS, "push_name": _NS,
+         "lid": {"type": "string", "description": "the sender's anonymous WhatsApp id "
+                 "(<digits>@lid), when WhatsApp gave one; phone is then their number if "
+                 "known, else this id"}}),
     EventName.message_in_edited: _obj(
         {"message_id": _NS, "wa_id": _S, "phone": _PHONE, "message": _S, "at": _T},
         {"group": _NS, "url": _S}),

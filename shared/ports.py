@@ -302,6 +302,7 @@ class Inbound:
     content: dict | None = None  # the type's fields (device_runner/whatsapp/convert.py)
     group: str | None = None  # the group's id (<digits>@g.us) when sent to a group
     push_name: str | None = None
+    lid: str | None = None  # the sender's anonymous id ("<digits>@lid") when WhatsApp gave one
 
 
 class MessageSender(ABC):

@@ -123,6 +123,11 @@ class StandInClient:
     def send_chat_presence(self, jid, state, media):
         self.presences.append((jid, state, media))
 
+    def get_pn_from_lid(self, jid):
+        """whatsmeow's LID store: the number behind an anonymous id, if it knows it."""
+        found = self.world.lid_numbers.get(jid.User)
+        return user(found) if found else JID()
+
     def decrypt_poll_vote(self, message):
         """neonize's decryption of a vote: the SHA-256 of each option chosen (what the
         test put in world.poll_votes under the vote's message id)."""
@@ -206,9 +211,18 @@ class StandInClient:
                             MessageIDs=server_ids, Timestamp=1_700_000_100, Type=kind))
 
     def deliver(self, message: Message, *, sender: str, wa_id: str, group: str | None = None,
-                push_name: str = "Ann", from_me: bool = False, sender_alt: str | None = None):
+                push_name: str = "Ann", from_me: bool = False, sender_alt: str | None = None,
+                lid: str | None = None, hide_number: bool = False):
+        """`lid` ("<digits>@lid"): the sender presented by that anonymous id, with their
+        number as SenderAlt unless `hide_number`."""
         chat = JID(User=group.split("@")[0], Server="g.us") if group else user(sender)
         who = JID(User="123456789", Server="lid") if sender_alt else user(sender)
+        if lid:
+            who = JID(User=lid.split("@")[0], Server="lid")
+            if not hide_number:
+                sender_alt = sender
+            if not group:
+                chat = who
         source = MessageSource(Chat=chat, Sender=who, IsFromMe=from_me, IsGroup=bool(group))
         if sender_alt:
             source.SenderAlt.CopyFrom(user(sender_alt))
@@ -231,6 +245,7 @@ class StandInWhatsApp:
         self.media = b"\x89PNG\r\n\x1a\n" + b"x" * 64
         self.number_checks: list[tuple] = []
         self.poll_votes: dict[str, list[bytes]] = {}  # vote id -> option hashes
+        self.lid_numbers: dict[str, str] = {}  # LID digits -> E.164 that whatsmeow learnt
         self.paired: list[str] = []
         self.groups: dict[str, GroupInfo] = {}  # by the group JID's user
         self.invites: dict[str, str] = {}

@@ -76,6 +76,9 @@ def jid(to: str) -> JID:
     if to == STATUS_BROADCAST:
         return JID(User="status", Server="broadcast", Device=0, RawAgent=0, Integrator=0,
                    IsEmpty=False)
+    if to.endswith("@" + LID_SERVER):  # a contact known only by its anonymous id
+        return JID(User=to.split("@", 1)[0], Server=LID_SERVER, Device=0, RawAgent=0,
+                   Integrator=0, IsEmpty=False)
     if to.endswith("@" + GROUP_SERVER):
         return JID(User=to.split("@", 1)[0], Server=GROUP_SERVER, Device=0, RawAgent=0,
                    Integrator=0, IsEmpty=False)
@@ -290,6 +293,7 @@ class Incoming:
     content: dict
     media: Message | None = None
     from_me: bool = False
+    lid: str | None = None  # the sender's anonymous id, "<digits>@lid", when WhatsApp gave one
 
 
 _WRAPPERS = ("ephemeralMessage", "viewOnceMessage", "viewOnceMessageV2",
@@ -310,13 +314,22 @@ def unwrap(message: Message) -> Message:
 def incoming(event: MessageEvent) -> Incoming:
     info, source = event.Info, event.Info.MessageSource
     sender = phone(source.Sender)
-    if sender is None and source.HasField("SenderAlt"):  # a hidden (lid) sender's phone
-        sender = phone(source.SenderAlt)
+    alt = source.SenderAlt if source.HasField("SenderAlt") else None
+    if sender is None and alt is not None:  # a hidden (lid) sender's phone
+        sender = phone(alt)
+    lid = lid_text(source.Sender) or (lid_text(alt) if alt is not None else None)
     group = jid_text(source.Chat) if source.Chat.Server == GROUP_SERVER else None
     kind, text, content, media = _parts(unwrap(event.Message))
     return Incoming(wa_id=info.ID, sender=sender, group=group, push_name=info.Pushname or None,
                     at=datetime.fromtimestamp(info.Timestamp or 0, UTC), type=kind, text=text,
-                    content=content, media=media, from_me=source.IsFromMe)
+                    content=content, media=media, from_me=source.IsFromMe, lid=lid)
+
+
+def lid_text(value: JID) -> str | None:
+    """"<digits>@lid" of an anonymous-id JID; None for any other."""
+    if value.Server != LID_SERVER or not value.User.isdigit():
+        return None
+    return f"{value.User}@{LID_SERVER}"
 
 
 def _parts(m: Message) -> tuple[str, str, dict, Message | None]:

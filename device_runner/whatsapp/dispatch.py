@@ -142,7 +142,12 @@ class Dispatcher:
         if event.Info.MessageSource.Chat.Server == "broadcast":
             return  # status updates
         message = convert.incoming(event)
-        if message.from_me or message.sender is None:
+        if message.from_me:
+            return
+        sender = message.sender
+        if sender is None and message.lid is not None:  # only an anonymous id: ask WhatsApp
+            sender = self._number_of_lid(s, message.lid) or message.lid  # (the inbound flow
+        if sender is None:                                 # then looks in what it learnt)
             return
         content = dict(message.content)
         if message.type == "poll_vote":
@@ -156,9 +161,19 @@ class Dispatcher:
         if message.media is not None:
             content["url"] = self._store_media(s, message)
         s.listener.on_inbound(s.device_id, Inbound(
-            wa_id=message.wa_id, sender=message.sender, text=message.text, at=message.at,
+            wa_id=message.wa_id, sender=sender, text=message.text, at=message.at,
             type=message.type, content=content, group=message.group,
-            push_name=message.push_name))
+            push_name=message.push_name, lid=message.lid))
+
+    def _number_of_lid(self, s: Client, lid: str) -> str | None:
+        """whatsmeow's own LID store (filled from WhatsApp's usync answers)."""
+        if s.client is None:
+            return None
+        try:
+            found = s.client.get_pn_from_lid(convert.jid(lid))
+        except Exception:
+            return None
+        return convert.phone(found) if found is not None and found.User else None
 
     def _poll_vote(self, s: Client, event, content: dict) -> dict | None:
         """A vote on one of our polls: decrypted by neonize (with the poll's secret, kept

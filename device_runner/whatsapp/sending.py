@@ -79,7 +79,9 @@ class Sending:
                               "wa_id": self.ledger.server_id(target["wa_id"]) or target["wa_id"]}
         try:
             status = to == convert.STATUS_BROADCAST
-            if not to.endswith("@g.us") and not status and not self._exists(s, to):
+            hidden = to.endswith("@lid")  # an anonymous id has no number to check
+            if not to.endswith("@g.us") and not status and not hidden and \
+                    not self._exists(s, to):
                 return SendResult(False, FailureReason.number_not_on_whatsapp)
             upload = None
             kind = convert.media_kind(body)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared import phones
 from shared.domain import (
@@ -177,10 +177,22 @@ class DeviceList(BaseModel):
 class SandboxInbound(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"phone": "+447911123457", "message": "Hi, is my order on its way?"}]})
-    phone: str = Field(description="The sender, in E.164.")
+    phone: str | None = Field(default=None, description="The sender, in E.164.")
+    lid: str | None = Field(default=None, pattern=r"^\d{1,24}@lid$", description="Present the "
+                            "sender by this anonymous WhatsApp id (<digits>@lid), as WhatsApp "
+                            "does: with their number beside it when phone is given, alone "
+                            "when not.")
     message: str = Field(min_length=1, max_length=MAX_TEXT)
 
     _phone = field_validator("phone")(_e164)
+
+    @model_validator(mode="after")
+    def _sender(self) -> SandboxInbound:
+        if self.phone is None and self.lid is None:
+            raise ValidationFailed("body: phone: give the sender's phone, lid, or both",
+                                   details=[{"field": "phone", "type": "value_error",
+                                             "message": "give phone, lid or both"}])
+        return self
 
 
 class Accepted(BaseModel):

@@ -25,6 +25,7 @@ from shared.content import (
     TargetError,
     e164,
     group_jid,
+    phone_or_lid,
 )
 from shared.domain import FailureReason, MessageStatus, Priority
 from shared.errors import ValidationFailed
@@ -105,7 +106,9 @@ class SendMessage(Input):
                                             "options": ["Monday", "Tuesday", "Wednesday"]}}]})
 
     phone: str | None = Field(default=None, description="Recipient in E.164 (+<country code>"
-                              "<number>). Give phone or group.")
+                              "<number>), or the anonymous id (<digits>@lid) an event gave; "
+                              "an anonymous id whose number the device knows goes to the "
+                              "number's chat. Give phone or group.")
     group: str | None = Field(default=None, max_length=64,
                               description="A group's id (120363025246125486@g.us).")
     message: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT,
@@ -145,7 +148,7 @@ class SendMessage(Input):
         "Must be later than now and than deliver_at.")
 
     _broadcast = model_validator(mode="before")(_refuse_broadcast)
-    _phone = field_validator("phone")(e164)
+    _phone = field_validator("phone")(phone_or_lid)
 
     @field_validator("deliver_at", "expires_at")
     @classmethod
@@ -219,6 +222,8 @@ class MessageOut(BaseModel):
     expires_at: datetime | None = None
     typing: int | None = None
     forwarded: bool = False
+    lid: str | None = Field(default=None, description="The anonymous WhatsApp id it was "
+                            "addressed to; phone is the number when the device knows it.")
     status_post: bool = Field(default=False, description="A status (story) post: to no "
                               "phone or group.")
     poll_results: PollResults | None = Field(

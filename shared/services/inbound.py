@@ -31,6 +31,16 @@ def receive(deps: Deps, device_id: str, message: Inbound) -> None:
                           option_hashes=list(content.get("option_hashes") or []),
                           group=message.group)
         return
+    if message.lid:  # an anonymous id: file it under the number when known (one chat)
+        from dataclasses import replace
+
+        from shared.services import lids
+
+        if message.sender and not lids.is_lid(message.sender):
+            lids.learn(deps.store, device_id, message.lid, message.sender)
+        else:
+            known = lids.phone_of(deps.store, device_id, message.lid)
+            message = replace(message, sender=known or message.lid)
     if message.type in ("edit", "revoke"):  # a change to a message filed before
         from shared.services import message_changes
 
@@ -47,6 +57,8 @@ def receive(deps: Deps, device_id: str, message: Inbound) -> None:
         record["group"] = record["chat"] = message.group
     if message.push_name:
         record["push_name"] = message.push_name
+    if message.lid:
+        record["lid"] = message.lid
     if message.type == "reaction":  # filed in its chat, announced as a reaction
         name, data = EventName.message_reaction, reaction_data(deps, device_id, record)
     else:

@@ -133,6 +133,7 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
     if deliver_at is not None:
         deliver_at = deliver_at.astimezone(UTC)
     clock, store = deps.clock, deps.store
+    lid = phone if phone and phone.endswith("@lid") else None
     if expires_at is not None:
         expires_at = expires_at.astimezone(UTC)
         if expires_at <= max(clock.now(), deliver_at or clock.now()):
@@ -159,6 +160,10 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
     try:
         device = resolve_device(deps, account_id, device_id)
         subscriptions.ensure_can_send(device, clock.now())  # 402 after the trial or dunning ends
+        if lid is not None:  # to the number's chat when the device knows it
+            from shared.services import lids
+
+            phone = lids.phone_of(store, device.id, lid) or lid
         to = STATUS_BROADCAST if status_post else (group or phone or "")
         ready = _complete(deps, device, to, content, priority, deliver_at)
         if status_post and not (isinstance(ready, Text) or (
@@ -178,7 +183,7 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
                           message=summary(ready), content=ready, quote=quoted,
                           priority=priority, reference=reference, deliver_at=deliver_at,
                           expires_at=expires_at, typing=typing, forwarded=forwarded,
-                          status_post=status_post, background=background,
+                          status_post=status_post, background=background, lid=lid,
                           created_at=clock.now(),
                           quota_period=reservation.period, quota_shard=reservation.shard)
         message.wa_id = wa_message_id(message.id)

@@ -155,3 +155,27 @@ def test_a_text_status_goes_to_status_broadcast_on_its_colour(setup, world):  # 
     assert sent.extendedTextMessage.text == "Open on Sunday"
     assert sent.extendedTextMessage.backgroundArgb == 0xFF128C7E
     assert world.number_checks == []  # no number to check
+
+
+def test_lids_from_neonize_keep_one_chat_and_can_be_sent_to(setup, world):  # noqa: F811
+    c, runner, _ = setup
+    account, device, client = linked_device(c, runner, world)
+    lid, phone = "207435312347202@lid", "+447911123456"
+    client.deliver(Message(conversation="with my number"), sender=phone, wa_id="L1", lid=lid)
+    client.deliver(Message(conversation="by my lid alone"), sender=phone, wa_id="L2", lid=lid,
+                   hide_number=True)
+    world.lid_numbers["5550001112223"] = "+447911123499"  # only whatsmeow knows this one
+    client.deliver(Message(conversation="whatsmeow knows me"), sender="+447911123499",
+                   wa_id="L3", lid="5550001112223@lid", hide_number=True)
+    client.deliver(Message(conversation="nobody knows me"), sender="+447911123498",
+                   wa_id="L4", lid="999888777666@lid", hide_number=True)
+    events = [e.data for e in c.bus.published if e.event == "message:in:new"]
+    assert [(e["phone"], e["lid"]) for e in events] == [
+        (phone, lid), (phone, lid), ("+447911123499", "5550001112223@lid"),
+        ("999888777666@lid", "999888777666@lid")]
+    message, _ = send_message(c, account, phone="999888777666@lid", text="hello stranger",
+                              device_id=device.id)
+    runner.handle_message_task(message.id)
+    wait_until(lambda: status_of(c, message.id) == "sent", message="sent")
+    [(to, _)] = client.sent
+    assert (to.User, to.Server) == ("999888777666", "lid")
