@@ -58,7 +58,8 @@ def _message(status: str, **times) -> dict:
             "priority": "normal", "reference": "order-1042", "status": status,
             "failure_reason": times.pop("failure_reason", None), "deliver_at": None,
             "expires_at": None, "typing": None, "forwarded": False, "poll_results": None,
-            "edited_at": None, "revoked_at": None,
+            "edited_at": None, "revoked_at": None, "lid": None, "status_post": False,
+            "background": None,
             "created_at": _AT, "sent_at": None, "delivered_at": None, "read_at": None,
             "failed_at": None, "cancelled_at": None} | times
 
@@ -187,7 +188,9 @@ _SPECS = [
                "message": "A test event from Utio. Answer 2xx to acknowledge it."}),
 ]
 
-CATALOG: dict[EventName, EventSpec] = {spec.name: spec for spec in _SPECS}
+_ORDER = list(EventName)
+CATALOG: dict[EventName, EventSpec] = {spec.name: spec for spec in sorted(
+    _SPECS, key=lambda spec: _ORDER.index(spec.name))}  # listed in the enumeration's order
 DESCRIPTIONS = {name: spec.description for name, spec in CATALOG.items()}
 assert set(CATALOG) == set(EventName), "every event needs a description and an example"
 

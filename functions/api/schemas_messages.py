@@ -226,6 +226,7 @@ class MessageOut(BaseModel):
                             "addressed to; phone is the number when the device knows it.")
     status_post: bool = Field(default=False, description="A status (story) post: to no "
                               "phone or group.")
+    background: str | None = Field(default=None, description="A text status's colour.")
     poll_results: PollResults | None = Field(
         default=None, description="A poll's tally (its latest vote from each voter); null "
         "for other messages.")
