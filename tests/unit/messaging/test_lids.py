@@ -9,8 +9,15 @@ import pytest
 
 from device_runner.main import build_runner
 from device_runner.sandbox import SandboxNetwork, SandboxTransport
-from tests.fakes import assert_error, wait_until
+from tests.fakes import assert_error
+from tests.fakes import wait_until as _wait_until
 from tests.unit.messaging.helpers import PHONE, Timer
+
+
+def wait_until(predicate, timeout: float = 15.0, message: str = "condition"):
+    """A longer bound than the default: these wait on runner threads, on loaded machines."""
+    return _wait_until(predicate, timeout, message)
+
 
 LID = "207435312347202@lid"
 STRANGER = "91827364550123@lid"

@@ -11,8 +11,14 @@ from device_runner import rpc as runner_rpc
 from device_runner.main import build_runner
 from device_runner.sandbox import SandboxNetwork, SandboxTransport
 from shared.runner_rpc import RPC_CALLS, RunnerRpc
-from tests.fakes import assert_error, wait_until
+from tests.fakes import assert_error
+from tests.fakes import wait_until as _wait_until
 from tests.unit.messaging.helpers import GROUP, OTHER, PHONE, Timer
+
+
+def wait_until(predicate, timeout: float = 15.0, message: str = "condition"):
+    """A longer bound than the default: these wait on runner threads, on loaded machines."""
+    return _wait_until(predicate, timeout, message)
 
 
 class InProcessRpc(RunnerRpc):

@@ -10,9 +10,15 @@ import pytest
 from device_runner.main import build_runner
 from device_runner.sandbox import SandboxNetwork, SandboxTransport
 from shared.content import Media, Text
-from tests.fakes import assert_error, wait_until
+from tests.fakes import assert_error
+from tests.fakes import wait_until as _wait_until
 from tests.unit.messaging import helpers as h
 from tests.unit.messaging.helpers import Timer
+
+
+def wait_until(predicate, timeout: float = 15.0, message: str = "condition"):
+    """A longer bound than the default: these wait on runner threads, on loaded machines."""
+    return _wait_until(predicate, timeout, message)
 
 
 @pytest.fixture

@@ -11,8 +11,14 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message, PollUpdateMessage
 
 from shared.content import Poll
 from shared.services.messages import send_message
-from tests.fakes import status_of, wait_until
+from tests.fakes import status_of
+from tests.fakes import wait_until as _wait_until
 from tests.unit.whatsapp.test_runner_whatsapp import linked_device, setup, world  # noqa: F401
+
+
+def wait_until(predicate, timeout: float = 15.0, message: str = "condition"):
+    """A longer bound than the default: these wait on runner threads, on loaded machines."""
+    return _wait_until(predicate, timeout, message)
 
 
 def _sent_poll(c, runner, account, device, client, multiple=False):
