@@ -249,7 +249,7 @@ class Runner(Listener):
                 return False
             ready_in = (message.deliver_at - now).total_seconds()
         self._waiting[message.id] = message
-        return session.push(message.id, message.priority, message.created_at.timestamp(),
+        return session.push(message.id, message.send_rank, message.created_at.timestamp(),
                             ready_in)
 
     def requeue(self, session: SendQueue, message: Message) -> bool:

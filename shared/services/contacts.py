@@ -17,7 +17,7 @@ from shared.inbox import (
     Contact,
 )
 from shared.ports import DocumentStore, EventBus
-from shared.services.chats import chat_key
+from shared.services.chats import chat_key, rename
 from shared.services.events import publish
 from shared.services.labels import check_labels
 
@@ -108,6 +108,8 @@ def update_contact(store: DocumentStore, bus: EventBus, clock: Clock, account_id
         raise Conflict(f"contact {phone} is being changed by many requests at once; try again",
                        code="busy")
     updated = get_contact(store, account_id, device_id, phone)
+    if "name" in changes:
+        rename(store, account_id, device_id, phone, updated.name)
     publish(bus, clock, EventName.contact_update, account_id, device_id,
             contact_data(updated) | {"changed": sorted(set(updates) - {"updated_at", "version"})})
     return updated

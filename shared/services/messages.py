@@ -34,7 +34,7 @@ from shared.content import (
     summary,
 )
 from shared.deps import Deps
-from shared.domain import Device, Message, MessageStatus, Priority
+from shared.domain import Device, Message, MessageSource, MessageStatus, Priority
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.ids import new_id, wa_message_id
 from shared.ports import (
@@ -113,6 +113,7 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
                  device_id: str | None = None, priority: Priority = Priority.normal,
                  reference: str | None = None, deliver_at: datetime | None = None,
                  idempotency_key: str | None = None,
+                 source: MessageSource = MessageSource.api,
                  rng: random.Random | None = None) -> tuple[Message, bool]:
     """Queue a message; returns it and whether it was created now (False: an earlier
     request with the same Idempotency-Key created it). `text` is short for Text content."""
@@ -128,7 +129,8 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
         deliver_at = deliver_at.astimezone(UTC)
     fingerprint = _fingerprint({"phone": phone, "group": group, "content": content,
                                 "quote": quote, "device": device_id, "priority": priority,
-                                "reference": reference, "deliver_at": deliver_at})
+                                "reference": reference, "deliver_at": deliver_at,
+                                **({"source": source} if source != MessageSource.api else {})})
     clock, store = deps.clock, deps.store
     message_id = new_id("msg")
     idem_id = None
@@ -153,7 +155,8 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
         message = Message(id=message_id, account_id=account_id, device_id=device.id,
                           type=MessageType(ready.type), phone=phone, group=group,
                           message=summary(ready), content=ready, quote=quoted,
-                          priority=priority, reference=reference, deliver_at=deliver_at,
+                          priority=priority, source=source, reference=reference,
+                          deliver_at=deliver_at,
                           created_at=clock.now(), quota_period=reservation.period,
                           quota_shard=reservation.shard)
         message.wa_id = wa_message_id(message.id)
