@@ -89,7 +89,7 @@ def api_overhead(seconds: float = 3.0) -> None:
 
     c = Container(Settings(env="test", default_transport="sandbox"), store=MemoryStore(),
                   tasks=CountingQueue(), bus=InProcessBus(threaded=False))
-    _, _, key = create_account(c.store, c.clock, "bench")
+    _, _, key = create_account(c, "bench")
     account = c.store.query("accounts")[0]["id"]
     device = create_device(c, account, transport="sandbox")
     # the largest monthly quota: thousands of requests a second would spend a smaller one
@@ -178,7 +178,7 @@ def number_validation(rounds: int = 40) -> None:
 
     numbers = mixed_numbers()
     c = Container(Settings(env="test"), store=MemoryStore(), bus=InProcessBus(threaded=False))
-    _, _, key = create_account(c.store, c.clock, "bench")
+    _, _, key = create_account(c, "bench")
     client = create_app(c).test_client()
     body = json.dumps({"numbers": numbers, "country": "GB"})
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}

@@ -311,7 +311,7 @@ def _stack(devices: int, *, runner: bool, log: bool = True):
                   publisher=publisher, storage=MemoryStorage(),
                   mailer=FileOutboxMailer("/dev/null"),
                   bus=None if log else SequencedBus(publisher))
-    account, _, key = create_account(c.store, c.clock, "bench")
+    account, _, key = create_account(c, "bench")
     device_ids = [create_device(c, account.id,
                                 transport=Transport.sandbox).id for _ in range(devices)]
     for device_id in device_ids:

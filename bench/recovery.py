@@ -92,7 +92,7 @@ def restart(devices: int = 500, lease: float = 3.0, latency: float = LATENCY) ->
 
     store = _store(0.0)
     c = _container(store, "runner-0")
-    account, _, _ = create_account(c.store, c.clock, "bench")
+    account, _, _ = create_account(c, "bench")
     ids = [create_device(c, account.id, transport=Transport.sandbox).id
            for _ in range(devices)]
 
@@ -149,7 +149,7 @@ def store_pause(pause: float = 6.0, lease: float = 2.0, backlog: int = 40,
 
     store = _store(latency)
     c = _container(store, "runner-0")
-    account, _, _ = create_account(c.store, c.clock, "bench")
+    account, _, _ = create_account(c, "bench")
     device = create_device(c, account.id, transport=Transport.sandbox,
                            settings=DeviceSettings(delivery_speed=120))
     network = Timed()

@@ -37,7 +37,7 @@ class NoTasks(TaskQueue):
 count = int(sys.argv[1])
 c = Container(Settings(env="test", default_transport="sandbox"), store=MemoryStore(),
               tasks=NoTasks(), bus=InProcessBus(threaded=False))
-account, _, _ = create_account(c.store, c.clock, "bench")
+account, _, _ = create_account(c, "bench")
 runner = build_runner(c, sandbox=SandboxTransport(link_delay=0.05))
 before = rss_kib()
 for _ in range(count):
@@ -121,7 +121,7 @@ def takeover(lease: float = 2.0, rounds: int = 3) -> None:
         base = Container(Settings(env="test", default_transport="sandbox"), store=MemoryStore(),
                          tasks=NoTasks(), bus=InProcessBus(threaded=False))
         network, apps = Timed(), Apps()
-        account, _, _ = create_account(base.store, base.clock, "bench")
+        account, _, _ = create_account(base, "bench")
         device = create_device(base, account.id,
                                transport=Transport.sandbox,
                                settings=DeviceSettings(delivery_speed=120))

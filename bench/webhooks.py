@@ -265,7 +265,7 @@ def inbound_latency(samples: int = 200) -> None:
     runner.start()
     receiver = _Receiver()
     try:
-        _, _, key = create_account(c.store, c.clock, "bench")
+        _, _, key = create_account(c, "bench")
         api = api_app(c).test_client()
         auth = {"Authorization": f"Bearer {key}"}
         device = api.post("/v1/devices", json={"alias": "bench"}, headers=auth).get_json()

@@ -14,12 +14,8 @@ from device_runner.forwarding import FORWARDED_HEADER, Forwarder, locate
 from device_runner.runner import Runner
 from shared.errors import BadRequest, Conflict, UtioError
 from shared.oidc import verify_push
-from shared.runner_rpc import RPC_CALLS
+from shared.runner_rpc import RPC_CALLS, RunnerUnavailable
 from shared.runner_tasks import DeviceAction, DeviceTask, MessageTask
-
-
-class Unavailable(UtioError):
-    status, code = 503, "runner_unavailable"
 
 
 def create_app(runner: Runner, forwarder: Forwarder | None = None, keeper=None) -> Flask:
@@ -55,11 +51,11 @@ def create_app(runner: Runner, forwarder: Forwarder | None = None, keeper=None) 
             try:
                 status, answer = forwarder.forward(place.url, request.path, data, runner.shard)
             except OSError as exc:
-                raise Unavailable(f"the runner holding {device_id} is unreachable: {exc}") from exc
+                raise RunnerUnavailable(f"the runner holding {device_id} is unreachable: {exc}") from exc
             if status < 300 or (400 <= status < 500 and status != 409):
                 return jsonify(answer), status
-            raise Unavailable(f"the runner holding {device_id} answered {status}; retry")
-        raise Unavailable(f"no runner can take device {device_id} now; retry")
+            raise RunnerUnavailable(f"the runner holding {device_id} answered {status}; retry")
+        raise RunnerUnavailable(f"no runner can take device {device_id} now; retry")
 
     @app.post("/tasks/messages")
     def message_task():

@@ -18,8 +18,9 @@ from shared.domain import Device, DeviceStatus, Message, MessageStatus
 from shared.errors import Unavailable
 from shared.ports import Inbound, Receipt
 from shared.runner_tasks import DeviceAction, DeviceTask
-from shared.services import connection, inbound, linking, message_transitions, outbound
+from shared.services import inbound, message_transitions, outbound
 from shared.services import messages as message_service
+from shared.services.linking import codes, connection
 from shared.services.quotas import effective_speed
 
 log = logging.getLogger(__name__)
@@ -321,7 +322,7 @@ class Runner(Listener):
                                  code=code, phone=phone, detail=detail,
                                  guard=self.fence_of(device_id))
         if status != DeviceStatus.linking:
-            linking.clear(self.c.store, device_id)
+            codes.clear(self.c.store, device_id)
         session = self.sessions.get(device_id)
         if session:
             session.set_connected(status == DeviceStatus.connected)
@@ -332,7 +333,7 @@ class Runner(Listener):
             return
         if not self.owns(device_id):
             return
-        linking.publish_code(self.c.store, self.c.clock, device_id, qr=qr,
+        codes.publish_code(self.c.store, self.c.clock, device_id, qr=qr,
                              pairing_code=pairing_code, expires_in=expires_in)
         code = StatusCode.pairing_code if pairing_code else StatusCode.qr
         connection.record_status(self.c.store, self.c.bus, self.c.clock, device_id,

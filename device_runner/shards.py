@@ -13,7 +13,7 @@ import threading
 from device_runner.provisioner import Provisioner, request_shard
 from device_runner.runner import Runner
 from device_runner.sweep import SWEEP_SECONDS, sweep
-from shared.services import connection
+from shared.services.linking import connection
 
 log = logging.getLogger(__name__)
 

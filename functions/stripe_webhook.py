@@ -1,5 +1,5 @@
 """The `stripe_webhook` target: Stripe's events, verified on the raw body before
-anything is parsed, then applied once each (shared.services.stripe_events)."""
+anything is parsed, then applied once each (shared.billing.stripe_events)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import logging
 
 import flask
 
+from shared.billing import stripe_events
 from shared.billing.port import InvalidSignature
+from shared.billing.state import StripeOutcome
 from shared.bootstrap import Container
 from shared.errors import UtioError
-from shared.services import stripe_events
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def handle_stripe_webhook(c: Container, request: flask.Request):
     except UtioError as exc:  # e.g. Stripe unreachable: not applied, so Stripe retries
         log.warning("Stripe event %s not applied: %s", event.get("id"), exc.message)
         return _answer(exc.status, exc.body())
-    if outcome == "busy":  # another delivery of this event is being applied: retry later
+    if outcome == StripeOutcome.busy:  # another delivery of this event is being applied: retry later
         return _answer(409, {"error": {"code": "in_progress", "message": f"event {event['id']} "
                                        "is being processed", "details": None}})
-    return _answer(200, {"received": True, "event": event.get("id"), "outcome": outcome})
+    return _answer(200, {"received": True, "event": event.get("id"), "outcome": outcome.value})

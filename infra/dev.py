@@ -180,8 +180,8 @@ def dev_email() -> str:
 
 def sync_local_catalogue() -> None:
     """The plans' products, prices and VAT rates in the local Stripe (idempotent)."""
-    from shared.adapters.stripe_billing import StripeBilling
-    from shared.billing_sync import sync
+    from shared.billing.catalog_sync import sync
+    from shared.billing.stripe_adapter import StripeBilling
     from shared.settings import Settings
 
     sync(StripeBilling.from_settings(Settings.from_env()).client)
@@ -490,7 +490,7 @@ def ensure_dev_account(dev_key: str, data_dir: Path | None = None) -> tuple[str,
     from shared.services.accounts import ensure_account_with_key
 
     c = Container()
-    account_id = ensure_account_with_key(c.store, c.clock, "Development", dev_key, dev_email())
+    account_id = ensure_account_with_key(c, "Development", dev_key, dev_email())
     if data_dir is None or c.identity is None:
         return None
     from shared.services.people import ensure_owner
@@ -561,7 +561,7 @@ def run_inprocess(ports: Ports, data_dir: Path, project: str, admin_key: str,
         threading.Thread(target=server.serve_forever, daemon=True).start()
     from shared.services.accounts import ensure_account_with_key
 
-    ensure_account_with_key(c.store, c.clock, "Development", dev_key, dev_email())
+    ensure_account_with_key(c, "Development", dev_key, dev_email())
     stopping = threading.Event()
     # Before the banner: a Ctrl-C right after "ready" must stop cleanly, not with a traceback.
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: a closed terminal

@@ -150,7 +150,7 @@ class Container:
     @cached_property
     def billing(self) -> Billing:
         """Stripe; its client is built on the first call that needs it."""
-        from shared.adapters.stripe_billing import StripeBilling
+        from shared.billing.stripe_adapter import StripeBilling
 
         return StripeBilling.from_settings(self.settings)
 

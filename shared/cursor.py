@@ -1,27 +1,39 @@
-"""Opaque page cursors: the value the next page starts after, base64url-encoded."""
+"""Opaque page cursors, the one codec of every listing: the values the next page starts
+after, as a JSON list, base64url-encoded."""
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 
+from shared.encoding import b64url, unb64url
 from shared.errors import ValidationFailed
 
 
-def encode(value: str | int) -> str:
-    raw = json.dumps([value], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def encode(*values: str | int) -> str:
+    return b64url(json.dumps(list(values), separators=(",", ":")).encode())
+
+
+def decode_all(cursor: str, *kinds: type) -> tuple:
+    """The values inside a cursor from `encode`, of these types, or a 422 naming the field."""
+    try:
+        values = json.loads(unb64url(cursor))
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        values = None
+    if not isinstance(values, list) or len(values) != len(kinds):
+        raise invalid()
+    if not all(isinstance(v, k) and not isinstance(v, bool)
+               for v, k in zip(values, kinds, strict=True)):
+        raise invalid()
+    return tuple(values)
 
 
 def decode(cursor: str, kind: type) -> str | int:
-    """The value inside a cursor from `encode`, or a 422 naming the field."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        (value,) = json.loads(raw)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
-        value = None
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise ValidationFailed("cursor: not a cursor this API returned; pass next_cursor as is",
-                               details={"field": "cursor"}, code="invalid_cursor")
+    """The one value inside a cursor from `encode`."""
+    (value,) = decode_all(cursor, kind)
     return value
+
+
+def invalid() -> ValidationFailed:
+    return ValidationFailed("cursor: not a cursor this API returned; pass next_cursor as is",
+                            details={"field": "cursor"}, code="invalid_cursor")

@@ -7,18 +7,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from shared import ports
     from shared.adapters.inbound_media import MediaStore
     from shared.billing.port import Billing
     from shared.clock import Clock
-    from shared.ports import (
-        DocumentStore,
-        EventBus,
-        HttpClient,
-        Mailer,
-        MediaFetcher,
-        Storage,
-        TaskQueue,
-    )
     from shared.repositories import Repositories
     from shared.runner_rpc import RunnerRpc
     from shared.settings import Settings
@@ -26,15 +18,15 @@ if TYPE_CHECKING:
 
 class Deps(Protocol):
     settings: Settings
-    store: DocumentStore
+    store: ports.DocumentStore
     repos: Repositories
-    tasks: TaskQueue
-    bus: EventBus
+    tasks: ports.TaskQueue
+    bus: ports.EventBus
     clock: Clock
-    mailer: Mailer
-    http: HttpClient
-    storage: Storage
-    fetcher: MediaFetcher
+    mailer: ports.Mailer
+    http: ports.HttpClient
+    storage: ports.Storage
+    fetcher: ports.MediaFetcher
     billing: Billing
     runner_rpc: RunnerRpc
     inbound_media: MediaStore

@@ -45,6 +45,11 @@ class Conflict(UtioError):
     status, code = 409, "conflict"
 
 
+class QuotaExceeded(UtioError):
+    """A plan's limit (monthly messages, number checks, agents...) is used up."""
+    status, code = 429, "quota_exceeded"
+
+
 class PayloadTooLarge(UtioError):
     status, code = 413, "payload_too_large"
 

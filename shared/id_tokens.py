@@ -14,13 +14,13 @@ and reused until five minutes before it expires."""
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from shared.encoding import unb64url
 from shared.settings import Settings
 
 # audience => a signed ID token (JWT) for it; raises TokenUnavailable when there is none
@@ -58,7 +58,7 @@ def expiry_of(token: str) -> float | None:
     """The `exp` claim of a JWT (not verified: it is our own, fresh from Google)."""
     try:
         payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims = json.loads(unb64url(payload))
         return float(claims["exp"])
     except (IndexError, ValueError, KeyError, TypeError):
         return None

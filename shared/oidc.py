@@ -4,7 +4,13 @@ request (when UTIO_VERIFY_OIDC is on).
 A token that is missing, malformed, unsigned, badly signed, expired, not issued by
 Google, for another audience or from another service account answers 401. Google's
 signing certificates (settings.oidc_certs_url) that cannot be fetched answer 503, so
-the push is retried: it is our outage, not the caller's fault."""
+the push is retried: it is our outage, not the caller's fault.
+
+Why it stays although every deployment here runs with it off: behind Cloud Run's IAM
+(terraform/main.tf) the platform checks each token and strips its signature, so this
+check cannot run there; it is the only check for a push target deployed without that
+IAM in front (a public URL, another host). It costs nothing at cold start (google.auth
+is imported on the first token) and test_oidc.py keeps it working."""
 
 from __future__ import annotations
 

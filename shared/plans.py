@@ -88,7 +88,7 @@ def get_plan(plan_id: str) -> Plan:
 
 # --- billing (Stripe) -------------------------------------------------------------
 # Every plan is billed every 30 days; prices are synced to Stripe under stable lookup
-# keys (python -m shared.billing_sync), so code refers to prices by plan id only.
+# keys (python -m shared.billing.catalog_sync), so code refers to prices by plan id only.
 BILLING_INTERVAL = "day"
 BILLING_INTERVAL_COUNT = 30
 

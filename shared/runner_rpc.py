@@ -12,7 +12,7 @@ from types import EllipsisType
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared import id_tokens
-from shared.errors import UtioError
+from shared.errors import Unavailable, UtioError
 from shared.id_tokens import TokenSource
 from shared.settings import Settings
 
@@ -59,7 +59,9 @@ RPC_CALLS: dict[str, type[RpcArgs]] = {"pair": PairCall, "exists": ExistsCall,
                                        "profile": ProfileCall}
 
 
-class RunnerUnavailable(UtioError):
+class RunnerUnavailable(Unavailable):
+    """The device runner could not be reached, or answered 5xx; the caller may retry."""
+
     status, code = 503, "runner_unavailable"
 
 

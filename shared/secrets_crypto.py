@@ -11,12 +11,12 @@ runs without a key use a fixed development key; production refuses to run withou
 
 from __future__ import annotations
 
-import base64
 import binascii
 import functools
 import hashlib
 import os
 
+from shared.encoding import b64url, unb64url
 from shared.settings import Settings
 
 PREFIX = "sealed:v1:"
@@ -35,14 +35,6 @@ def _key_id(key: bytes) -> str:
     return hashlib.sha256(b"utio-key-id" + key).hexdigest()[:8]
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 class SecretBox:
     def __init__(self, keys: list[bytes]):
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # not at cold start
@@ -55,14 +47,14 @@ class SecretBox:
     def seal(self, plaintext: str, *, context: str) -> str:
         nonce = os.urandom(12)
         sealed = self._keys[self._seal_id].encrypt(nonce, plaintext.encode(), context.encode())
-        return f"{PREFIX}{self._seal_id}:{_b64(nonce + sealed)}"
+        return f"{PREFIX}{self._seal_id}:{b64url(nonce + sealed)}"
 
     def open(self, token: str, *, context: str) -> str:
         if not token.startswith(PREFIX):
             raise SealedValueError("not a sealed value")
         try:
             key_id, data = token[len(PREFIX):].split(":", 1)
-            raw = _unb64(data)
+            raw = unb64url(data)
         except (ValueError, binascii.Error) as exc:
             raise SealedValueError("malformed sealed value") from exc
         aead = self._keys.get(key_id)
@@ -82,7 +74,7 @@ def parse_keys(raw: str) -> list[bytes]:
         if not part:
             continue
         try:
-            key = _unb64(part)
+            key = unb64url(part)
         except (ValueError, binascii.Error) as exc:
             raise SecretsConfigError("UTIO_WEBHOOK_SECRET_KEY: not URL-safe base64") from exc
         if len(key) != 32:
@@ -109,7 +101,7 @@ def box(settings: Settings) -> SecretBox:
 
 
 def new_key() -> str:
-    return _b64(os.urandom(32))
+    return b64url(os.urandom(32))
 
 
 if __name__ == "__main__":

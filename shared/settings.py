@@ -6,11 +6,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 
-
-def _csv_floats(raw: str) -> tuple[float, ...]:
-    return tuple(float(part) for part in raw.split(",") if part.strip())
-
-
 # Standard Webhooks' suggested schedule, about a day in all (seconds).
 PRODUCTION_RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
 LOCAL_RETRY_SCHEDULE = (1, 2, 4, 8, 16, 32)
@@ -93,25 +88,30 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
+        """Every UTIO_<FIELD> variable, parsed by the field's type (pydantic, lax: "yes",
+        "on", "1", "true" are true, an empty value false; webhook_retry_schedule is
+        comma-separated seconds).
+        A value that does not parse raises ValueError naming the variable."""
         environ = os.environ if environ is None else environ
         values: dict = {}
         for f in fields(cls):
             raw = environ.get("UTIO_" + f.name.upper())
             if raw is None:
                 continue
-            if f.type == "bool":
-                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
-            elif f.type == "float":
-                values[f.name] = float(raw)
-            elif f.type == "int":
-                values[f.name] = int(raw)
-            elif f.name == "webhook_retry_schedule":
-                values[f.name] = _csv_floats(raw)
+            if f.name == "webhook_retry_schedule":
+                values[f.name] = [part.strip() for part in raw.split(",") if part.strip()]
             else:
-                values[f.name] = raw
-        if "webhook_retry_schedule" not in values and values.get("env", cls.env) != "production":
-            values["webhook_retry_schedule"] = LOCAL_RETRY_SCHEDULE
-        if "webhook_disable_after" not in values and values.get("env", cls.env) != "production":
-            values["webhook_disable_after"] = LOCAL_DISABLE_AFTER
+                values[f.name] = (raw.strip() or "false") if f.type == "bool" else raw
+        if values.get("env", cls.env) != "production":
+            values.setdefault("webhook_retry_schedule", LOCAL_RETRY_SCHEDULE)
+            values.setdefault("webhook_disable_after", LOCAL_DISABLE_AFTER)
         values.update(overrides)
-        return cls(**values)
+        from pydantic import TypeAdapter, ValidationError
+
+        try:
+            return TypeAdapter(cls).validate_python(values)
+        except ValidationError as exc:
+            names = ["UTIO_" + str(error["loc"][0]).upper() for error in exc.errors()]
+            problems = "; ".join(f"{name}={environ.get(name)!r}: {error['msg']}"
+                                 for name, error in zip(names, exc.errors(), strict=True))
+            raise ValueError(f"settings from the environment do not parse: {problems}") from None

@@ -6,14 +6,26 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from shared.adapters.inprocess_bus import InProcessBus
 from shared.adapters.memory_store import MemoryStore
 from shared.bootstrap import Container
-from shared.clock import Clock, FakeClock
+from shared.clock import Clock
 from shared.ports import HttpAnswer, HttpClient, TaskQueue
 from shared.settings import Settings
+
+
+class FakeClock(Clock):
+    def __init__(self, start: datetime | None = None):
+        self.current = start or datetime(2026, 1, 1, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
 
 ADMIN_KEY = "test-admin-key"
 SECRETS_KEY = "dGVzdC1zZWNyZXRzLWtleS0zMi1ieXRlcy1sb25nISE"  # 32 bytes, URL-safe base64
@@ -208,7 +220,7 @@ def assert_error(response, status: int, code: str | None = None) -> dict:
 def seed_account(c: Container, name: str = "Acme Ltd") -> str:
     from shared.services.accounts import create_account
 
-    account, _, _ = create_account(c.store, c.clock, name)
+    account, _, _ = create_account(c, name)
     return account.id
 
 

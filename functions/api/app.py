@@ -19,10 +19,10 @@ from functions.api.routes import (  # noqa: F401 (routes)
     events,
     groups,
     labels,
+    linking,
     messages,
     numbers,
     people,
-    sessions,
     webhooks,
 )
 from functions.api.routing import Route, error_response
@@ -77,7 +77,7 @@ def create_app(c: Container | None = None) -> Flask:
             return person_principal(cont, route, key, idem)
         if route.auth == "person":
             raise Unauthorized("this call needs a person's sign-in (an ID token)")
-        return Principal(cont, authenticate(cont.store, key), idem)
+        return Principal(cont, authenticate(cont, key), idem)
 
     api.install(app, principal)
     settings = get_container().settings
@@ -119,7 +119,7 @@ def create_app(c: Container | None = None) -> Flask:
 
 def _is_account_key(cont: Container, key: str) -> bool:
     try:
-        authenticate(cont.store, key)
+        authenticate(cont, key)
         return True
     except UtioError:
         return False

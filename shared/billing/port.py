@@ -1,5 +1,5 @@
 """The Billing port: what Utio asks of its billing system (Stripe). The adapter is
-shared/adapters/stripe_billing.py; it speaks Stripe's API through the stripe SDK."""
+shared/billing/stripe_adapter.py; it speaks Stripe's API through the stripe SDK."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from shared.errors import UtioError
+from shared.errors import Unavailable, UtioError
 
 # Stripe subscription statuses in which the subscription still bills the device.
 LIVE = ("trialing", "active", "past_due", "unpaid", "paused")
@@ -18,7 +18,7 @@ class PaymentRequired(UtioError):
     status, code = 402, "payment_required"
 
 
-class BillingUnavailable(UtioError):
+class BillingUnavailable(Unavailable):
     """Stripe could not be reached or failed; the caller may retry."""
 
     status, code = 503, "billing_unavailable"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
+from shared.billing import trials
 from shared.clock import Clock, SystemClock
 from shared.domain import BillingStatus, Device
 from shared.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -15,7 +16,7 @@ from shared.ids import new_id
 from shared.inbox import Agent, AgentRole
 from shared.plans import DEFAULT_PLAN, PLANS
 from shared.ports import DocumentStore, Mailer
-from shared.services import quotas, trials
+from shared.services import quotas
 from shared.services.accounts import hash_key
 
 TOKEN_PREFIX = "utio_agt_"

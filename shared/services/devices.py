@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from shared import names
+from shared.billing import trials
 from shared.deps import Deps
-from shared.domain import Device, DeviceSettings, FailureReason, Transport
-from shared.errors import BadRequest
+from shared.domain import Device, DeviceSettings, DeviceStatus, FailureReason, Transport
+from shared.errors import BadRequest, Conflict
 from shared.ids import new_id
 from shared.plans import DEFAULT_PLAN
 from shared.ports import TaskQueue
-from shared.services import message_transitions, trials
+from shared.services import message_transitions
 
 
 def _control(tasks: TaskQueue, payload: dict) -> None:
@@ -67,3 +68,9 @@ def inject_sandbox_inbound(deps: Deps, account_id: str, device_id: str, phone: s
     # message, which the inbound flow files and announces once.
     _control(deps.tasks, {"device_id": device_id, "action": "sandbox_inbound", "phone": phone,
                           "wa_id": new_id("wa").upper(), "message": text})
+
+
+def require_connected(device: Device) -> None:
+    if device.status != DeviceStatus.connected:
+        raise Conflict(f"device {device.id} is {device.status.value}, not connected; link it "
+                       f"first (GET /v1/devices/{device.id}/scan)", code="device_not_connected")

@@ -9,8 +9,6 @@ reservation undoes it, so a retry starts clean."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import random
@@ -20,8 +18,10 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
 
+from shared import cursor as cursor_codec
 from shared import media as media_types
 from shared import names
+from shared.billing import subscriptions
 from shared.content import (
     Buttons,
     ListMessage,
@@ -44,7 +44,7 @@ from shared.ports import (
 from shared.repositories.chats import chat_key, entry_doc_id
 from shared.repositories.messages import SENT
 from shared.runner_tasks import MessageTask
-from shared.services import billing, event_log, files, quotas
+from shared.services import event_log, files, quotas
 from shared.services.events import message_status_event
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
@@ -142,7 +142,7 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
     reservation = None
     try:
         device = resolve_device(deps, account_id, device_id)
-        billing.ensure_can_send(device, clock.now())  # 402 after the trial or dunning ends
+        subscriptions.ensure_can_send(device, clock.now())  # 402 after the trial or dunning ends
         to = group or phone or ""
         ready = _complete(deps, device, to, content, priority, deliver_at)
         quoted = _ref(deps, device, to, quote, "quote") if quote else None
@@ -344,17 +344,15 @@ def get_message(deps: Deps, account_id: str, message_id: str) -> Message:
 
 
 def _cursor(message: Message) -> str:
-    raw = json.dumps([message.created_at.isoformat(), message.id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursor_codec.encode(message.created_at.isoformat(), message.id)
 
 
 def _uncursor(cursor: str) -> tuple[datetime, str]:
+    stamp, message_id = cursor_codec.decode_all(cursor, str, str)
     try:
-        stamp, message_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(stamp), str(message_id)
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise ValidationFailed("cursor: not a cursor from an earlier page (next_cursor)",
-                               details={"field": "cursor"}, code="invalid_cursor") from exc
+        return datetime.fromisoformat(stamp), message_id
+    except ValueError as exc:
+        raise cursor_codec.invalid() from exc
 
 
 def list_messages(deps: Deps, account_id: str, *, device_id: str | None = None,

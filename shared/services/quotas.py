@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 
 from shared.clock import Clock
 from shared.domain import Device
-from shared.errors import PayloadTooLarge, UtioError
+from shared.errors import PayloadTooLarge, QuotaExceeded
 from shared.plans import MB, Plan, get_plan
 from shared.ports import DocumentStore, Mailer
 
@@ -39,10 +39,6 @@ SHARDS = 32
 COUNTERS = "usage_counters"
 NOTICES = "limit_notices"
 MESSAGES = "messages_per_month"
-
-
-class QuotaExceeded(UtioError):
-    status, code = 429, "quota_exceeded"
 
 
 @dataclass(frozen=True)

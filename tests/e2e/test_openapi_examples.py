@@ -23,8 +23,8 @@ from werkzeug.serving import make_server
 
 from infra.local_stripe import StripeStandIn, event, sign
 from infra.openapi_json import document
-from shared.adapters.stripe_billing import StripeBilling
-from shared.billing_sync import sync
+from shared.billing.catalog_sync import sync
+from shared.billing.stripe_adapter import StripeBilling
 from tests.e2e.stack import running_stack, wait_until
 from tests.unit.test_openapi_examples import check
 

@@ -40,10 +40,9 @@ from shared.adapters.inprocess_bus import InProcessBus
 from shared.adapters.memory_store import MemoryStore
 from shared.adapters.storage import MemoryStorage
 from shared.bootstrap import Container
-from shared.clock import FakeClock
 from shared.domain import Event, Priority, WebhookRoute
 from shared.indexes import ASC, CONTAINS, DESC, needs_index, served
-from tests.fakes import FakeTaskQueue, make_settings
+from tests.fakes import FakeClock, FakeTaskQueue, make_settings
 from tests.infra.tools import ROOT, TERRAFORM_DIR, evaluate, variable_blocks
 
 SOURCES = ("shared", "device_runner", "functions")
@@ -55,7 +54,7 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 # Files that name an expiry field only in what they answer, never in a document they
 # write, and why.
 ANSWERS_ONLY = {
-    "shared/services/device_sessions.py": "pairing_code() answers with the device_links "
+    "shared/services/linking/scan.py": "pairing_code() answers with the device_links "
                                           "document's expires_at (linking.py writes it)",
 }
 
@@ -303,10 +302,10 @@ def run_flows(store: RecordingStore, monkeypatch) -> None:
     # a webhook's delivery log
     store.put("webhooks", "wh_1", {"account_id": "acc_1"})
     every_combination(delivery_log.list_deliveries, deps, "acc_1", "wh_1",
-                      cursors={"cursor": delivery_log.cursor_of("20260301T120000.000000~dlv_1")})
+                      cursors={"after": cursor.encode("20260301T120000.000000~dlv_1")})
     # the event log: GET /v1/events in both directions, and the sweep
-    from shared.clock import FakeClock as Clock
     from shared.services import event_feed, event_log
+    from tests.fakes import FakeClock as Clock
 
     position = event_feed.encode_position((NOW, "evt_1"))
     for names in (None, ["device:status"], ["message:*"]):
@@ -324,7 +323,9 @@ def run_flows(store: RecordingStore, monkeypatch) -> None:
 
 def write_expiring_documents(store: RecordingStore) -> None:
     """Each writer of a document with an expiry field, once."""
-    from shared.services import files, linking, messages, stripe_events
+    from shared.billing import stripe_events
+    from shared.services import files, messages
+    from shared.services.linking import codes
     from shared.services.webhooks import fanout as webhook_fanout
 
     deps = _deps(store)
@@ -335,7 +336,7 @@ def write_expiring_documents(store: RecordingStore) -> None:
     route = WebhookRoute(id="wh_1", account_id="acc_1", events=["*"])
     event = Event(id="evt_1", event="message:sent", created_at=NOW, account="acc_1", data={})
     webhook_fanout.enqueue_delivery(deps, route, event)
-    linking.publish_code(store, clock, "dev_1", qr="2@qr")  # the runner, while linking
+    codes.publish_code(store, clock, "dev_1", qr="2@qr")  # the runner, while linking
     from shared.services.event_log import EventLog
     from shared.services.event_relay import Relay
 
@@ -456,13 +457,15 @@ def test_every_expiring_document_has_a_ttl_policy_and_every_policy_is_used():
 
 
 def test_ttl_policies_match_the_code_s_retention():
+    from shared.billing import stripe_events
     from shared.repositories.messages import IdempotencyKeys
-    from shared.services import event_log, event_relay, files, linking, stripe_events
+    from shared.services import event_log, event_relay, files
+    from shared.services.linking import codes
     from shared.services.webhooks import fanout as webhook_fanout
 
     assert {("deliveries", "expire_at"), ("stripe_events", "expire_at"),
             (IdempotencyKeys.name, "expires_at"), (files.FILES, "expires_at"),
-            (linking.LINKS, "expires_at"), (event_log.EVENTS, "expire_at"),
+            (codes.LINKS, "expires_at"), (event_log.EVENTS, "expire_at"),
             (event_relay.RELAYS, "expire_at")} == set(indexes.TTL)
     assert event_log.RETENTION == timedelta(days=30)  # docs/events.md states it
     assert stripe_events.EVENTS == "stripe_events"

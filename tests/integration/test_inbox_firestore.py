@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared.clock import FakeClock
 from shared.domain import Message
 from shared.services import chats, contacts, labels
+from tests.fakes import FakeClock
 
 pytestmark = pytest.mark.emulator
 

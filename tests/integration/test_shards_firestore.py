@@ -11,10 +11,10 @@ from device_runner.leases import Leases
 from device_runner.sandbox import SandboxNetwork
 from shared.adapters.inprocess_bus import InProcessBus
 from shared.bootstrap import Container
-from shared.clock import FakeClock
 from shared.ports import Guard
 from shared.services import message_transitions
 from tests.fakes import (
+    FakeClock,
     FakeTaskQueue,
     make_settings,
     message_events,

@@ -22,14 +22,14 @@ from infra.local_tasks import create_app as tasks_app
 from shared.adapters.firestore_store import FirestoreStore
 from shared.adapters.local_dispatcher import LocalDispatcher
 from shared.bootstrap import Container
-from shared.clock import FakeClock, SystemClock
+from shared.clock import SystemClock
 from shared.domain import Event
 from shared.ids import new_id
 from shared.services.webhooks import delivery as webhook_delivery
 from shared.services.webhooks import delivery_log, registration
 from shared.services.webhooks import fanout as webhook_fanout
 from shared.settings import Settings
-from tests.fakes import FakeHttp, FakeTaskQueue
+from tests.fakes import FakeClock, FakeHttp, FakeTaskQueue
 from tests.integration.webhooks_emulators import emulator_host, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,7 +96,7 @@ def test_delivery_log_pages_on_firestore(store, project):
     seen, cursor = [], None
     while True:
         page, cursor = delivery_log.list_deliveries(c, "acc_1", webhook.id, limit=5,
-                                                    cursor=cursor)
+                                                    after=cursor)
         seen += [d.id for d in page]
         if not cursor:
             break

@@ -25,7 +25,7 @@ def test_default_transport_comes_from_settings():
     client = create_app(c).test_client()
     from shared.services.accounts import create_account
 
-    _, _, key = create_account(c.store, c.clock, "Acme")
+    _, _, key = create_account(c, "Acme")
     response = client.post("/v1/devices", json={}, headers={"Token": key})
     assert response.status_code == 201
     assert response.get_json()["transport"] == "whatsapp"

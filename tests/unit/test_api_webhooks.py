@@ -77,7 +77,7 @@ def test_non_http_url_is_422(api, url):
 @pytest.fixture
 def production_api():
     c = make_container(settings=make_settings(env="production", allow_private_webhooks=False))
-    _, _, key = create_account(c.store, c.clock, "Acme")
+    _, _, key = create_account(c, "Acme")
     client = create_app(c).test_client()
 
     def post(url):

@@ -15,7 +15,7 @@ GATEWAY_TOKEN = "eyJhbGciOiJSUzI1NiJ9.gateway-identity-token.signature"
 @pytest.fixture
 def client_and_key():
     c = make_container()
-    _, _, raw = create_account(c.store, c.clock, "Acme")
+    _, _, raw = create_account(c, "Acme")
     return create_app(c).test_client(), raw
 
 

@@ -217,7 +217,7 @@ def test_a_stale_runner_cannot_write_after_losing_the_lease(container, acc, clus
     assert c.store.get("devices", device.id)["lease_epoch"] == 2
     # a wakes up with its old fence: its writes change nothing
     assert message_transitions.claim(c, queued.id, "runner-a", fence=lambda _: fence) is None
-    from shared.services.connection import record_status
+    from shared.services.linking.connection import record_status
 
     assert not record_status(c.store, c.bus, c.clock, device.id, DeviceStatus.banned, guard=fence)
     a.runner.on_status(device.id, DeviceStatus.logged_out)

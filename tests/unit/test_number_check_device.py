@@ -8,7 +8,7 @@ import pytest
 
 from shared.errors import Conflict
 from shared.runner_rpc import RunnerRpc
-from shared.services import device_sessions
+from shared.services import number_checks
 from tests.fakes import make_container, seed_account, seed_device
 
 
@@ -35,7 +35,7 @@ def connected(c, account_id, transport):
 
 def check(c, rpc, account_id, device_id=None):
     c.__dict__["runner_rpc"] = rpc  # the container's runner, replaced
-    return device_sessions.check_numbers(c, account_id, ["+447911123456"], device_id)
+    return number_checks.check_numbers(c, account_id, ["+447911123456"], device_id)
 
 
 def test_a_connected_whatsapp_device_is_preferred_to_a_sandbox_one(c):
@@ -80,10 +80,10 @@ class Outbox:
 
 
 def test_the_monthly_check_limit_mails_the_owner_once_a_month(c):
+    from shared.errors import QuotaExceeded
     from shared.services.accounts import create_account
-    from shared.services.device_sessions import QuotaExceeded
 
-    account, _, _ = create_account(c.store, c.clock, "Acme", "owner@acme.example")
+    account, _, _ = create_account(c, "Acme", "owner@acme.example")
     device = connected(c, account.id, "whatsapp")
     outbox, rpc = Outbox(), RecordingRpc(True)
     c.__dict__["mailer"] = outbox

@@ -242,7 +242,7 @@ def test_signup_can_be_turned_off_and_validates_its_body(certs_url, keys):
 def test_api_keys_cannot_sign_up_and_id_tokens_need_sign_in_configured(c, client, keys):
     from shared.services.accounts import create_account
 
-    _, _, key = create_account(c.store, c.clock, "Keyed")
+    _, _, key = create_account(c, "Keyed")
     assert_error(client.post("/v1/signup", json={"account_name": "X"}, headers=auth(key)), 401)
     c.__dict__["identity"] = None
     raw = token(keys, "uid9999")

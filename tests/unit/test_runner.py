@@ -10,9 +10,10 @@ import pytest
 
 from device_runner.app import create_app as create_runner_app
 from device_runner.sandbox import SandboxNetwork
-from shared.services import connection, message_transitions
 from shared.services import devices as device_service
+from shared.services import message_transitions
 from shared.services import messages as message_service
+from shared.services.linking import connection
 from tests.fakes import (
     message_events,
     queue_message,

@@ -11,13 +11,13 @@ from device_runner.sandbox import SandboxNetwork, SandboxTransport, exists
 from device_runner.transport import Listener
 from functions.api.app import create_app
 from shared import names
-from shared.clock import FakeClock
 from shared.domain import DeviceStatus, FailureReason
 from shared.ports import Inbound, Receipt
 from shared.services.accounts import create_api_key
 from shared.services.webhooks import delivery as webhook_delivery
 from tests.fakes import (
     ADMIN_KEY,
+    FakeClock,
     FakeHttp,
     ManualTimer,
     make_container,
@@ -298,7 +298,7 @@ def test_an_inbound_event_says_where_the_message_is(container, acc, make_runner,
     assert event.data["received_at"].endswith("Z")
     url = f"/v1/devices/{device.id}/chats/+447911123456/messages"
     assert event.data["url"] == url and event.data["group"] is None
-    _, raw = create_api_key(c.store, c.clock, acc, "t")
+    _, raw = create_api_key(c, acc, "t")
     headers = {"Authorization": f"Bearer {raw}"}
     body = client.get(f"/v1/messages/{event.data['id']}", headers=headers).get_json()
     assert body["error"]["code"] == "message_is_inbound" and body["error"]["details"] == {"url": url}
@@ -317,7 +317,7 @@ def test_event_examples_carry_every_field_real_bodies_carry(container, acc, make
     runner, timer = make_runner(c)
     runner.handle_device_task({"device_id": device.id, "action": "start"})
     timer.fire_all()  # linked: device:status
-    _, raw = create_api_key(c.store, c.clock, acc, "t")
+    _, raw = create_api_key(c, acc, "t")
     headers = {"Authorization": f"Bearer {raw}"}
     sent = client.post("/v1/messages", json={"phone": "+447911123456", "message": "Hi"},
                        headers=headers)

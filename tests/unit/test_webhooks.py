@@ -7,14 +7,13 @@ import pytest
 from standardwebhooks.webhooks import Webhook as Verifier
 
 from shared import names
-from shared.clock import FakeClock
 from shared.domain import Event
 from shared.ids import new_id
 from shared.services.webhooks import delivery as webhook_delivery
 from shared.services.webhooks import fanout as webhook_fanout
 from shared.services.webhooks import registration
 from shared.settings import Settings
-from tests.fakes import TEST_RETRY_SCHEDULE, FakeHttp, make_container, make_settings
+from tests.fakes import TEST_RETRY_SCHEDULE, FakeClock, FakeHttp, make_container, make_settings
 
 ACC, OTHER = "acc_mine", "acc_other"
 URL = "http://127.0.0.1:9000/hook"

@@ -31,7 +31,7 @@ def create_account(p: Principal, body: CreateAccount):
 
     Errors: 401 when the admin key is missing or wrong; 403 when an account's API key is
     sent instead of the admin key; 422 when `name` is empty or `email` is not an address."""
-    account, key, raw = accounts.create_account(p.c.store, p.c.clock, body.name, body.email)
+    account, key, raw = accounts.create_account(p.c, body.name, body.email)
     return AccountCreated.model_validate(
         {"account": account.model_dump(), "api_key": key.model_dump() | {"key": raw}})
 
@@ -46,7 +46,7 @@ def create_api_key(p: Principal, body: CreateApiKey):
 
     Errors: 401 without a valid API key; 403 for an agent's token (agents cannot make keys);
     422 when `name` is missing or too long."""
-    key, raw = accounts.create_api_key(p.c.store, p.c.clock, p.account_id, body.name)
+    key, raw = accounts.create_api_key(p.c, p.account_id, body.name)
     return ApiKeyCreated.model_validate(key.model_dump() | {"key": raw})
 
 
@@ -56,7 +56,7 @@ def list_api_keys(p: Principal):
     apart), never the keys themselves. Use it to find the id of a key to revoke.
 
     Errors: 401 without a valid API key."""
-    keys = accounts.list_api_keys(p.c.store, p.account_id)
+    keys = accounts.list_api_keys(p.c, p.account_id)
     return ApiKeyList.model_validate({"data": [k.model_dump() for k in keys]})
 
 
@@ -68,4 +68,4 @@ def delete_api_key(p: Principal, key_id: str):
     first if a service depends on it.
 
     Errors: 404 when the key is not one of this account's."""
-    accounts.delete_api_key(p.c.store, p.account_id, key_id)
+    accounts.delete_api_key(p.c, p.account_id, key_id)

@@ -18,9 +18,9 @@ from functions.api.billing_schemas import (
     stamp,
 )
 from functions.api.registry import Principal, api
+from shared.billing import subscriptions, trials
 from shared.domain import Device
 from shared.plans import PLANS
-from shared.services import billing, trials
 
 
 def _subscription(device: dict, record: dict) -> SubscriptionOut:
@@ -58,7 +58,7 @@ def get_details(p: Principal):
     `PUT /v1/billing/details`.
 
     Errors: 401 without a valid API key."""
-    doc = billing.get_details(p.c.store, p.account_id) or {}
+    doc = subscriptions.get_details(p.c.store, p.account_id) or {}
     return BillingDetailsOut.model_validate({k: doc.get(k) for k in BillingDetailsOut.model_fields})
 
 
@@ -73,7 +73,7 @@ def put_details(p: Principal, body: BillingDetailsIn):
     Errors: 422 `invalid_vat_number` when the number does not fit the country's format, or
     the country is unknown; 503 `billing_not_configured` on an installation without Stripe,
     or when Stripe cannot be reached (retry later)."""
-    doc = billing.set_details(p.c.store, p.c.billing, p.c.clock, p.account_id,
+    doc = subscriptions.set_details(p.c.store, p.c.billing, p.c.clock, p.account_id,
                               country=body.country, vat_number=body.vat_number,
                               home_country=p.c.settings.vat_home_country)
     return BillingDetailsOut.model_validate({k: doc.get(k) for k in BillingDetailsOut.model_fields})
@@ -87,7 +87,7 @@ def get_subscription(p: Principal, device_id: str):
     without a subscription cannot send (`POST /v1/messages` answers 402).
 
     Errors: 404 when the device is not in this account."""
-    device, record = billing.subscription_of(p.c.store, p.c.clock, p.account_id, device_id)
+    device, record = subscriptions.subscription_of(p.c.store, p.c.clock, p.account_id, device_id)
     return _subscription(device, record)
 
 
@@ -104,14 +104,14 @@ def subscribe(p: Principal, device_id: str, body: Subscribe):
     set yet, or the first payment is still being confirmed; 422 for an unknown plan or extra
     agents on a plan that sells none; 503 `billing_not_configured` without Stripe, or when
     Stripe cannot be reached."""
-    outcome = billing.subscribe(
+    outcome = subscriptions.subscribe(
         p.c.store, p.c.billing, p.c.mailer, p.c.tasks, p.c.clock, p.account_id, device_id,
         plan_id=body.plan.value, extra_agents=body.extra_agents,
         success_url=body.success_url or _return_url(p, checkout="success", device=device_id),
         cancel_url=body.cancel_url or _return_url(p, checkout="cancel", device=device_id))
-    device, record = billing.subscription_of(p.c.store, p.c.clock, p.account_id, device_id)
+    device, record = subscriptions.subscription_of(p.c.store, p.c.clock, p.account_id, device_id)
     link = outcome.checkout
-    return SubscribeResult(action=outcome.action, checkout_url=link.url if link else None,
+    return SubscribeResult(action=outcome.action.value, checkout_url=link.url if link else None,
                            checkout_session_id=link.id if link else None,
                            subscription=_subscription(device, record))
 
@@ -126,9 +126,9 @@ def cancel_subscription(p: Principal, device_id: str):
     Errors: 404 when the device is not in this account; 409 when it has no paid
     subscription (a trial simply ends); 503 `billing_not_configured` without Stripe, or when
     Stripe cannot be reached."""
-    billing.cancel(p.c.store, p.c.billing, p.c.mailer, p.c.tasks, p.c.clock, p.account_id,
+    subscriptions.cancel(p.c.store, p.c.billing, p.c.mailer, p.c.tasks, p.c.clock, p.account_id,
                    device_id)
-    device, record = billing.subscription_of(p.c.store, p.c.clock, p.account_id, device_id)
+    device, record = subscriptions.subscription_of(p.c.store, p.c.clock, p.account_id, device_id)
     return _subscription(device, record)
 
 
@@ -141,7 +141,7 @@ def list_invoices(p: Principal, query: InvoiceQuery):
 
     Errors: 422 for a bad `limit`; 503 `billing_not_configured` without Stripe, or when
     Stripe cannot be reached."""
-    found, more = billing.invoices(p.c.store, p.c.billing, p.account_id, limit=query.limit,
+    found, more = subscriptions.invoices(p.c.store, p.c.billing, p.account_id, limit=query.limit,
                                    starting_after=query.starting_after)
     return InvoiceList.model_validate({"has_more": more, "data": [
         asdict(inv) | {"created": stamp(inv.created), "period_start": stamp(inv.period_start),
@@ -156,7 +156,7 @@ def portal(p: Principal):
     `/v1/billing/return`.
 
     Errors: 503 `billing_not_configured` without Stripe, or when Stripe cannot be reached."""
-    return PortalLink(url=billing.portal(p.c.store, p.c.billing, p.c.clock, p.account_id,
+    return PortalLink(url=subscriptions.portal(p.c.store, p.c.billing, p.c.clock, p.account_id,
                                          _return_url(p)))
 
 

@@ -9,8 +9,9 @@ from functions.api.schemas import (
     SandboxInbound,
     UpdateDevice,
 )
+from shared.billing import subscriptions
 from shared.domain import DeviceSettings, Transport
-from shared.services import billing, devices
+from shared.services import devices
 
 
 def _out(device) -> DeviceOut:
@@ -89,7 +90,7 @@ def delete_device(p: Principal, device_id: str):
     /v1/devices/{device_id}/relink` instead.
 
     Errors: 404 when the device is not in this account."""
-    billing.release_device(p.c.store, p.c.billing, p.account_id, device_id)  # ends its subscription
+    subscriptions.release_device(p.c.store, p.c.billing, p.account_id, device_id)  # ends its subscription
     devices.delete_device(p.c, p.account_id, device_id)
 
 

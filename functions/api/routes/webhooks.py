@@ -149,8 +149,8 @@ def list_webhook_deliveries(p: Principal, webhook_id: str, query: DeliveryQuery)
 
     Errors: 404 when the webhook is not in this account; 422 for a bad filter or cursor."""
     page, cursor = delivery_log.list_deliveries(p.c, p.account_id, webhook_id,
-                                            limit=query.limit, cursor=query.cursor,
-                                            status=query.status)
+                                                limit=query.limit, after=query.cursor,
+                                                status=query.status)
     return DeliveryList(data=[DeliveryOut.model_validate(d.model_dump()) for d in page],
                         next_cursor=cursor)
 

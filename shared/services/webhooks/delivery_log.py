@@ -3,12 +3,12 @@ recover the failed ones since a time, and send a test event."""
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime, timedelta
 
+from shared import cursor
 from shared.deps import Deps
 from shared.domain import Delivery, DeliveryStatus, Event, WebhookRoute
-from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.errors import Conflict, NotFound
 from shared.events import EventName
 from shared.ids import new_id
 
@@ -18,31 +18,22 @@ STUCK = timedelta(minutes=5)  # a pending delivery this late has lost its task
 RECOVER_BATCH = 500
 
 
-def cursor_of(key: str) -> str:
-    return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
-
-
-def _uncursor(cursor: str) -> str:
-    try:
-        key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailed("cursor: not a cursor from this list", code="invalid_cursor",
-                               details={"field": "cursor"}) from exc
+def _uncursor(value: str) -> str:
+    key = cursor.decode(value, str)
     if "~dlv_" not in key:
-        raise ValidationFailed("cursor: not a cursor from this list", code="invalid_cursor",
-                               details={"field": "cursor"})
+        raise cursor.invalid()
     return key
 
 
 def list_deliveries(deps: Deps, account_id: str, webhook_id: str, *, limit: int = 20,
-                    cursor: str | None = None, status: DeliveryStatus | None = None
+                    after: str | None = None, status: DeliveryStatus | None = None
                     ) -> tuple[list[Delivery], str | None]:
     """Newest first; returns a page and the cursor of the next one (None at the end)."""
     deps.repos.webhooks.owned_doc(account_id, webhook_id)
     found = deps.repos.deliveries.page(webhook_id, status=status, limit=limit + 1,
-                                       before=_uncursor(cursor) if cursor else None)
+                                       before=_uncursor(after) if after else None)
     page = found[:limit]
-    return page, (cursor_of(page[-1].sort_key) if len(found) > limit else None)
+    return page, (cursor.encode(page[-1].sort_key) if len(found) > limit else None)
 
 
 def get_delivery(deps: Deps, account_id: str, webhook_id: str, delivery_id_: str) -> Delivery:

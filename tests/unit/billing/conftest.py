@@ -26,8 +26,8 @@ WEBHOOK_SECRET = "whsec_test_c2VjcmV0"
 @pytest.fixture(scope="session")
 def standin():
     server = StripeStandIn(API_KEY).start()
-    from shared.adapters.stripe_billing import StripeBilling
-    from shared.billing_sync import sync
+    from shared.billing.catalog_sync import sync
+    from shared.billing.stripe_adapter import StripeBilling
 
     sync(StripeBilling(API_KEY, "", api_base=server.url).client)
     yield server
@@ -53,7 +53,7 @@ class Env:
         return self.api.open(path, method=method, json=body, headers=headers or self.headers)
 
     def new_account(self, email: str = "other@acme.example") -> tuple[str, dict]:
-        account, _, raw = accounts.create_account(self.c.store, self.c.clock, "Other", email)
+        account, _, raw = accounts.create_account(self.c, "Other", email)
         return account.id, {"Authorization": f"Bearer {raw}"}
 
     def device(self, plan: str = "messaging-professional", headers=None) -> str:
@@ -108,7 +108,7 @@ def env(standin, webhook_app, tmp_path):
                              stripe_api_base=standin.url, public_url="https://api.utio.test")
     c = make_container(settings=settings, fanout=False)
     c.mailer = FileOutboxMailer(tmp_path / "outbox.jsonl")
-    account, _, raw = accounts.create_account(c.store, c.clock, "Acme", "billing@acme.example")
+    account, _, raw = accounts.create_account(c, "Acme", "billing@acme.example")
     set_container(c)
     try:
         yield Env(c, create_app(c).test_client(), webhook_app.test_client(), standin, c.mailer,

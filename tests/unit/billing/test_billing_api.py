@@ -1,7 +1,7 @@
 """The billing API against the real stripe SDK and the stand-in: tax details, Checkout,
 plan changes with proration, cancellation, invoices, the portal."""
 
-from shared.adapters.stripe_billing import StripeBilling
+from shared.billing.stripe_adapter import StripeBilling
 from shared.plans import PLANS, stripe_agent_lookup_key, stripe_lookup_key
 
 

@@ -1,12 +1,12 @@
-"""`python -m shared.billing_sync` against the stand-in: it creates the catalogue once,
+"""`python -m shared.billing.catalog_sync` against the stand-in: it creates the catalogue once,
 and re-running it creates nothing."""
 
 import pytest
 
 from infra.local_stripe import StripeStandIn
-from shared.adapters.stripe_billing import StripeBilling
+from shared.billing.catalog_sync import main, sync
+from shared.billing.stripe_adapter import StripeBilling
 from shared.billing.tax import EU_VAT_RATES
-from shared.billing_sync import main, sync
 from shared.plans import PLANS, stripe_agent_lookup_key, stripe_lookup_key
 
 

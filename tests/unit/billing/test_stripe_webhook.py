@@ -7,7 +7,7 @@ import time
 import pytest
 
 from infra.local_stripe import event, sign
-from shared.services.stripe_events import CLAIM_TIMEOUT
+from shared.billing.stripe_events import CLAIM_TIMEOUT
 
 
 @pytest.fixture

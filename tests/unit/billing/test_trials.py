@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 
 from shared.billing.port import PaymentRequired
+from shared.billing.subscriptions import ensure_can_send
+from shared.billing.trials import TRIAL_PERIOD
 from shared.domain import BillingStatus, Device, Transport
-from shared.services.billing import ensure_can_send
-from shared.services.trials import TRIAL_PERIOD
 
 
 def test_a_new_device_starts_on_a_trial_of_its_chosen_plan(env):

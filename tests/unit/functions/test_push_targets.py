@@ -130,7 +130,7 @@ def test_stripe_webhook(apps, c, case):
 @pytest.mark.parametrize("case", cases("chat_cleanup"))
 def test_chat_cleanup(apps, c, case):
     request, expected = load("chat_cleanup", case)
-    accounts.create_account(c.store, c.clock, "Acme", "owner@acme.example")
+    accounts.create_account(c, "Acme", "owner@acme.example")
     check(call(apps, "chat_cleanup", request, {}), expected)
 
 

@@ -6,10 +6,9 @@ import pytest
 
 from shared import names
 from shared.adapters.memory_store import MemoryStore
-from shared.clock import FakeClock
 from shared.events import EventName
 from shared.services import chats as chat_service
-from tests.fakes import assert_error, wait_until
+from tests.fakes import FakeClock, assert_error, wait_until
 from tests.unit.inbox.helpers import inbound, outbound
 
 

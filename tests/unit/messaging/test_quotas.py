@@ -328,13 +328,12 @@ def test_1000_messages_a_minute_write_no_document_more_than_once_a_second(tmp_pa
     from shared.adapters.memory_store import MemoryStore
     from shared.adapters.storage import MemoryStorage
     from shared.bootstrap import Container
-    from shared.clock import FakeClock
     from shared.domain import MessageStatus
     from shared.services.event_log import EventLog
     from shared.services.events import publish_message_status
     from shared.services.webhooks.fanout import fan_out
     from shared.services.webhooks.registration import create_webhook
-    from tests.fakes import FakeHttp, FakeTaskQueue, make_settings
+    from tests.fakes import FakeClock, FakeHttp, FakeTaskQueue, make_settings
 
     store, tasks, clock = CountingAllWrites(MemoryStore()), FakeTaskQueue(), FakeClock()
     publisher = InProcessBus(threaded=False)

@@ -12,11 +12,10 @@ from shared.adapters.inprocess_bus import InProcessBus
 from shared.adapters.mailers import FileOutboxMailer
 from shared.adapters.memory_store import MemoryStore
 from shared.bootstrap import Container
-from shared.clock import FakeClock
 from shared.services.accounts import create_account
 from shared.services.webhooks.fanout import fan_out
 from shared.settings import Settings
-from tests.fakes import ADMIN_KEY, SECRETS_KEY, Caller, FakeHttp, FakeTaskQueue
+from tests.fakes import ADMIN_KEY, SECRETS_KEY, Caller, FakeClock, FakeHttp, FakeTaskQueue
 
 SCHEDULE = (1.0, 2.0, 4.0)
 
@@ -47,7 +46,7 @@ def c(tmp_path) -> Container:
 
 
 def caller(c: Container, name: str = "Acme", email: str | None = "ops@acme.example") -> Caller:
-    account, _, key = create_account(c.store, c.clock, name, email)
+    account, _, key = create_account(c, name, email)
     return Caller(create_app(c).test_client(), key, account.id)
 
 

@@ -400,7 +400,7 @@ def outbox(c):
 def test_410_gone_disables_the_webhook_and_emails_the_owner(c):
     from shared.services.accounts import create_account
 
-    account, _, _ = create_account(c.store, c.clock, "Acme", "ops@acme.example")
+    account, _, _ = create_account(c, "Acme", "ops@acme.example")
     webhook = add_webhook(c, account=account.id)
     [dlv] = webhook_fanout.fan_out(c, make_event(c, account=account.id))
     c.http.script = [410]
@@ -418,7 +418,7 @@ def test_failing_for_a_day_disables_once_with_one_email(tmp_path):
     c = build(tmp_path, settings_=settings(webhook_retry_schedule=(3600.0,) * 30))
     from shared.services.accounts import create_account
 
-    account, _, _ = create_account(c.store, c.clock, "Acme", "ops@acme.example")
+    account, _, _ = create_account(c, "Acme", "ops@acme.example")
     webhook = add_webhook(c, account=account.id)
     for _ in range(5):
         webhook_fanout.fan_out(c, make_event(c, account=account.id))

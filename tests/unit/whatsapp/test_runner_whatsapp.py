@@ -19,8 +19,8 @@ from device_runner.whatsapp.sending import SentLedger
 from shared.adapters.inbound_media import MediaStore
 from shared.adapters.mailers import FileOutboxMailer
 from shared.adapters.storage import DiskStorage
-from shared.services import connection
-from shared.services.linking import current
+from shared.services.linking import connection
+from shared.services.linking.codes import current
 from tests.fakes import ManualTimer, queue_message, seed_account, seed_device, status_of, wait_until
 from tests.neonize_standin import DELIVERED, READ, StandInWhatsApp
 

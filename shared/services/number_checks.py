@@ -1,99 +1,22 @@
-"""What the API asks of a device's WhatsApp session: linking (QR or pairing code), a
-change of number, the profile, and whether numbers are on WhatsApp."""
+"""Whether numbers are on WhatsApp, asked through a connected device of the account and
+counted against its plan's monthly number checks; answers are kept a day."""
 
 from __future__ import annotations
 
-import base64
-import time
 from datetime import timedelta
 
 from shared.deps import Deps
 from shared.domain import Device, DeviceStatus, Transport
-from shared.errors import Conflict, UtioError
+from shared.errors import Conflict, QuotaExceeded
 from shared.plans import DEFAULT_PLAN, PLANS
 from shared.ports import DocumentStore
-from shared.services import linking, quotas
-from shared.services.devices import get_device
+from shared.services import quotas
+from shared.services.devices import get_device, require_connected
 
 CHECKS_CACHE = "number_checks_cache"
 CHECKS_USAGE = "number_checks_usage"
 NUMBER_CHECKS = "number_checks_per_month"  # its limit notice (quotas.NOTICES)
 CACHE_FOR = timedelta(days=1)
-_ATTEMPTS = 20
-
-
-class QuotaExceeded(UtioError):
-    status, code = 429, "quota_exceeded"
-
-
-# --- linking ------------------------------------------------------------------------
-
-
-def scan(deps: Deps, account_id: str, device_id: str, *, wait: float,
-         sleep=time.sleep) -> tuple[Device, dict | None]:
-    """The device and its current QR code (or pairing code), asking the runner for a new
-    one when none is current; None when none came within `wait` seconds."""
-    store, clock = deps.store, deps.clock
-    device = get_device(deps, account_id, device_id)
-    linking.ensure_linkable(device)
-    code = linking.current(store, clock, device.id)
-    if code is None:
-        linking.request_link(deps.tasks, device, now=clock.now())
-        code = linking.wait_for_code(store, clock, device.id, wait, sleep=sleep)
-        if code is None:  # none came: say why if the device knows it cannot make one
-            linking.ensure_can_make_code(get_device(deps, account_id, device_id))
-    return device, code
-
-
-def pairing_code(deps: Deps, account_id: str, device_id: str,
-                 phone: str) -> tuple[Device, dict]:
-    clock = deps.clock
-    device = get_device(deps, account_id, device_id)
-    linking.ensure_linkable(device)
-    answer = deps.runner_rpc.call("pair", {"device_id": device.id, "phone": phone})
-    doc = linking.current(deps.store, clock, device.id) or {}
-    return device, {"pairing_code": answer["pairing_code"], "phone": phone,
-                    "expires_at": doc.get("expires_at", clock.now() + timedelta(minutes=2))}
-
-
-def relink(deps: Deps, account_id: str, device_id: str) -> Device:
-    """Unlink the current number and link again: id, settings, chats and contacts stay."""
-    device = get_device(deps, account_id, device_id)
-    linking.clear(deps.store, device.id)
-    linking.request_link(deps.tasks, device, logout=True, now=deps.clock.now())
-    return device
-
-
-# --- profile ------------------------------------------------------------------------
-
-
-def update_profile(deps: Deps, account_id: str, device_id: str, *, name: str | None,
-                   description: str | None, image: bytes | None) -> dict:
-    clock, devices = deps.clock, deps.repos.devices
-    device = get_device(deps, account_id, device_id)
-    _require_connected(device)
-    payload = {"device_id": device.id, "name": name, "description": description,
-               "image": base64.b64encode(image).decode() if image is not None else None}
-    deps.runner_rpc.call("profile", payload)
-    profile = dict((devices.doc(device.id) or {}).get("profile") or {})
-    if name is not None:
-        profile["name"] = name
-    if description is not None:
-        profile["description"] = description
-    if image is not None:
-        profile["image_updated_at"] = clock.now()
-    profile["updated_at"] = clock.now()
-    devices.update(device.id, {"profile": profile})
-    return profile
-
-
-def _require_connected(device: Device) -> None:
-    if device.status != DeviceStatus.connected:
-        raise Conflict(f"device {device.id} is {device.status.value}, not connected; link it "
-                       f"first (GET /v1/devices/{device.id}/scan)", code="device_not_connected")
-
-
-# --- numbers on WhatsApp ------------------------------------------------------------
 
 
 def check_numbers(deps: Deps, account_id: str, numbers: list[str],
@@ -151,7 +74,7 @@ def check_numbers(deps: Deps, account_id: str, numbers: list[str],
 def _checking_device(deps: Deps, account_id: str, device_id: str | None) -> Device:
     if device_id:
         device = get_device(deps, account_id, device_id)
-        _require_connected(device)
+        require_connected(device)
         return device
     devices = deps.repos.devices
     connected = devices.with_status(account_id, DeviceStatus.connected)
@@ -170,22 +93,14 @@ def _checking_device(deps: Deps, account_id: str, device_id: str | None) -> Devi
 
 
 def _reserve(store: DocumentStore, key: str, amount: int, limit: int) -> int:
-    """Add `amount` checks to the month's count, within the limit; the new count."""
-    for _ in range(_ATTEMPTS):
-        doc = store.get(CHECKS_USAGE, key)
-        if doc is None:
-            if amount > limit:
-                raise _exhausted(0, amount, limit)
-            if store.create(CHECKS_USAGE, key, {"count": max(0, amount)}):
-                return max(0, amount)
-            continue
-        used = int(doc.get("count") or 0)
-        new = max(0, used + amount)
-        if amount > 0 and new > limit:
-            raise _exhausted(used, amount, limit)
-        if store.update(CHECKS_USAGE, key, {"count": new}, when={"count": doc.get("count")}):
-            return new
-    raise Conflict("the number check counter is busy; try again", code="busy")
+    """Add `amount` checks to the month's count (one atomic increment), within the limit
+    when adding; the new count. A negative `amount` gives checks back."""
+    new = store.increment(CHECKS_USAGE, key, "count", amount,
+                          maximum=limit if amount > 0 else None)
+    if new is None:
+        used = int((store.get(CHECKS_USAGE, key) or {}).get("count") or 0)
+        raise _exhausted(used, amount, limit)
+    return max(0, new)
 
 
 def _exhausted(used: int, asked: int, limit: int) -> QuotaExceeded:

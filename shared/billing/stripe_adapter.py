@@ -119,7 +119,7 @@ class StripeBilling(Billing):
                                                 "limit": 1})
         if not found.data:
             raise BillingUnavailable(f"no active Stripe price has lookup key {lookup_key}: the "
-                                     "operator must run `python -m shared.billing_sync`",
+                                     "operator must run `python -m shared.billing.catalog_sync`",
                                      code="billing_not_configured")
         self._prices[lookup_key] = found.data[0].id
         return found.data[0].id

@@ -21,8 +21,9 @@ from functions.api.schemas_sessions import (
     ScanQuery,
 )
 from shared.errors import NotFound
-from shared.services import device_sessions
+from shared.services import number_checks, profile
 from shared.services.devices import get_device
+from shared.services.linking import scan as linking
 
 _ACCEPT = {"image/png": ScanFormat.png, "image/svg+xml": ScanFormat.svg,
            "text/plain": ScanFormat.text, "application/json": ScanFormat.json}
@@ -52,13 +53,13 @@ def scan(p: Principal, device_id: str, query: ScanQuery):
     expiry (header Expires, or expires_at). 202 with Retry-After while it is being made."""
     fmt = _format(query)
     if query.phone:
-        device, code = device_sessions.pairing_code(p.c, p.account_id, device_id,
+        device, code = linking.pairing_code(p.c, p.account_id, device_id,
                                                     query.phone)
         body = ScanCode(device=device.id, status="linking", **code)
         if fmt == ScanFormat.text:
             return Response(code["pairing_code"], mimetype="text/plain", headers=_no_store())
         return _json(body, 200)
-    device, code = device_sessions.scan(p.c, p.account_id, device_id,
+    device, code = linking.scan(p.c, p.account_id, device_id,
                                         wait=p.c.settings.scan_wait)
     if code is None or not code.get("qr"):
         body = ScanCode(device=device.id, status="linking", pairing_code=(code or {}).get(
@@ -106,7 +107,7 @@ def relink(p: Principal, device_id: str):
     code with the new phone.
 
     Errors: 404 when the device is not in this account."""
-    device_sessions.relink(p.c, p.account_id, device_id)
+    linking.relink(p.c, p.account_id, device_id)
     return DeviceOut.model_validate(get_device(p.c, p.account_id, device_id).model_dump())
 
 
@@ -121,9 +122,9 @@ def update_profile(p: Principal, device_id: str, body: ProfileUpdate):
     Errors: 404 when the device is not in this account; 409 when it is not connected; 422
     when no field is given or the image is not a JPEG or PNG."""
     image = base64.b64decode(body.image) if body.image is not None else None
-    profile = device_sessions.update_profile(p.c, p.account_id, device_id, name=body.name,
-                                             description=body.description, image=image)
-    return ProfileOut.model_validate(profile)
+    updated = profile.update_profile(p.c, p.account_id, device_id, name=body.name,
+                                     description=body.description, image=image)
+    return ProfileOut.model_validate(updated)
 
 
 @api.route("POST", "/v1/numbers/exists", body=CheckNumbers, response=NumberExistence,
@@ -139,7 +140,7 @@ def numbers_exist(p: Principal, body: CheckNumbers):
     Errors: 404 when `device` is not in this account; 409 when no device is connected; 422
     for invalid numbers; 429 `quota_exceeded` when the month's checks are used up; 503 when
     the device runner is briefly unavailable."""
-    return NumberExistence.model_validate(device_sessions.check_numbers(
+    return NumberExistence.model_validate(number_checks.check_numbers(
         p.c, p.account_id, body.numbers, body.device))
 
 

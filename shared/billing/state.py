@@ -10,6 +10,7 @@ never comes back; a newer subscription of the same device replaces an ended one.
 from __future__ import annotations
 
 import logging
+from enum import StrEnum
 
 from shared import names
 from shared.billing.port import ENDED, SubscriptionSnapshot
@@ -20,6 +21,22 @@ from shared.ports import DocumentStore, Mailer, TaskQueue
 log = logging.getLogger(__name__)
 
 SUBSCRIPTIONS = "billing_subscriptions"
+
+
+class StripeOutcome(StrEnum):
+    """What applying a Stripe event (or a subscription's state) did."""
+
+    applied = "applied"
+    older = "older"  # a state older than the one recorded
+    tie = "tie"  # as old as the recorded one: read it afresh and apply that
+    ended = "ended"  # the recorded subscription has ended
+    old_subscription = "old_subscription"  # the device has moved to a newer one
+    unknown_subscription = "unknown_subscription"
+    device_gone = "device_gone"
+    malformed = "malformed"  # an event without a readable subscription
+    ignored = "ignored"  # an event Utio does not act on
+    duplicate = "duplicate"  # applied before
+    busy = "busy"  # another delivery of the event is being applied
 STOPPED = (BillingStatus.unpaid, BillingStatus.canceled)
 
 # Stripe's statuses as the device sees them. A Stripe-side trial is paid for by Stripe's
@@ -43,48 +60,49 @@ def record_for(store: DocumentStore, subscription_id: str) -> dict | None:
     return found[0] if found else None
 
 
-def _verdict(record: dict, snap: SubscriptionSnapshot, authoritative: bool) -> str:
+def _verdict(record: dict, snap: SubscriptionSnapshot,
+             authoritative: bool) -> StripeOutcome | None:
+    """None: apply it."""
     if record["subscription_id"] != snap.id:
         if record["subscription_id"] is None:
-            return "apply"
+            return None
         if snap.created > record["subscription_created"] and record["status"] not in ENDED:
             log.warning("device %s has a newer subscription %s while %s is %s; following the "
                         "newer one", record["device_id"], snap.id, record["subscription_id"],
                         record["status"])
         if snap.created > record["subscription_created"] or (
                 record["status"] in ENDED and snap.created == record["subscription_created"]):
-            return "apply"
-        return "old_subscription"
+            return None
+        return StripeOutcome.old_subscription
     if record["status"] in ENDED:
-        return "ended"
+        return StripeOutcome.ended
     if snap.as_of > record["state_ts"] or (authoritative and snap.as_of == record["state_ts"]):
-        return "apply"
-    return "tie" if snap.as_of == record["state_ts"] else "older"
+        return None
+    return StripeOutcome.tie if snap.as_of == record["state_ts"] else StripeOutcome.older
 
 
 def apply(store: DocumentStore, mailer: Mailer, clock: Clock, snap: SubscriptionSnapshot, *,
-          tasks: TaskQueue, authoritative: bool, device_id: str | None = None) -> str:
-    """Apply Stripe's state of a subscription; returns what happened: applied, older,
-    tie (read it afresh and apply that authoritatively), ended, old_subscription,
-    unknown_subscription or device_gone."""
+          tasks: TaskQueue, authoritative: bool, device_id: str | None = None) -> StripeOutcome:
+    """Apply Stripe's state of a subscription; returns what happened (a tie: read it
+    afresh and apply that authoritatively)."""
     device_id = device_id or snap.device_id
     if device_id is None:
         found = record_for(store, snap.id)
         if found is None:
             log.warning("subscription %s belongs to no device; ignored", snap.id)
-            return "unknown_subscription"
+            return StripeOutcome.unknown_subscription
         device_id = found["device_id"]
     for _ in range(10):
         device = store.get("devices", device_id)
         if device is None:
-            return "device_gone"
+            return StripeOutcome.device_gone
         record = store.get(SUBSCRIPTIONS, device_id)
         if record is None:
             store.create(SUBSCRIPTIONS, device_id,
                          new_record(device["account_id"], device_id, clock.now()))
             continue
         verdict = _verdict(record, snap, authoritative)
-        if verdict != "apply":
+        if verdict is not None:
             return verdict
         changes = {"subscription_id": snap.id, "customer_id": snap.customer,
                    "status": snap.status, "plan": snap.plan or record["plan"],
@@ -98,7 +116,7 @@ def apply(store: DocumentStore, mailer: Mailer, clock: Clock, snap: Subscription
                               "subscription_id": record["subscription_id"]}):
             _follow(store, mailer, tasks, clock, device, snap)
             sync_extra_agents(store, device["account_id"], device_id)
-            return "applied"
+            return StripeOutcome.applied
     raise RuntimeError(f"could not apply subscription {snap.id}: the record kept changing")
 
 

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
-from shared.billing import tax
+from shared.billing import state as billing_state
+from shared.billing import tax, trials
 from shared.billing.port import Billing, CheckoutLink, CheckoutRequest, InvoiceView, PaymentRequired
+from shared.billing.state import SUBSCRIPTIONS, new_record
 from shared.clock import Clock, SystemClock
 from shared.domain import BillingStatus, Device
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.plans import get_plan
 from shared.ports import DocumentStore, Mailer, TaskQueue
-from shared.services import billing_state, trials
-from shared.services.billing_state import SUBSCRIPTIONS, new_record
 
 CUSTOMERS = "billing_customers"
 
@@ -97,9 +98,16 @@ def set_details(store: DocumentStore, billing: Billing, clock: Clock, account_id
 # --- subscriptions ---------------------------------------------------------------------
 
 
+class SubscribeAction(StrEnum):
+    checkout = "checkout"  # no live subscription: pay through the Checkout link
+    changed = "changed"  # the plan (or its extra agents) changed at once
+    resumed = "resumed"  # a subscription set to end goes on
+    unchanged = "unchanged"
+
+
 @dataclass(frozen=True)
 class SubscribeOutcome:
-    action: str  # checkout | changed | resumed | unchanged
+    action: SubscribeAction
     record: dict
     checkout: CheckoutLink | None = None
 
@@ -146,12 +154,12 @@ def subscribe(store: DocumentStore, billing: Billing, mailer: Mailer, tasks: Tas
         if current.live:
             if current.plan == plan_id and current.extra_agents == extra_agents:
                 if not current.cancel_at_period_end:
-                    return SubscribeOutcome("unchanged", store.get(SUBSCRIPTIONS, device_id))
+                    return SubscribeOutcome(SubscribeAction.unchanged, store.get(SUBSCRIPTIONS, device_id))
                 snap = billing.set_cancel_at_period_end(current.id, False)
-                action = "resumed"
+                action = SubscribeAction.resumed
             else:
                 snap = billing.change_plan(current, plan_id, extra_agents)
-                action = "changed"
+                action = SubscribeAction.changed
             billing_state.apply(store, mailer, clock, snap, tasks=tasks, authoritative=True,
                                 device_id=device_id)
             return SubscribeOutcome(action, store.get(SUBSCRIPTIONS, device_id))
@@ -169,7 +177,7 @@ def subscribe(store: DocumentStore, billing: Billing, mailer: Mailer, tasks: Tas
     store.update(SUBSCRIPTIONS, device_id, {"checkout_session_id": link.id,
                                             "customer_id": customer["customer_id"],
                                             "updated_at": clock.now()})
-    return SubscribeOutcome("checkout", store.get(SUBSCRIPTIONS, device_id), link)
+    return SubscribeOutcome(SubscribeAction.checkout, store.get(SUBSCRIPTIONS, device_id), link)
 
 
 def cancel(store: DocumentStore, billing: Billing, mailer: Mailer, tasks: TaskQueue,

@@ -1,7 +1,7 @@
 """Create Stripe's products, prices and VAT tax rates from the plans table and the VAT
 table. Idempotent: run it after every change of either; a second run creates nothing.
 
-    UTIO_STRIPE_SECRET_KEY=sk_... python -m shared.billing_sync
+    UTIO_STRIPE_SECRET_KEY=sk_... python -m shared.billing.catalog_sync
 
 - a product per plan, with our own id (`utio_<plan>`), and one per extra-agent price;
 - a recurring EUR price per product under a stable lookup key (shared.plans); when an
@@ -21,7 +21,7 @@ from decimal import Decimal
 
 import stripe
 
-from shared.adapters.stripe_billing import StripeBilling, calling_stripe, tax_rate_key, tax_rate_params
+from shared.billing.stripe_adapter import StripeBilling, calling_stripe, tax_rate_key, tax_rate_params
 from shared.billing.tax import EU_VAT_RATES
 from shared.errors import UtioError
 from shared.plans import (
@@ -126,7 +126,7 @@ def _tax_rates(client: stripe.StripeClient, rates: Mapping[str, Decimal], done: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shared.billing_sync", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m shared.billing.catalog_sync", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.parse_args(argv)
     settings = Settings.from_env()

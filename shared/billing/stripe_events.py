@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
+from shared.billing import state as billing_state
 from shared.billing import stripe_shapes
 from shared.billing.port import Billing, SubscriptionSnapshot
+from shared.billing.state import StripeOutcome
 from shared.clock import Clock
 from shared.ports import DocumentStore, Mailer, TaskQueue
-from shared.services import billing_state
 
 log = logging.getLogger(__name__)
 
@@ -29,36 +30,36 @@ HANDLED = (*SUBSCRIPTION_EVENTS, "checkout.session.completed", "invoice.paid",
 
 
 def handle(store: DocumentStore, billing: Billing, mailer: Mailer, clock: Clock,
-           event: dict, *, tasks: TaskQueue | None = None) -> str:
+           event: dict, *, tasks: TaskQueue | None = None) -> StripeOutcome:
     """Apply one verified event; returns the outcome (duplicate and busy included).
     `tasks` carries the runner's `refresh` when a device's plan or billing status
     changes; every event that can change one requires it."""
     event_id, kind = event.get("id"), event.get("type")
     if not isinstance(event_id, str) or not isinstance(kind, str):
-        return "ignored"
+        return StripeOutcome.ignored
     now = clock.now()
     claim = {"type": kind, "status": "processing", "claimed_at": now, "outcome": None,
              "expire_at": now + KEEP}  # a Firestore TTL policy on expire_at clears old ones
     if not store.create(EVENTS, event_id, claim):
         earlier = store.get(EVENTS, event_id)
         if earlier is None or earlier.get("status") == "done":
-            return "duplicate" if earlier else "busy"
+            return StripeOutcome.duplicate if earlier else StripeOutcome.busy
         if earlier["claimed_at"] > now - CLAIM_TIMEOUT:
-            return "busy"
+            return StripeOutcome.busy
         if not store.update(EVENTS, event_id, claim,
                             when={"status": "processing", "claimed_at": earlier["claimed_at"]}):
-            return "busy"
+            return StripeOutcome.busy
     try:
         outcome = _dispatch(store, billing, mailer, tasks, clock, kind, event)
     except Exception:
         store.delete(EVENTS, event_id)  # let Stripe's retry process it again
         raise
-    store.update(EVENTS, event_id, {"status": "done", "outcome": outcome,
+    store.update(EVENTS, event_id, {"status": "done", "outcome": outcome.value,
                                     "done_at": clock.now()})
     return outcome
 
 
-def _dispatch(store, billing, mailer, tasks, clock, kind: str, event: dict) -> str:
+def _dispatch(store, billing, mailer, tasks, clock, kind: str, event: dict) -> StripeOutcome:
     if kind in HANDLED and tasks is None:
         raise ValueError(f"a {kind} event may change a device: pass the task queue")
     obj = (event.get("data") or {}).get("object") or {}
@@ -68,31 +69,31 @@ def _dispatch(store, billing, mailer, tasks, clock, kind: str, event: dict) -> s
             snap = stripe_shapes.subscription(obj, as_of=created)
         except (KeyError, TypeError, ValueError):
             log.warning("event %s carries no readable subscription; ignored", event.get("id"))
-            return "malformed"
+            return StripeOutcome.malformed
         outcome = billing_state.apply(store, mailer, clock, snap, tasks=tasks, authoritative=False)
-        if outcome == "tie":
+        if outcome == StripeOutcome.tie:
             outcome = _refresh(store, billing, mailer, tasks, clock, snap.id, snap.device_id)
         return outcome
     if kind == "checkout.session.completed":
         sub_id = stripe_shapes.object_id(obj.get("subscription"))
         if obj.get("mode") != "subscription" or not sub_id:
-            return "ignored"
+            return StripeOutcome.ignored
         device_id = (obj.get("metadata") or {}).get("utio_device") or obj.get("client_reference_id")
         return _refresh(store, billing, mailer, tasks, clock, sub_id, device_id)
     if kind in ("invoice.paid", "invoice.payment_failed"):
         sub_id, metadata = stripe_shapes.invoice_subscription(obj)
         if not sub_id:
-            return "ignored"
+            return StripeOutcome.ignored
         outcome = _refresh(store, billing, mailer, tasks, clock, sub_id,
                            metadata.get("utio_device"))
         if kind == "invoice.payment_failed":
             _payment_failed(store, mailer, obj, sub_id, metadata.get("utio_device"))
         return outcome
-    return "ignored"
+    return StripeOutcome.ignored
 
 
 def _refresh(store, billing, mailer, tasks, clock, subscription_id: str,
-             device_id: str | None) -> str:
+             device_id: str | None) -> StripeOutcome:
     """Apply the subscription as Stripe reports it now."""
     snap: SubscriptionSnapshot = billing.retrieve_subscription(subscription_id)
     return billing_state.apply(store, mailer, clock, snap, tasks=tasks, authoritative=True,
