@@ -247,6 +247,7 @@ SMOKE_SIZES: dict[str, dict] = {
     "pacing": {"cases": ((6000, 4),)},
     "pipeline_throughput": {"devices": 3, "count": 20},
     "cost_per_message": {"devices": 2, "count": 10},
+    "queue_listing": {"sizes": (10, 100), "rounds": 1},
     "log_cost": {"devices": 2, "count": 10},
     "long_poll_latency": {"samples": 4},
     "stack_inbound_latency": {},
@@ -273,7 +274,8 @@ def main() -> None:
     figures = (cold_start, web.web_size, web.first_render, api_overhead, number_validation,
                webhooks.fanout_throughput,
                webhooks.inbound_latency, messaging.priority_positions, messaging.pacing,
-               messaging.pipeline_throughput, messaging.cost_per_message, events.log_cost,
+               messaging.pipeline_throughput, messaging.cost_per_message,
+               messaging.queue_listing, events.log_cost,
                events.long_poll_latency, events.stack_inbound_latency, runner_memory,
                runner_takeover, runner_restart, store_pause, docs_page)
     for i, figure in enumerate(figures):

@@ -48,7 +48,8 @@ def long_poll_latency(samples: int = 40) -> None:
     """A client waits on GET /v1/events?after=…&wait=10; an event is logged; the time until
     its answer. Same process: the log wakes the waiting request. Another process (the
     runner, in production): the event is committed straight to the store, so the request
-    finds it at its next read of the log (every POLL_EVERY seconds)."""
+    finds it at its next read of the log (every POLL_EVERY seconds: the memory store has no
+    listener; on Firestore one wakes it, tests/integration/test_event_log_watch.py)."""
     from shared.events import EventName
     from shared.ports import Write
     from shared.services import event_feed
@@ -85,7 +86,8 @@ def long_poll_latency(samples: int = 40) -> None:
     same = [sample(False) for _ in range(samples)]
     other = [sample(True) for _ in range(max(4, samples // 4))]
     print(f"long poll: an event logged to a client waiting on GET /v1/events?after=…&wait=10 "
-          f"(in-process backends; the log is read every {event_feed.POLL_EVERY} s while waiting)")
+          f"(in-process backends, no listener: the log is read every {event_feed.POLL_EVERY} s "
+          "while waiting)")
     print(f"  logged by the same process   p50 {statistics.median(same) * 1000:7.1f} ms")
     print(f"  logged by another process    p50 {statistics.median(other) * 1000:7.1f} ms")
 

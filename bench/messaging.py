@@ -177,6 +177,16 @@ class CountingStore(DocumentStore):
         self._count(self.reads, self._args("query", args, kwargs)["collection"], max(1, len(docs)))
         return docs
 
+    def watch(self, *args, **kwargs):
+        a = self._args("watch", args, kwargs)
+        collection, on_change = a["collection"], a["on_change"]
+
+        def counted():  # a listener is billed a read per change it is sent
+            self._count(self.reads, collection)
+            on_change()
+
+        return self.inner.watch(collection, a["where"], a["order_by"], a["limit"], counted)
+
     def __getattr__(self, name):  # the inner store's extras
         if name == "inner":
             raise AttributeError(name)
@@ -185,7 +195,7 @@ class CountingStore(DocumentStore):
 
 _PORT_SIGNATURES = {name: inspect.signature(getattr(DocumentStore, name))
                     for name in ("get", "create", "put", "update", "delete", "increment", "query",
-                                 "commit")}
+                                 "commit", "watch")}
 
 
 class IndexedMemoryStore:
@@ -397,3 +407,44 @@ def cost_per_message(devices: int = 10, count: int = 500) -> None:
           + ", ".join(f"{k} {v / per:.2f}" for k, v in sorted(bus.published.items())))
 
 
+
+
+# --- the queue listing ---------------------------------------------------------------
+
+
+def queue_listing(sizes: tuple[int, ...] = (100, 10_000), rounds: int = 5) -> None:
+    """GET /v1/devices/{id}/queue (its first 100, with positions and expected times) on a
+    device with 100 queued messages, the baseline, and with 10 000; in-process store, so
+    the figure is our code (read, order, times, answer), not Firestore's reads."""
+    import statistics
+    from datetime import timedelta
+
+    from shared.content import Text
+    from shared.domain import Message, Priority
+
+    c, client, headers, ids, _ = _stack(len(sizes), runner=False)
+    now = c.clock.now()
+    priorities = list(Priority)
+    for device_id, size in zip(ids, sizes, strict=True):
+        account = c.store.get("devices", device_id)["account_id"]
+        for i in range(size):
+            c.repos.messages.add(Message(
+                id=f"msg_{device_id[-8:]}{i:012d}", account_id=account, device_id=device_id,
+                phone="+447911123456", message=f"m{i}", content=Text(text=f"m{i}"),
+                priority=priorities[i % 4], created_at=now + timedelta(microseconds=i),
+                deliver_at=now + timedelta(minutes=i % 50) if i % 10 == 0 else None,
+                expires_at=now + timedelta(hours=1) if i % 7 == 0 else None))
+    print("queue listing: GET /v1/devices/{id}/queue (first 100 with positions and expected "
+          f"times), median of {rounds}, in-process store")
+    base = None
+    for device_id, size in zip(ids, sizes, strict=True):
+        times = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            answer = client.get(f"/v1/devices/{device_id}/queue", headers=headers)
+            times.append(time.perf_counter() - started)
+            assert answer.status_code == 200 and answer.get_json()["total"] == size
+        median = statistics.median(times)
+        base = base or median
+        print(f"  {size:6d} queued   {median * 1000:8.1f} ms   ratio {median / base:6.1f}"
+              f"   ({median / size * 1e6:.1f} µs a queued message)")

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from device_runner import groups as device_groups
 from device_runner.leases import Leases
+from device_runner.risk import RiskWindow
 from device_runner.send_queue import Retry, SendQueue
 from device_runner.sweep import SweepReport
 from device_runner.transport import Listener, Transport
@@ -18,7 +19,7 @@ from shared.domain import Device, DeviceStatus, Message, MessageStatus
 from shared.errors import Unavailable
 from shared.ports import Inbound, Receipt
 from shared.runner_tasks import DeviceAction, DeviceTask
-from shared.services import inbound, message_transitions, outbound
+from shared.services import daily_caps, inbound, message_transitions, outbound, risk
 from shared.services import messages as message_service
 from shared.services.linking import codes, connection
 from shared.services.quotas import effective_speed
@@ -46,6 +47,8 @@ class Runner(Listener):
         self._attempts: dict[str, int] = {}  # message -> failed attempts so far
         self._transport_names: dict[str, str] = {}  # device -> transport, read with the device
         self._waiting: dict[str, Message] = {}  # messages in sessions, as last read
+        self.devices: dict[str, Device] = {}  # as last read: settings, caps, pause
+        self.risk: dict[str, RiskWindow] = {}  # recent send outcomes (device:risk)
         # Devices a resume skipped because the lease was late: the keeper resumes them
         # after its next renewal (device_runner/shards.py).
         self.to_resume: set[str] = set()
@@ -106,6 +109,8 @@ class Runner(Listener):
             self._attempts.clear()
             self._transport_names.clear()
             self._waiting.clear()
+            self.devices.clear()
+            self.risk.clear()
             self.to_resume.clear()
             self._after_renewal.clear()
         for device_id, session in sessions.items():
@@ -143,8 +148,12 @@ class Runner(Listener):
                 return None
             device = Device.model_validate(doc)
             session = SendQueue(device_id, lambda message_id: self._send(device_id, message_id),
-                                    delivery_speed=effective_speed(device))
+                                delivery_speed=effective_speed(device),
+                                expire=lambda message_id: self._expire(message_id),
+                                paused=device.queue_paused_at is not None)
             self.sessions[device_id] = session
+            self.devices[device_id] = device
+            self.risk[device_id] = RiskWindow()
             self._transport_names[device_id] = device.transport.value
         self._release_foreign_claims(device_id)
         for message in self.c.repos.messages.queued_for_device(device_id):
@@ -177,6 +186,8 @@ class Runner(Listener):
             session = self.sessions.pop(device_id, None)
             self._transport_names.pop(device_id, None)
             self.statuses.pop(device_id, None)
+            self.devices.pop(device_id, None)
+            self.risk.pop(device_id, None)
             self.to_resume.discard(device_id)
             for message_id in [m.id for m in list(self._waiting.values()) if m.device_id == device_id]:
                 self._waiting.pop(message_id, None)
@@ -219,8 +230,11 @@ class Runner(Listener):
         elif action == DeviceAction.refresh:
             doc = self.c.store.get("devices", device_id)
             session = self.ensure_session(device_id)
-            if doc and session:  # settings, or the plan (billing), changed
-                session.set_speed(effective_speed(Device.model_validate(doc)))
+            if doc and session:  # settings, the plan (billing) or the pause changed
+                device = Device.model_validate(doc)
+                self.devices[device_id] = device
+                session.set_speed(effective_speed(device))
+                session.set_paused(device.queue_paused_at is not None)
         elif action in (DeviceAction.link, DeviceAction.relink):  # relink: another number
             if self.ensure_session(device_id) is not None:
                 self.transport_of(device_id).link(device_id, self,
@@ -243,6 +257,10 @@ class Runner(Listener):
         is left to Cloud Tasks for later)."""
         now = self.c.clock.now()
         ready_in = 0.0
+        if message.expires_at is not None and message.expires_at <= now:
+            # expired while no runner had it (a restart, a runner down): it fails now
+            message_transitions.expire(self.c, message)
+            return False
         if message.deliver_at and message.deliver_at > now:
             if message.deliver_at - now > HOLD_AHEAD:
                 if not reload:  # on reload, its task is still waiting in Cloud Tasks
@@ -250,8 +268,9 @@ class Runner(Listener):
                 return False
             ready_in = (message.deliver_at - now).total_seconds()
         self._waiting[message.id] = message
+        expires_in = (message.expires_at - now).total_seconds() if message.expires_at else None
         return session.push(message.id, message.send_rank, message.created_at.timestamp(),
-                            ready_in)
+                            ready_in, expires_in)
 
     def requeue(self, session: SendQueue, message: Message) -> bool:
         """The sweep found a queued message its session does not have: queue it again."""
@@ -266,12 +285,21 @@ class Runner(Listener):
         """The session's send: True when a message left (or failed for good), False when
         it was not ours to send (no gap), Retry after a transient failure."""
         attempt = self._attempts.get(message_id, 0) + 1
+        window = self.risk.get(device_id)
         outcome = outbound.send_queued(self.c, self.transport_of(device_id), message_id,
                                        self.shard, attempt=attempt, current=self._waiting.get(message_id),
-                                       fence=self._fence())
+                                       fence=self._fence(), device=self.devices.get(device_id),
+                                       on_result=window.add if window is not None else None)
+        if window is not None:
+            self._warn_of_risk(device_id, window)
         if outcome == outbound.SendOutcome.retry:
             self._attempts[message_id] = attempt
             return Retry()
+        if outcome == outbound.SendOutcome.capped:  # the day's cap: it waits for tomorrow
+            return Retry(after=daily_caps.seconds_to_next_day(self.c.clock.now()) + 1.0)
+        if outcome == outbound.SendOutcome.not_ours and message_id in self._waiting \
+                and self._paused_now(device_id):
+            return Retry(after=LATE_RETRY)  # paused before we heard of it: it stays queued
         if outcome == outbound.SendOutcome.not_ours and message_id in self._waiting \
                 and self.leases is not None and self.leases.late(device_id):
             # Late but not lost: the message stays in the queue until the lease is renewed
@@ -280,6 +308,31 @@ class Runner(Listener):
         self._attempts.pop(message_id, None)
         self._waiting.pop(message_id, None)
         return outcome == outbound.SendOutcome.done
+
+    def _paused_now(self, device_id: str) -> bool:
+        """A claim refused: was it the pause? (Then the session hears of it now.)"""
+        doc = self.c.store.get("devices", device_id) or {}
+        if doc.get("queue_paused_at") is None:
+            return False
+        session = self.sessions.get(device_id)
+        if session is not None:
+            session.set_paused(True)
+        return True
+
+    def _expire(self, message_id: str) -> None:
+        message = self._waiting.pop(message_id, None)
+        self._attempts.pop(message_id, None)
+        if message is None:
+            doc = self.c.store.get("messages", message_id)
+            message = Message.model_validate(doc) if doc else None
+        if message is not None:
+            message_transitions.expire(self.c, message)
+
+    def _warn_of_risk(self, device_id: str, window: RiskWindow) -> None:
+        figure = window.crossed()
+        device = self.devices.get(device_id)
+        if figure is not None and device is not None:
+            risk.warn(self.c, device, figure, guard=self.fence_of(device_id))
 
     # --- transport events --------------------------------------------------------
 
@@ -325,6 +378,10 @@ class Runner(Listener):
             codes.clear(self.c.store, device_id)
         session = self.sessions.get(device_id)
         if session:
+            if phone is not None and status == DeviceStatus.connected:
+                doc = self.c.store.get("devices", device_id)  # linked_at: the warm-up
+                if doc is not None:
+                    self.devices[device_id] = Device.model_validate(doc)
             session.set_connected(status == DeviceStatus.connected)
 
     def on_link(self, device_id, qr=None, pairing_code=None, expires_in=None):

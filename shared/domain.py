@@ -69,6 +69,7 @@ class FailureReason(StrEnum):
     group_not_found = "group_not_found"
     media_unavailable = "media_unavailable"
     unsupported_content = "unsupported_content"
+    expired = "expired"  # not sent by its expires_at: it never goes out late
 
 
 class Direction(StrEnum):
@@ -133,6 +134,27 @@ class DeviceWarning(BaseModel):
     limit: int
 
 
+class Warmup(BaseModel):
+    """A newly linked number sends little at first: its daily cap is `first_day` on the
+    day it was linked and doubles each day, for `days` days (defaults: 20, 40, 80, 160,
+    320, 640, 1280). Messages beyond the day's cap wait for the next day (UTC)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(default=True, description="On by default for WhatsApp devices; "
+                          "sandbox devices start with it off.")
+    first_day: int = Field(default=20, ge=1, le=10_000,
+                           description="Messages on the day the number was linked.")
+    days: int = Field(default=7, ge=1, le=60, description="How many days the warm-up lasts; "
+                      "the cap doubles each day.")
+
+    def cap(self, day: int) -> int | None:
+        """The cap on day `day` (1: the day of linking); None once warmed up."""
+        if not self.enabled or day < 1 or day > self.days:
+            return None
+        return self.first_day * 2 ** (day - 1)
+
+
 class DeviceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -143,6 +165,11 @@ class DeviceSettings(BaseModel):
     delivery_speed: int = Field(
         default=15, ge=1, le=120, description="Messages per minute this device sends at most."
     )
+    daily_limit: int | None = Field(
+        default=None, ge=1, le=100_000, description="Messages a day (UTC) this device sends "
+        "at most; the rest wait for the next day. None: no daily cap beyond the warm-up.")
+    warmup: Warmup = Field(default_factory=Warmup, description="The warm-up of a newly "
+                           "linked number (a daily cap that grows day by day).")
 
 
 class BillingStatus(StrEnum):
@@ -170,6 +197,10 @@ class Device(Doc):
     status_code: str | None = None  # shared.device_states.StatusCode
     shard: str | None = None  # the runner shard holding the session (device_runner.leases)
     lease_epoch: int = 0  # fencing token: bumped whenever another runner takes the device
+    # The send queue: set while paused (POST /v1/devices/{id}/queue/pause); a claim for
+    # sending is conditional on it being unset (shared.services.message_transitions).
+    queue_paused_at: datetime | None = None
+    linked_at: datetime | None = None  # when its current number was linked (warm-up)
 
 
 class Message(Doc):
@@ -191,6 +222,7 @@ class Message(Doc):
     wa_id: str | None = None
     claimed_by: str | None = None
     deliver_at: datetime | None = None
+    expires_at: datetime | None = None  # not sent by then: failed with reason `expired`
     created_at: datetime
     sent_at: datetime | None = None
     delivered_at: datetime | None = None

@@ -24,6 +24,9 @@ class EventName(StrEnum):
     message_in_new = "message:in:new"
     message_reaction = "message:reaction"
     device_status = "device:status"
+    device_queue_paused = "device:queue:paused"
+    device_queue_resumed = "device:queue:resumed"
+    device_risk = "device:risk"
     chat_update = "chat:update"
     chat_delete = "chat:delete"
     contact_update = "contact:update"
@@ -49,6 +52,7 @@ def _message(status: str, **times) -> dict:
             "content": {"type": "text", "text": "Your order #1042 has shipped"}, "quote": None,
             "priority": "normal", "source": "api", "reference": "order-1042", "status": status,
             "failure_reason": times.pop("failure_reason", None), "deliver_at": None,
+            "expires_at": None,
             "created_at": _AT, "sent_at": None, "delivered_at": None, "read_at": None,
             "failed_at": None, "cancelled_at": None} | times
 
@@ -94,6 +98,20 @@ _SPECS = [
     EventSpec(EventName.device_status, "A device's status changed (data.previous was the old one).",
               {"status": "connected", "previous": "linking", "code": "wa-connected",
                "message": "Connected to WhatsApp.", "detail": None, "phone": "+34600100123"}),
+    EventSpec(EventName.device_queue_paused, "A device's send queue was paused (POST "
+              "/v1/devices/{id}/queue/pause): nothing is sent until it is resumed; data.queued "
+              "is how many messages wait.",
+              {"paused": True, "at": _AT, "queued": 42}),
+    EventSpec(EventName.device_queue_resumed, "A device's send queue was resumed: the "
+              "messages waiting go out again, in order, at the device's speed.",
+              {"paused": False, "at": "2026-11-24T10:30:00Z", "queued": 42}),
+    EventSpec(EventName.device_risk, "A device's failure or block rate passed the threshold "
+              "(data.rate of the last data.sends messages failed, data.threshold the limit; "
+              "data.reasons counts the failures by reason): the number risks a WhatsApp ban. "
+              "Raised once, and again only after the rate has gone back under the threshold.",
+              {"rate": 0.24, "failures": 12, "sends": 50, "window": 50, "threshold": 0.2,
+               "reasons": {"number_not_on_whatsapp": 12},
+               "message": "12 of the last 50 messages from this device failed (24%): ..."}),
     EventSpec(EventName.chat_update, "A chat's labels, unread count or assignee (the agent who "
               "answers it) were changed through the API; data.changed names what.",
               {"id": "+34600100999", "kind": "user", "name": "Ana García", "unread": 0,
@@ -195,6 +213,16 @@ DATA_SCHEMAS: dict[EventName, dict] = {
         {"status": _S, "previous": _S},
         {"code": _S, "message": _S, "detail": {}, "phone": _NS, "previous_phone": _S,
          "recovered": {"type": "boolean"}}),
+    EventName.device_queue_paused: _obj({"paused": {"const": True}, "at": _T,
+                                         "queued": {"type": "integer"}}),
+    EventName.device_queue_resumed: _obj({"paused": {"const": False}, "at": _T,
+                                          "queued": {"type": "integer"}}),
+    EventName.device_risk: _obj(
+        {"rate": {"type": "number"}, "failures": {"type": "integer"},
+         "sends": {"type": "integer"}, "window": {"type": "integer"},
+         "threshold": {"type": "number"},
+         "reasons": {"type": "object", "additionalProperties": {"type": "integer"}}},
+        {"message": _S}),
     EventName.chat_update: _obj(
         {"id": _CHAT_ID, "kind": _S, "unread": {"type": "integer"},
          "labels": {"type": "array", "items": _S},

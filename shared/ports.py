@@ -182,6 +182,13 @@ class DocumentStore(ABC):
         """`start_after`: values of the `order_by` fields of the last document of the
         previous page; the page starts after it (cursor pagination)."""
 
+    def watch(self, collection: str, where: Sequence[Filter], order_by: Sequence[tuple[str, str]],
+              limit: int, on_change: Callable[[], None]) -> Callable[[], None] | None:
+        """Call `on_change` (on another thread, without arguments) when the query's answer
+        may have changed, including once when the watch starts; returns the function that
+        stops it. None: this store cannot watch (callers read again from time to time)."""
+        return None
+
 
 class TaskQueue(ABC):
     @abstractmethod

@@ -23,6 +23,7 @@ from functions.api.routes import (  # noqa: F401 (routes)
     messages,
     numbers,
     people,
+    queue,
     webhooks,
 )
 from functions.api.routing import Route, error_response

@@ -101,11 +101,24 @@ class ApiKeyList(BaseModel):
 # --- devices ----------------------------------------------------------------------
 
 
+class WarmupPatch(Input):
+    enabled: bool | None = None
+    first_day: int | None = Field(default=None, ge=1, le=10_000,
+                                  description="Messages on the day the number was linked.")
+    days: int | None = Field(default=None, ge=1, le=60,
+                             description="How many days the warm-up lasts.")
+
+
 class DeviceSettingsPatch(Input):
     chat_cleanup: ChatCleanup | None = Field(
         default=None, description="Replaces the whole clean-up setting; {} turns it off.")
     delivery_speed: int | None = Field(default=None, ge=1, le=120,
                                        description="Messages per minute.")
+    daily_limit: int | None = Field(default=None, ge=0, le=100_000,
+                                    description="Messages a day (UTC) at most; 0 removes the "
+                                    "daily cap.")
+    warmup: WarmupPatch | None = Field(default=None, description="Changes the warm-up of a "
+                                       "newly linked number; the fields not given are kept.")
 
 
 class CreateDevice(Input):
@@ -122,7 +135,8 @@ class CreateDevice(Input):
 
 class UpdateDevice(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"alias": "Support line", "settings": {"delivery_speed": 30}}]})
+        {"alias": "Support line", "settings": {"delivery_speed": 30, "daily_limit": 500,
+                                               "warmup": {"first_day": 30}}}]})
     alias: str | None = Field(default=None, max_length=100)
     settings: DeviceSettingsPatch | None = None
 
@@ -144,6 +158,10 @@ class DeviceOut(BaseModel):
         "than 1000 open chats or 50 groups; updated by the scheduled chat clean-up.")
     phone: str | None
     settings: DeviceSettings
+    linked_at: datetime | None = Field(default=None, description="When the current number "
+                                       "was linked; its warm-up counts days from then.")
+    queue_paused_at: datetime | None = Field(default=None, description="Set while the send "
+                                             "queue is paused (POST .../queue/pause).")
     created_at: datetime
     updated_at: datetime
 

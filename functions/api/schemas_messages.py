@@ -96,7 +96,9 @@ class SendMessage(Input):
         {"phone": "+447911123456", "reaction": {"message": "msg_0a1b2c3d4e5f6a7b8c9d",
                                                 "emoji": "👍"}},
         {"phone": "+447911123456", "message": "Tomorrow at 9", "quote": "msg_0a1b2c3d4e5f6a7b8c9d",
-         "deliver_at": "2026-11-25T08:00:00Z", "priority": "low"}]})
+         "deliver_at": "2026-11-25T08:00:00Z", "priority": "low"},
+        {"phone": "+447911123456", "message": "Your code is 381 204", "priority": "urgent",
+         "expires_at": "2026-11-24T10:05:00Z"}]})
 
     phone: str | None = Field(default=None, description="Recipient in E.164 (+<country code>"
                               "<number>). Give phone or group.")
@@ -127,10 +129,15 @@ class SendMessage(Input):
         default=None, description="Send at this time (ISO 8601 with a zone), at most "
         f"{MAX_SCHEDULE_DAYS} days ahead; a time in the past sends at once.")
 
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="Not sent by this time (ISO 8601 with a zone), the message "
+        "fails with failure_reason `expired` instead of going out late (a one-time code). "
+        "Must be later than now and than deliver_at.")
+
     _broadcast = model_validator(mode="before")(_refuse_broadcast)
     _phone = field_validator("phone")(e164)
 
-    @field_validator("deliver_at")
+    @field_validator("deliver_at", "expires_at")
     @classmethod
     def _not_too_far(cls, value: datetime | None) -> datetime | None:
         if value is not None and value > datetime.now(UTC) + timedelta(days=MAX_SCHEDULE_DAYS):
@@ -176,7 +183,8 @@ class MessageOut(BaseModel):
         "message": "Your order #1042 has shipped 🚚",
         "content": {"type": "text", "text": "Your order #1042 has shipped 🚚"}, "quote": None,
         "priority": "high", "source": "api", "reference": "order-1042", "status": "delivered",
-        "failure_reason": None, "deliver_at": None, "created_at": "2026-11-24T10:00:00Z",
+        "failure_reason": None, "deliver_at": None, "expires_at": None,
+        "created_at": "2026-11-24T10:00:00Z",
         "sent_at": "2026-11-24T10:00:01Z", "delivered_at": "2026-11-24T10:00:02Z",
         "read_at": None, "failed_at": None, "cancelled_at": None}]})
     id: str
@@ -196,6 +204,7 @@ class MessageOut(BaseModel):
     status: MessageStatus
     failure_reason: FailureReason | None
     deliver_at: datetime | None
+    expires_at: datetime | None = None
     created_at: datetime
     sent_at: datetime | None
     delivered_at: datetime | None
@@ -270,6 +279,16 @@ class SpeedOut(BaseModel):
     effective: int = Field(description="What the runner paces to: the lower of the two.")
 
 
+class DailyUsage(BaseModel):
+    day: str = Field(description="The UTC day, YYYY-MM-DD.")
+    used: int = Field(description="Messages sent today and counted against the cap (counted "
+                      "while a cap applies).")
+    limit: int | None = Field(description="Today's cap; null when the device has none.")
+    warmup_day: int | None = Field(description="Day of the warm-up (1: the day the number "
+                                   "was linked); null once warmed up or without warm-up.")
+    resets_at: datetime
+
+
 class UsageOut(BaseModel):
     device: str
     plan: str
@@ -280,3 +299,6 @@ class UsageOut(BaseModel):
                             "messages do not count.")
     media_limits: dict[str, int] = Field(description="Bytes per file, by type.")
     delivery_speed: SpeedOut
+    daily: DailyUsage = Field(description="Today's cap (UTC): the lower of the device's "
+                              "daily_limit and its warm-up's; messages beyond it wait for the "
+                              "next day.")

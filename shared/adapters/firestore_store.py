@@ -204,6 +204,17 @@ class FirestoreStore(DocumentStore):
 
     def query(self, collection, where: Sequence[Filter] = (), order_by=(), limit=None,
               start_after=None):
+        q = self._query(collection, where, order_by, limit, start_after)
+        return [snap.to_dict() | {"id": snap.id} for snap in q.stream()]
+
+    def watch(self, collection, where, order_by, limit, on_change):
+        """A Firestore listener (one gRPC stream and its thread): a read per change seen."""
+        def changed(_snapshots, _changes, _read_time):
+            on_change()
+
+        return self._query(collection, where, order_by, limit, None).on_snapshot(changed).unsubscribe
+
+    def _query(self, collection, where, order_by, limit, start_after):
         q = self._col(collection)
         for field, op, value in where:
             q = q.where(filter=FieldFilter(field, op, list(value) if op == "in" else value))
@@ -214,7 +225,7 @@ class FirestoreStore(DocumentStore):
                                in zip(order_by, start_after, strict=True)})
         if limit is not None:
             q = q.limit(limit)
-        return [snap.to_dict() | {"id": snap.id} for snap in q.stream()]
+        return q
 
     def increment(self, collection, doc_id, field, by=1, *, maximum=None, extra=None):
         check_document_id(doc_id)

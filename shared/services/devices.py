@@ -20,8 +20,13 @@ def _control(tasks: TaskQueue, payload: dict) -> None:
 def create_device(deps: Deps, account_id: str, *, transport: Transport, alias: str | None = None,
                   settings: DeviceSettings | None = None, plan: str = DEFAULT_PLAN) -> Device:
     now = deps.clock.now()
+    settings = settings or DeviceSettings()
+    if transport == Transport.sandbox and "warmup" not in settings.model_fields_set:
+        # Sandbox devices are for tests and demos: no warm-up unless asked for.
+        settings = settings.model_copy(update={"warmup": settings.warmup.model_copy(
+            update={"enabled": False})})
     device = Device(id=new_id("dev"), account_id=account_id, alias=alias, transport=transport,
-                    settings=settings or DeviceSettings(), plan=plan, created_at=now, updated_at=now)
+                    settings=settings, plan=plan, created_at=now, updated_at=now)
     trials.admit(deps.store, device)  # billing: trial or unpaid, or Conflict by the trial rules
     deps.repos.devices.add(device)
     _control(deps.tasks, {"device_id": device.id, "action": "start"})
@@ -42,7 +47,12 @@ def update_device(deps: Deps, account_id: str, device_id: str, changes: dict) ->
     if "alias" in changes:
         updates["alias"] = changes["alias"]
     if changes.get("settings") is not None:
-        merged = device.settings.model_dump() | changes["settings"]
+        patch = dict(changes["settings"])
+        if patch.get("daily_limit") == 0:
+            patch["daily_limit"] = None  # 0 removes the cap
+        if "warmup" in patch:
+            patch["warmup"] = device.settings.warmup.model_dump() | patch["warmup"]
+        merged = device.settings.model_dump() | patch
         updates["settings"] = DeviceSettings.model_validate(merged).model_dump()
     deps.repos.devices.update(device_id, updates)
     _control(deps.tasks, {"device_id": device_id, "action": "refresh"})

@@ -8,6 +8,8 @@ meanwhile, and sees each once: a cursor is that (logged_at, id) position."""
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -21,9 +23,13 @@ from shared.ports import DocumentStore
 from shared.services.event_log import EVENTS, WAKER, Waker, from_doc
 
 MAX_WAIT = 25.0
-POLL_EVERY = 0.5  # seconds between reads of the log while a long poll waits
+POLL_EVERY = 0.5  # seconds between reads of the log while a long poll waits, unwatched
+WATCHED_POLL_EVERY = 2.0  # the same while a store listener watches the account (a safety net)
+WATCH_LINGER = 30.0  # seconds a listener outlives its last long poll (the next one is near)
 MAX_IN = 30  # values Firestore allows in one `in` filter
 _SCAN_ROUNDS = 10  # pages read at most to fill one page when filtering in memory
+
+log = logging.getLogger(__name__)
 
 Position = tuple[datetime, str]  # (logged_at, id)
 
@@ -175,6 +181,68 @@ def events_after(store: DocumentStore, clock: Clock, account_id: str, after: str
     return [event for event, _ in found.events], found.cursor
 
 
+class Watches:
+    """One store listener per account whose long polls wait in this process: it wakes
+    them as soon as another process (the runner) logs one of the account's events, instead
+    of at their next read. It watches the account's newest event (the index of the newest-
+    first page), so it costs a read per event of the account, whatever the number of polls
+    waiting; it lingers WATCH_LINGER s after the last one. A store that cannot watch (the
+    memory store: one process, where the log itself wakes the polls) leaves polls reading
+    every POLL_EVERY s."""
+
+    def __init__(self, waker: Waker = WAKER, linger: float = WATCH_LINGER):
+        self.waker, self.linger = waker, linger
+        self._lock = threading.Lock()
+        self._held: dict[tuple[int, str], list] = {}  # (store, account) => [polls, stop, timer]
+
+    def hold(self, store: DocumentStore, account_id: str) -> Callable[[], None] | None:
+        """Watch the account while a poll waits; returns its release, or None (no watch)."""
+        key = (id(store), account_id)
+        with self._lock:
+            entry = self._held.get(key)
+            if entry is None:
+                try:
+                    stop = store.watch(EVENTS, [("account_id", "==", account_id)],
+                                       [("logged_at", "desc"), ("id", "desc")], 1,
+                                       lambda: self.waker.notify((account_id,)))
+                except Exception:  # noqa: BLE001 - no listener: the poll reads as before
+                    log.warning("cannot watch the event log of %s; polling", account_id,
+                                exc_info=True)
+                    stop = None
+                if stop is None:
+                    return None
+                entry = self._held[key] = [0, stop, None]
+            entry[0] += 1
+            if entry[2] is not None:
+                entry[2].cancel()
+                entry[2] = None
+        return lambda: self._release(key, entry)
+
+    def _release(self, key, entry) -> None:
+        with self._lock:
+            entry[0] -= 1
+            if entry[0] == 0 and self._held.get(key) is entry:
+                entry[2] = threading.Timer(self.linger, self._close, (key, entry))
+                entry[2].daemon = True
+                entry[2].start()
+
+    def _close(self, key, entry) -> None:
+        with self._lock:
+            if entry[0] != 0 or self._held.get(key) is not entry:
+                return
+            del self._held[key]
+        try:
+            entry[1]()
+        except Exception:  # noqa: BLE001 - a listener that is gone already
+            log.debug("stopping a listener of the event log", exc_info=True)
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+
+WATCHES = Watches()
+
+
 class Followed:
     def __init__(self, events: list[tuple[Event, str]], cursor: str):
         self.events = events  # each with the cursor that resumes after it
@@ -184,18 +252,30 @@ class Followed:
 def follow(store: DocumentStore, clock: Clock, account_id: str, after: str, *,
            types: list[str] | None = None, device: str | None = None,
            devices: frozenset[str] | None = None, limit: int = 100, wait: float = 0.0,
-           waker: Waker = WAKER, max_wait: float = MAX_WAIT) -> Followed:
+           waker: Waker = WAKER, max_wait: float = MAX_WAIT,
+           watches: Watches | None = None) -> Followed:
     """events_after, with the cursor of each event (the stream's SSE ids)."""
     where, keep = _filters(account_id, event_names(types), device, devices)
     position = resolve_after(store, account_id, after, clock, devices)
     deadline = time.monotonic() + min(max(wait, 0.0), max_wait)
-    while True:
-        seen = waker.generation
-        docs, _ = _scan(store, where, "asc", position, keep, limit)
-        if docs:
-            return Followed([(from_doc(d), encode_position(_position(d))) for d in docs],
-                            encode_position(_position(docs[-1])))
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return Followed([], encode_position(position))
-        waker.wait(min(POLL_EVERY, left), seen)
+    watches = watches if watches is not None else (WATCHES if waker is WAKER else Watches(waker))
+    release = None
+    with waker.waiting(account_id) as waiting:
+        try:
+            while True:
+                seen = waiting.token()
+                docs, _ = _scan(store, where, "asc", position, keep, limit)
+                if docs:
+                    return Followed([(from_doc(d), encode_position(_position(d))) for d in docs],
+                                    encode_position(_position(docs[-1])))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return Followed([], encode_position(position))
+                if release is None:  # a listener wakes this poll: read seldom meanwhile
+                    held = watches.hold(store, account_id)
+                    release = held or (lambda: None)
+                    every = WATCHED_POLL_EVERY if held else POLL_EVERY
+                waiting.wait(min(every, left), seen)
+        finally:
+            if release is not None:
+                release()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -53,27 +54,69 @@ def from_doc(doc: dict) -> Event:
 
 
 class Waker:
-    """Wakes long polls of this process when it logs an event, so they need not wait for
-    their next read (events logged by other processes are found by that read)."""
+    """Wakes the long polls of an account in this process: when this process logs one of
+    its events, or when a store listener (event_feed.Watches) sees one logged elsewhere.
+    Only accounts with a waiting poll are tracked, so it stays as small as the waits."""
 
     def __init__(self):
         self._cond = threading.Condition()
-        self._generation = 0
+        self._generation = 0  # bumped by notify() of every account
+        self._accounts: dict[str, list[int]] = {}  # waiting account => [waiters, generation]
 
-    def notify(self) -> None:
+    def notify(self, accounts=None) -> None:
+        """Wake the polls of `accounts` (an iterable of ids); None: of every account."""
         with self._cond:
-            self._generation += 1
+            if accounts is None:
+                self._generation += 1
+            else:
+                for account in accounts:
+                    if account in self._accounts:
+                        self._accounts[account][1] += 1
             self._cond.notify_all()
 
-    def wait(self, timeout: float, seen: int) -> int:
-        with self._cond:
-            if self._generation == seen:
-                self._cond.wait(timeout)
-            return self._generation
+    def waiting(self, account: str) -> _Waiting:
+        return _Waiting(self, account)
+
+    def _token(self, account: str) -> tuple[int, int]:
+        entry = self._accounts.get(account)
+        return self._generation, entry[1] if entry else 0
 
     @property
     def generation(self) -> int:
         return self._generation
+
+
+class _Waiting:
+    """One long poll of an account, registered while it runs (a context manager): take a
+    token before reading the log, then `wait` returns once a notify came after it."""
+
+    def __init__(self, waker: Waker, account: str):
+        self.waker, self.account = waker, account
+
+    def __enter__(self) -> _Waiting:
+        with self.waker._cond:
+            self.waker._accounts.setdefault(self.account, [0, 0])[0] += 1
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with self.waker._cond:
+            entry = self.waker._accounts[self.account]
+            entry[0] -= 1
+            if entry[0] == 0:
+                del self.waker._accounts[self.account]
+
+    def token(self) -> tuple[int, int]:
+        with self.waker._cond:
+            return self.waker._token(self.account)
+
+    def wait(self, timeout: float, seen: tuple[int, int]) -> None:
+        deadline = time.monotonic() + timeout
+        with self.waker._cond:
+            while self.waker._token(self.account) == seen:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self.waker._cond.wait(left)
 
 
 WAKER = Waker()
@@ -118,7 +161,7 @@ class EventLog(EventBus):
         if not done:
             self._settle(events)
             return False
-        WAKER.notify()
+        WAKER.notify({e.account for e in events})
         self.relay.submit(events)
         return True
 

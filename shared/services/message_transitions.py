@@ -24,13 +24,19 @@ def claim(deps: Deps, message_id: str, shard: str, *, current: Message | None = 
     `fence` (the runner's leases), the claim holds only while the runner still holds the
     message's device: it is written in one atomic step with that check."""
     messages = deps.repos.messages
-    guard = None
+    device_id = current.device_id if current is not None else \
+        (messages.doc(message_id) or {}).get("device_id")
+    if not device_id:
+        return None
+    # Never while the device's queue is paused (shared.services.device_queue): the same
+    # atomic step checks it, so a pause the runner has not heard of yet still holds.
+    guard = Guard("devices", device_id, {"queue_paused_at": None})
     if fence is not None:
-        device_id = current.device_id if current is not None else \
-            (messages.doc(message_id) or {}).get("device_id")
-        guard = fence(device_id) if device_id else None
-        if guard is None:
+        fenced = fence(device_id)
+        if fenced is None:
             return None
+        guard = Guard(fenced.collection, fenced.doc_id, fenced.when | guard.when) \
+            if (fenced.collection, fenced.doc_id) == ("devices", device_id) else fenced
     for holder in (None, shard):
         if messages.set_claim(message_id, shard, was=holder, guard=guard):
             if current is not None:
@@ -102,6 +108,23 @@ def mark_read(deps: Deps, message_id: str, *, current: Message | None = None) ->
         current = mark_delivered(deps, message_id, current=current)
     return _transition(deps, message_id, MessageStatus.read, "read_at",
                        (MessageStatus.delivered,), current=current)
+
+
+def expire(deps: Deps, message: Message) -> Message | None:
+    """Fail a queued message that was not sent by its expires_at (reason `expired`), unless
+    a runner holds it for sending at this moment."""
+    messages = deps.repos.messages
+    now = deps.clock.now()
+    failed = message.model_copy(update={"status": MessageStatus.failed, "failed_at": now,
+                                        "failure_reason": FailureReason.expired})
+    if not event_log.commit(deps.bus, deps.store, [Write.update(
+            messages.name, message.id, {"status": MessageStatus.failed.value, "failed_at": now,
+                                        "failure_reason": FailureReason.expired.value},
+            when={"status": MessageStatus.queued.value, "claimed_by": None})],
+            [message_status_event(deps.bus, deps.clock, failed)]):
+        return None
+    quotas.release(deps.store, failed.device_id, failed.quota_period, failed.quota_shard)
+    return failed
 
 
 def fail(deps: Deps, message: Message, reason: FailureReason) -> Message | None:

@@ -112,7 +112,7 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
                  content: Draft | None = None, quote: str | None = None,
                  device_id: str | None = None, priority: Priority = Priority.normal,
                  reference: str | None = None, deliver_at: datetime | None = None,
-                 idempotency_key: str | None = None,
+                 expires_at: datetime | None = None, idempotency_key: str | None = None,
                  source: MessageSource = MessageSource.api,
                  rng: random.Random | None = None) -> tuple[Message, bool]:
     """Queue a message; returns it and whether it was created now (False: an earlier
@@ -127,11 +127,19 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
                                details={"field": "phone"}, code="target_required")
     if deliver_at is not None:
         deliver_at = deliver_at.astimezone(UTC)
+    clock, store = deps.clock, deps.store
+    if expires_at is not None:
+        expires_at = expires_at.astimezone(UTC)
+        if expires_at <= max(clock.now(), deliver_at or clock.now()):
+            raise ValidationFailed(
+                "expires_at: must be later than now and than deliver_at: a message that "
+                "expires before it may be sent would never go out",
+                details={"field": "expires_at"}, code="expires_too_soon")
     fingerprint = _fingerprint({"phone": phone, "group": group, "content": content,
                                 "quote": quote, "device": device_id, "priority": priority,
-                                "reference": reference, "deliver_at": deliver_at,
-                                **({"source": source} if source != MessageSource.api else {})})
-    clock, store = deps.clock, deps.store
+                                "reference": reference, "deliver_at": deliver_at}
+                               | ({"expires_at": expires_at} if expires_at else {})
+                               | ({"source": source} if source != MessageSource.api else {}))
     message_id = new_id("msg")
     idem_id = None
     if idempotency_key:
@@ -156,8 +164,8 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
                           type=MessageType(ready.type), phone=phone, group=group,
                           message=summary(ready), content=ready, quote=quoted,
                           priority=priority, source=source, reference=reference,
-                          deliver_at=deliver_at,
-                          created_at=clock.now(), quota_period=reservation.period,
+                          deliver_at=deliver_at, expires_at=expires_at, created_at=clock.now(),
+                          quota_period=reservation.period,
                           quota_shard=reservation.shard)
         message.wa_id = wa_message_id(message.id)
         # The message and its message:out:new are one commit (the event log): a retry

@@ -14,9 +14,9 @@ from enum import StrEnum
 
 from shared.content import Media
 from shared.deps import Deps
-from shared.domain import FailureReason, Message, MessageStatus
+from shared.domain import Device, FailureReason, Message, MessageStatus
 from shared.ports import Guard, MessageSender, Receipt, SendResult
-from shared.services import chats, files
+from shared.services import chats, daily_caps, files
 from shared.services import message_transitions as transitions
 
 log = logging.getLogger(__name__)
@@ -28,22 +28,38 @@ class SendOutcome(StrEnum):
     not_ours = "not_ours"  # cancelled, sent already, or another runner's: nothing was sent
     done = "done"  # sent, or failed for good
     retry = "retry"  # a transient failure: try again after a backoff
+    expired = "expired"  # past its expires_at: failed `expired`, nothing was sent
+    capped = "capped"  # the device's daily cap is reached: it waits for the next day
 
 
 def send_queued(deps: Deps, sender: MessageSender, message_id: str, shard: str, *,
                 attempt: int = 1,
                 current: Message | None = None,
-                fence: Callable[[str], Guard | None] | None = None) -> SendOutcome:
+                fence: Callable[[str], Guard | None] | None = None,
+                device: Device | None = None,
+                on_result: Callable[[SendResult], None] | None = None) -> SendOutcome:
     """Send a queued message once. `attempt` counts from 1; `current` is the message as
     its task brought it (saves a read); `fence` guards the claim with the device's lease
-    (shared.services.message_transitions.claim)."""
+    (shared.services.message_transitions.claim); `device` (as the runner holds it) brings
+    the daily cap (shared.services.daily_caps); `on_result` hears what WhatsApp answered."""
     message = transitions.claim(deps, message_id, shard, current=current, fence=fence)
     if message is None:
         return SendOutcome.not_ours
+    now = deps.clock.now()
+    if message.expires_at is not None and now >= message.expires_at:
+        transitions.unclaim(deps, message.id, shard)
+        transitions.expire(deps, message)  # never goes out late
+        return SendOutcome.expired
+    counted = device is not None and daily_caps.cap_on(device, now) is not None
+    if counted and not daily_caps.take(deps.store, device, now):
+        transitions.unclaim(deps, message.id, shard)
+        return SendOutcome.capped
     media = None
     if isinstance(message.content, Media):
         media = files.read_bytes(deps.storage, message.content.file, message.account_id)
         if media is None:
+            if counted:
+                daily_caps.give_back(deps.store, message.device_id, now)
             transitions.fail(deps, message, FailureReason.media_unavailable)
             return SendOutcome.done
     try:
@@ -54,6 +70,8 @@ def send_queued(deps: Deps, sender: MessageSender, message_id: str, shard: str, 
         # cap, and the claim given back between attempts.
         log.exception("transport raised sending %s", message_id)
         result = SendResult(False, FailureReason.transport_error, retryable=True)
+    if on_result is not None:
+        on_result(result)
     if result.ok:
         transitions.mark_sent(deps, message.id, current=message)
         chats.record_outbound(deps.store, deps.clock, message)
@@ -63,6 +81,8 @@ def send_queued(deps: Deps, sender: MessageSender, message_id: str, shard: str, 
         log.warning("sending %s failed (%s), attempt %d; retrying", message_id, reason.value,
                     attempt)
         transitions.unclaim(deps, message.id, shard)
+        if counted:
+            daily_caps.give_back(deps.store, message.device_id, now)
         return SendOutcome.retry
     transitions.fail(deps, message, reason)
     return SendOutcome.done

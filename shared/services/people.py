@@ -9,6 +9,7 @@ tokens. Deleting the agent deletes the person and their identity."""
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -50,28 +51,51 @@ def get_person(store: DocumentStore, uid: str) -> Person | None:
 
 class LiveUsers:
     """Whether an identity still exists, is enabled and has not revoked the token: asked
-    of Identity Platform, and trusted for `ttl` seconds after a yes."""
+    of Identity Platform, and trusted for `ttl` seconds after a yes. So a user deleted,
+    disabled or signed out everywhere is refused within `ttl` seconds (30 by default,
+    UTIO_PERSON_CHECK_SECONDS), by every instance. At most `size` users are remembered
+    (the least recently seen go first, and expired entries are dropped as others come),
+    so the cache stays bounded however many people sign in to one instance."""
 
-    def __init__(self, ttl: float):
+    SIZE = 10_000
+
+    def __init__(self, ttl: float, *, size: int = SIZE, timer=time.monotonic):
+        from cachetools import TTLCache
+
         self.ttl = ttl
-        self._seen: dict[str, tuple[float, float | None]] = {}  # uid => (until, valid_since)
+        self._lock = threading.Lock()
+        # uid => valid_since (tokens issued before it are revoked)
+        self._seen = TTLCache(maxsize=size, ttl=ttl, timer=timer) if ttl > 0 else None
+
+    def __len__(self) -> int:
+        if self._seen is None:
+            return 0
+        with self._lock:
+            self._seen.expire()
+            return len(self._seen)
 
     def check(self, identity: Identity, claims: PersonClaims) -> None:
-        now = time.monotonic()
-        seen = self._seen.get(claims.uid)
-        if seen is None or seen[0] <= now:
+        found, valid_since = self._lookup(claims.uid)
+        if not found:
             user = identity.get_user(claims.uid)
             if user is None:
-                self._seen.pop(claims.uid, None)
                 raise Unauthorized("this sign-in's user no longer exists", code="invalid_id_token")
             if user.disabled:
-                self._seen.pop(claims.uid, None)
                 raise Unauthorized("this user is disabled", code="user_disabled")
-            seen = (now + self.ttl, user.valid_since)
-            if self.ttl > 0:
-                self._seen[claims.uid] = seen
-        if seen[1] is not None and claims.issued_at < seen[1]:
+            valid_since = user.valid_since
+            if self._seen is not None:
+                with self._lock:
+                    self._seen[claims.uid] = valid_since
+        if valid_since is not None and claims.issued_at < valid_since:
             raise Unauthorized("this sign-in was revoked; sign in again", code="id_token_revoked")
+
+    def _lookup(self, uid: str) -> tuple[bool, float | None]:
+        if self._seen is None:
+            return False, None
+        with self._lock:
+            if uid in self._seen:
+                return True, self._seen[uid]
+        return False, None
 
 
 def sign_up(store: DocumentStore, clock: Clock, claims: PersonClaims, account_name: str,

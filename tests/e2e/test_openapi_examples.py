@@ -228,6 +228,10 @@ def run(s: Scenario, standin: StripeStandIn, stack, receiver: Receiver, auth_hos
 
     s.call("update_profile", dev)
     s.call("device_usage", dev)
+    s.call("pause_queue", dev)
+    s.call("get_queue", dev)
+    s.call("resume_queue", dev)
+    s.call("clear_queue", dev)
     s.call("inbound_media", dev | {"name": "nothing.jpg"})
 
     # The example device: read, change, link, bill and delete it.

@@ -202,6 +202,17 @@ def test_create_a_sandbox_device_and_see_it_connected(console):
     card.get_by_text("connected", exact=True).wait_for(timeout=LIVE)  # no reload
 
 
+def test_an_idle_console_follows_the_event_log_instead_of_polling(console):
+    create_device(console, "Quiet").get_by_text("connected", exact=True).wait_for(timeout=LIVE)
+    console.wait_for_timeout(1500)  # the loads after the page opened have settled
+    asked: list[str] = []
+    console.on("request", lambda r: asked.append(urlsplit(r.url).path)
+               if "/v1/" in r.url else None)
+    console.wait_for_timeout(3000)
+    # one long poll (25 s) at most, and nothing polled
+    assert set(asked) <= {"/v1/events"} and len(asked) <= 1, asked
+
+
 def test_send_a_message_and_see_it_delivered_without_reloading(console):
     create_device(console, "Sender").get_by_text("connected", exact=True).wait_for(timeout=LIVE)
     console.goto("/send")
@@ -212,7 +223,7 @@ def test_send_a_message_and_see_it_delivered_without_reloading(console):
     console.get_by_label("Priority").select_option("high")
     console.get_by_role("button", name="Send").click()
     status = console.get_by_role("status").get_by_text(re.compile(r"^(delivered|read)$"))
-    status.wait_for(timeout=LIVE)  # the page polls: no reload
+    status.wait_for(timeout=LIVE)  # the page follows the event log: no reload
     console.goto("/messages")
     console.get_by_role("cell", name="Hello from the console").wait_for()
 

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 HEADERS = ("cold start", "API overhead", "number validation", "webhook fan-out",
            "inbound message -> webhook latency", "priority:", "pacing:", "pipeline throughput",
-           "cost per delivered message", "runner memory", "take-over", "restart resume",
+           "cost per delivered message", "queue listing", "runner memory", "take-over", "restart resume",
            "store pause", "web app size", "first render", "documentation page")
 
 

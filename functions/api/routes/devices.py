@@ -33,8 +33,10 @@ def create_device(p: Principal, body: CreateDevice):
     Errors: 409 `trial_device_exists` or `trial_limit_reached` for a trial the rules above
     refuse, or when another device is being created at the same moment; 422 for an unknown
     plan or a delivery speed above the plan's."""
-    settings = DeviceSettings.model_validate(
-        body.settings.model_dump(exclude_none=True) if body.settings else {})
+    given = body.settings.model_dump(exclude_none=True) if body.settings else {}
+    if given.get("daily_limit") == 0:
+        given.pop("daily_limit")  # 0: no daily cap, the default
+    settings = DeviceSettings.model_validate(given)
     transport = body.transport or Transport(p.c.settings.default_transport)
     device = devices.create_device(p.c, p.account_id,
                                    transport=transport, alias=body.alias, settings=settings,
@@ -68,7 +70,11 @@ def get_device(p: Principal, device_id: str):
            summary="Update a device's alias and settings", tag="devices", errors=(404,))
 def update_device(p: Principal, device_id: str, body: UpdateDevice):
     """Changes the alias and settings, among them `delivery_speed` (messages a minute, up to
-    the plan's maximum; slower looks more human) and chat clean-up.
+    the plan's maximum; slower looks more human), `daily_limit` (messages a UTC day; 0
+    removes it), `warmup` (the daily cap of a newly linked number: `first_day` messages on
+    the day it was linked, doubling each day for `days` days; on by default for WhatsApp
+    devices, off for sandbox ones) and chat clean-up. Messages beyond a day's cap wait in
+    the queue for the next day; they do not fail.
 
     Errors: 404 when the device is not in this account; 422 for a speed above the plan's or an
     unknown setting."""

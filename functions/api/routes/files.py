@@ -4,9 +4,16 @@ from flask import Response, request
 
 from functions.api.access import agent_route
 from functions.api.registry import Principal
-from functions.api.schemas_messages import Count, FileFromUrl, FileOut, SpeedOut, UsageOut
+from functions.api.schemas_messages import (
+    Count,
+    DailyUsage,
+    FileFromUrl,
+    FileOut,
+    SpeedOut,
+    UsageOut,
+)
 from shared.errors import BadRequest, NotFound, PayloadTooLarge
-from shared.services import devices, files, quotas
+from shared.services import daily_caps, devices, files, quotas
 
 FORM_OVERHEAD = 64 * 1024
 
@@ -86,7 +93,8 @@ def file_content(p: Principal, file_id: str):
 def device_usage(p: Principal, device_id: str):
     """How much of its plan the device used this calendar month (UTC): messages queued or sent
     against the plan's monthly limit (failed and cancelled ones do not count), when the
-    counter resets, the media size limits and its delivery speed.
+    counter resets, the media size limits, its delivery speed and today's daily cap
+    (`daily`: the warm-up of a newly linked number, or `daily_limit`).
 
     Errors: 404 when the device is not in this account."""
     device = devices.get_device(p.c, p.account_id, device_id)
@@ -101,4 +109,5 @@ def device_usage(p: Principal, device_id: str):
         media_limits=plan.media.model_dump(),
         delivery_speed=SpeedOut(configured=device.settings.delivery_speed,
                                 plan_max=plan.max_delivery_speed,
-                                effective=quotas.effective_speed(device)))
+                                effective=quotas.effective_speed(device)),
+        daily=DailyUsage(**vars(daily_caps.today(p.c.store, device, p.c.clock.now()))))

@@ -41,7 +41,8 @@ def send_message(p: Principal, body: SendMessage):
     to 6000 characters), `media` (image, audio, voice note, video or document, by URL or
     uploaded `file`), `location`, `buttons`, `list`, `contacts` or `reaction`. The device
     sends in order of `priority` (`urgent`, `high`, `normal`, `low`) at its delivery speed;
-    `deliver_at` schedules it. Status then moves `queued → sent → delivered → read`, each
+    `deliver_at` schedules it; `expires_at` makes it fail with `expired` rather than go out
+    late. Status then moves `queued → sent → delivered → read`, each
     step a webhook event, or `failed` with a `failure_reason` such as
     `number_not_on_whatsapp`.
 
@@ -53,12 +54,14 @@ def send_message(p: Principal, body: SendMessage):
     Errors: 402 when the device's trial ended without a subscription; 404 when `device` is
     not in this account; 409 when the `Idempotency-Key` was used with another body; 413 when
     the media is larger than the plan allows; 422 for a bad number, two content fields, text
-    over 6000 characters, or a schedule more than 365 days ahead; 429 `quota_exceeded` when
+    over 6000 characters, a schedule more than 365 days ahead, or an `expires_at`
+    not later than now and `deliver_at` (`expires_too_soon`); 429 `quota_exceeded` when
     the month's messages are used up."""
     message, created = messages.send_message(
         p.c, p.account_id, phone=body.phone, group=body.group, text=body.message,
         content=_draft(body), quote=body.quote, device_id=body.device, priority=body.priority,
-        reference=body.reference, deliver_at=body.deliver_at, idempotency_key=p.idempotency_key)
+        reference=body.reference, deliver_at=body.deliver_at,
+        expires_at=body.expires_at, idempotency_key=p.idempotency_key)
     return _out(message), 201 if created else 200
 
 

@@ -58,6 +58,8 @@ def _write(store, bus, clock, doc, status, code, phone, detail, guard, event) ->
                      "status_detail": detail}
     if phone is not None:
         changes["phone"] = phone
+        if phone != doc.get("phone"):
+            changes["linked_at"] = now  # a number newly linked: its warm-up starts today
     if status == DeviceStatus.disconnected and doc.get("disconnected_since") is None:
         changes["disconnected_since"] = now
     elif status not in (DeviceStatus.disconnected, DeviceStatus.non_operative):

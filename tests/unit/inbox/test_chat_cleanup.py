@@ -26,17 +26,16 @@ def chat_ids(c, dev) -> list[str]:
 
 def test_cleanup_setting_is_a_device_setting(api, dev):
     path = f"/v1/devices/{dev['id']}"
-    assert api.get(path).get_json()["settings"] == {"delivery_speed": 15}  # off: absent
+    assert "chat_cleanup" not in api.get(path).get_json()["settings"]  # off: absent
     patched = api.patch(path, json={"settings": {"chat_cleanup": {"inactive_days": 30}}}).get_json()
-    assert patched["settings"] == {"chat_cleanup": {"inactive_days": 30, "max_chats": None},
-                                   "delivery_speed": 15}
+    assert patched["settings"]["chat_cleanup"] == {"inactive_days": 30, "max_chats": None}
     # delivery_speed alone leaves the clean-up as it is; a new clean-up replaces the old.
     assert api.patch(path, json={"settings": {"delivery_speed": 20}}).get_json()[
         "settings"]["chat_cleanup"]["inactive_days"] == 30
     assert api.patch(path, json={"settings": {"chat_cleanup": {"max_chats": 500}}}).get_json()[
         "settings"]["chat_cleanup"] == {"inactive_days": None, "max_chats": 500}
-    assert api.patch(path, json={"settings": {"chat_cleanup": {}}}).get_json()[
-        "settings"] == {"delivery_speed": 20}
+    assert "chat_cleanup" not in api.patch(path, json={"settings": {"chat_cleanup": {}}}).get_json()[
+        "settings"]
 
 
 @pytest.mark.parametrize("cleanup", [{"inactive_days": 0}, {"max_chats": 0}, {"max_chats": -1},

@@ -23,7 +23,7 @@ export function StatusText({ status }: { status: string }) {
 }
 
 export function useDevices() {
-  return useLive(() => api.GET("/v1/devices"));
+  return useLive(() => api.GET("/v1/devices"), [], { events: ["device:status"] });
 }
 
 export function Devices() {
@@ -92,7 +92,8 @@ function NewDevice({ onDone }: { onDone: () => void }) {
 export function DeviceDetail() {
   const { params } = useRoute();
   const id = params.id;
-  const { data: device, problem } = useLive(() => api.GET("/v1/devices/{device_id}", { params: { path: { device_id: id } } }), [id]);
+  const { data: device, problem } = useLive(() => api.GET("/v1/devices/{device_id}", { params: { path: { device_id: id } } }), [id],
+    { events: ["device:status"], device: id });
   const session = useSession();
   const agent = session.state === "signed-in" && session.person?.role === "agent";
   if (problem && !device) return <section><h1>Device</h1><p role="alert" class="error">{problem.message}</p><p><a href="/devices">All devices</a></p></section>;

@@ -20,7 +20,8 @@ export function Messages() {
     device: filters.device || null, status: (filters.status || null) as Schemas["MessageStatus"] | null,
     since: filters.since ? new Date(filters.since).toISOString() : null,
     until: filters.until ? new Date(filters.until).toISOString() : null, cursor, limit: 50 } } }),
-    [filters.device, filters.status, filters.since, filters.until, cursor]);
+    [filters.device, filters.status, filters.since, filters.until, cursor],
+    { events: ["message:out:*"], device: filters.device || null });
   const [note, setNote] = useState<string | null>(null);
   function filter(name: string, value: string) {
     const next = new URLSearchParams({ ...filters, [name]: value });
@@ -78,7 +79,8 @@ export function Messages() {
 
 export function MessageDetail() {
   const { params } = useRoute();
-  const { data, problem } = useLive(() => api.GET("/v1/messages/{message_id}", { params: { path: { message_id: params.id } } }), [params.id]);
+  const { data, problem } = useLive(() => api.GET("/v1/messages/{message_id}", { params: { path: { message_id: params.id } } }), [params.id],
+    { events: ["message:out:*"], match: (e) => e.data.id === params.id });
   return (
     <section>
       <p><a href="/messages">All messages</a></p>

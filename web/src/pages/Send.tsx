@@ -96,7 +96,8 @@ export function Send() {
 }
 
 export function SentStatus({ id }: { id: string }) {
-  const { data } = useLive(() => api.GET("/v1/messages/{message_id}", { params: { path: { message_id: id } } }), [id]);
+  const { data } = useLive(() => api.GET("/v1/messages/{message_id}", { params: { path: { message_id: id } } }), [id],
+    { events: ["message:out:*"], match: (e) => e.data.id === id });
   return (
     <div class="panel" aria-live="polite">
       <h2>Message <a href={`/messages/${id}`}>{id}</a></h2>

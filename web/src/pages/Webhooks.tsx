@@ -58,7 +58,7 @@ function WebhookForm({ initial, onSaved, submitLabel }: {
 }
 
 export function Webhooks() {
-  const { data, problem, reload } = useLive(() => api.GET("/v1/webhooks"));
+  const { data, problem, reload } = useLive(() => api.GET("/v1/webhooks"), [], { live: false });
   const { route } = useLocation();
   const [creating, setCreating] = useState(false);
   return (
@@ -157,7 +157,8 @@ export function WebhookDetail() {
 }
 
 function Deliveries({ id }: { id: string }) {
-  const { data, reload } = useLive(() => api.GET("/v1/webhooks/{webhook_id}/deliveries", { params: { path: { webhook_id: id }, query: { limit: 20 } } }), [id]);
+  const { data, reload } = useLive(() => api.GET("/v1/webhooks/{webhook_id}/deliveries", { params: { path: { webhook_id: id }, query: { limit: 20 } } }), [id],
+    { live: false, every: 3000 }); // deliveries and their retries have no event of their own
   async function retry(delivery: string) {
     await api.POST("/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry", { params: { path: { webhook_id: id, delivery_id: delivery } } });
     void reload();

@@ -1,0 +1,81 @@
+"""Daily caps on what a device sends, against bans: the device's `daily_limit` and the
+warm-up of a newly linked number (shared.domain.Warmup), whichever is lower, per UTC day.
+
+The runner counts each send in one counter document per device and day before handing
+the message to WhatsApp (an increment refused past the cap: the message waits for the
+next day, it does not fail). The counter is what the queue's expected times and the
+device's usage read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from shared.domain import Device
+from shared.ports import DocumentStore
+
+COUNTERS = "usage_counters"
+METRIC = "messages_per_day"
+
+
+@dataclass(frozen=True)
+class DailyCap:
+    day: str  # YYYY-MM-DD, UTC
+    used: int
+    limit: int | None  # None: no cap today
+    warmup_day: int | None  # 1 on the day of linking, while the warm-up lasts
+    resets_at: datetime
+
+
+def day_of(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d")
+
+
+def _start(at: datetime) -> datetime:
+    return at.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def warmup_day(device: Device, at: datetime) -> int | None:
+    if device.linked_at is None or not device.settings.warmup.enabled:
+        return None
+    day = (_start(at) - _start(device.linked_at)).days + 1
+    return day if 1 <= day <= device.settings.warmup.days else None
+
+
+def cap_on(device: Device, at: datetime) -> int | None:
+    """The device's cap on the UTC day of `at`; None when it has none."""
+    caps = [device.settings.daily_limit]
+    day = warmup_day(device, at)
+    if day is not None:
+        caps.append(device.settings.warmup.cap(day))
+    caps = [c for c in caps if c is not None]
+    return min(caps) if caps else None
+
+
+def _doc_id(device_id: str, day: str) -> str:
+    return f"{device_id}:{METRIC}:{day}"
+
+
+def today(store: DocumentStore, device: Device, now: datetime) -> DailyCap:
+    day = day_of(now)
+    doc = store.get(COUNTERS, _doc_id(device.id, day)) or {}
+    return DailyCap(day, max(0, doc.get("count", 0)), cap_on(device, now),
+                    warmup_day(device, now), _start(now) + timedelta(days=1))
+
+
+def take(store: DocumentStore, device: Device, now: datetime) -> bool:
+    """Count one send today; False (nothing counted) when today's cap is reached."""
+    cap = cap_on(device, now)
+    day = day_of(now)
+    return store.increment(COUNTERS, _doc_id(device.id, day), "count", 1, maximum=cap,
+                           extra={"device_id": device.id, "period": day,
+                                  "metric": METRIC}) is not None
+
+
+def give_back(store: DocumentStore, device_id: str, at: datetime) -> None:
+    """A counted send that did not go out after all (a transient failure)."""
+    store.increment(COUNTERS, _doc_id(device_id, day_of(at)), "count", -1)
+
+
+def seconds_to_next_day(now: datetime) -> float:
+    return (_start(now) + timedelta(days=1) - now).total_seconds()

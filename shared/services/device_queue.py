@@ -1,0 +1,168 @@
+"""A device's send queue as its owner sees and steers it: what is waiting, in the order it
+will go out and when (GET /v1/devices/{id}/queue), pause and resume, and clear.
+
+The order and the times are the runner's own rules replayed on the queued messages:
+highest priority first, oldest first within a priority, a scheduled message only from
+its deliver_at, one message per gap of 60 / speed seconds, at most the day's cap a UTC
+day (shared.services.daily_caps), and nothing while paused. A message that would come
+up only after its expires_at is shown as expiring, and takes no slot.
+
+Pausing is a field of the device (queue_paused_at), so it survives restarts; the runner
+claims a message for sending only while the field is unset (the claim is one atomic
+write with that check: shared.services.message_transitions.claim), so nothing leaves a
+paused device, even in the moment before the runner hears of the pause. Clearing
+cancels each queued message with the same conditional write as DELETE /v1/messages/{id}:
+a message the runner has claimed (being sent at that moment) is not cancelled and is
+reported as in flight; every other one is cancelled with its own event."""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from shared import names
+from shared.deps import Deps
+from shared.domain import Device, Message, MessageStatus
+from shared.events import EventName
+from shared.ports import Write
+from shared.services import daily_caps, event_log, quotas
+from shared.services.events import message_status_event
+
+
+@dataclass(frozen=True)
+class Slot:
+    message: Message
+    position: int | None  # 1 = next to go out; None: it expires first
+    expected_at: datetime | None  # None: paused, or it expires first
+
+
+@dataclass(frozen=True)
+class QueueView:
+    device: Device
+    paused: bool
+    speed: int
+    total: int
+    slots: list[Slot]
+    daily: daily_caps.DailyCap
+
+
+def _day_start(at: datetime) -> datetime:
+    return at.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def plan_sends(messages: list[Message], now: datetime, speed: int, *,
+               cap_of=None, used_today: int = 0) -> list[tuple[Message, datetime | None]]:
+    """The runner's order and times for these queued messages: (message, expected time)
+    in send order, then the ones that expire first (time None). `cap_of(day_start)` is
+    the cap of that UTC day (None: no cap); `used_today` the sends counted today."""
+    gap = timedelta(seconds=60.0 / max(1, speed))
+    ready: list[tuple[int, datetime, str, int]] = []
+    later = sorted(((m.deliver_at, i) for i, m in enumerate(messages)
+                    if m.deliver_at is not None and m.deliver_at > now))
+    for i, m in enumerate(messages):
+        if m.deliver_at is None or m.deliver_at <= now:
+            ready.append((m.priority.rank, m.created_at, m.id, i))
+    heapq.heapify(ready)
+    planned: list[tuple[Message, datetime | None]] = []
+    expiring: list[tuple[Message, datetime | None]] = []
+    t, nxt = now, 0
+    day, used = _day_start(now), used_today
+    cap = cap_of(day) if cap_of else None
+    while ready or nxt < len(later):
+        while nxt < len(later) and later[nxt][0] <= t:
+            m = messages[later[nxt][1]]
+            heapq.heappush(ready, (m.priority.rank, m.created_at, m.id, later[nxt][1]))
+            nxt += 1
+        if not ready:
+            t = later[nxt][0]
+            continue
+        if _day_start(t) != day:
+            day, used = _day_start(t), 0
+            cap = cap_of(day) if cap_of else None
+        if cap is not None and used >= cap:
+            t = day + timedelta(days=1)  # the rest waits for the next day
+            continue
+        m = messages[heapq.heappop(ready)[3]]
+        if m.expires_at is not None and m.expires_at <= t:
+            expiring.append((m, None))
+            continue
+        planned.append((m, t))
+        used += 1
+        t += gap
+    return planned + expiring
+
+
+def view(deps: Deps, account_id: str, device_id: str, *, limit: int = 100,
+         offset: int = 0) -> QueueView:
+    device = deps.repos.devices.owned(account_id, device_id)
+    now = deps.clock.now()
+    queued = deps.repos.messages.queued_for_device(device_id)
+    speed = quotas.effective_speed(device)
+    cap = daily_caps.today(deps.store, device, now)
+    plan = plan_sends(queued, now, speed, cap_of=lambda day: daily_caps.cap_on(device, day),
+                      used_today=cap.used)
+    paused = device.queue_paused_at is not None
+    slots = []
+    for index, (message, at) in enumerate(plan[offset:offset + limit], start=offset + 1):
+        position = index if at is not None else None
+        slots.append(Slot(message, position, None if paused else at))
+    return QueueView(device, paused, speed, len(queued), slots, cap)
+
+
+def _set_paused(deps: Deps, account_id: str, device_id: str, paused: bool) -> Device:
+    devices = deps.repos.devices
+    device = devices.owned(account_id, device_id)
+    if (device.queue_paused_at is not None) == paused:
+        return device  # already so: nothing changes, no event
+    now = deps.clock.now()
+    value = now if paused else None
+    name = EventName.device_queue_paused if paused else EventName.device_queue_resumed
+    event = event_log.new_event(deps.bus, deps.clock, name, account_id, device_id,
+                                {"paused": paused, "at": now.isoformat().replace("+00:00", "Z"),
+                                 "queued": len(deps.repos.messages.queued_for_device(device_id))})
+    # Conditional on the state we read, so two racing pauses make one event.
+    was = device.queue_paused_at
+    if not event_log.commit(deps.bus, deps.store, [Write.update(
+            devices.name, device_id, {"queue_paused_at": value, "updated_at": now},
+            when={"queue_paused_at": was})], [event]):
+        return devices.owned(account_id, device_id)
+    deps.tasks.enqueue(names.RUNNER_CONTROL_QUEUE, names.TARGET_RUNNER_DEVICES,
+                       {"device_id": device_id, "action": "refresh"})
+    return device.model_copy(update={"queue_paused_at": value})
+
+
+def pause(deps: Deps, account_id: str, device_id: str) -> Device:
+    return _set_paused(deps, account_id, device_id, True)
+
+
+def resume(deps: Deps, account_id: str, device_id: str) -> Device:
+    return _set_paused(deps, account_id, device_id, False)
+
+
+@dataclass(frozen=True)
+class Cleared:
+    cancelled: list[str]
+    in_flight: list[str]  # claimed by the runner at that moment: being sent
+
+
+def clear(deps: Deps, account_id: str, device_id: str) -> Cleared:
+    deps.repos.devices.owned(account_id, device_id)
+    messages = deps.repos.messages
+    cancelled, in_flight = [], []
+    for message in messages.queued_for_device(device_id):
+        now = deps.clock.now()
+        done = message.model_copy(update={"status": MessageStatus.cancelled,
+                                          "cancelled_at": now})
+        if event_log.commit(deps.bus, deps.store, [Write.update(
+                messages.name, message.id,
+                {"status": MessageStatus.cancelled.value, "cancelled_at": now},
+                when={"status": MessageStatus.queued.value, "claimed_by": None})],
+                [message_status_event(deps.bus, deps.clock, done)]):
+            quotas.release(deps.store, device_id, message.quota_period, message.quota_shard)
+            cancelled.append(message.id)
+        else:
+            doc = messages.doc(message.id) or {}
+            if doc.get("status") == MessageStatus.queued.value:
+                in_flight.append(message.id)
+    return Cleared(cancelled, in_flight)

@@ -1,0 +1,80 @@
+"""How long polls share a store listener per account (event_feed.Watches) and how the
+Waker wakes only the polls of the account that logged (shared/services/event_log.Waker)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from shared.adapters.memory_store import MemoryStore
+from shared.services import event_feed
+from shared.services.event_log import Waker
+
+
+class WatchingStore(MemoryStore):
+    """The memory store with a hand-driven watch, as Firestore's listener would call it."""
+
+    def __init__(self):
+        super().__init__()
+        self.watching: dict[str, object] = {}  # account => on_change
+        self.started = 0
+
+    def watch(self, collection, where, order_by, limit, on_change):
+        (account,) = [v for f, op, v in where if f == "account_id"]
+        self.watching[account] = on_change
+        self.started += 1
+        return lambda: self.watching.pop(account)
+
+
+def test_polls_of_an_account_share_one_listener_that_lingers_then_stops():
+    store, waker = WatchingStore(), Waker()
+    watches = event_feed.Watches(waker, linger=0.05)
+    releases = [watches.hold(store, "acc_1") for _ in range(3)]
+    assert store.started == 1 and len(watches) == 1
+    for release in releases:
+        release()
+    again = watches.hold(store, "acc_1")  # within the linger: the same listener
+    assert store.started == 1
+    again()
+    deadline = time.monotonic() + 5
+    while "acc_1" in store.watching and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert "acc_1" not in store.watching and len(watches) == 0
+
+
+def test_a_store_that_cannot_watch_leaves_the_poll_reading():
+    assert event_feed.Watches(Waker()).hold(MemoryStore(), "acc_1") is None
+
+
+def test_the_listener_wakes_only_its_accounts_polls():
+    store, waker = WatchingStore(), Waker()
+    release = event_feed.Watches(waker).hold(store, "acc_1")
+    woke: dict[str, float] = {}
+
+    def wait(account):
+        with waker.waiting(account) as waiting:
+            seen = waiting.token()
+            waiting.wait(3, seen)
+            woke[account] = time.monotonic()
+
+    threads = [threading.Thread(target=wait, args=(a,)) for a in ("acc_1", "acc_2")]
+    for t in threads:
+        t.start()
+    time.sleep(0.1)
+    started = time.monotonic()
+    store.watching["acc_1"]()  # the listener saw a new event of acc_1
+    for t in threads:
+        t.join(5)
+    release()
+    assert woke["acc_1"] - started < 2 <= woke["acc_2"] - started
+    assert waker._accounts == {}  # nobody waits: nothing kept
+
+
+def test_a_notify_between_the_read_and_the_wait_is_not_lost():
+    waker = Waker()
+    with waker.waiting("acc_1") as waiting:
+        seen = waiting.token()
+        waker.notify(("acc_1",))  # an event came while the poll was reading
+        started = time.monotonic()
+        waiting.wait(5, seen)
+        assert time.monotonic() - started < 1
