@@ -54,8 +54,12 @@ web: $(STAMP) $(WEB_STAMP)
 dev: $(STAMP) $(FIREBASE_STAMP) web
 	$(BIN)/python -m infra.dev
 
+# Two worker processes, a test file each at a time (a file's stack fixtures stay in one process):
+# most of the suite waits on emulators and stacks rather than the CPU.
+TEST_WORKERS ?= 2
+
 test: $(STAMP) $(CHECKOV_STAMP) $(FIREBASE_STAMP) $(CHROMIUM) $(CHATBOT_STAMP) web
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Rewrite terraform/generated/ from shared/names.py and the API's OpenAPI document.
 generate: $(STAMP)

@@ -250,6 +250,7 @@ SMOKE_SIZES: dict[str, dict] = {
     "queue_listing": {"sizes": (10, 100), "rounds": 1},
     "log_cost": {"devices": 2, "count": 10},
     "long_poll_latency": {"samples": 4},
+    "firestore_long_poll": {"samples": 0},
     "stack_inbound_latency": {},
     "runner_memory": {"counts": (1,)},
     "runner_takeover": {"lease": 0.5, "rounds": 1},
@@ -277,7 +278,8 @@ def main() -> None:
                webhooks.inbound_latency, messaging.priority_positions, messaging.pacing,
                messaging.pipeline_throughput, messaging.cost_per_message,
                messaging.queue_listing, events.log_cost,
-               events.long_poll_latency, events.stack_inbound_latency, runner_memory,
+               events.long_poll_latency, events.firestore_long_poll,
+               events.stack_inbound_latency, runner_memory,
                runner_takeover, runner_restart, store_pause, docs_page, chat.web_chat)
     for i, figure in enumerate(figures):
         if i:

@@ -92,6 +92,83 @@ def long_poll_latency(samples: int = 40) -> None:
     print(f"  logged by another process    p50 {statistics.median(other) * 1000:7.1f} ms")
 
 
+def firestore_long_poll(samples: int = 10) -> None:
+    """The same on the Firestore emulator, the event committed by another client (as the
+    runner does): with the account's listener (event_feed.Watches), beside the poll that
+    finds it by reading the log every POLL_EVERY s (no listener)."""
+    import os
+    import uuid
+    from datetime import UTC, datetime
+
+    from infra import emulators
+    from shared.clock import SystemClock
+    from shared.domain import Event
+    from shared.ports import Write
+    from shared.services import event_feed
+    from shared.services.event_log import EVENTS, Waker, to_doc
+
+    print("long poll on Firestore (the emulator): an event another client commits, to a "
+          "client waiting on it")
+    if samples <= 0:
+        print("  skipped at smoke sizes: it starts the Firestore emulator")
+        return
+    if not emulators.gcloud_available():
+        print("  needs gcloud's Firestore emulator")
+        return
+    emulator = emulators.start_firestore()
+    saved = os.environ.get("FIRESTORE_EMULATOR_HOST")
+    os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host
+    try:
+        from google.cloud import firestore
+
+        from shared.adapters.firestore_store import FirestoreStore
+
+        project = "bench-" + uuid.uuid4().hex[:8]
+        store, writer = (FirestoreStore(firestore.Client(project=project)) for _ in range(2))
+        clock = SystemClock()
+
+        class Unwatched(event_feed.Watches):
+            def hold(self, store, account_id):
+                return None
+
+        def sample(watches: event_feed.Watches) -> float:
+            cursor = event_feed.encode_position(event_feed.resolve_after(store, "acc_b", "now", clock))
+            got: dict = {}
+
+            def poll():
+                found = event_feed.follow(store, clock, "acc_b", cursor, wait=10,
+                                          waker=watches.waker, watches=watches)
+                got["at"], got["n"] = time.perf_counter(), len(found.events)
+
+            waiter = threading.Thread(target=poll)
+            waiter.start()
+            time.sleep(0.3)  # the request waits (and holds the account's listener)
+            event = Event(id="evt_" + uuid.uuid4().hex[:20], event="device:status",
+                          created_at=datetime.now(UTC), account="acc_b", device="dev_b",
+                          sequence=1, data={"status": "connected"})
+            started = time.perf_counter()
+            writer.commit([Write.create(EVENTS, event.id, to_doc(event, "runner"))])
+            waiter.join()
+            assert got["n"] == 1
+            return got["at"] - started
+
+        waker = Waker()
+        unwatched = [sample(Unwatched(waker)) for _ in range(samples)]
+        watches = event_feed.Watches(waker)  # one listener, lingering between polls
+        watched = [sample(watches) for _ in range(samples)]
+        b, u = statistics.median(unwatched), statistics.median(watched)
+        print(f"  baseline  reading the log every {event_feed.POLL_EVERY} s     p50 "
+              f"{b * 1000:7.1f} ms")
+        print(f"  utio      woken by the account's listener    p50 {u * 1000:7.1f} ms   "
+              f"ratio {u / b:.2f}   (median of {samples})")
+    finally:
+        if saved is None:
+            os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
+        else:
+            os.environ["FIRESTORE_EMULATOR_HOST"] = saved
+        emulator.stop()
+
+
 def stack_inbound_latency(samples: int = 40) -> None:
     """Sandbox inbound message to the webhook receiver on the local stack as `make dev`
     runs it with the emulators (separate processes: API, task dispatcher, runner, Pub/Sub

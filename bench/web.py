@@ -34,14 +34,20 @@ def web_size() -> None:
     if not (DIST / "index.html").is_file():
         print("  web/dist is not built: run `make web`")
         return
-    js = sorted(DIST.rglob("*.js"))
-    css = sorted(DIST.rglob("*.css"))
+    docs = DIST / "docs"  # /docs: the API reference (Scalar) and the guides, loaded apart
+    app = [p for p in DIST.rglob("*") if p.is_file() and docs not in p.parents]
+    js = sorted(p for p in app if p.suffix == ".js")
+    css = sorted(p for p in app if p.suffix == ".css")
     runtime = ROOT / "web" / "node_modules" / "preact" / "dist" / "preact.mjs"
     if runtime.is_file():
         print(f"  baseline  Preact's runtime alone               {_gz(runtime) / 1024:7.1f} KiB")
-    print(f"  utio      JavaScript ({len(js)} files)                {sum(map(_gz, js)) / 1024:7.1f} KiB"
+    print(f"  utio      the app's JavaScript ({len(js)} files)       {sum(map(_gz, js)) / 1024:7.1f} KiB"
           f"   ({sum(p.stat().st_size for p in js) / 1024:.0f} KiB raw)")
-    print(f"  utio      CSS ({len(css)} files)                       {sum(map(_gz, css)) / 1024:7.1f} KiB")
+    print(f"  utio      the app's CSS ({len(css)} files)             {sum(map(_gz, css)) / 1024:7.1f} KiB")
+    doc_files = [p for p in docs.rglob("*") if p.is_file() and p.suffix in (".js", ".css")]
+    if doc_files:
+        print(f"  utio      /docs' JavaScript and CSS ({len(doc_files)} files, only on /docs) "
+              f"{sum(map(_gz, doc_files)) / 1024:7.1f} KiB")
 
 
 def _free_base() -> int:

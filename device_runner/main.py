@@ -18,7 +18,7 @@ from device_runner.forwarding import HttpForwarder
 from device_runner.leases import Leases
 from device_runner.runner import Runner
 from device_runner.sandbox import SandboxTransport
-from device_runner.transport import Transport
+from device_runner.transport import SessionDirectory, Transport
 from device_runner.unavailable import UnavailableTransport
 from shared.bootstrap import Container, container
 
@@ -37,7 +37,7 @@ def whatsapp_transport(c: Container) -> Transport:
 def build_runner(c: Container, sandbox: SandboxTransport | None = None, *,
                  whatsapp: Transport | None = None, leases: Leases | None = None) -> Runner:
     transports = {
-        "sandbox": sandbox or SandboxTransport(),
+        "sandbox": sandbox or SandboxTransport(sessions=SessionDirectory(c.store)),
         "whatsapp": whatsapp or UnavailableTransport(
             "the WhatsApp transport is not available in this build"),
     }

@@ -13,6 +13,9 @@
 - Linking works as on WhatsApp, only faster: a (fake) QR code is shown, and "scanned"
   at once; a pairing code can be asked for a phone number instead. Re-linking with a
   logout links the device to another made-up number (a change of number).
+- A linked device keeps its session: given a SessionDirectory (the runner's), its number
+  is stored on the device as a JID, and after a restart it connects again on that number
+  without a QR code, as a WhatsApp session does.
 - Number checks follow the number rule; profile changes are recorded.
 """
 
@@ -26,7 +29,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from device_runner.sandbox_groups import SandboxGroups
-from device_runner.transport import GroupError, Listener, Transport, TransportError
+from device_runner.transport import GroupError, Listener, SessionDirectory, Transport, TransportError
 from shared.content import Media, is_group, summary
 from shared.domain import DeviceStatus, FailureReason
 from shared.ids import new_id
@@ -72,8 +75,10 @@ class SandboxNetwork:
 
 class SandboxTransport(Transport):
     def __init__(self, network: SandboxNetwork | None = None, timer: Timer = _thread_timer,
-                 link_delay: float = 0.3, delivered_delay: float = 0.4, read_delay: float = 0.8):
+                 link_delay: float = 0.3, delivered_delay: float = 0.4, read_delay: float = 0.8,
+                 sessions: SessionDirectory | None = None):
         self.network = network or SandboxNetwork()
+        self.sessions = sessions
         self._timer = timer
         self._listeners: dict[str, Listener] = {}
         self._delays = (link_delay, delivered_delay, read_delay)
@@ -93,12 +98,19 @@ class SandboxTransport(Transport):
             self._listeners[device_id] = listener
         if already:
             return
-        listener.on_status(device_id, DeviceStatus.linking)
-        listener.on_link(device_id, qr=fake_qr(), expires_in=self.qr_ttl)
+        saved = self.sessions.jid_of(device_id) if self.sessions else None
+        if saved:  # a session kept from before a restart: no QR code, the same number
+            self.numbers[device_id] = "+" + saved.split("@", 1)[0]
+        else:
+            listener.on_status(device_id, DeviceStatus.linking)
+            listener.on_link(device_id, qr=fake_qr(), expires_in=self.qr_ttl)
 
         def linked():
             if self._listeners.get(device_id) is listener:
-                listener.on_status(device_id, DeviceStatus.connected, phone=self.number_of(device_id))
+                number = self.number_of(device_id)
+                if self.sessions and not saved:
+                    self.sessions.remember(device_id, number.lstrip("+") + "@s.whatsapp.net")
+                listener.on_status(device_id, DeviceStatus.connected, phone=number)
 
         self._timer(self._delays[0], linked)
 
@@ -156,6 +168,8 @@ class SandboxTransport(Transport):
         self.disconnect(device_id)
         if logout:  # "scanned" with another phone: a change of number
             self.numbers[device_id] = f"+34600200{secrets.randbelow(1000):03d}"
+            if self.sessions:
+                self.sessions.forget(device_id)
         self.connect(device_id, listener)
 
     def _connected(self, device_id: str) -> Listener:

@@ -11,7 +11,7 @@ from enum import StrEnum
 from shared.content import Text
 from shared.domain import DeviceStatus
 from shared.inbox import GroupFailure, GroupRole, ParticipantFailure
-from shared.ports import Inbound, MessageSender, Receipt, SendResult
+from shared.ports import DocumentStore, Inbound, MessageSender, Receipt, SendResult
 
 
 class TransportError(Exception):
@@ -141,3 +141,20 @@ class Transport(MessageSender):
     def reset_invite(self, device_id: str, wa_id: str) -> str:
         """Revoke the invite link; returns the new invite code."""
         raise GroupError(GroupFailure.transport_error, "this transport has no groups")
+
+
+class SessionDirectory:
+    """The WhatsApp JID each device's session is stored under (on the device document), so a
+    linked device resumes its session, on its number, after a restart."""
+
+    def __init__(self, store: DocumentStore):
+        self.store = store
+
+    def jid_of(self, device_id: str) -> str | None:
+        return (self.store.get("devices", device_id) or {}).get("wa_jid")
+
+    def remember(self, device_id: str, jid: str) -> None:
+        self.store.update("devices", device_id, {"wa_jid": jid})
+
+    def forget(self, device_id: str) -> None:
+        self.store.update("devices", device_id, {"wa_jid": None})

@@ -484,12 +484,14 @@ class AuthEmulator:
                 pass
 
 
-def ensure_dev_account(dev_key: str, data_dir: Path | None = None) -> tuple[str, str] | None:
-    """The development account (and, with the Auth emulator, its owner's sign-in)."""
+def ensure_dev_account(dev_key: str, data_dir: Path | None = None,
+                       c=None) -> tuple[str, str] | None:
+    """The development account (and, with the Auth emulator, its owner's sign-in), in the
+    container `c` (the in-process stack's: its memory store) or a new one."""
     from shared.bootstrap import Container
     from shared.services.accounts import ensure_account_with_key
 
-    c = Container()
+    c = c or Container()
     account_id = ensure_account_with_key(c, "Development", dev_key, dev_email())
     if data_dir is None or c.identity is None:
         return None
@@ -537,6 +539,14 @@ def run_inprocess(ports: Ports, data_dir: Path, project: str, admin_key: str,
     stripe_env = local_stripe_env(ports, data_dir)
     os.environ.update(stripe_env)
     os.environ.setdefault("UTIO_MAIL_OUTBOX", str(data_dir / "outbox.jsonl"))
+    # People sign in here too: the Auth emulator needs Node.js and firebase-tools, not gcloud.
+    supervisor = Supervisor(data_dir / "logs")
+    auth = AuthEmulator(ports, supervisor)
+    try:
+        auth.wait_env()
+    except Exception as exc:  # noqa: BLE001 - API keys still work without it
+        say(f"the Firebase Auth emulator did not start ({exc}); people cannot sign in, "
+            "API keys work.")
     local_stripe = None
     if stripe_env:
         from infra.local_stripe import StripeStandIn
@@ -559,15 +569,13 @@ def run_inprocess(ports: Ports, data_dir: Path, project: str, admin_key: str,
                                  (ports.stripe, _function_app(stripe_webhook)))]
     for server in servers:
         threading.Thread(target=server.serve_forever, daemon=True).start()
-    from shared.services.accounts import ensure_account_with_key
-
-    ensure_account_with_key(c, "Development", dev_key, dev_email())
+    sign_in = ensure_dev_account(dev_key, data_dir if auth.host else None, c)
     stopping = threading.Event()
     # Before the banner: a Ctrl-C right after "ready" must stop cleanly, not with a traceback.
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: a closed terminal
         signal.signal(sig, lambda *_: stopping.set())
     banner(ports, admin_key, dev_key, "in-process backends; data is not kept between runs",
-           local_stripe=local_stripe is not None)
+           sign_in, local_stripe=local_stripe is not None)
     stopping.wait()
     say("stopping...")
     for server in servers:
@@ -575,6 +583,8 @@ def run_inprocess(ports: Ports, data_dir: Path, project: str, admin_key: str,
     if local_stripe is not None:
         local_stripe.stop()
     runner.stop()
+    supervisor.stop_emulators()
+    supervisor.done()
     say("stopped.")
     return 0
 

@@ -92,9 +92,9 @@ COMMIT_TIME = _CommitTime()
 class Write:
     """One document write of an atomic `DocumentStore.commit`.
 
-    op: "create" (only if the document does not exist), "put" (replace), or "update"
+    op: "create" (only if the document does not exist), "put" (replace), "update"
     (merge `data` into an existing document, only if every field in `when` equals its
-    value, as `DocumentStore.update`'s `when`)."""
+    value, as `DocumentStore.update`'s `when`), or "delete" (whether or not it exists)."""
 
     op: str
     collection: str
@@ -114,6 +114,10 @@ class Write:
     def update(cls, collection: str, doc_id: str, changes: dict, *,
                when: dict | None = None) -> Write:
         return cls("update", collection, doc_id, changes, when)
+
+    @classmethod
+    def delete(cls, collection: str, doc_id: str) -> Write:
+        return cls("delete", collection, doc_id, {})
 
 
 class DocumentStore(ABC):

@@ -17,11 +17,11 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from device_runner.transport import Transport
+from device_runner.transport import SessionDirectory, Transport
 from device_runner.whatsapp import convert
 from device_runner.whatsapp.dispatch import Dispatcher
 from device_runner.whatsapp.group_calls import GroupCalls
-from device_runner.whatsapp.lifecycle import Backoff, Client, Lifecycle, SessionDirectory
+from device_runner.whatsapp.lifecycle import Backoff, Client, Lifecycle
 from device_runner.whatsapp.linking import Linking
 from device_runner.whatsapp.sending import Sending, SentLedger
 from shared.adapters.inbound_media import MediaStore

@@ -15,7 +15,6 @@ from datetime import datetime
 from device_runner.transport import Listener
 from shared.device_states import STATUS, StatusCode
 from shared.domain import DeviceStatus
-from shared.ports import DocumentStore
 
 log = logging.getLogger(__name__)
 
@@ -30,22 +29,6 @@ class Backoff:
 
     def delay(self, attempt: int) -> float:
         return min(self.cap, self.base * 2 ** min(attempt, 30)) * self.rng.uniform(0.5, 1.0)
-
-
-class SessionDirectory:
-    """The WhatsApp JID each device's session is stored under (on the device document)."""
-
-    def __init__(self, store: DocumentStore):
-        self.store = store
-
-    def jid_of(self, device_id: str) -> str | None:
-        return (self.store.get("devices", device_id) or {}).get("wa_jid")
-
-    def remember(self, device_id: str, jid: str) -> None:
-        self.store.update("devices", device_id, {"wa_jid": jid})
-
-    def forget(self, device_id: str) -> None:
-        self.store.update("devices", device_id, {"wa_jid": None})
 
 
 @dataclass

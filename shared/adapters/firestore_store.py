@@ -136,6 +136,8 @@ class FirestoreStore(DocumentStore):
                     batch.create(ref, data)
                 elif w.op == "put":
                     batch.set(ref, data)
+                elif w.op == "delete":
+                    batch.delete(ref)
                 elif w.op == "update":
                     if i in refs:
                         snap = snaps.get(ref.path)
@@ -184,6 +186,8 @@ class FirestoreStore(DocumentStore):
                     tx.create(ref, data)
                 elif w.op == "put":
                     tx.set(ref, data)
+                elif w.op == "delete":
+                    tx.delete(ref)
                 else:
                     tx.update(ref, data)
             return True

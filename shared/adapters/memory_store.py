@@ -91,13 +91,15 @@ class MemoryStore(DocumentStore):
                 if w.op == "update" and (doc is None or not all(
                         _matches(doc.get(f), v) for f, v in (w.when or {}).items())):
                     return False
-                if w.op not in ("create", "put", "update"):
+                if w.op not in ("create", "put", "update", "delete"):
                     raise ValueError(f"unknown write {w.op!r}")
             at = self._commit_time()
             for w in writes:
                 data = _stored(_with_commit_time(w.data, at))
                 docs = self._data.setdefault(w.collection, {})
-                if w.op == "update":
+                if w.op == "delete":
+                    docs.pop(w.doc_id, None)
+                elif w.op == "update":
                     docs[w.doc_id].update(data)
                 else:
                     docs[w.doc_id] = data

@@ -24,7 +24,6 @@ from shared.ids import new_id
 from shared.inbox import MAX_CHAT_MESSAGES, Chat, ChatEntry, ChatKind, Contact
 from shared.ports import DocumentStore, EventBus, Write
 from shared.services import event_log
-from shared.services.events import publish
 from shared.services.labels import check_labels
 
 PREVIEW_LENGTH = 200
@@ -335,11 +334,14 @@ def update_chat(store: DocumentStore, bus: EventBus, clock: Clock, account_id: s
     if read is not None:
         unread = 0 if read else max(found.unread, 1)
         changes |= {"unread": unread, "has_unread": unread > 0}
-    if not store.update("chats", found.key, changes, when={"thread": found.thread}):
+    updated = found.model_copy(update=changes)
+    event = event_log.new_event(
+        bus, clock, EventName.chat_update, account_id, device_id,
+        chat_data(updated) | {"changed": sorted(set(changes) - {"updated_at", "has_unread"})})
+    # The change and its event are one commit: neither is ever kept without the other.
+    if not event_log.commit(bus, store, [Write.update("chats", found.key, changes,
+                                                      when={"thread": found.thread})], [event]):
         raise NotFound(f"chat {chat} not found on device {device_id}")
-    updated = get_chat(store, account_id, device_id, chat)
-    publish(bus, clock, EventName.chat_update, account_id, device_id,
-            chat_data(updated) | {"changed": sorted(set(changes) - {"updated_at", "has_unread"})})
     return updated
 
 
@@ -383,16 +385,19 @@ def delete_chat(store: DocumentStore, bus: EventBus, clock: Clock, account_id: s
 
 
 def retire(store: DocumentStore, bus: EventBus, clock: Clock, chat: Chat, *, reason: str) -> None:
-    """Delete a chat now and its messages now or soon (see the module's docstring)."""
-    store.put("chat_purges", chat.thread, {"thread": chat.thread, "key": chat.key,
-                                           "device_id": chat.device_id,
-                                           "account_id": chat.account_id,
-                                           "created_at": clock.now()})
-    store.delete("chats", chat.key)
+    """Delete a chat now and its messages now or soon (see the module's docstring). The
+    chat's deletion, the purge's record and the chat:delete event are one commit."""
+    event = event_log.new_event(bus, clock, EventName.chat_delete, chat.account_id,
+                                chat.device_id,
+                                {"id": chat.chat, "kind": chat.kind.value, "reason": reason})
+    event_log.commit(bus, store, [
+        Write.put("chat_purges", chat.thread, {"thread": chat.thread, "key": chat.key,
+                                               "device_id": chat.device_id,
+                                               "account_id": chat.account_id,
+                                               "created_at": clock.now()}),
+        Write.delete("chats", chat.key)], [event])
     if purge(store, chat.thread, limit=INLINE_PURGE):
         store.delete("chat_purges", chat.thread)
-    publish(bus, clock, EventName.chat_delete, chat.account_id, chat.device_id,
-            {"id": chat.chat, "kind": chat.kind.value, "reason": reason})
 
 
 def purge(store: DocumentStore, thread: str, limit: int | None = None) -> bool:

@@ -16,9 +16,9 @@ from shared.inbox import (
     MAX_METADATA_VALUE_LENGTH,
     Contact,
 )
-from shared.ports import DocumentStore, EventBus
+from shared.ports import DocumentStore, EventBus, Write
+from shared.services import event_log
 from shared.services.chats import chat_key, rename
-from shared.services.events import publish
 from shared.services.labels import check_labels
 
 _KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
@@ -98,21 +98,20 @@ def update_contact(store: DocumentStore, bus: EventBus, clock: Clock, account_id
             updates["metadata"] = merge_metadata(contact.metadata, changes["metadata"])
         if labels is not None:
             updates["labels"] = labels
-        # Conditional on the version read, so two concurrent metadata merges both land.
-        if doc is None:
-            if store.create("contacts", key, contact.model_copy(update=updates).to_doc()):
-                break
-        elif store.update("contacts", key, updates, when={"version": contact.version}):
-            break
-    else:
-        raise Conflict(f"contact {phone} is being changed by many requests at once; try again",
-                       code="busy")
-    updated = get_contact(store, account_id, device_id, phone)
-    if "name" in changes:
-        rename(store, account_id, device_id, phone, updated.name)
-    publish(bus, clock, EventName.contact_update, account_id, device_id,
+        updated = contact.model_copy(update=updates)
+        event = event_log.new_event(
+            bus, clock, EventName.contact_update, account_id, device_id,
             contact_data(updated) | {"changed": sorted(set(updates) - {"updated_at", "version"})})
-    return updated
+        # Conditional on the version read, so two concurrent metadata merges both land; the
+        # change and its event are one commit.
+        write = (Write.create("contacts", key, updated.to_doc()) if doc is None else
+                 Write.update("contacts", key, updates, when={"version": contact.version}))
+        if event_log.commit(bus, store, [write], [event]):
+            if "name" in changes:  # what the chat list shows
+                rename(store, account_id, device_id, phone, updated.name)
+            return updated
+    raise Conflict(f"contact {phone} is being changed by many requests at once; try again",
+                   code="busy")
 
 
 def contact_data(contact: Contact) -> dict:

@@ -28,9 +28,9 @@ from shared.inbox import (
     OperationStatus,
     ParticipantResult,
 )
-from shared.ports import DocumentStore, EventBus, TaskQueue
+from shared.ports import DocumentStore, EventBus, TaskQueue, Write
 from shared.runner_tasks import DeviceAction
-from shared.services.events import publish
+from shared.services import event_log
 
 SYNC_AFTER = timedelta(minutes=5)
 ACTION_OPERATION = DeviceAction.group_operation
@@ -209,14 +209,17 @@ def fail_operation(store: DocumentStore, bus: EventBus, clock: Clock, op: GroupO
 
 
 def _finish(store, bus, clock, op: GroupOperation, changes: dict) -> GroupOperation | None:
-    if not store.update("group_operations", op.id, changes,
-                        when={"status": OperationStatus.pending.value}):
-        return None
-    done = GroupOperation.model_validate(store.get("group_operations", op.id))
+    """The operation's end and its group:update event, in one commit."""
+    done = GroupOperation.model_validate(op.model_dump() | changes)
     group_doc = store.get("groups", op.group_id)
-    publish(bus, clock, EventName.group_update, op.account_id, op.device_id,
-            {"operation": operation_data(done),
-             "group": group_data(Group.model_validate(group_doc)) if group_doc else None})
+    event = event_log.new_event(
+        bus, clock, EventName.group_update, op.account_id, op.device_id,
+        {"operation": operation_data(done),
+         "group": group_data(Group.model_validate(group_doc)) if group_doc else None})
+    if not event_log.commit(bus, store, [Write.update("group_operations", op.id, changes,
+                                                      when={"status": OperationStatus.pending.value})],
+                            [event]):
+        return None
     return done
 
 

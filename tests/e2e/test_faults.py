@@ -206,6 +206,12 @@ def test_a_sandbox_message_sent_right_before_the_runner_dies_still_reaches_read(
 
 
 @pytest.mark.timeout(480)  # two starts of the stack with emulators of its own
+def linking_events(api, device: str) -> list[str]:
+    statuses = api.s.get(f"{api.base}/events", params={
+        "device": device, "type": "device:status", "limit": 100}).json()["data"]
+    return [e["id"] for e in statuses if e["data"]["status"] == "linking"]
+
+
 def test_stop_and_start_of_the_stack_with_messages_in_flight_sends_each_once(tmp_path):
     """The stack's own emulators, whose data is exported at the stop and imported at the
     start (as `make dev` keeps data between runs). A send that the export missed would be
@@ -233,6 +239,8 @@ def test_stop_and_start_of_the_stack_with_messages_in_flight_sends_each_once(tmp
             api = Api(first, receiver)
             api.webhook()
             device = api.device("restart")
+            phone = api.s.get(f"{api.base}/devices/{device}").json()["phone"]
+            linked_once = linking_events(api, device)
             messages = [api.send(device, f"in flight {i}") for i in range(5)]
             assert all(messages)
             watcher = threading.Thread(target=watch, args=(api, messages), daemon=True)
@@ -254,5 +262,9 @@ def test_stop_and_start_of_the_stack_with_messages_in_flight_sends_each_once(tmp
             time.sleep(3)
             twice = {k: v for k, v in api.sent_events().items() if len(v) > 1}
             assert not twice, f"sent more than once: {twice}"
+            # The sandbox session survived too: the same number, and no second QR linking.
+            again = api.s.get(f"{api.base}/devices/{device}").json()
+            assert (again["status"], again["phone"]) == ("connected", phone)
+            assert linking_events(api, device) == linked_once
     finally:
         receiver.server.shutdown()

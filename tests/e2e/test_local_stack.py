@@ -4,6 +4,7 @@ and every webhook call verified with standardwebhooks' own verifier."""
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import threading
@@ -126,3 +127,26 @@ def test_ctrl_c_stops_every_process(stack):
     for port in range(stack["base"], stack["base"] + 10):
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still open"
+
+
+def test_people_sign_in_on_the_in_process_stack_too(tmp_path, auth_emulator):
+    """Without gcloud (the in-process fallback) the Auth emulator (Node.js) still runs, so
+    the banner's development sign-in works, through the API's origin as the web app uses it."""
+    overrides = {"UTIO_DEV_INPROCESS": "1", "FIRESTORE_EMULATOR_HOST": None,
+                 "PUBSUB_EMULATOR_HOST": None, "UTIO_DEV_AUTH": None,
+                 "FIREBASE_AUTH_EMULATOR_HOST": auth_emulator.host}
+    with running_stack(tmp_path, overrides) as running:
+        email, password = re.search(r"Sign in\s+(\S+) / (.+)", running.log.read_text()).groups()
+        origin = running.api.removesuffix("/v1")
+        signed = requests.post(
+            f"{origin}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=local",
+            json={"email": email, "password": password.strip(), "returnSecureToken": True},
+            timeout=10)
+        assert signed.status_code == 200, signed.text
+        me = requests.get(f"{running.api}/people/me", timeout=10,
+                          headers={"Authorization": f"Bearer {signed.json()['idToken']}"})
+        assert me.status_code == 200, me.text
+        assert me.json()["role"] == "owner" and me.json()["email"] == email
+        devices = requests.get(f"{running.api}/devices", timeout=10,
+                               headers={"Authorization": f"Bearer {signed.json()['idToken']}"})
+        assert devices.status_code == 200

@@ -133,13 +133,13 @@ def owner(browser, stack):
     page.wait_for_url(re.compile(r"/login"))
     sign_in(page, email)
     t.close()
-    return {"email": email}
+    return {"email": email, "password": PASSWORD}
 
 
 @pytest.fixture
 def console(tab, owner):
     page = tab()
-    sign_in(page, owner["email"])
+    sign_in(page, owner["email"], owner["password"])
     return page
 
 
@@ -204,11 +204,11 @@ def test_create_a_sandbox_device_and_see_it_connected(console):
 
 def test_an_idle_console_follows_the_event_log_instead_of_polling(console):
     create_device(console, "Quiet").get_by_text("connected", exact=True).wait_for(timeout=LIVE)
-    console.wait_for_timeout(1500)  # the loads after the page opened have settled
+    console.wait_for_timeout(1000)  # the loads after the page opened have settled
     asked: list[str] = []
     console.on("request", lambda r: asked.append(urlsplit(r.url).path)
                if "/v1/" in r.url else None)
-    console.wait_for_timeout(3000)
+    console.wait_for_timeout(2500)  # a screen polling every second would have asked twice
     # one long poll (25 s) at most, and nothing polled
     assert set(asked) <= {"/v1/events"} and len(asked) <= 1, asked
 
@@ -262,10 +262,10 @@ def test_create_an_api_key_that_works(console, stack):
     console.get_by_role("cell", name="CI", exact=True).wait_for()
 
 
-def test_invite_an_agent_who_sees_only_the_granted_device(console, tab, stack):
+def test_invite_an_agent_who_sees_only_the_granted_device(console, tab, stack, owner):
     create_device(console, "Granted")
-    # a billed device on a Platform plan's trial gives the account its agent seats
-    create_device(console, "Team line", plan="Platform Professional", transport="WhatsApp")
+    # a billed device on a Platform plan (a trial, or paid) gives the account its agent seats
+    billed_device(console, owner)
     email = f"agent-{uuid.uuid4().hex[:8]}@example.com"
     console.goto("/team")
     console.get_by_text(re.compile(r"Seats: 0 used of [1-9]")).wait_for()
@@ -291,6 +291,259 @@ def test_invite_an_agent_who_sees_only_the_granted_device(console, tab, stack):
     assert nav.get_by_role("link", name="Webhooks").count() == 0
 
 
+def connected_device(page, alias: str, **kwargs):
+    card = create_device(page, alias, **kwargs)
+    card.get_by_text("connected", exact=True).wait_for(timeout=LIVE)
+    return card
+
+
+def api_key(page, owner) -> str:
+    """An API key of the owner's account, made once through the API keys page."""
+    if "key" not in owner:
+        page.goto("/api-keys")
+        page.get_by_label("Key name").fill("tests")
+        page.get_by_role("button", name="Create key").click()
+        owner["key"] = page.get_by_role("status").get_by_text(
+            re.compile(r"^utio_")).inner_text().strip()
+    return owner["key"]
+
+
+def record_statuses(page) -> None:
+    """From now on, every text the page's live regions (role=status) show, in order."""
+    page.evaluate("""() => {
+      window.__statuses = [];
+      const look = () => document.querySelectorAll('[role=status]').forEach((el) => {
+        const t = el.textContent.trim();
+        if (window.__statuses[window.__statuses.length - 1] !== t) window.__statuses.push(t);
+      });
+      new MutationObserver(look).observe(document.body, {subtree: true, childList: true,
+                                                         characterData: true});
+      window.__loaded = true;
+    }""")
+
+
+def statuses(page) -> list[str]:
+    assert page.evaluate("window.__loaded === true"), "the page was reloaded"
+    return page.evaluate("window.__statuses")
+
+
+def message_statuses(page) -> list[str]:
+    found = [re.search(r"Status: (\w+)", t) for t in statuses(page)]
+    seen: list[str] = []
+    for m in found:
+        if m and (not seen or seen[-1] != m[1]):
+            seen.append(m[1])
+    return seen
+
+
+ORDER = ["queued", "sent", "delivered", "read"]
+
+
+def billed_device(page, owner) -> str:
+    """The account's one trial device (a billed, WhatsApp one; sandbox devices are free), on a
+    Platform plan, whose trial gives the account its agent seats."""
+    if not owner.get("billed"):
+        create_device(page, "Team line", plan="Platform Professional", transport="WhatsApp")
+        owner["billed"] = "Team line"
+    return owner["billed"]
+
+
+def test_billing_vat_subscribe_through_checkout_portal_and_invoices(console, stack, owner):
+    billed = billed_device(console, owner)
+    console.goto("/billing")
+    plans = console.get_by_role("table", name="Plans and prices")
+    plans.get_by_role("rowheader", name="Platform Professional", exact=True).wait_for()
+    # bad input at its field, then the billing country that decides the VAT
+    console.get_by_label("Country").fill("XX")
+    console.get_by_role("button", name="Save VAT details").click()
+    country = console.get_by_label("Country")
+    wait_until(lambda: country.get_attribute("aria-invalid") == "true", 10, "the country error")
+    console.get_by_label("Country").fill("DE")
+    console.get_by_label("VAT number").fill("12")
+    console.get_by_role("button", name="Save VAT details").click()
+    vat = console.get_by_label("VAT number")
+    wait_until(lambda: vat.get_attribute("aria-invalid") == "true", 10, "the VAT number error")
+    console.get_by_label("VAT number").fill("")
+    console.get_by_role("button", name="Save VAT details").click()
+    console.get_by_text("VAT details saved.").wait_for()
+    console.get_by_text(re.compile(r"Now: DE \(standard, 19")).wait_for()
+
+    # subscribe through Stripe Checkout (the local Stripe's page) and come back
+    console.get_by_label("Device", exact=True).select_option(label=billed)
+    plan = console.get_by_role("option", name=re.compile(r"^Platform Professional \(")).inner_text()
+    console.get_by_label("Plan").select_option(label=plan)
+    console.get_by_role("button", name="Subscribe with Stripe").click()
+    console.wait_for_url(re.compile(r"/c/pay/"))
+    console.get_by_role("heading", name="Checkout").wait_for()
+    console.get_by_label("Card number").fill("4242 4242 4242 4242")
+    console.get_by_role("button", name="Pay").click()
+    console.wait_for_url(re.compile(r"/billing\?checkout=success"))
+    console.get_by_text("Payment received.").first.wait_for()
+    row = console.get_by_role("table", name="Your devices' plans").get_by_role(
+        "row").filter(has_text=billed)
+    row.get_by_role("cell").nth(3).get_by_text("active", exact=True).wait_for(
+        timeout=LIVE)  # the subscription, as the page looks again
+    assert "platform-professional" in row.inner_text()
+    invoices = console.get_by_role("table", name="Invoices")
+    invoice = invoices.get_by_role("row").filter(has_text="paid").first
+    invoice.wait_for(timeout=LIVE)
+    cells = invoice.get_by_role("cell").all_inner_texts()
+    assert cells[3] not in ("€0.00", "") and cells[4] != cells[2], cells  # German VAT on top
+
+    # the customer portal is Stripe's page (the local Stripe has a stand-in for it)
+    console.goto("/billing")
+    console.get_by_role("button", name="Open the customer portal").click()
+    console.wait_for_url(re.compile(r"/p/session/"))
+    console.get_by_role("heading", name="Billing portal").wait_for()
+
+
+def test_numbers_paste_validate_and_check_on_whatsapp(console):
+    connected_device(console, "Checker")
+    console.goto("/numbers")
+    console.get_by_role("button", name="Validate").click()
+    numbers = console.get_by_label("Numbers")
+    wait_until(lambda: numbers.get_attribute("aria-invalid") == "true", 10, "the numbers error")
+    numbers.fill("+447911123456\n+44 12\n+447911120000")
+    console.get_by_role("button", name="Validate").click()
+    console.get_by_role("status").get_by_text("2 valid, 1 invalid, of 3.").wait_for()
+    table = console.get_by_role("table", name="Validation")
+    table.get_by_role("row").filter(has_text="+44 12").get_by_text(
+        re.compile("invalid: too short")).wait_for()
+    console.get_by_label("Device for the WhatsApp check").select_option(label="Checker")
+    console.get_by_role("button", name="Check on WhatsApp").click()
+    console.get_by_role("status").get_by_text(re.compile(r"^1 of 2 on WhatsApp")).wait_for()
+    exists = console.get_by_role("table", name="On WhatsApp")
+    assert exists.get_by_role("row").filter(has_text="+447911120000").get_by_role(
+        "cell").nth(1).inner_text() == "no"
+    assert exists.get_by_role("row").filter(has_text="+447911123456").get_by_role(
+        "cell").nth(1).inner_text() == "yes"
+
+
+def test_change_of_number_keeps_the_chats_and_shows_live(console, stack, owner):
+    key = api_key(console, owner)
+    headers = {"Authorization": f"Bearer {key}"}
+    connected_device(console, "Mover")
+    console.get_by_role("link", name="Mover").click()
+    console.get_by_role("heading", name="Change number").wait_for()
+    device = urlsplit(console.url).path.rsplit("/", 1)[-1]
+    before = requests.get(f"{stack.api}/devices/{device}", headers=headers, timeout=10).json()
+    inbound = requests.post(f"{stack.api}/devices/{device}/sandbox/inbound", headers=headers,
+                            json={"phone": "+447911123999", "message": "keep me"}, timeout=10)
+    assert inbound.status_code in (200, 202), inbound.text
+    wait_until(lambda: requests.get(f"{stack.api}/devices/{device}/chats", headers=headers,
+                                    timeout=10).json()["data"], 15, "the chat")
+    record_statuses(console)
+    console.once("dialog", lambda dialog: dialog.accept())
+    console.get_by_role("button", name="Link another number").click()
+    console.get_by_text("Unlinked.", exact=False).wait_for()
+    # the new number shows on the page by itself, connected again
+    line = console.get_by_text(re.compile(r"^Status: connected · \+"))
+    wait_until(lambda: before["phone"] not in line.inner_text()
+               if line.count() else False, LIVE / 1000, "the new number on screen")
+    assert statuses(console)  # no reload
+    chats = requests.get(f"{stack.api}/devices/{device}/chats", headers=headers, timeout=10)
+    assert [c["id"] for c in chats.json()["data"]] == ["+447911123999"]
+
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360f8cfc0000003010100c9fe92ef"
+                    "0000000049454e44ae426082")
+
+
+def test_send_media_location_and_a_scheduled_message_that_moves_live(console):
+    connected_device(console, "Poster")
+    console.goto("/send")
+    console.get_by_role("option", name="Poster (connected)").wait_for(state="attached")
+    console.get_by_label("Device").select_option(label="Poster (connected)")
+    console.get_by_label("Phone").fill("+447911123456")
+
+    # media, uploaded from the page, with the text as its caption
+    console.get_by_label("Message").fill("The photo")
+    console.get_by_label("Media").set_input_files(
+        files=[{"name": "dot.png", "mimeType": "image/png", "buffer": PNG}])
+    console.get_by_role("button", name="Send").click()
+    console.get_by_text("Image message to +447911123456").wait_for()
+    console.get_by_role("status").get_by_text(re.compile(r"^(delivered|read)$")).wait_for(
+        timeout=LIVE)
+    console.get_by_label("Media").set_input_files(files=[])
+
+    # a location; a latitude out of range is shown at its field first
+    console.get_by_text("Location", exact=True).click()
+    console.get_by_label("Latitude").fill("91")
+    console.get_by_label("Longitude").fill("-0.1196")
+    console.get_by_role("button", name="Send").click()
+    latitude = console.get_by_label("Latitude")
+    wait_until(lambda: latitude.get_attribute("aria-invalid") == "true", 10, "the latitude error")
+    latitude.fill("51.5033")
+    console.get_by_label("Place name").fill("London Eye")
+    console.get_by_role("button", name="Send").click()
+    console.get_by_text("Location message to +447911123456").wait_for()
+    console.get_by_role("status").get_by_text(re.compile(r"^(delivered|read)$")).wait_for(
+        timeout=LIVE)
+
+    # scheduled a few seconds ahead: queued for later, then it moves on screen by itself
+    for name in ("Latitude", "Longitude", "Place name"):
+        console.get_by_label(name).fill("")
+    console.get_by_label("Message").fill("Later")
+    later = console.evaluate("""() => { const d = new Date(Date.now() + 6000);
+      const p = (n) => String(n).padStart(2, '0');
+      return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:` +
+             `${p(d.getMinutes())}:${p(d.getSeconds())}`; }""")
+    console.get_by_label("Send later").fill(later)
+    record_statuses(console)
+    console.get_by_role("button", name="Send").click()
+    console.get_by_text("Text message to +447911123456").wait_for()
+    console.get_by_text(re.compile(r"^Queued .*, for ")).wait_for()
+    console.get_by_role("status").get_by_text(re.compile(r"^(delivered|read)$")).wait_for(
+        timeout=LIVE + 6000)
+    seen = message_statuses(console)
+    assert "queued" in seen, seen  # before it: the last message's status
+    seen = seen[seen.index("queued"):]
+    assert seen[-1] in ("delivered", "read") and len(seen) >= 2, seen
+    assert seen == sorted(seen, key=ORDER.index), seen  # in order, on screen, no reload
+
+
+def test_the_console_works_with_the_keyboard(console):
+    console.goto("/devices")
+    console.get_by_role("heading", name="Devices").wait_for()
+    for _ in range(40):  # from the top of the page, through the navigation
+        console.keyboard.press("Tab")
+        if console.evaluate("document.activeElement.textContent") == "New device":
+            break
+    else:
+        pytest.fail("Tab never reached New device")
+    console.keyboard.press("Enter")
+    console.keyboard.press("Tab")
+    assert console.evaluate("document.activeElement.id") == console.get_by_label(
+        "Alias").get_attribute("id")
+    console.keyboard.type("Keys")
+    console.keyboard.press("Enter")  # submits the form
+    console.get_by_role("listitem").filter(has=console.get_by_role(
+        "link", name="Keys")).get_by_text("connected", exact=True).wait_for(timeout=LIVE)
+
+
+def test_password_reset_by_email(tab, stack, owner):
+    page = tab()
+    page.goto("/login")
+    page.get_by_role("link", name="Forgot your password?").click()
+    page.get_by_label("Email").fill(owner["email"])
+    page.get_by_role("button", name="Send the link").click()
+    page.get_by_text(f"If an account uses {owner['email']}").wait_for()
+    code = oob_code(stack, owner["email"], "PASSWORD_RESET")
+    page.goto(f"/action?mode=resetPassword&oobCode={code}")
+    new = "another long password 2"
+    page.get_by_label("New password").fill(new)
+    page.get_by_role("button", name="Save password").click()
+    page.get_by_text("Your password is set.").wait_for()
+    owner["password"] = new
+    page.goto("/login")
+    page.get_by_label("Email").fill(owner["email"])
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("alert").filter(has_text="not right").wait_for()
+    sign_in(page, owner["email"], new)
+
+
 def fits(page, width: int, name: str) -> None:
     """Nothing wider than the screen: a phone never scrolls sideways (tables scroll inside)."""
     assert page.evaluate("document.documentElement.scrollWidth") <= width, name
@@ -306,7 +559,7 @@ def test_screenshots_of_the_main_pages(browser, stack, owner):
             page.get_by_role("heading", level=1).wait_for()
             page.screenshot(path=SCREENSHOTS / f"{name}-{width}.png", full_page=True)
             fits(page, width, name)
-        sign_in(page, owner["email"])
+        sign_in(page, owner["email"], owner["password"])
         for name, path in (("devices", "/devices"), ("send", "/send"), ("messages", "/messages"),
                            ("webhooks", "/webhooks"), ("api-keys", "/api-keys"), ("team", "/team"),
                            ("billing", "/billing"), ("numbers", "/numbers")):

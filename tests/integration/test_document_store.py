@@ -266,6 +266,23 @@ def test_commit_writes_all_of_its_writes(store):
     assert store.get("other", "o") == {"id": "o", "x": 1}
 
 
+@pytest.mark.parametrize("guarded", [False, True])
+def test_commit_deletes_with_its_other_writes(store, guarded):
+    from shared.ports import Guard, Write
+
+    store.put("leases", "dev", {"epoch": 1})
+    store.put("chats", "c", {"n": 1})
+    guard = Guard("leases", "dev", {"epoch": 1}) if guarded else None
+    assert store.commit([Write.delete("chats", "c"), Write.delete("chats", "never"),
+                         Write.create("log", "e1", {"deleted": "c"})], guard=guard) is True
+    assert store.get("chats", "c") is None and store.get("log", "e1")
+    # a failing write keeps the document
+    store.put("chats", "d", {"n": 2})
+    assert store.commit([Write.delete("chats", "d"),
+                         Write.create("log", "e1", {"again": True})], guard=guard) is False
+    assert store.get("chats", "d") == {"id": "d", "n": 2}
+
+
 @pytest.mark.parametrize("failing", ["when", "missing", "exists"])
 def test_commit_writes_nothing_when_one_condition_fails(store, failing):
     from shared.ports import Write

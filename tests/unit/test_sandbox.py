@@ -224,6 +224,53 @@ def test_same_wa_id_is_delivered_once_with_one_set_of_receipts():
     assert receipts == [Receipt.delivered, Receipt.read]
 
 
+class LinkListener(RecordingListener):
+    def on_link(self, device_id, qr=None, pairing_code=None, expires_in=None):
+        self.seen.append(("link", device_id, "qr" if qr else "code"))
+
+
+def restarted(store, link):
+    """A sandbox linked by `link`, then another one (the runner after a restart) over the
+    same device documents: what the second one's listener saw."""
+    from device_runner.transport import SessionDirectory
+
+    timer = ManualTimer()
+    first = SandboxTransport(SandboxNetwork(), timer=timer, sessions=SessionDirectory(store))
+    listener = LinkListener()
+    first.connect("dev_1", listener)
+    link(first, listener)
+    timer.fire_all()
+    linked = listener.seen[-1]
+    assert linked[:3] == ("status", "dev_1", DeviceStatus.connected)
+    second = SandboxTransport(SandboxNetwork(), timer=timer, sessions=SessionDirectory(store))
+    again = LinkListener()
+    second.connect("dev_1", again)
+    timer.fire_all()
+    return linked[3], again.seen
+
+
+@pytest.mark.parametrize("how", ["qr", "pairing code", "change of number"])
+def test_a_linked_device_keeps_its_number_across_a_restart_without_a_qr(how):
+    from shared.adapters.memory_store import MemoryStore
+
+    store = MemoryStore()
+    store.put("devices", "dev_1", {"status": "linking"})
+
+    def link(transport, listener):
+        if how == "pairing code":
+            transport.pair_phone("dev_1", "+447911123456")
+        elif how == "change of number":  # "scanned" with another phone
+            transport.link("dev_1", listener, logout=True)
+
+    number, seen = restarted(store, link)
+    assert number == {"qr": SandboxTransport.phone_of("dev_1"), "pairing code": "+447911123456"}.get(
+        how, number)
+    if how == "change of number":
+        assert number != SandboxTransport.phone_of("dev_1")
+    assert seen == [("status", "dev_1", DeviceStatus.connected, number)]
+    assert store.get("devices", "dev_1")["wa_jid"] == number.lstrip("+") + "@s.whatsapp.net"
+
+
 def test_inbound_needs_a_connected_device():
     transport = SandboxTransport(SandboxNetwork(), timer=ManualTimer())
     with pytest.raises(LookupError):

@@ -204,3 +204,72 @@ def test_a_transition_applied_twice_yields_one_event():
     assert transitions.mark_sent(c, message.id) is None
     sent = [e for e in c.bus.published if e.event == "message:out:sent"]
     assert len(sent) == 1 and sent[0].id == event_log.event_id(f"{message.id}:sent")
+
+
+class Commits(MemoryStore):
+    """A store that records which documents each write call touched."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls: list[set[tuple[str, str]]] = []
+
+    def commit(self, writes, *, guard=None):
+        done = super().commit(writes, guard=guard)
+        if done:
+            self.calls.append({(w.collection, w.doc_id) for w in writes})
+        return done
+
+    def update(self, collection, doc_id, changes, *, when=None):
+        done = super().update(collection, doc_id, changes, when=when)
+        if done:
+            self.calls.append({(collection, doc_id)})
+        return done
+
+    def delete(self, collection, doc_id):
+        done = super().delete(collection, doc_id)
+        if done:
+            self.calls.append({(collection, doc_id)})
+        return done
+
+    def with_event(self, name: str, collection: str, doc_id: str) -> bool:
+        """Whether `name`'s event was logged in the very call that wrote the document."""
+        logged = {d["id"] for d in self.query(event_log.EVENTS, [("event", "==", name)])}
+        return any((collection, doc_id) in call and {(event_log.EVENTS, e) for e in logged} & call
+                   for call in self.calls)
+
+
+def test_chat_contact_and_group_changes_are_one_commit_with_their_events():
+    from shared.domain import DeviceStatus
+    from shared.inbox import GroupFailure
+    from shared.services import chats, contacts, groups
+
+    c = Container(make_settings(), store=Commits(), tasks=FakeTaskQueue(), clock=SystemClock(),
+                  http=FakeHttp(), publisher=Flaky())
+    store = c.store
+    account = seed_account(c)
+    device = seed_device(c, account)
+    store.update("devices", device.id, {"status": DeviceStatus.connected.value})
+    inbound.receive(c, device.id, Inbound(wa_id="3EB0CCCC", sender="+34600100999", text="hi",
+                                          at=datetime(2026, 1, 1, tzinfo=UTC)))
+    key = chats.chat_key(device.id, "+34600100999")
+
+    chats.update_chat(store, c.bus, c.clock, account, device.id, "+34600100999", read=True)
+    assert store.with_event("chat:update", "chats", key)
+    assert store.get("chats", key)["unread"] == 0
+
+    contacts.update_contact(store, c.bus, c.clock, account, device.id, "+34600100999",
+                            {"name": "Ana", "metadata": {"plan": "gold"}})
+    assert store.with_event("contact:update", "contacts", key)
+
+    _, op = groups.create_group(store, c.tasks, c.clock, account, device.id, subject="Team",
+                                participants=["+34600100999"])
+    assert groups.fail_operation(store, c.bus, c.clock, op, GroupFailure.transport_error)
+    assert store.with_event("group:update", "group_operations", op.id)
+    assert groups.fail_operation(store, c.bus, c.clock, op, GroupFailure.transport_error) is None
+    assert len(store.query(event_log.EVENTS, [("event", "==", "group:update")])) == 1
+
+    chats.delete_chat(store, c.bus, c.clock, account, device.id, "+34600100999")
+    assert store.with_event("chat:delete", "chats", key)
+    assert store.get("chats", key) is None
+    wait_until(lambda: {"chat:update", "contact:update", "group:update", "chat:delete"}
+               <= {e.event for e in c.publisher.published})

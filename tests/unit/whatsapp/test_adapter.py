@@ -28,9 +28,9 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
 )
 from PIL import Image
 
-from device_runner.transport import Listener
+from device_runner.transport import Listener, SessionDirectory
 from device_runner.whatsapp.adapter import WhatsAppTransport
-from device_runner.whatsapp.lifecycle import Backoff, SessionDirectory
+from device_runner.whatsapp.lifecycle import Backoff
 from device_runner.whatsapp.sending import SentLedger
 from shared.adapters.inbound_media import MediaStore
 from shared.adapters.memory_store import MemoryStore

@@ -13,8 +13,9 @@ from neonize.proto.waCommon.WACommon_pb2 import MessageKey
 from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import ImageMessage, Message, ReactionMessage
 
 from device_runner.main import build_runner
+from device_runner.transport import SessionDirectory
 from device_runner.whatsapp.adapter import WhatsAppTransport
-from device_runner.whatsapp.lifecycle import Backoff, SessionDirectory
+from device_runner.whatsapp.lifecycle import Backoff
 from device_runner.whatsapp.sending import SentLedger
 from shared.adapters.inbound_media import MediaStore
 from shared.adapters.mailers import FileOutboxMailer

@@ -14,6 +14,7 @@ type InputProps = {
   placeholder?: string;
   min?: number;
   max?: number;
+  step?: number;
 };
 
 /** A labelled input whose error is shown beside it and read with it. */

@@ -1,7 +1,8 @@
 import { useState } from "preact/hooks";
+import { useLocation } from "preact-iso";
 import { api, problemOf, type Problem, type Schemas } from "../api/client";
 import { Checkbox, Form, FormProblem, Notice, SelectField, TextArea, TextField } from "../components/Form";
-import { when } from "../format";
+import { when, words } from "../format";
 import { useLive } from "../live";
 import { useSession } from "../session";
 import { useDevices } from "./Devices";
@@ -118,73 +119,128 @@ export function Team() {
   );
 }
 
+type Subscription = Schemas["SubscriptionOut"];
+
+/** Each device's plan and subscription (GET /v1/devices/{id}/subscription, one a device). */
+function useSubscriptions(ids: string[], every?: number) {
+  return useLive(async () => {
+    const answers = await Promise.all(ids.map((id) => api.GET("/v1/devices/{device_id}/subscription", { params: { path: { device_id: id } } })));
+    const failed = answers.find((a) => !a.data);
+    return failed ? { ...failed, data: undefined } : { data: answers.map((a) => a.data as Subscription), response: answers[0]?.response ?? new Response(null) };
+  }, [ids.join(",")], { live: false, every });
+}
+
 export function Billing() {
+  const { query } = useLocation();
   const plans = useLive(() => api.GET("/v1/plans"), [], { live: false });
   const devices = useDevices();
   const details = useLive(() => api.GET("/v1/billing/details"), [], { live: false });
-  const invoices = useLive(() => api.GET("/v1/billing/invoices"), [], { live: false });
-  const [device, setDevice] = useState("");
+  const invoices = useLive(() => api.GET("/v1/billing/invoices"), [], { live: false, every: query.checkout === "success" ? 3000 : undefined });
+  // back from Stripe Checkout: the webhook makes the subscription active within seconds
+  const subscriptions = useSubscriptions((devices.data?.data ?? []).map((d) => d.id), query.checkout === "success" ? 2000 : undefined);
+  const [device, setDevice] = useState(query.device ?? "");
   const [plan, setPlan] = useState("messaging-professional");
   const [country, setCountry] = useState("");
   const [vat, setVat] = useState("");
   const [problem, setProblem] = useState<Problem | null>(null);
+  const [note, setNote] = useState<string | null>(null);
   const [detailsProblem, setDetailsProblem] = useState<Problem | null>(null);
+  const [detailsNote, setDetailsNote] = useState<string | null>(null);
+  const back = `${window.location.origin}/billing`;
   async function subscribe() {
+    setNote(null);
     if (!device) return setProblem({ code: "device", message: "Choose a device.", fields: { device: "Choose a device." } });
     const { data, error, response } = await api.POST("/v1/devices/{device_id}/subscription", {
-      params: { path: { device_id: device } }, body: { plan: plan as Schemas["PlanId"] } });
-    if (data?.checkout_url) window.location.assign(data.checkout_url);
-    else if (data) setProblem({ code: "ok", message: `Subscription ${data.action}.`, fields: {} });
-    else setProblem(problemOf(error, response.status));
+      params: { path: { device_id: device } }, body: { plan: plan as Schemas["PlanId"],
+        success_url: `${back}?checkout=success&device=${device}`, cancel_url: `${back}?checkout=cancel&device=${device}` } });
+    if (data?.checkout_url) return window.location.assign(data.checkout_url);
+    if (data) {
+      setProblem(null);
+      setNote(`Plan changed: ${data.subscription.plan}.`);
+      void subscriptions.reload();
+    } else setProblem(problemOf(error, response.status));
   }
   async function portal() {
     const { data, error, response } = await api.POST("/v1/billing/portal", {});
     if (data) window.location.assign(data.url); else setProblem(problemOf(error, response.status));
   }
   async function saveDetails() {
+    setDetailsNote(null);
     const { data, error, response } = await api.PUT("/v1/billing/details", { body: { country: country.trim().toUpperCase(), vat_number: vat.trim() || null } });
     setDetailsProblem(data ? null : problemOf(error, response.status));
-    if (data) void details.reload();
+    if (data) {
+      setDetailsNote("VAT details saved.");
+      void details.reload();
+    }
   }
+  const alias = (id: string) => devices.data?.data.find((d) => d.id === id)?.alias || id;
+  const d = details.data;
   return (
     <section>
       <h1>Billing</h1>
       <p>Each device has its own plan and subscription, paid through Stripe; Utio keeps no card data.</p>
+      {query.checkout === "success" && <Notice>Payment received. The subscription becomes active as soon as Stripe confirms it, within seconds.</Notice>}
+      {query.checkout === "cancel" && <Notice>Checkout cancelled: nothing was charged.</Notice>}
       {plans.data && <PlansTable plans={plans.data.data} />}
+      <div class="panel">
+        <h2>Your devices' plans</h2>
+        {subscriptions.problem ? <p role="alert" class="error">{subscriptions.problem.message}</p>
+          : !subscriptions.data ? <p aria-busy="true">Loading…</p> : subscriptions.data.length === 0 ? <p>No devices yet.</p> : (
+          <div class="table-wrap"><table>
+            <caption class="sr-only">Your devices' plans</caption>
+            <thead><tr><th scope="col">Device</th><th scope="col">Plan</th><th scope="col">Billing</th><th scope="col">Subscription</th></tr></thead>
+            <tbody>{subscriptions.data.map((s) => (
+              <tr key={s.device_id}><td>{alias(s.device_id)}</td><td>{s.plan}</td>
+                <td>{words(s.billing_status)}{s.trial_ends_at && s.billing_status === "trialing" && `, until ${when(s.trial_ends_at)}`}</td>
+                <td>{s.status ? words(s.status) : "none"}{s.cancel_at_period_end && " (ends with the period)"}</td></tr>
+            ))}</tbody>
+          </table></div>
+        )}
+      </div>
       <div class="panel">
         <h2>Subscribe a device</h2>
         <Form onSubmit={subscribe} label="Subscribe a device">
           <SelectField label="Device" value={device} onChange={setDevice} error={problem?.fields.device}
-            options={[{ value: "", label: "Choose a device" }, ...(devices.data?.data ?? []).map((d) => ({ value: d.id, label: d.alias || d.id }))]} />
+            options={[{ value: "", label: "Choose a device" }, ...(devices.data?.data ?? []).map((x) => ({ value: x.id, label: x.alias || x.id }))]} />
           <SelectField label="Plan" value={plan} onChange={setPlan} error={problem?.fields.plan}
             options={(plans.data?.data ?? []).map((p) => ({ value: p.id, label: `${p.name} (${euros(p.price_eur_cents)})` }))} />
           <FormProblem problem={problem} fields={["device", "plan"]} />
           <button type="submit">Subscribe with Stripe</button>
         </Form>
+        {note && <Notice>{note}</Notice>}
         <p><button type="button" class="secondary" onClick={portal}>Open the customer portal</button></p>
       </div>
       <div class="panel">
         <h2>VAT details</h2>
-        {details.data?.country && <p>Now: {details.data.country}{details.data.vat_number && `, ${details.data.vat_number}`}{details.data.tax_treatment && ` (${details.data.tax_treatment})`}</p>}
+        {d?.country ? <p>Now: {d.country}{d.vat_number && `, ${d.vat_number}`}{d.tax_treatment && ` (${words(d.tax_treatment)}${d.vat_rate ? `, ${d.vat_rate}%` : ""})`}</p>
+          : <p>Set the billing country before the first subscription: it decides the VAT.</p>}
         <Form onSubmit={saveDetails} label="VAT details">
           <TextField label="Country" value={country} onInput={setCountry} error={detailsProblem?.fields.country} hint="Two letters, such as ES or DE." />
           <TextField label="VAT number" value={vat} onInput={setVat} error={detailsProblem?.fields.vat_number} hint="EU businesses only." />
           <FormProblem problem={detailsProblem} fields={["country", "vat_number"]} />
           <button type="submit">Save VAT details</button>
         </Form>
+        {detailsNote && <Notice>{detailsNote}</Notice>}
       </div>
       <div class="panel">
         <h2>Invoices</h2>
         {invoices.problem ? <p>{invoices.problem.message}</p> : !invoices.data ? <p aria-busy="true">Loading…</p>
           : invoices.data.data.length === 0 ? <p>No invoices yet.</p> : (
-          <ul>{invoices.data.data.map((i) => (
-            <li key={i.id}>{i.number ?? i.id}: {euros(i.total)} {i.status}{i.hosted_invoice_url && <> · <a href={i.hosted_invoice_url}>view</a></>}</li>
-          ))}</ul>
+          <div class="table-wrap"><table>
+            <caption class="sr-only">Invoices</caption>
+            <thead><tr><th scope="col">Invoice</th><th scope="col">Date</th><th scope="col">Net</th><th scope="col">VAT</th><th scope="col">Total</th><th scope="col">Status</th></tr></thead>
+            <tbody>{invoices.data.data.map((i) => (
+              <tr key={i.id}><td>{i.hosted_invoice_url ? <a href={i.hosted_invoice_url}>{i.number ?? i.id}</a> : i.number ?? i.id}</td>
+                <td>{when(i.created)}</td><td>{euros(i.subtotal)}</td><td>{euros(i.tax)}</td><td>{euros(i.total)}</td><td>{i.status ?? ""}</td></tr>
+            ))}</tbody>
+          </table></div>
         )}
       </div>
     </section>
   );
 }
+
+const MAX_EXISTS = 50; // numbers per POST /v1/numbers/exists
 
 export function Numbers() {
   const devices = useDevices();
@@ -193,14 +249,23 @@ export function Numbers() {
   const [problem, setProblem] = useState<Problem | null>(null);
   const [valid, setValid] = useState<Schemas["NumberValidation"] | null>(null);
   const [exists, setExists] = useState<Schemas["NumberExistence"] | null>(null);
+  const [busy, setBusy] = useState(false);
   const numbers = () => text.split(/[\n,;]+/).map((s) => s.trim()).filter(Boolean);
   async function validate() {
+    setBusy(true);
     const { data, error, response } = await api.POST("/v1/numbers/validate", { body: { numbers: numbers() } });
+    setBusy(false);
     setValid(data ?? null); setExists(null);
     setProblem(data ? null : problemOf(error, response.status));
   }
   async function check() {
-    const { data, error, response } = await api.POST("/v1/numbers/exists", { body: { numbers: numbers(), device: device || null } });
+    // the valid numbers in E.164 once validated, else what was pasted (the API says what is wrong)
+    const list = valid ? valid.data.filter((n) => n.valid && n.e164).map((n) => n.e164 as string) : numbers();
+    if (list.length === 0) return setProblem({ code: "numbers", message: "No valid number to check.", fields: { numbers: "Paste at least one valid number." } });
+    if (list.length > MAX_EXISTS) return setProblem({ code: "numbers", message: `At most ${MAX_EXISTS} numbers at a time are checked on WhatsApp.`, fields: { numbers: `Check at most ${MAX_EXISTS} numbers on WhatsApp at a time (each counts against the plan's monthly checks).` } });
+    setBusy(true);
+    const { data, error, response } = await api.POST("/v1/numbers/exists", { body: { numbers: list, device: device || null } });
+    setBusy(false);
     setExists(data ?? null);
     setProblem(data ? null : problemOf(error, response.status));
   }
@@ -208,18 +273,44 @@ export function Numbers() {
     <section>
       <h1>Numbers</h1>
       <Form onSubmit={validate} label="Check numbers">
-        <TextArea label="Numbers" value={text} onInput={setText} rows={6} error={problem?.fields.numbers}
-          hint="Up to 500, one a line, in international format (+447911123456)." />
+        <TextArea label="Numbers" value={text} onInput={(v) => { setText(v); setValid(null); setExists(null); }} rows={6} error={problem?.fields.numbers}
+          hint="Up to 500, one a line, in international format (+447911123456). Validating is free; each WhatsApp check counts against the plan." />
         <SelectField label="Device for the WhatsApp check" value={device} onChange={setDevice} error={problem?.fields.device}
           options={[{ value: "", label: "Any connected device" }, ...(devices.data?.data ?? []).map((d) => ({ value: d.id, label: d.alias || d.id }))]} />
         <FormProblem problem={problem} fields={["numbers", "device"]} />
         <div class="row">
-          <button type="submit">Validate</button>
-          <button type="button" class="secondary" onClick={check}>Check on WhatsApp</button>
+          <button type="submit" disabled={busy}>Validate</button>
+          <button type="button" class="secondary" onClick={check} disabled={busy}>Check on WhatsApp</button>
         </div>
       </Form>
-      {valid && <pre class="result">{JSON.stringify(valid, null, 1)}</pre>}
-      {exists && <pre class="result">{JSON.stringify(exists, null, 1)}</pre>}
+      {valid && (
+        <div class="panel">
+          <h2>Validation</h2>
+          <p role="status">{valid.summary.valid} valid, {valid.summary.invalid} invalid, of {valid.summary.total}.</p>
+          <div class="table-wrap"><table>
+            <caption class="sr-only">Validation</caption>
+            <thead><tr><th scope="col">Number</th><th scope="col">Result</th><th scope="col">E.164</th><th scope="col">Country</th><th scope="col">Line</th></tr></thead>
+            <tbody>{valid.data.map((n, i) => (
+              <tr key={i}><td>{n.input}</td><td>{n.valid ? "valid" : `invalid: ${words(n.reason ?? "")}`}</td>
+                <td>{n.e164 ?? ""}</td><td>{n.country ?? ""}</td><td>{n.type ? words(n.type) : ""}</td></tr>
+            ))}</tbody>
+          </table></div>
+        </div>
+      )}
+      {exists && (
+        <div class="panel">
+          <h2>On WhatsApp</h2>
+          <p role="status">{exists.data.filter((n) => n.exists).length} of {exists.data.length} on WhatsApp
+            {" "}(checks this month: {exists.usage.used}{exists.usage.limit != null && ` of ${exists.usage.limit}`}).</p>
+          <div class="table-wrap"><table>
+            <caption class="sr-only">On WhatsApp</caption>
+            <thead><tr><th scope="col">Number</th><th scope="col">On WhatsApp</th></tr></thead>
+            <tbody>{exists.data.map((n) => (
+              <tr key={n.phone}><td>{n.phone}</td><td>{n.exists ? "yes" : "no"}{n.cached && " (checked in the last day)"}</td></tr>
+            ))}</tbody>
+          </table></div>
+        </div>
+      )}
     </section>
   );
 }

@@ -17,6 +17,7 @@ export function Send() {
   const [file, setFile] = useState<File | null>(null);
   const [lat, setLat] = useState("");
   const [lng, setLng] = useState("");
+  const [place, setPlace] = useState("");
   const [priority, setPriority] = useState("normal");
   const [later, setLater] = useState("");
   const [problem, setProblem] = useState<Problem | null>(null);
@@ -35,7 +36,8 @@ export function Send() {
         if (!up.data) return setProblem(problemOf(up.error, up.response.status));
         media = { file: up.data.id, caption: message || null } as Schemas["MediaIn"];
       }
-      const location = lat || lng ? { latitude: Number(lat), longitude: Number(lng) } as Schemas["Location"] : null;
+      const location = lat || lng ? { latitude: lat.trim() === "" ? null : Number(lat), longitude: lng.trim() === "" ? null : Number(lng),
+        name: place.trim() || null } as unknown as Schemas["Location"] : null;
       const body = {
         device: device || null,
         phone: to === "phone" ? phone.trim() || null : null,
@@ -83,9 +85,10 @@ export function Send() {
           <summary>Location</summary>
           <TextField label="Latitude" value={lat} onInput={setLat} error={f["location.latitude"]} />
           <TextField label="Longitude" value={lng} onInput={setLng} error={f["location.longitude"]} />
+          <TextField label="Place name" value={place} onInput={setPlace} error={f["location.name"]} hint="Optional, such as London Eye." />
         </details>
         <SelectField label="Priority" value={priority} onChange={setPriority} options={PRIORITIES} error={f.priority} />
-        <TextField label="Send later" type="datetime-local" value={later} onInput={setLater} error={f.deliver_at}
+        <TextField label="Send later" type="datetime-local" step={1} value={later} onInput={setLater} error={f.deliver_at}
           hint="Empty: as soon as possible." />
         <FormProblem problem={problem} fields={Object.keys(f)} />
         <button type="submit" disabled={busy}>Send</button>
@@ -109,6 +112,7 @@ export function SentStatus({ id }: { id: string }) {
 export function MessageTimeline({ m }: { m: Schemas["MessageOut"] }) {
   return (
     <>
+      <p>{words(m.type)[0].toUpperCase() + words(m.type).slice(1)} message to {m.phone ?? m.group}, priority {m.priority}.</p>
       <p role="status">Status: <strong class={`status status-${m.status}`}>{words(m.status)}</strong>
         {m.failure_reason && <> — {words(m.failure_reason)}</>}</p>
       <ul class="timeline">
