@@ -16,6 +16,7 @@ export function ContactPanel({ device, chatId, chat, labels, person, onLabelsCha
 }) {
   const isGroup = chatId.endsWith("@g.us");
   const [contact, setContact] = useState<Contact | null>(null);
+  const [loaded, setLoaded] = useState(isGroup); // no editing before the contact is read
   const [name, setName] = useState("");
   const [rows, setRows] = useState<Row[]>([]);
   const [removed, setRemoved] = useState<string[]>([]);
@@ -37,7 +38,7 @@ export function ContactPanel({ device, chatId, chat, labels, person, onLabelsCha
   useEffect(() => {
     if (!isGroup) {
       void api.GET("/v1/devices/{device_id}/contacts/{phone}", { params: { path: contactPath } })
-        .then(({ data }) => show(data ?? null));
+        .then(({ data }) => { show(data ?? null); setLoaded(true); });
     }
     void api.GET("/v1/devices/{device_id}/agents", { params: { path: { device_id: device.id } } })
       .then(({ data }) => setAgents(data?.data ?? []));
@@ -104,7 +105,8 @@ export function ContactPanel({ device, chatId, chat, labels, person, onLabelsCha
       <p><span class="muted">Number</span><br /><strong>{chatId}</strong></p>
       {problem && <p role="alert" class="error small">{problem.message}</p>}
       {note && <p role="status" class="notice small">{note}</p>}
-      {!isGroup && (
+      {!loaded && <p aria-busy="true">Loading…</p>}
+      {!isGroup && loaded && (
         <form onSubmit={(e) => { e.preventDefault(); void saveDetails(); }}>
           <div class="field">
             <label for="contact-name">Name</label>
@@ -127,7 +129,7 @@ export function ContactPanel({ device, chatId, chat, labels, person, onLabelsCha
           <button type="submit">Save contact</button>
         </form>
       )}
-      <fieldset>
+      {loaded && <fieldset>
         <legend>Labels</legend>
         <ul class="labels" aria-label="Labels">
           {current.map((id) => {
@@ -155,7 +157,7 @@ export function ContactPanel({ device, chatId, chat, labels, person, onLabelsCha
             <button type="submit" class="secondary">Create label</button>
           </form>
         )}
-      </fieldset>
+      </fieldset>}
       {chat && (
         <>
           <div class="field">
