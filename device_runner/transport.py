@@ -8,10 +8,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import StrEnum
 
-from shared.content import Text
 from shared.domain import DeviceStatus
 from shared.inbox import GroupFailure, GroupRole, ParticipantFailure
-from shared.ports import DocumentStore, Inbound, MessageSender, Receipt, SendResult
+from shared.ports import DocumentStore, Inbound, MessageSender, Receipt
 
 
 class TransportError(Exception):
@@ -82,9 +81,6 @@ class Transport(MessageSender):
 
     @abstractmethod
     def disconnect(self, device_id: str) -> None: ...
-
-    def send_text(self, device_id: str, wa_id: str, to: str, text: str) -> SendResult:
-        return self.send(device_id, wa_id, to, Text(text=text))
 
     # Receipts after a restart: WhatsApp delivers the receipts a session missed when it
     # connects again, so the WhatsApp transport needs nothing. A simulated network whose

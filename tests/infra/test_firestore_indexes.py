@@ -238,9 +238,9 @@ class RecordingStore(MemoryStore):
         self._note(collection, data)
         return super().put(collection, doc_id, data)
 
-    def update(self, collection, doc_id, changes, *, when=None):
+    def update(self, collection, doc_id, changes, *, when=None, guard=None):
         self._note(collection, changes)
-        return super().update(collection, doc_id, changes, when=when)
+        return super().update(collection, doc_id, changes, when=when, guard=guard)
 
     def commit(self, writes, *, guard=None):
         for w in writes:
