@@ -109,6 +109,24 @@ class Transport(MessageSender):
         """Which of these E.164 numbers have WhatsApp, asked through the device."""
         raise NotSupported("this transport cannot check numbers")
 
+    def mark_read(self, device_id: str, chat: str, messages: list[tuple[str, str]]) -> None:
+        """Send read receipts for these messages of `chat`: (wa_id, sender) each."""
+        raise NotSupported("this transport cannot send read receipts")
+
+    def typing(self, device_id: str, to: str, seconds: float) -> None:
+        """Show "typing..." in the chat with `to` for `seconds`, then stop; returns after."""
+        return None
+
+    # Actions on messages already sent (wa_id: ours; `to`: the phone or group it went to).
+
+    def edit_text(self, device_id: str, wa_id: str, to: str, text: str) -> None:
+        """Replace the text of a sent text message, for everyone."""
+        raise NotSupported("this transport cannot edit messages")
+
+    def revoke(self, device_id: str, wa_id: str, to: str) -> None:
+        """Delete a sent message for everyone."""
+        raise NotSupported("this transport cannot delete messages")
+
     def set_profile(self, device_id: str, *, name: str | None = None,
                     about: str | None = None, image: bytes | None = None) -> None:
         raise NotSupported("this transport cannot change the profile")

@@ -13,6 +13,7 @@ from functions.api.routes import (  # noqa: F401 (routes)
     accounts,
     agents,
     billing,
+    chat_read,
     chats,
     contacts,
     devices,
@@ -24,6 +25,8 @@ from functions.api.routes import (  # noqa: F401 (routes)
     numbers,
     people,
     queue,
+    sandbox_polls,
+    status_posts,
     webhooks,
 )
 from functions.api.routing import Route

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared import phones
 from shared.domain import (
@@ -117,6 +117,10 @@ class DeviceSettingsPatch(Input):
     daily_limit: int | None = Field(default=None, ge=0, le=100_000,
                                     description="Messages a day (UTC) at most; 0 removes the "
                                     "daily cap.")
+    typing_seconds: int | None = Field(default=None, ge=0, le=20, description="\"typing...\" "
+                                       "before each message, in seconds; 0 turns it off.")
+    read_on_reply: bool | None = Field(default=None, description="Mark a chat read when a "
+                                       "message to it goes out.")
     warmup: WarmupPatch | None = Field(default=None, description="Changes the warm-up of a "
                                        "newly linked number; the fields not given are kept.")
 
@@ -173,10 +177,22 @@ class DeviceList(BaseModel):
 class SandboxInbound(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"phone": "+447911123457", "message": "Hi, is my order on its way?"}]})
-    phone: str = Field(description="The sender, in E.164.")
+    phone: str | None = Field(default=None, description="The sender, in E.164.")
+    lid: str | None = Field(default=None, pattern=r"^\d{1,24}@lid$", description="Present the "
+                            "sender by this anonymous WhatsApp id (<digits>@lid), as WhatsApp "
+                            "does: with their number beside it when phone is given, alone "
+                            "when not.")
     message: str = Field(min_length=1, max_length=MAX_TEXT)
 
     _phone = field_validator("phone")(_e164)
+
+    @model_validator(mode="after")
+    def _sender(self) -> SandboxInbound:
+        if self.phone is None and self.lid is None:
+            raise ValidationFailed("body: phone: give the sender's phone, lid, or both",
+                                   details=[{"field": "phone", "type": "value_error",
+                                             "message": "give phone, lid or both"}])
+        return self
 
 
 class Accepted(BaseModel):

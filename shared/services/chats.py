@@ -57,6 +57,8 @@ def parse_chat_id(raw: str) -> str:
     """A chat id from a URL: a group's WhatsApp id as is, else a phone number in E.164."""
     if raw.endswith("@g.us"):
         return raw
+    if raw.endswith("@lid") and raw[:-4].isdigit():  # a contact known only by its LID
+        return raw
     return phones.normalise(raw, field="chat")
 
 
