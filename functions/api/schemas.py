@@ -4,7 +4,7 @@ generate the OpenAPI document."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -24,6 +24,21 @@ MAX_TEXT = 6000
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+# The forms the API takes, stated in the OpenAPI document; the validators (which say why a
+# value is refused) check them, and more: a number must also be a valid one (phonenumbers).
+PHONE_PATTERN = r"^\+?[1-9][0-9]{6,14}$"  # E.164, the + optional
+GROUP_PATTERN = r"^[0-9]{6,22}(-[0-9]{6,12})?(@g\.us)?$"
+CHAT_PATTERN = r"^(?:\+?[1-9][0-9]{6,14}|[0-9]{6,22}(-[0-9]{6,12})?@g\.us)$"  # a phone or a group
+CURSOR = {"pattern": r"^[A-Za-z0-9_-]+=*$"}  # opaque: a next_cursor as the API gave it
+Phone = Annotated[str, Field(json_schema_extra={"pattern": PHONE_PATTERN})]
+GroupRef = Annotated[str, Field(json_schema_extra={"pattern": GROUP_PATTERN})]
+
+
+def at_least_one(schema: dict) -> None:
+    """json_schema_extra of a PATCH body that needs at least one field."""
+    schema["minProperties"] = 1
 
 
 def _e164(value: str) -> str:
@@ -173,7 +188,7 @@ class DeviceList(BaseModel):
 class SandboxInbound(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"phone": "+447911123457", "message": "Hi, is my order on its way?"}]})
-    phone: str = Field(description="The sender, in E.164.")
+    phone: Phone = Field(description="The sender, in E.164.")
     message: str = Field(min_length=1, max_length=MAX_TEXT)
 
     _phone = field_validator("phone")(_e164)
