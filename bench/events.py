@@ -210,14 +210,7 @@ def stack_inbound_latency(samples: int = 40) -> None:
                 started = time.perf_counter()
                 assert s.post(f"{stack.api}/devices/{device}/sandbox/inbound",
                               json={"phone": "+34600100999", "message": text}).status_code == 202
-                deadline = time.monotonic() + 20
-                with receiver.lock:
-                    while text not in receiver.arrivals:
-                        left = deadline - time.monotonic()
-                        if left <= 0:
-                            raise RuntimeError(f"no webhook for {text!r} within 20 s")
-                        receiver.lock.wait(left)
-                    arrived = receiver.arrivals[text]
+                arrived = receiver.arrival_of(text, 20)
                 if n >= 5:  # warm-up
                     ours.append(arrived - started)
             base = _direct_post_latency(receiver, samples)

@@ -131,28 +131,19 @@ def store_pause(pause: float = 6.0, lease: float = 2.0, backlog: int = 40,
     """The store stops answering for `pause` seconds (longer than the lease) while a device
     sends a backlog: seconds from the store answering again to the next send. Baseline:
     the renewal period, the soonest a keeper looks again."""
-    from device_runner.sandbox import SandboxNetwork
+    from bench.timed_network import TimedNetwork
     from device_runner.shards import ShardKeeper
     from shared.domain import DeviceSettings, Transport
     from shared.services.accounts import create_account
     from shared.services.devices import create_device
     from shared.services.messages import send_message
 
-    class Timed(SandboxNetwork):
-        def __init__(self):
-            super().__init__()
-            self.times: list[float] = []
-
-        def deliver(self, device_id, wa_id, to, text):
-            self.times.append(time.monotonic())
-            return super().deliver(device_id, wa_id, to, text)
-
     store = _store(latency)
     c = _container(store, "runner-0")
     account, _, _ = create_account(c, "bench")
     device = create_device(c, account.id, transport=Transport.sandbox,
                            settings=DeviceSettings(delivery_speed=120))
-    network = Timed()
+    network = TimedNetwork()
     renew = lease / 4
     keeper = ShardKeeper(_runner(c, network, lease, 10), renew_seconds=renew)
     keeper.start()

@@ -76,11 +76,12 @@ def takeover(lease: float = 2.0, rounds: int = 3) -> None:
     seconds until the other one sends again."""
     from dataclasses import replace
 
+    from bench.timed_network import TimedNetwork
     from device_runner.app import create_app
     from device_runner.forwarding import Forwarder
     from device_runner.leases import Leases
     from device_runner.main import build_runner
-    from device_runner.sandbox import SandboxNetwork, SandboxTransport
+    from device_runner.sandbox import SandboxTransport
     from device_runner.shards import ShardKeeper
     from shared.adapters.inprocess_bus import InProcessBus
     from shared.adapters.memory_store import MemoryStore
@@ -91,15 +92,6 @@ def takeover(lease: float = 2.0, rounds: int = 3) -> None:
     from shared.services.devices import create_device
     from shared.services.messages import send_message
     from shared.settings import Settings
-
-    class Timed(SandboxNetwork):
-        def __init__(self):
-            super().__init__()
-            self.times: list[float] = []
-
-        def deliver(self, device_id, wa_id, to, text):
-            self.times.append(time.monotonic())
-            return super().deliver(device_id, wa_id, to, text)
 
     class NoTasks(TaskQueue):
         def enqueue(self, *args, **kwargs):
@@ -120,7 +112,7 @@ def takeover(lease: float = 2.0, rounds: int = 3) -> None:
     def one_round() -> float:
         base = Container(Settings(env="test", default_transport="sandbox"), store=MemoryStore(),
                          tasks=NoTasks(), bus=InProcessBus(threaded=False))
-        network, apps = Timed(), Apps()
+        network, apps = TimedNetwork(), Apps()
         account, _, _ = create_account(base, "bench")
         device = create_device(base, account.id,
                                transport=Transport.sandbox,

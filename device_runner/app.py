@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 from device_runner import rpc
 from device_runner.forwarding import FORWARDED_HEADER, Forwarder, locate
 from device_runner.runner import Runner
-from shared.errors import BadRequest, Conflict, UtioError
+from shared.errors import BadRequest, Conflict, UtioError, error_response
 from shared.oidc import verify_push
 from shared.runner_rpc import RPC_CALLS, RunnerUnavailable
 from shared.runner_tasks import DeviceAction, DeviceTask, MessageTask
@@ -140,15 +140,11 @@ def create_app(runner: Runner, forwarder: Forwarder | None = None, keeper=None) 
     @app.errorhandler(500)
     def bug(exc):
         """A bug (Flask has logged it with its traceback): 500, never a 4xx that hides it."""
-        return jsonify({"error": {"code": "internal_error", "message": "the runner failed; "
-                                  "the error is in its log", "details": None}}), 500
+        return error_response(UtioError("the runner failed; the error is in its log",
+                                        code="internal_error", status=500))
 
     @app.errorhandler(UtioError)
     def error(exc: UtioError):
-        response = jsonify(exc.body())
-        response.status_code = exc.status
-        if exc.status == 503:
-            response.headers["Retry-After"] = "5"
-        return response
+        return error_response(exc, retry_unavailable_after=5)
 
     return app

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from device_runner.transport import NotSupported, TransportError
 from shared.errors import Conflict, NotFound, UtioError
-from shared.runner_rpc import ExistsCall, PairCall, ProfileCall, RpcArgs
+from shared.runner_rpc import (
+    EditCall,
+    ExistsCall,
+    PairCall,
+    ProfileCall,
+    ReadCall,
+    RevokeCall,
+    RpcArgs,
+)
 
 
 class WhatsAppError(UtioError):
@@ -28,6 +36,15 @@ def handle(runner, call: RpcArgs) -> dict:
                            code="device_not_connected")
         if isinstance(call, ExistsCall):
             return {"results": transport.check_numbers(device_id, call.numbers)}
+        if isinstance(call, ReadCall):
+            transport.mark_read(device_id, call.chat, call.messages)
+            return {"ok": True}
+        if isinstance(call, EditCall):
+            transport.edit_text(device_id, call.wa_id, call.to, call.text)
+            return {"ok": True}
+        if isinstance(call, RevokeCall):
+            transport.revoke(device_id, call.wa_id, call.to)
+            return {"ok": True}
         if isinstance(call, ProfileCall):
             transport.set_profile(device_id, name=call.name, about=call.description,
                                   image=call.image)

@@ -245,9 +245,17 @@ class Runner(Listener):
             sandbox = self.transports["sandbox"]
             try:
                 sandbox.inject_inbound(device_id, task.phone, task.message,  # type: ignore[attr-defined]
-                                       wa_id=task.wa_id)
+                                       wa_id=task.wa_id, lid=task.lid)
             except LookupError:  # not a sandbox device (any more): the task can never succeed
                 log.warning("sandbox inbound for %s dropped: not a sandbox device", device_id)
+        elif action == DeviceAction.sandbox_poll_vote:
+            if self.ensure_session(device_id) is None:
+                return
+            try:
+                self.transports["sandbox"].inject_poll_vote(  # type: ignore[attr-defined]
+                    device_id, task.phone, task.poll_wa_id, task.options or [], wa_id=task.wa_id)
+            except LookupError:
+                log.warning("sandbox poll vote for %s dropped: not connected", device_id)
         elif action in (DeviceAction.group_operation, DeviceAction.group_sync):
             self.ensure_session(device_id)
             device_groups.handle(self.c, self.transport_of(device_id), task)

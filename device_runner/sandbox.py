@@ -17,6 +17,15 @@
   is stored on the device as a JID, and after a restart it connects again on that number
   without a QR code, as a WhatsApp session does.
 - Number checks follow the number rule; profile changes are recorded.
+- A contact can be presented by an anonymous id (LID, "<digits>@lid"), with or without
+  their number (inject_inbound's lid); messages to a LID are delivered unless its digits
+  end in 0000.
+- A status (story) goes to status@broadcast: text, or an image or video.
+- Read receipts and "typing..." are recorded (typing without the wait).
+- A sent message can be edited (text) and deleted for everyone, once it was delivered;
+  a test can have a contact edit or delete what they sent (inject_edit, inject_revoke).
+- A test can vote on a poll the device sent (inject_poll_vote), as WhatsApp carries a
+  vote: the hashes of the chosen options.
 """
 
 from __future__ import annotations
@@ -30,8 +39,8 @@ from datetime import UTC, datetime
 
 from device_runner.sandbox_groups import SandboxGroups
 from device_runner.transport import GroupError, Listener, SessionDirectory, Transport, TransportError
-from shared.content import Media, is_group, summary
-from shared.domain import DeviceStatus, FailureReason
+from shared.content import Media, Text, is_group, summary
+from shared.domain import STATUS_BROADCAST, DeviceStatus, FailureReason
 from shared.ids import new_id
 from shared.inbox import GroupFailure
 from shared.phones import national_number
@@ -61,7 +70,12 @@ class SandboxNetwork:
         self.lock = threading.Lock()
         self.delivered: dict[str, tuple[str, str, str]] = {}  # wa_id -> (device, to, text)
         self.contents: dict[str, object] = {}  # wa_id -> the content model delivered
+        self.contexts: dict[str, dict] = {}  # wa_id -> its quote / forwarded, when set
         self.send_attempts: list[str] = []
+        self.edits: dict[str, list[str]] = {}  # wa_id -> the texts it was edited to
+        self.revoked: set[str] = set()
+        self.read_receipts: list[tuple[str, str, str]] = []  # (device, chat, wa_id)
+        self.typing: list[tuple[str, str, float]] = []  # (device, to, seconds) before sends
         self.groups = SandboxGroups(exists)
 
     def deliver(self, device_id: str, wa_id: str, to: str, text: str) -> bool:
@@ -118,11 +132,18 @@ class SandboxTransport(Transport):
         with self._lock:
             self._listeners.pop(device_id, None)
 
-    def send(self, device_id, wa_id, to, content, media=None):
+    def send(self, device_id, wa_id, to, content, media=None, **context):
         listener = self._listeners.get(device_id)
         if listener is None:
             return SendResult(False, FailureReason.transport_error, retryable=True)
-        if is_group(to):
+        if to.endswith("@lid"):  # an anonymous id: exists unless it ends in 0000
+            if to.split("@")[0].endswith("0000"):
+                return SendResult(False, FailureReason.number_not_on_whatsapp)
+        elif to == STATUS_BROADCAST:
+            if not isinstance(content, Text | Media) or (
+                    isinstance(content, Media) and content.type not in ("image", "video")):
+                return SendResult(False, FailureReason.unsupported_content)
+        elif is_group(to):
             if not group_exists(to):
                 return SendResult(False, FailureReason.group_not_found)
         elif not exists(to):
@@ -133,6 +154,8 @@ class SandboxTransport(Transport):
         if self.network.deliver(device_id, wa_id, to, summary(content)):
             with self.network.lock:
                 self.network.contents[wa_id] = content
+                if context:
+                    self.network.contexts[wa_id] = context
             self._timer(self._delays[1],
                         lambda: listener.on_receipt(device_id, wa_id, Receipt.delivered))
             self._timer(self._delays[2], lambda: listener.on_receipt(device_id, wa_id, Receipt.read))
@@ -153,13 +176,69 @@ class SandboxTransport(Transport):
             self._timer(self._delays[2],
                         lambda w=wa_id: listener.on_receipt(device_id, w, Receipt.read))
 
-    def inject_inbound(self, device_id: str, sender: str, text: str, *,
-                       wa_id: str | None = None) -> None:
+    def inject_inbound(self, device_id: str, sender: str | None, text: str, *,
+                       wa_id: str | None = None, lid: str | None = None) -> None:
+        """`sender` (E.164) sends `text`; with `lid`, the sender is presented by that
+        anonymous id, as WhatsApp does: with their number beside it when `sender` is
+        given, by the anonymous id alone when not."""
         listener = self._listeners.get(device_id)
         if listener is None:
             raise LookupError(f"sandbox device {device_id} is not connected")
-        listener.on_inbound(device_id, Inbound(wa_id=wa_id or new_id("wa").upper(), sender=sender,
-                                               text=text, at=datetime.now(UTC)))
+        listener.on_inbound(device_id, Inbound(wa_id=wa_id or new_id("wa").upper(),
+                                               sender=sender or lid or "", text=text,
+                                               at=datetime.now(UTC), lid=lid))
+
+    def inject_poll_vote(self, device_id: str, voter: str, poll_wa_id: str,
+                         options: list[str], *, wa_id: str) -> None:
+        """`voter` votes on a poll the device sent: as WhatsApp carries it, the SHA-256 of
+        each chosen option's name, on the poll's id."""
+        listener = self._listeners.get(device_id)
+        if listener is None:
+            raise LookupError(f"sandbox device {device_id} is not connected")
+        hashes = [hashlib.sha256(option.encode()).hexdigest() for option in options]
+        listener.on_inbound(device_id, Inbound(
+            wa_id=wa_id, sender=voter, text="", at=datetime.now(UTC), type="poll_vote",
+            content={"poll_wa_id": poll_wa_id, "option_hashes": hashes}))
+
+    def _sent_by(self, device_id: str, wa_id: str, to: str) -> None:
+        self._connected(device_id)
+        with self.network.lock:
+            delivered = self.network.delivered.get(wa_id)
+        if delivered is None or delivered[:2] != (device_id, to):
+            raise TransportError(f"message {wa_id} was not sent from {device_id} to {to}")
+        if wa_id in self.network.revoked:
+            raise TransportError(f"message {wa_id} was deleted")
+
+    def mark_read(self, device_id, chat, messages):
+        self._connected(device_id)
+        with self.network.lock:
+            self.network.read_receipts.extend((device_id, chat, wa_id) for wa_id, _ in messages)
+
+    def typing(self, device_id, to, seconds):
+        """Recorded, not waited for: the simulated contact sees it at once."""
+        with self.network.lock:
+            self.network.typing.append((device_id, to, seconds))
+
+    def edit_text(self, device_id, wa_id, to, text):
+        self._sent_by(device_id, wa_id, to)
+        with self.network.lock:
+            self.network.edits.setdefault(wa_id, []).append(text)
+
+    def revoke(self, device_id, wa_id, to):
+        self._sent_by(device_id, wa_id, to)
+        with self.network.lock:
+            self.network.revoked.add(wa_id)
+
+    def inject_edit(self, device_id: str, sender: str, wa_id: str, text: str) -> None:
+        """`sender` edits a message they sent the device (as WhatsApp's protocol message)."""
+        self._connected(device_id).on_inbound(device_id, Inbound(
+            wa_id=f"{wa_id}-edit-{len(text)}", sender=sender, text=text, at=datetime.now(UTC),
+            type="edit", content={"target": {"wa_id": wa_id}, "text": text}))
+
+    def inject_revoke(self, device_id: str, sender: str, wa_id: str) -> None:
+        self._connected(device_id).on_inbound(device_id, Inbound(
+            wa_id=f"{wa_id}-revoke", sender=sender, text="", at=datetime.now(UTC),
+            type="revoke", content={"target": {"wa_id": wa_id}}))
 
     def number_of(self, device_id: str) -> str:
         return self.numbers.get(device_id) or self.phone_of(device_id)

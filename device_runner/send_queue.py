@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from shared import backoff as backoff_formula
 from shared.domain import Priority
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class Retry:
 
 
 def backoff(attempts: int) -> float:
-    return min(RETRY_MAX, RETRY_BASE * 2 ** max(0, attempts - 1))
+    return backoff_formula.delay(attempts - 1, base=RETRY_BASE, cap=RETRY_MAX)
 
 
 class SendQueue:

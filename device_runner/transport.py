@@ -8,10 +8,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import StrEnum
 
-from shared.content import Text
 from shared.domain import DeviceStatus
 from shared.inbox import GroupFailure, GroupRole, ParticipantFailure
-from shared.ports import DocumentStore, Inbound, MessageSender, Receipt, SendResult
+from shared.ports import DocumentStore, Inbound, MessageSender, Receipt
 
 
 class TransportError(Exception):
@@ -83,9 +82,6 @@ class Transport(MessageSender):
     @abstractmethod
     def disconnect(self, device_id: str) -> None: ...
 
-    def send_text(self, device_id: str, wa_id: str, to: str, text: str) -> SendResult:
-        return self.send(device_id, wa_id, to, Text(text=text))
-
     # Receipts after a restart: WhatsApp delivers the receipts a session missed when it
     # connects again, so the WhatsApp transport needs nothing. A simulated network whose
     # receipts lived in the crashed process says so here and is handed the messages still
@@ -112,6 +108,24 @@ class Transport(MessageSender):
     def check_numbers(self, device_id: str, phones: list[str]) -> dict[str, bool]:
         """Which of these E.164 numbers have WhatsApp, asked through the device."""
         raise NotSupported("this transport cannot check numbers")
+
+    def mark_read(self, device_id: str, chat: str, messages: list[tuple[str, str]]) -> None:
+        """Send read receipts for these messages of `chat`: (wa_id, sender) each."""
+        raise NotSupported("this transport cannot send read receipts")
+
+    def typing(self, device_id: str, to: str, seconds: float) -> None:
+        """Show "typing..." in the chat with `to` for `seconds`, then stop; returns after."""
+        return None
+
+    # Actions on messages already sent (wa_id: ours; `to`: the phone or group it went to).
+
+    def edit_text(self, device_id: str, wa_id: str, to: str, text: str) -> None:
+        """Replace the text of a sent text message, for everyone."""
+        raise NotSupported("this transport cannot edit messages")
+
+    def revoke(self, device_id: str, wa_id: str, to: str) -> None:
+        """Delete a sent message for everyone."""
+        raise NotSupported("this transport cannot delete messages")
 
     def set_profile(self, device_id: str, *, name: str | None = None,
                     about: str | None = None, image: bytes | None = None) -> None:

@@ -22,5 +22,5 @@ class UnavailableTransport(Transport):
     def disconnect(self, device_id: str) -> None:
         pass
 
-    def send(self, device_id, wa_id, to, content, media=None):
+    def send(self, device_id, wa_id, to, content, media=None, **context):
         return SendResult(False, FailureReason.transport_error)

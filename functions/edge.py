@@ -1,5 +1,6 @@
 """What the push and scheduled targets share at their edge: the answer of an error in the
-contract's shape, and a body checked against its pydantic model."""
+contract's shape (a 503 asks for a push again in 5 seconds), and a body checked against
+its pydantic model."""
 
 from __future__ import annotations
 
@@ -8,16 +9,14 @@ from typing import TypeVar
 import flask
 from pydantic import BaseModel, ValidationError
 
-from shared.errors import BadRequest, UtioError
+from shared.errors import BadRequest, UtioError, error_response
 
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def error_answer(exc: UtioError):
-    response = flask.jsonify(exc.body())
-    if exc.status == 503:  # (the OIDC certificates are out of reach): push again soon
-        response.headers["Retry-After"] = "5"
-    return response, exc.status
+def error_answer(exc: UtioError) -> flask.Response:
+    # a 503: the OIDC certificates are out of reach; push again soon
+    return error_response(exc, retry_unavailable_after=5)
 
 
 def parse(model: type[Model], data, expected: str) -> Model:

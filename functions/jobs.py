@@ -6,7 +6,7 @@ import flask
 
 from functions.edge import error_answer
 from shared.bootstrap import Container
-from shared.errors import UtioError
+from shared.errors import UtioError, error_response
 from shared.oidc import verify_push
 from shared.services import chat_cleanup
 
@@ -26,7 +26,7 @@ def handle_events_sweep(c: Container, request: flask.Request):
     try:
         verify_push(c.settings, request.headers.get("Authorization"), request.base_url)
     except UtioError as exc:
-        return flask.jsonify(exc.body()), exc.status
+        return error_response(exc)
     published = event_log.sweep(c.store, c.publisher, c.clock,
                                 stale=c.settings.event_relay_stale)
     return flask.jsonify({"published": published}), 200

@@ -35,6 +35,7 @@ class MessageType(StrEnum):
     buttons = "buttons"
     list = "list"
     reaction = "reaction"
+    poll = "poll"
 
 
 class MediaKind(StrEnum):
@@ -57,6 +58,16 @@ def e164(value: str | None) -> str | None:
         return phones.normalise(value)
     except ValidationFailed as exc:
         raise ValueError(exc.message.split(": ", 1)[-1]) from exc
+
+
+_LID = re.compile(r"^\d{1,24}@lid$")
+
+
+def phone_or_lid(value: str | None) -> str | None:
+    """A recipient: E.164, or an anonymous WhatsApp id ("<digits>@lid") as events give."""
+    if value is not None and _LID.match(value.strip()):
+        return value.strip()
+    return e164(value)
 
 
 _GROUP = re.compile(r"^(\d{6,22}(?:-\d{6,12})?)(?:@g\.us)?$")
@@ -255,7 +266,31 @@ class Reaction(_Model):
     emoji: str = Field(max_length=16, description="One emoji; empty removes the reaction.")
 
 
-Content = Annotated[Text | Media | Location | Contacts | Buttons | ListMessage | Reaction,
+MAX_POLL_OPTIONS = 12
+
+
+class Poll(_Model):
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [
+        {"question": "Which day suits you for delivery?",
+         "options": ["Monday", "Tuesday", "Wednesday"], "multiple": False}]})
+    type: Literal["poll"] = "poll"
+    question: str = Field(min_length=1, max_length=255)
+    options: list[str] = Field(min_length=2, max_length=MAX_POLL_OPTIONS,
+                               description="2 to 12 distinct options, each 1 to 100 characters.")
+    multiple: bool = Field(default=False, strict=True,
+                           description="Whether a voter may choose several.")
+
+    @field_validator("options")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if any(not option.strip() or len(option) > 100 for option in value):
+            raise ValueError("each option must be 1 to 100 characters")
+        if len(set(value)) != len(value):
+            raise ValueError("options must be distinct")
+        return value
+
+
+Content = Annotated[Text | Media | Location | Contacts | Buttons | ListMessage | Reaction | Poll,
                     Field(discriminator="type")]
 
 
@@ -273,4 +308,6 @@ def summary(content: BaseModel) -> str:
         return content.text
     if isinstance(content, Reaction):
         return content.emoji
+    if isinstance(content, Poll):
+        return content.question
     return ""

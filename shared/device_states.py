@@ -18,7 +18,6 @@ class StatusCode(StrEnum):
     connected = "wa-connected"
     disconnected = "wa-disconnected"
     keepalive_timeout = "wa-keepalive-timeout"
-    phone_offline = "wa-phone-offline"
     connection_failed = "wa-connection-failed"
     stream_error = "wa-stream-error"
     stream_replaced = "wa-stream-replaced"
@@ -39,7 +38,6 @@ STATUS = {
     StatusCode.connected: DeviceStatus.connected,
     StatusCode.disconnected: DeviceStatus.disconnected,
     StatusCode.keepalive_timeout: DeviceStatus.disconnected,
-    StatusCode.phone_offline: DeviceStatus.disconnected,
     StatusCode.connection_failed: DeviceStatus.disconnected,
     StatusCode.stream_error: DeviceStatus.disconnected,
     StatusCode.stream_replaced: DeviceStatus.disconnected,
@@ -61,8 +59,6 @@ MESSAGES = {
     StatusCode.connected: "Connected to WhatsApp.",
     StatusCode.disconnected: "Disconnected from WhatsApp; reconnecting.",
     StatusCode.keepalive_timeout: "WhatsApp stopped answering keep-alives; reconnecting.",
-    StatusCode.phone_offline: "The phone has not been reachable for a long time; open "
-                              "WhatsApp on it and check its internet connection.",
     StatusCode.connection_failed: "Connecting to WhatsApp failed; retrying with backoff.",
     StatusCode.stream_error: "WhatsApp closed the connection with an error; reconnecting.",
     StatusCode.stream_replaced: "Another connection with the same session replaced this one.",

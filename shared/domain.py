@@ -156,6 +156,11 @@ class DeviceSettings(BaseModel):
     daily_limit: int | None = Field(
         default=None, ge=1, le=100_000, description="Messages a day (UTC) this device sends "
         "at most; the rest wait for the next day. None: no daily cap beyond the warm-up.")
+    typing_seconds: int = Field(default=0, ge=0, le=20, description="Show \"typing...\" "
+                                "this long before each text goes out (0: off); a message's "
+                                "own `typing` overrides it.")
+    read_on_reply: bool = Field(default=False, description="Mark a chat read (read receipts "
+                                "to WhatsApp) when a message to it goes out.")
     warmup: Warmup = Field(default_factory=Warmup, description="The warm-up of a newly "
                            "linked number (a daily cap that grows day by day).")
 
@@ -191,6 +196,9 @@ class Device(Doc):
     linked_at: datetime | None = None  # when its current number was linked (warm-up)
 
 
+STATUS_BROADCAST = "status@broadcast"  # where WhatsApp status posts (stories) go
+
+
 class Message(Doc):
     id: str
     account_id: str
@@ -210,6 +218,14 @@ class Message(Doc):
     claimed_by: str | None = None
     deliver_at: datetime | None = None
     expires_at: datetime | None = None  # not sent by then: failed with reason `expired`
+    poll_results: dict | None = None  # a poll's tally (shared.services.polls)
+    forwarded: bool = False  # POST /v1/messages/{id}/forward: shown as forwarded
+    lid: str | None = None  # the anonymous id it was addressed to ("<digits>@lid")
+    status_post: bool = False  # POST /v1/devices/{id}/status: a status (story), to no chat
+    background: str | None = None  # a text status's colour, "#RRGGBB"
+    typing: int | None = None  # seconds of "typing..." before it goes out (None: the device's)
+    edited_at: datetime | None = None  # PATCH /v1/messages/{id}: `message` is the new text
+    revoked_at: datetime | None = None  # POST /v1/messages/{id}/revoke: deleted for everyone
     created_at: datetime
     sent_at: datetime | None = None
     delivered_at: datetime | None = None
@@ -233,6 +249,8 @@ class Message(Doc):
 
     @property
     def to(self) -> str:
+        if self.status_post:
+            return STATUS_BROADCAST
         return self.group or self.phone or ""
 
 

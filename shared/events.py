@@ -21,8 +21,13 @@ class EventName(StrEnum):
     message_out_read = "message:out:read"
     message_out_failed = "message:out:failed"
     message_out_cancelled = "message:out:cancelled"
+    message_out_edited = "message:out:edited"
+    message_out_revoked = "message:out:revoked"
     message_in_new = "message:in:new"
+    message_in_edited = "message:in:edited"
+    message_in_revoked = "message:in:revoked"
     message_reaction = "message:reaction"
+    message_poll_vote = "message:poll:vote"
     device_status = "device:status"
     device_queue_paused = "device:queue:paused"
     device_queue_resumed = "device:queue:resumed"
@@ -52,7 +57,9 @@ def _message(status: str, **times) -> dict:
             "content": {"type": "text", "text": "Your order #1042 has shipped"}, "quote": None,
             "priority": "normal", "reference": "order-1042", "status": status,
             "failure_reason": times.pop("failure_reason", None), "deliver_at": None,
-            "expires_at": None,
+            "expires_at": None, "typing": None, "forwarded": False, "poll_results": None,
+            "edited_at": None, "revoked_at": None, "lid": None, "status_post": False,
+            "background": None,
             "created_at": _AT, "sent_at": None, "delivered_at": None, "read_at": None,
             "failed_at": None, "cancelled_at": None} | times
 
@@ -74,11 +81,35 @@ _SPECS = [
                        failed_at="2026-11-24T10:00:01Z")),
     EventSpec(EventName.message_out_cancelled, "A queued outbound message was cancelled.",
               _message("cancelled", cancelled_at="2026-11-24T10:00:03Z")),
+    EventSpec(EventName.message_out_edited, "A sent text message was edited (PATCH "
+              "/v1/messages/{id}); data.message is the new text, data.edited_at when.",
+              _message("read", sent_at="2026-11-24T10:00:01Z",
+                       delivered_at="2026-11-24T10:00:02Z", read_at="2026-11-24T10:00:09Z",
+                       edited_at="2026-11-24T10:01:00Z")),
+    EventSpec(EventName.message_out_revoked, "A sent message was deleted for everyone (POST "
+              "/v1/messages/{id}/revoke); data.revoked_at says when.",
+              _message("delivered", sent_at="2026-11-24T10:00:01Z",
+                       delivered_at="2026-11-24T10:00:02Z", revoked_at="2026-11-24T10:02:00Z")),
+    EventSpec(EventName.message_in_edited, "The sender of a message that arrived edited it; "
+              "data.message is the new text, data.message_id the message as its chat lists it "
+              "(which shows the new text and edited_at).",
+              {"message_id": "msg_7c8d9e0f1a2b3c4d5e6f", "wa_id": "WA_3EB0C767D26A1D8F",
+               "phone": "+34600100999", "message": "Is my order on its way? (#1042)",
+               "at": "2026-11-24T10:01:00Z", "group": None,
+               "url": f"/v1/devices/{_DEVICE}/chats/+34600100999/messages"}),
+    EventSpec(EventName.message_in_revoked, "The sender of a message that arrived deleted it for "
+              "everyone; its chat lists it with revoked_at.",
+              {"message_id": "msg_7c8d9e0f1a2b3c4d5e6f", "wa_id": "WA_3EB0C767D26A1D8F",
+               "phone": "+34600100999", "at": "2026-11-24T10:02:00Z", "group": None,
+               "url": f"/v1/devices/{_DEVICE}/chats/+34600100999/messages"}),
     EventSpec(EventName.message_in_new, "A message arrived on a device (a reaction comes as "
               "message:reaction instead). It is kept in its chat, not among the sent "
               "messages: data.url lists the chat's messages (data.id is there, not at "
               "GET /v1/messages/{id}). data.group is the group's id (else null); "
-              "data.content and data.push_name are there when known.",
+              "data.content and data.push_name are there when known. data.lid is the "
+              "sender's anonymous WhatsApp id when WhatsApp gave one: data.phone is then "
+              "their number once known (the device keeps the mapping, so the chat stays "
+              "one), else the anonymous id itself.",
               {"id": "msg_7c8d9e0f1a2b3c4d5e6f", "wa_id": "WA_3EB0C767D26A1D8F",
                "direction": "inbound", "type": "text", "phone": "+34600100999",
                "message": "Is my order on its way?", "received_at": _AT,
@@ -95,6 +126,14 @@ _SPECS = [
               {"id": "msg_2b3c4d5e6f7a8b9c0d1e", "wa_id": "3EB0A1B2C3D4E5F6A7B8",
                "message_id": "msg_0a1b2c3d4e5f6a7b8c9d", "message_wa_id": "3EB0C767D26A1D8F",
                "from_me": True, "emoji": "👍", "phone": "+447911123456", "at": _AT}),
+    EventSpec(EventName.message_poll_vote, "Someone voted on a poll a device sent, or changed "
+              "their vote (their latest replaces the earlier one; data.options empty: they "
+              "withdrew it). data.message_id is the poll, data.phone the voter, "
+              "data.options what they chose, data.poll_results the poll's tally now.",
+              {"message_id": "msg_0a1b2c3d4e5f6a7b8c9d", "message_wa_id": "3EB0C767D26A1D8F",
+               "phone": "+447911123456", "options": ["Tuesday"], "at": _AT,
+               "poll_results": {"votes": {"Monday": 0, "Tuesday": 1, "Wednesday": 0},
+                                "voters": 1}, "reference": None}),
     EventSpec(EventName.device_status, "A device's status changed (data.previous was the old one).",
               {"status": "connected", "previous": "linking", "code": "wa-connected",
                "message": "Connected to WhatsApp.", "detail": None, "phone": "+34600100123"}),
@@ -149,7 +188,9 @@ _SPECS = [
                "message": "A test event from Utio. Answer 2xx to acknowledge it."}),
 ]
 
-CATALOG: dict[EventName, EventSpec] = {spec.name: spec for spec in _SPECS}
+_ORDER = list(EventName)
+CATALOG: dict[EventName, EventSpec] = {spec.name: spec for spec in sorted(
+    _SPECS, key=lambda spec: _ORDER.index(spec.name))}  # listed in the enumeration's order
 DESCRIPTIONS = {name: spec.description for name, spec in CATALOG.items()}
 assert set(CATALOG) == set(EventName), "every event needs a description and an example"
 
@@ -173,6 +214,11 @@ STATUS_EVENTS = {
     MessageStatus.failed: EventName.message_out_failed,
     MessageStatus.cancelled: EventName.message_out_cancelled,
 }
+
+
+# The events whose data is an outbound message as GET /v1/messages/{id} shows it.
+MESSAGE_EVENTS = set(STATUS_EVENTS.values()) | {EventName.message_out_edited,
+                                                 EventName.message_out_revoked}
 
 
 def known_patterns() -> list[str]:
@@ -211,11 +257,27 @@ DATA_SCHEMAS: dict[EventName, dict] = {
          "phone": _PHONE, "message": _S, "received_at": _T},
         {"content": {"type": "object", "description": "media (with a url to fetch it with "
                      "the API key), location, contacts, a reply's quote..."},
-         "group": _NS, "chat": _NS, "push_name": _NS}),
+         "group": _NS, "chat": _NS, "push_name": _NS,
+         "lid": {"type": "string", "description": "the sender's anonymous WhatsApp id "
+                 "(<digits>@lid), when WhatsApp gave one; phone is then their number if "
+                 "known, else this id"}}),
+    EventName.message_in_edited: _obj(
+        {"message_id": _NS, "wa_id": _S, "phone": _PHONE, "message": _S, "at": _T},
+        {"group": _NS, "url": _S}),
+    EventName.message_in_revoked: _obj(
+        {"message_id": _NS, "wa_id": _S, "phone": _PHONE, "at": _T},
+        {"group": _NS, "url": _S}),
     EventName.message_reaction: _obj(
         {"id": _S, "wa_id": _S, "message_id": _NS, "message_wa_id": _NS,
          "from_me": {"type": "boolean"}, "emoji": _NS, "phone": _PHONE, "at": _T},
         {"group": _S, "push_name": _S}),
+    EventName.message_poll_vote: _obj(
+        {"message_id": _S, "message_wa_id": _S, "phone": _PHONE,
+         "options": {"type": "array", "items": _S}, "at": _T,
+         "poll_results": {"type": "object", "required": ["votes", "voters"], "properties": {
+             "votes": {"type": "object", "additionalProperties": {"type": "integer"}},
+             "voters": {"type": "integer"}}}},
+        {"reference": _NS, "group": _S}),
     EventName.device_status: _obj(
         {"status": _S, "previous": _S},
         {"code": _S, "message": _S, "detail": {}, "phone": _NS, "previous_phone": _S,

@@ -43,6 +43,8 @@ class ChatEntry(Doc):
     message: str
     at: datetime
     content: dict | None = None  # the content's fields, JSON only (inbound media: its URL)
+    edited_at: datetime | None = None  # its author edited it (message is the new text)
+    revoked_at: datetime | None = None  # its author deleted it for everyone
 
 
 class Chat(Doc):

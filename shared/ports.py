@@ -302,16 +302,19 @@ class Inbound:
     text: str
     at: datetime
     type: str = "text"  # text, image, video, audio, document, sticker, location, contacts,
-    #                     reaction, button_reply, list_reply, unsupported
+    #                     reaction, button_reply, list_reply, poll_vote, unsupported
     content: dict | None = None  # the type's fields (device_runner/whatsapp/convert.py)
     group: str | None = None  # the group's id (<digits>@g.us) when sent to a group
     push_name: str | None = None
+    lid: str | None = None  # the sender's anonymous id ("<digits>@lid") when WhatsApp gave one
 
 
 class MessageSender(ABC):
     @abstractmethod
     def send(self, device_id: str, wa_id: str, to: str, content: BaseModel,
-             media: bytes | None = None) -> SendResult:
+             media: bytes | None = None, **context) -> SendResult:
         """Send `content` (a model of shared.content) under `wa_id` to `to`: an E.164 phone,
         or a group id ending in @g.us. `media` holds the file's bytes for Media content.
+        `context`, given only when set: `quote` (a MessageRef as a dict: a reply) and
+        `forwarded` (True: shown as forwarded).
         Sending the same wa_id again must not deliver twice."""

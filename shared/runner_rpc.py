@@ -55,8 +55,31 @@ class ProfileCall(RpcArgs):
             raise ValueError("not base64") from exc
 
 
-RPC_CALLS: dict[str, type[RpcArgs]] = {"pair": PairCall, "exists": ExistsCall,
-                                       "profile": ProfileCall}
+class EditCall(RpcArgs):
+    """POST /rpc/edit: replace the text of a sent message."""
+
+    wa_id: str
+    to: str
+    text: str = Field(min_length=1)
+
+
+class RevokeCall(RpcArgs):
+    """POST /rpc/revoke: delete a sent message for everyone."""
+
+    wa_id: str
+    to: str
+
+
+class ReadCall(RpcArgs):
+    """POST /rpc/read: send the read receipts of these messages of a chat."""
+
+    chat: str  # the phone (E.164) or group id
+    messages: list[tuple[str, str]]  # (wa_id, sender in E.164)
+
+
+RPC_CALLS: dict[str, type[RpcArgs]] = {"read": ReadCall, "pair": PairCall, "exists": ExistsCall,
+                                       "profile": ProfileCall, "edit": EditCall,
+                                       "revoke": RevokeCall}
 
 
 class RunnerUnavailable(Unavailable):

@@ -24,6 +24,7 @@ class DeviceAction(StrEnum):
     link = "link"  # a fresh QR code
     relink = "relink"  # log the current number out, then a fresh QR code
     sandbox_inbound = "sandbox_inbound"  # inject an inbound message (sandbox devices)
+    sandbox_poll_vote = "sandbox_poll_vote"  # a vote on a poll the device sent (sandbox)
     group_operation = "group_operation"  # apply a queued group operation
     group_sync = "group_sync"  # read the device's groups from WhatsApp
 
@@ -39,9 +40,16 @@ class DeviceTask(BaseModel):
     message: str | None = None  # sandbox_inbound: the text
     wa_id: str | None = None  # sandbox_inbound: its WhatsApp id, fixed when the API took it
     operation_id: str | None = None  # group_operation
+    lid: str | None = None  # sandbox_inbound: the sender shown by anonymous id
+    poll_wa_id: str | None = None  # sandbox_poll_vote: the poll's WhatsApp id
+    options: list[str] | None = None  # sandbox_poll_vote: the options chosen
 
     @model_validator(mode="after")
     def _fields_of_the_action(self):
-        if self.action == DeviceAction.sandbox_inbound and (not self.phone or self.message is None):
-            raise ValueError("sandbox_inbound needs \"phone\" and \"message\"")
+        if self.action == DeviceAction.sandbox_inbound and (
+                not (self.phone or self.lid) or self.message is None):
+            raise ValueError("sandbox_inbound needs \"phone\" (or \"lid\") and \"message\"")
+        if self.action == DeviceAction.sandbox_poll_vote and (
+                not self.phone or not self.poll_wa_id or self.options is None):
+            raise ValueError("sandbox_poll_vote needs \"phone\", \"poll_wa_id\" and \"options\"")
         return self

@@ -25,7 +25,7 @@ from neonize.proto.Neonize_pb2 import (
     UploadResponse,
 )
 from neonize.proto.Neonize_pb2 import Receipt as ReceiptProto
-from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message, PollVoteMessage
 
 
 def user(phone: str) -> JID:
@@ -63,7 +63,11 @@ class StandInClient:
         self.running = threading.Event()
         self.ended = threading.Event()
         self.sent: list[tuple[JID, Message]] = []
+        self.edits: list[tuple[JID, str, Message]] = []  # (chat, WhatsApp id, new message)
+        self.revokes: list[tuple[JID, JID, str]] = []  # (chat, sender, WhatsApp id)
         self.uploads: list[bytes] = []
+        self.reads: list[tuple] = []  # mark_read calls: (chat, sender, ids, receipt type)
+        self.presences: list[tuple] = []  # send_chat_presence calls: (chat, state, media)
         self.profile: dict = {}
         self.logged_out = False
         self.me = user(world.phone) if saved_jid else None
@@ -104,6 +108,30 @@ class StandInClient:
 
     def download_any(self, message):
         return self.world.media
+
+    def edit_message(self, chat, message_id, new_message):
+        self.edits.append((chat, message_id, new_message))
+        return SendResponse(ID=f"3EB0WA{next(self._ids):010d}", Timestamp=1_700_000_000)
+
+    def revoke_message(self, chat, sender, message_id):
+        self.revokes.append((chat, sender, message_id))
+        return SendResponse(ID=f"3EB0WA{next(self._ids):010d}", Timestamp=1_700_000_000)
+
+    def mark_read(self, *message_ids, chat, sender, receipt, timestamp=None):
+        self.reads.append((chat, sender, list(message_ids), receipt))
+
+    def send_chat_presence(self, jid, state, media):
+        self.presences.append((jid, state, media))
+
+    def get_pn_from_lid(self, jid):
+        """whatsmeow's LID store: the number behind an anonymous id, if it knows it."""
+        found = self.world.lid_numbers.get(jid.User)
+        return user(found) if found else JID()
+
+    def decrypt_poll_vote(self, message):
+        """neonize's decryption of a vote: the SHA-256 of each option chosen (what the
+        test put in world.poll_votes under the vote's message id)."""
+        return PollVoteMessage(selectedOptions=self.world.poll_votes.get(message.Info.ID, []))
 
     def is_on_whatsapp(self, *numbers):
         self.world.number_checks.append(numbers)
@@ -183,9 +211,18 @@ class StandInClient:
                             MessageIDs=server_ids, Timestamp=1_700_000_100, Type=kind))
 
     def deliver(self, message: Message, *, sender: str, wa_id: str, group: str | None = None,
-                push_name: str = "Ann", from_me: bool = False, sender_alt: str | None = None):
+                push_name: str = "Ann", from_me: bool = False, sender_alt: str | None = None,
+                lid: str | None = None, hide_number: bool = False):
+        """`lid` ("<digits>@lid"): the sender presented by that anonymous id, with their
+        number as SenderAlt unless `hide_number`."""
         chat = JID(User=group.split("@")[0], Server="g.us") if group else user(sender)
         who = JID(User="123456789", Server="lid") if sender_alt else user(sender)
+        if lid:
+            who = JID(User=lid.split("@")[0], Server="lid")
+            if not hide_number:
+                sender_alt = sender
+            if not group:
+                chat = who
         source = MessageSource(Chat=chat, Sender=who, IsFromMe=from_me, IsGroup=bool(group))
         if sender_alt:
             source.SenderAlt.CopyFrom(user(sender_alt))
@@ -207,6 +244,8 @@ class StandInWhatsApp:
         self.outcomes: list = []  # what each connect() does: "block", "return" or an exception
         self.media = b"\x89PNG\r\n\x1a\n" + b"x" * 64
         self.number_checks: list[tuple] = []
+        self.poll_votes: dict[str, list[bytes]] = {}  # vote id -> option hashes
+        self.lid_numbers: dict[str, str] = {}  # LID digits -> E.164 that whatsmeow learnt
         self.paired: list[str] = []
         self.groups: dict[str, GroupInfo] = {}  # by the group JID's user
         self.invites: dict[str, str] = {}

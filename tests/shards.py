@@ -31,6 +31,25 @@ class Monotonic:
             self.now += seconds
 
 
+def race_to_claim(racers: list[Leases], device_id: str) -> list[str]:
+    """Every racer claims the device at the same moment (one thread each, released
+    together); the shards whose claim won."""
+    barrier = threading.Barrier(len(racers))
+    won = []
+
+    def race(racer):
+        barrier.wait()
+        if racer.claim(device_id) is not None:
+            won.append(racer.shard)
+
+    threads = [threading.Thread(target=race, args=(r,)) for r in racers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return won
+
+
 class AppForwarder(Forwarder):
     """Forwards to the Flask test client of the runner at that URL, as HTTP would."""
 

@@ -10,6 +10,7 @@ interactive message builders (native-flow buttons, single-select lists)."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,9 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
     ImageMessage,
     LocationMessage,
     Message,
+    MessageContextInfo,
+    PollCreationMessage,
+    ProtocolMessage,
     ReactionMessage,
     VideoMessage,
 )
@@ -51,8 +55,30 @@ class Unsupported(ValueError):
 # --- addresses ----------------------------------------------------------------------
 
 
+STATUS_BROADCAST = "status@broadcast"
+DEFAULT_STATUS_BACKGROUND = 0xFF25D366  # WhatsApp's green, opaque
+
+
+def as_status(message: Message, background: str | None) -> Message:
+    """A status (story) post: a text one is an extended text with its background colour
+    (ARGB) and the default font, as WhatsApp's own apps post it; media as they are."""
+    if message.conversation or message.HasField("extendedTextMessage"):
+        text = message.conversation or message.extendedTextMessage.text
+        argb = (0xFF000000 | int(background[1:], 16)) if background else \
+            DEFAULT_STATUS_BACKGROUND
+        return Message(extendedTextMessage=ExtendedTextMessage(
+            text=text, backgroundArgb=argb, textArgb=0xFFFFFFFF, font=0))
+    return message
+
+
 def jid(to: str) -> JID:
     """A recipient as WhatsApp addresses it: "+<digits>" or "<digits>@g.us"."""
+    if to == STATUS_BROADCAST:
+        return JID(User="status", Server="broadcast", Device=0, RawAgent=0, Integrator=0,
+                   IsEmpty=False)
+    if to.endswith("@" + LID_SERVER):  # a contact known only by its anonymous id
+        return JID(User=to.split("@", 1)[0], Server=LID_SERVER, Device=0, RawAgent=0,
+                   Integrator=0, IsEmpty=False)
     if to.endswith("@" + GROUP_SERVER):
         return JID(User=to.split("@", 1)[0], Server=GROUP_SERVER, Device=0, RawAgent=0,
                    Integrator=0, IsEmpty=False)
@@ -92,10 +118,15 @@ def phone(value: JID) -> str | None:
 
 
 def outgoing(content: dict, *, to: str, upload: UploadResponse | None = None,
-             quote: dict | None = None, now_ms: int | None = None) -> Message:
+             quote: dict | None = None, now_ms: int | None = None,
+             forwarded: bool = False) -> Message:
     """The waE2E.Message for one content dict (shared.content model, dumped)."""
     kind = content.get("type")
     context = _quote_context(quote, to) if quote else None
+    if forwarded:  # as WhatsApp marks a forward: "Forwarded" above the message
+        context = context or ContextInfo()
+        context.isForwarded = True
+        context.forwardingScore = 1
     if kind == "text":
         if context is None:
             return Message(conversation=content["text"])
@@ -123,6 +154,17 @@ def outgoing(content: dict, *, to: str, upload: UploadResponse | None = None,
         return _buttons(content, context)
     if kind == "list":
         return _list(content, context)
+    if kind == "poll":
+        # As whatsmeow's BuildPollCreation: a fresh message secret (votes are encrypted
+        # with it; whatsmeow keeps it when the message is sent); selectable 1 for a
+        # single choice, 0 for any number.
+        return Message(
+            pollCreationMessage=PollCreationMessage(
+                name=content["question"],
+                options=[PollCreationMessage.Option(optionName=o) for o in content["options"]],
+                selectableOptionsCount=0 if content.get("multiple") else 1,
+                contextInfo=context),
+            messageContextInfo=MessageContextInfo(messageSecret=os.urandom(32)))
     if kind == "reaction":
         target = content["target"]
         return Message(reactionMessage=ReactionMessage(
@@ -251,6 +293,7 @@ class Incoming:
     content: dict
     media: Message | None = None
     from_me: bool = False
+    lid: str | None = None  # the sender's anonymous id, "<digits>@lid", when WhatsApp gave one
 
 
 _WRAPPERS = ("ephemeralMessage", "viewOnceMessage", "viewOnceMessageV2",
@@ -271,16 +314,37 @@ def unwrap(message: Message) -> Message:
 def incoming(event: MessageEvent) -> Incoming:
     info, source = event.Info, event.Info.MessageSource
     sender = phone(source.Sender)
-    if sender is None and source.HasField("SenderAlt"):  # a hidden (lid) sender's phone
-        sender = phone(source.SenderAlt)
+    alt = source.SenderAlt if source.HasField("SenderAlt") else None
+    if sender is None and alt is not None:  # a hidden (lid) sender's phone
+        sender = phone(alt)
+    lid = lid_text(source.Sender) or (lid_text(alt) if alt is not None else None)
     group = jid_text(source.Chat) if source.Chat.Server == GROUP_SERVER else None
     kind, text, content, media = _parts(unwrap(event.Message))
     return Incoming(wa_id=info.ID, sender=sender, group=group, push_name=info.Pushname or None,
                     at=datetime.fromtimestamp(info.Timestamp or 0, UTC), type=kind, text=text,
-                    content=content, media=media, from_me=source.IsFromMe)
+                    content=content, media=media, from_me=source.IsFromMe, lid=lid)
+
+
+def lid_text(value: JID) -> str | None:
+    """"<digits>@lid" of an anonymous-id JID; None for any other."""
+    if value.Server != LID_SERVER or not value.User.isdigit():
+        return None
+    return f"{value.User}@{LID_SERVER}"
 
 
 def _parts(m: Message) -> tuple[str, str, dict, Message | None]:
+    if m.HasField("protocolMessage"):  # an edit, or a deletion for everyone
+        p = m.protocolMessage
+        target = {"wa_id": p.key.ID}
+        if p.type == ProtocolMessage.Type.MESSAGE_EDIT:
+            edited = unwrap(p.editedMessage)
+            text = edited.conversation or edited.extendedTextMessage.text
+            return "edit", text, {"target": target, "text": text}, None
+        if p.type == ProtocolMessage.Type.REVOKE:
+            return "revoke", "", {"target": target}, None
+    if m.HasField("pollUpdateMessage"):  # a vote: its options are decrypted by the client
+        key = m.pollUpdateMessage.pollCreationMessageKey
+        return "poll_vote", "", {"poll_wa_id": key.ID, "from_me": key.fromMe}, None
     if m.HasField("reactionMessage"):
         r = m.reactionMessage
         return "reaction", r.text, {"emoji": r.text, "target": {

@@ -142,9 +142,18 @@ class Dispatcher:
         if event.Info.MessageSource.Chat.Server == "broadcast":
             return  # status updates
         message = convert.incoming(event)
-        if message.from_me or message.sender is None:
+        if message.from_me:
+            return
+        sender = message.sender
+        if sender is None and message.lid is not None:  # only an anonymous id: ask WhatsApp
+            sender = self._number_of_lid(s, message.lid) or message.lid  # (the inbound flow
+        if sender is None:                                 # then looks in what it learnt)
             return
         content = dict(message.content)
+        if message.type == "poll_vote":
+            content = self._poll_vote(s, event, content)
+            if content is None:
+                return
         target = content.get("target")
         if isinstance(target, dict) and target.get("from_me") and target.get("wa_id"):
             # a reaction to one of our sends names it by WhatsApp's id: ours, as receipts
@@ -152,9 +161,32 @@ class Dispatcher:
         if message.media is not None:
             content["url"] = self._store_media(s, message)
         s.listener.on_inbound(s.device_id, Inbound(
-            wa_id=message.wa_id, sender=message.sender, text=message.text, at=message.at,
+            wa_id=message.wa_id, sender=sender, text=message.text, at=message.at,
             type=message.type, content=content, group=message.group,
-            push_name=message.push_name))
+            push_name=message.push_name, lid=message.lid))
+
+    def _number_of_lid(self, s: Client, lid: str) -> str | None:
+        """whatsmeow's own LID store (filled from WhatsApp's usync answers)."""
+        if s.client is None:
+            return None
+        try:
+            found = s.client.get_pn_from_lid(convert.jid(lid))
+        except Exception:
+            return None
+        return convert.phone(found) if found is not None and found.User else None
+
+    def _poll_vote(self, s: Client, event, content: dict) -> dict | None:
+        """A vote on one of our polls: decrypted by neonize (with the poll's secret, kept
+        by whatsmeow when the poll was sent) into the SHA-256 of each option chosen."""
+        if not content.get("from_me") or s.client is None:
+            return None  # a vote on someone else's poll
+        try:
+            vote = s.client.decrypt_poll_vote(event)
+        except Exception:
+            log.exception("device %s: could not decrypt a poll vote", s.device_id)
+            return None
+        return {"poll_wa_id": self.ledger.ours(content["poll_wa_id"]),
+                "option_hashes": [bytes(h).hex() for h in vote.selectedOptions]}
 
     def _store_media(self, s: Client, message: convert.Incoming) -> str | None:
         if self.media is None or s.client is None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from device_runner.transport import Listener
+from shared import backoff
 from shared.device_states import STATUS, StatusCode
 from shared.domain import DeviceStatus
 
@@ -28,7 +29,8 @@ class Backoff:
         self.rng = rng or random.Random()
 
     def delay(self, attempt: int) -> float:
-        return min(self.cap, self.base * 2 ** min(attempt, 30)) * self.rng.uniform(0.5, 1.0)
+        return backoff.delay(attempt, base=self.base, cap=self.cap, spread=(0.5, 1.0),
+                             rng=self.rng)
 
 
 @dataclass

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 from datetime import UTC, datetime, timedelta
+
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
 
 from device_runner.transport import TransportError
 from device_runner.whatsapp import convert
@@ -35,6 +38,11 @@ class SentLedger:
         self.store.put("wa_sent", wa_id, {"device_id": device_id, "server_id": server_id,
                                           "at": datetime.now(UTC)})
 
+    def server_id(self, wa_id: str) -> str | None:
+        """WhatsApp's id of a message we sent (None: not sent through this adapter)."""
+        doc = self.store.get("wa_sent", wa_id)
+        return doc.get("server_id") if doc else None
+
     def ours(self, server_id: str) -> str:
         if server_id in self._ours:
             return self._ours[server_id]
@@ -53,16 +61,27 @@ class Sending:
         s = self.clients.get(device_id)
         return s if s is not None and s.connected and s.client is not None else None
 
-    def send(self, device_id, wa_id, to, content, media=None):
+    def send(self, device_id, wa_id, to, content, media=None, *, quote=None, forwarded=False,
+             background=None):
         s = self._ready(device_id)
         if s is None:
             return SendResult(False, FailureReason.transport_error, retryable=True)
         if self.ledger.sent(wa_id):
             return SendResult(True)  # sent before (a retry, or a task delivered twice)
         body = content.model_dump(mode="json")
-        quote = body.pop("quote", None)
+        quote = quote or body.pop("quote", None)
+        # Our own messages are known to WhatsApp by its id for them (the ledger's)
+        if quote and quote.get("from_me"):
+            quote = {**quote, "wa_id": self.ledger.server_id(quote["wa_id"]) or quote["wa_id"]}
+        target = body.get("target")
+        if isinstance(target, dict) and target.get("from_me"):
+            body["target"] = {**target,
+                              "wa_id": self.ledger.server_id(target["wa_id"]) or target["wa_id"]}
         try:
-            if not to.endswith("@g.us") and not self._exists(s, to):
+            status = to == convert.STATUS_BROADCAST
+            hidden = to.endswith("@lid")  # an anonymous id has no number to check
+            if not to.endswith("@g.us") and not status and not hidden and \
+                    not self._exists(s, to):
                 return SendResult(False, FailureReason.number_not_on_whatsapp)
             upload = None
             kind = convert.media_kind(body)
@@ -70,7 +89,10 @@ class Sending:
                 if media is None:
                     return SendResult(False, FailureReason.media_unavailable)
                 upload = s.client.upload(media, _media_type(kind))
-            message = convert.outgoing(body, to=to, upload=upload, quote=quote)
+            message = convert.outgoing(body, to=to, upload=upload, quote=quote,
+                                       forwarded=forwarded)
+            if status:
+                message = convert.as_status(message, background)
             response = s.client.send_message(convert.jid(to), message)
         except convert.Unsupported as exc:
             log.warning("device %s: cannot send %s: %s", device_id, wa_id, exc)
@@ -108,6 +130,61 @@ class Sending:
             raise TransportError("the device is not connected")
         try:
             return self._ask(s, phones)
+        except Exception as exc:
+            raise TransportError(str(exc)) from exc
+
+    def _sent(self, device_id: str, wa_id: str) -> tuple[Client, str]:
+        s = self._ready(device_id)
+        if s is None:
+            raise TransportError("the device is not connected")
+        server_id = self.ledger.server_id(wa_id)
+        if server_id is None:
+            raise TransportError(f"message {wa_id} was not sent from this device")
+        return s, server_id
+
+    def mark_read(self, device_id, chat, messages):
+        from neonize.utils.enum import ReceiptType
+
+        s = self._ready(device_id)
+        if s is None:
+            raise TransportError("the device is not connected")
+        by_sender: dict[str, list[str]] = {}
+        for wa_id, sender in messages:
+            by_sender.setdefault(sender, []).append(wa_id)
+        try:
+            for sender, ids in by_sender.items():  # a receipt names one sender
+                s.client.mark_read(*ids, chat=convert.jid(chat), sender=convert.jid(sender),
+                                   receipt=ReceiptType.READ)
+        except Exception as exc:
+            raise TransportError(str(exc)) from exc
+
+    def typing(self, device_id, to, seconds):
+        from neonize.utils.enum import ChatPresence, ChatPresenceMedia
+
+        s = self._ready(device_id)
+        if s is None or seconds <= 0:
+            return
+        chat = convert.jid(to)
+        try:
+            s.client.send_chat_presence(chat, ChatPresence.CHAT_PRESENCE_COMPOSING,
+                                        ChatPresenceMedia.CHAT_PRESENCE_MEDIA_TEXT)
+            self.wait(threading.Event(), seconds)  # type: ignore[attr-defined]
+            s.client.send_chat_presence(chat, ChatPresence.CHAT_PRESENCE_PAUSED,
+                                        ChatPresenceMedia.CHAT_PRESENCE_MEDIA_TEXT)
+        except Exception:  # a presence is a courtesy: the message goes out regardless
+            log.warning("device %s: could not show typing to %s", device_id, to)
+
+    def edit_text(self, device_id, wa_id, to, text):
+        s, server_id = self._sent(device_id, wa_id)
+        try:
+            s.client.edit_message(convert.jid(to), server_id, Message(conversation=text))
+        except Exception as exc:
+            raise TransportError(str(exc)) from exc
+
+    def revoke(self, device_id, wa_id, to):
+        s, server_id = self._sent(device_id, wa_id)
+        try:
+            s.client.revoke_message(convert.jid(to), s.client.get_me().JID, server_id)
         except Exception as exc:
             raise TransportError(str(exc)) from exc
 

@@ -13,6 +13,7 @@ from functions.api.routes import (  # noqa: F401 (routes)
     accounts,
     agents,
     billing,
+    chat_read,
     chats,
     contacts,
     devices,
@@ -24,11 +25,13 @@ from functions.api.routes import (  # noqa: F401 (routes)
     numbers,
     people,
     queue,
+    sandbox_polls,
+    status_posts,
     webhooks,
 )
-from functions.api.routing import Route, error_response
+from functions.api.routing import Route
 from shared.bootstrap import Container, container
-from shared.errors import Forbidden, Unauthorized, UtioError
+from shared.errors import Forbidden, Unauthorized, UtioError, error_response
 from shared.person_tokens import looks_like_id_token
 from shared.services.accounts import authenticate, is_admin
 from shared.services.agents import is_agent_token
@@ -103,17 +106,13 @@ def create_app(c: Container | None = None) -> Flask:
         message = {404: f"no such endpoint: {request.method} {request.path}",
                    405: f"{request.method} is not allowed on {request.path}"}.get(
             exc.code or 400, exc.description or "bad request")
-        response = jsonify({"error": {"code": code, "message": message, "details": None}})
-        response.status_code = exc.code or 400
-        return response
+        return error_response(UtioError(message, code=code, status=exc.code or 400))
 
     @app.errorhandler(Exception)
     def internal(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
-        response = jsonify({"error": {"code": "internal", "message": "internal error; "
-                                      "it has been logged", "details": None}})
-        response.status_code = 500
-        return response
+        return error_response(UtioError("internal error; it has been logged", code="internal",
+                                        status=500))
 
     return app
 

@@ -68,9 +68,9 @@ _SIGNATURE_HEADERS = [
 
 def webhooks(message_schema: dict[str, Any]) -> dict[str, Any]:
     """One entry per event: the POST a receiver gets, its body's schema and an example."""
-    from shared.events import CATALOG, DATA_SCHEMAS, DEVICELESS, STATUS_EVENTS, example_body
+    from shared.events import CATALOG, DATA_SCHEMAS, DEVICELESS, MESSAGE_EVENTS, example_body
 
-    outbound = set(STATUS_EVENTS.values())
+    outbound = MESSAGE_EVENTS
     section: dict[str, Any] = {}
     for name, spec in CATALOG.items():
         data = message_schema if name in outbound else DATA_SCHEMAS[name]

@@ -15,7 +15,7 @@ from flask import Flask, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
-from shared.errors import BadRequest, UtioError, ValidationFailed
+from shared.errors import BadRequest, ValidationFailed
 
 
 @dataclass
@@ -365,7 +365,3 @@ def render(result: Any, status: int) -> Response:
     return response
 
 
-def error_response(exc: UtioError) -> Response:
-    response = jsonify(exc.body())
-    response.status_code = exc.status
-    return response

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared import phones
 from shared.domain import (
@@ -30,10 +30,14 @@ class Input(BaseModel):
 # value is refused) check them, and more: a number must also be a valid one (phonenumbers).
 PHONE_PATTERN = r"^\+?[1-9][0-9]{6,14}$"  # E.164, the + optional
 GROUP_PATTERN = r"^[0-9]{6,22}(-[0-9]{6,12})?(@g\.us)?$"
-CHAT_PATTERN = r"^(?:\+?[1-9][0-9]{6,14}|[0-9]{6,22}(-[0-9]{6,12})?@g\.us)$"  # a phone or a group
+LID_PATTERN = r"^[0-9]{1,24}@lid$"  # an anonymous WhatsApp id
+# a phone, a group or an anonymous id
+CHAT_PATTERN = r"^(?:\+?[1-9][0-9]{6,14}|[0-9]{6,22}(-[0-9]{6,12})?@g\.us|[0-9]{1,24}@lid)$"
 CURSOR = {"pattern": r"^[A-Za-z0-9_-]+=*$"}  # opaque: a next_cursor as the API gave it
 Phone = Annotated[str, Field(json_schema_extra={"pattern": PHONE_PATTERN})]
 GroupRef = Annotated[str, Field(json_schema_extra={"pattern": GROUP_PATTERN})]
+Recipient = Annotated[str, Field(json_schema_extra={  # a phone, or an anonymous id
+    "pattern": f"^(?:{PHONE_PATTERN[1:-1]}|{LID_PATTERN[1:-1]})$"})]
 
 
 def at_least_one(schema: dict) -> None:
@@ -132,6 +136,10 @@ class DeviceSettingsPatch(Input):
     daily_limit: int | None = Field(default=None, ge=0, le=100_000,
                                     description="Messages a day (UTC) at most; 0 removes the "
                                     "daily cap.")
+    typing_seconds: int | None = Field(default=None, ge=0, le=20, description="\"typing...\" "
+                                       "before each message, in seconds; 0 turns it off.")
+    read_on_reply: bool | None = Field(default=None, description="Mark a chat read when a "
+                                       "message to it goes out.")
     warmup: WarmupPatch | None = Field(default=None, description="Changes the warm-up of a "
                                        "newly linked number; the fields not given are kept.")
 
@@ -188,10 +196,22 @@ class DeviceList(BaseModel):
 class SandboxInbound(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"phone": "+447911123457", "message": "Hi, is my order on its way?"}]})
-    phone: Phone = Field(description="The sender, in E.164.")
+    phone: Phone | None = Field(default=None, description="The sender, in E.164.")
+    lid: str | None = Field(default=None, pattern=r"^\d{1,24}@lid$", description="Present the "
+                            "sender by this anonymous WhatsApp id (<digits>@lid), as WhatsApp "
+                            "does: with their number beside it when phone is given, alone "
+                            "when not.")
     message: str = Field(min_length=1, max_length=MAX_TEXT)
 
     _phone = field_validator("phone")(_e164)
+
+    @model_validator(mode="after")
+    def _sender(self) -> SandboxInbound:
+        if self.phone is None and self.lid is None:
+            raise ValidationFailed("body: phone: give the sender's phone, lid, or both",
+                                   details=[{"field": "phone", "type": "value_error",
+                                             "message": "give phone, lid or both"}])
+        return self
 
 
 class Accepted(BaseModel):

@@ -96,6 +96,10 @@ class ChatMessageOut(BaseModel):
         "`url`, mime, size and caption; location; contacts; a reaction's emoji and `target`; "
         "a reply's quoted message. Outbound: the content sent. None for messages filed "
         "before contents were kept."))
+    edited_at: datetime | None = Field(default=None, description="Its author edited it: "
+                                       "`message` is the new text.")
+    revoked_at: datetime | None = Field(default=None, description="Its author deleted it for "
+                                        "everyone.")
 
 
 class ChatMessageList(BaseModel):

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from functions.api.schemas import CURSOR, GroupRef, Phone
+from functions.api.schemas import CURSOR, GroupRef, Phone, Recipient
 from shared.content import (
     MAX_CAPTION,
     MAX_TEXT,
@@ -22,16 +22,19 @@ from shared.content import (
     MediaKind,
     MessageRef,
     MessageType,
+    Poll,
     TargetError,
     e164,
     group_jid,
+    phone_or_lid,
 )
 from shared.domain import FailureReason, MessageStatus, Priority
 from shared.errors import ValidationFailed
 
 MAX_SCHEDULE_DAYS = 365  # a typo such as 3025 for 2025 is refused, not kept for ages
 
-CONTENT_FIELDS = ("message", "media", "location", "contacts", "buttons", "list", "reaction")
+CONTENT_FIELDS = ("message", "media", "location", "contacts", "buttons", "list", "reaction",
+                  "poll")
 
 
 class Input(BaseModel):
@@ -107,11 +110,15 @@ class SendMessage(Input):
         {"phone": "+447911123456", "message": "Tomorrow at 9", "quote": "msg_0a1b2c3d4e5f6a7b8c9d",
          "deliver_at": "2026-11-25T08:00:00Z", "priority": "low"},
         {"phone": "+447911123456", "message": "Your code is 381 204", "priority": "urgent",
-         "expires_at": "2026-11-24T10:05:00Z"}],
+         "expires_at": "2026-11-24T10:05:00Z"},
+        {"phone": "+447911123456", "poll": {"question": "Which day suits you for delivery?",
+                                            "options": ["Monday", "Tuesday", "Wednesday"]}}],
         "allOf": [_exactly_one(("phone", "group")), _exactly_one(CONTENT_FIELDS)]})
 
-    phone: Phone | None = Field(default=None, description="Recipient in E.164 (+<country code>"
-                                "<number>). Give phone or group.")
+    phone: Recipient | None = Field(default=None, description="Recipient in E.164 (+<country code>"
+                                    "<number>), or the anonymous id (<digits>@lid) an event gave; "
+                                    "an anonymous id whose number the device knows goes to the "
+                                    "number's chat. Give phone or group.")
     group: GroupRef | None = Field(default=None, max_length=64,
                                    description="A group's id (120363025246125486@g.us).")
     message: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT,
@@ -127,6 +134,9 @@ class SendMessage(Input):
     list: ListMessage | None = Field(default=None, description="A list of options in sections. "
                                      "Not as the first message of a chat: send a text first.")
     reaction: ReactionIn | None = None
+    poll: Poll | None = Field(default=None, description="A question with 2 to 12 options; "
+                              "votes arrive as message:poll:vote events, and the message "
+                              "shows the tally (poll_results).")
     quote: str | None = Field(default=None, min_length=1, max_length=200,
                               description="Reply quoting this message (a Utio id, or the "
                               "WhatsApp id of a message received in the chat).")
@@ -139,13 +149,16 @@ class SendMessage(Input):
         default=None, description="Send at this time (ISO 8601 with a zone), at most "
         f"{MAX_SCHEDULE_DAYS} days ahead; a time in the past sends at once.")
 
+    typing: int | None = Field(default=None, ge=0, le=20, description="Show \"typing...\" "
+                               "for this many seconds before it goes out (0: not at all); "
+                               "default: the device's typing_seconds.")
     expires_at: AwareDatetime | None = Field(
         default=None, description="Not sent by this time (ISO 8601 with a zone), the message "
         "fails with failure_reason `expired` instead of going out late (a one-time code). "
         "Must be later than now and than deliver_at.")
 
     _broadcast = model_validator(mode="before")(_refuse_broadcast)
-    _phone = field_validator("phone")(e164)
+    _phone = field_validator("phone")(phone_or_lid)
 
     @field_validator("deliver_at", "expires_at")
     @classmethod
@@ -186,6 +199,11 @@ def _invalid(field: str, message: str) -> ValidationFailed:
         {"field": field, "message": message, "type": "value_error"}])
 
 
+class PollResults(BaseModel):
+    votes: dict[str, int] = Field(description="Voters per option, every option listed.")
+    voters: int = Field(description="People whose latest vote chose at least one option.")
+
+
 class MessageOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": "msg_0a1b2c3d4e5f6a7b8c9d", "device_id": "dev_5e6f7a8b9c0d1a2b3c4d",
@@ -212,12 +230,52 @@ class MessageOut(BaseModel):
     failure_reason: FailureReason | None
     deliver_at: datetime | None
     expires_at: datetime | None = None
+    typing: int | None = None
+    forwarded: bool = False
+    lid: str | None = Field(default=None, description="The anonymous WhatsApp id it was "
+                            "addressed to; phone is the number when the device knows it.")
+    status_post: bool = Field(default=False, description="A status (story) post: to no "
+                              "phone or group.")
+    background: str | None = Field(default=None, description="A text status's colour.")
+    poll_results: PollResults | None = Field(
+        default=None, description="A poll's tally (its latest vote from each voter); null "
+        "for other messages.")
+    edited_at: datetime | None = None
+    revoked_at: datetime | None = None
     created_at: datetime
     sent_at: datetime | None
     delivered_at: datetime | None
     read_at: datetime | None
     failed_at: datetime | None
     cancelled_at: datetime | None
+
+
+class EditMessage(Input):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"message": "Your order #1042 has shipped 🚚 (tracking: AB123)"}]})
+    message: str = Field(min_length=1, max_length=MAX_TEXT, description="The new text.")
+
+
+class ForwardMessage(Input):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"phone": "+447911123457"}, {"group": "120363025246125486@g.us", "priority": "low"}]})
+    phone: str | None = Field(default=None, description="Forward to this number (E.164); "
+                              "give phone or group.")
+    group: str | None = Field(default=None, max_length=64, description="Or to this group.")
+    device: str | None = Field(default=None, description="Send from this device; default: "
+                               "the original message's.")
+    priority: Priority = Priority.normal
+    reference: str | None = Field(default=None, max_length=200)
+
+    _broadcast = model_validator(mode="before")(_refuse_broadcast)
+    _phone = field_validator("phone")(e164)
+    _group = field_validator("group")(SendMessage._group.__func__)  # type: ignore[attr-defined]
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ForwardMessage:
+        if (self.phone is None) == (self.group is None):
+            raise _invalid("phone", "give exactly one of phone (E.164) or group (a group id)")
+        return self
 
 
 class MessageList(BaseModel):

@@ -9,6 +9,7 @@ import logging
 import queue
 import threading
 
+from shared import backoff
 from shared.domain import Event
 from shared.ports import EventBus, EventHandler
 
@@ -56,7 +57,7 @@ class InProcessBus(EventBus):
                 failed.append(handler)
         if not failed:
             return
-        delay = min(BACKOFF_FIRST * 2 ** (attempt - 1), BACKOFF_MAX)
+        delay = backoff.delay(attempt - 1, base=BACKOFF_FIRST, cap=BACKOFF_MAX)
         timer = threading.Timer(delay, self._deliver, args=(event, failed, attempt + 1))
         timer.daemon = True
         timer.start()

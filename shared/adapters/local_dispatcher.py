@@ -12,7 +12,6 @@ import heapq
 import itertools
 import json
 import logging
-import random
 import threading
 import time
 import uuid
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import requests
 
+from shared import backoff
 from shared.ports import TaskQueue
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ class LocalDispatcher(TaskQueue):
                 self._write({"op": "done", "key": task.key})
                 continue
             low, high = self._backoff
-            delay = min(high, low * 2 ** (task.attempt - 1)) * random.uniform(0.8, 1.2)
+            delay = backoff.delay(task.attempt - 1, base=low, cap=high, spread=(0.8, 1.2))
             with self._cond:
                 task.due = time.time() + delay
                 self._write({"op": "add", **_record(task)})

@@ -17,10 +17,14 @@ from shared.billing.port import ENDED, SubscriptionSnapshot
 from shared.clock import Clock
 from shared.domain import BillingStatus
 from shared.ports import DocumentStore, Mailer, TaskQueue
+from shared.repositories.accounts import Accounts
+from shared.repositories.billing import BillingSubscriptions
+from shared.repositories.devices import Devices
+from shared.services.owner_mail import mail_owner
 
 log = logging.getLogger(__name__)
 
-SUBSCRIPTIONS = "billing_subscriptions"
+SUBSCRIPTIONS = BillingSubscriptions.name
 
 
 class StripeOutcome(StrEnum):
@@ -56,8 +60,7 @@ def new_record(account_id: str, device_id: str, now) -> dict:
 
 
 def record_for(store: DocumentStore, subscription_id: str) -> dict | None:
-    found = store.query(SUBSCRIPTIONS, [("subscription_id", "==", subscription_id)], limit=1)
-    return found[0] if found else None
+    return BillingSubscriptions(store).by_subscription(subscription_id)
 
 
 def _verdict(record: dict, snap: SubscriptionSnapshot,
@@ -93,13 +96,13 @@ def apply(store: DocumentStore, mailer: Mailer, clock: Clock, snap: Subscription
             return StripeOutcome.unknown_subscription
         device_id = found["device_id"]
     for _ in range(10):
-        device = store.get("devices", device_id)
+        device = Devices(store).doc(device_id)
         if device is None:
             return StripeOutcome.device_gone
-        record = store.get(SUBSCRIPTIONS, device_id)
+        record = BillingSubscriptions(store).doc(device_id)
         if record is None:
-            store.create(SUBSCRIPTIONS, device_id,
-                         new_record(device["account_id"], device_id, clock.now()))
+            BillingSubscriptions(store).create_doc(device_id,
+                                                   new_record(device["account_id"], device_id, clock.now()))
             continue
         verdict = _verdict(record, snap, authoritative)
         if verdict is not None:
@@ -111,9 +114,9 @@ def apply(store: DocumentStore, mailer: Mailer, clock: Clock, snap: Subscription
                    "current_period_end": snap.current_period_end,
                    "subscription_created": snap.created, "state_ts": snap.as_of,
                    "updated_at": clock.now()}
-        if store.update(SUBSCRIPTIONS, device_id, changes,
-                        when={"state_ts": record["state_ts"],
-                              "subscription_id": record["subscription_id"]}):
+        if BillingSubscriptions(store).update(device_id, changes,
+                                              when={"state_ts": record["state_ts"],
+                                                    "subscription_id": record["subscription_id"]}):
             _follow(store, mailer, tasks, clock, device, snap)
             sync_extra_agents(store, device["account_id"], device_id)
             return StripeOutcome.applied
@@ -133,11 +136,11 @@ def sync_extra_agents(store: DocumentStore, account_id: str, device_id: str) -> 
     each other. No record (device released), or a subscription that is not live and
     paying, counts 0."""
     for _ in range(20):
-        record = store.get(SUBSCRIPTIONS, device_id)
+        record = BillingSubscriptions(store).doc(device_id)
         quantity = 0
         if record is not None and record.get("status") in SEAT_STATUSES:
             quantity = int(record.get("extra_agents") or 0)
-        account = store.get("accounts", account_id)
+        account = Accounts(store).doc(account_id)
         if account is None:
             return
         current = account.get("extra_agent_seats")
@@ -149,10 +152,10 @@ def sync_extra_agents(store: DocumentStore, account_id: str, device_id: str) -> 
         else:
             current.pop(device_id, None)
         version = account.get("extra_agent_seats_version")
-        if store.update("accounts", account_id,
-                        {"extra_agent_seats": current,
-                         "extra_agent_seats_version": (version or 0) + 1},
-                        when={"extra_agent_seats_version": version}):
+        if Accounts(store).update(account_id,
+                                  {"extra_agent_seats": current,
+                                   "extra_agent_seats_version": (version or 0) + 1},
+                                  when={"extra_agent_seats_version": version}):
             return
     raise RuntimeError(f"could not record extra agents of device {device_id}: the account "
                        "kept changing")
@@ -170,19 +173,19 @@ def _follow(store: DocumentStore, mailer: Mailer, tasks: TaskQueue, clock: Clock
     changes: dict = {"billing_status": status.value, "updated_at": clock.now()}
     if snap.plan and status not in STOPPED:
         changes["plan"] = snap.plan
-    store.update("devices", device["id"], changes)
+    Devices(store).update(device["id"], changes)
     if changes.get("plan", device.get("plan")) != device.get("plan") or status != before:
         refresh_runner(tasks, device["id"])
     if status in STOPPED and before not in STOPPED:
         name = device.get("alias") or device["id"]
         why = ("its subscription was canceled" if status == BillingStatus.canceled
                else "its invoice stayed unpaid after every retry")
-        notify(store, mailer, device["account_id"],
-               f"Utio device {name} has stopped sending",
-               f"Your device {name} ({device['id']}) no longer sends messages: {why}.\n\n"
-               f"To send again, subscribe it with POST /v1/devices/{device['id']}/subscription, "
-               "or pay the open invoice and update your card through the billing portal "
-               "(POST /v1/billing/portal).\n")
+        mail_owner(store, mailer, device["account_id"],
+                   f"Utio device {name} has stopped sending",
+                   f"Your device {name} ({device['id']}) no longer sends messages: {why}.\n\n"
+                   f"To send again, subscribe it with POST /v1/devices/{device['id']}/"
+                   "subscription, or pay the open invoice and update your card through the "
+                   "billing portal (POST /v1/billing/portal).\n")
 
 
 def refresh_runner(tasks: TaskQueue, device_id: str) -> None:
@@ -190,10 +193,3 @@ def refresh_runner(tasks: TaskQueue, device_id: str) -> None:
     tasks.enqueue(names.RUNNER_CONTROL_QUEUE, names.TARGET_RUNNER_DEVICES,
                   {"device_id": device_id, "action": "refresh"})
 
-
-def notify(store: DocumentStore, mailer: Mailer, account_id: str, subject: str, body: str) -> None:
-    account = store.get("accounts", account_id) or {}
-    if not account.get("email"):
-        log.warning("account %s has no email address; not sent: %s", account_id, subject)
-        return
-    mailer.send(account["email"], subject, body)

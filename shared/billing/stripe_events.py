@@ -17,10 +17,13 @@ from shared.billing.port import Billing, SubscriptionSnapshot
 from shared.billing.state import StripeOutcome
 from shared.clock import Clock
 from shared.ports import DocumentStore, Mailer, TaskQueue
+from shared.repositories.billing import BillingSubscriptions, StripeEvents
+from shared.repositories.devices import Devices
+from shared.services.owner_mail import mail_owner
 
 log = logging.getLogger(__name__)
 
-EVENTS = "stripe_events"
+EVENTS = StripeEvents.name
 CLAIM_TIMEOUT = timedelta(minutes=5)
 KEEP = timedelta(days=35)  # longer than Stripe retries an event (3 days)
 SUBSCRIPTION_EVENTS = ("customer.subscription.created", "customer.subscription.updated",
@@ -40,22 +43,22 @@ def handle(store: DocumentStore, billing: Billing, mailer: Mailer, clock: Clock,
     now = clock.now()
     claim = {"type": kind, "status": "processing", "claimed_at": now, "outcome": None,
              "expire_at": now + KEEP}  # a Firestore TTL policy on expire_at clears old ones
-    if not store.create(EVENTS, event_id, claim):
-        earlier = store.get(EVENTS, event_id)
+    if not StripeEvents(store).create_doc(event_id, claim):
+        earlier = StripeEvents(store).doc(event_id)
         if earlier is None or earlier.get("status") == "done":
             return StripeOutcome.duplicate if earlier else StripeOutcome.busy
         if earlier["claimed_at"] > now - CLAIM_TIMEOUT:
             return StripeOutcome.busy
-        if not store.update(EVENTS, event_id, claim,
-                            when={"status": "processing", "claimed_at": earlier["claimed_at"]}):
+        if not StripeEvents(store).update(event_id, claim,
+                                          when={"status": "processing", "claimed_at": earlier["claimed_at"]}):
             return StripeOutcome.busy
     try:
         outcome = _dispatch(store, billing, mailer, tasks, clock, kind, event)
     except Exception:
-        store.delete(EVENTS, event_id)  # let Stripe's retry process it again
+        StripeEvents(store).delete(event_id)  # let Stripe's retry process it again
         raise
-    store.update(EVENTS, event_id, {"status": "done", "outcome": outcome.value,
-                                    "done_at": clock.now()})
+    StripeEvents(store).update(event_id, {"status": "done", "outcome": outcome.value,
+                                          "done_at": clock.now()})
     return outcome
 
 
@@ -101,12 +104,12 @@ def _refresh(store, billing, mailer, tasks, clock, subscription_id: str,
 
 
 def _payment_failed(store, mailer, invoice: dict, sub_id: str, device_id: str | None) -> None:
-    record = (store.get(billing_state.SUBSCRIPTIONS, device_id) if device_id
+    record = (BillingSubscriptions(store).doc(device_id) if device_id
               else billing_state.record_for(store, sub_id))
     if record is None:
         log.warning("payment failed for subscription %s of no known device", sub_id)
         return
-    device = store.get("devices", record["device_id"]) or {}
+    device = Devices(store).doc(record["device_id"]) or {}
     name = device.get("alias") or record["device_id"]
     currency = str(invoice.get("currency") or "eur").upper()
     amount = f"{int(invoice.get('amount_due') or 0) / 100:.2f} {currency}"
@@ -119,5 +122,4 @@ def _payment_failed(store, mailer, invoice: dict, sub_id: str, device_id: str | 
             + (f"Pay the invoice here: {link}\n" if link else "")
             + "Update your card through the billing portal (POST /v1/billing/portal).\n"
             "If the invoice stays unpaid after Stripe's retries, the device stops sending.\n")
-    billing_state.notify(store, mailer, record["account_id"],
-                         f"Payment failed for Utio device {name}", body)
+    mail_owner(store, mailer, record["account_id"], f"Payment failed for Utio device {name}", body)

@@ -11,14 +11,17 @@ from enum import StrEnum
 from shared.billing import state as billing_state
 from shared.billing import tax, trials
 from shared.billing.port import Billing, CheckoutLink, CheckoutRequest, InvoiceView, PaymentRequired
-from shared.billing.state import SUBSCRIPTIONS, new_record
+from shared.billing.state import new_record
 from shared.clock import Clock, SystemClock
 from shared.domain import BillingStatus, Device
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.plans import get_plan
 from shared.ports import DocumentStore, Mailer, TaskQueue
+from shared.repositories.accounts import Accounts
+from shared.repositories.billing import BillingCustomers, BillingSubscriptions
+from shared.repositories.devices import Devices
 
-CUSTOMERS = "billing_customers"
+CUSTOMERS = BillingCustomers.name
 
 
 def ensure_can_send(device: Device, now: datetime | None = None) -> None:
@@ -48,25 +51,25 @@ def ensure_can_send(device: Device, now: datetime | None = None) -> None:
 
 
 def get_details(store: DocumentStore, account_id: str) -> dict | None:
-    return store.get(CUSTOMERS, account_id)
+    return BillingCustomers(store).doc(account_id)
 
 
 def ensure_customer(store: DocumentStore, billing: Billing, clock: Clock, account_id: str) -> dict:
-    doc = store.get(CUSTOMERS, account_id)
+    doc = BillingCustomers(store).doc(account_id)
     if doc and doc.get("customer_id"):
         return doc
-    account = store.get("accounts", account_id) or {}
+    account = Accounts(store).doc(account_id) or {}
     customer_id = billing.create_customer(account_id, account.get("email"),
                                           account.get("name") or account_id)
     fresh = {"account_id": account_id, "customer_id": customer_id, "country": None,
              "vat_number": None, "tax_treatment": None, "vat_rate": None,
              "created_at": clock.now(), "updated_at": clock.now()}
     if doc is None:
-        store.create(CUSTOMERS, account_id, fresh)
+        BillingCustomers(store).create_doc(account_id, fresh)
     else:
-        store.update(CUSTOMERS, account_id, {"customer_id": customer_id},
-                     when={"customer_id": None})
-    return store.get(CUSTOMERS, account_id)
+        BillingCustomers(store).update(account_id, {"customer_id": customer_id},
+                                       when={"customer_id": None})
+    return BillingCustomers(store).doc(account_id)
 
 
 def _tax_rates(billing: Billing, customer: dict) -> list[str]:
@@ -83,13 +86,13 @@ def set_details(store: DocumentStore, billing: Billing, clock: Clock, account_id
     customer = ensure_customer(store, billing, clock, account_id)
     billing.update_customer_tax(customer["customer_id"], country=country, vat_number=vat_number,
                                 reverse_charge=decision.treatment == tax.TaxTreatment.reverse_charge)
-    store.update(CUSTOMERS, account_id, {
+    BillingCustomers(store).update(account_id, {
         "country": country, "vat_number": vat_number, "tax_treatment": decision.treatment.value,
         "vat_rate": str(decision.rate) if decision.rate is not None else None,
         "updated_at": clock.now()})
-    customer = store.get(CUSTOMERS, account_id)
+    customer = BillingCustomers(store).doc(account_id)
     rates = _tax_rates(billing, customer)
-    for record in store.query(SUBSCRIPTIONS, [("account_id", "==", account_id)]):
+    for record in BillingSubscriptions(store).of_account(account_id):
         if record.get("subscription_id") and record.get("status") not in billing_state.ENDED:
             billing.set_tax_rates(record["subscription_id"], rates)
     return customer
@@ -113,18 +116,18 @@ class SubscribeOutcome:
 
 
 def _device(store: DocumentStore, account_id: str, device_id: str) -> dict:
-    doc = store.get("devices", device_id)
+    doc = Devices(store).doc(device_id)
     if doc is None or doc["account_id"] != account_id:
         raise NotFound(f"device {device_id} not found")
     return doc
 
 
 def _record(store: DocumentStore, clock: Clock, device: dict) -> dict:
-    record = store.get(SUBSCRIPTIONS, device["id"])
+    record = BillingSubscriptions(store).doc(device["id"])
     if record is None:
-        store.create(SUBSCRIPTIONS, device["id"],
-                     new_record(device["account_id"], device["id"], clock.now()))
-        record = store.get(SUBSCRIPTIONS, device["id"])
+        BillingSubscriptions(store).create_doc(device["id"],
+                                               new_record(device["account_id"], device["id"], clock.now()))
+        record = BillingSubscriptions(store).doc(device["id"])
     return record
 
 
@@ -154,7 +157,8 @@ def subscribe(store: DocumentStore, billing: Billing, mailer: Mailer, tasks: Tas
         if current.live:
             if current.plan == plan_id and current.extra_agents == extra_agents:
                 if not current.cancel_at_period_end:
-                    return SubscribeOutcome(SubscribeAction.unchanged, store.get(SUBSCRIPTIONS, device_id))
+                    return SubscribeOutcome(SubscribeAction.unchanged,
+                                            BillingSubscriptions(store).doc(device_id))
                 snap = billing.set_cancel_at_period_end(current.id, False)
                 action = SubscribeAction.resumed
             else:
@@ -162,7 +166,7 @@ def subscribe(store: DocumentStore, billing: Billing, mailer: Mailer, tasks: Tas
                 action = SubscribeAction.changed
             billing_state.apply(store, mailer, clock, snap, tasks=tasks, authoritative=True,
                                 device_id=device_id)
-            return SubscribeOutcome(action, store.get(SUBSCRIPTIONS, device_id))
+            return SubscribeOutcome(action, BillingSubscriptions(store).doc(device_id))
     customer = ensure_customer(store, billing, clock, account_id)
     if not customer.get("country"):
         raise Conflict("set the account's billing country (and VAT number, if any) with "
@@ -174,10 +178,10 @@ def subscribe(store: DocumentStore, billing: Billing, mailer: Mailer, tasks: Tas
         customer_id=customer["customer_id"], plan_id=plan_id, extra_agents=extra_agents,
         tax_rates=_tax_rates(billing, customer), success_url=success_url, cancel_url=cancel_url,
         metadata={"utio_device": device_id, "utio_account": account_id, "utio_plan": plan_id}))
-    store.update(SUBSCRIPTIONS, device_id, {"checkout_session_id": link.id,
-                                            "customer_id": customer["customer_id"],
-                                            "updated_at": clock.now()})
-    return SubscribeOutcome(SubscribeAction.checkout, store.get(SUBSCRIPTIONS, device_id), link)
+    BillingSubscriptions(store).update(device_id, {"checkout_session_id": link.id,
+                                                   "customer_id": customer["customer_id"],
+                                                   "updated_at": clock.now()})
+    return SubscribeOutcome(SubscribeAction.checkout, BillingSubscriptions(store).doc(device_id), link)
 
 
 def cancel(store: DocumentStore, billing: Billing, mailer: Mailer, tasks: TaskQueue,
@@ -190,20 +194,20 @@ def cancel(store: DocumentStore, billing: Billing, mailer: Mailer, tasks: TaskQu
     snap = billing.set_cancel_at_period_end(record["subscription_id"], True)
     billing_state.apply(store, mailer, clock, snap, tasks=tasks, authoritative=True,
                         device_id=device_id)
-    return store.get(SUBSCRIPTIONS, device_id)
+    return BillingSubscriptions(store).doc(device_id)
 
 
 def release_device(store: DocumentStore, billing: Billing, account_id: str, device_id: str) -> None:
     """Before a device is deleted: end its subscription now (unused time is credited on
     the account's next invoice) and any open checkout."""
-    record = store.get(SUBSCRIPTIONS, device_id)
+    record = BillingSubscriptions(store).doc(device_id)
     if record is None or record.get("account_id") != account_id:
         return
     if record.get("subscription_id") and record.get("status") not in billing_state.ENDED:
         billing.cancel_now(record["subscription_id"])
     elif record.get("checkout_session_id"):
         billing.expire_checkout(record["checkout_session_id"])
-    store.delete(SUBSCRIPTIONS, device_id)
+    BillingSubscriptions(store).delete(device_id)
     billing_state.sync_extra_agents(store, account_id, device_id)
 
 
@@ -212,7 +216,7 @@ def release_device(store: DocumentStore, billing: Billing, account_id: str, devi
 
 def invoices(store: DocumentStore, billing: Billing, account_id: str, *, limit: int,
              starting_after: str | None) -> tuple[list[InvoiceView], bool]:
-    customer = store.get(CUSTOMERS, account_id)
+    customer = BillingCustomers(store).doc(account_id)
     if not customer or not customer.get("customer_id"):
         return [], False
     return billing.list_invoices(customer["customer_id"], limit, starting_after)

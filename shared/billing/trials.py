@@ -14,11 +14,13 @@ from datetime import datetime, timedelta
 from shared.domain import BillingStatus, Device, Transport
 from shared.errors import Conflict
 from shared.ports import DocumentStore
+from shared.repositories.billing import BillingTrials
+from shared.repositories.devices import Devices
 
 TRIAL_PERIOD = timedelta(days=7)
 SWAP_WINDOW = timedelta(hours=24)
 MAX_TRIAL_DEVICES = 3
-TRIALS = "billing_trials"
+TRIALS = BillingTrials.name
 
 
 def billed(device: Device) -> bool:
@@ -38,9 +40,9 @@ def admit(store: DocumentStore, device: Device) -> None:
         return
     now = device.created_at
     for _ in range(10):  # optimistic concurrency on the account's trial record
-        record = store.get(TRIALS, device.account_id)
+        record = BillingTrials(store).doc(device.account_id)
         if record is None:
-            if store.create(TRIALS, device.account_id, {
+            if BillingTrials(store).create_doc(device.account_id, {
                     "account_id": device.account_id, "started_at": now, "count": 1,
                     "devices": [device.id]}):
                 device.billing_status = BillingStatus.trialing
@@ -63,9 +65,10 @@ def admit(store: DocumentStore, device: Device) -> None:
                 f"created after {(record['started_at'] + SWAP_WINDOW).isoformat()} starts "
                 "without a trial and sends once subscribed (POST /v1/devices/{id}/subscription)",
                 code="trial_limit_reached", details={"limit": MAX_TRIAL_DEVICES})
-        if store.update(TRIALS, device.account_id,
-                        {"count": record["count"] + 1, "devices": [*record["devices"], device.id]},
-                        when={"count": record["count"]}):
+        if BillingTrials(store).update(device.account_id,
+                                       {"count": record["count"] + 1,
+                                        "devices": [*record["devices"], device.id]},
+                                       when={"count": record["count"]}):
             device.billing_status = BillingStatus.trialing
             return
     raise Conflict("another device is being created for this account; try again",
@@ -74,7 +77,7 @@ def admit(store: DocumentStore, device: Device) -> None:
 
 def _open_trial_device(store: DocumentStore, device_ids: list[str]) -> str | None:
     for device_id in device_ids:
-        doc = store.get("devices", device_id)
+        doc = Devices(store).doc(device_id)
         if doc is not None and doc.get("billing_status") == BillingStatus.trialing.value:
             return device_id
     return None

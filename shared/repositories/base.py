@@ -35,6 +35,8 @@ class Collection:
 
     def update(self, doc_id: str, changes: dict, *, when: dict | None = None,
                guard: Guard | None = None) -> bool:
+        if guard is None:  # the port's signature without it, as the stores' fakes have it
+            return self.store.update(self.name, doc_id, changes, when=when)
         return self.store.update(self.name, doc_id, changes, when=when, guard=guard)
 
     def delete(self, doc_id: str) -> bool:
@@ -46,6 +48,8 @@ class Collection:
 
     def docs(self, where: Sequence[Filter] = (), order_by: Sequence[tuple[str, str]] = (),
              limit: int | None = None, start_after: Sequence[Any] | None = None) -> list[dict]:
+        if start_after is None:  # likewise
+            return self.store.query(self.name, where, order_by=order_by, limit=limit)
         return self.store.query(self.name, where, order_by=order_by, limit=limit,
                                 start_after=start_after)
 

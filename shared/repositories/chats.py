@@ -16,7 +16,15 @@ def entry_doc_id(device_id: str, wa_id: str) -> str:
     return f"{device_id}:{wa_id}"
 
 
-class Chats(Repository[Chat]):
+class Labelled:
+    """What chats and contacts share: the customer's labels on them."""
+
+    def with_label(self, account_id: str, label_id: str) -> list[dict]:
+        return self.docs([("account_id", "==", account_id),  # type: ignore[attr-defined]
+                          ("labels", "array_contains", label_id)])
+
+
+class Chats(Labelled, Repository[Chat]):
     name = "chats"
     model = Chat
 
@@ -41,6 +49,18 @@ class ChatMessages(Collection):
 
     def of_thread(self, thread: str, limit: int | None = None) -> list[dict]:
         return self.docs([("thread", "==", thread)], limit=limit)
+
+    def page(self, thread: str, *, before: int | None = None, limit: int) -> list[dict]:
+        """A thread's entries, newest first, those numbered below `before` only."""
+        where: list = [("thread", "==", thread)]
+        if before is not None:
+            where.append(("seq", "<", before))
+        return self.docs(where, order_by=[("seq", "desc")], limit=limit)
+
+    def of_message(self, message_id: str) -> dict | None:
+        """The entry of the message with this Utio id, if one is filed."""
+        found = self.docs([("message_id", "==", message_id)], limit=1)
+        return found[0] if found else None
 
 
 class ChatPurges(Collection):

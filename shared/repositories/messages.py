@@ -42,6 +42,15 @@ class Messages(Repository[Message]):
         return self.find([("device_id", "==", device_id), (field, "==", to), status],
                          limit=limit)
 
+    def statuses(self, account_id: str, message_ids: Sequence[str]) -> dict[str, str]:
+        """The status of each of the account's messages among `message_ids`."""
+        statuses: dict[str, str] = {}
+        for start in range(0, len(message_ids), 30):  # Firestore's limit on "in" values
+            chunk = list(message_ids[start:start + 30])
+            for doc in self.docs([("account_id", "==", account_id), ("id", "in", chunk)]):
+                statuses[doc["id"]] = doc["status"]
+        return statuses
+
     def page(self, where: Sequence[Filter], limit: int,
              after: Sequence[Any] | None) -> list[Message]:
         """Newest first; `after` is (created_at, id) of the previous page's last message."""

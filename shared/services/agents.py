@@ -16,6 +16,9 @@ from shared.ids import new_id
 from shared.inbox import Agent, AgentRole
 from shared.plans import DEFAULT_PLAN, PLANS
 from shared.ports import DocumentStore, Mailer
+from shared.repositories.accounts import Accounts
+from shared.repositories.agents import Agents
+from shared.repositories.devices import Devices
 from shared.services import quotas
 from shared.services.accounts import hash_key
 
@@ -47,12 +50,11 @@ def seats(store: DocumentStore, account_id: str, now: datetime | None = None) ->
     Billing keeps those quantities on the account (`extra_agent_seats`, a map of device
     id to quantity, see billing_state.sync_extra_agents); a deleted or stopped device's
     entry counts for nothing."""
-    account = store.get("accounts", account_id) or {}
+    account = Accounts(store).doc(account_id) or {}
     extra = account.get("extra_agent_seats")
     extra = extra if isinstance(extra, dict) else {}
     total = 0
-    for doc in store.query("devices", [("account_id", "==", account_id)]):
-        device = Device.model_validate(doc)
+    for device in Devices(store).of_account(account_id):
         if not grants_seats(device, now):
             continue
         plan = PLANS.get(device.plan or DEFAULT_PLAN) or PLANS[DEFAULT_PLAN]
@@ -63,7 +65,7 @@ def seats(store: DocumentStore, account_id: str, now: datetime | None = None) ->
 def _check_devices(store: DocumentStore, account_id: str, devices: list[str]) -> list[str]:
     unique = list(dict.fromkeys(devices))
     for device_id in unique:
-        doc = store.get("devices", device_id)
+        doc = Devices(store).doc(device_id)
         if doc is None or doc["account_id"] != account_id:
             raise ValidationFailed(f"devices: no device {device_id} in this account",
                                    details={"field": "devices"}, code="unknown_device")
@@ -71,7 +73,7 @@ def _check_devices(store: DocumentStore, account_id: str, devices: list[str]) ->
 
 
 def _check_email(store: DocumentStore, account_id: str, email: str, agent_id: str | None = None):
-    same = store.query("agents", [("account_id", "==", account_id), ("email", "==", email)])
+    same = Agents(store).with_email(account_id, email)
     if any(doc["id"] != agent_id for doc in same):
         raise Conflict(f"an agent with email {email} exists already in this account",
                        code="agent_exists")
@@ -81,7 +83,7 @@ def _new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
-AGENTS_LIMIT = "agents"  # its limit notice (quotas.NOTICES)
+AGENTS_LIMIT = "agents"  # its limit notice (quotas.notify_account_limit)
 
 
 def create_agent(store: DocumentStore, clock: Clock, account_id: str, *, name: str, email: str,
@@ -92,7 +94,7 @@ def create_agent(store: DocumentStore, clock: Clock, account_id: str, *, name: s
     email = email.strip().lower()
     _check_email(store, account_id, email)
     devices = _check_devices(store, account_id, list(devices))
-    used = len(store.query("agents", [("account_id", "==", account_id)]))
+    used = len(Agents(store).docs_of_account(account_id))
     allowed = seats(store, account_id, clock.now())
     if used >= allowed:
         message = (f"this account may have {allowed} agent(s) and has {used}: agents come "
@@ -109,20 +111,16 @@ def create_agent(store: DocumentStore, clock: Clock, account_id: str, *, name: s
     agent = Agent(id=new_id("agt"), account_id=account_id, name=name, email=email, role=role,
                   devices=devices, token_prefix=raw[:13], token_hash=hash_key(raw),
                   created_at=now, updated_at=now)
-    store.put("agents", agent.id, agent.to_doc())
+    Agents(store).add(agent)
     return agent, raw
 
 
 def get_agent(store: DocumentStore, account_id: str, agent_id: str) -> Agent:
-    doc = store.get("agents", agent_id)
-    if doc is None or doc["account_id"] != account_id:
-        raise NotFound(f"agent {agent_id} not found")
-    return Agent.model_validate(doc)
+    return Agents(store).owned(account_id, agent_id)
 
 
 def list_agents(store: DocumentStore, account_id: str) -> list[Agent]:
-    docs = store.query("agents", [("account_id", "==", account_id)])
-    return sorted((Agent.model_validate(d) for d in docs), key=lambda a: a.created_at)
+    return sorted(Agents(store).of_account(account_id), key=lambda a: a.created_at)
 
 
 def update_agent(store: DocumentStore, clock: Clock, account_id: str, agent_id: str,
@@ -140,7 +138,7 @@ def update_agent(store: DocumentStore, clock: Clock, account_id: str, agent_id: 
         updates["email"] = email
     if changes.get("devices") is not None:
         updates["devices"] = _check_devices(store, account_id, changes["devices"])
-    store.update("agents", agent_id, updates)
+    Agents(store).update(agent_id, updates)
     return get_agent(store, account_id, agent_id)
 
 
@@ -149,8 +147,8 @@ def grant_device(store: DocumentStore, clock: Clock, account_id: str, agent_id: 
     agent = get_agent(store, account_id, agent_id)
     _check_devices(store, account_id, [device_id])
     if device_id not in agent.devices:
-        store.update("agents", agent_id, {"devices": [*agent.devices, device_id],
-                                          "updated_at": clock.now()})
+        Agents(store).update(agent_id, {"devices": [*agent.devices, device_id],
+                                        "updated_at": clock.now()})
     return get_agent(store, account_id, agent_id)
 
 
@@ -159,8 +157,8 @@ def revoke_device(store: DocumentStore, clock: Clock, account_id: str, agent_id:
     agent = get_agent(store, account_id, agent_id)
     if device_id not in agent.devices:
         raise NotFound(f"agent {agent_id} has no grant for device {device_id}")
-    store.update("agents", agent_id, {"devices": [d for d in agent.devices if d != device_id],
-                                      "updated_at": clock.now()})
+    Agents(store).update(agent_id, {"devices": [d for d in agent.devices if d != device_id],
+                                    "updated_at": clock.now()})
     return get_agent(store, account_id, agent_id)
 
 
@@ -168,21 +166,20 @@ def rotate_token(store: DocumentStore, clock: Clock, account_id: str,
                  agent_id: str) -> tuple[Agent, str]:
     get_agent(store, account_id, agent_id)
     raw = _new_token()
-    store.update("agents", agent_id, {"token_prefix": raw[:13], "token_hash": hash_key(raw),
-                                      "updated_at": clock.now()})
+    Agents(store).update(agent_id, {"token_prefix": raw[:13], "token_hash": hash_key(raw),
+                                    "updated_at": clock.now()})
     return get_agent(store, account_id, agent_id), raw
 
 
 def delete_agent(store: DocumentStore, account_id: str, agent_id: str) -> None:
     get_agent(store, account_id, agent_id)
-    store.delete("agents", agent_id)
+    Agents(store).delete(agent_id)
 
 
 def authenticate(store: DocumentStore, raw_token: str) -> Agent:
-    docs = store.query("agents", [("token_hash", "==", hash_key(raw_token))], limit=1)
-    if not docs:
+    agent = Agents(store).by_token_hash(hash_key(raw_token))
+    if agent is None:
         raise Unauthorized("invalid agent token")
-    agent = Agent.model_validate(docs[0])
     if not agent.active:
         raise Unauthorized("this agent is deactivated; an admin can reactivate it",
                            code="agent_inactive")

@@ -9,8 +9,11 @@ from datetime import timedelta
 
 from shared.clock import Clock
 from shared.domain import Device, DeviceWarning, DeviceWarningCode
-from shared.inbox import CHAT_WARNING_THRESHOLD, GROUP_WARNING_THRESHOLD, Chat, GroupStatus
+from shared.inbox import CHAT_WARNING_THRESHOLD, GROUP_WARNING_THRESHOLD, Chat
 from shared.ports import DocumentStore, EventBus
+from shared.repositories.chats import Chats
+from shared.repositories.devices import Devices
+from shared.repositories.groups import Groups
 from shared.services import chats as chat_service
 
 log = logging.getLogger(__name__)
@@ -47,16 +50,15 @@ def doomed(chats: list[Chat], device: Device, clock: Clock) -> list[Chat]:
 
 
 def clean_device(store: DocumentStore, bus: EventBus, clock: Clock, device: Device) -> dict:
-    chats = [Chat.model_validate(d) for d in store.query("chats", [("device_id", "==", device.id)])]
+    chats = Chats(store).of_device(device.id)
     gone = doomed(chats, device, clock)
     for chat in gone:
         chat_service.retire(store, bus, clock, chat, reason="cleanup")
-    groups = len(store.query("groups", [("device_id", "==", device.id),
-                                        ("status", "==", GroupStatus.active.value)]))
+    groups = len(Groups(store).active_of_device(device.id))
     remaining = len(chats) - len(gone)
     warnings = warnings_for(remaining, groups)
     if warnings != device.warnings:
-        store.update("devices", device.id, {"warnings": [w.model_dump() for w in warnings]})
+        Devices(store).update(device.id, {"warnings": [w.model_dump() for w in warnings]})
     return {"device": device.id, "deleted": len(gone), "chats": remaining, "groups": groups,
             "warnings": [w.code.value for w in warnings]}
 
@@ -64,7 +66,7 @@ def clean_device(store: DocumentStore, bus: EventBus, clock: Clock, device: Devi
 def run(store: DocumentStore, bus: EventBus, clock: Clock) -> dict:
     """One pass over every device; a device that fails is logged and skipped."""
     devices, deleted, failed = 0, 0, []
-    for doc in store.query("devices"):
+    for doc in Devices(store).docs():
         try:
             report = clean_device(store, bus, clock, Device.model_validate(doc))
         except Exception:

@@ -23,6 +23,9 @@ from shared.events import EventName
 from shared.ids import new_id
 from shared.inbox import MAX_CHAT_MESSAGES, Chat, ChatEntry, ChatKind, Contact
 from shared.ports import DocumentStore, EventBus, Write
+from shared.repositories.chats import ChatMessages, ChatPurges, Chats, chat_key, entry_doc_id
+from shared.repositories.contacts import Contacts
+from shared.repositories.messages import Messages
 from shared.services import event_log
 from shared.services.labels import check_labels
 
@@ -30,14 +33,6 @@ PREVIEW_LENGTH = 200
 CONTENT_TEXT_LIMIT, CONTENT_LIST_LIMIT, CONTENT_DEPTH = 4096, 100, 6
 INLINE_PURGE = 100  # entries a deletion erases at once; the clean-up job erases the rest
 _CAS_ATTEMPTS = 50
-
-
-def chat_key(device_id: str, chat: str) -> str:
-    return f"{device_id}:{chat}"
-
-
-def entry_doc_id(device_id: str, wa_id: str) -> str:
-    return f"{device_id}:{wa_id}"
 
 
 def _stamp(at: datetime) -> str:
@@ -52,15 +47,17 @@ def messages_url(device_id: str, chat: str) -> str:
 
 def inbound_entry(store: DocumentStore, account_id: str, message_id: str) -> dict | None:
     """The chat entry of a message received under this Utio id, if the account has one."""
-    found = store.query("chat_messages", [("message_id", "==", message_id)], limit=1)
-    if found and found[0].get("account_id") == account_id and found[0].get("direction") == "inbound":
-        return found[0]
+    found = ChatMessages(store).of_message(message_id)
+    if found and found.get("account_id") == account_id and found.get("direction") == "inbound":
+        return found
     return None
 
 
 def parse_chat_id(raw: str) -> str:
     """A chat id from a URL: a group's WhatsApp id as is, else a phone number in E.164."""
     if raw.endswith("@g.us"):
+        return raw
+    if raw.endswith("@lid") and raw[:-4].isdigit():  # a contact known only by its LID
         return raw
     return phones.normalise(raw, field="chat")
 
@@ -121,28 +118,27 @@ def bounded_content(content, *, depth: int = 0):
 
 def _file(store: DocumentStore, clock: Clock, entry: ChatEntry, *, inbound: bool, cap: int,
           bus: EventBus | None = None, events: list | None = None) -> bool:
+    entries = ChatMessages(store)
     doc_id = entry_doc_id(entry.device_id, entry.wa_id)
     if events:
-        created = event_log.commit(bus, store, [Write.create("chat_messages", doc_id,
+        created = event_log.commit(bus, store, [Write.create(entries.name, doc_id,
                                                              entry.to_doc())], events)
     else:
-        created = store.create("chat_messages", doc_id, entry.to_doc())
+        created = entries.create_doc(doc_id, entry.to_doc())
     if not created:
-        existing = store.get("chat_messages", doc_id)
+        existing = entries.doc(doc_id)
         if existing is None or existing.get("thread") is not None:
             return False  # filed before: a redelivered event
         # Created but never numbered (the process stopped in between): finish the filing.
     chat, seq = _advance(store, clock, entry, inbound)
-    store.update("chat_messages", doc_id, {"thread": chat.thread, "seq": seq})
+    entries.update(doc_id, {"thread": chat.thread, "seq": seq})
     if seq > cap:
-        for old in store.query("chat_messages", [("thread", "==", chat.thread),
-                                                 ("seq", "==", seq - cap)], limit=1):
-            store.delete("chat_messages", old["id"])
+        for old in entries.numbered(chat.thread, seq - cap):
+            entries.delete(old["id"])
     if seq == 1 and chat.kind == ChatKind.user:
         now = clock.now()
-        store.create("contacts", chat.key, Contact(
-            account_id=chat.account_id, device_id=chat.device_id, phone=chat.chat,
-            created_at=now, updated_at=now).to_doc())
+        Contacts(store).create(Contact(account_id=chat.account_id, device_id=chat.device_id,
+                                       phone=chat.chat, created_at=now, updated_at=now))
     return True
 
 
@@ -154,10 +150,11 @@ def _preview(entry: ChatEntry) -> dict:
 def _advance(store: DocumentStore, clock: Clock, entry: ChatEntry, inbound: bool) -> tuple[Chat, int]:
     """Take the chat's next sequence number (creating the chat if need be), updating its
     last message and unread count in the same conditional write."""
+    chats = Chats(store)
     key = chat_key(entry.device_id, entry.chat)
     for _ in range(_CAS_ATTEMPTS):
         now = clock.now()
-        doc = store.get("chats", key)
+        doc = chats.doc(key)
         if doc is None:
             chat = Chat(key=key, account_id=entry.account_id, device_id=entry.device_id,
                         chat=entry.chat,
@@ -165,7 +162,7 @@ def _advance(store: DocumentStore, clock: Clock, entry: ChatEntry, inbound: bool
                         thread=new_id("thr"), seq=1, unread=int(inbound), has_unread=inbound,
                         last_message=_preview(entry), last_message_at=entry.at,
                         sort_key=f"{_stamp(entry.at)}|{key}", created_at=now, updated_at=now)
-            if store.create("chats", key, chat.to_doc()):
+            if chats.create(chat):
                 return chat, 1
             continue
         chat = Chat.model_validate(doc)
@@ -175,7 +172,7 @@ def _advance(store: DocumentStore, clock: Clock, entry: ChatEntry, inbound: bool
         if entry.at >= chat.last_message_at:
             changes |= {"last_message": _preview(entry), "last_message_at": entry.at,
                         "sort_key": f"{_stamp(entry.at)}|{key}"}
-        if store.update("chats", key, changes, when={"seq": chat.seq, "thread": chat.thread}):
+        if chats.update(key, changes, when={"seq": chat.seq, "thread": chat.thread}):
             return chat.model_copy(update=changes), chat.seq + 1
     raise RuntimeError(f"chat {key}: too many concurrent writers")
 
@@ -184,10 +181,10 @@ def _advance(store: DocumentStore, clock: Clock, entry: ChatEntry, inbound: bool
 
 
 def get_chat(store: DocumentStore, account_id: str, device_id: str, chat: str) -> Chat:
-    doc = store.get("chats", chat_key(device_id, chat))
-    if doc is None or doc["account_id"] != account_id:
+    found = Chats(store).of(device_id, chat)
+    if found is None or found.account_id != account_id:
         raise NotFound(f"chat {chat} not found on device {device_id}")
-    return Chat.model_validate(doc)
+    return found
 
 
 def list_chats(store: DocumentStore, device_id: str, *, label: str | None = None,
@@ -203,7 +200,7 @@ def list_chats(store: DocumentStore, device_id: str, *, label: str | None = None
         where.append(("has_unread", "==", unread))
     if after:
         where.append(("sort_key", "<", cursor.decode(after, str)))
-    docs = store.query("chats", where, order_by=[("sort_key", "desc")], limit=limit + 1)
+    docs = Chats(store).docs(where, order_by=[("sort_key", "desc")], limit=limit + 1)
     chats = [Chat.model_validate(d) for d in docs[:limit]]
     return chats, cursor.encode(chats[-1].sort_key) if len(docs) > limit else None
 
@@ -212,26 +209,14 @@ def list_entries(store: DocumentStore, account_id: str, device_id: str, chat: st
                  limit: int = 50, after: str | None = None) -> tuple[list[dict], str | None]:
     """A chat's messages, newest first, each outbound one with its current status."""
     found = get_chat(store, account_id, device_id, chat)
-    where: list = [("thread", "==", found.thread)]
-    if after:
-        where.append(("seq", "<", cursor.decode(after, int)))
-    docs = store.query("chat_messages", where, order_by=[("seq", "desc")], limit=limit + 1)
+    docs = ChatMessages(store).page(found.thread, limit=limit + 1,
+                                    before=cursor.decode(after, int) if after else None)
     entries = [ChatEntry.model_validate(d) for d in docs[:limit]]
-    statuses = _statuses(store, account_id,
-                         [e.message_id for e in entries if e.direction == "outbound"])
+    statuses = Messages(store).statuses(
+        account_id, [e.message_id for e in entries if e.direction == "outbound"])
     page = [e.model_dump() | {"id": e.message_id, "status": statuses.get(e.message_id)}
             for e in entries]
     return page, cursor.encode(entries[-1].seq) if len(docs) > limit else None
-
-
-def _statuses(store: DocumentStore, account_id: str, message_ids: list[str]) -> dict[str, str]:
-    statuses: dict[str, str] = {}
-    for start in range(0, len(message_ids), 30):  # Firestore's limit on "in" values
-        chunk = message_ids[start:start + 30]
-        for doc in store.query("messages", [("account_id", "==", account_id),
-                                            ("id", "in", chunk)]):
-            statuses[doc["id"]] = doc["status"]
-    return statuses
 
 
 def update_chat(store: DocumentStore, bus: EventBus, clock: Clock, account_id: str,
@@ -249,7 +234,7 @@ def update_chat(store: DocumentStore, bus: EventBus, clock: Clock, account_id: s
         bus, clock, EventName.chat_update, account_id, device_id,
         chat_data(updated) | {"changed": sorted(set(changes) - {"updated_at", "has_unread"})})
     # The change and its event are one commit: neither is ever kept without the other.
-    if not event_log.commit(bus, store, [Write.update("chats", found.key, changes,
+    if not event_log.commit(bus, store, [Write.update(Chats.name, found.key, changes,
                                                       when={"thread": found.thread})], [event]):
         raise NotFound(f"chat {chat} not found on device {device_id}")
     return updated
@@ -275,33 +260,33 @@ def retire(store: DocumentStore, bus: EventBus, clock: Clock, chat: Chat, *, rea
                                 chat.device_id,
                                 {"id": chat.chat, "kind": chat.kind.value, "reason": reason})
     event_log.commit(bus, store, [
-        Write.put("chat_purges", chat.thread, {"thread": chat.thread, "key": chat.key,
-                                               "device_id": chat.device_id,
-                                               "account_id": chat.account_id,
-                                               "created_at": clock.now()}),
-        Write.delete("chats", chat.key)], [event])
+        Write.put(ChatPurges.name, chat.thread, {"thread": chat.thread, "key": chat.key,
+                                                 "device_id": chat.device_id,
+                                                 "account_id": chat.account_id,
+                                                 "created_at": clock.now()}),
+        Write.delete(Chats.name, chat.key)], [event])
     if purge(store, chat.thread, limit=INLINE_PURGE):
-        store.delete("chat_purges", chat.thread)
+        ChatPurges(store).delete(chat.thread)
 
 
 def purge(store: DocumentStore, thread: str, limit: int | None = None) -> bool:
     """Erase a retired thread's entries (at most `limit`); True when none is left."""
-    docs = store.query("chat_messages", [("thread", "==", thread)],
-                       limit=None if limit is None else limit + 1)
+    entries = ChatMessages(store)
+    docs = entries.of_thread(thread, limit=None if limit is None else limit + 1)
     for doc in docs[:limit]:
-        store.delete("chat_messages", doc["id"])
+        entries.delete(doc["id"])
     return limit is None or len(docs) <= limit
 
 
 def finish_purges(store: DocumentStore) -> int:
     """Erase the threads that deletions left (the clean-up job); returns how many."""
-    done = 0
-    for record in store.query("chat_purges"):
-        live = store.get("chats", record["key"])
+    done, purges = 0, ChatPurges(store)
+    for record in purges.all():
+        live = Chats(store).doc(record["key"])
         if live is not None and live.get("thread") == record["thread"]:
             continue  # the deletion did not go through: the chat still uses this thread
         purge(store, record["thread"])
-        store.delete("chat_purges", record["id"])
+        purges.delete(record["id"])
         done += 1
     return done
 

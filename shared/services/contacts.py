@@ -17,8 +17,9 @@ from shared.inbox import (
     Contact,
 )
 from shared.ports import DocumentStore, EventBus, Write
+from shared.repositories.chats import chat_key
+from shared.repositories.contacts import Contacts
 from shared.services import event_log
-from shared.services.chats import chat_key
 from shared.services.labels import check_labels
 
 _KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
@@ -57,7 +58,7 @@ def merge_metadata(current: dict[str, str], patch: dict[str, str | None]) -> dic
 
 
 def get_contact(store: DocumentStore, account_id: str, device_id: str, phone: str) -> Contact:
-    doc = store.get("contacts", chat_key(device_id, phone))
+    doc = Contacts(store).doc_of(device_id, phone)
     if doc is None or doc["account_id"] != account_id:
         raise NotFound(f"contact {phone} not found on device {device_id}")
     return Contact.model_validate(doc)
@@ -66,27 +67,23 @@ def get_contact(store: DocumentStore, account_id: str, device_id: str, phone: st
 def list_contacts(store: DocumentStore, device_id: str, *, label: str | None = None,
                   limit: int = 50, after: str | None = None) -> tuple[list[Contact], str | None]:
     """The device's contacts by phone number; and the cursor of the next page."""
-    where: list = [("device_id", "==", device_id)]
-    if label:
-        where.append(("labels", "array_contains", label))
-    if after:
-        where.append(("phone", ">", cursor.decode(after, str)))
-    docs = store.query("contacts", where, order_by=[("phone", "asc")], limit=limit + 1)
-    contacts = [Contact.model_validate(d) for d in docs[:limit]]
-    return contacts, cursor.encode(contacts[-1].phone) if len(docs) > limit else None
+    found = Contacts(store).page(device_id, label=label, limit=limit + 1,
+                                 after=cursor.decode(after, str) if after else None)
+    contacts = found[:limit]
+    return contacts, cursor.encode(contacts[-1].phone) if len(found) > limit else None
 
 
 def update_contact(store: DocumentStore, bus: EventBus, clock: Clock, account_id: str,
                    device_id: str, phone: str, changes: dict) -> Contact:
     """Set name, merge metadata, replace labels; creates the contact if need be. Nothing is
     written unless the whole change is valid."""
-    key = chat_key(device_id, phone)
+    contacts = Contacts(store)
     labels = check_labels(store, account_id, changes["labels"]) if changes.get("labels") is not None else None
     if changes.get("metadata") is not None:
         check_metadata_patch(changes["metadata"])
     for _ in range(20):
         now = clock.now()
-        doc = store.get("contacts", key)
+        doc = contacts.doc_of(device_id, phone)
         if doc is not None and doc["account_id"] != account_id:
             raise NotFound(f"contact {phone} not found on device {device_id}")
         contact = Contact.model_validate(doc) if doc else Contact(
@@ -104,8 +101,9 @@ def update_contact(store: DocumentStore, bus: EventBus, clock: Clock, account_id
             contact_data(updated) | {"changed": sorted(set(updates) - {"updated_at", "version"})})
         # Conditional on the version read, so two concurrent metadata merges both land; the
         # change and its event are one commit.
-        write = (Write.create("contacts", key, updated.to_doc()) if doc is None else
-                 Write.update("contacts", key, updates, when={"version": contact.version}))
+        key = chat_key(device_id, phone)
+        write = (Write.create(Contacts.name, key, updated.to_doc()) if doc is None else
+                 Write.update(Contacts.name, key, updates, when={"version": contact.version}))
         if event_log.commit(bus, store, [write], [event]):
             return updated
     raise Conflict(f"contact {phone} is being changed by many requests at once; try again",

@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 
 from shared.domain import Device
 from shared.ports import DocumentStore
+from shared.repositories.usage import UsageCounters
 
-COUNTERS = "usage_counters"
+COUNTERS = UsageCounters.name
 METRIC = "messages_per_day"
 
 
@@ -58,7 +59,7 @@ def _doc_id(device_id: str, day: str) -> str:
 
 def today(store: DocumentStore, device: Device, now: datetime) -> DailyCap:
     day = day_of(now)
-    doc = store.get(COUNTERS, _doc_id(device.id, day)) or {}
+    doc = UsageCounters(store).doc(_doc_id(device.id, day)) or {}
     return DailyCap(day, max(0, doc.get("count", 0)), cap_on(device, now),
                     warmup_day(device, now), _start(now) + timedelta(days=1))
 
@@ -67,14 +68,14 @@ def take(store: DocumentStore, device: Device, now: datetime) -> bool:
     """Count one send today; False (nothing counted) when today's cap is reached."""
     cap = cap_on(device, now)
     day = day_of(now)
-    return store.increment(COUNTERS, _doc_id(device.id, day), "count", 1, maximum=cap,
+    return UsageCounters(store).increment(_doc_id(device.id, day), "count", 1, maximum=cap,
                            extra={"device_id": device.id, "period": day,
                                   "metric": METRIC}) is not None
 
 
 def give_back(store: DocumentStore, device_id: str, at: datetime) -> None:
     """A counted send that did not go out after all (a transient failure)."""
-    store.increment(COUNTERS, _doc_id(device_id, day_of(at)), "count", -1)
+    UsageCounters(store).increment(_doc_id(device_id, day_of(at)), "count", -1)
 
 
 def seconds_to_next_day(now: datetime) -> float:

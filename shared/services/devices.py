@@ -67,8 +67,8 @@ def delete_device(deps: Deps, account_id: str, device_id: str) -> None:
         message_transitions.fail(deps, message, FailureReason.device_deleted)
 
 
-def inject_sandbox_inbound(deps: Deps, account_id: str, device_id: str, phone: str,
-                           text: str) -> None:
+def inject_sandbox_inbound(deps: Deps, account_id: str, device_id: str, phone: str | None,
+                           text: str, *, lid: str | None = None) -> None:
     device = get_device(deps, account_id, device_id)
     if device.transport != Transport.sandbox:
         raise BadRequest(f"device {device_id} uses transport {device.transport.value}; "
@@ -77,7 +77,8 @@ def inject_sandbox_inbound(deps: Deps, account_id: str, device_id: str, phone: s
     # The WhatsApp id is drawn here, once: a task run twice (a retry) injects the same
     # message, which the inbound flow files and announces once.
     _control(deps.tasks, {"device_id": device_id, "action": "sandbox_inbound", "phone": phone,
-                          "wa_id": new_id("wa").upper(), "message": text})
+                          "wa_id": new_id("wa").upper(), "message": text}
+             | ({"lid": lid} if lid else {}))
 
 
 def require_connected(device: Device) -> None:

@@ -19,12 +19,6 @@ def message_data(message: Message) -> dict:
     return message.model_dump(mode="json", exclude=set(Message.INTERNAL))
 
 
-def publish_message_status(bus: EventBus, clock: Clock, message: Message) -> Event:
-    event = message_status_event(bus, clock, message)
-    bus.publish(event)
-    return event
-
-
 def message_status_event(bus: EventBus, clock: Clock, message: Message) -> Event:
     """The event of a message reaching its status; its id derives from the message and
     the status, so the same transition never yields two events."""

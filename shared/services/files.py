@@ -15,8 +15,9 @@ from shared.domain import Doc
 from shared.errors import NotFound, ValidationFailed
 from shared.plans import PLANS
 from shared.ports import DocumentStore, FetchError, MediaFetcher, Storage
+from shared.repositories.files import Files
 
-FILES = "files"
+FILES = Files.name
 KEEP = timedelta(days=30)  # the bucket's lifecycle rule deletes blobs a little later
 REFRESH_AFTER = timedelta(days=1)
 # The largest file any plan accepts; a message checks its own plan's limit per type.
@@ -64,24 +65,25 @@ def store_file(store: DocumentStore, storage: Storage, clock: Clock, account_id:
     digest = hashlib.sha256(data).hexdigest()
     file_id = "file_" + hashlib.sha256(f"{account_id}:{digest}".encode()).hexdigest()[:24]
     now = clock.now()
-    existing = store.get(FILES, file_id)
+    files = Files(store)
+    existing = files.doc(file_id)
     if existing is not None:
         record = File.model_validate(existing)
         if now - record.created_at > REFRESH_AFTER or now > record.expires_at - KEEP / 2:
             storage.put(record.key, data, record.mime)  # renew the blob's age
-            store.update(FILES, file_id, {"created_at": now, "expires_at": now + KEEP})
+            files.update(file_id, {"created_at": now, "expires_at": now + KEEP})
             record = record.model_copy(update={"created_at": now, "expires_at": now + KEEP})
         return record
     record = File(id=file_id, account_id=account_id, mime=mime, size=len(data), sha256=digest,
                   filename=filename, source_url=source_url, key=f"{account_id}/{file_id}",
                   created_at=now, expires_at=now + KEEP)
     storage.put(record.key, data, mime)  # the bytes first: a record never lacks them
-    store.put(FILES, file_id, record.to_doc())
+    files.put_doc(file_id, record.to_doc())
     return record
 
 
 def get_file(store: DocumentStore, account_id: str, file_id: str) -> File:
-    doc = store.get(FILES, file_id)
+    doc = Files(store).doc(file_id)
     if doc is None or doc["account_id"] != account_id:
         raise NotFound(f"file {file_id} not found")
     return File.model_validate(doc)

@@ -29,6 +29,8 @@ from shared.inbox import (
     ParticipantResult,
 )
 from shared.ports import DocumentStore, EventBus, TaskQueue, Write
+from shared.repositories.devices import Devices
+from shared.repositories.groups import GroupOperations, Groups, GroupSyncs
 from shared.runner_tasks import DeviceAction
 from shared.services import event_log
 
@@ -41,10 +43,7 @@ ACTION_SYNC = DeviceAction.group_sync
 
 
 def _connected_device(store: DocumentStore, account_id: str, device_id: str) -> Device:
-    doc = store.get("devices", device_id)
-    if doc is None or doc["account_id"] != account_id:
-        raise NotFound(f"device {device_id} not found")
-    device = Device.model_validate(doc)
+    device = Devices(store).owned(account_id, device_id)
     if device.status != DeviceStatus.connected:
         raise Conflict(f"device {device_id} is {device.status.value}; groups change only through "
                        "a connected device", code="device_not_connected")
@@ -54,10 +53,10 @@ def _connected_device(store: DocumentStore, account_id: str, device_id: str) -> 
 def get_group(store: DocumentStore, account_id: str, device_id: str, ref: str) -> Group:
     """A group by our id (grp_...) or by its WhatsApp id (...@g.us)."""
     if ref.endswith("@g.us"):
-        docs = store.query("groups", [("device_id", "==", device_id), ("wa_id", "==", ref)], limit=1)
+        docs = Groups(store).by_wa_id(device_id, ref, limit=1)
         doc = docs[0] if docs else None
     else:
-        doc = store.get("groups", ref)
+        doc = Groups(store).doc(ref)
     if doc is None or doc["account_id"] != account_id or doc["device_id"] != device_id:
         raise NotFound(f"group {ref} not found on device {device_id}")
     return Group.model_validate(doc)
@@ -65,8 +64,8 @@ def get_group(store: DocumentStore, account_id: str, device_id: str, ref: str) -
 
 def list_groups(store: DocumentStore, tasks: TaskQueue, clock: Clock, account_id: str,
                 device_id: str) -> list[Group]:
-    docs = store.query("groups", [("device_id", "==", device_id)])
-    groups = [Group.model_validate(d) for d in docs if d["account_id"] == account_id]
+    groups = [Group.model_validate(d) for d in Groups(store).docs_of_device(device_id)
+              if d["account_id"] == account_id]
     request_sync(store, tasks, clock, device_id)
     return sorted(groups, key=lambda g: (g.subject.casefold(), g.id))
 
@@ -76,7 +75,7 @@ def request_sync(store: DocumentStore, tasks: TaskQueue, clock: Clock, device_id
     """Queue a sync of the device's groups unless one ran within SYNC_AFTER; True if queued.
     The task name holds the time window, so a burst of listings queues one sync."""
     now = clock.now()
-    state = store.get("group_syncs", device_id) or {}
+    state = GroupSyncs(store).doc(device_id) or {}
     synced = state.get("synced_at")
     if not force and synced is not None and now - synced < SYNC_AFTER:
         return False
@@ -91,7 +90,7 @@ def _operate(store: DocumentStore, tasks: TaskQueue, clock: Clock, group: Group,
              kind: GroupOperationKind, params: dict) -> GroupOperation:
     op = GroupOperation(id=new_id("gop"), account_id=group.account_id, device_id=group.device_id,
                         group_id=group.id, kind=kind, params=params, created_at=clock.now())
-    store.put("group_operations", op.id, op.to_doc())
+    GroupOperations(store).add(op)
     tasks.enqueue(names.RUNNER_CONTROL_QUEUE, names.TARGET_RUNNER_DEVICES,
                   {"device_id": group.device_id, "action": ACTION_OPERATION, "operation_id": op.id},
                   name=op.id)
@@ -106,7 +105,7 @@ def create_group(store: DocumentStore, tasks: TaskQueue, clock: Clock, account_i
     group = Group(id=new_id("grp"), account_id=account_id, device_id=device_id,
                   status=GroupStatus.creating, subject=subject, description=description,
                   announce=announce, created_at=now, updated_at=now)
-    store.put("groups", group.id, group.to_doc())
+    Groups(store).add(group)
     op = _operate(store, tasks, clock, group, GroupOperationKind.create,
                   {"subject": subject, "participants": list(dict.fromkeys(participants)),
                    "description": description, "announce": announce})
@@ -154,7 +153,7 @@ def invite_link(store: DocumentStore, account_id: str, device_id: str, ref: str)
 def get_operation(store: DocumentStore, account_id: str, device_id: str, ref: str,
                   operation_id: str) -> GroupOperation:
     group = get_group(store, account_id, device_id, ref)
-    doc = store.get("group_operations", operation_id)
+    doc = GroupOperations(store).doc(operation_id)
     if doc is None or doc["group_id"] != group.id:
         raise NotFound(f"operation {operation_id} not found on group {ref}")
     return GroupOperation.model_validate(doc)
@@ -164,10 +163,10 @@ def get_operation(store: DocumentStore, account_id: str, device_id: str, ref: st
 
 
 def pending_operation(store: DocumentStore, operation_id: str) -> tuple[GroupOperation, Group] | None:
-    op_doc = store.get("group_operations", operation_id)
+    op_doc = GroupOperations(store).doc(operation_id)
     if op_doc is None or op_doc["status"] != OperationStatus.pending.value:
         return None  # done already: a repeated task
-    group_doc = store.get("groups", op_doc["group_id"])
+    group_doc = Groups(store).doc(op_doc["group_id"])
     op = GroupOperation.model_validate(op_doc)
     if group_doc is None:
         return None
@@ -187,12 +186,12 @@ def complete_operation(store: DocumentStore, bus: EventBus, clock: Clock, op: Gr
                        state: dict | None, participants: list[dict] = ()) -> GroupOperation | None:
     now = clock.now()
     if state is not None:
-        store.update("groups", op.group_id, _state(state, now))
+        groups = Groups(store)
+        groups.update(op.group_id, _state(state, now))
         # A sync that ran while WhatsApp made the group may have mirrored it already.
-        for twin in store.query("groups", [("device_id", "==", op.device_id),
-                                           ("wa_id", "==", state["wa_id"])]):
+        for twin in groups.by_wa_id(op.device_id, state["wa_id"]):
             if twin["id"] != op.group_id:
-                store.delete("groups", twin["id"])
+                groups.delete(twin["id"])
     results = [ParticipantResult.model_validate(p).model_dump(mode="json") for p in participants]
     return _finish(store, bus, clock, op, {"status": OperationStatus.succeeded.value,
                                            "participants": results, "completed_at": now})
@@ -202,8 +201,8 @@ def fail_operation(store: DocumentStore, bus: EventBus, clock: Clock, op: GroupO
                    reason: GroupFailure) -> GroupOperation | None:
     now = clock.now()
     if op.kind == GroupOperationKind.create:
-        store.update("groups", op.group_id, {"status": GroupStatus.failed.value,
-                                             "failure_reason": reason.value, "updated_at": now})
+        Groups(store).update(op.group_id, {"status": GroupStatus.failed.value,
+                                           "failure_reason": reason.value, "updated_at": now})
     return _finish(store, bus, clock, op, {"status": OperationStatus.failed.value,
                                            "failure_reason": reason.value, "completed_at": now})
 
@@ -211,12 +210,12 @@ def fail_operation(store: DocumentStore, bus: EventBus, clock: Clock, op: GroupO
 def _finish(store, bus, clock, op: GroupOperation, changes: dict) -> GroupOperation | None:
     """The operation's end and its group:update event, in one commit."""
     done = GroupOperation.model_validate(op.model_dump() | changes)
-    group_doc = store.get("groups", op.group_id)
+    group_doc = Groups(store).doc(op.group_id)
     event = event_log.new_event(
         bus, clock, EventName.group_update, op.account_id, op.device_id,
         {"operation": operation_data(done),
          "group": group_data(Group.model_validate(group_doc)) if group_doc else None})
-    if not event_log.commit(bus, store, [Write.update("group_operations", op.id, changes,
+    if not event_log.commit(bus, store, [Write.update(GroupOperations.name, op.id, changes,
                                                       when={"status": OperationStatus.pending.value})],
                             [event]):
         return None
@@ -225,25 +224,26 @@ def _finish(store, bus, clock, op: GroupOperation, changes: dict) -> GroupOperat
 
 def sync_groups(store: DocumentStore, clock: Clock, device_id: str, states: list[dict]) -> int:
     """Make the mirror match the groups the transport reports; returns how many it holds."""
-    device = store.get("devices", device_id)
+    device = Devices(store).doc(device_id)
     if device is None:
         return 0
     now = clock.now()
-    known = {d.get("wa_id"): d for d in store.query("groups", [("device_id", "==", device_id)])}
+    groups = Groups(store)
+    known = {d.get("wa_id"): d for d in groups.docs_of_device(device_id)}
     seen = set()
     for state in states:
         seen.add(state["wa_id"])
         existing = known.get(state["wa_id"])
         if existing is not None:
-            store.update("groups", existing["id"], _state(state, now))
+            groups.update(existing["id"], _state(state, now))
             continue
         group = Group(id=new_id("grp"), account_id=device["account_id"], device_id=device_id,
                       subject=state["subject"], created_at=now, updated_at=now)
-        store.put("groups", group.id, group.to_doc() | _state(state, now))
+        groups.put_doc(group.id, group.to_doc() | _state(state, now))
     for wa_id, doc in known.items():
         if wa_id is not None and wa_id not in seen:
-            store.delete("groups", doc["id"])  # the device left it or was removed
-    store.put("group_syncs", device_id, {"synced_at": now, "groups": len(states)})
+            groups.delete(doc["id"])  # the device left it or was removed
+    GroupSyncs(store).put_doc(device_id, {"synced_at": now, "groups": len(states)})
     return len(states)
 
 

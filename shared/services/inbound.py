@@ -22,6 +22,30 @@ def receive(deps: Deps, device_id: str, message: Inbound) -> None:
     device = deps.repos.devices.get(device_id)
     if device is None:
         return
+    if message.type == "poll_vote":  # a vote is the poll's, not a message of the chat
+        from shared.services import polls
+
+        content = message.content or {}
+        polls.record_vote(deps, device_id, poll_wa_id=content.get("poll_wa_id") or "",
+                          voter=message.sender, vote_wa_id=message.wa_id, at=message.at,
+                          option_hashes=list(content.get("option_hashes") or []),
+                          group=message.group)
+        return
+    if message.lid:  # an anonymous id: file it under the number when known (one chat)
+        from dataclasses import replace
+
+        from shared.services import lids
+
+        if message.sender and not lids.is_lid(message.sender):
+            lids.learn(deps.store, device_id, message.lid, message.sender)
+        else:
+            known = lids.phone_of(deps.store, device_id, message.lid)
+            message = replace(message, sender=known or message.lid)
+    if message.type in ("edit", "revoke"):  # a change to a message filed before
+        from shared.services import message_changes
+
+        message_changes.receive(deps, device_id, message)
+        return
     key = f"{device_id}:{message.wa_id}"
     record = {"id": "msg_" + hashlib.sha256(key.encode()).hexdigest()[:20],
               "wa_id": message.wa_id, "device_id": device_id,
@@ -33,6 +57,8 @@ def receive(deps: Deps, device_id: str, message: Inbound) -> None:
         record["group"] = record["chat"] = message.group
     if message.push_name:
         record["push_name"] = message.push_name
+    if message.lid:
+        record["lid"] = message.lid
     if message.type == "reaction":  # filed in its chat, announced as a reaction
         name, data = EventName.message_reaction, reaction_data(deps, device_id, record)
     else:

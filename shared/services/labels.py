@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from shared.clock import Clock
-from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.errors import Conflict, ValidationFailed
 from shared.ids import new_id
 from shared.inbox import MAX_LABELS_PER_ACCOUNT, MAX_LABELS_PER_ITEM, Label, LabelColor
 from shared.ports import DocumentStore
+from shared.repositories.chats import Chats
+from shared.repositories.contacts import Contacts
+from shared.repositories.labels import Labels
 
 
 def _same_name(store: DocumentStore, account_id: str, name: str, label_id: str | None = None):
-    for doc in store.query("labels", [("account_id", "==", account_id)]):
+    for doc in Labels(store).docs([("account_id", "==", account_id)]):
         if doc["name"].casefold() == name.casefold() and doc["id"] != label_id:
             raise Conflict(f"a label named {doc['name']!r} exists already ({doc['id']})",
                            code="label_exists", details={"label": doc["id"]})
@@ -18,27 +21,24 @@ def _same_name(store: DocumentStore, account_id: str, name: str, label_id: str |
 
 def create_label(store: DocumentStore, clock: Clock, account_id: str, *, name: str,
                  color: LabelColor = LabelColor.grey, description: str | None = None) -> Label:
-    existing = store.query("labels", [("account_id", "==", account_id)])
+    labels = Labels(store)
+    existing = labels.docs([("account_id", "==", account_id)])
     if len(existing) >= MAX_LABELS_PER_ACCOUNT:
         raise Conflict(f"an account has at most {MAX_LABELS_PER_ACCOUNT} labels; delete one first",
                        code="label_limit_reached")
     _same_name(store, account_id, name)
     label = Label(id=new_id("lbl"), account_id=account_id, name=name, color=color,
                   description=description, created_at=clock.now())
-    store.put("labels", label.id, label.to_doc())
+    labels.add(label)
     return label
 
 
 def get_label(store: DocumentStore, account_id: str, label_id: str) -> Label:
-    doc = store.get("labels", label_id)
-    if doc is None or doc["account_id"] != account_id:
-        raise NotFound(f"label {label_id} not found")
-    return Label.model_validate(doc)
+    return Labels(store).owned(account_id, label_id)
 
 
 def list_labels(store: DocumentStore, account_id: str) -> list[Label]:
-    docs = store.query("labels", [("account_id", "==", account_id)])
-    return sorted((Label.model_validate(d) for d in docs), key=lambda lbl: lbl.name.casefold())
+    return sorted(Labels(store).of_account(account_id), key=lambda lbl: lbl.name.casefold())
 
 
 def update_label(store: DocumentStore, account_id: str, label_id: str, changes: dict) -> Label:
@@ -53,32 +53,30 @@ def update_label(store: DocumentStore, account_id: str, label_id: str, changes: 
     if "description" in changes:
         updates["description"] = changes["description"]
     if updates:
-        store.update("labels", label_id, updates)
+        Labels(store).update(label_id, updates)
     return get_label(store, account_id, label_id)
 
 
 def delete_label(store: DocumentStore, account_id: str, label_id: str) -> int:
     """Delete a label and take it off every chat and contact; returns how many it was on."""
     get_label(store, account_id, label_id)
-    store.delete("labels", label_id)
+    Labels(store).delete(label_id)
     untagged = 0
-    for collection in ("chats", "contacts"):
-        for doc in store.query(collection, [("account_id", "==", account_id),
-                                            ("labels", "array_contains", label_id)]):
-            store.update(collection, doc["id"],
-                         {"labels": [lbl for lbl in doc["labels"] if lbl != label_id]})
+    for tagged in (Chats(store), Contacts(store)):
+        for doc in tagged.with_label(account_id, label_id):
+            tagged.update(doc["id"], {"labels": [lbl for lbl in doc["labels"] if lbl != label_id]})
             untagged += 1
     return untagged
 
 
 def check_labels(store: DocumentStore, account_id: str, label_ids: list[str]) -> list[str]:
     """The label ids, de-duplicated, once each is known to be one of the account's."""
-    unique = list(dict.fromkeys(label_ids))
+    unique, labels = list(dict.fromkeys(label_ids)), Labels(store)
     if len(unique) > MAX_LABELS_PER_ITEM:
         raise ValidationFailed(f"labels: at most {MAX_LABELS_PER_ITEM} labels an item",
                                details={"field": "labels"}, code="too_many_labels")
     unknown = [label_id for label_id in unique
-               if (doc := store.get("labels", label_id)) is None or doc["account_id"] != account_id]
+               if (doc := labels.doc(label_id)) is None or doc["account_id"] != account_id]
     if unknown:
         raise ValidationFailed(f"labels: no label {', '.join(unknown)} in this account; create "
                                "labels with POST /v1/labels", details={"field": "labels",

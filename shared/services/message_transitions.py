@@ -30,7 +30,7 @@ def claim(deps: Deps, message_id: str, shard: str, *, current: Message | None = 
         return None
     # Never while the device's queue is paused (shared.services.device_queue): the same
     # atomic step checks it, so a pause the runner has not heard of yet still holds.
-    guard = Guard("devices", device_id, {"queue_paused_at": None})
+    guard = deps.repos.devices.guard(device_id, {"queue_paused_at": None})
     if fence is not None:
         fenced = fence(device_id)
         if fenced is None:

@@ -34,7 +34,7 @@ from shared.content import (
     summary,
 )
 from shared.deps import Deps
-from shared.domain import Device, Message, MessageStatus, Priority
+from shared.domain import STATUS_BROADCAST, Device, Message, MessageStatus, Priority
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.ids import new_id, wa_message_id
 from shared.ports import (
@@ -112,7 +112,9 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
                  content: Draft | None = None, quote: str | None = None,
                  device_id: str | None = None, priority: Priority = Priority.normal,
                  reference: str | None = None, deliver_at: datetime | None = None,
-                 expires_at: datetime | None = None, idempotency_key: str | None = None,
+                 expires_at: datetime | None = None, typing: int | None = None,
+                 forwarded: bool = False, status_post: bool = False,
+                 background: str | None = None, idempotency_key: str | None = None,
                  rng: random.Random | None = None) -> tuple[Message, bool]:
     """Queue a message; returns it and whether it was created now (False: an earlier
     request with the same Idempotency-Key created it). `text` is short for Text content."""
@@ -121,12 +123,17 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
             raise ValidationFailed("nothing to send: give a text or other content",
                                    code="content_required")
         content = Text(text=text)
-    if (phone is None) == (group is None):
+    if status_post:
+        if phone is not None or group is not None:
+            raise ValidationFailed("a status goes to the device's contacts, not to a phone or "
+                                   "group", details={"field": "phone"}, code="status_has_no_target")
+    elif (phone is None) == (group is None):
         raise ValidationFailed("give exactly one of phone (E.164) or group (a group id)",
                                details={"field": "phone"}, code="target_required")
     if deliver_at is not None:
         deliver_at = deliver_at.astimezone(UTC)
     clock, store = deps.clock, deps.store
+    lid = phone if phone and phone.endswith("@lid") else None
     if expires_at is not None:
         expires_at = expires_at.astimezone(UTC)
         if expires_at <= max(clock.now(), deliver_at or clock.now()):
@@ -137,7 +144,11 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
     fingerprint = _fingerprint({"phone": phone, "group": group, "content": content,
                                 "quote": quote, "device": device_id, "priority": priority,
                                 "reference": reference, "deliver_at": deliver_at}
-                               | ({"expires_at": expires_at} if expires_at else {}))
+                               | ({"expires_at": expires_at} if expires_at else {})
+                               | ({"typing": typing} if typing is not None else {})
+                               | ({"forwarded": True} if forwarded else {})
+                               | ({"status_post": True, "background": background}
+                                  if status_post else {}))
     message_id = new_id("msg")
     idem_id = None
     if idempotency_key:
@@ -149,8 +160,17 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
     try:
         device = resolve_device(deps, account_id, device_id)
         subscriptions.ensure_can_send(device, clock.now())  # 402 after the trial or dunning ends
-        to = group or phone or ""
+        if lid is not None:  # to the number's chat when the device knows it
+            from shared.services import lids
+
+            phone = lids.phone_of(store, device.id, lid) or lid
+        to = STATUS_BROADCAST if status_post else (group or phone or "")
         ready = _complete(deps, device, to, content, priority, deliver_at)
+        if status_post and not (isinstance(ready, Text) or (
+                isinstance(ready, Media) and ready.type in ("image", "video"))):
+            raise ValidationFailed(f"media: a {ready.type} cannot be a status; post a text, "
+                                   "an image or a video", details={"field": "media"},
+                                   code="unsupported_status_media")
         quoted = _ref(deps, device, to, quote, "quote") if quote else None
         if quoted is not None and isinstance(ready, Reaction):
             raise ValidationFailed("quote: a reaction cannot quote a message",
@@ -162,8 +182,10 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
                           type=MessageType(ready.type), phone=phone, group=group,
                           message=summary(ready), content=ready, quote=quoted,
                           priority=priority, reference=reference, deliver_at=deliver_at,
-                          expires_at=expires_at, created_at=clock.now(), quota_period=reservation.period,
-                          quota_shard=reservation.shard)
+                          expires_at=expires_at, typing=typing, forwarded=forwarded,
+                          status_post=status_post, background=background, lid=lid,
+                          created_at=clock.now(),
+                          quota_period=reservation.period, quota_shard=reservation.shard)
         message.wa_id = wa_message_id(message.id)
         # The message and its message:out:new are one commit (the event log): a retry
         # with the same Idempotency-Key finds both, and a slow bus delays the answer by
@@ -395,3 +417,55 @@ def cancel_message(deps: Deps, account_id: str, message_id: str) -> Message:
                        "message that is not being sent can be cancelled", code="not_cancellable")
     quotas.release(deps.store, message.device_id, message.quota_period, message.quota_shard)
     return cancelled
+
+
+# --- forwarding -----------------------------------------------------------------------
+
+FORWARDABLE_INBOUND = ("text", "location", "contacts")
+
+
+def forward(deps: Deps, account_id: str, message_id: str, *, phone: str | None = None,
+            group: str | None = None, device_id: str | None = None,
+            priority: Priority = Priority.normal, reference: str | None = None,
+            idempotency_key: str | None = None) -> tuple[Message, bool]:
+    """Send a message again, to another phone or group, shown as forwarded: one this
+    account sent (any content but a reaction or a poll), or one received (text, location
+    or contacts). From the original's device unless `device_id` says otherwise."""
+    from shared.content import ContactCard, Contacts, Location, Poll
+    from shared.services.chats import inbound_entry
+
+    doc = deps.repos.messages.doc(message_id)
+    if doc is not None and doc.get("account_id") == account_id:
+        original = deps.repos.messages.load(doc)
+        if isinstance(original.content, Reaction | Poll):
+            raise Conflict(f"message {message_id} is a {original.type.value}: reactions and "
+                           "polls cannot be forwarded", code="not_forwardable")
+        content, source_device = original.content, original.device_id
+    else:
+        entry = inbound_entry(deps.store, account_id, message_id)
+        if entry is None:
+            raise NotFound(f"message {message_id} not found")
+        kind, fields = entry.get("type"), entry.get("content") or {}
+        if kind not in FORWARDABLE_INBOUND:
+            raise Conflict(f"message {message_id} is a received {kind} message: of received "
+                           f"messages, {', '.join(FORWARDABLE_INBOUND)} can be forwarded",
+                           code="not_forwardable")
+        try:
+            if kind == "text":
+                content = Text(text=entry.get("message") or fields.get("text") or " ")
+            elif kind == "location":
+                content = Location(**{k: fields.get(k) for k in (
+                    "latitude", "longitude", "name", "address", "url")
+                    if fields.get(k) is not None})
+            else:
+                content = Contacts(contacts=[ContactCard(name=c.get("name") or "Contact",
+                                                         phone=c.get("phone"))
+                                             for c in fields.get("contacts") or []
+                                             if c.get("phone")])
+        except ValueError as exc:  # pydantic's ValidationError: what arrived does not fit
+            raise Conflict(f"message {message_id} cannot be forwarded: {exc}",
+                           code="not_forwardable") from None
+        source_device = entry["device_id"]
+    return send_message(deps, account_id, phone=phone, group=group, content=content,
+                        device_id=device_id or source_device, priority=priority,
+                        reference=reference, forwarded=True, idempotency_key=idempotency_key)

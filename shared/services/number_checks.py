@@ -10,12 +10,11 @@ from shared.domain import Device, DeviceStatus, Transport
 from shared.errors import Conflict, QuotaExceeded
 from shared.plans import DEFAULT_PLAN, PLANS
 from shared.ports import DocumentStore
+from shared.repositories.usage import NumberCheckCache, NumberCheckUsage
 from shared.services import quotas
 from shared.services.devices import get_device, require_connected
 
-CHECKS_CACHE = "number_checks_cache"
-CHECKS_USAGE = "number_checks_usage"
-NUMBER_CHECKS = "number_checks_per_month"  # its limit notice (quotas.NOTICES)
+NUMBER_CHECKS = "number_checks_per_month"  # its limit notice (quotas.notify_limit)
 CACHE_FOR = timedelta(days=1)
 
 
@@ -47,9 +46,10 @@ def check_numbers(deps: Deps, account_id: str, numbers: list[str],
     now = clock.now()
     answers: dict[str, tuple[bool, bool]] = {}
     missing = []
+    cache = NumberCheckCache(store)
     scope = account_id if device.transport != Transport.sandbox else f"{account_id}:sandbox"
     for phone in numbers:
-        cached = store.get(CHECKS_CACHE, f"{scope}:{phone}")
+        cached = cache.doc(f"{scope}:{phone}")
         if cached and cached["checked_at"] > now - CACHE_FOR:
             answers[phone] = (cached["exists"], True)
         else:
@@ -63,8 +63,8 @@ def check_numbers(deps: Deps, account_id: str, numbers: list[str],
         for phone in missing:
             exists = bool(found.get(phone))
             answers[phone] = (exists, False)
-            store.put(CHECKS_CACHE, f"{scope}:{phone}",
-                      {"exists": exists, "checked_at": now, "account_id": account_id})
+            cache.put_doc(f"{scope}:{phone}",
+                          {"exists": exists, "checked_at": now, "account_id": account_id})
     return {"device": device.id,
             "data": [{"phone": p, "exists": answers[p][0], "cached": answers[p][1]}
                      for p in numbers],
@@ -95,10 +95,10 @@ def _checking_device(deps: Deps, account_id: str, device_id: str | None) -> Devi
 def _reserve(store: DocumentStore, key: str, amount: int, limit: int) -> int:
     """Add `amount` checks to the month's count (one atomic increment), within the limit
     when adding; the new count. A negative `amount` gives checks back."""
-    new = store.increment(CHECKS_USAGE, key, "count", amount,
-                          maximum=limit if amount > 0 else None)
+    usage = NumberCheckUsage(store)
+    new = usage.increment(key, "count", amount, maximum=limit if amount > 0 else None)
     if new is None:
-        used = int((store.get(CHECKS_USAGE, key) or {}).get("count") or 0)
+        used = int((usage.doc(key) or {}).get("count") or 0)
         raise _exhausted(used, amount, limit)
     return max(0, new)
 

@@ -62,9 +62,20 @@ def send_queued(deps: Deps, sender: MessageSender, message_id: str, shard: str, 
                 daily_caps.give_back(deps.store, message.device_id, now)
             transitions.fail(deps, message, FailureReason.media_unavailable)
             return SendOutcome.done
+    seconds = message.typing if message.typing is not None else (
+        device.settings.typing_seconds if device is not None else 0)
+    if seconds and hasattr(sender, "typing") and not message.status_post:
+        sender.typing(message.device_id, message.to, seconds)  # type: ignore[attr-defined]
+    context: dict = {}
+    if message.quote is not None:
+        context["quote"] = message.quote.model_dump(mode="json")
+    if message.forwarded:
+        context["forwarded"] = True
+    if message.status_post:
+        context["background"] = message.background
     try:
         result = sender.send(message.device_id, message.wa_id or message.id, message.to,
-                             message.content, media)
+                             message.content, media, **context)
     except Exception:
         # A transport that raises is a transient failure like any other: the same retry
         # cap, and the claim given back between attempts.
@@ -73,8 +84,11 @@ def send_queued(deps: Deps, sender: MessageSender, message_id: str, shard: str, 
     if on_result is not None:
         on_result(result)
     if result.ok:
+        if device is not None and device.settings.read_on_reply and hasattr(sender, "mark_read"):
+            _read_on_reply(deps, sender, message)  # before filing ours resets the count
         transitions.mark_sent(deps, message.id, current=message)
-        chats.record_outbound(deps.store, deps.clock, message)
+        if not message.status_post:  # a status is no chat's message
+            chats.record_outbound(deps.store, deps.clock, message)
         return SendOutcome.done
     reason = result.reason or FailureReason.transport_error
     if result.retryable and attempt < MAX_SEND_ATTEMPTS:
@@ -102,3 +116,17 @@ def record_receipt(deps: Deps, wa_id: str, receipt: Receipt) -> None:
         transitions.mark_delivered(deps, message.id, current=message)
     else:
         transitions.mark_read(deps, message.id, current=message)
+
+
+def _read_on_reply(deps: Deps, sender, message: Message) -> None:
+    """The device answers a chat: its unread messages get their read receipts."""
+    from shared.services.chat_read import unread_receipts
+
+    chat = deps.repos.chats.of(message.device_id, message.to)
+    receipts = unread_receipts(deps.store, chat) if chat is not None else []
+    if not receipts:
+        return
+    try:
+        sender.mark_read(message.device_id, message.to, receipts)
+    except Exception:  # a courtesy: the reply has gone out regardless
+        log.warning("device %s: could not mark %s read", message.device_id, message.to)

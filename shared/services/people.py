@@ -23,8 +23,10 @@ from shared.ids import new_id
 from shared.inbox import Agent
 from shared.person_tokens import PersonClaims
 from shared.ports import DocumentStore, Mailer
+from shared.repositories.accounts import Accounts
+from shared.repositories.people import People
 
-PEOPLE = "people"
+PEOPLE = People.name
 
 
 class PersonRole(StrEnum):
@@ -42,7 +44,7 @@ class Person:
 
 
 def get_person(store: DocumentStore, uid: str) -> Person | None:
-    doc = store.get(PEOPLE, uid)
+    doc = People(store).doc(uid)
     if doc is None:
         return None
     return Person(uid=uid, account_id=doc["account_id"], role=PersonRole(doc["role"]),
@@ -110,14 +112,15 @@ def sign_up(store: DocumentStore, clock: Clock, claims: PersonClaims, account_na
         raise Forbidden("sign up with an email and a password", code="email_required")
     account = Account(id=new_id("acc"), name=account_name, email=claims.email,
                       created_at=clock.now())
-    store.put("accounts", account.id, account.to_doc())  # no API key: the owner makes one
+    Accounts(store).add(account)  # no API key: the owner makes one
     return _put_owner(store, clock, claims.uid, account.id, claims.email)
 
 
 def _put_owner(store: DocumentStore, clock: Clock, uid: str, account_id: str,
                email: str | None) -> Person:
-    store.put(PEOPLE, uid, {"id": uid, "account_id": account_id, "role": PersonRole.owner.value,
-                            "email": email, "agent_id": None, "created_at": clock.now()})
+    People(store).put_doc(uid, {"id": uid, "account_id": account_id,
+                                "role": PersonRole.owner.value, "email": email,
+                                "agent_id": None, "created_at": clock.now()})
     return Person(uid=uid, account_id=account_id, role=PersonRole.owner, email=email)
 
 
@@ -129,7 +132,7 @@ def ensure_owner(store: DocumentStore, clock: Clock, identity: Identity, account
     user = identity.find_by_email(email)
     if user is not None:
         identity.delete_user(user.uid)  # the password may have changed: start afresh
-        store.delete(PEOPLE, user.uid)
+        People(store).delete(user.uid)
     user = identity.create_user(email, password=password, email_verified=True)
     return _put_owner(store, clock, user.uid, account_id, email)
 
@@ -144,9 +147,9 @@ def invite_agent(store: DocumentStore, clock: Clock, identity: Identity, mailer:
         if user is None or get_person(store, user.uid) is not None:
             raise Conflict(f"{agent.email} signs in to a Utio account already; invite another "
                            "email", code="person_exists") from None
-    store.put(PEOPLE, user.uid, {"id": user.uid, "account_id": agent.account_id,
-                                 "role": PersonRole.agent.value, "email": agent.email,
-                                 "agent_id": agent.id, "created_at": clock.now()})
+    People(store).put_doc(user.uid, {"id": user.uid, "account_id": agent.account_id,
+                                     "role": PersonRole.agent.value, "email": agent.email,
+                                     "agent_id": agent.id, "created_at": clock.now()})
     link = password_link(public_url, identity.password_setup_code(agent.email), invite=True)
     if mailer is not None:
         mailer.send(agent.email, f"You are invited to {account_name} on Utio",
@@ -162,7 +165,8 @@ def password_link(public_url: str, code: str, *, invite: bool = False) -> str:
 
 def remove_agent(store: DocumentStore, identity: Identity | None, agent_id: str) -> None:
     """The person and identity of a deleted agent: their tokens stop working at once."""
-    for doc in store.query(PEOPLE, [("agent_id", "==", agent_id)]):
-        store.delete(PEOPLE, doc["id"])
+    people = People(store)
+    for doc in people.of_agent(agent_id):
+        people.delete(doc["id"])
         if identity is not None:
             identity.delete_user(doc["id"])

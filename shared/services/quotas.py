@@ -32,12 +32,13 @@ from shared.domain import Device
 from shared.errors import PayloadTooLarge, QuotaExceeded
 from shared.plans import MB, Plan, get_plan
 from shared.ports import DocumentStore, Mailer
+from shared.repositories.usage import LimitNotices, UsageCounters
+from shared.services.owner_mail import mail_owner
 
 log = logging.getLogger(__name__)
 
 SHARDS = 32
-COUNTERS = "usage_counters"
-NOTICES = "limit_notices"
+COUNTERS = UsageCounters.name
 MESSAGES = "messages_per_month"
 
 
@@ -79,9 +80,10 @@ def reserve(store: DocumentStore, device: Device, now: datetime,
         cap = share(limit, shard)
         if cap == 0:
             continue
-        if store.increment(COUNTERS, _shard_id(device.id, period, shard), "count", 1,
-                           maximum=cap, extra={"device_id": device.id, "period": period,
-                                               "metric": MESSAGES, "shard": shard}) is not None:
+        if UsageCounters(store).increment(
+                _shard_id(device.id, period, shard), "count", 1, maximum=cap,
+                extra={"device_id": device.id, "period": period, "metric": MESSAGES,
+                       "shard": shard}) is not None:
             return Reservation(period, shard)
     return None
 
@@ -89,12 +91,11 @@ def reserve(store: DocumentStore, device: Device, now: datetime,
 def release(store: DocumentStore, device_id: str, period: str | None, shard: int | None) -> None:
     if period is None or shard is None:
         return
-    store.increment(COUNTERS, _shard_id(device_id, period, shard), "count", -1)
+    UsageCounters(store).increment(_shard_id(device_id, period, shard), "count", -1)
 
 
 def used(store: DocumentStore, device_id: str, period: str) -> int:
-    docs = store.query(COUNTERS, [("device_id", "==", device_id), ("period", "==", period),
-                                  ("metric", "==", MESSAGES)])
+    docs = UsageCounters(store).of_period(device_id, period, MESSAGES)
     return sum(max(0, d.get("count", 0)) for d in docs)
 
 
@@ -168,17 +169,15 @@ def notify_once(store: DocumentStore, mailer: Mailer | None, clock: Clock, accou
                 device_id: str | None, limit: str, period: str, *, subject: str,
                 body: str) -> bool:
     notice_id = f"{device_id or account_id}:{limit}:{period}"
-    if not store.create(NOTICES, notice_id, {"device_id": device_id, "account_id": account_id,
-                                              "limit": limit, "period": period,
-                                              "created_at": clock.now()}):
+    notices = LimitNotices(store)
+    if not notices.create_doc(notice_id, {"device_id": device_id, "account_id": account_id,
+                                          "limit": limit, "period": period,
+                                          "created_at": clock.now()}):
         return False
-    account = store.get("accounts", account_id) or {}
-    if mailer is None or not account.get("email"):
-        return True
     try:
-        mailer.send(account["email"], subject, body)
+        mail_owner(store, mailer, account_id, subject, body)
     except Exception:  # the refusal stands; the next refusal tries the mail again
         log.exception("could not send the limit notice %s", notice_id)
-        store.delete(NOTICES, notice_id)
+        notices.delete(notice_id)
         return False
     return True

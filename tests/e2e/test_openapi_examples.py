@@ -166,11 +166,22 @@ def run(s: Scenario, standin: StripeStandIn, stack, receiver: Receiver, auth_hos
     s.call("numbers_exist")
     message = s.call("send_message")["id"]
     s.call("get_message", {"message_id": message})
+    wait_until(lambda: s.raw("GET", f"/v1/messages/{message}").json()["status"] != "queued",
+               30, "the message to be sent")
+    s.call("edit_message", {"message_id": message})
+    s.call("forward_message", {"message_id": message})
+    s.call("revoke_message", {"message_id": message})
     s.call("list_messages")
     in_a_week = (datetime.now(UTC) + timedelta(days=7)).isoformat()
     later = s.raw("POST", "/v1/messages", {"phone": "+447911123456", "message": "later",
                                            "deliver_at": in_a_week}).json()["id"]
     s.call("cancel_message", {"message_id": later})
+    poll = s.raw("POST", "/v1/messages", {"phone": "+447911123456", "poll": {
+        "question": "Which day?", "options": ["Monday", "Tuesday"]}}).json()["id"]
+    wait_until(lambda: s.raw("GET", f"/v1/messages/{poll}").json()["status"] != "queued", 30,
+               "the poll to be sent")
+    s.call("sandbox_poll_vote", dev, body={"message": poll, "phone": "+447911123457",
+                                           "options": ["Tuesday"]})
     file_id = s.call("upload_file")["id"]
     s.call("get_file", {"file_id": file_id})
 
@@ -188,6 +199,7 @@ def run(s: Scenario, standin: StripeStandIn, stack, receiver: Receiver, auth_hos
     s.call("list_chats", dev)
     s.call("get_chat", in_chat)
     s.call("update_chat", in_chat)
+    s.call("read_chat", in_chat)
     s.call("list_chat_messages", in_chat)
     s.call("send_to_chat", in_chat)
     s.call("chat_link", dev | {"phone": chat})
@@ -230,6 +242,7 @@ def run(s: Scenario, standin: StripeStandIn, stack, receiver: Receiver, auth_hos
     s.call("get_queue", dev)
     s.call("resume_queue", dev)
     s.call("clear_queue", dev)
+    s.call("post_status", dev)
     s.call("inbound_media", dev | {"name": "nothing.jpg"})
 
     # The example device: read, change, link, bill and delete it.
@@ -282,6 +295,7 @@ def run(s: Scenario, standin: StripeStandIn, stack, receiver: Receiver, auth_hos
         check(schema, body)
         seen.add(body["event"])
     assert {"message:out:new", "message:out:sent", "message:in:new", "device:status",
+            "message:poll:vote", "device:queue:paused", "message:out:edited",
             "chat:update", "contact:update", "group:update", "webhook:test"} <= seen, seen
 
     page = s.call("list_events")

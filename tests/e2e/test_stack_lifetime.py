@@ -21,17 +21,27 @@ def _gone(project: str) -> bool:
     return not processes_of(project)
 
 
+def _own_emulators(kind: str) -> tuple[str, dict]:
+    """A project and the settings of a stack that runs its own emulators (no
+    FIRESTORE_EMULATOR_HOST), with fixed keys so that a second start opens the same data."""
+    project = f"e2e-{kind}-" + uuid.uuid4().hex[:6]
+    return project, {"UTIO_DEV_API_KEY": "utio_e2e_" + uuid.uuid4().hex,
+                     "UTIO_ADMIN_KEY": "adm_e2e_" + uuid.uuid4().hex,
+                     "FIRESTORE_EMULATOR_HOST": None, "PUBSUB_EMULATOR_HOST": None}
+
+
+def _kept_device(stack) -> dict:
+    return requests.post(f"{stack.api}/devices", json={"alias": "kept"}, timeout=10,
+                         headers={"Authorization": f"Bearer {stack.key}"}).json()
+
+
 def test_closing_the_terminal_stops_everything_and_keeps_the_data(tmp_path):
     """The stack's own emulators (no FIRESTORE_EMULATOR_HOST): their data is what must
     survive the hang-up."""
-    project = "e2e-hup-" + uuid.uuid4().hex[:6]
-    keys = {"UTIO_DEV_API_KEY": "utio_e2e_" + uuid.uuid4().hex,
-            "UTIO_ADMIN_KEY": "adm_e2e_" + uuid.uuid4().hex,
-            "FIRESTORE_EMULATOR_HOST": None, "PUBSUB_EMULATOR_HOST": None}
+    project, keys = _own_emulators("hup")
     with running_stack(tmp_path, keys, project=project) as stack:
         headers = {"Authorization": f"Bearer {stack.key}"}
-        device = requests.post(f"{stack.api}/devices", json={"alias": "kept"}, headers=headers,
-                               timeout=10).json()
+        device = _kept_device(stack)
         wait_until(lambda: requests.get(f"{stack.api}/devices/{device['id']}", headers=headers,
                                         timeout=5).json()["status"] == "connected", 30, "link", interval=0.1)
         sent = requests.post(f"{stack.api}/messages", headers=headers, timeout=10, json={
@@ -64,14 +74,9 @@ def test_killing_the_supervisor_outright_leaves_no_process(emulators, tmp_path):
 
 
 def test_killing_the_supervisor_of_its_own_emulators_saves_their_data(tmp_path):
-    project = "e2e-kill9-" + uuid.uuid4().hex[:6]
-    keys = {"UTIO_DEV_API_KEY": "utio_e2e_" + uuid.uuid4().hex,
-            "UTIO_ADMIN_KEY": "adm_e2e_" + uuid.uuid4().hex,
-            "FIRESTORE_EMULATOR_HOST": None, "PUBSUB_EMULATOR_HOST": None}
+    project, keys = _own_emulators("kill9")
     with running_stack(tmp_path, keys, project=project) as stack:
-        headers = {"Authorization": f"Bearer {stack.key}"}
-        device = requests.post(f"{stack.api}/devices", json={"alias": "kept"}, headers=headers,
-                               timeout=10).json()
+        device = _kept_device(stack)
         stack.process.kill()
         stack.process.wait(timeout=10)
         wait_until(lambda: _gone(project), 60, "every process of the stack to end", interval=0.1)

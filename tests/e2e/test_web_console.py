@@ -204,11 +204,11 @@ def test_create_a_sandbox_device_and_see_it_connected(console):
 
 def test_an_idle_console_follows_the_event_log_instead_of_polling(console):
     create_device(console, "Quiet").get_by_text("connected", exact=True).wait_for(timeout=LIVE)
-    console.wait_for_timeout(1500)  # the loads after the page opened have settled
+    console.wait_for_timeout(1000)  # the loads after the page opened have settled
     asked: list[str] = []
     console.on("request", lambda r: asked.append(urlsplit(r.url).path)
                if "/v1/" in r.url else None)
-    console.wait_for_timeout(3000)
+    console.wait_for_timeout(2500)  # a screen polling every second would have asked twice
     # one long poll (25 s) at most, and nothing polled
     assert set(asked) <= {"/v1/events"} and len(asked) <= 1, asked
 
@@ -485,7 +485,7 @@ def test_send_media_location_and_a_scheduled_message_that_moves_live(console):
     for name in ("Latitude", "Longitude", "Place name"):
         console.get_by_label(name).fill("")
     console.get_by_label("Message").fill("Later")
-    later = console.evaluate("""() => { const d = new Date(Date.now() + 8000);
+    later = console.evaluate("""() => { const d = new Date(Date.now() + 6000);
       const p = (n) => String(n).padStart(2, '0');
       return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:` +
              `${p(d.getMinutes())}:${p(d.getSeconds())}`; }""")
@@ -495,7 +495,7 @@ def test_send_media_location_and_a_scheduled_message_that_moves_live(console):
     console.get_by_text("Text message to +447911123456").wait_for()
     console.get_by_text(re.compile(r"^Queued .*, for ")).wait_for()
     console.get_by_role("status").get_by_text(re.compile(r"^(delivered|read)$")).wait_for(
-        timeout=LIVE + 8000)
+        timeout=LIVE + 6000)
     seen = message_statuses(console)
     assert "queued" in seen, seen  # before it: the last message's status
     seen = seen[seen.index("queued"):]

@@ -56,6 +56,10 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ANSWERS_ONLY = {
     "shared/services/linking/scan.py": "pairing_code() answers with the device_links "
                                           "document's expires_at (linking.py writes it)",
+    # A message's expires_at is its deadline for being sent (it then fails `expired`), not
+    # the document's retention: the message stays, so no TTL policy may delete it.
+    "shared/services/messages.py": "a message's send deadline, not a TTL",
+    "shared/events.py": "the example body of a message event (its send deadline)",
 }
 
 
@@ -238,9 +242,9 @@ class RecordingStore(MemoryStore):
         self._note(collection, data)
         return super().put(collection, doc_id, data)
 
-    def update(self, collection, doc_id, changes, *, when=None):
+    def update(self, collection, doc_id, changes, *, when=None, guard=None):
         self._note(collection, changes)
-        return super().update(collection, doc_id, changes, when=when)
+        return super().update(collection, doc_id, changes, when=when, guard=guard)
 
     def commit(self, writes, *, guard=None):
         for w in writes:

@@ -3,8 +3,6 @@ transaction are Firestore's own: racing takeovers, fenced claims, takeover after
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from device_runner.leases import Leases
@@ -24,7 +22,7 @@ from tests.fakes import (
     status_of,
     wait_until,
 )
-from tests.shards import Cluster, Monotonic
+from tests.shards import Cluster, Monotonic, race_to_claim
 
 pytestmark = pytest.mark.emulator
 
@@ -64,19 +62,7 @@ def test_racing_runners_on_firestore_one_takes_the_device(c):
                      lease_seconds=9, monotonic=mono) for i in range(5)]
     for racer in racers:
         assert racer.acquire()
-    barrier = threading.Barrier(len(racers))
-    won = []
-
-    def race(racer):
-        barrier.wait()
-        if racer.claim(device.id) is not None:
-            won.append(racer.shard)
-
-    threads = [threading.Thread(target=race, args=(r,)) for r in racers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    won = race_to_claim(racers, device.id)
     assert len(won) == 1
     assert c.store.get("devices", device.id)["shard"] == won[0]
 

@@ -82,7 +82,7 @@ def test_unknown_route_is_404_in_the_error_shape(api):
 
 @pytest.mark.parametrize("method,path", [
     ("PUT", "/v1/messages"),
-    ("PATCH", "/v1/messages/msg_1"),
+    ("PUT", "/v1/messages/msg_1"),
     ("DELETE", "/v1/devices"),
     ("POST", "/v1/health"),
     ("PUT", "/v1/webhooks/wh_1"),

@@ -99,12 +99,18 @@ def test_a_first_acquire_the_store_answers_late_counts_the_lease_from_the_answer
     assert mine.valid()
 
 
-def test_a_status_reported_while_the_lease_is_late_is_recorded_after_the_renewal(
-        container, acc, cluster):
-    c = container
+def _resumed(c, acc, cluster):
+    """Runner A of the cluster, holding a new sandbox device it has resumed (not linked)."""
     a = cluster.add("runner-a")
     device = seed_device(c, acc)
     a.runner.resume([device.id])
+    return a, device
+
+
+def test_a_status_reported_while_the_lease_is_late_is_recorded_after_the_renewal(
+        container, acc, cluster):
+    c = container
+    a, device = _resumed(c, acc, cluster)
     cluster.mono.advance(cluster.lease)  # late: the store is slow
     a.link_all()  # the sandbox links the device meanwhile
     assert c.store.get("devices", device.id)["status"] != "connected"
@@ -129,9 +135,7 @@ def test_a_renewal_the_store_refuses_loses_the_lease(container, slow):
 def test_a_send_while_the_lease_is_late_waits_for_the_renewal_and_is_not_dropped(
         container, acc, cluster):
     c = container
-    a = cluster.add("runner-a")
-    device = seed_device(c, acc)
-    a.runner.resume([device.id])
+    a, device = _resumed(c, acc, cluster)
     a.link_all()
     wait_until(lambda: a.runner.sessions[device.id].connected)
     cluster.mono.advance(cluster.lease)  # the renewal is overdue: the store is paused
@@ -167,9 +171,7 @@ def test_a_message_task_that_finds_no_session_while_the_lease_is_late_is_retried
 
 def test_a_runner_that_lost_its_lease_stops_sending_at_once(container, acc, cluster):
     c = container
-    a = cluster.add("runner-a")
-    device = seed_device(c, acc)
-    a.runner.resume([device.id])
+    a, device = _resumed(c, acc, cluster)
     a.link_all()
     a.runner.sessions[device.id].set_connected(False)  # holds the message in its queue
     message = queue_message(c, acc, device.id)
@@ -267,9 +269,7 @@ def test_a_device_that_cannot_be_resumed_is_logged_and_left_for_another_shard(
 def test_drop_all_forgets_every_device_and_the_keeper_resumes_them_when_the_store_answers(
         container, acc, cluster, monkeypatch):
     c = container
-    a = cluster.add("runner-a")
-    device = seed_device(c, acc)
-    a.runner.resume([device.id])
+    a, device = _resumed(c, acc, cluster)
     a.runner.on_status(device.id, DeviceStatus.disconnected)
     renew = a.leases.renew
 
@@ -308,9 +308,7 @@ def test_the_sweep_wakes_a_device_of_its_shard_that_has_no_session(container, ac
 
 def test_the_sweep_queues_again_a_message_its_session_forgot(container, acc, cluster):
     c = container
-    a = cluster.add("runner-a")
-    device = seed_device(c, acc)
-    a.runner.resume([device.id])
+    a, device = _resumed(c, acc, cluster)
     session = a.runner.sessions[device.id]
     session.set_connected(False)  # nothing leaves while the test looks
     message = queue_message(c, acc, device.id)  # accepted, its task lost on the way
@@ -359,9 +357,7 @@ def test_health_counts_devices_sessions_and_waiting_messages(container, acc, clu
 def test_health_fails_while_the_runner_holds_a_device_it_has_no_session_for(
         container, acc, cluster):
     c = container
-    a = cluster.add("runner-a")
-    device = seed_device(c, acc)
-    a.runner.resume([device.id])
+    a, device = _resumed(c, acc, cluster)
     a.runner.sessions.pop(device.id).stop()  # what a lost session looked like before
     response = a.client.get("/health")
     assert response.status_code == 503

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from device_runner.leases import Leases
 from shared.domain import DeviceStatus
 from shared.services import message_transitions
 from tests.fakes import message_events, queue_message, seed_account, seed_device, status_of, wait_until
-from tests.shards import Cluster, Monotonic
+from tests.shards import Cluster, Monotonic, race_to_claim
 
 
 @pytest.fixture
@@ -99,19 +97,7 @@ def test_of_many_racing_runners_one_takes_the_device(container, acc):
     for racer in racers:
         racer.acquire()
     device = seed_device(c, acc)
-    barrier = threading.Barrier(len(racers))
-    won = []
-
-    def race(racer):
-        barrier.wait()
-        if racer.claim(device.id) is not None:
-            won.append(racer.shard)
-
-    threads = [threading.Thread(target=race, args=(r,)) for r in racers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    won = race_to_claim(racers, device.id)
     assert len(won) == 1
     assert c.store.get("devices", device.id)["shard"] == won[0]
 

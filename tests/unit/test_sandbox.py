@@ -11,6 +11,7 @@ from device_runner.sandbox import SandboxNetwork, SandboxTransport, exists
 from device_runner.transport import Listener
 from functions.api.app import create_app
 from shared import names
+from shared.content import Text
 from shared.domain import DeviceStatus, FailureReason
 from shared.ports import Inbound, Receipt
 from shared.services.accounts import create_api_key
@@ -204,7 +205,7 @@ def test_disconnect_before_link_reports_nothing_more():
 
 def test_send_without_a_session_is_a_transport_error():
     transport = SandboxTransport(SandboxNetwork(), timer=ManualTimer())
-    result = transport.send_text("dev_1", "3EB0A", "+447911123456", "x")
+    result = transport.send("dev_1", "3EB0A", "+447911123456", Text(text="x"))
     assert not result.ok and result.reason == FailureReason.transport_error
 
 
@@ -215,8 +216,8 @@ def test_same_wa_id_is_delivered_once_with_one_set_of_receipts():
     listener = RecordingListener()
     transport.connect("dev_1", listener)
     timer.fire_all()
-    assert transport.send_text("dev_1", "3EB0A", "+447911123456", "x").ok
-    assert transport.send_text("dev_1", "3EB0A", "+447911123456", "x").ok
+    assert transport.send("dev_1", "3EB0A", "+447911123456", Text(text="x")).ok
+    assert transport.send("dev_1", "3EB0A", "+447911123456", Text(text="x")).ok
     assert network.send_attempts == ["3EB0A", "3EB0A"]
     assert list(network.delivered) == ["3EB0A"]
     timer.fire_all()

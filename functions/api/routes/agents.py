@@ -40,7 +40,7 @@ def create_agent(p: Principal, body: CreateAgent):
     if p.c.identity is not None:  # people sign in here: mail the agent a link to set a password
         from shared.services import people
 
-        account = p.c.store.get("accounts", p.account_id) or {}
+        account = p.c.repos.accounts.doc(p.account_id) or {}
         try:
             people.invite_agent(p.c.store, p.c.clock, p.c.identity, p.c.mailer,
                                 p.c.settings.public_url, agent, account.get("name") or "Utio")

@@ -107,9 +107,12 @@ def sandbox_inbound(p: Principal, device_id: str, body: SandboxInbound):
     """For sandbox devices only (the local stack and tests): pretends that `phone` sent
     `message` to the device. It arrives like a real inbound message: stored in the chat and
     sent to your webhooks as `message:in:new`. Use it to try a chatbot without a phone.
+    With `lid`, the sender is presented by an anonymous WhatsApp id, as WhatsApp does for
+    many contacts: beside their number when `phone` is given too (the device learns the
+    pair), alone when not (then filed under the number if the device learnt it before).
 
     Errors: 400 when the device is a real WhatsApp device; 404 when the device is not in this
     account; 422 when the number is not valid E.164 or the text is empty or too long."""
     devices.inject_sandbox_inbound(p.c, p.account_id, device_id, body.phone,
-                                   body.message)
+                                   body.message, lid=body.lid)
     return Accepted()

@@ -3,13 +3,15 @@ from __future__ import annotations
 from functions.api.registry import Principal, api
 from functions.api.routes import files  # noqa: F401 (registers the file and usage routes)
 from functions.api.schemas_messages import (
+    EditMessage,
+    ForwardMessage,
     MessageList,
     MessageOut,
     MessageQuery,
     SendMessage,
 )
 from shared.content import Contacts
-from shared.services import messages
+from shared.services import message_changes, messages
 
 
 def _out(message) -> MessageOut:
@@ -27,7 +29,7 @@ def _draft(body: SendMessage):
         return messages.ReactionRequest(message=body.reaction.message, emoji=body.reaction.emoji)
     if body.contacts is not None:
         return Contacts(contacts=body.contacts)
-    return body.location or body.buttons or body.list
+    return body.location or body.buttons or body.list or body.poll
 
 
 @api.route("POST", "/v1/messages", body=SendMessage, response=MessageOut, status=201,
@@ -39,7 +41,9 @@ def send_message(p: Principal, body: SendMessage):
     """Queues one message to one `phone` (E.164, such as `+447911123456`) or one `group`, and
     answers at once with status `queued`. Give exactly one content field: `message` (text, up
     to 6000 characters), `media` (image, audio, voice note, video or document, by URL or
-    uploaded `file`), `location`, `buttons`, `list`, `contacts` or `reaction`. The device
+    uploaded `file`), `location`, `buttons`, `list`, `contacts`, `reaction` or `poll` (a question with 2 to 12
+    options, one or several to choose: votes come as `message:poll:vote` events and the
+    message's `poll_results` keeps the tally). The device
     sends in order of `priority` (`urgent`, `high`, `normal`, `low`) at its delivery speed;
     `deliver_at` schedules it; `expires_at` makes it fail with `expired` rather than go out
     late. Status then moves `queued → sent → delivered → read`, each
@@ -61,7 +65,7 @@ def send_message(p: Principal, body: SendMessage):
         p.c, p.account_id, phone=body.phone, group=body.group, text=body.message,
         content=_draft(body), quote=body.quote, device_id=body.device, priority=body.priority,
         reference=body.reference, deliver_at=body.deliver_at,
-        expires_at=body.expires_at, idempotency_key=p.idempotency_key)
+        expires_at=body.expires_at, typing=body.typing, idempotency_key=p.idempotency_key)
     return _out(message), 201 if created else 200
 
 
@@ -101,3 +105,54 @@ def cancel_message(p: Principal, message_id: str):
     failed or cancelled."""
     return _out(messages.cancel_message(p.c, p.account_id,
                                         message_id))
+
+
+@api.route("PATCH", "/v1/messages/{message_id}", body=EditMessage, response=MessageOut,
+           summary="Edit a sent text message", tag="messages", errors=(404, 409, 503))
+def edit_message(p: Principal, message_id: str, body: EditMessage):
+    """Replaces the text of a text message that was sent, for everyone in the chat, as
+    WhatsApp allows: within 15 minutes of its `sent_at`. The message shows the new
+    `message` and `edited_at`, its chat history too, and `message:out:edited` is emitted.
+
+    Errors: 404 when the message is not in this account; 409 `not_sent` (still queued,
+    failed or cancelled), `not_editable` (not a text), `message_revoked`,
+    `edit_window_passed` (more than 15 minutes after sending) or `device_not_connected`;
+    422 for an empty text or one over 6000 characters; 503 when the device's runner
+    cannot be reached (retry)."""
+    return _out(message_changes.edit(p.c, p.account_id, message_id, body.message))
+
+
+@api.route("POST", "/v1/messages/{message_id}/revoke", response=MessageOut,
+           summary="Delete a sent message for everyone", tag="messages",
+           errors=(404, 409, 503))
+def revoke_message(p: Principal, message_id: str):
+    """Deletes a sent message for everyone in the chat, as WhatsApp allows: within 60
+    hours of its `sent_at`. The message keeps its status and shows `revoked_at`;
+    `message:out:revoked` is emitted. To stop a message that was not sent yet, cancel it
+    instead (`DELETE /v1/messages/{id}`).
+
+    Errors: 404 when the message is not in this account; 409 `not_sent`,
+    `message_revoked` (deleted already), `revoke_window_passed` or
+    `device_not_connected`; 503 when the device's runner cannot be reached (retry)."""
+    return _out(message_changes.revoke(p.c, p.account_id, message_id))
+
+
+@api.route("POST", "/v1/messages/{message_id}/forward", body=ForwardMessage, response=MessageOut,
+           status=201, summary="Forward a message to another phone or group", tag="messages",
+           errors=(404, 409, 429))
+def forward_message(p: Principal, message_id: str, body: ForwardMessage):
+    """Queues a copy of a message to another `phone` or `group`, shown on WhatsApp as
+    forwarded (`forwarded: true`): a message you sent (text, media, location, contacts,
+    buttons, lists; not reactions or polls), or one you received (text, location,
+    contacts: its id from the chat's messages). It is a new message, with its own id,
+    status, events and quota unit, sent from the original's device unless `device` says
+    otherwise; `Idempotency-Key` is honoured.
+
+    Errors: 404 when the message is not in this account; 409 `not_forwardable` for a
+    reaction, a poll or received media; 422 without exactly one of phone or group; 429
+    `quota_exceeded` as for any message."""
+    message, created = messages.forward(
+        p.c, p.account_id, message_id, phone=body.phone, group=body.group,
+        device_id=body.device, priority=body.priority, reference=body.reference,
+        idempotency_key=p.idempotency_key)
+    return _out(message), 201 if created else 200

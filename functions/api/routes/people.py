@@ -59,7 +59,7 @@ def _me(p: Principal, claims) -> PersonOut:
     if person is None:
         return PersonOut(**base, account_id=None, account_name=None, role=None, agent_id=None,
                          devices=None)
-    account = p.c.store.get("accounts", person.account_id)
+    account = p.c.repos.accounts.doc(person.account_id)
     if account is None:
         raise NotFound("this sign-in's account no longer exists", code="no_account")
     role, devices = person.role.value, None

@@ -13,8 +13,9 @@ from shared.device_states import MESSAGES, StatusCode
 from shared.domain import Device, DeviceStatus
 from shared.errors import Conflict
 from shared.ports import DocumentStore, TaskQueue
+from shared.repositories.links import DeviceLinks
 
-LINKS = "device_links"
+LINKS = DeviceLinks.name
 DEFAULT_TTL = 20.0
 
 
@@ -27,16 +28,17 @@ def publish_code(store: DocumentStore, clock: Clock, device_id: str, *, qr: str 
         doc["qr"] = qr
     if pairing_code is not None:
         doc["pairing_code"] = pairing_code
-    if not store.update(LINKS, device_id, doc):
-        store.put(LINKS, device_id, doc)
+    links = DeviceLinks(store)
+    if not links.update(device_id, doc):
+        links.put_doc(device_id, doc)
 
 
 def clear(store: DocumentStore, device_id: str) -> None:
-    store.delete(LINKS, device_id)
+    DeviceLinks(store).delete(device_id)
 
 
 def current(store: DocumentStore, clock: Clock, device_id: str) -> dict | None:
-    doc = store.get(LINKS, device_id)
+    doc = DeviceLinks(store).doc(device_id)
     if doc is None or doc["expires_at"] <= clock.now():
         return None
     return doc

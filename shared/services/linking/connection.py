@@ -12,8 +12,10 @@ from shared.device_states import MESSAGES, StatusCode, code_for
 from shared.domain import DeviceStatus
 from shared.events import EventName
 from shared.ports import DocumentStore, EventBus, Guard, Mailer, Write
+from shared.repositories.devices import Devices
 from shared.services import event_log
 from shared.services.event_log import new_event
+from shared.services.owner_mail import mail_owner
 
 _ATTEMPTS = 5
 
@@ -26,7 +28,7 @@ def record_status(store: DocumentStore, bus: EventBus, clock: Clock, device_id: 
     fence (the device's lease epoch) says another runner holds the device now."""
     wanted = (status, code_for(status, code))
     for _ in range(_ATTEMPTS):  # the condition is what we read: re-read if it moved
-        doc = store.get("devices", device_id)
+        doc = Devices(store).doc(device_id)
         if doc is None:
             return False
         status, code = wanted
@@ -66,10 +68,11 @@ def _write(store, bus, clock, doc, status, code, phone, detail, guard, event) ->
         changes["disconnected_since"] = None
         changes["non_operative_notified_at"] = None
     when = {"status": doc.get("status"), "status_code": doc.get("status_code")}
-    same_doc = guard is not None and (guard.collection, guard.doc_id) == ("devices", doc["id"])
+    same_doc = guard is not None and (guard.collection, guard.doc_id) == (Devices.name, doc["id"])
     if same_doc:
         when |= guard.when
-    return event_log.commit(bus, store, [Write.update("devices", doc["id"], changes, when=when)],
+    return event_log.commit(bus, store, [Write.update(Devices.name, doc["id"], changes,
+                                                      when=when)],
                             [event], guard=None if same_doc else guard)
 
 
@@ -86,7 +89,7 @@ def sweep_non_operative(store: DocumentStore, bus: EventBus, clock: Clock, maile
     marked = []
     limit = clock.now() - timedelta(seconds=after)
     for device_id in device_ids:
-        doc = store.get("devices", device_id)
+        doc = Devices(store).doc(device_id)
         if doc is None or doc.get("status") != DeviceStatus.disconnected.value:
             continue
         if doc.get("status_code") == StatusCode.transport_unavailable.value:
@@ -99,23 +102,20 @@ def sweep_non_operative(store: DocumentStore, bus: EventBus, clock: Clock, maile
                              guard=fence(device_id)):
             continue
         marked.append(device_id)
-        if store.update("devices", device_id, {"non_operative_notified_at": clock.now()},
-                        when={"non_operative_notified_at": None}):
+        if Devices(store).update(device_id, {"non_operative_notified_at": clock.now()},
+                                 when={"non_operative_notified_at": None}):
             _email_owner(store, mailer, doc, after)
     return marked
 
 
 def _email_owner(store: DocumentStore, mailer: Mailer, device: dict, after: float) -> None:
-    account = store.get("accounts", device["account_id"]) or {}
-    if not account.get("email"):
-        return
     name = device.get("alias") or device.get("phone") or device["id"]
     last = device.get("status_code")
     reason = MESSAGES.get(StatusCode(last), "") if last in StatusCode._value2member_map_ else ""
-    mailer.send(account["email"], f"Your WhatsApp device {name} is not working",
-                f"Utio has not been able to reach WhatsApp on device {name} ({device['id']}) "
-                f"for more than {round(after / 60)} minutes.\n\nLast state: {last}. {reason}\n\n"
-                "Check that the phone is online and WhatsApp is open on it. If the device was "
-                "logged out, link it again: GET /v1/devices/" f"{device['id']}/scan.\n\n"
-                "You will get one email per outage; Utio keeps reconnecting meanwhile and sends "
-                "a device:status event when the device recovers.\n")
+    mail_owner(store, mailer, device["account_id"], f"Your WhatsApp device {name} is not working",
+               f"Utio has not been able to reach WhatsApp on device {name} ({device['id']}) "
+               f"for more than {round(after / 60)} minutes.\n\nLast state: {last}. {reason}\n\n"
+               "Check that the phone is online and WhatsApp is open on it. If the device was "
+               "logged out, link it again: GET /v1/devices/" f"{device['id']}/scan.\n\n"
+               "You will get one email per outage; Utio keeps reconnecting meanwhile and sends "
+               "a device:status event when the device recovers.\n")

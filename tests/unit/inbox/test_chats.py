@@ -69,8 +69,8 @@ class CountingStore(MemoryStore):
         super().__init__()
         self.queried = 0  # documents returned by queries
 
-    def query(self, collection, where=(), order_by=(), limit=None):
-        docs = super().query(collection, where, order_by, limit)
+    def query(self, collection, where=(), order_by=(), limit=None, start_after=None):
+        docs = super().query(collection, where, order_by, limit, start_after)
         self.queried += len(docs)
         return docs
 

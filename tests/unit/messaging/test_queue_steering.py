@@ -12,8 +12,15 @@ import pytest
 
 from device_runner.main import build_runner
 from device_runner.sandbox import SandboxNetwork, SandboxTransport
-from tests.fakes import assert_error, message_events, wait_until
+from tests.fakes import assert_error, message_events
+from tests.fakes import wait_until as _wait_until
 from tests.unit.messaging.helpers import PHONE, Timer, make_api
+
+
+def wait_until(predicate, timeout: float = 15.0, message: str = "condition"):
+    """A longer bound than the default: these wait on runner threads, on loaded machines."""
+    return _wait_until(predicate, timeout, message)
+
 
 T0 = "2026-01-01T00:00:00Z"
 
@@ -296,7 +303,10 @@ def test_a_daily_limit_holds_the_rest_for_the_next_day(api, dev, c, runners, net
     assert patched["daily_limit"] == 1 and patched["warmup"] == {
         "enabled": False, "first_day": 5, "days": 7}  # the other fields kept
     c.clock.advance(3600)
-    ids = [api.send(phone=PHONE, message=f"m{i}").get_json()["id"] for i in range(2)]
+    ids = []
+    for i in range(2):  # a second apart: the older goes first
+        ids.append(api.send(phone=PHONE, message=f"m{i}").get_json()["id"])
+        c.clock.advance(1)
     runner, timer = runners()
     start(runner, timer, dev)
     for message_id in ids:
@@ -312,4 +322,4 @@ def test_a_daily_limit_holds_the_rest_for_the_next_day(api, dev, c, runners, net
     assert row["expected_at"] == "2026-01-02T00:00:00Z"
     assert api.patch(f"/v1/devices/{dev}", json={"settings": {"daily_limit": 0}}).get_json()[
         "settings"]["daily_limit"] is None
-    assert queue(api, dev)["data"][0]["expected_at"] == "2026-01-01T01:00:00Z"
+    assert queue(api, dev)["data"][0]["expected_at"] == "2026-01-01T01:00:02Z"

@@ -330,7 +330,7 @@ def test_1000_messages_a_minute_write_no_document_more_than_once_a_second(tmp_pa
     from shared.bootstrap import Container
     from shared.domain import MessageStatus
     from shared.services.event_log import EventLog
-    from shared.services.events import publish_message_status
+    from shared.services.events import message_status_event
     from shared.services.webhooks.fanout import fan_out
     from shared.services.webhooks.registration import create_webhook
     from tests.fakes import FakeClock, FakeHttp, FakeTaskQueue, make_settings
@@ -357,7 +357,7 @@ def test_1000_messages_a_minute_write_no_document_more_than_once_a_second(tmp_pa
             # the runner's part: the message document changes, its event is published
             assert store.update("messages", message.id, {"status": status.value})
             message = message.model_copy(update={"status": status})
-            publish_message_status(c.bus, clock, message)
+            c.bus.publish(message_status_event(c.bus, clock, message))
         clock.advance(0.06)
 
     assert len(publisher.published) == 4000

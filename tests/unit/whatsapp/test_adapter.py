@@ -35,6 +35,7 @@ from device_runner.whatsapp.sending import SentLedger
 from shared.adapters.inbound_media import MediaStore
 from shared.adapters.memory_store import MemoryStore
 from shared.adapters.storage import DiskStorage
+from shared.content import Text
 from shared.domain import DeviceStatus, FailureReason
 from shared.ports import Receipt
 from tests.fakes import ManualTimer, wait_until
@@ -279,7 +280,7 @@ def test_reconnect_with_capped_exponential_backoff_and_jitter(make, world):
 
 def test_receipts_move_our_message_to_delivered_and_read(make, world, store):
     transport, listener, client = connected(make, world)
-    assert transport.send_text(DEVICE, "3EB0OURS", "+447911123456", "hi").ok
+    assert transport.send(DEVICE, "3EB0OURS", "+447911123456", Text(text="hi")).ok
     [(to, message)] = client.sent
     assert (to.User, to.Server, message.conversation) == ("447911123456", "s.whatsapp.net", "hi")
     server_id = store.get("wa_sent", "3EB0OURS")["server_id"]
@@ -294,19 +295,19 @@ def test_receipts_move_our_message_to_delivered_and_read(make, world, store):
 
 def test_a_wa_id_is_sent_once_and_unknown_numbers_fail(make, world):
     transport, _, client = connected(make, world)
-    assert transport.send_text(DEVICE, "3EB0A", "+447911123456", "x").ok
-    assert transport.send_text(DEVICE, "3EB0A", "+447911123456", "x").ok
+    assert transport.send(DEVICE, "3EB0A", "+447911123456", Text(text="x")).ok
+    assert transport.send(DEVICE, "3EB0A", "+447911123456", Text(text="x")).ok
     assert len(client.sent) == 1
-    result = transport.send_text(DEVICE, "3EB0B", "+447911120000", "x")
+    result = transport.send(DEVICE, "3EB0B", "+447911120000", Text(text="x"))
     assert not result.ok and result.reason == FailureReason.number_not_on_whatsapp
-    transport.send_text(DEVICE, "3EB0C", "+447911123456", "y")
+    transport.send(DEVICE, "3EB0C", "+447911123456", Text(text="y"))
     assert world.number_checks == [("+447911123456",), ("+447911120000",)]  # cached a day
 
 
 def test_sending_while_disconnected_is_a_transport_error(make, world):
     transport, listener = make(), RecordingListener()
     transport.connect(DEVICE, listener)
-    result = transport.send_text(DEVICE, "3EB0A", "+447911123456", "x")
+    result = transport.send(DEVICE, "3EB0A", "+447911123456", Text(text="x"))
     assert not result.ok and result.reason == FailureReason.transport_error
 
 

@@ -156,7 +156,7 @@ def test_reactions_address_the_target_message():
 
 def test_unknown_content_is_refused():
     with pytest.raises(convert.Unsupported):
-        convert.outgoing({"type": "poll"}, to=TO)
+        convert.outgoing({"type": "hologram"}, to=TO)
 
 
 # --- inbound ---------------------------------------------------------------------------------

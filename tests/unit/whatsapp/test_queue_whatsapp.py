@@ -9,8 +9,14 @@ from datetime import timedelta
 
 from device_runner import risk as risk_window
 from shared.services import device_queue
-from tests.fakes import queue_message, status_of, wait_until
+from tests.fakes import queue_message, status_of
+from tests.fakes import wait_until as _wait_until
 from tests.unit.whatsapp.test_runner_whatsapp import linked_device, setup, world  # noqa: F401
+
+
+def wait_until(predicate, timeout: float = 15.0, message: str = "condition"):
+    """A longer bound than the default: these wait on runner threads, on loaded machines."""
+    return _wait_until(predicate, timeout, message)
 
 
 def _send_all(runner, messages):

@@ -1,0 +1,219 @@
+"""Editing and deleting sent messages on the sandbox, through the runner as the API
+reaches it (its rpc): within WhatsApp's windows, 409 outside, each with its event and
+the chat history showing it; and a contact's own edits and deletions filed and
+announced once."""
+
+from __future__ import annotations
+
+import pytest
+
+from device_runner import rpc as runner_rpc
+from device_runner.main import build_runner
+from device_runner.sandbox import SandboxNetwork, SandboxTransport
+from shared.runner_rpc import RPC_CALLS, RunnerRpc
+from tests.fakes import assert_error
+from tests.fakes import wait_until as _wait_until
+from tests.unit.messaging.helpers import GROUP, OTHER, PHONE, Timer
+
+
+def wait_until(predicate, timeout: float = 15.0, message: str = "condition"):
+    """A longer bound than the default: these wait on runner threads, on loaded machines."""
+    return _wait_until(predicate, timeout, message)
+
+
+class InProcessRpc(RunnerRpc):
+    """The API's calls to the runner, handled by a runner of this process."""
+
+    def __init__(self, runner):
+        self.runner = runner
+
+    def call(self, action, payload):
+        return runner_rpc.handle(self.runner, RPC_CALLS[action].model_validate(payload))
+
+
+@pytest.fixture
+def world(api, dev, c):
+    network = SandboxNetwork()
+    timer = Timer()
+    runner = build_runner(c, sandbox=SandboxTransport(network, timer=timer))
+    c.__dict__["runner_rpc"] = InProcessRpc(runner)
+    runner.handle_device_task({"device_id": dev, "action": "start"})
+    timer.fire()
+    wait_until(lambda: runner.sessions[dev].connected, message="connected")
+    runner.sessions[dev].set_speed(60_000)
+
+    def sent(**body):
+        made = api.send(phone=PHONE, **body).get_json()
+        runner.handle_message_task(made["id"])
+        wait_until(lambda: c.store.get("messages", made["id"])["status"] == "sent",
+                   message="sent")
+        return made
+
+    yield sent, runner, network
+    runner.stop()
+
+
+def history(api, dev, chat=PHONE):
+    return api.get(f"/v1/devices/{dev}/chats/{chat}/messages").get_json()["data"]
+
+
+def events(c, name):
+    return [e for e in c.bus.published if e.event == name]
+
+
+def test_an_edit_within_the_window_changes_it_everywhere(api, dev, c, world):
+    sent, _, network = world
+    message = sent(message="Your order has shipped")
+    c.clock.advance(14 * 60)
+    edited = api.patch(f"/v1/messages/{message['id']}", json={"message": "Shipped: AB123"})
+    assert edited.status_code == 200, edited.get_json()
+    body = edited.get_json()
+    assert body["message"] == "Shipped: AB123" and body["content"]["text"] == "Shipped: AB123"
+    assert body["edited_at"] == "2026-01-01T00:14:00Z" and body["status"] == "sent"
+    wa_id = c.store.get("messages", message["id"])["wa_id"]
+    assert network.edits[wa_id] == ["Shipped: AB123"]
+    [event] = events(c, "message:out:edited")
+    assert event.data["id"] == message["id"] and event.data["message"] == "Shipped: AB123"
+    [entry] = history(api, dev)
+    assert entry["message"] == "Shipped: AB123" and entry["edited_at"]
+
+
+def test_edits_outside_what_whatsapp_allows_are_409(api, dev, c, world):
+    sent, _, network = world
+    old = sent(message="old")
+    poll = sent(poll={"question": "Q?", "options": ["a", "b"]})
+    queued = api.send(phone=PHONE, message="still queued").get_json()
+    c.clock.advance(15 * 60 + 1)
+    for message_id, code in [(old["id"], "edit_window_passed"), (poll["id"], "not_editable"),
+                             (queued["id"], "not_sent")]:
+        assert_error(api.patch(f"/v1/messages/{message_id}", json={"message": "x"}), 409, code)
+    assert network.edits == {}
+    assert_error(api.patch("/v1/messages/msg_00000000000000000000", json={"message": "x"}), 404)
+
+
+@pytest.mark.parametrize("body", [{"message": ""}, {"message": "x" * 6001}, {},
+                                  {"message": "x", "priority": "high"}, {"message": 5}])
+def test_bad_edits_are_422(api, dev, c, world, body):
+    sent, _, _ = world
+    message = sent(message="hello")
+    assert_error(api.patch(f"/v1/messages/{message['id']}", json=body), 422)
+
+
+def test_revoke_deletes_it_for_everyone_once(api, dev, c, world):
+    sent, _, network = world
+    message = sent(message="oops")
+    revoked = api.post(f"/v1/messages/{message['id']}/revoke")
+    assert revoked.status_code == 200, revoked.get_json()
+    assert revoked.get_json()["revoked_at"] == "2026-01-01T00:00:00Z"
+    assert c.store.get("messages", message["id"])["wa_id"] in network.revoked
+    assert [e.data["id"] for e in events(c, "message:out:revoked")] == [message["id"]]
+    assert history(api, dev)[0]["revoked_at"]
+    assert_error(api.post(f"/v1/messages/{message['id']}/revoke"), 409, "message_revoked")
+    assert_error(api.patch(f"/v1/messages/{message['id']}", json={"message": "x"}), 409,
+                 "message_revoked")
+    late = sent(message="too late")
+    c.clock.advance(61 * 3600)
+    assert_error(api.post(f"/v1/messages/{late['id']}/revoke"), 409, "revoke_window_passed")
+    queued = api.send(phone=PHONE, message="queued").get_json()
+    assert_error(api.post(f"/v1/messages/{queued['id']}/revoke"), 409, "not_sent")
+
+
+def test_a_contacts_edit_and_deletion_are_filed_and_announced_once(api, dev, c, world):
+    _, runner, _ = world
+    sandbox = runner.transports["sandbox"]
+    sandbox.inject_inbound(dev, PHONE, "Is my order on its way?", wa_id="WA_IN_1")
+    sandbox.inject_edit(dev, PHONE, "WA_IN_1", "Is order #1042 on its way?")
+    sandbox.inject_edit(dev, PHONE, "WA_IN_1", "Is order #1042 on its way?")  # redelivered
+    sandbox.inject_edit(dev, OTHER, "WA_IN_1", "not theirs")  # someone else: ignored
+    [entry] = history(api, dev)
+    assert entry["message"] == "Is order #1042 on its way?" and entry["edited_at"]
+    [edited] = events(c, "message:in:edited")
+    assert edited.data["wa_id"] == "WA_IN_1" and edited.data["phone"] == PHONE
+    assert edited.data["message"] == "Is order #1042 on its way?"
+    sandbox.inject_revoke(dev, PHONE, "WA_IN_1")
+    assert history(api, dev)[0]["revoked_at"]
+    assert len(events(c, "message:in:revoked")) == 1
+
+
+# --- read receipts and typing ------------------------------------------------------------
+
+
+def test_marking_a_chat_read_sends_its_receipts(api, dev, c, world):
+    _, runner, network = world
+    sandbox = runner.transports["sandbox"]
+    for i in range(3):
+        sandbox.inject_inbound(dev, PHONE, f"question {i}", wa_id=f"WA_Q{i}")
+    chat = api.post(f"/v1/devices/{dev}/chats/{PHONE}/read")
+    assert chat.status_code == 200, chat.get_json()
+    assert chat.get_json()["unread"] == 0
+    assert sorted(w for _, _, w in network.read_receipts) == ["WA_Q0", "WA_Q1", "WA_Q2"]
+    assert api.post(f"/v1/devices/{dev}/chats/{PHONE}/read").status_code == 200
+    assert len(network.read_receipts) == 3  # nothing unread: nothing sent again
+    assert_error(api.post(f"/v1/devices/{dev}/chats/{OTHER}/read"), 404)
+    assert_error(api.post(f"/v1/devices/{dev}/chats/not-a-chat/read"), 422)
+
+
+def test_read_on_reply_and_typing_come_with_a_send(api, dev, c, world):
+    sent, runner, network = world
+    api.patch(f"/v1/devices/{dev}", json={"settings": {"read_on_reply": True,
+                                                       "typing_seconds": 3}})
+    runner.handle_device_task({"device_id": dev, "action": "refresh"})
+    runner.sessions[dev].set_speed(60_000)
+    runner.transports["sandbox"].inject_inbound(dev, PHONE, "hello?", wa_id="WA_HELLO")
+    reply = sent(message="Hello! How can we help?")
+    assert [w for _, _, w in network.read_receipts] == ["WA_HELLO"]
+    quick = sent(message="no typing for this one", typing=0)
+    assert reply["typing"] is None  # the device's 3 seconds applied
+    assert network.typing == [(dev, PHONE, 3)]
+    assert api.get(f"/v1/messages/{quick['id']}").get_json()["typing"] == 0
+
+
+@pytest.mark.parametrize("body", [{"typing": -1}, {"typing": 21}, {"typing": "soon"}])
+def test_bad_typing_is_422(api, dev, body):
+    assert_error(api.send(phone=PHONE, message="x", **body), 422)
+    setting = {"typing_seconds": body["typing"]}
+    assert_error(api.patch(f"/v1/devices/{dev}", json={"settings": setting}), 422)
+
+
+# --- forwarding ----------------------------------------------------------------------------
+
+
+def test_forward_sends_a_copy_marked_forwarded(api, dev, c, world):
+    sent, runner, network = world
+    original = sent(message="Our new opening hours: 9 to 5", reference="hours")
+    response = api.post(f"/v1/messages/{original['id']}/forward", json={"group": GROUP})
+    assert response.status_code == 201, response.get_json()
+    copy = response.get_json()
+    assert copy["id"] != original["id"] and copy["forwarded"] is True
+    assert (copy["group"], copy["message"], copy["device_id"]) == (GROUP, original["message"], dev)
+    runner.handle_message_task(copy["id"])
+    wait_until(lambda: c.store.get("messages", copy["id"])["status"] == "sent", message="sent")
+    wa_id = c.store.get("messages", copy["id"])["wa_id"]
+    assert network.contexts[wa_id] == {"forwarded": True}
+    runner.transports["sandbox"].inject_inbound(dev, OTHER, "See you at 5", wa_id="WA_FWD")
+    inbound_id = history(api, dev, OTHER)[0]["id"]
+    received = api.post(f"/v1/messages/{inbound_id}/forward", json={"phone": PHONE}).get_json()
+    assert received["message"] == "See you at 5" and received["forwarded"] is True
+
+
+def test_a_reply_carries_its_quote_to_the_transport(api, dev, c, world):
+    sent, _, network = world
+    first = sent(message="Which size?")
+    reply = sent(message="Medium", quote=first["id"])
+    context = network.contexts[c.store.get("messages", reply["id"])["wa_id"]]
+    assert context["quote"]["message_id"] == first["id"] and context["quote"]["from_me"]
+
+
+def test_what_cannot_be_forwarded_is_a_clear_4xx(api, dev, c, world):
+    sent, _, _ = world
+    text = sent(message="hello")
+    reaction = api.send(phone=PHONE, reaction={"message": text["id"], "emoji": "👍"}).get_json()
+    poll = api.send(phone=PHONE, poll={"question": "Q?", "options": ["a", "b"]}).get_json()
+    for message_id in (reaction["id"], poll["id"]):
+        assert_error(api.post(f"/v1/messages/{message_id}/forward", json={"phone": OTHER}),
+                     409, "not_forwardable")
+    assert_error(api.post("/v1/messages/msg_00000000000000000000/forward",
+                          json={"phone": OTHER}), 404)
+    for body in ({}, {"phone": OTHER, "group": GROUP}, {"phone": "12"}, {"group": "x"},
+                 {"phone": OTHER, "message": "extra"}, {"group": "status@broadcast"}):
+        assert_error(api.post(f"/v1/messages/{text['id']}/forward", json=body), 422)
