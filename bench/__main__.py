@@ -259,6 +259,7 @@ SMOKE_SIZES: dict[str, dict] = {
     "web_size": {},
     "first_render": {"rounds": 0},
     "docs_page": {"rounds": 1},
+    "web_chat": {"messages": 0},
 }
 
 
@@ -270,7 +271,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     print(f"machine: {machine()}" + ("  (SMOKE SIZES: figures meaningless)" if smoke() else "")
           + "\n")
-    from bench import events, messaging, web, webhooks
+    from bench import chat, events, messaging, web, webhooks
 
     figures = (cold_start, web.web_size, web.first_render, api_overhead, number_validation,
                webhooks.fanout_throughput,
@@ -279,7 +280,7 @@ def main() -> None:
                messaging.queue_listing, events.log_cost,
                events.long_poll_latency, events.firestore_long_poll,
                events.stack_inbound_latency, runner_memory,
-               runner_takeover, runner_restart, store_pause, docs_page)
+               runner_takeover, runner_restart, store_pause, docs_page, chat.web_chat)
     for i, figure in enumerate(figures):
         if i:
             print()

@@ -277,7 +277,7 @@ class Runner(Listener):
             ready_in = (message.deliver_at - now).total_seconds()
         self._waiting[message.id] = message
         expires_in = (message.expires_at - now).total_seconds() if message.expires_at else None
-        return session.push(message.id, message.priority, message.created_at.timestamp(),
+        return session.push(message.id, message.send_rank, message.created_at.timestamp(),
                             ready_in, expires_in)
 
     def requeue(self, session: SendQueue, message: Message) -> bool:

@@ -1,5 +1,5 @@
-"""One device's send queue: highest priority first, first in first out within a
-priority, paced to the device's delivery speed with a little jitter.
+"""One device's send queue: web chat messages first, then highest priority first, first
+in first out within a priority, paced to the device's delivery speed with a little jitter.
 
 The gap runs from the start of one send to the start of the next, so the time a send
 takes does not slow the configured rate. A send that was not ours (cancelled, sent by
@@ -76,16 +76,18 @@ class SendQueue:
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"send-{device_id}")
         self._thread.start()
 
-    def push(self, message_id: str, priority: Priority, created: float,
+    def push(self, message_id: str, priority: Priority | int, created: float,
              ready_in: float = 0.0, expires_in: float | None = None) -> bool:
-        """Queue a message once; a repeated push of the same id is ignored."""
+        """Queue a message once; a repeated push of the same id is ignored. `priority` is a
+        Priority or a rank (Message.send_rank: the web chat's rank is below urgent's)."""
         with self._cond:
             if message_id in self._known:
                 return False
             self._known.add(message_id)
             if expires_in is not None and self._expire is not None:
                 heapq.heappush(self._expiries, (time.monotonic() + expires_in, message_id))
-            entry = Entry(priority.rank, created, next(self._seq), message_id)
+            rank = priority if isinstance(priority, int) else priority.rank
+            entry = Entry(rank, created, next(self._seq), message_id)
             if ready_in > 0:
                 heapq.heappush(self._delayed, (time.monotonic() + ready_in, entry))
             else:

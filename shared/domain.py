@@ -40,6 +40,18 @@ class Priority(StrEnum):
 _PRIORITY_RANK = {Priority.urgent: 0, Priority.high: 1, Priority.normal: 2, Priority.low: 3}
 
 
+class MessageSource(StrEnum):
+    """Who sent a message. The web chat's messages (a person typing, who waits for the
+    answer) go out on a device ahead of everything the API queued there, still at the
+    device's delivery speed; only a signed-in person's request may say web_chat."""
+
+    api = "api"
+    web_chat = "web_chat"
+
+
+WEB_CHAT_RANK = -1  # a send queue's place for web chat messages: before urgent (0)
+
+
 class MessageStatus(StrEnum):
     queued = "queued"
     sent = "sent"
@@ -211,6 +223,7 @@ class Message(Doc):
     content: Content
     quote: MessageRef | None = None
     priority: Priority = Priority.normal
+    source: MessageSource = MessageSource.api
     reference: str | None = None
     status: MessageStatus = MessageStatus.queued
     failure_reason: FailureReason | None = None
@@ -252,6 +265,11 @@ class Message(Doc):
         if self.status_post:
             return STATUS_BROADCAST
         return self.group or self.phone or ""
+
+    @property
+    def send_rank(self) -> int:
+        """Its place in the device's send queue: the web chat first, then by priority."""
+        return WEB_CHAT_RANK if self.source == MessageSource.web_chat else self.priority.rank
 
 
 class WebhookDisabledReason(StrEnum):

@@ -55,7 +55,7 @@ def _message(status: str, **times) -> dict:
             "type": "text", "phone": "+447911123456", "group": None,
             "message": "Your order #1042 has shipped",
             "content": {"type": "text", "text": "Your order #1042 has shipped"}, "quote": None,
-            "priority": "normal", "reference": "order-1042", "status": status,
+            "priority": "normal", "source": "api", "reference": "order-1042", "status": status,
             "failure_reason": times.pop("failure_reason", None), "deliver_at": None,
             "expires_at": None, "typing": None, "forwarded": False, "poll_results": None,
             "edited_at": None, "revoked_at": None, "lid": None, "status_post": False,
@@ -151,9 +151,10 @@ _SPECS = [
               {"rate": 0.24, "failures": 12, "sends": 50, "window": 50, "threshold": 0.2,
                "reasons": {"number_not_on_whatsapp": 12},
                "message": "12 of the last 50 messages from this device failed (24%): ..."}),
-    EventSpec(EventName.chat_update, "A chat's labels or unread count were changed through the "
-              "API; data.changed names what.",
-              {"id": "+34600100999", "kind": "user", "unread": 0, "labels": ["lbl_vip"],
+    EventSpec(EventName.chat_update, "A chat's labels, unread count or assignee (the agent who "
+              "answers it) were changed through the API; data.changed names what.",
+              {"id": "+34600100999", "kind": "user", "name": "Ana García", "unread": 0,
+               "labels": ["lbl_vip"], "assigned_to": "agt_0a1b2c3d4e5f6a7b8c9d",
                "last_message": {"id": "msg_7c8d9e0f1a2b3c4d5e6f", "direction": "inbound",
                                 "type": "text", "message": "Is my order on its way?", "at": _AT},
                "last_message_at": _AT, "created_at": _AT, "updated_at": "2026-11-24T10:05:00Z",
@@ -297,7 +298,9 @@ DATA_SCHEMAS: dict[EventName, dict] = {
          "labels": {"type": "array", "items": _S},
          "changed": {"type": "array", "items": _S}},
         {"last_message": {"type": ["object", "null"]}, "last_message_at": _T,
-         "created_at": _T, "updated_at": _T}),
+         "created_at": _T, "updated_at": _T, "name": _NS,
+         "assigned_to": {"type": ["string", "null"], "description": "the agent (agt_…) who "
+                         "answers the chat; null: nobody"}}),
     EventName.chat_delete: _obj({"id": _CHAT_ID, "kind": _S,
                                  "reason": {"enum": ["api", "cleanup"]}}),
     EventName.contact_update: _obj(

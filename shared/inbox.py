@@ -58,6 +58,9 @@ class Chat(Doc):
     unread: int = 0
     has_unread: bool = False
     labels: list[str] = Field(default_factory=list)
+    name: str | None = None  # the contact's name (or the sender's WhatsApp name), as listed
+    assigned_to: str | None = None  # the agent (agt_ id) who answers this chat
+    terms: list[str] = Field(default_factory=list)  # what a search matches (chats.search_terms)
     last_message: dict | None = None
     last_message_at: datetime
     sort_key: str  # "<last_message_at>|<key>": one tie-free field to order and page by

@@ -32,13 +32,15 @@ ASC, DESC, CONTAINS = "ASCENDING", "DESCENDING", "CONTAINS"
 Index = tuple[str, tuple[tuple[str, str], ...]]
 
 # --- the inbox (shared/services/chats.py, contacts.py) ------------------------------
-# Chats, most recently active first, filtered by label, kind and unread; a chat's
-# messages newest first; contacts by phone number, filtered by label.
+# Chats, most recently active first, filtered by label, kind, unread, assignee and a
+# search term; a chat's messages newest first; contacts by phone number, filtered by label.
 INBOX: tuple[Index, ...] = (
     ("chats", (("device_id", ASC), ("sort_key", DESC))),
     ("chats", (("device_id", ASC), ("labels", CONTAINS), ("sort_key", DESC))),
     ("chats", (("device_id", ASC), ("kind", ASC), ("sort_key", DESC))),
     ("chats", (("device_id", ASC), ("has_unread", ASC), ("sort_key", DESC))),
+    ("chats", (("device_id", ASC), ("assigned_to", ASC), ("sort_key", DESC))),
+    ("chats", (("device_id", ASC), ("terms", CONTAINS), ("sort_key", DESC))),
     ("chat_messages", (("thread", ASC), ("seq", DESC))),
     ("contacts", (("device_id", ASC), ("phone", ASC))),
     ("contacts", (("device_id", ASC), ("labels", CONTAINS), ("phone", ASC))),

@@ -43,3 +43,4 @@ def object_id(kind: str, description: str | None = None):
 
 DeviceId = object_id("device")
 LabelId = object_id("label")
+AgentId = object_id("agent")

@@ -82,3 +82,16 @@ class Me(BaseModel):
     account_id: str
     agent: AgentOut | None = Field(description="The agent the token belongs to; null for an API key.")
     devices: list[str] | None = Field(description="Devices the caller may use; null for all.")
+
+
+class DeviceAgent(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "agt_0a1b2c3d4e5f6a7b8c9d", "name": "Ana García", "role": "agent"}]})
+    id: str
+    name: str
+    role: AgentRole
+
+
+class DeviceAgentList(BaseModel):
+    data: list[DeviceAgent] = Field(description="Active agents granted the device, and the "
+                                    "account's active admins; by name.")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from functions.api.ids import LabelId
+from functions.api.ids import AgentId, LabelId
 from functions.api.schemas import CURSOR, MAX_TEXT, Input
-from shared.domain import MessageStatus, Priority
+from functions.api.schemas_messages import MediaIn, ReactionIn
+from shared.domain import MessageSource, MessageStatus, Priority
 from shared.inbox import (
     MAX_LABELS_PER_ITEM,
     MAX_METADATA_KEY_LENGTH,
@@ -42,14 +43,19 @@ class LastMessage(BaseModel):
 
 class ChatOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": "+447911123456", "kind": "user", "unread": 2, "labels": ["lbl_0a1b2c3d4e5f6a7b8c9d"],
+        "id": "+447911123456", "kind": "user", "name": "Jane Doe", "unread": 2,
+        "labels": ["lbl_0a1b2c3d4e5f6a7b8c9d"], "assigned_to": "agt_0a1b2c3d4e5f6a7b8c9d",
         "last_message": {"id": "msg_5e6f7a8b9c0d1a2b3c4d", "direction": "inbound", "type": "text",
                          "message": "Is my order on its way?", "at": _T},
         "last_message_at": _T, "created_at": "2026-11-20T09:00:00Z", "updated_at": _T}]})
     id: str = Field(description="The chat: the contact's phone in E.164, or a group's WhatsApp id.")
     kind: ChatKind
+    name: str | None = Field(default=None, description="The contact's name (set with PATCH on "
+                             "the contact), else the sender's WhatsApp name; null when unknown.")
     unread: int = Field(description="Inbound messages since the chat was last read.")
     labels: list[str]
+    assigned_to: str | None = Field(default=None, description="The agent (agt_…) who answers "
+                                    "this chat; null when nobody is assigned.")
     last_message: LastMessage | None
     last_message_at: datetime
     created_at: datetime
@@ -66,15 +72,28 @@ class ChatQuery(Page):
     kind: ChatKind | None = Field(default=None, description="Only user or only group chats.")
     unread: bool | None = Field(default=None, description="true: only chats with unread messages; "
                                 "false: only read ones.")
+    assigned_to: str | None = Field(
+        default=None, max_length=40, pattern=r"^(me|agt_[0-9a-f]{20})$",
+        description="Only chats assigned to this agent (agt_…), or to the caller with `me` "
+        "(an agent's token or sign-in).")
+    search: str | None = Field(
+        default=None, min_length=1, max_length=50,
+        description="A name or a number: chats whose name has words starting with each word "
+        "given, or whose number (E.164 or national, from 3 digits) starts with the digits "
+        "given. Chats made before search existed are found once their name is set again.")
 
 
 class UpdateChat(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"labels": ["lbl_0a1b2c3d4e5f6a7b8c9d"], "read": True}]})
+        {"labels": ["lbl_0a1b2c3d4e5f6a7b8c9d"], "read": True},
+        {"assigned_to": "agt_0a1b2c3d4e5f6a7b8c9d"}, {"assigned_to": None}]})
     labels: list[LabelId] | None = Field(default=None, max_length=MAX_LABELS_PER_ITEM,
                                      description="Label ids; replaces the chat's labels.")
     read: bool | None = Field(default=None, description="true marks the chat read (unread 0); "
                               "false marks it unread.")
+    assigned_to: AgentId | None = Field(
+        default=None, description="Assign the chat to this agent (one that may use the "
+        "device: granted it, or an admin); null unassigns it; leave it out to keep it.")
 
 
 class ChatMessageOut(BaseModel):
@@ -109,10 +128,36 @@ class ChatMessageList(BaseModel):
 
 class SendToChat(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"message": "Thanks! It left our warehouse this morning.", "priority": "high"}]})
-    message: str = Field(min_length=1, max_length=MAX_TEXT)
+        {"message": "Thanks! It left our warehouse this morning.", "priority": "high"},
+        {"message": "Yes, that one 👍", "quote": "3EB0C1D2E3F4A5B6C7D8", "source": "web_chat"},
+        {"media": {"file": "file_0a1b2c3d4e5f6a7b8c9d0e1f", "caption": "Your invoice"},
+         "source": "web_chat"},
+        {"reaction": {"message": "3EB0C1D2E3F4A5B6C7D8", "emoji": "❤️"}, "source": "web_chat"}]})
+    message: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT,
+                                description="Text, 1 to 6000 characters.")
+    media: MediaIn | None = Field(default=None, description="A file uploaded with POST "
+                                  "/v1/files (or a URL), as in POST /v1/messages.")
+    reaction: ReactionIn | None = None
+    quote: str | None = Field(default=None, min_length=1, max_length=200,
+                              description="Reply quoting this message of the chat (a Utio id, "
+                              "or the WhatsApp id of a message received).")
     priority: Priority = Priority.normal
     reference: str | None = Field(default=None, max_length=200)
+    source: MessageSource = Field(default=MessageSource.api, description=(
+        "`web_chat`: a person is typing in the web chat and waits, so the message goes out "
+        "next on the device, ahead of everything the API queued there (any priority), still "
+        "at the device's delivery speed. Only a signed-in person's ID token may set it (an "
+        "API key or agent token gets 403 `web_chat_needs_sign_in`); `priority` is then "
+        "ignored."))
+
+    @model_validator(mode="after")
+    def _one_content(self) -> SendToChat:
+        given = [n for n in ("message", "media", "reaction") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of message, media or reaction")
+        if self.reaction is not None and self.quote is not None:
+            raise ValueError("a reaction cannot quote a message")
+        return self
 
 
 class ChatLinkQuery(Input):

@@ -28,7 +28,7 @@ from shared.content import (
     group_jid,
     phone_or_lid,
 )
-from shared.domain import FailureReason, MessageStatus, Priority
+from shared.domain import FailureReason, MessageSource, MessageStatus, Priority
 from shared.errors import ValidationFailed
 
 MAX_SCHEDULE_DAYS = 365  # a typo such as 3025 for 2025 is refused, not kept for ages
@@ -210,7 +210,7 @@ class MessageOut(BaseModel):
         "direction": "outbound", "type": "text", "phone": "+447911123456", "group": None,
         "message": "Your order #1042 has shipped 🚚",
         "content": {"type": "text", "text": "Your order #1042 has shipped 🚚"}, "quote": None,
-        "priority": "high", "reference": "order-1042", "status": "delivered",
+        "priority": "high", "source": "api", "reference": "order-1042", "status": "delivered",
         "failure_reason": None, "deliver_at": None, "expires_at": None,
         "created_at": "2026-11-24T10:00:00Z",
         "sent_at": "2026-11-24T10:00:01Z", "delivered_at": "2026-11-24T10:00:02Z",
@@ -225,6 +225,9 @@ class MessageOut(BaseModel):
     content: Content
     quote: MessageRef | None
     priority: Priority
+    source: MessageSource = Field(default=MessageSource.api, description=(
+        "`web_chat` for a message a person sent in the web chat: it goes out on its device "
+        "ahead of everything the API queued there, at the device's delivery speed."))
     reference: str | None
     status: MessageStatus
     failure_reason: FailureReason | None

@@ -184,3 +184,11 @@ def authenticate(store: DocumentStore, raw_token: str) -> Agent:
         raise Unauthorized("this agent is deactivated; an admin can reactivate it",
                            code="agent_inactive")
     return agent
+
+
+def device_agents(store: DocumentStore, account_id: str, device_id: str) -> list[Agent]:
+    """The active agents who may use a device (granted it, or admins), by name: whom the
+    web chat offers when assigning a chat."""
+    found = [a for a in list_agents(store, account_id) if a.active and
+             (a.role == AgentRole.admin or device_id in a.devices)]
+    return sorted(found, key=lambda a: a.name.casefold())

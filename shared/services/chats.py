@@ -77,7 +77,8 @@ def record_inbound(store: DocumentStore, clock: Clock, account_id: str, device_i
                       type=record.get("type", "text"), phone=record["phone"],
                       message=record["message"], at=record["received_at"],
                       content=bounded_content(record.get("content")))
-    return _file(store, clock, entry, inbound=True, cap=cap, bus=bus, events=events)
+    return _file(store, clock, entry, inbound=True, cap=cap, bus=bus, events=events,
+                 push_name=record.get("push_name"))
 
 
 def record_outbound(store: DocumentStore, clock: Clock, message: Message, *,
@@ -87,8 +88,17 @@ def record_outbound(store: DocumentStore, clock: Clock, message: Message, *,
                       device_id=message.device_id, chat=message.to,
                       wa_id=message.wa_id or message.id, direction="outbound", type=message.type,
                       phone=message.phone or message.to, message=message.message, at=clock.now(),
-                      content=bounded_content(message.content.model_dump(mode="json")))
+                      content=bounded_content(_sent_content(message)))
     return _file(store, clock, entry, inbound=False, cap=cap)
+
+
+def _sent_content(message: Message) -> dict:
+    """The content sent, and the message it quoted (as inbound replies keep theirs)."""
+    content = message.content.model_dump(mode="json")
+    if message.quote is not None:
+        content["quote"] = message.quote.model_dump(mode="json", include={"wa_id", "from_me",
+                                                                          "sender", "text"})
+    return content
 
 
 def bounded_content(content, *, depth: int = 0):
@@ -117,7 +127,8 @@ def bounded_content(content, *, depth: int = 0):
 
 
 def _file(store: DocumentStore, clock: Clock, entry: ChatEntry, *, inbound: bool, cap: int,
-          bus: EventBus | None = None, events: list | None = None) -> bool:
+          bus: EventBus | None = None, events: list | None = None,
+          push_name: str | None = None) -> bool:
     entries = ChatMessages(store)
     doc_id = entry_doc_id(entry.device_id, entry.wa_id)
     if events:
@@ -130,7 +141,7 @@ def _file(store: DocumentStore, clock: Clock, entry: ChatEntry, *, inbound: bool
         if existing is None or existing.get("thread") is not None:
             return False  # filed before: a redelivered event
         # Created but never numbered (the process stopped in between): finish the filing.
-    chat, seq = _advance(store, clock, entry, inbound)
+    chat, seq = _advance(store, clock, entry, inbound, push_name)
     entries.update(doc_id, {"thread": chat.thread, "seq": seq})
     if seq > cap:
         for old in entries.numbered(chat.thread, seq - cap):
@@ -147,18 +158,24 @@ def _preview(entry: ChatEntry) -> dict:
             "message": entry.message[:PREVIEW_LENGTH], "at": entry.at}
 
 
-def _advance(store: DocumentStore, clock: Clock, entry: ChatEntry, inbound: bool) -> tuple[Chat, int]:
+def _advance(store: DocumentStore, clock: Clock, entry: ChatEntry, inbound: bool,
+             push_name: str | None = None) -> tuple[Chat, int]:
     """Take the chat's next sequence number (creating the chat if need be), updating its
-    last message and unread count in the same conditional write."""
+    last message and unread count in the same conditional write. A new chat takes its
+    name from the contact (kept when a chat is deleted), else the sender's WhatsApp name."""
     chats = Chats(store)
     key = chat_key(entry.device_id, entry.chat)
+    push_name = (push_name or "").strip()[:100] or None
     for _ in range(_CAS_ATTEMPTS):
         now = clock.now()
         doc = chats.doc(key)
         if doc is None:
+            contact = Contacts(store).doc(key) if not entry.chat.endswith("@g.us") else None
+            name = (contact or {}).get("name") or push_name
             chat = Chat(key=key, account_id=entry.account_id, device_id=entry.device_id,
                         chat=entry.chat,
                         kind=ChatKind.group if entry.chat.endswith("@g.us") else ChatKind.user,
+                        name=name, terms=search_terms(entry.chat, name),
                         thread=new_id("thr"), seq=1, unread=int(inbound), has_unread=inbound,
                         last_message=_preview(entry), last_message_at=entry.at,
                         sort_key=f"{_stamp(entry.at)}|{key}", created_at=now, updated_at=now)
@@ -169,6 +186,8 @@ def _advance(store: DocumentStore, clock: Clock, entry: ChatEntry, inbound: bool
         unread = chat.unread + 1 if inbound else 0
         changes: dict = {"seq": chat.seq + 1, "unread": unread, "has_unread": unread > 0,
                          "updated_at": now}
+        if push_name and chat.name is None and inbound:
+            changes |= {"name": push_name, "terms": search_terms(chat.chat, push_name)}
         if entry.at >= chat.last_message_at:
             changes |= {"last_message": _preview(entry), "last_message_at": entry.at,
                         "sort_key": f"{_stamp(entry.at)}|{key}"}
@@ -188,21 +207,84 @@ def get_chat(store: DocumentStore, account_id: str, device_id: str, chat: str) -
 
 
 def list_chats(store: DocumentStore, device_id: str, *, label: str | None = None,
-               kind: ChatKind | None = None, unread: bool | None = None, limit: int = 50,
+               kind: ChatKind | None = None, unread: bool | None = None,
+               assigned_to: str | None = None, search: str | None = None, limit: int = 50,
                after: str | None = None) -> tuple[list[Chat], str | None]:
-    """The device's chats, most recently active first; and the cursor of the next page."""
+    """The device's chats, most recently active first; and the cursor of the next page.
+    `search` matches the starts of the name's words and of the number's digits (E.164 or
+    national): the query asks for the chats holding the first word's term, and the other
+    words (and a label, Firestore taking one array filter a query) are checked here."""
     where: list = [("device_id", "==", device_id)]
-    if label:
+    words = query_words(search) if search else []
+    if search and not words:
+        raise ValidationFailed("search: give a name or a number to look for",
+                               details={"field": "search"}, code="invalid_search")
+    if words:
+        where.append(("terms", "array_contains", words[0]))
+    elif label:
         where.append(("labels", "array_contains", label))
     if kind:
         where.append(("kind", "==", kind.value))
     if unread is not None:
         where.append(("has_unread", "==", unread))
-    if after:
-        where.append(("sort_key", "<", cursor.decode(after, str)))
-    docs = Chats(store).docs(where, order_by=[("sort_key", "desc")], limit=limit + 1)
-    chats = [Chat.model_validate(d) for d in docs[:limit]]
-    return chats, cursor.encode(chats[-1].sort_key) if len(docs) > limit else None
+    if assigned_to:
+        where.append(("assigned_to", "==", assigned_to))
+    position = cursor.decode(after, str) if after else None
+
+    def keep(chat: Chat) -> bool:
+        return (not (words and label) or label in chat.labels) and all(
+            any(term == w for term in chat.terms) for w in words[1:])
+
+    found: list[Chat] = []
+    batch = limit + 1 if len(words) < 2 and not (words and label) else max(100, limit + 1)
+    while len(found) <= limit:
+        page_where = where + ([("sort_key", "<", position)] if position else [])
+        docs = Chats(store).docs(page_where, order_by=[("sort_key", "desc")], limit=batch)
+        for doc in docs:
+            chat = Chat.model_validate(doc)
+            if keep(chat):
+                found.append(chat)
+        if len(docs) < batch:
+            break
+        position = docs[-1]["sort_key"]
+    chats = found[:limit]
+    return chats, cursor.encode(chats[-1].sort_key) if len(found) > limit else None
+
+
+TERM_LENGTH = 15  # a word's prefixes are kept up to this length; a longer query is cut
+MIN_DIGITS = 3  # a number matches from its first three digits
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def query_words(search: str) -> list[str]:
+    """What a search looks up: a number (the digits of "+34 600-100") or the name's words."""
+    text = search.strip()
+    if text and all(ch.isdigit() or ch in "+-() ." for ch in text):
+        digits = _digits(text)
+        return [digits[:TERM_LENGTH]] if len(digits) >= MIN_DIGITS else []
+    return [w[:TERM_LENGTH] for w in text.casefold().split()][:5]
+
+
+def search_terms(chat: str, name: str | None) -> list[str]:
+    """The terms a chat is found by: every start of each word of its name (casefolded),
+    and every start (from three digits) of its number, in E.164 and national form."""
+    terms: set[str] = set()
+    for word in (name or "").casefold().split()[:10]:
+        terms.update(word[:n] for n in range(1, min(len(word), TERM_LENGTH) + 1))
+    if not chat.endswith("@g.us"):
+        numbers = {_digits(chat)}
+        try:
+            import phonenumbers
+
+            numbers.add(str(phonenumbers.parse(chat).national_number))
+        except Exception:  # not a number phonenumbers reads: its digits are enough
+            pass
+        for digits in numbers:
+            terms.update(digits[:n] for n in range(MIN_DIGITS, min(len(digits), TERM_LENGTH) + 1))
+    return sorted(terms)
 
 
 def list_entries(store: DocumentStore, account_id: str, device_id: str, chat: str, *,
@@ -219,13 +301,21 @@ def list_entries(store: DocumentStore, account_id: str, device_id: str, chat: st
     return page, cursor.encode(entries[-1].seq) if len(docs) > limit else None
 
 
+UNCHANGED = object()  # update_chat's assigned_to when the request leaves it as it is
+
+
 def update_chat(store: DocumentStore, bus: EventBus, clock: Clock, account_id: str,
                 device_id: str, chat: str, *, labels: list[str] | None = None,
-                read: bool | None = None) -> Chat:
+                read: bool | None = None, assigned_to=UNCHANGED) -> Chat:
+    """Set labels, read or unread, and the agent the chat is assigned to (None: nobody)."""
     found = get_chat(store, account_id, device_id, chat)
     changes: dict = {"updated_at": clock.now()}
     if labels is not None:
         changes["labels"] = check_labels(store, account_id, labels)
+    if assigned_to is not UNCHANGED:
+        if assigned_to is not None:
+            check_assignee(store, account_id, device_id, assigned_to)
+        changes["assigned_to"] = assigned_to
     if read is not None:
         unread = 0 if read else max(found.unread, 1)
         changes |= {"unread": unread, "has_unread": unread > 0}
@@ -241,10 +331,37 @@ def update_chat(store: DocumentStore, bus: EventBus, clock: Clock, account_id: s
 
 
 def chat_data(chat: Chat) -> dict:
-    data = chat.model_dump(mode="json", include={"chat", "kind", "unread", "labels",
-                                                 "last_message", "last_message_at",
-                                                 "created_at", "updated_at"})
+    data = chat.model_dump(mode="json", include={"chat", "kind", "name", "unread", "labels",
+                                                 "assigned_to", "last_message",
+                                                 "last_message_at", "created_at",
+                                                 "updated_at"})
     return {"id": data.pop("chat"), **data}
+
+
+def check_assignee(store: DocumentStore, account_id: str, device_id: str, agent_id: str) -> None:
+    """An agent may be assigned a chat when it is active and may use the chat's device."""
+    doc = store.get("agents", agent_id)
+    if doc is None or doc.get("account_id") != account_id:
+        raise ValidationFailed(f"assigned_to: no agent {agent_id} in this account",
+                               details={"field": "assigned_to"}, code="unknown_agent")
+    if doc.get("role") != "admin" and device_id not in (doc.get("devices") or []):
+        raise ValidationFailed(f"assigned_to: agent {agent_id} has no grant for device "
+                               f"{device_id}; grant it first", details={"field": "assigned_to"},
+                               code="agent_not_granted")
+    if doc.get("active") is False:
+        raise ValidationFailed(f"assigned_to: agent {agent_id} is deactivated",
+                               details={"field": "assigned_to"}, code="agent_inactive")
+
+
+def rename(store: DocumentStore, account_id: str, device_id: str, phone: str,
+           name: str | None) -> None:
+    """The contact's new name on its chat, if it has one (what the chat list shows)."""
+    key = chat_key(device_id, phone)
+    chats = Chats(store)
+    doc = chats.doc(key)
+    if doc is not None and doc.get("account_id") == account_id and doc.get("name") != name:
+        chats.update(key, {"name": name, "terms": search_terms(phone, name)},
+                     when={"thread": doc["thread"]})
 
 
 def delete_chat(store: DocumentStore, bus: EventBus, clock: Clock, account_id: str,

@@ -20,6 +20,7 @@ from shared.ports import DocumentStore, EventBus, Write
 from shared.repositories.chats import chat_key
 from shared.repositories.contacts import Contacts
 from shared.services import event_log
+from shared.services.chats import rename
 from shared.services.labels import check_labels
 
 _KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
@@ -105,6 +106,8 @@ def update_contact(store: DocumentStore, bus: EventBus, clock: Clock, account_id
         write = (Write.create(Contacts.name, key, updated.to_doc()) if doc is None else
                  Write.update(Contacts.name, key, updates, when={"version": contact.version}))
         if event_log.commit(bus, store, [write], [event]):
+            if "name" in changes:  # what the chat list shows
+                rename(store, account_id, device_id, phone, updated.name)
             return updated
     raise Conflict(f"contact {phone} is being changed by many requests at once; try again",
                    code="busy")

@@ -34,7 +34,7 @@ from shared.content import (
     summary,
 )
 from shared.deps import Deps
-from shared.domain import STATUS_BROADCAST, Device, Message, MessageStatus, Priority
+from shared.domain import STATUS_BROADCAST, Device, Message, MessageSource, MessageStatus, Priority
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.ids import new_id, wa_message_id
 from shared.ports import (
@@ -115,6 +115,7 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
                  expires_at: datetime | None = None, typing: int | None = None,
                  forwarded: bool = False, status_post: bool = False,
                  background: str | None = None, idempotency_key: str | None = None,
+                 source: MessageSource = MessageSource.api,
                  rng: random.Random | None = None) -> tuple[Message, bool]:
     """Queue a message; returns it and whether it was created now (False: an earlier
     request with the same Idempotency-Key created it). `text` is short for Text content."""
@@ -148,7 +149,8 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
                                | ({"typing": typing} if typing is not None else {})
                                | ({"forwarded": True} if forwarded else {})
                                | ({"status_post": True, "background": background}
-                                  if status_post else {}))
+                                  if status_post else {})
+                               | ({"source": source} if source != MessageSource.api else {}))
     message_id = new_id("msg")
     idem_id = None
     if idempotency_key:
@@ -181,10 +183,10 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
         message = Message(id=message_id, account_id=account_id, device_id=device.id,
                           type=MessageType(ready.type), phone=phone, group=group,
                           message=summary(ready), content=ready, quote=quoted,
-                          priority=priority, reference=reference, deliver_at=deliver_at,
-                          expires_at=expires_at, typing=typing, forwarded=forwarded,
-                          status_post=status_post, background=background, lid=lid,
-                          created_at=clock.now(),
+                          priority=priority, source=source, reference=reference,
+                          deliver_at=deliver_at, expires_at=expires_at, typing=typing,
+                          forwarded=forwarded, status_post=status_post, background=background,
+                          lid=lid, created_at=clock.now(),
                           quota_period=reservation.period, quota_shard=reservation.shard)
         message.wa_id = wa_message_id(message.id)
         # The message and its message:out:new are one commit (the event log): a retry

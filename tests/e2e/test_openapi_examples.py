@@ -184,6 +184,7 @@ def run(s: Scenario, standin: StripeStandIn, stack, receiver: Receiver, auth_hos
                                            "options": ["Tuesday"]})
     file_id = s.call("upload_file")["id"]
     s.call("get_file", {"file_id": file_id})
+    s.call("file_content", {"file_id": file_id})
 
     label = s.call("create_label")["id"]
     s.subs[EXAMPLE_LABEL] = label
@@ -234,6 +235,7 @@ def run(s: Scenario, standin: StripeStandIn, stack, receiver: Receiver, auth_hos
     s.call("grant_device", {"agent_id": agent} | dev)
     s.call("revoke_device", {"agent_id": agent} | dev)
     s.call("rotate_token", {"agent_id": agent})
+    s.call("device_agents", dev)
     s.call("me")
 
     s.call("update_profile", dev)

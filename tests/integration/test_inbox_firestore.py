@@ -87,3 +87,30 @@ def test_outbound_statuses_are_looked_up_in_batches_on_firestore(store):
         sent.append(message)
     page, _ = chats.list_entries(store, "acc_1", "dev_1", "+447400123456", limit=35)
     assert {e["id"]: e["status"] for e in page} == {m.id: m.status.value for m in sent}
+
+
+def test_web_chat_names_search_and_assignment_on_firestore(store):
+    """The web chat's queries on the emulator: search terms (array-contains with the
+    order), the assignee filter, and a contact's new name on its chat."""
+    from shared.adapters.inprocess_bus import InProcessBus
+
+    clock, bus = FakeClock(), InProcessBus(threaded=False)
+    store.put("agents", "agt_1", {"id": "agt_1", "account_id": "acc_1", "role": "agent",
+                                  "devices": ["dev_1"], "active": True})
+    phones = ["+34600100200", "+34600999888", "+447400123456"]
+    for n, phone in enumerate(phones):
+        _inbound(store, clock, phone, "hi", 100 + n)
+    contacts.update_contact(store, bus, clock, "acc_1", "dev_1", phones[0], {"name": "Jane Doe"})
+    contacts.update_contact(store, bus, clock, "acc_1", "dev_1", phones[1], {"name": "John Dowland"})
+    assert chats.get_chat(store, "acc_1", "dev_1", phones[0]).name == "Jane Doe"
+
+    def found(**query):
+        return [c.chat for c in chats.list_chats(store, "dev_1", **query)[0]]
+
+    assert found(search="do") == [phones[1], phones[0]]
+    assert found(search="j dow") == [phones[1]]
+    assert found(search="600100") == [phones[0]]
+    chats.update_chat(store, bus, clock, "acc_1", "dev_1", phones[2], assigned_to="agt_1")
+    assert found(assigned_to="agt_1") == [phones[2]]
+    assert found(assigned_to="agt_1", search="4474") == [phones[2]]
+    assert found(assigned_to="agt_1", unread=True, search="do") == []

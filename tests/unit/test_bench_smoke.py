@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 HEADERS = ("cold start", "API overhead", "number validation", "webhook fan-out",
            "inbound message -> webhook latency", "priority:", "pacing:", "pipeline throughput",
-           "cost per delivered message", "queue listing", "runner memory", "take-over", "restart resume",
-           "store pause", "web app size", "first render", "documentation page")
+           "cost per delivered message", "queue listing", "runner memory", "take-over",
+           "restart resume", "store pause", "web app size", "first render", "documentation page",
+           "web chat")
 
 
 def test_bench_runs_every_figure_at_smoke_sizes():
@@ -37,8 +38,8 @@ def test_every_figure_has_smoke_sizes_its_function_accepts():
         bench_main.cold_start, bench_main.api_overhead, bench_main.number_validation,
         bench_main.runner_memory, bench_main.runner_takeover, bench_main.runner_restart,
         bench_main.store_pause, bench_main.docs_page)}
-    from bench import events, messaging, web, webhooks
-    for module in (messaging, webhooks, web, events):
+    from bench import chat, events, messaging, web, webhooks
+    for module in (messaging, webhooks, web, events, chat):
         for name in bench_main.SMOKE_SIZES:
             if hasattr(module, name):
                 figures[name] = getattr(module, name)

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import random
 import threading
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
 
 from device_runner import send_queue as send_queue_module
 from device_runner.send_queue import Retry, SendQueue, backoff
-from shared.domain import Priority
+from shared.domain import WEB_CHAT_RANK, Message, MessageSource, Priority
 from tests.fakes import wait_until
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 FAST = 10**6  # messages per minute: a gap of 60 µs, so pacing does not slow these tests
 
@@ -125,6 +128,38 @@ def test_all_priorities_in_rank_order_fifo_within_each(sessions):
     wait_until(lambda: len(send.sent) == 20)
     expected = [mid for p in sorted(order, key=lambda p: p.rank) for mid, q in pushes if q == p]
     assert send.sent == expected
+
+
+def test_web_chat_messages_go_ahead_of_urgent_ones(sessions):
+    """A person in the web chat waits for the answer: their message goes next, ahead of
+    what the API queued (urgent included), first in first out among themselves."""
+    send = Recorder()
+    session = sessions(send)
+    for i in range(10):
+        session.push(f"urgent-{i}", Priority.urgent, created=i)
+    web = Message(id="web-1", account_id="a", device_id="d", content={"type": "text", "text": "hi"},
+                  source=MessageSource.web_chat, priority=Priority.low, created_at=NOW)
+    session.push("web-2", WEB_CHAT_RANK, created=300)
+    session.push(web.id, web.send_rank, created=200)
+    session.set_connected(True)
+    wait_until(lambda: len(send.sent) == 12)
+    assert send.sent[:2] == ["web-1", "web-2"]
+    assert send.sent[2:] == [f"urgent-{i}" for i in range(10)]
+
+
+def test_web_chat_messages_keep_the_device_pace(paced, fake_time):
+    """Going first is not going faster: the gap after a send holds for the web chat too."""
+    send = Recorder()
+    session = paced(send, speed=60)
+    session.push("api-1", Priority.normal, created=1)
+    session.set_connected(True)
+    wait_until(lambda: send.sent == ["api-1"])
+    session.push("web-1", WEB_CHAT_RANK, created=2)
+    poke(session)
+    assert send.sent == ["api-1"]  # within the gap: it waits its turn at the device's speed
+    fake_time.now = next_send(session)
+    poke(session)
+    wait_until(lambda: send.sent == ["api-1", "web-1"])
 
 
 def test_fifo_follows_creation_time_not_push_order(sessions):

@@ -1,7 +1,9 @@
 import { useEffect } from "preact/hooks";
 import { LocationProvider, Route, Router } from "preact-iso";
 import { Layout } from "./components/Layout";
-import { ApiKeys, Billing, Chat, Docs, Numbers, Profile, Team } from "./pages/Account";
+import { ApiKeys, Billing, Docs, Numbers, Profile, Team } from "./pages/Account";
+import { ChatHome } from "./pages/chat/ChatHome";
+import { Inbox } from "./pages/chat/Inbox";
 import { Action, ForgotPassword, Login, Signup, VerifyEmail } from "./pages/Auth";
 import { DeviceDetail, Devices } from "./pages/Devices";
 import { MessageDetail, Messages } from "./pages/Messages";
@@ -30,7 +32,9 @@ export function App() {
           <Route path="/s/messages/create" component={Send} />
           <Route path="/messages" component={Messages} />
           <Route path="/messages/:id" component={MessageDetail} />
-          <Route path="/chat" component={Chat} />
+          <Route path="/chat" component={ChatHome} />
+          <Route path="/chat/:device" component={Inbox} />
+          <Route path="/chat/:device/:phone" component={Inbox} />
           <Route path="/webhooks" component={Webhooks} />
           <Route path="/webhooks/:id" component={WebhookDetail} />
           <Route path="/api-keys" component={ApiKeys} />

@@ -7,6 +7,8 @@ from functions.api.schemas_agents import (
     AgentList,
     AgentOut,
     CreateAgent,
+    DeviceAgent,
+    DeviceAgentList,
     Me,
     UpdateAgent,
 )
@@ -74,6 +76,21 @@ def me(p: Principal):
     agent = agents.get_agent(p.c.store, p.account_id, p.agent_id) if p.agent_id else None
     return Me(account_id=p.account_id, agent=_out(agent) if agent else None,
               devices=sorted(p.devices) if p.devices is not None else None)
+
+
+@agent_route("GET", "/v1/devices/{device_id}/agents", response=DeviceAgentList, tag="agents",
+             errors=(404,), summary="The agents who may use a device (to assign its chats)")
+def device_agents(p: Principal, device_id: str):
+    """The active agents granted this device and the account's active admins: the people a
+    chat of the device can be assigned to (`PATCH …/chats/{chat_id}` with `assigned_to`).
+    Agents may call it for their own devices; it shows names and roles, not emails.
+
+    Errors: 404 when the device is not in this account (or not granted to the agent)."""
+    from shared.services import devices
+
+    devices.get_device(p.c, p.account_id, device_id)
+    return DeviceAgentList(data=[DeviceAgent.model_validate(a.model_dump())
+                                 for a in agents.device_agents(p.c.store, p.account_id, device_id)])
 
 
 @api.route("GET", _AGENT, response=AgentOut, summary="Get an agent", tag="agents", errors=(404,))

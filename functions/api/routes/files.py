@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from flask import request
+from flask import Response, request
 
-from functions.api.registry import Principal, api
+from functions.api.access import agent_route
+from functions.api.registry import Principal
 from functions.api.schemas_messages import (
     Count,
     DailyUsage,
@@ -11,7 +12,7 @@ from functions.api.schemas_messages import (
     SpeedOut,
     UsageOut,
 )
-from shared.errors import BadRequest, PayloadTooLarge
+from shared.errors import BadRequest, NotFound, PayloadTooLarge
 from shared.services import daily_caps, devices, files, quotas
 
 FORM_OVERHEAD = 64 * 1024
@@ -21,7 +22,7 @@ def _out(record: files.File) -> FileOut:
     return FileOut.model_validate(record.model_dump())
 
 
-@api.route("POST", "/v1/files", body=FileFromUrl, response=FileOut, status=201,
+@agent_route("POST", "/v1/files", body=FileFromUrl, response=FileOut, status=201,
            summary="Upload a file for media messages (multipart), or have Utio fetch one",
            tag="files", errors=(413,),
            multipart={"file": {"type": "string", "format": "binary",
@@ -61,8 +62,8 @@ def upload_file(p: Principal, body: FileFromUrl | None):
     return _out(files.store_file(c.store, c.storage, c.clock, p.account_id, data, filename=name))
 
 
-@api.route("GET", "/v1/files/{file_id}", response=FileOut, summary="Get a file's record",
-           tag="files", errors=(404,))
+@agent_route("GET", "/v1/files/{file_id}", response=FileOut, summary="Get a file's record",
+             tag="files", errors=(404,))
 def get_file(p: Principal, file_id: str):
     """A stored file's record: its type, size, name and checksum. Its id goes in
     `media.file` of `POST /v1/messages`.
@@ -71,8 +72,24 @@ def get_file(p: Principal, file_id: str):
     return _out(files.get_file(p.c.store, p.account_id, file_id))
 
 
-@api.route("GET", "/v1/devices/{device_id}/usage", response=UsageOut, tag="devices",
-           summary="A device's use of its plan this month", errors=(404,))
+@agent_route("GET", "/v1/files/{file_id}/content", summary="Download a stored file",
+             tag="files", errors=(404,), content_type="application/octet-stream")
+def file_content(p: Principal, file_id: str):
+    """The bytes of a file uploaded with `POST /v1/files` (or fetched from a URL for a
+    message), with its type: how the web chat shows the media it sent. Files are kept 30
+    days after their last use.
+
+    Errors: 404 when the file is not in this account or its bytes have expired."""
+    record = files.get_file(p.c.store, p.account_id, file_id)
+    data = files.read_bytes(p.c.storage, record.stored(), p.account_id)
+    if data is None:
+        raise NotFound(f"file {file_id} not found (its bytes expired)")
+    return Response(data, mimetype=record.mime,
+                    headers={"Cache-Control": "private, max-age=86400"})
+
+
+@agent_route("GET", "/v1/devices/{device_id}/usage", response=UsageOut, tag="devices",
+             summary="A device's use of its plan this month", errors=(404,))
 def device_usage(p: Principal, device_id: str):
     """How much of its plan the device used this calendar month (UTC): messages queued or sent
     against the plan's monthly limit (failed and cancelled ones do not count), when the

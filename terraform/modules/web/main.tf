@@ -23,6 +23,7 @@ locals {
     "script-src 'self'",
     "style-src 'self'",
     "img-src 'self' data: blob:",
+    "media-src 'self' blob:",
     "connect-src 'self' https://identitytoolkit.googleapis.com https://securetoken.googleapis.com",
     "font-src 'self'",
     "object-src 'none'",

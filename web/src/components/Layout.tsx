@@ -37,7 +37,12 @@ export function Layout({ children }: { children: ComponentChildren }) {
     }
   }, [session, path, open]);
   useEffect(() => {
-    if (session.state === "signed-in" && session.person && (path === "/login")) route("/devices", true);
+    if (session.state !== "signed-in" || !session.person || path !== "/login") return;
+    // Signed in on /login: go where the signed-out visit pointed (?next=), else the devices.
+    // The sign-in form may have gone there already (this runs after its render): then stay.
+    if (window.location.pathname !== "/login") return;
+    const next = new URLSearchParams(window.location.search).get("next");
+    route(next && next.startsWith("/") && !next.startsWith("//") ? next : "/devices", true);
   }, [session, path]);
   const person = session.state === "signed-in" ? session.person : null;
   const ready = open || (person && (person.role !== "owner" || person.email_verified));
@@ -65,7 +70,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
           </div>
         )}
       </header>
-      <main id="main" tabIndex={-1}>
+      <main id="main" tabIndex={-1} class={path.startsWith("/chat/") ? "wide" : undefined}>
         {session.state === "unavailable" ? <p role="alert" class="error">{session.message}</p>
           : session.state === "loading" && !open ? <p aria-busy="true">Loading…</p>
           : ready ? children : <p aria-busy="true">Loading…</p>}

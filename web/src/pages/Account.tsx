@@ -331,24 +331,6 @@ export function Profile() {
   );
 }
 
-export function Chat() {
-  const devices = useDevices();
-  const [device, setDevice] = useState("");
-  const chats = useLive(() => device ? api.GET("/v1/devices/{device_id}/chats", { params: { path: { device_id: device } } })
-    : Promise.resolve({ data: undefined, error: undefined, response: new Response(null, { status: 204 }) }), [device]);
-  return (
-    <section>
-      <h1>Chat</h1>
-      <SelectField label="Device" value={device} onChange={setDevice}
-        options={[{ value: "", label: "Choose a device" }, ...(devices.data?.data ?? []).map((d) => ({ value: d.id, label: d.alias || d.id }))]} />
-      {device && (chats.data ? (chats.data.data.length === 0 ? <p>No chats on this device yet.</p> : (
-        <ul class="cards" aria-label="Chats">{chats.data.data.map((c) => (
-          <li key={c.id} class="card"><h2>{c.id}</h2><p class="muted">{c.last_message?.message ?? ""}</p></li>
-        ))}</ul>)) : <p aria-busy="true">Loading…</p>)}
-    </section>
-  );
-}
-
 export function Docs() {
   return (
     <section>
