@@ -189,11 +189,11 @@ def web_chat(messages: int = 50, idle_seconds: float = 60.0, history: int = 1000
 def _seed(stack, firestore_host: str, device: str, phone: str, count: int) -> None:
     """A chat of `count` messages, filed straight into the stack's Firestore as the runner
     files inbound messages (injecting 1000 through the sandbox would bench the runner)."""
+    import os
+
     from shared.bootstrap import Container
     from shared.services import chats
     from shared.settings import Settings
-
-    import os
 
     os.environ["FIRESTORE_EMULATOR_HOST"] = firestore_host  # the Firestore client reads it
     settings = Settings.from_env({"UTIO_PROJECT": stack.project, "UTIO_STORE_BACKEND": "firestore"})
