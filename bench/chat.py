@@ -129,9 +129,9 @@ def web_chat(messages: int = 50, idle_seconds: float = 60.0, history: int = 1000
             # 2. an idle open chat tab: its requests a minute, and their Firestore reads
             requests_seen: list[str] = []
             page.on("request", lambda r: requests_seen.append(r.url) if "/v1/" in r.url else None)
-            time.sleep(2)
+            page.wait_for_timeout(2000)  # (the sync API hands events over while it waits)
             requests_seen.clear()
-            time.sleep(idle_seconds)
+            page.wait_for_timeout(idle_seconds * 1000)
             per_minute = len(requests_seen) * 60 / idle_seconds
             polls = sum("/v1/events" in u for u in requests_seen) * 60 / idle_seconds
             reads, took = _reads_per_long_poll()
@@ -189,12 +189,14 @@ def web_chat(messages: int = 50, idle_seconds: float = 60.0, history: int = 1000
 def _seed(stack, firestore_host: str, device: str, phone: str, count: int) -> None:
     """A chat of `count` messages, filed straight into the stack's Firestore as the runner
     files inbound messages (injecting 1000 through the sandbox would bench the runner)."""
+    import os
+
     from shared.bootstrap import Container
     from shared.services import chats
     from shared.settings import Settings
 
-    settings = Settings.from_env({"UTIO_PROJECT": stack.project, "UTIO_STORE_BACKEND": "firestore",
-                                  "FIRESTORE_EMULATOR_HOST": firestore_host})
+    os.environ["FIRESTORE_EMULATOR_HOST"] = firestore_host  # the Firestore client reads it
+    settings = Settings.from_env({"UTIO_PROJECT": stack.project, "UTIO_STORE_BACKEND": "firestore"})
     c = Container(settings)
     account = c.store.get("devices", device)["account_id"]
     lock = threading.Lock()

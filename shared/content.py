@@ -159,7 +159,14 @@ class Contacts(_Model):
     contacts: list[ContactCard] = Field(min_length=1, max_length=20)
 
 
+def _tag_required(schema: dict) -> None:
+    """A member of a union told apart by `type`: the input must say it (the default is for
+    our own code), so the document marks it required."""
+    schema["required"] = ["type", *[f for f in schema.get("required", []) if f != "type"]]
+
+
 class ReplyButton(_Model):
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_tag_required)
     type: Literal["reply"] = "reply"
     id: str = Field(min_length=1, max_length=256, description="Comes back in the reply event.")
     text: str = Field(min_length=1, max_length=MAX_BUTTON_TEXT)

@@ -222,6 +222,14 @@ MESSAGE_EVENTS = set(STATUS_EVENTS.values()) | {EventName.message_out_edited,
                                                  EventName.message_out_revoked}
 
 
+def known_patterns() -> list[str]:
+    """Every name and pattern known_pattern accepts: '*', the names, and each prefix of
+    whole segments of a name followed by ':*' (the OpenAPI document's enum)."""
+    prefixes = {":".join(n.split(":")[:i]) + ":*" for n in CATALOG
+                for i in range(1, n.count(":") + 1)}
+    return ["*", *sorted(str(n) for n in CATALOG), *sorted(prefixes)]
+
+
 def known_pattern(pattern: str) -> bool:
     """'*', an event name, or a prefix ending in ':*' that covers at least one event."""
     if pattern == "*" or pattern in CATALOG:

@@ -57,6 +57,7 @@ class BillingDetailsIn(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"country": "DE", "vat_number": "DE123456789"}, {"country": "ES"}, {"country": "US"}]})
     country: str = Field(min_length=2, max_length=2,
+                         json_schema_extra={"enum": sorted(phonenumbers.SUPPORTED_REGIONS)},
                          description="ISO 3166-1 alpha-2 country of the billing address.")
     vat_number: str | None = Field(
         default=None, max_length=32, description="EU VAT number (with or without its country "

@@ -290,7 +290,10 @@ _PATH_KINDS = {"device_id": "device", "message_id": "message", "webhook_id": "we
 
 def _path_schema(name: str) -> dict:
     from functions.api.ids import id_pattern
+    from functions.api.schemas import CHAT_PATTERN, PHONE_PATTERN
 
+    if name in ("chat_id", "phone"):  # a chat is a phone's or a group's
+        return {"type": "string", "pattern": CHAT_PATTERN if name == "chat_id" else PHONE_PATTERN}
     kind = _PATH_KINDS.get(name)
     if kind is None:
         return {"type": "string", "minLength": 1, "maxLength": 200}

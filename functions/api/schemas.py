@@ -4,7 +4,7 @@ generate the OpenAPI document."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -24,6 +24,25 @@ MAX_TEXT = 6000
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+# The forms the API takes, stated in the OpenAPI document; the validators (which say why a
+# value is refused) check them, and more: a number must also be a valid one (phonenumbers).
+PHONE_PATTERN = r"^\+?[1-9][0-9]{6,14}$"  # E.164, the + optional
+GROUP_PATTERN = r"^[0-9]{6,22}(-[0-9]{6,12})?(@g\.us)?$"
+LID_PATTERN = r"^[0-9]{1,24}@lid$"  # an anonymous WhatsApp id
+# a phone, a group or an anonymous id
+CHAT_PATTERN = r"^(?:\+?[1-9][0-9]{6,14}|[0-9]{6,22}(-[0-9]{6,12})?@g\.us|[0-9]{1,24}@lid)$"
+CURSOR = {"pattern": r"^[A-Za-z0-9_-]+=*$"}  # opaque: a next_cursor as the API gave it
+Phone = Annotated[str, Field(json_schema_extra={"pattern": PHONE_PATTERN})]
+GroupRef = Annotated[str, Field(json_schema_extra={"pattern": GROUP_PATTERN})]
+Recipient = Annotated[str, Field(json_schema_extra={  # a phone, or an anonymous id
+    "pattern": f"^(?:{PHONE_PATTERN[1:-1]}|{LID_PATTERN[1:-1]})$"})]
+
+
+def at_least_one(schema: dict) -> None:
+    """json_schema_extra of a PATCH body that needs at least one field."""
+    schema["minProperties"] = 1
 
 
 def _e164(value: str) -> str:
@@ -177,7 +196,7 @@ class DeviceList(BaseModel):
 class SandboxInbound(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"phone": "+447911123457", "message": "Hi, is my order on its way?"}]})
-    phone: str | None = Field(default=None, description="The sender, in E.164.")
+    phone: Phone | None = Field(default=None, description="The sender, in E.164.")
     lid: str | None = Field(default=None, pattern=r"^\d{1,24}@lid$", description="Present the "
                             "sender by this anonymous WhatsApp id (<digits>@lid), as WhatsApp "
                             "does: with their number beside it when phone is given, alone "

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from functions.api.ids import AgentId, LabelId
-from functions.api.schemas import MAX_TEXT, Input
+from functions.api.schemas import CURSOR, MAX_TEXT, Input
 from functions.api.schemas_messages import MediaIn, ReactionIn
 from shared.domain import MessageSource, MessageStatus, Priority
 from shared.inbox import (
@@ -26,7 +26,7 @@ _PAGE = {"ge": 1, "le": 200}
 
 class Page(Input):
     limit: int = Field(default=50, description="Items a page, 1 to 200.", **_PAGE)
-    cursor: str | None = Field(default=None, max_length=500,
+    cursor: str | None = Field(default=None, max_length=500, json_schema_extra=CURSOR,
                                description="next_cursor of the previous page.")
 
 
@@ -207,7 +207,12 @@ class UpdateContact(Input):
     metadata: dict[str, str | None] | None = Field(
         default=None, description=f"Merged into the contact's metadata; null deletes a key. At most "
         f"{MAX_METADATA_KEYS} keys of {MAX_METADATA_KEY_LENGTH} characters (letters, digits, _ - .), "
-        f"values of {MAX_METADATA_VALUE_LENGTH} characters.")
+        f"values of {MAX_METADATA_VALUE_LENGTH} characters.",
+        json_schema_extra={
+            "maxProperties": MAX_METADATA_KEYS,
+            "propertyNames": {"pattern": f"^[A-Za-z0-9_.-]{{1,{MAX_METADATA_KEY_LENGTH}}}$"},
+            "additionalProperties": {"anyOf": [
+                {"type": "string", "maxLength": MAX_METADATA_VALUE_LENGTH}, {"type": "null"}]}})
     labels: list[LabelId] | None = Field(default=None, max_length=MAX_LABELS_PER_ITEM,
                                      description="Label ids; replaces the contact's labels.")
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from functions.api.schemas import Input
-from shared.events import known_pattern
+from functions.api.schemas import CURSOR, Input
+from shared.events import known_pattern, known_patterns
+
+_ONE = "|".join(re.escape(p) for p in known_patterns())
+TYPES_PATTERN = rf"^ *({_ONE}) *(, *({_ONE}) *)*$"  # names or patterns, comma-separated
 
 _EXAMPLE = {"id": "evt_1f2e3d4c5b6a79881726", "event": "message:out:delivered",
             "created_at": "2026-11-24T10:00:02Z", "device": "dev_5e6f7a8b9c0d1a2b3c4d",
@@ -17,14 +21,14 @@ _EXAMPLE = {"id": "evt_1f2e3d4c5b6a79881726", "event": "message:out:delivered",
 
 class EventQuery(Input):
     type: str | None = Field(
-        default=None, max_length=1000,
+        default=None, max_length=1000, json_schema_extra={"pattern": TYPES_PATTERN},
         description="Only these events: names or patterns (`message:*`, `message:out:*`, `*`), "
                     "comma-separated, as webhooks' `events` take them.")
     device: str | None = Field(default=None, max_length=100, description="Only this device's events.")
     since: AwareDatetime | None = Field(default=None, description="Logged at or after (ISO 8601).")
     until: AwareDatetime | None = Field(default=None, description="Logged before (ISO 8601).")
     limit: int = Field(default=50, ge=1, le=500, description="Events per answer.")
-    cursor: str | None = Field(default=None, max_length=500,
+    cursor: str | None = Field(default=None, max_length=500, json_schema_extra=CURSOR,
                                description="next_cursor of the previous page (newest first).")
     after: str | None = Field(
         default=None, max_length=500,
@@ -54,6 +58,7 @@ class EventQuery(Input):
                              "from a position), not both")
         if self.wait and self.after is None:
             raise ValueError("wait needs after: a long poll waits for events after a position")
+        # (the document says so in wait's description: OpenAPI cannot tie query parameters)
         return self
 
     @property

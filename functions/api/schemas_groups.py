@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from functions.api.schemas import Input, _e164
+from functions.api.schemas import Input, Phone, _e164
 from shared.inbox import (
     GroupFailure,
     GroupOperationKind,
@@ -30,7 +30,7 @@ class CreateGroup(Input):
         {"subject": "Order 1042 support", "participants": ["+447911123456", "+447400123456"],
          "description": "Questions about order 1042", "announce": False}]})
     subject: str = Field(min_length=1, max_length=MAX_SUBJECT)
-    participants: list[str] = Field(min_length=1, max_length=256,
+    participants: list[Phone] = Field(min_length=1, max_length=256,
                                     description="Numbers in E.164 to add (1 to 256).")
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
     announce: bool = Field(default=False, description="Only admins send messages (read-only group).")
@@ -50,7 +50,8 @@ class UpdateGroup(Input):
 class Participants(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"phones": ["+447911123456"]}]})
-    phones: list[str] = Field(min_length=1, max_length=100, description="Numbers in E.164 (1 to 100).")
+    phones: list[Phone] = Field(min_length=1, max_length=100,
+                               description="Numbers in E.164 (1 to 100).")
 
     _phones = field_validator("phones")(_phones)
 

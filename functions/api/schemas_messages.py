@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from functions.api.schemas import CURSOR, GroupRef, Phone, Recipient
 from shared.content import (
     MAX_CAPTION,
     MAX_TEXT,
@@ -40,7 +41,15 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _exactly_one(fields) -> dict:
+    """JSON Schema for "exactly one of these fields, not null" (a rule the validator keeps)."""
+    return {"oneOf": [{"required": [f], "properties": {f: {"not": {"type": "null"}}}}
+                      for f in fields]}
+
+
 class MediaIn(Input):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_exactly_one(("url", "file")))
+
     url: str | None = Field(default=None, max_length=2000,
                             description="Fetched by Utio (HTTPS; public addresses only).")
     file: str | None = Field(default=None, max_length=100,
@@ -103,14 +112,15 @@ class SendMessage(Input):
         {"phone": "+447911123456", "message": "Your code is 381 204", "priority": "urgent",
          "expires_at": "2026-11-24T10:05:00Z"},
         {"phone": "+447911123456", "poll": {"question": "Which day suits you for delivery?",
-                                            "options": ["Monday", "Tuesday", "Wednesday"]}}]})
+                                            "options": ["Monday", "Tuesday", "Wednesday"]}}],
+        "allOf": [_exactly_one(("phone", "group")), _exactly_one(CONTENT_FIELDS)]})
 
-    phone: str | None = Field(default=None, description="Recipient in E.164 (+<country code>"
-                              "<number>), or the anonymous id (<digits>@lid) an event gave; "
-                              "an anonymous id whose number the device knows goes to the "
-                              "number's chat. Give phone or group.")
-    group: str | None = Field(default=None, max_length=64,
-                              description="A group's id (120363025246125486@g.us).")
+    phone: Recipient | None = Field(default=None, description="Recipient in E.164 (+<country code>"
+                                    "<number>), or the anonymous id (<digits>@lid) an event gave; "
+                                    "an anonymous id whose number the device knows goes to the "
+                                    "number's chat. Give phone or group.")
+    group: GroupRef | None = Field(default=None, max_length=64,
+                                   description="A group's id (120363025246125486@g.us).")
     message: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT,
                                 description="Text, 1 to 6000 characters.",
                                 json_schema_extra={"minLength": 1, "maxLength": MAX_TEXT})
@@ -280,14 +290,14 @@ class MessageList(BaseModel):
 class MessageQuery(Input):
     device: str | None = Field(default=None, description="Only this device's messages.")
     status: MessageStatus | None = Field(default=None, description="Only messages in this status.")
-    phone: str | None = Field(default=None, description="Only messages to this number.")
-    group: str | None = Field(default=None, description="Only messages to this group.")
+    phone: Phone | None = Field(default=None, description="Only messages to this number.")
+    group: GroupRef | None = Field(default=None, description="Only messages to this group.")
     reference: str | None = Field(default=None, max_length=200,
                                   description="Only messages with this reference.")
     since: AwareDatetime | None = Field(default=None, description="Created at or after (ISO 8601).")
     until: AwareDatetime | None = Field(default=None, description="Created before (ISO 8601).")
     limit: int = Field(default=50, ge=1, le=500)
-    cursor: str | None = Field(default=None, max_length=500,
+    cursor: str | None = Field(default=None, max_length=500, json_schema_extra=CURSOR,
                                description="next_cursor of the previous page.")
 
     _phone = field_validator("phone")(e164)
@@ -307,8 +317,10 @@ class MessageQuery(Input):
 class FileFromUrl(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"url": "https://acme.example/catalogue.pdf"}]})
-    url: str = Field(max_length=2000, description="Fetched by Utio (HTTPS; public addresses "
-                     "only). Or send multipart/form-data with the file in `file`.")
+    url: str = Field(max_length=2000, json_schema_extra={"pattern": r"^[hH][tT][tT][pP][sS]?://"},
+                     description="Fetched by "
+                     "Utio (HTTPS; public addresses only). Or send multipart/form-data with the "
+                     "file in `file`.")
 
 
 class FileOut(BaseModel):

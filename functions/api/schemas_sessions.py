@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from functions.api.schemas import Input, _e164
+from functions.api.schemas import Input, Phone, _e164
 
 MAX_IMAGE = 5 * 1024 * 1024
 
@@ -26,7 +26,7 @@ class ScanQuery(Input):
         default=None, description="png, svg, text (the QR code's content) or json; without it "
         "the Accept header decides (image/png, image/svg+xml, text/plain, application/json), "
         "and PNG is the default.")
-    phone: str | None = Field(
+    phone: Phone | None = Field(
         default=None, description="Link by pairing code instead of QR: the phone number (E.164) "
         "of the WhatsApp account to link; the answer is the code to type on that phone.")
 
@@ -50,7 +50,9 @@ class ScanCode(BaseModel):
 
 class ProfileUpdate(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"name": "Acme Support", "description": "Mon-Fri 9:00-18:00"}]})
+        {"name": "Acme Support", "description": "Mon-Fri 9:00-18:00"}],
+        "anyOf": [{"required": [f], "properties": {f: {"not": {"type": "null"}}}}
+                  for f in ("name", "description", "image")]})
     name: str | None = Field(default=None, min_length=1, max_length=25,
                              description="The name contacts see (WhatsApp's push name).")
     description: str | None = Field(default=None, max_length=139,
@@ -90,7 +92,7 @@ class ProfileOut(BaseModel):
 class CheckNumbers(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"numbers": ["+447911123456", "+34612345678"]}]})
-    numbers: list[str] = Field(min_length=1, max_length=50,
+    numbers: list[Phone] = Field(min_length=1, max_length=50,
                                description="Up to 50 numbers in E.164; each is one check.")
     device: str | None = Field(default=None, description=(
         "The connected device to ask through. If absent: a connected WhatsApp device of the "

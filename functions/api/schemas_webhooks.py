@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from functions.api.ids import DeviceId
-from functions.api.schemas import Input
+from functions.api.schemas import CURSOR, Input
 from shared.domain import DeliveryFailure, DeliveryStatus, WebhookDisabledReason
+from shared.events import known_patterns
 
 EVENTS_TEXT = ("Event names, 'prefix:*' (such as 'message:*' or 'message:out:*'), or '*' for "
                "all; GET /v1/webhooks/events lists them.")
 DEVICES_TEXT = "Device ids; absent or null for all devices."
+URL_FORM = {"pattern": r"^[hH][tT][tT][pP][sS]?://[^\s/?#]+"}
+EventPattern = Annotated[str, Field(json_schema_extra={"enum": known_patterns()})]
 HEADERS_TEXT = ("Extra headers sent with every delivery, such as Authorization (at most 10, "
                 "4 KB in all; not Content-Type, Host, User-Agent or any webhook-* header). "
                 "Stored encrypted; write-only: answers show each value masked (****, and the "
@@ -26,8 +30,8 @@ class CreateWebhook(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"url": "https://hooks.acme.example/utio", "events": ["message:*", "device:status"],
          "headers": {"Authorization": "Bearer 7f3c9a0e5b1d2c4f"}, "description": "CRM sync"}]})
-    url: str = Field(max_length=2000, description=URL_TEXT)
-    events: list[str] = Field(default_factory=lambda: ["*"], min_length=1, max_length=50,
+    url: str = Field(max_length=2000, description=URL_TEXT, json_schema_extra=URL_FORM)
+    events: list[EventPattern] = Field(default_factory=lambda: ["*"], min_length=1, max_length=50,
                               description=EVENTS_TEXT)
     devices: list[DeviceId] | None = Field(default=None, max_length=500, description=DEVICES_TEXT)
     enabled: bool = True
@@ -38,8 +42,13 @@ class CreateWebhook(Input):
 def _absent_or(**kwargs):
     """A PATCH field that may be absent but not null: None is only the marker of absence,
     so the schema shows no default."""
-    return Field(default=None, json_schema_extra=lambda schema: schema.pop("default", None),
-                 **kwargs)
+    extra = kwargs.pop("json_schema_extra", {})
+
+    def schema_of(schema: dict) -> None:
+        schema.pop("default", None)
+        schema.update(extra)
+
+    return Field(default=None, json_schema_extra=schema_of, **kwargs)
 
 
 class UpdateWebhook(Input):
@@ -48,10 +57,11 @@ class UpdateWebhook(Input):
     that was disabled (by hand, for failing a day, or for a 410 Gone)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"enabled": True, "events": ["message:in:new"], "devices": None}]})
+        {"enabled": True, "events": ["message:in:new"], "devices": None}],
+        "minProperties": 1})
     # No None in the types of url, events, enabled: absent is fine, null is not.
-    url: str = _absent_or(max_length=2000, description=URL_TEXT)
-    events: list[str] = _absent_or(min_length=1, max_length=50, description=EVENTS_TEXT)
+    url: str = _absent_or(max_length=2000, description=URL_TEXT, json_schema_extra=URL_FORM)
+    events: list[EventPattern] = _absent_or(min_length=1, max_length=50, description=EVENTS_TEXT)
     devices: list[DeviceId] | None = Field(default=None, max_length=500, description=DEVICES_TEXT)
     enabled: bool = _absent_or(description="False pauses deliveries; true resumes.")
     headers: dict[str, str] | None = Field(default=None, max_length=10, description=HEADERS_TEXT)
@@ -166,7 +176,7 @@ class DeliveryList(BaseModel):
 
 class DeliveryQuery(Input):
     limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = Field(default=None, max_length=300,
+    cursor: str | None = Field(default=None, max_length=300, json_schema_extra=CURSOR,
                                description="next_cursor of the previous page.")
     status: DeliveryStatus | None = Field(default=None, description="Only deliveries in this "
                                           "status.")
