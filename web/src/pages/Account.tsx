@@ -166,7 +166,7 @@ export function Billing() {
   }
   async function saveDetails() {
     setDetailsNote(null);
-    const { data, error, response } = await api.PUT("/v1/billing/details", { body: { country: country.trim().toUpperCase(), vat_number: vat.trim() || null } });
+    const { data, error, response } = await api.PUT("/v1/billing/details", { body: { country: country.trim().toUpperCase() as Schemas["BillingDetailsIn"]["country"], vat_number: vat.trim() || null } });
     setDetailsProblem(data ? null : problemOf(error, response.status));
     if (data) {
       setDetailsNote("VAT details saved.");

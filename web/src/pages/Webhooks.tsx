@@ -29,7 +29,9 @@ function WebhookForm({ initial, onSaved, submitLabel }: {
   const catalog = useLive(() => api.GET("/v1/webhooks/events"), [], { live: false });
   async function submit() {
     const list = (text: string) => text.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
-    const body = { url: url.trim(), description: description.trim() || null, events: list(events),
+    // What the person typed; the API names an unknown event at its field.
+    const typed = list(events) as NonNullable<Schemas["CreateWebhook"]["events"]>;
+    const body = { url: url.trim(), description: description.trim() || null, events: typed,
       devices: list(devices).length ? list(devices) : null, headers: parseHeaders(headers), enabled };
     const answer = initial
       ? await api.PATCH("/v1/webhooks/{webhook_id}", { params: { path: { webhook_id: initial.id } }, body })
