@@ -40,9 +40,18 @@ Recipient = Annotated[str, Field(json_schema_extra={  # a phone, or an anonymous
     "pattern": f"^(?:{PHONE_PATTERN[1:-1]}|{LID_PATTERN[1:-1]})$"})]
 
 
-def at_least_one(schema: dict) -> None:
-    """json_schema_extra of a PATCH body that needs at least one field."""
-    schema["minProperties"] = 1
+def given(field: str) -> dict:
+    return {"required": [field], "properties": {field: {"not": {"type": "null"}}}}
+
+
+def exactly_one(fields) -> dict:
+    """JSON Schema for "exactly one of these fields, not null" (a rule the validator keeps)."""
+    return {"oneOf": [given(f) for f in fields]}
+
+
+def at_least_one(fields) -> dict:
+    """JSON Schema for "at least one of these fields, not null"."""
+    return {"anyOf": [given(f) for f in fields]}
 
 
 def _e164(value: str) -> str:
@@ -195,7 +204,8 @@ class DeviceList(BaseModel):
 
 class SandboxInbound(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"phone": "+447911123457", "message": "Hi, is my order on its way?"}]})
+        {"phone": "+447911123457", "message": "Hi, is my order on its way?"}],
+        **at_least_one(("phone", "lid"))})
     phone: Phone | None = Field(default=None, description="The sender, in E.164.")
     lid: str | None = Field(default=None, pattern=r"^\d{1,24}@lid$", description="Present the "
                             "sender by this anonymous WhatsApp id (<digits>@lid), as WhatsApp "
@@ -203,7 +213,7 @@ class SandboxInbound(Input):
                             "when not.")
     message: str = Field(min_length=1, max_length=MAX_TEXT)
 
-    _phone = field_validator("phone")(_e164)
+    _phone = field_validator("phone")(lambda v: None if v is None else _e164(v))
 
     @model_validator(mode="after")
     def _sender(self) -> SandboxInbound:

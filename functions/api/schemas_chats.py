@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from functions.api.ids import AgentId, LabelId
-from functions.api.schemas import CURSOR, MAX_TEXT, Input
+from functions.api.schemas import CURSOR, MAX_TEXT, Input, exactly_one
 from functions.api.schemas_messages import MediaIn, ReactionIn
 from shared.domain import MessageSource, MessageStatus, Priority
 from shared.inbox import (
@@ -132,7 +132,8 @@ class SendToChat(Input):
         {"message": "Yes, that one 👍", "quote": "3EB0C1D2E3F4A5B6C7D8", "source": "web_chat"},
         {"media": {"file": "file_0a1b2c3d4e5f6a7b8c9d0e1f", "caption": "Your invoice"},
          "source": "web_chat"},
-        {"reaction": {"message": "3EB0C1D2E3F4A5B6C7D8", "emoji": "❤️"}, "source": "web_chat"}]})
+        {"reaction": {"message": "3EB0C1D2E3F4A5B6C7D8", "emoji": "❤️"}, "source": "web_chat"}],
+        **exactly_one(("message", "media", "reaction"))})
     message: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT,
                                 description="Text, 1 to 6000 characters.")
     media: MediaIn | None = Field(default=None, description="A file uploaded with POST "

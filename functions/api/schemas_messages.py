@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from functions.api.schemas import CURSOR, GroupRef, Phone, Recipient
+from functions.api.schemas import CURSOR, GroupRef, Phone, Recipient, exactly_one
 from shared.content import (
     MAX_CAPTION,
     MAX_TEXT,
@@ -41,14 +41,8 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _exactly_one(fields) -> dict:
-    """JSON Schema for "exactly one of these fields, not null" (a rule the validator keeps)."""
-    return {"oneOf": [{"required": [f], "properties": {f: {"not": {"type": "null"}}}}
-                      for f in fields]}
-
-
 class MediaIn(Input):
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_exactly_one(("url", "file")))
+    model_config = ConfigDict(extra="forbid", json_schema_extra=exactly_one(("url", "file")))
 
     url: str | None = Field(default=None, max_length=2000,
                             description="Fetched by Utio (HTTPS; public addresses only).")
@@ -113,7 +107,7 @@ class SendMessage(Input):
          "expires_at": "2026-11-24T10:05:00Z"},
         {"phone": "+447911123456", "poll": {"question": "Which day suits you for delivery?",
                                             "options": ["Monday", "Tuesday", "Wednesday"]}}],
-        "allOf": [_exactly_one(("phone", "group")), _exactly_one(CONTENT_FIELDS)]})
+        "allOf": [exactly_one(("phone", "group")), exactly_one(CONTENT_FIELDS)]})
 
     phone: Recipient | None = Field(default=None, description="Recipient in E.164 (+<country code>"
                                     "<number>), or the anonymous id (<digits>@lid) an event gave; "
@@ -261,10 +255,11 @@ class EditMessage(Input):
 
 class ForwardMessage(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"phone": "+447911123457"}, {"group": "120363025246125486@g.us", "priority": "low"}]})
-    phone: str | None = Field(default=None, description="Forward to this number (E.164); "
-                              "give phone or group.")
-    group: str | None = Field(default=None, max_length=64, description="Or to this group.")
+        {"phone": "+447911123457"}, {"group": "120363025246125486@g.us", "priority": "low"}],
+        **exactly_one(("phone", "group"))})
+    phone: Recipient | None = Field(default=None, description="Forward to this number (E.164); "
+                                    "give phone or group.")
+    group: GroupRef | None = Field(default=None, max_length=64, description="Or to this group.")
     device: str | None = Field(default=None, description="Send from this device; default: "
                                "the original message's.")
     priority: Priority = Priority.normal

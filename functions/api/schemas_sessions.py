@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from functions.api.schemas import Input, Phone, _e164
+from functions.api.schemas import Input, Phone, _e164, at_least_one
 
 MAX_IMAGE = 5 * 1024 * 1024
 
@@ -51,8 +51,7 @@ class ScanCode(BaseModel):
 class ProfileUpdate(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"name": "Acme Support", "description": "Mon-Fri 9:00-18:00"}],
-        "anyOf": [{"required": [f], "properties": {f: {"not": {"type": "null"}}}}
-                  for f in ("name", "description", "image")]})
+        **at_least_one(("name", "description", "image"))})
     name: str | None = Field(default=None, min_length=1, max_length=25,
                              description="The name contacts see (WhatsApp's push name).")
     description: str | None = Field(default=None, max_length=139,

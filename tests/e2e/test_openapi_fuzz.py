@@ -29,6 +29,7 @@ SCHEMA_CANNOT_SAY = {
     "extra_agents_not_sold": "only some plans sell extra agents",
     "invalid_vat_number": "each country has its VAT number format",
     "group_chat": "this route sends in one-to-one chats only",
+    "device_required": "an account with several devices names the one to send from",
     "wait needs after": "OpenAPI cannot tie one query parameter to another",
     "not a JPEG or PNG image": "a profile image's bytes must be an image",
     "string_pattern_mismatch": "a few characters Python's and JSON Schema's \\S disagree on",

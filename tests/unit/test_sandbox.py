@@ -384,3 +384,17 @@ def test_event_examples_carry_every_field_real_bodies_carry(container, acc, make
     assert {"content", "group", "quote"} <= set(outbound)
     status = next(e for e in examples if e["name"] == "device:status")["example"]["data"]
     assert {"code", "message"} <= set(status)
+
+
+def test_a_null_phone_beside_a_lid_is_accepted_and_neither_is_a_422(container, acc, client):
+    """Found by the fuzzer: `"phone": null` with a lid answered 500."""
+    from shared.services.accounts import create_api_key
+
+    device = seed_device(container, acc)
+    _, raw = create_api_key(container, acc, "t")
+    auth = {"Authorization": f"Bearer {raw}"}
+    url = f"/v1/devices/{device.id}/sandbox/inbound"
+    assert client.post(url, json={"lid": "123456@lid", "phone": None, "message": "hi"},
+                       headers=auth).status_code == 202
+    neither = client.post(url, json={"phone": None, "message": "hi"}, headers=auth)
+    assert neither.status_code == 422 and neither.get_json()["error"]["code"] == "validation_error"

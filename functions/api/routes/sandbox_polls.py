@@ -3,7 +3,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from functions.api.registry import Principal, api
-from functions.api.schemas import Accepted
+from functions.api.schemas import Accepted, Phone
 from shared.content import MAX_POLL_OPTIONS, e164
 from shared.services import polls
 
@@ -13,7 +13,7 @@ class SandboxPollVote(BaseModel):
         {"message": "msg_0a1b2c3d4e5f6a7b8c9d", "phone": "+447911123457",
          "options": ["Tuesday"]}]})
     message: str = Field(min_length=1, max_length=100, description="The poll's id (msg_…).")
-    phone: str = Field(description="The voter, in E.164.")
+    phone: Phone = Field(description="The voter, in E.164.")
     options: list[str] = Field(max_length=MAX_POLL_OPTIONS, description="The options chosen "
                                "(their exact text); empty withdraws the vote.")
 
