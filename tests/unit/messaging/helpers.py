@@ -184,3 +184,20 @@ class Timer:
         for _, fn in due:
             fn()
         return len(due)
+
+
+def connected_sandbox(c, device_id: str):
+    """A runner over a sandbox network of its own, the device started, linked and paced
+    to 60 000 a minute: (runner, network)."""
+    from device_runner.main import build_runner
+    from device_runner.sandbox import SandboxNetwork, SandboxTransport
+    from tests.fakes import wait_until
+
+    network = SandboxNetwork()
+    timer = Timer()
+    runner = build_runner(c, sandbox=SandboxTransport(network, timer=timer))
+    runner.handle_device_task({"device_id": device_id, "action": "start"})
+    timer.fire()
+    wait_until(lambda: runner.sessions[device_id].connected, message="connected")
+    runner.sessions[device_id].set_speed(60_000)
+    return runner, network

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from device_runner.main import build_runner
-from device_runner.sandbox import SandboxNetwork, SandboxTransport
 from tests.fakes import assert_error
 from tests.fakes import wait_until as _wait_until
-from tests.unit.messaging.helpers import PHONE, Timer
+from tests.unit.messaging.helpers import PHONE, connected_sandbox
 
 
 def wait_until(predicate, timeout: float = 15.0, message: str = "condition"):
@@ -25,13 +23,7 @@ STRANGER = "91827364550123@lid"
 
 @pytest.fixture
 def world(api, dev, c):
-    network = SandboxNetwork()
-    timer = Timer()
-    runner = build_runner(c, sandbox=SandboxTransport(network, timer=timer))
-    runner.handle_device_task({"device_id": dev, "action": "start"})
-    timer.fire()
-    wait_until(lambda: runner.sessions[dev].connected, message="connected")
-    runner.sessions[dev].set_speed(60_000)
+    runner, network = connected_sandbox(c, dev)
 
     def inbound(**body):
         response = api.post(f"/v1/devices/{dev}/sandbox/inbound", json=body)

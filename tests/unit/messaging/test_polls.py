@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from device_runner.main import build_runner
-from device_runner.sandbox import SandboxNetwork, SandboxTransport
 from shared.content import Poll
 from tests.fakes import assert_error
 from tests.fakes import wait_until as _wait_until
-from tests.unit.messaging.helpers import OTHER, PHONE, Timer
+from tests.unit.messaging.helpers import OTHER, PHONE, connected_sandbox
 
 
 def wait_until(predicate, timeout: float = 15.0, message: str = "condition"):
@@ -26,13 +24,7 @@ POLL = {"question": "Which day suits you?", "options": ["Mon", "Tue", "Wed"]}
 @pytest.fixture
 def sent_poll(api, dev, c):
     """A poll sent by a sandbox runner; its runner handles the control tasks by hand."""
-    network = SandboxNetwork()
-    timer = Timer()
-    runner = build_runner(c, sandbox=SandboxTransport(network, timer=timer))
-    runner.handle_device_task({"device_id": dev, "action": "start"})
-    timer.fire()
-    wait_until(lambda: runner.sessions[dev].connected, message="connected")
-    runner.sessions[dev].set_speed(60_000)
+    runner, network = connected_sandbox(c, dev)
     made = {}
 
     def send(poll=POLL):

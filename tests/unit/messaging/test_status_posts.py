@@ -7,13 +7,10 @@ import io
 
 import pytest
 
-from device_runner.main import build_runner
-from device_runner.sandbox import SandboxNetwork, SandboxTransport
 from shared.content import Media, Text
 from tests.fakes import assert_error
 from tests.fakes import wait_until as _wait_until
 from tests.unit.messaging import helpers as h
-from tests.unit.messaging.helpers import Timer
 
 
 def wait_until(predicate, timeout: float = 15.0, message: str = "condition"):
@@ -23,13 +20,7 @@ def wait_until(predicate, timeout: float = 15.0, message: str = "condition"):
 
 @pytest.fixture
 def runner(c, dev):
-    network = SandboxNetwork()
-    timer = Timer()
-    made = build_runner(c, sandbox=SandboxTransport(network, timer=timer))
-    made.handle_device_task({"device_id": dev, "action": "start"})
-    timer.fire()
-    wait_until(lambda: made.sessions[dev].connected, message="connected")
-    made.sessions[dev].set_speed(60_000)
+    made, network = h.connected_sandbox(c, dev)
     made.network = network
     yield made
     made.stop()
