@@ -17,6 +17,7 @@ from device_runner.whatsapp import convert
 from device_runner.whatsapp.lifecycle import Client
 from shared.domain import FailureReason
 from shared.ports import DocumentStore, SendResult
+from shared.repositories.sent_ledger import SentLedgerEntries
 
 log = logging.getLogger(__name__)
 
@@ -27,27 +28,25 @@ class SentLedger:
     """Our wa_id -> WhatsApp's message id, for idempotent sends and receipts."""
 
     def __init__(self, store: DocumentStore):
-        self.store = store
+        self.entries = SentLedgerEntries(store)
         self._ours: dict[str, str] = {}  # WhatsApp's id -> ours (recent sends)
 
     def sent(self, wa_id: str) -> bool:
-        return self.store.get("wa_sent", wa_id) is not None
+        return self.entries.doc(wa_id) is not None
 
     def record(self, device_id: str, wa_id: str, server_id: str) -> None:
         self._ours[server_id] = wa_id
-        self.store.put("wa_sent", wa_id, {"device_id": device_id, "server_id": server_id,
-                                          "at": datetime.now(UTC)})
+        self.entries.record(wa_id, device_id=device_id, server_id=server_id,
+                            at=datetime.now(UTC))
 
     def server_id(self, wa_id: str) -> str | None:
         """WhatsApp's id of a message we sent (None: not sent through this adapter)."""
-        doc = self.store.get("wa_sent", wa_id)
-        return doc.get("server_id") if doc else None
+        return self.entries.server_id(wa_id)
 
     def ours(self, server_id: str) -> str:
         if server_id in self._ours:
             return self._ours[server_id]
-        docs = self.store.query("wa_sent", [("server_id", "==", server_id)], limit=1)
-        return docs[0]["id"] if docs else server_id
+        return self.entries.wa_id_of(server_id) or server_id
 
 
 
