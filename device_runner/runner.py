@@ -12,7 +12,7 @@ from device_runner.leases import Leases
 from device_runner.risk import RiskWindow
 from device_runner.send_queue import Retry, SendQueue
 from device_runner.sweep import SweepReport
-from device_runner.transport import Listener, Transport
+from device_runner.transport import Listener, Transport, TransportError
 from shared.bootstrap import Container
 from shared.device_states import StatusCode
 from shared.domain import Device, DeviceStatus, Message, MessageStatus
@@ -256,6 +256,20 @@ class Runner(Listener):
                     device_id, task.phone, task.poll_wa_id, task.options or [], wa_id=task.wa_id)
             except LookupError:
                 log.warning("sandbox poll vote for %s dropped: not connected", device_id)
+        elif action == DeviceAction.sandbox_change:
+            if self.ensure_session(device_id) is None:
+                return
+            sandbox = self.transports["sandbox"]
+            change = dict(change_wa_id=task.wa_id, group=task.group)
+            try:
+                if task.message is not None:  # an edit to this text, else a deletion
+                    sandbox.inject_edit(device_id, task.phone, task.target_wa_id,  # type: ignore[attr-defined]
+                                        task.message, **change)
+                else:
+                    sandbox.inject_revoke(device_id, task.phone,  # type: ignore[attr-defined]
+                                          task.target_wa_id, **change)
+            except TransportError:
+                log.warning("sandbox change for %s dropped: not connected", device_id)
         elif action in (DeviceAction.group_operation, DeviceAction.group_sync):
             self.ensure_session(device_id)
             device_groups.handle(self.c, self.transport_of(device_id), task)

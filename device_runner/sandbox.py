@@ -229,16 +229,20 @@ class SandboxTransport(Transport):
         with self.network.lock:
             self.network.revoked.add(wa_id)
 
-    def inject_edit(self, device_id: str, sender: str, wa_id: str, text: str) -> None:
+    def inject_edit(self, device_id: str, sender: str, wa_id: str, text: str, *,
+                    change_wa_id: str | None = None, group: str | None = None) -> None:
         """`sender` edits a message they sent the device (as WhatsApp's protocol message)."""
         self._connected(device_id).on_inbound(device_id, Inbound(
-            wa_id=f"{wa_id}-edit-{len(text)}", sender=sender, text=text, at=datetime.now(UTC),
-            type="edit", content={"target": {"wa_id": wa_id}, "text": text}))
+            wa_id=change_wa_id or f"{wa_id}-edit-{len(text)}", sender=sender, text=text,
+            at=datetime.now(UTC), type="edit", group=group,
+            content={"target": {"wa_id": wa_id}, "text": text}))
 
-    def inject_revoke(self, device_id: str, sender: str, wa_id: str) -> None:
+    def inject_revoke(self, device_id: str, sender: str, wa_id: str, *,
+                      change_wa_id: str | None = None, group: str | None = None) -> None:
         self._connected(device_id).on_inbound(device_id, Inbound(
-            wa_id=f"{wa_id}-revoke", sender=sender, text="", at=datetime.now(UTC),
-            type="revoke", content={"target": {"wa_id": wa_id}}))
+            wa_id=change_wa_id or f"{wa_id}-revoke", sender=sender, text="",
+            at=datetime.now(UTC), type="revoke", group=group,
+            content={"target": {"wa_id": wa_id}}))
 
     def number_of(self, device_id: str) -> str:
         return self.numbers.get(device_id) or self.phone_of(device_id)

@@ -202,6 +202,11 @@ def run(s: Scenario, standin: StripeStandIn, stack, receiver: Receiver, auth_hos
     s.call("update_chat", in_chat)
     s.call("read_chat", in_chat)
     s.call("list_chat_messages", in_chat)
+    received = next(m["id"] for m in s.raw(
+        "GET", f"/v1/devices/{device}/chats/{quote(chat)}/messages").json()["data"]
+        if m["direction"] == "inbound")
+    s.call("sandbox_inbound_edit", dev, body={"message": received, "text": "Order #1042?"})
+    s.call("sandbox_inbound_revoke", dev, body={"message": received})
     s.call("send_to_chat", in_chat)
     s.call("chat_link", dev | {"phone": chat})
     contact = dev | {"phone": chat}
@@ -298,6 +303,7 @@ def run(s: Scenario, standin: StripeStandIn, stack, receiver: Receiver, auth_hos
         seen.add(body["event"])
     assert {"message:out:new", "message:out:sent", "message:in:new", "device:status",
             "message:poll:vote", "device:queue:paused", "message:out:edited",
+            "message:in:edited", "message:in:revoked",
             "chat:update", "contact:update", "group:update", "webhook:test"} <= seen, seen
 
     page = s.call("list_events")

@@ -11,7 +11,7 @@ from functions.api.schemas_messages import (
     SendMessage,
 )
 from shared.content import Contacts
-from shared.services import message_changes, messages
+from shared.services import message_changes, message_content, message_forwarding, messages
 
 
 def _out(message) -> MessageOut:
@@ -23,10 +23,11 @@ def _draft(body: SendMessage):
         return None
     if body.media is not None:
         m = body.media
-        return messages.MediaRequest(url=m.url, file=m.file, type=m.type, caption=m.caption,
-                                     filename=m.filename, voice=m.voice)
+        return message_content.MediaRequest(url=m.url, file=m.file, type=m.type,
+                                            caption=m.caption, filename=m.filename, voice=m.voice)
     if body.reaction is not None:
-        return messages.ReactionRequest(message=body.reaction.message, emoji=body.reaction.emoji)
+        return message_content.ReactionRequest(message=body.reaction.message,
+                                               emoji=body.reaction.emoji)
     if body.contacts is not None:
         return Contacts(contacts=body.contacts)
     return body.location or body.buttons or body.list or body.poll
@@ -151,7 +152,7 @@ def forward_message(p: Principal, message_id: str, body: ForwardMessage):
     Errors: 404 when the message is not in this account; 409 `not_forwardable` for a
     reaction, a poll or received media; 422 without exactly one of phone or group; 429
     `quota_exceeded` as for any message."""
-    message, created = messages.forward(
+    message, created = message_forwarding.forward(
         p.c, p.account_id, message_id, phone=body.phone, group=body.group,
         device_id=body.device, priority=body.priority, reference=body.reference,
         idempotency_key=p.idempotency_key)

@@ -135,6 +135,66 @@ def test_a_contacts_edit_and_deletion_are_filed_and_announced_once(api, dev, c, 
     assert len(events(c, "message:in:revoked")) == 1
 
 
+def run_control_tasks(c, runner, action):
+    for task in [t for t in c.tasks.tasks if t.payload.get("action") == action]:
+        runner.handle_device_task(task.payload)
+    c.tasks.tasks[:] = [t for t in c.tasks.tasks if t.payload.get("action") != action]
+
+
+def test_the_sandbox_actions_let_a_contact_edit_and_delete(api, dev, c, world):
+    _, runner, _ = world
+    runner.transports["sandbox"].inject_inbound(dev, PHONE, "Is my order on its way?",
+                                                wa_id="WA_IN_2")
+    [entry] = history(api, dev)
+    edit = api.post(f"/v1/devices/{dev}/sandbox/inbound-edit",
+                    json={"message": entry["id"], "text": "Is order #1042 on its way?"})
+    assert edit.status_code == 202, edit.get_json()
+    run_control_tasks(c, runner, "sandbox_change")
+    [edited] = history(api, dev)
+    assert edited["message"] == "Is order #1042 on its way?" and edited["edited_at"]
+    [event] = events(c, "message:in:edited")
+    assert (event.data["message_id"], event.data["phone"]) == (entry["id"], PHONE)
+    revoke = api.post(f"/v1/devices/{dev}/sandbox/inbound-revoke", json={"message": entry["id"]})
+    assert revoke.status_code == 202, revoke.get_json()
+    run_control_tasks(c, runner, "sandbox_change")
+    assert history(api, dev)[0]["revoked_at"]
+    [revoked] = events(c, "message:in:revoked")
+    assert revoked.data["wa_id"] == "WA_IN_2"
+    for path, body in (("inbound-edit", {"text": "again"}), ("inbound-revoke", {})):
+        assert_error(api.post(f"/v1/devices/{dev}/sandbox/{path}",
+                              json={"message": entry["id"]} | body), 409, "message_revoked")
+
+
+def test_the_sandbox_change_actions_keep_whatsapps_rules(api, dev, c, world):
+    sent, runner, _ = world
+    sandbox = runner.transports["sandbox"]
+    sandbox.inject_inbound(dev, PHONE, "first", wa_id="WA_OLD")
+    # the sandbox stamps arrivals with the wall clock; the windows run on the test's clock
+    c.store.update("chat_messages", f"{dev}:WA_OLD", {"at": c.clock.now()})
+    old = history(api, dev)[0]["id"]
+    ours = sent(message="our own")
+    edit, revoke = (f"/v1/devices/{dev}/sandbox/inbound-{kind}" for kind in ("edit", "revoke"))
+    for message_id in (ours["id"], "msg_00000000000000000000"):  # not received: 404
+        assert_error(api.post(edit, json={"message": message_id, "text": "x"}), 404)
+        assert_error(api.post(revoke, json={"message": message_id}), 404)
+    for body in ({"message": old}, {"message": old, "text": ""}, {"text": "x"},
+                 {"message": old, "text": "x", "phone": PHONE}, {"message": old, "text": 5}):
+        assert_error(api.post(edit, json=body), 422)
+    assert_error(api.post(revoke, json={"message": old, "text": "x"}), 422)
+    sandbox.inject_inbound(dev, PHONE, "a pin", wa_id="WA_PIN")
+    c.store.update("chat_messages", f"{dev}:WA_PIN", {"type": "location"})
+    pin = c.store.get("chat_messages", f"{dev}:WA_PIN")["message_id"]
+    assert_error(api.post(edit, json={"message": pin, "text": "x"}), 409, "not_editable")
+    c.clock.advance(15 * 60 + 1)
+    assert_error(api.post(edit, json={"message": old, "text": "x"}), 409, "edit_window_passed")
+    assert api.post(revoke, json={"message": old}).status_code == 202
+    c.clock.advance(60 * 3600)
+    assert_error(api.post(revoke, json={"message": old}), 409, "revoke_window_passed")
+    whatsapp = api.post("/v1/devices", json={"transport": "whatsapp"}).get_json()["id"]
+    assert_error(api.post(f"/v1/devices/{whatsapp}/sandbox/inbound-edit",
+                          json={"message": old, "text": "x"}), 400, "not_a_sandbox_device")
+
+
 # --- read receipts and typing ------------------------------------------------------------
 
 
