@@ -1,5 +1,5 @@
-"""Short-lived, per-process caches of what nearly every request or event reads: the API
-key of a request, the device a message is sent from, an account's webhooks for fan-out.
+"""Short-lived, per-process caches of what nearly every request reads: the API key of a
+request, the device a message is sent from.
 
 The consistency each allows, stated where it lives and tested (tests/unit/test_caches.py):
 
@@ -8,12 +8,16 @@ The consistency each allows, stated where it lives and tested (tests/unit/test_c
 - A change made by another process (another API instance, the Stripe webhook function,
   an operator's script) is seen at most `staleness` seconds later, by `deps.clock`: an
   entry is read from the store again once it is that old, however often it is used.
-- Nothing absent is cached: a key, device or webhook just created works everywhere at
-  once; only a removal or a change can be late, by at most its cache's staleness.
+- Nothing absent is cached: a key or device just created works everywhere at once; only
+  a removal or a change can be late, by at most its cache's staleness.
 
 Plans are code (shared/plans.py), not documents: a device's plan is a field of the
 device, so it is as fresh as the device's entry. Usage counters are never cached: the
-quota's atomic increments are the limit's only guard.
+quota's atomic increments are the limit's only guard. An account's webhooks are not
+cached either: fan-out runs in other processes than the API that changes them, and a
+cache there would keep the absence of a webhook just made, losing its first events;
+instead fan-out reads only the webhooks that take the event (Webhooks.routes_for), so
+its cost grows with the matching webhooks, not with all of an account's.
 
 Settings.caches turns them off (every read goes to the store): the unit tests' default,
 because they write documents behind the services' back.
@@ -28,14 +32,13 @@ from datetime import timedelta
 from typing import Generic, TypeVar
 
 from shared.clock import Clock
-from shared.domain import Device, Event, WebhookRoute
+from shared.domain import Device
 
 V = TypeVar("V")
 
 # How long another process's change may go unseen here, in seconds.
 API_KEY_STALENESS = 10.0  # a revoked key is refused everywhere within 10 s
 DEVICE_STALENESS = 5.0  # a deleted device, a lapsed subscription, a plan change: within 5 s
-WEBHOOK_STALENESS = 10.0  # a deleted, disabled or edited webhook: within 10 s (see routes)
 SIZE = 10_000  # entries a cache keeps at most (the least recently used go first)
 
 
@@ -77,41 +80,6 @@ class TtlCache(Generic[V]):
             self._entries.clear()
 
 
-class Routes:
-    """An account's webhooks for fan-out, indexed by the event names they take, so that
-    matching an event costs the webhooks that could match it, not all of the account's."""
-
-    def __init__(self, routes: list[WebhookRoute]):
-        self.exact: dict[str, list[WebhookRoute]] = {}
-        self.prefixed: dict[str, list[WebhookRoute]] = {}  # "message:" of "message:*"
-        self.every: list[WebhookRoute] = []
-        for route in routes:
-            if not route.enabled:
-                continue
-            for pattern in dict.fromkeys(route.events):
-                if pattern == "*":
-                    self.every.append(route)
-                elif pattern.endswith(":*"):
-                    self.prefixed.setdefault(pattern[:-1], []).append(route)
-                else:
-                    self.exact.setdefault(pattern, []).append(route)
-
-    def matching(self, event: Event) -> list[WebhookRoute]:
-        name = event.event
-        candidates = [*self.exact.get(name, ()), *self.every]
-        cut = name.find(":")
-        while cut != -1:  # "message:" and "message:out:" for "message:out:sent"
-            candidates.extend(self.prefixed.get(name[:cut + 1], ()))
-            cut = name.find(":", cut + 1)
-        seen: set[str] = set()
-        found = []
-        for route in candidates:
-            if route.id not in seen and route.matches(event):
-                seen.add(route.id)
-                found.append(route)
-        return found
-
-
 class Caches:
     """The caches of one process (the Container builds one); `enabled` False: none."""
 
@@ -120,7 +88,6 @@ class Caches:
         self.enabled = enabled
         self.keys: TtlCache[str] = TtlCache(API_KEY_STALENESS, clock)  # hash => account
         self.devices: TtlCache[Device] = TtlCache(DEVICE_STALENESS, clock)
-        self.webhooks: TtlCache[Routes] = TtlCache(WEBHOOK_STALENESS, clock)  # account => routes
 
     def account_of_key(self, key_hash: str) -> str | None:
         def load() -> str | None:
@@ -137,17 +104,6 @@ class Caches:
             return self.repos.devices.get(device_id)
         return self.devices.get(device_id, lambda: self.repos.devices.get(device_id))
 
-    def routes(self, account_id: str) -> Routes:
-        """The account's webhooks as read at most WEBHOOK_STALENESS ago. A deleted or
-        disabled webhook may still be matched that long, but never called: each delivery
-        reads its webhook before it posts (shared/services/webhooks/delivery.py) and ends
-        as webhook_deleted or webhook_disabled. A new webhook of another process gets
-        events from at most that long after it was made."""
-        def load() -> Routes:
-            return Routes(self.repos.webhooks.routes_of(account_id))
-
-        return self.webhooks.get(account_id, load) if self.enabled else load()
-
     # --- what this process changed: seen at once -------------------------------------
 
     def key_removed(self, key_hash: str) -> None:
@@ -155,6 +111,3 @@ class Caches:
 
     def device_changed(self, device_id: str) -> None:
         self.devices.drop(device_id)
-
-    def webhooks_changed(self, account_id: str) -> None:
-        self.webhooks.drop(account_id)

@@ -37,7 +37,6 @@ def _disable(deps: Deps, webhook: Webhook, reason: WebhookDisabledReason,
                      "updated_at": now}, when={"enabled": True})
     if not flipped:
         return  # disabled already, by us or by hand: one email at most
-    deps.caches.webhooks_changed(webhook.account_id)
     log.warning("webhook %s disabled (%s)", webhook.id, reason.value)
     why = ("answered 410 Gone, which asks us to stop" if reason == WebhookDisabledReason.gone
            else f"has failed every delivery since {webhook.failing_since:%Y-%m-%d %H:%M} UTC")

@@ -114,7 +114,6 @@ def create_webhook(deps: Deps, account_id: str, *, url: str, events: list[str],
                       disabled_reason=None if enabled else WebhookDisabledReason.manual,
                       disabled_at=None if enabled else now, created_at=now, updated_at=now)
     deps.repos.webhooks.add(webhook)
-    deps.caches.webhooks_changed(account_id)
     return webhook
 
 
@@ -159,7 +158,6 @@ def update_webhook(deps: Deps, account_id: str, webhook_id: str, changes: dict, 
                         "disabled_at": now}
     if not deps.repos.webhooks.update(webhook_id, updates):
         raise NotFound(f"webhook {webhook_id} not found")
-    deps.caches.webhooks_changed(account_id)
     return get_webhook(deps, account_id, webhook_id)
 
 
@@ -167,7 +165,6 @@ def delete_webhook(deps: Deps, account_id: str, webhook_id: str) -> None:
     webhooks = deps.repos.webhooks
     webhooks.owned_doc(account_id, webhook_id)
     webhooks.delete(webhook_id)
-    deps.caches.webhooks_changed(account_id)
 
 
 def rotate_secret(deps: Deps, account_id: str, webhook_id: str) -> Webhook:
