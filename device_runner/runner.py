@@ -64,7 +64,7 @@ class Runner(Listener):
             self.resume(self.leases.mine())
             self.resume(self.leases.orphans(self.leases.free()))
         else:
-            self.resume([doc["id"] for doc in self.c.store.query("devices")])
+            self.resume(self.c.repos.devices.ids())
 
     def resume(self, device_ids: list[str]) -> list[str]:
         """Start the sessions of these devices. One that cannot be resumed is logged with
@@ -132,8 +132,7 @@ class Runner(Listener):
         if device is None and device_id in self._transport_names:
             return self.transports[self._transport_names[device_id]]
         if device is None:
-            doc = self.c.store.get("devices", device_id)
-            device = Device.model_validate(doc) if doc else None
+            device = self.c.repos.devices.get(device_id)
         name = device.transport.value if device else "sandbox"
         return self.transports[name]
 
@@ -143,10 +142,9 @@ class Runner(Listener):
                 return self.sessions[device_id]
             if self.leases is not None and self.leases.claim(device_id) is None:
                 return None  # another runner holds it; the task endpoints forward there
-            doc = self.c.store.get("devices", device_id)
-            if doc is None:
+            device = self.c.repos.devices.get(device_id)
+            if device is None:
                 return None
-            device = Device.model_validate(doc)
             session = SendQueue(device_id, lambda message_id: self._send(device_id, message_id),
                                 delivery_speed=effective_speed(device),
                                 expire=lambda message_id: self._expire(message_id),
@@ -166,9 +164,7 @@ class Runner(Listener):
 
     def _replay_receipts(self, device_id: str, transport: Transport) -> None:
         """Messages sent before a restart that never heard their receipts (sandbox)."""
-        docs = self.c.store.query("messages", [
-            ("device_id", "==", device_id),
-            ("status", "in", [MessageStatus.sent.value, MessageStatus.delivered.value])])
+        docs = self.c.repos.messages.awaiting_receipts(device_id)
         waiting = [(d.get("wa_id") or d["id"], d["status"] == MessageStatus.delivered.value)
                    for d in docs if d.get("direction", "outbound") == "outbound"]
         if waiting:
@@ -206,10 +202,11 @@ class Runner(Listener):
     # --- tasks -------------------------------------------------------------------
 
     def handle_message_task(self, message_id: str) -> None:
-        doc = self.c.store.get("messages", message_id)
+        messages = self.c.repos.messages
+        doc = messages.doc(message_id)
         if doc is None or doc["status"] != MessageStatus.queued.value:
             return  # cancelled, sent already, or a repeated task: nothing to do
-        message = Message.model_validate(doc)
+        message = messages.load(doc)
         session = self.ensure_session(message.device_id)
         if session is not None:
             self._schedule(session, message)
@@ -228,10 +225,9 @@ class Runner(Listener):
         elif action == DeviceAction.stop:
             self.drop_session(device_id)
         elif action == DeviceAction.refresh:
-            doc = self.c.store.get("devices", device_id)
+            device = self.c.repos.devices.get(device_id)
             session = self.ensure_session(device_id)
-            if doc and session:  # settings, the plan (billing) or the pause changed
-                device = Device.model_validate(doc)
+            if device and session:  # settings, the plan (billing) or the pause changed
                 self.devices[device_id] = device
                 session.set_speed(effective_speed(device))
                 session.set_paused(device.queue_paused_at is not None)
@@ -333,7 +329,7 @@ class Runner(Listener):
 
     def _paused_now(self, device_id: str) -> bool:
         """A claim refused: was it the pause? (Then the session hears of it now.)"""
-        doc = self.c.store.get("devices", device_id) or {}
+        doc = self.c.repos.devices.doc(device_id) or {}
         if doc.get("queue_paused_at") is None:
             return False
         session = self.sessions.get(device_id)
@@ -345,8 +341,7 @@ class Runner(Listener):
         message = self._waiting.pop(message_id, None)
         self._attempts.pop(message_id, None)
         if message is None:
-            doc = self.c.store.get("messages", message_id)
-            message = Message.model_validate(doc) if doc else None
+            message = self.c.repos.messages.get(message_id)
         if message is not None:
             message_transitions.expire(self.c, message)
 
@@ -401,9 +396,9 @@ class Runner(Listener):
         session = self.sessions.get(device_id)
         if session:
             if phone is not None and status == DeviceStatus.connected:
-                doc = self.c.store.get("devices", device_id)  # linked_at: the warm-up
-                if doc is not None:
-                    self.devices[device_id] = Device.model_validate(doc)
+                device = self.c.repos.devices.get(device_id)  # linked_at: the warm-up
+                if device is not None:
+                    self.devices[device_id] = device
             session.set_connected(status == DeviceStatus.connected)
 
     def on_link(self, device_id, qr=None, pairing_code=None, expires_in=None):
