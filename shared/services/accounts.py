@@ -63,18 +63,20 @@ def list_api_keys(deps: Deps, account_id: str) -> list[ApiKey]:
 
 def delete_api_key(deps: Deps, account_id: str, key_id: str) -> None:
     keys = deps.repos.api_keys
-    keys.owned_doc(account_id, key_id)
+    doc = keys.owned_doc(account_id, key_id)
     keys.delete(key_id)
+    deps.caches.key_removed(doc["hash"])  # refused by this process at once
 
 
 def authenticate(deps: Deps, raw_key: str | None) -> str:
-    """The account id of a raw API key, or Unauthorized."""
+    """The account id of a raw API key, or Unauthorized. Through the key cache: a key
+    revoked by another process is refused within shared.caches.API_KEY_STALENESS."""
     if not raw_key:
         raise Unauthorized("missing API key: send 'Authorization: Bearer <key>' or 'Token: <key>'")
-    key = deps.repos.api_keys.by_hash(hash_key(raw_key))
-    if key is None:
+    account_id = deps.caches.account_of_key(hash_key(raw_key))
+    if account_id is None:
         raise Unauthorized("invalid API key")
-    return key.account_id
+    return account_id
 
 
 def is_admin(admin_key: str, raw_key: str | None) -> bool:
