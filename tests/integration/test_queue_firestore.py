@@ -10,8 +10,7 @@ import pytest
 from shared.bootstrap import Container
 from shared.events import EventName
 from shared.services import device_queue, quotas
-from tests.fakes import FakeClock, FakeTaskQueue, make_settings, queue_message, seed_account, \
-    seed_device
+from tests.fakes import FakeClock, FakeTaskQueue, make_settings, queue_message, seed_account, seed_device
 
 pytestmark = pytest.mark.emulator
 QUEUED = 450
