@@ -13,7 +13,6 @@ arrives afterwards starts a new chat with a new thread.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import quote
 
 from shared import cursor, phones
 from shared.clock import Clock
@@ -27,10 +26,10 @@ from shared.repositories.chats import ChatMessages, ChatPurges, Chats, chat_key,
 from shared.repositories.contacts import Contacts
 from shared.repositories.messages import Messages
 from shared.services import event_log
+from shared.services.chat_content import bounded_content
 from shared.services.labels import check_labels
 
 PREVIEW_LENGTH = 200
-CONTENT_TEXT_LIMIT, CONTENT_LIST_LIMIT, CONTENT_DEPTH = 4096, 100, 6
 INLINE_PURGE = 100  # entries a deletion erases at once; the clean-up job erases the rest
 _CAS_ATTEMPTS = 50
 
@@ -99,31 +98,6 @@ def _sent_content(message: Message) -> dict:
         content["quote"] = message.quote.model_dump(mode="json", include={"wa_id", "from_me",
                                                                           "sender", "text"})
     return content
-
-
-def bounded_content(content, *, depth: int = 0):
-    """A message's content as the chat history keeps it: JSON values only (no raw bytes),
-    each text at most CONTENT_TEXT_LIMIT characters, each list at most CONTENT_LIST_LIMIT
-    items, nested at most CONTENT_DEPTH levels."""
-    if content is None or depth > CONTENT_DEPTH:
-        return None
-    if isinstance(content, dict):
-        kept = {}
-        for key, value in content.items():
-            value = bounded_content(value, depth=depth + 1)
-            if value is not None:
-                kept[str(key)] = value
-        return kept
-    if isinstance(content, list | tuple):
-        items = (bounded_content(v, depth=depth + 1) for v in content[:CONTENT_LIST_LIMIT])
-        return [v for v in items if v is not None]
-    if isinstance(content, str):
-        return content[:CONTENT_TEXT_LIMIT]
-    if isinstance(content, bool | int | float):
-        return content
-    if isinstance(content, datetime):
-        return content.isoformat()
-    return None  # bytes and anything else that is not JSON
 
 
 def _file(store: DocumentStore, clock: Clock, entry: ChatEntry, *, inbound: bool, cap: int,
@@ -411,21 +385,3 @@ def finish_purges(store: DocumentStore) -> int:
         purges.delete(record["id"])
         done += 1
     return done
-
-
-# --- links --------------------------------------------------------------------------
-
-
-WEB_CHAT = "https://web.whatsapp.com/send"
-
-
-def chat_link(phone: str, text: str | None = None) -> dict:
-    """Links that open the chat with `phone` (existing or new) in WhatsApp Web and on a
-    phone. `phone` must be in international format."""
-    e164 = phones.normalise(phone, field="phone")
-    digits = e164.lstrip("+")
-    suffix = f"&text={quote(text)}" if text else ""
-    if len(WEB_CHAT) + len(digits) + len(suffix) > 4000:
-        raise ValidationFailed("text: too long for a link", details={"field": "text"})
-    return {"phone": e164, "url": f"{WEB_CHAT}?phone={digits}{suffix}",
-            "wa_me": f"https://wa.me/{digits}" + (f"?text={quote(text)}" if text else "")}

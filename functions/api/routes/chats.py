@@ -16,7 +16,7 @@ from functions.api.schemas_chats import (
 from functions.api.schemas_messages import MessageOut
 from shared.domain import MessageSource, Priority
 from shared.errors import Forbidden, ValidationFailed
-from shared.services import chats, devices, message_content, messages
+from shared.services import chat_links, chats, devices, message_content, messages
 from shared.services.chats import parse_chat_id
 
 _CHAT = "/v1/devices/{device_id}/chats/{chat_id}"
@@ -164,4 +164,4 @@ def chat_link(p: Principal, device_id: str, phone: str, query: ChatLinkQuery):
     Errors: 404 when the device is not found; 422 when the number is not valid E.164 or the
     text is too long for a link."""
     devices.get_device(p.c, p.account_id, device_id)
-    return ChatLink.model_validate(chats.chat_link(phone, query.text))
+    return ChatLink.model_validate(chat_links.chat_link(phone, query.text))

@@ -343,8 +343,10 @@ def test_outbound_entries_keep_the_content_sent(c, dev, api):
 
 
 def test_kept_content_is_bounded_json():
-    kept = chat_service.bounded_content({
+    from shared.services import chat_content
+
+    kept = chat_content.bounded_content({
         "raw": b"\x89PNG", "caption": "x" * 10_000, "items": list(range(500)),
         "nested": {"thumbnail": bytearray(b"jpg"), "ok": True}, "none": None})
-    assert kept == {"caption": "x" * chat_service.CONTENT_TEXT_LIMIT,
-                    "items": list(range(chat_service.CONTENT_LIST_LIMIT)), "nested": {"ok": True}}
+    assert kept == {"caption": "x" * chat_content.CONTENT_TEXT_LIMIT,
+                    "items": list(range(chat_content.CONTENT_LIST_LIMIT)), "nested": {"ok": True}}
