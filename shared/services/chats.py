@@ -75,7 +75,7 @@ def record_inbound(store: DocumentStore, clock: Clock, account_id: str, device_i
                       direction="inbound",
                       type=record.get("type", "text"), phone=record["phone"],
                       message=record["message"], at=record["received_at"],
-                      content=bounded_content(record.get("content")))
+                      lid=record.get("lid"), content=bounded_content(record.get("content")))
     return _file(store, clock, entry, inbound=True, cap=cap, bus=bus, events=events,
                  push_name=record.get("push_name"))
 
@@ -131,7 +131,8 @@ def _file(store: DocumentStore, clock: Clock, entry: ChatEntry, *, inbound: bool
     if seq == 1 and chat.kind == ChatKind.user:
         now = clock.now()
         Contacts(store).create(Contact(account_id=chat.account_id, device_id=chat.device_id,
-                                       phone=chat.chat, created_at=now, updated_at=now))
+                                       phone=chat.chat, lid=chat.lid, created_at=now,
+                                       updated_at=now))
     return True
 
 
@@ -155,7 +156,7 @@ def _next_place(store: DocumentStore, clock: Clock, entry: ChatEntry, inbound: b
         contact = Contacts(store).doc(key) if not entry.chat.endswith("@g.us") else None
         name = (contact or {}).get("name") or push_name
         chat = Chat(key=key, account_id=entry.account_id, device_id=entry.device_id,
-                    chat=entry.chat,
+                    chat=entry.chat, lid=entry.lid if entry.chat == entry.phone else None,
                     kind=ChatKind.group if entry.chat.endswith("@g.us") else ChatKind.user,
                     name=name, terms=search_terms(entry.chat, name),
                     thread=new_id("thr"), seq=1, unread=int(inbound), has_unread=inbound,
@@ -166,6 +167,8 @@ def _next_place(store: DocumentStore, clock: Clock, entry: ChatEntry, inbound: b
     unread = chat.unread + 1 if inbound else 0
     changes: dict = {"seq": chat.seq + 1, "unread": unread, "has_unread": unread > 0,
                      "updated_at": now}
+    if entry.lid and chat.lid is None and entry.chat == entry.phone:  # a 1:1 chat learns it
+        changes["lid"] = entry.lid
     if push_name and chat.name is None and inbound:
         changes |= {"name": push_name, "terms": search_terms(chat.chat, push_name)}
     if entry.at >= chat.last_message_at:
@@ -310,7 +313,8 @@ def update_chat(store: DocumentStore, bus: EventBus, clock: Clock, account_id: s
 
 
 def chat_data(chat: Chat) -> dict:
-    data = chat.model_dump(mode="json", include={"chat", "kind", "name", "unread", "labels",
+    data = chat.model_dump(mode="json", include={"chat", "lid", "kind", "name", "unread",
+                                                 "labels",
                                                  "assigned_to", "last_message",
                                                  "last_message_at", "created_at",
                                                  "updated_at"})
