@@ -56,10 +56,10 @@ def api_overhead(seconds: float = 3.0) -> None:
     c = Container(Settings(env="test", default_transport="sandbox"), store=MemoryStore(),
                   tasks=CountingQueue(), bus=InProcessBus(threaded=False))
     _, _, key = create_account(c, "bench")
-    account = c.store.query("accounts")[0]["id"]
+    account = c.repos.accounts.docs()[0]["id"]
     device = create_device(c, account, transport="sandbox")
     # the largest monthly quota: thousands of requests a second would spend a smaller one
-    c.store.update("devices", device.id, {"plan": "platform-enterprise"})
+    c.repos.devices.update(device.id, {"plan": "platform-enterprise"})
     client = create_app(c).test_client()
     body = json.dumps({"phone": "+447911123456", "message": "Your order has shipped 🚚",
                        "priority": "high", "reference": "order-1"})

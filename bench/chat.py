@@ -198,7 +198,7 @@ def _seed(stack, firestore_host: str, device: str, phone: str, count: int) -> No
     os.environ["FIRESTORE_EMULATOR_HOST"] = firestore_host  # the Firestore client reads it
     settings = Settings.from_env({"UTIO_PROJECT": stack.project, "UTIO_STORE_BACKEND": "firestore"})
     c = Container(settings)
-    account = c.store.get("devices", device)["account_id"]
+    account = c.repos.devices.doc(device)["account_id"]
     lock = threading.Lock()
     numbers = iter(range(1, count + 1))
 

@@ -9,6 +9,8 @@ import threading
 import time
 
 from bench.messaging import _bodies, _delivered, _stack, _wait
+from shared.repositories.events import EventLogEntries
+from shared.repositories.messages import Messages
 
 
 def _cost(log: bool, devices: int, count: int) -> tuple[float, float, float, dict, dict]:
@@ -19,7 +21,7 @@ def _cost(log: bool, devices: int, count: int) -> tuple[float, float, float, dic
     for body in _bodies(ids, count):
         assert client.post("/v1/messages", data=body, headers=headers).status_code == 201
     _wait(lambda: _delivered(c) == count and
-          len(c.store.inner.query("messages", [("status", "==", "read")])) == count, 120)
+          len(c.store.inner.query(Messages.name, [("status", "==", "read")])) == count, 120)
     if log:
         c.relay.drain(10)
     time.sleep(0.2)
@@ -56,7 +58,7 @@ def long_poll_latency(samples: int = 40) -> None:
     from shared.services.event_log import to_doc
 
     c, client, headers, ids, _ = _stack(1, runner=False)
-    account = c.store.query("devices")[0]["account_id"]
+    account = c.repos.devices.docs()[0]["account_id"]
 
     def sample(other_process: bool) -> float:
         cursor = client.get("/v1/events?after=now", headers=headers).get_json()["next_cursor"]
@@ -76,7 +78,7 @@ def long_poll_latency(samples: int = 40) -> None:
         event = c.bus.event(EventName.device_status, account, ids[0], {"status": "connected"})
         started = time.perf_counter()
         if other_process:
-            c.store.commit([Write.create("events", event.id, to_doc(event, "other"))])
+            c.store.commit([Write.create(EventLogEntries.name, event.id, to_doc(event, "other"))])
         else:
             c.bus.publish(event)
         waiter.join()

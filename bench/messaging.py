@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from shared.ports import DocumentStore, EventBus, TaskQueue
+from shared.repositories.messages import Messages
 
 
 def _wait(predicate: Callable[[], bool], timeout: float) -> None:
@@ -212,18 +213,18 @@ class IndexedMemoryStore:
 
             def put(self, collection, doc_id, data):
                 super().put(collection, doc_id, data)
-                if collection == "messages" and data.get("wa_id"):
+                if collection == Messages.name and data.get("wa_id"):
                     self.by_wa[data["wa_id"]] = doc_id
 
             def commit(self, writes, *, guard=None):
                 done = super().commit(writes, guard=guard)
                 for w in writes if done else ():
-                    if w.collection == "messages" and w.op != "update" and w.data.get("wa_id"):
+                    if w.collection == Messages.name and w.op != "update" and w.data.get("wa_id"):
                         self.by_wa[w.data["wa_id"]] = w.doc_id
                 return done
 
             def query(self, collection, where=(), order_by=(), limit=None, start_after=None):
-                if collection == "messages" and len(where) == 1 and where[0][:2] == ("wa_id", "=="):
+                if collection == Messages.name and len(where) == 1 and where[0][:2] == ("wa_id", "=="):
                     doc = self.get(collection, self.by_wa.get(where[0][2], ""))
                     return [doc] if doc else []
                 return super().query(collection, where, order_by, limit, start_after)
@@ -293,9 +294,10 @@ class SerialTimer:
             self._queue.get()()
 
 
-def _stack(devices: int, *, runner: bool, log: bool = True):
+def _stack(devices: int, *, runner: bool, log: bool = True, caches: bool = True):
     """The API and (optionally) a runner over in-process backends, with `devices` sandbox
-    devices on the Enterprise plan, pacing lifted (the benchmark measures the machinery)."""
+    devices on the Enterprise plan, pacing lifted (the benchmark measures the machinery);
+    the caches on (shared/caches.py), as in production, unless `caches` is False."""
     from device_runner.main import build_runner
     from device_runner.sandbox import SandboxTransport
     from functions.api.app import create_app
@@ -317,7 +319,8 @@ def _stack(devices: int, *, runner: bool, log: bool = True):
     # the design before it, for the bench's figure of what durability costs
     from shared.services.sequence import SequencedBus
 
-    c = Container(Settings(env="test", default_transport="sandbox"), store=store, tasks=tasks,
+    c = Container(Settings(env="test", default_transport="sandbox", caches=caches),
+                  store=store, tasks=tasks,
                   publisher=publisher, storage=MemoryStorage(),
                   mailer=FileOutboxMailer("/dev/null"),
                   bus=None if log else SequencedBus(publisher))
@@ -325,7 +328,7 @@ def _stack(devices: int, *, runner: bool, log: bool = True):
     device_ids = [create_device(c, account.id,
                                 transport=Transport.sandbox).id for _ in range(devices)]
     for device_id in device_ids:
-        c.store.update("devices", device_id, {"plan": "messaging-enterprise"})
+        c.repos.devices.update(device_id, {"plan": "messaging-enterprise"})
     run = None
     if runner:
         run = build_runner(c, sandbox=SandboxTransport(timer=SerialTimer()))
@@ -347,7 +350,7 @@ def _bodies(device_ids: list[str], count: int) -> list[bytes]:
 
 
 def _delivered(c) -> int:
-    return sum(1 for d in c.store.inner.query("messages", [("status", "in", ["delivered", "read"])]))
+    return sum(1 for d in c.store.inner.query(Messages.name, [("status", "in", ["delivered", "read"])]))
 
 
 def pipeline_throughput(devices: int = 100, count: int = 2000) -> None:
@@ -389,7 +392,7 @@ def cost_per_message(devices: int = 10, count: int = 500) -> None:
     api_reads, api_writes = sum(store.reads.values()), sum(store.writes.values())
     tasks.open.set()
     _wait(lambda: _delivered(c) == count and
-          len(c.store.inner.query("messages", [("status", "==", "read")])) == count, 120)
+          len(c.store.inner.query(Messages.name, [("status", "==", "read")])) == count, 120)
     time.sleep(0.2)
     run.stop()
     reads, writes = sum(store.reads.values()), sum(store.writes.values())
@@ -426,7 +429,7 @@ def queue_listing(sizes: tuple[int, ...] = (100, 10_000), rounds: int = 5) -> No
     now = c.clock.now()
     priorities = list(Priority)
     for device_id, size in zip(ids, sizes, strict=True):
-        account = c.store.get("devices", device_id)["account_id"]
+        account = c.repos.devices.doc(device_id)["account_id"]
         for i in range(size):
             c.repos.messages.add(Message(
                 id=f"msg_{device_id[-8:]}{i:012d}", account_id=account, device_id=device_id,

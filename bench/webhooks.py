@@ -101,6 +101,7 @@ def fanout_throughput(events: int = 3000, delivered_events: int = 150) -> None:
     from shared.bootstrap import Container
     from shared.clock import SystemClock
     from shared.ports import TaskQueue
+    from shared.repositories.webhooks import Webhooks
     from shared.services.webhooks import fanout, registration
     from shared.settings import Settings
 
@@ -138,7 +139,7 @@ def fanout_throughput(events: int = 3000, delivered_events: int = 150) -> None:
     started = time.perf_counter()
     for event in batch:
         body = event.body()
-        for doc in store.query("webhooks", [("account_id", "==", event.account)]):
+        for doc in store.query(Webhooks.name, [("account_id", "==", event.account)]):
             doc_id = f"{event.id}-{doc['id']}"
             store.create("baseline", doc_id, {"event": body, "status": "pending"})
             base_queue.enqueue("q", "t", {"delivery_id": doc_id}, name=doc_id)

@@ -22,7 +22,7 @@ class WhatsAppError(UtioError):
 
 def handle(runner, call: RpcArgs) -> dict:
     device_id = call.device_id
-    if runner.c.store.get("devices", device_id) is None:
+    if runner.c.repos.devices.doc(device_id) is None:
         raise NotFound(f"device {device_id} not found")
     session = runner.ensure_session(device_id)
     if session is None:

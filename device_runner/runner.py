@@ -7,7 +7,7 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
-from device_runner import groups as device_groups
+from device_runner import control
 from device_runner.leases import Leases
 from device_runner.risk import RiskWindow
 from device_runner.send_queue import Retry, SendQueue
@@ -18,8 +18,8 @@ from shared.device_states import StatusCode
 from shared.domain import Device, DeviceStatus, Message, MessageStatus
 from shared.errors import Unavailable
 from shared.ports import Inbound, Receipt
-from shared.runner_tasks import DeviceAction, DeviceTask
-from shared.services import daily_caps, inbound, message_transitions, outbound, risk
+from shared.runner_tasks import DeviceTask
+from shared.services import accounts, daily_caps, inbound, message_transitions, outbound, risk
 from shared.services import messages as message_service
 from shared.services.linking import codes, connection
 from shared.services.quotas import effective_speed
@@ -64,7 +64,7 @@ class Runner(Listener):
             self.resume(self.leases.mine())
             self.resume(self.leases.orphans(self.leases.free()))
         else:
-            self.resume([doc["id"] for doc in self.c.store.query("devices")])
+            self.resume(self.c.repos.devices.ids())
 
     def resume(self, device_ids: list[str]) -> list[str]:
         """Start the sessions of these devices. One that cannot be resumed is logged with
@@ -132,8 +132,7 @@ class Runner(Listener):
         if device is None and device_id in self._transport_names:
             return self.transports[self._transport_names[device_id]]
         if device is None:
-            doc = self.c.store.get("devices", device_id)
-            device = Device.model_validate(doc) if doc else None
+            device = self.c.repos.devices.get(device_id)
         name = device.transport.value if device else "sandbox"
         return self.transports[name]
 
@@ -143,10 +142,9 @@ class Runner(Listener):
                 return self.sessions[device_id]
             if self.leases is not None and self.leases.claim(device_id) is None:
                 return None  # another runner holds it; the task endpoints forward there
-            doc = self.c.store.get("devices", device_id)
-            if doc is None:
+            device = self.load_device(device_id)
+            if device is None:
                 return None
-            device = Device.model_validate(doc)
             session = SendQueue(device_id, lambda message_id: self._send(device_id, message_id),
                                 delivery_speed=effective_speed(device),
                                 expire=lambda message_id: self._expire(message_id),
@@ -164,11 +162,14 @@ class Runner(Listener):
             self._replay_receipts(device_id, transport)
         return session
 
+    def load_device(self, device_id: str) -> Device | None:
+        """The device as its session sends for it: with its account's settings."""
+        device = self.c.repos.devices.get(device_id)
+        return accounts.with_account_settings(self.c, device) if device else None
+
     def _replay_receipts(self, device_id: str, transport: Transport) -> None:
         """Messages sent before a restart that never heard their receipts (sandbox)."""
-        docs = self.c.store.query("messages", [
-            ("device_id", "==", device_id),
-            ("status", "in", [MessageStatus.sent.value, MessageStatus.delivered.value])])
+        docs = self.c.repos.messages.awaiting_receipts(device_id)
         waiting = [(d.get("wa_id") or d["id"], d["status"] == MessageStatus.delivered.value)
                    for d in docs if d.get("direction", "outbound") == "outbound"]
         if waiting:
@@ -206,10 +207,11 @@ class Runner(Listener):
     # --- tasks -------------------------------------------------------------------
 
     def handle_message_task(self, message_id: str) -> None:
-        doc = self.c.store.get("messages", message_id)
+        messages = self.c.repos.messages
+        doc = messages.doc(message_id)
         if doc is None or doc["status"] != MessageStatus.queued.value:
             return  # cancelled, sent already, or a repeated task: nothing to do
-        message = Message.model_validate(doc)
+        message = messages.load(doc)
         session = self.ensure_session(message.device_id)
         if session is not None:
             self._schedule(session, message)
@@ -218,47 +220,8 @@ class Runner(Listener):
             raise Unavailable(f"the lease of shard {self.shard} is being renewed; retry")
 
     def handle_device_task(self, task: DeviceTask | dict) -> None:
-        """A control task: the model, or its payload as enqueued (pydantic's
-        ValidationError, a ValueError, when it is not one)."""
-        if not isinstance(task, DeviceTask):
-            task = DeviceTask.model_validate(task)
-        device_id, action = task.device_id, task.action
-        if action == DeviceAction.start:
-            self.ensure_session(device_id)
-        elif action == DeviceAction.stop:
-            self.drop_session(device_id)
-        elif action == DeviceAction.refresh:
-            doc = self.c.store.get("devices", device_id)
-            session = self.ensure_session(device_id)
-            if doc and session:  # settings, the plan (billing) or the pause changed
-                device = Device.model_validate(doc)
-                self.devices[device_id] = device
-                session.set_speed(effective_speed(device))
-                session.set_paused(device.queue_paused_at is not None)
-        elif action in (DeviceAction.link, DeviceAction.relink):  # relink: another number
-            if self.ensure_session(device_id) is not None:
-                self.transport_of(device_id).link(device_id, self,
-                                                  logout=action == DeviceAction.relink)
-        elif action == DeviceAction.sandbox_inbound:
-            if self.ensure_session(device_id) is None:
-                return  # deleted meanwhile: nothing to inject into
-            sandbox = self.transports["sandbox"]
-            try:
-                sandbox.inject_inbound(device_id, task.phone, task.message,  # type: ignore[attr-defined]
-                                       wa_id=task.wa_id, lid=task.lid)
-            except LookupError:  # not a sandbox device (any more): the task can never succeed
-                log.warning("sandbox inbound for %s dropped: not a sandbox device", device_id)
-        elif action == DeviceAction.sandbox_poll_vote:
-            if self.ensure_session(device_id) is None:
-                return
-            try:
-                self.transports["sandbox"].inject_poll_vote(  # type: ignore[attr-defined]
-                    device_id, task.phone, task.poll_wa_id, task.options or [], wa_id=task.wa_id)
-            except LookupError:
-                log.warning("sandbox poll vote for %s dropped: not connected", device_id)
-        elif action in (DeviceAction.group_operation, DeviceAction.group_sync):
-            self.ensure_session(device_id)
-            device_groups.handle(self.c, self.transport_of(device_id), task)
+        """A control task (device_runner/control.py)."""
+        control.handle(self, task)
 
     def _schedule(self, session: SendQueue, message: Message, reload: bool = False) -> bool:
         """Queue the message in its session; False when it was queued there already (or
@@ -319,7 +282,7 @@ class Runner(Listener):
 
     def _paused_now(self, device_id: str) -> bool:
         """A claim refused: was it the pause? (Then the session hears of it now.)"""
-        doc = self.c.store.get("devices", device_id) or {}
+        doc = self.c.repos.devices.doc(device_id) or {}
         if doc.get("queue_paused_at") is None:
             return False
         session = self.sessions.get(device_id)
@@ -331,8 +294,7 @@ class Runner(Listener):
         message = self._waiting.pop(message_id, None)
         self._attempts.pop(message_id, None)
         if message is None:
-            doc = self.c.store.get("messages", message_id)
-            message = Message.model_validate(doc) if doc else None
+            message = self.c.repos.messages.get(message_id)
         if message is not None:
             message_transitions.expire(self.c, message)
 
@@ -387,9 +349,9 @@ class Runner(Listener):
         session = self.sessions.get(device_id)
         if session:
             if phone is not None and status == DeviceStatus.connected:
-                doc = self.c.store.get("devices", device_id)  # linked_at: the warm-up
-                if doc is not None:
-                    self.devices[device_id] = Device.model_validate(doc)
+                device = self.load_device(device_id)  # linked_at: the warm-up
+                if device is not None:
+                    self.devices[device_id] = device
             session.set_connected(status == DeviceStatus.connected)
 
     def on_link(self, device_id, qr=None, pairing_code=None, expires_in=None):

@@ -11,6 +11,7 @@ from enum import StrEnum
 from shared.domain import DeviceStatus
 from shared.inbox import GroupFailure, GroupRole, ParticipantFailure
 from shared.ports import DocumentStore, Inbound, MessageSender, Receipt
+from shared.repositories.devices import Devices
 
 
 class TransportError(Exception):
@@ -162,13 +163,13 @@ class SessionDirectory:
     linked device resumes its session, on its number, after a restart."""
 
     def __init__(self, store: DocumentStore):
-        self.store = store
+        self.devices = Devices(store)
 
     def jid_of(self, device_id: str) -> str | None:
-        return (self.store.get("devices", device_id) or {}).get("wa_jid")
+        return self.devices.wa_jid(device_id)
 
     def remember(self, device_id: str, jid: str) -> None:
-        self.store.update("devices", device_id, {"wa_jid": jid})
+        self.devices.set_wa_jid(device_id, jid)
 
     def forget(self, device_id: str) -> None:
-        self.store.update("devices", device_id, {"wa_jid": None})
+        self.devices.set_wa_jid(device_id, None)

@@ -27,6 +27,7 @@ class DeviceAction(StrEnum):
     relink = "relink"  # log the current number out, then a fresh QR code
     sandbox_inbound = "sandbox_inbound"  # inject an inbound message (sandbox devices)
     sandbox_poll_vote = "sandbox_poll_vote"  # a vote on a poll the device sent (sandbox)
+    sandbox_change = "sandbox_change"  # a contact edits (message) or deletes what they sent
     group_operation = "group_operation"  # apply a queued group operation
     group_sync = "group_sync"  # read the device's groups from WhatsApp
 
@@ -45,6 +46,8 @@ class DeviceTask(Model):
     lid: str | None = None  # sandbox_inbound: the sender shown by anonymous id
     poll_wa_id: str | None = None  # sandbox_poll_vote: the poll's WhatsApp id
     options: list[str] | None = None  # sandbox_poll_vote: the options chosen
+    target_wa_id: str | None = None  # sandbox_change: the WhatsApp id of the message changed
+    group: str | None = None  # sandbox_change: the group it was received in
 
     @model_validator(mode="after")
     def _fields_of_the_action(self):
@@ -54,4 +57,7 @@ class DeviceTask(Model):
         if self.action == DeviceAction.sandbox_poll_vote and (
                 not self.phone or not self.poll_wa_id or self.options is None):
             raise ValueError("sandbox_poll_vote needs \"phone\", \"poll_wa_id\" and \"options\"")
+        if self.action == DeviceAction.sandbox_change and (
+                not self.phone or not self.target_wa_id or not self.wa_id):
+            raise ValueError("sandbox_change needs \"phone\", \"target_wa_id\" and \"wa_id\"")
         return self

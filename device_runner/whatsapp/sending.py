@@ -13,10 +13,11 @@ from datetime import UTC, datetime, timedelta
 from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
 
 from device_runner.transport import TransportError
-from device_runner.whatsapp import convert
+from device_runner.whatsapp import convert, jids
 from device_runner.whatsapp.lifecycle import Client
 from shared.domain import FailureReason
 from shared.ports import DocumentStore, SendResult
+from shared.repositories.sent_ledger import SentLedgerEntries
 
 log = logging.getLogger(__name__)
 
@@ -27,27 +28,25 @@ class SentLedger:
     """Our wa_id -> WhatsApp's message id, for idempotent sends and receipts."""
 
     def __init__(self, store: DocumentStore):
-        self.store = store
+        self.entries = SentLedgerEntries(store)
         self._ours: dict[str, str] = {}  # WhatsApp's id -> ours (recent sends)
 
     def sent(self, wa_id: str) -> bool:
-        return self.store.get("wa_sent", wa_id) is not None
+        return self.entries.doc(wa_id) is not None
 
     def record(self, device_id: str, wa_id: str, server_id: str) -> None:
         self._ours[server_id] = wa_id
-        self.store.put("wa_sent", wa_id, {"device_id": device_id, "server_id": server_id,
-                                          "at": datetime.now(UTC)})
+        self.entries.record(wa_id, device_id=device_id, server_id=server_id,
+                            at=datetime.now(UTC))
 
     def server_id(self, wa_id: str) -> str | None:
         """WhatsApp's id of a message we sent (None: not sent through this adapter)."""
-        doc = self.store.get("wa_sent", wa_id)
-        return doc.get("server_id") if doc else None
+        return self.entries.server_id(wa_id)
 
     def ours(self, server_id: str) -> str:
         if server_id in self._ours:
             return self._ours[server_id]
-        docs = self.store.query("wa_sent", [("server_id", "==", server_id)], limit=1)
-        return docs[0]["id"] if docs else server_id
+        return self.entries.wa_id_of(server_id) or server_id
 
 
 
@@ -78,7 +77,7 @@ class Sending:
             body["target"] = {**target,
                               "wa_id": self.ledger.server_id(target["wa_id"]) or target["wa_id"]}
         try:
-            status = to == convert.STATUS_BROADCAST
+            status = to == jids.STATUS_BROADCAST
             hidden = to.endswith("@lid")  # an anonymous id has no number to check
             if not to.endswith("@g.us") and not status and not hidden and \
                     not self._exists(s, to):
@@ -93,7 +92,7 @@ class Sending:
                                        forwarded=forwarded)
             if status:
                 message = convert.as_status(message, background)
-            response = s.client.send_message(convert.jid(to), message)
+            response = s.client.send_message(jids.jid(to), message)
         except convert.Unsupported as exc:
             log.warning("device %s: cannot send %s: %s", device_id, wa_id, exc)
             return SendResult(False, FailureReason.unsupported_content)
@@ -153,7 +152,7 @@ class Sending:
             by_sender.setdefault(sender, []).append(wa_id)
         try:
             for sender, ids in by_sender.items():  # a receipt names one sender
-                s.client.mark_read(*ids, chat=convert.jid(chat), sender=convert.jid(sender),
+                s.client.mark_read(*ids, chat=jids.jid(chat), sender=jids.jid(sender),
                                    receipt=ReceiptType.READ)
         except Exception as exc:
             raise TransportError(str(exc)) from exc
@@ -164,7 +163,7 @@ class Sending:
         s = self._ready(device_id)
         if s is None or seconds <= 0:
             return
-        chat = convert.jid(to)
+        chat = jids.jid(to)
         try:
             s.client.send_chat_presence(chat, ChatPresence.CHAT_PRESENCE_COMPOSING,
                                         ChatPresenceMedia.CHAT_PRESENCE_MEDIA_TEXT)
@@ -177,14 +176,14 @@ class Sending:
     def edit_text(self, device_id, wa_id, to, text):
         s, server_id = self._sent(device_id, wa_id)
         try:
-            s.client.edit_message(convert.jid(to), server_id, Message(conversation=text))
+            s.client.edit_message(jids.jid(to), server_id, Message(conversation=text))
         except Exception as exc:
             raise TransportError(str(exc)) from exc
 
     def revoke(self, device_id, wa_id, to):
         s, server_id = self._sent(device_id, wa_id)
         try:
-            s.client.revoke_message(convert.jid(to), s.client.get_me().JID, server_id)
+            s.client.revoke_message(jids.jid(to), s.client.get_me().JID, server_id)
         except Exception as exc:
             raise TransportError(str(exc)) from exc
 

@@ -25,6 +25,7 @@ from functions.api.routes import (  # noqa: F401 (routes)
     numbers,
     people,
     queue,
+    sandbox_changes,
     sandbox_polls,
     status_posts,
     webhooks,

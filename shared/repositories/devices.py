@@ -1,4 +1,5 @@
-"""Devices (collection "devices"): the customers' linked WhatsApp numbers."""
+"""Devices (collection "devices"): the customers' linked WhatsApp numbers, and the
+WhatsApp JID each one's session is stored under (`wa_jid`, kept by the runner)."""
 
 from __future__ import annotations
 
@@ -24,3 +25,13 @@ class Devices(Repository[Device]):
 
     def all(self) -> list[Device]:
         return self.find()
+
+    def ids(self) -> list[str]:
+        """Every device's id (the documents are not read into models)."""
+        return [doc["id"] for doc in self.docs()]
+
+    def wa_jid(self, device_id: str) -> str | None:
+        return (self.doc(device_id) or {}).get("wa_jid")
+
+    def set_wa_jid(self, device_id: str, jid: str | None) -> None:
+        self.update(device_id, {"wa_jid": jid})

@@ -57,6 +57,12 @@ class Messages(Repository[Message]):
         return self.find(where, order_by=[("created_at", "desc"), ("id", "desc")],
                          limit=limit, start_after=after)
 
+    def awaiting_receipts(self, device_id: str) -> list[dict]:
+        """The device's messages sent or delivered: those that may still hear a receipt."""
+        return self.docs([("device_id", "==", device_id),
+                          ("status", "in", [MessageStatus.sent.value,
+                                            MessageStatus.delivered.value])])
+
     def set_claim(self, message_id: str, holder: str | None, *, was: str | None,
                   guard=None) -> bool:
         """Move the claim of a queued message from `was` to `holder`."""

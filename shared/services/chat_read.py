@@ -1,11 +1,13 @@
 """Marking a chat read: the read receipts of its unread messages go to WhatsApp (blue
 ticks for the sender) through the runner holding the device, then the chat's unread
-count is 0 (chat:update). A device with `read_on_reply` does it by itself when a message
-it sends answers a chat with unread messages (device_runner/runner.py)."""
+count is 0 (chat:update). With `read_on_reply` (the account's setting, or the device's,
+which overrides it) a device does it by itself when a message it sends answers a chat
+with unread messages (shared/services/outbound.py)."""
 
 from __future__ import annotations
 
 from shared.deps import Deps
+from shared.repositories.chats import ChatMessages
 from shared.services import chats
 
 MAX_RECEIPTS = 100  # the newest unread messages a read marks (WhatsApp takes ids in batches)
@@ -15,8 +17,7 @@ def unread_receipts(store, chat) -> list[tuple[str, str]]:
     """(wa_id, sender) of the chat's unread inbound messages, newest first."""
     if chat.unread <= 0:
         return []
-    docs = store.query("chat_messages", [("thread", "==", chat.thread)],
-                       order_by=[("seq", "desc")], limit=min(MAX_RECEIPTS, chat.unread + 20))
+    docs = ChatMessages(store).page(chat.thread, limit=min(MAX_RECEIPTS, chat.unread + 20))
     inbound = [d for d in docs if d.get("direction") == "inbound"][:chat.unread]
     return [(d["wa_id"], d["phone"]) for d in inbound]
 

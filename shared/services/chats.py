@@ -129,20 +129,28 @@ def bounded_content(content, *, depth: int = 0):
 def _file(store: DocumentStore, clock: Clock, entry: ChatEntry, *, inbound: bool, cap: int,
           bus: EventBus | None = None, events: list | None = None,
           push_name: str | None = None) -> bool:
+    """The entry (numbered), the chat's update (its sequence, last message and unread
+    count) and the events, as ONE commit: whoever sees the event finds the chat already
+    showing the message, and a redelivered message (its entry exists) changes nothing."""
     entries = ChatMessages(store)
     doc_id = entry_doc_id(entry.device_id, entry.wa_id)
-    if events:
-        created = event_log.commit(bus, store, [Write.create(entries.name, doc_id,
-                                                             entry.to_doc())], events)
-    else:
-        created = entries.create_doc(doc_id, entry.to_doc())
-    if not created:
+    unnumbered = False  # an entry an earlier version created, then stopped before numbering
+    for _ in range(_CAS_ATTEMPTS):
+        chat, seq, chat_write = _next_place(store, clock, entry, inbound, push_name)
+        place = {"thread": chat.thread, "seq": seq}
+        writes = [Write.update(entries.name, doc_id, place) if unnumbered else
+                  Write.create(entries.name, doc_id, entry.model_copy(update=place).to_doc()),
+                  chat_write]
+        if event_log.commit(bus, store, writes, events) if events and not unnumbered \
+                else store.commit(writes):
+            break
         existing = entries.doc(doc_id)
-        if existing is None or existing.get("thread") is not None:
-            return False  # filed before: a redelivered event
-        # Created but never numbered (the process stopped in between): finish the filing.
-    chat, seq = _advance(store, clock, entry, inbound, push_name)
-    entries.update(doc_id, {"thread": chat.thread, "seq": seq})
+        if existing is not None and existing.get("thread") is not None:
+            return False  # filed before: a redelivered message
+        unnumbered = existing is not None  # (its events were logged with it then)
+        # else the chat changed under us (another message took the number): again
+    else:
+        raise RuntimeError(f"chat {chat.key}: too many concurrent writers")
     if seq > cap:
         for old in entries.numbered(chat.thread, seq - cap):
             entries.delete(old["id"])
@@ -158,42 +166,39 @@ def _preview(entry: ChatEntry) -> dict:
             "message": entry.message[:PREVIEW_LENGTH], "at": entry.at}
 
 
-def _advance(store: DocumentStore, clock: Clock, entry: ChatEntry, inbound: bool,
-             push_name: str | None = None) -> tuple[Chat, int]:
-    """Take the chat's next sequence number (creating the chat if need be), updating its
-    last message and unread count in the same conditional write. A new chat takes its
-    name from the contact (kept when a chat is deleted), else the sender's WhatsApp name."""
+def _next_place(store: DocumentStore, clock: Clock, entry: ChatEntry, inbound: bool,
+                push_name: str | None = None) -> tuple[Chat, int, Write]:
+    """The chat as it will be, the entry's number in it, and the write that makes it so:
+    a create of a new chat, or an update conditional on the sequence read (so two
+    writers never take one number). A new chat takes its name from the contact (kept
+    when a chat is deleted), else the sender's WhatsApp name."""
     chats = Chats(store)
     key = chat_key(entry.device_id, entry.chat)
     push_name = (push_name or "").strip()[:100] or None
-    for _ in range(_CAS_ATTEMPTS):
-        now = clock.now()
-        doc = chats.doc(key)
-        if doc is None:
-            contact = Contacts(store).doc(key) if not entry.chat.endswith("@g.us") else None
-            name = (contact or {}).get("name") or push_name
-            chat = Chat(key=key, account_id=entry.account_id, device_id=entry.device_id,
-                        chat=entry.chat,
-                        kind=ChatKind.group if entry.chat.endswith("@g.us") else ChatKind.user,
-                        name=name, terms=search_terms(entry.chat, name),
-                        thread=new_id("thr"), seq=1, unread=int(inbound), has_unread=inbound,
-                        last_message=_preview(entry), last_message_at=entry.at,
-                        sort_key=f"{_stamp(entry.at)}|{key}", created_at=now, updated_at=now)
-            if chats.create(chat):
-                return chat, 1
-            continue
-        chat = Chat.model_validate(doc)
-        unread = chat.unread + 1 if inbound else 0
-        changes: dict = {"seq": chat.seq + 1, "unread": unread, "has_unread": unread > 0,
-                         "updated_at": now}
-        if push_name and chat.name is None and inbound:
-            changes |= {"name": push_name, "terms": search_terms(chat.chat, push_name)}
-        if entry.at >= chat.last_message_at:
-            changes |= {"last_message": _preview(entry), "last_message_at": entry.at,
-                        "sort_key": f"{_stamp(entry.at)}|{key}"}
-        if chats.update(key, changes, when={"seq": chat.seq, "thread": chat.thread}):
-            return chat.model_copy(update=changes), chat.seq + 1
-    raise RuntimeError(f"chat {key}: too many concurrent writers")
+    now = clock.now()
+    doc = chats.doc(key)
+    if doc is None:
+        contact = Contacts(store).doc(key) if not entry.chat.endswith("@g.us") else None
+        name = (contact or {}).get("name") or push_name
+        chat = Chat(key=key, account_id=entry.account_id, device_id=entry.device_id,
+                    chat=entry.chat,
+                    kind=ChatKind.group if entry.chat.endswith("@g.us") else ChatKind.user,
+                    name=name, terms=search_terms(entry.chat, name),
+                    thread=new_id("thr"), seq=1, unread=int(inbound), has_unread=inbound,
+                    last_message=_preview(entry), last_message_at=entry.at,
+                    sort_key=f"{_stamp(entry.at)}|{key}", created_at=now, updated_at=now)
+        return chat, 1, Write.create(chats.name, key, chats.dump(chat))
+    chat = Chat.model_validate(doc)
+    unread = chat.unread + 1 if inbound else 0
+    changes: dict = {"seq": chat.seq + 1, "unread": unread, "has_unread": unread > 0,
+                     "updated_at": now}
+    if push_name and chat.name is None and inbound:
+        changes |= {"name": push_name, "terms": search_terms(chat.chat, push_name)}
+    if entry.at >= chat.last_message_at:
+        changes |= {"last_message": _preview(entry), "last_message_at": entry.at,
+                    "sort_key": f"{_stamp(entry.at)}|{key}"}
+    return (chat.model_copy(update=changes), chat.seq + 1,
+            Write.update(chats.name, key, changes, when={"seq": chat.seq, "thread": chat.thread}))
 
 
 # --- reading and changing chats -----------------------------------------------------

@@ -36,13 +36,13 @@ def _sent_message(deps: Deps, account_id: str, message_id: str, action: str) -> 
     return message
 
 
-def _window(message: Message, window: timedelta, now: datetime, action: str, code: str):
-    if now - message.sent_at > window:  # type: ignore[operator]
-        limit = (message.sent_at + window).astimezone(UTC).isoformat()  # type: ignore[operator]
-        raise Conflict(f"message {message.id} can no longer be {action}: WhatsApp allows it "
+def _window(message_id: str, sent_at: datetime, window: timedelta, now: datetime,
+            action: str, code: str):
+    if now - sent_at > window:
+        limit = (sent_at + window).astimezone(UTC).isoformat()
+        raise Conflict(f"message {message_id} can no longer be {action}: WhatsApp allows it "
                        f"for {_span(window)} after sending (until {limit})", code=code,
-                       details={"sent_at": message.sent_at.isoformat(),  # type: ignore[union-attr]
-                                "until": limit})
+                       details={"sent_at": sent_at.isoformat(), "until": limit})
 
 
 def _span(window: timedelta) -> str:
@@ -73,7 +73,8 @@ def edit(deps: Deps, account_id: str, message_id: str, text: str) -> Message:
         raise Conflict(f"message {message_id} is a {message.type.value} message: only text "
                        "messages can be edited", code="not_editable")
     now = deps.clock.now()
-    _window(message, EDIT_WINDOW, now, "edited", "edit_window_passed")
+    _window(message.id, message.sent_at, EDIT_WINDOW, now, "edited",  # type: ignore[arg-type]
+            "edit_window_passed")
     deps.runner_rpc.call("edit", {"device_id": message.device_id, "to": message.to,
                                   "wa_id": message.wa_id or message.id, "text": text})
     return _commit(deps, message, {"message": text, "content": Text(text=text),
@@ -83,7 +84,8 @@ def edit(deps: Deps, account_id: str, message_id: str, text: str) -> Message:
 def revoke(deps: Deps, account_id: str, message_id: str) -> Message:
     message = _sent_message(deps, account_id, message_id, "deleted")
     now = deps.clock.now()
-    _window(message, REVOKE_WINDOW, now, "deleted for everyone", "revoke_window_passed")
+    _window(message.id, message.sent_at, REVOKE_WINDOW, now,  # type: ignore[arg-type]
+            "deleted for everyone", "revoke_window_passed")
     deps.runner_rpc.call("revoke", {"device_id": message.device_id, "to": message.to,
                                     "wa_id": message.wa_id or message.id})
     return _commit(deps, message, {"revoked_at": now}, EventName.message_out_revoked)
@@ -121,3 +123,36 @@ def receive(deps: Deps, device_id: str, change: Inbound) -> bool:
                                 key=f"in:{device_id}:{change.wa_id}")
     return event_log.commit(deps.bus, deps.store, [Write.update(
         deps.repos.chat_messages.name, entry_id, updates)], [event])
+
+
+def sandbox_change(deps: Deps, account_id: str, device_id: str, message_id: str,
+                   text: str | None = None) -> None:
+    """The sandbox's actions for a contact's changes: the sender of a message the device
+    received edits it to `text`, or (no text) deletes it for everyone, within WhatsApp's
+    windows. The change arrives through the runner as WhatsApp's protocol message would."""
+    from shared import names
+    from shared.domain import Transport
+    from shared.errors import BadRequest, NotFound
+    from shared.ids import new_id
+
+    device = deps.repos.devices.owned(account_id, device_id)
+    if device.transport != Transport.sandbox:
+        raise BadRequest(f"device {device_id} uses transport {device.transport.value}; "
+                         "a contact's edits and deletions can be injected on sandbox devices "
+                         "only", code="not_a_sandbox_device")
+    entry = chats.inbound_entry(deps.store, account_id, message_id)
+    if entry is None or entry.get("device_id") != device_id:
+        raise NotFound(f"message {message_id} was not received by device {device_id}")
+    if entry.get("revoked_at") is not None:
+        raise Conflict(f"message {message_id} was deleted for everyone", code="message_revoked")
+    action = "edited" if text is not None else "deleted for everyone"
+    if text is not None and entry.get("type") != "text":
+        raise Conflict(f"message {message_id} is a received {entry.get('type')} message: only "
+                       "text messages can be edited", code="not_editable")
+    window, code = (EDIT_WINDOW, "edit_window_passed") if text is not None else (
+        REVOKE_WINDOW, "revoke_window_passed")
+    _window(message_id, entry["at"], window, deps.clock.now(), action, code)
+    deps.tasks.enqueue(names.RUNNER_CONTROL_QUEUE, names.TARGET_RUNNER_DEVICES, {
+        "device_id": device_id, "action": "sandbox_change", "phone": entry.get("phone"),
+        "group": entry.get("group"), "target_wa_id": entry["wa_id"], "message": text,
+        "wa_id": new_id("wa").upper()})

@@ -36,7 +36,7 @@ def claim(deps: Deps, message_id: str, shard: str, *, current: Message | None = 
         if fenced is None:
             return None
         guard = Guard(fenced.collection, fenced.doc_id, fenced.when | guard.when) \
-            if (fenced.collection, fenced.doc_id) == ("devices", device_id) else fenced
+            if (fenced.collection, fenced.doc_id) == (guard.collection, guard.doc_id) else fenced
     for holder in (None, shard):
         if messages.set_claim(message_id, shard, was=holder, guard=guard):
             if current is not None:

@@ -1,5 +1,7 @@
 """Outbound messages, the API's side: accept and queue, read, list and cancel. What
-happens after (claim, sent, delivered, read, failed) is shared.services.message_transitions.
+the caller asks to send is completed by shared.services.message_content; forwarding is
+shared.services.message_forwarding. What happens after (claim, sent, delivered, read,
+failed) is shared.services.message_transitions.
 
 Accepting a message: the Idempotency-Key is claimed first, then the content is checked
 and completed (media fetched and typed, quotes resolved, the rules of buttons and lists),
@@ -13,72 +15,31 @@ import hashlib
 import json
 import random
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
 
 from shared import cursor as cursor_codec
-from shared import media as media_types
 from shared import names
 from shared.billing import subscriptions
-from shared.content import (
-    Buttons,
-    ListMessage,
-    Media,
-    MediaKind,
-    MessageRef,
-    MessageType,
-    Reaction,
-    Text,
-    summary,
-)
+from shared.content import Media, MessageType, Reaction, Text, summary
 from shared.deps import Deps
 from shared.domain import STATUS_BROADCAST, Device, Message, MessageSource, MessageStatus, Priority
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.ids import new_id, wa_message_id
-from shared.ports import (
-    TaskQueue,
-    Write,
-)
-from shared.repositories.chats import chat_key, entry_doc_id
-from shared.repositories.messages import SENT
+from shared.ports import TaskQueue, Write
 from shared.runner_tasks import MessageTask
-from shared.services import event_log, files, quotas
+from shared.services import event_log, message_content, quotas
 from shared.services.events import message_status_event
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 REPLAY_WAIT = 10.0  # seconds a duplicate waits for the request it repeats to finish
 
 
-# --- what a caller asks to send ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MediaRequest:
-    """Media by `url` (fetched now) or by `file` (an id from POST /v1/files)."""
-
-    url: str | None = None
-    file: str | None = None
-    type: MediaKind | None = None
-    caption: str | None = None
-    filename: str | None = None
-    voice: bool = False
-
-
-@dataclass(frozen=True)
-class ReactionRequest:
-    message: str  # Utio's message id, or the WhatsApp id of a message in the chat
-    emoji: str
-
-
-Draft = BaseModel | MediaRequest | ReactionRequest
-
-
 def resolve_device(deps: Deps, account_id: str, device_id: str | None) -> Device:
     devices = deps.repos.devices
-    if device_id:
-        device = devices.get(device_id)
+    if device_id:  # read at most shared.caches.DEVICE_STALENESS ago
+        device = deps.caches.device(device_id)
         if device is None or device.account_id != account_id:
             raise ValidationFailed(f"device: no device {device_id} in this account",
                                    details={"field": "device"}, code="unknown_device")
@@ -109,7 +70,7 @@ def _fingerprint(body: dict) -> str:
 
 def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
                  group: str | None = None, text: str | None = None,
-                 content: Draft | None = None, quote: str | None = None,
+                 content: message_content.Draft | None = None, quote: str | None = None,
                  device_id: str | None = None, priority: Priority = Priority.normal,
                  reference: str | None = None, deliver_at: datetime | None = None,
                  expires_at: datetime | None = None, typing: int | None = None,
@@ -167,13 +128,13 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
 
             phone = lids.phone_of(store, device.id, lid) or lid
         to = STATUS_BROADCAST if status_post else (group or phone or "")
-        ready = _complete(deps, device, to, content, priority, deliver_at)
+        ready = message_content.complete(deps, device, to, content, priority, deliver_at)
         if status_post and not (isinstance(ready, Text) or (
                 isinstance(ready, Media) and ready.type in ("image", "video"))):
             raise ValidationFailed(f"media: a {ready.type} cannot be a status; post a text, "
                                    "an image or a video", details={"field": "media"},
                                    code="unsupported_status_media")
-        quoted = _ref(deps, device, to, quote, "quote") if quote else None
+        quoted = message_content.message_ref(deps, device, to, quote, "quote") if quote else None
         if quoted is not None and isinstance(ready, Reaction):
             raise ValidationFailed("quote: a reaction cannot quote a message",
                                    details={"field": "quote"}, code="invalid_quote")
@@ -239,110 +200,6 @@ def _claim_key(deps: Deps, account_id: str, key: str, fingerprint: str,
         time.sleep(0.05)  # the first request is still under way
     raise Conflict("a request with this Idempotency-Key is still being processed; retry "
                    "shortly", code="idempotency_in_progress")
-
-
-# --- completing the content -----------------------------------------------------------
-
-
-def _complete(deps: Deps, device: Device, to: str, draft: Draft, priority: Priority,
-              deliver_at: datetime | None) -> BaseModel:
-    if isinstance(draft, MediaRequest):
-        return _media(deps, device, draft)
-    if isinstance(draft, ReactionRequest):
-        return Reaction(target=_ref(deps, device, to, draft.message, "reaction.message"),
-                        emoji=draft.emoji)
-    if isinstance(draft, Buttons) and draft.has_links and to.endswith("@g.us"):
-        raise ValidationFailed("buttons: URL and call buttons cannot be sent to a group; send "
-                               "them to a phone, or use reply buttons in the group",
-                               details={"field": "buttons"}, code="buttons_not_allowed_in_groups")
-    if isinstance(draft, Buttons | ListMessage) and not conversation_started(
-            deps, device.id, to, priority, deliver_at or deps.clock.now()):
-        kind = "buttons" if isinstance(draft, Buttons) else "list"
-        raise ValidationFailed(
-            f"{kind}: a {kind} message cannot open a conversation; WhatsApp shows it only in "
-            f"a chat that has messages. Send a text message to {to} first, then the {kind}",
-            details={"field": kind}, code="first_message_not_text")
-    return draft
-
-
-def conversation_started(deps: Deps, device_id: str, to: str, priority: Priority,
-                         at: datetime) -> bool:
-    """Whether the chat with `to` on this device has a message before one sent at `at`
-    with `priority`: an inbound message, an outbound one sent, or a queued one that will
-    go first (higher or equal priority, due no later)."""
-    if deps.repos.chats.doc(chat_key(device_id, to)) is not None:
-        return True
-    messages = deps.repos.messages
-    if messages.in_chat(device_id, to, SENT, limit=1):
-        return True
-    for earlier in messages.in_chat(device_id, to, (MessageStatus.queued,), limit=50):
-        due = earlier.deliver_at or earlier.created_at
-        if (earlier.type not in (MessageType.buttons, MessageType.list, MessageType.reaction)
-                and earlier.priority.rank <= priority.rank and due <= at):
-            return True
-    return False
-
-
-def _media(deps: Deps, device: Device, draft: MediaRequest) -> Media:
-    """The storage and the fetcher are reached only here: a text never builds them."""
-    plan_media = quotas.plan_of(device).media
-    if draft.type is not None:
-        cap = quotas.media_limit(device, draft.type.limit_name)
-    else:
-        cap = max(plan_media.image, plan_media.audio, plan_media.video, plan_media.document)
-    if draft.url:
-        try:
-            record = files.fetch_file(deps.store, deps.storage, deps.fetcher, deps.clock,
-                                      device.account_id, draft.url, max_bytes=cap,
-                                      timeout=deps.settings.media_fetch_timeout)
-        except files.TooLarge as exc:
-            limit_name = draft.type.limit_name if draft.type else "document"
-            raise quotas.media_too_large(deps.store, deps.mailer, deps.clock, device,
-                                         limit_name, exc.limit + 1) from exc
-    else:
-        try:
-            record = files.get_file(deps.store, device.account_id, draft.file or "")
-        except NotFound as exc:
-            raise ValidationFailed(f"media.file: no file {draft.file} in this account; upload "
-                                   "it with POST /v1/files", details={"field": "media.file"},
-                                   code="unknown_file") from exc
-    kind = media_types.kind_for(record.mime, draft.type, voice=draft.voice)
-    media_types.check_name(draft.filename, record.mime)
-    if record.size > quotas.media_limit(device, kind.limit_name):
-        raise quotas.media_too_large(deps.store, deps.mailer, deps.clock, device,
-                                     kind.limit_name, record.size)
-    return Media(type=kind.value, file=record.stored(), caption=draft.caption,
-                 filename=draft.filename or record.filename, voice=draft.voice)
-
-
-def _ref(deps: Deps, device: Device, to: str, ident: str, field: str) -> MessageRef:
-    """Another message of the chat with `to`: one Utio sent (by its id or WhatsApp id) or
-    one that arrived (by its WhatsApp id)."""
-    messages = deps.repos.messages
-    doc = messages.doc(ident) if ident.startswith("msg_") else None
-    if doc is None:
-        doc = messages.doc_by_wa_id(ident)
-    if doc is not None and doc.get("device_id") == device.id:
-        other = messages.load(doc)
-        if other.to != to:
-            raise ValidationFailed(f"{field}: message {ident} belongs to another chat",
-                                   details={"field": field}, code="message_in_other_chat")
-        return MessageRef(wa_id=other.wa_id or wa_message_id(other.id), from_me=True,
-                          message_id=other.id, text=other.message or None)
-    entry = deps.repos.chat_messages.doc(entry_doc_id(device.id, ident))
-    if entry is not None:  # a message that arrived (or one the chat log filed)
-        chat = entry.get("chat")  # the chat log's entries name their chat
-        if chat is None and not to.endswith("@g.us"):
-            chat = entry.get("phone")  # a 1-to-1 inbound record: its sender is the chat
-        if chat is not None and chat != to:
-            raise ValidationFailed(f"{field}: message {ident} belongs to another chat",
-                                   details={"field": field}, code="message_in_other_chat")
-        from_me = entry.get("direction") == "outbound"
-        return MessageRef(wa_id=ident, from_me=from_me,
-                          sender=None if from_me else entry.get("phone"),
-                          text=entry.get("message"))
-    raise ValidationFailed(f"{field}: no message {ident} on device {device.id}",
-                           details={"field": field}, code="unknown_message")
 
 
 # --- reading and cancelling -----------------------------------------------------------
@@ -419,55 +276,3 @@ def cancel_message(deps: Deps, account_id: str, message_id: str) -> Message:
                        "message that is not being sent can be cancelled", code="not_cancellable")
     quotas.release(deps.store, message.device_id, message.quota_period, message.quota_shard)
     return cancelled
-
-
-# --- forwarding -----------------------------------------------------------------------
-
-FORWARDABLE_INBOUND = ("text", "location", "contacts")
-
-
-def forward(deps: Deps, account_id: str, message_id: str, *, phone: str | None = None,
-            group: str | None = None, device_id: str | None = None,
-            priority: Priority = Priority.normal, reference: str | None = None,
-            idempotency_key: str | None = None) -> tuple[Message, bool]:
-    """Send a message again, to another phone or group, shown as forwarded: one this
-    account sent (any content but a reaction or a poll), or one received (text, location
-    or contacts). From the original's device unless `device_id` says otherwise."""
-    from shared.content import ContactCard, Contacts, Location, Poll
-    from shared.services.chats import inbound_entry
-
-    doc = deps.repos.messages.doc(message_id)
-    if doc is not None and doc.get("account_id") == account_id:
-        original = deps.repos.messages.load(doc)
-        if isinstance(original.content, Reaction | Poll):
-            raise Conflict(f"message {message_id} is a {original.type.value}: reactions and "
-                           "polls cannot be forwarded", code="not_forwardable")
-        content, source_device = original.content, original.device_id
-    else:
-        entry = inbound_entry(deps.store, account_id, message_id)
-        if entry is None:
-            raise NotFound(f"message {message_id} not found")
-        kind, fields = entry.get("type"), entry.get("content") or {}
-        if kind not in FORWARDABLE_INBOUND:
-            raise Conflict(f"message {message_id} is a received {kind} message: of received "
-                           f"messages, {', '.join(FORWARDABLE_INBOUND)} can be forwarded",
-                           code="not_forwardable")
-        try:
-            if kind == "text":
-                content = Text(text=entry.get("message") or fields.get("text") or " ")
-            elif kind == "location":
-                content = Location(**{k: fields.get(k) for k in (
-                    "latitude", "longitude", "name", "address", "url")
-                    if fields.get(k) is not None})
-            else:
-                content = Contacts(contacts=[ContactCard(name=c.get("name") or "Contact",
-                                                         phone=c.get("phone"))
-                                             for c in fields.get("contacts") or []
-                                             if c.get("phone")])
-        except ValueError as exc:  # pydantic's ValidationError: what arrived does not fit
-            raise Conflict(f"message {message_id} cannot be forwarded: {exc}",
-                           code="not_forwardable") from None
-        source_device = entry["device_id"]
-    return send_message(deps, account_id, phone=phone, group=group, content=content,
-                        device_id=device_id or source_device, priority=priority,
-                        reference=reference, forwarded=True, idempotency_key=idempotency_key)

@@ -162,6 +162,8 @@ def run(s: Scenario, standin: StripeStandIn, stack, receiver: Receiver, auth_hos
     key_id = s.call("create_api_key")["id"]
     s.call("list_api_keys")
 
+    s.call("get_account_settings")
+    s.call("update_account_settings")
     s.call("validate_numbers")
     s.call("numbers_exist")
     message = s.call("send_message")["id"]
@@ -202,6 +204,11 @@ def run(s: Scenario, standin: StripeStandIn, stack, receiver: Receiver, auth_hos
     s.call("update_chat", in_chat)
     s.call("read_chat", in_chat)
     s.call("list_chat_messages", in_chat)
+    received = next(m["id"] for m in s.raw(
+        "GET", f"/v1/devices/{device}/chats/{quote(chat)}/messages").json()["data"]
+        if m["direction"] == "inbound")
+    s.call("sandbox_inbound_edit", dev, body={"message": received, "text": "Order #1042?"})
+    s.call("sandbox_inbound_revoke", dev, body={"message": received})
     s.call("send_to_chat", in_chat)
     s.call("chat_link", dev | {"phone": chat})
     contact = dev | {"phone": chat}
@@ -298,6 +305,7 @@ def run(s: Scenario, standin: StripeStandIn, stack, receiver: Receiver, auth_hos
         seen.add(body["event"])
     assert {"message:out:new", "message:out:sent", "message:in:new", "device:status",
             "message:poll:vote", "device:queue:paused", "message:out:edited",
+            "message:in:edited", "message:in:revoked",
             "chat:update", "contact:update", "group:update", "webhook:test"} <= seen, seen
 
     page = s.call("list_events")

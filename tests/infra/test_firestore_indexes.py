@@ -287,7 +287,7 @@ def _deps(store: RecordingStore) -> Container:
 def run_flows(store: RecordingStore, monkeypatch) -> None:
     """Every query whose filters are built at run time, with every filter combination."""
     from shared import cursor
-    from shared.services import chats, contacts, messages
+    from shared.services import chats, contacts, message_content, messages
     from shared.services.webhooks import delivery_log
 
     deps = _deps(store)
@@ -295,7 +295,7 @@ def run_flows(store: RecordingStore, monkeypatch) -> None:
     stamp = base64.urlsafe_b64encode(json.dumps([NOW.isoformat(), "msg_1"]).encode()).decode()
     every_combination(messages.list_messages, deps, "acc_1", cursors={"cursor": stamp})
     for to in ("+447911123456", "120363000000000000@g.us"):
-        messages.conversation_started(deps, "dev_1", to, Priority.normal, NOW)
+        message_content.conversation_started(deps, "dev_1", to, Priority.normal, NOW)
     # the inbox: chats, a chat's messages, contacts
     after = cursor.encode("20260301T120000|x")
     every_combination(chats.list_chats, store, "dev_1", cursors={"after": after})

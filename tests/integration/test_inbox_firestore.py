@@ -45,6 +45,24 @@ def test_filing_caps_pages_and_purges_on_firestore(store):
     assert store.query("chat_purges") == []
 
 
+def test_concurrent_filings_number_a_chat_without_gaps_or_twins_on_firestore(store):
+    # Entry, chat and events are one commit conditional on the chat's sequence: 24
+    # messages (two of them delivered twice) filed by 6 writers at once take 1..22 once each.
+    from concurrent.futures import ThreadPoolExecutor
+
+    clock = FakeClock()
+    work = [n for n in range(22)] + [3, 17]
+    with ThreadPoolExecutor(6) as pool:
+        filed = list(pool.map(lambda n: chats.record_inbound(store, clock, "acc_1", "dev_1", {
+            "id": f"msg_{n}", "wa_id": f"WA{n}", "phone": "+447400123499", "message": f"m{n}",
+            "received_at": clock.now()}), work))
+    assert filed.count(True) == 22
+    entries = store.query("chat_messages", [("device_id", "==", "dev_1")])
+    assert sorted(e["seq"] for e in entries) == list(range(1, 23))
+    chat = chats.get_chat(store, "acc_1", "dev_1", "+447400123499")
+    assert (chat.seq, chat.unread) == (22, 22) and {e["thread"] for e in entries} == {chat.thread}
+
+
 def test_chat_list_filters_and_cursor_on_firestore(store):
     from shared.adapters.inprocess_bus import InProcessBus
 

@@ -16,7 +16,7 @@ from functions.api.schemas_chats import (
 from functions.api.schemas_messages import MessageOut
 from shared.domain import MessageSource, Priority
 from shared.errors import Forbidden, ValidationFailed
-from shared.services import chats, devices, messages
+from shared.services import chats, devices, message_content, messages
 from shared.services.chats import parse_chat_id
 
 _CHAT = "/v1/devices/{device_id}/chats/{chat_id}"
@@ -29,10 +29,11 @@ def _out(chat) -> ChatOut:
 def _draft(body: SendToChat):
     if body.media is not None:
         m = body.media
-        return messages.MediaRequest(url=m.url, file=m.file, type=m.type, caption=m.caption,
-                                     filename=m.filename, voice=m.voice)
+        return message_content.MediaRequest(url=m.url, file=m.file, type=m.type,
+                                            caption=m.caption, filename=m.filename, voice=m.voice)
     if body.reaction is not None:
-        return messages.ReactionRequest(message=body.reaction.message, emoji=body.reaction.emoji)
+        return message_content.ReactionRequest(message=body.reaction.message,
+                                               emoji=body.reaction.emoji)
     return None
 
 

@@ -11,7 +11,7 @@ from functions.api.schemas_messages import (
     SendMessage,
 )
 from shared.content import Contacts
-from shared.services import message_changes, messages
+from shared.services import message_changes, message_content, message_forwarding, messages
 
 
 def _out(message) -> MessageOut:
@@ -23,10 +23,11 @@ def _draft(body: SendMessage):
         return None
     if body.media is not None:
         m = body.media
-        return messages.MediaRequest(url=m.url, file=m.file, type=m.type, caption=m.caption,
-                                     filename=m.filename, voice=m.voice)
+        return message_content.MediaRequest(url=m.url, file=m.file, type=m.type,
+                                            caption=m.caption, filename=m.filename, voice=m.voice)
     if body.reaction is not None:
-        return messages.ReactionRequest(message=body.reaction.message, emoji=body.reaction.emoji)
+        return message_content.ReactionRequest(message=body.reaction.message,
+                                               emoji=body.reaction.emoji)
     if body.contacts is not None:
         return Contacts(contacts=body.contacts)
     return body.location or body.buttons or body.list or body.poll
@@ -139,19 +140,22 @@ def revoke_message(p: Principal, message_id: str):
 
 @api.route("POST", "/v1/messages/{message_id}/forward", body=ForwardMessage, response=MessageOut,
            status=201, summary="Forward a message to another phone or group", tag="messages",
-           errors=(404, 409, 429))
+           errors=(404, 409, 413, 429))
 def forward_message(p: Principal, message_id: str, body: ForwardMessage):
     """Queues a copy of a message to another `phone` or `group`, shown on WhatsApp as
     forwarded (`forwarded: true`): a message you sent (text, media, location, contacts,
     buttons, lists; not reactions or polls), or one you received (text, location,
-    contacts: its id from the chat's messages). It is a new message, with its own id,
-    status, events and quota unit, sent from the original's device unless `device` says
-    otherwise; `Idempotency-Key` is honoured.
+    contacts, images, videos, GIFs, audio, documents; not stickers: its id from the chat's
+    messages). Received media is sent again from the bytes kept when it arrived (they
+    become a file of the account, `media.file`), within the plan's media limits. It is a
+    new message, with its own id, status, events and quota unit, sent from the original's
+    device unless `device` says otherwise; `Idempotency-Key` is honoured.
 
     Errors: 404 when the message is not in this account; 409 `not_forwardable` for a
-    reaction, a poll or received media; 422 without exactly one of phone or group; 429
-    `quota_exceeded` as for any message."""
-    message, created = messages.forward(
+    reaction, a poll or a received sticker, `media_unavailable` when a received file was
+    not kept or is gone; 413 `media_too_large` over the plan's limit; 422 without exactly
+    one of phone or group; 429 `quota_exceeded` as for any message."""
+    message, created = message_forwarding.forward(
         p.c, p.account_id, message_id, phone=body.phone, group=body.group,
         device_id=body.device, priority=body.priority, reference=body.reference,
         idempotency_key=p.idempotency_key)

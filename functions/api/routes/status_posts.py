@@ -7,7 +7,7 @@ from functions.api.schemas_messages import MediaIn, MessageOut
 from shared.content import MediaKind
 from shared.errors import ValidationFailed
 from shared.model import Model
-from shared.services import devices, messages
+from shared.services import devices, message_content, messages
 
 MAX_STATUS_TEXT = 700  # what WhatsApp's apps allow in a text status
 
@@ -59,7 +59,8 @@ def post_status(p: Principal, device_id: str, body: PostStatus):
     draft = None
     if body.media is not None:
         m = body.media
-        draft = messages.MediaRequest(url=m.url, file=m.file, type=m.type, caption=m.caption)
+        draft = message_content.MediaRequest(url=m.url, file=m.file, type=m.type,
+                                             caption=m.caption)
     devices.get_device(p.c, p.account_id, device_id)  # 404 for a device not in the account
     message, _ = messages.send_message(
         p.c, p.account_id, text=body.message, content=draft, device_id=device_id,

@@ -50,6 +50,41 @@ def test_a_filing_cut_short_is_finished_by_the_redelivery(c, dev):
     assert c.store.get("chat_messages", doc_id)["seq"] == 1
 
 
+class ChatAtPublish:
+    """A bus that, as each event goes out, notes what a reader of the chat sees then."""
+
+    def __init__(self, store):
+        self.store, self.seen = store, []
+
+    def publish(self, event):
+        self.seen.append((event.id, self.store.get("chats", "dev_1:+447400123456")))
+
+
+def test_whoever_sees_an_inbound_event_finds_the_chat_already_showing_it():
+    # The web chat refreshes its chat list on message:in:new; the event was committed
+    # with the entry and the chat updated after, so a quick reader saw the old unread
+    # count (CI: "1 unread" never showed). The entry, the chat and the event: one commit.
+    store, clock = MemoryStore(), FakeClock()
+    bus = ChatAtPublish(store)
+    for n in (1, 2):
+        clock.advance(1)
+        event = chat_service.event_log.new_event(bus, clock, EventName.message_in_new, "acc_1",
+                                                 "dev_1", {}, key=f"in:WA{n}")
+        assert chat_service.record_inbound(store, clock, "acc_1", "dev_1", {
+            "id": f"msg_{n}", "wa_id": f"WA{n}", "phone": "+447400123456", "message": f"m{n}",
+            "received_at": clock.now()}, bus=bus, events=[event])
+        _, chat = bus.seen[-1]
+        assert chat is not None and chat["unread"] == n and chat["last_message"]["id"] == f"msg_{n}"
+        entry = store.get("chat_messages", chat_service.entry_doc_id("dev_1", f"WA{n}"))
+        assert entry["seq"] == n and entry["thread"] == chat["thread"]
+    again = chat_service.event_log.new_event(bus, clock, EventName.message_in_new, "acc_1",
+                                             "dev_1", {}, key="in:WA2")
+    assert not chat_service.record_inbound(store, clock, "acc_1", "dev_1", {
+        "id": "msg_2", "wa_id": "WA2", "phone": "+447400123456", "message": "m2",
+        "received_at": clock.now()}, bus=bus, events=[again])
+    assert len(bus.seen) == 2 and store.get("chats", "dev_1:+447400123456")["unread"] == 2
+
+
 def test_outbound_messages_join_the_chat_and_read_it(c, dev, api):
     inbound(c, dev, "+447400123456", "question")
     inbound(c, dev, "+447400123456", "anyone?")

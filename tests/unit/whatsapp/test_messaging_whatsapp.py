@@ -128,7 +128,7 @@ def test_read_receipts_and_typing_go_through_neonize(setup, world):  # noqa: F81
 
 
 def test_forwards_and_replies_carry_their_context_to_neonize(setup, world):  # noqa: F811
-    from shared.services import messages
+    from shared.services import message_forwarding
 
     c, runner, _ = setup
     account, device, client = linked_device(c, runner, world)
@@ -136,7 +136,7 @@ def test_forwards_and_replies_carry_their_context_to_neonize(setup, world):  # n
                             device_id=device.id)
     reply, _ = send_message(c, account, phone="+447911123456", text="Medium",
                             quote=first.id, device_id=device.id)
-    copy, _ = messages.forward(c, account, first.id, phone="+447911123457")
+    copy, _ = message_forwarding.forward(c, account, first.id, phone="+447911123457")
     for message in (first, reply, copy):
         runner.handle_message_task(message.id)
     wait_until(lambda: len(client.sent) == 3, message="all three sent")
