@@ -65,3 +65,23 @@ def test_the_api_target_leaves_the_collector_on():
             "assert gc.isenabled() and gc.get_freeze_count() > 0")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True,
                    env={"PATH": "/usr/bin:/bin", "UTIO_ENV": "test"})
+
+
+def test_every_model_of_ours_is_built_on_first_use():
+    import functions.main  # noqa: F401 (the targets' modules)
+    import functions.webhook_deliver  # noqa: F401
+    import functions.webhook_fanout  # noqa: F401
+    from pydantic import BaseModel
+
+    from shared.model import Model
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    ours = {m for m in subclasses(BaseModel)
+            if m.__module__.split(".")[0] in ("shared", "functions", "device_runner")}
+    assert ours, "no models found"
+    eager = sorted(f"{m.__module__}.{m.__qualname__}" for m in ours if not issubclass(m, Model))
+    assert not eager, f"derive these from shared.model.Model, not BaseModel: {eager}"
