@@ -294,9 +294,10 @@ class SerialTimer:
             self._queue.get()()
 
 
-def _stack(devices: int, *, runner: bool, log: bool = True):
+def _stack(devices: int, *, runner: bool, log: bool = True, caches: bool = True):
     """The API and (optionally) a runner over in-process backends, with `devices` sandbox
-    devices on the Enterprise plan, pacing lifted (the benchmark measures the machinery)."""
+    devices on the Enterprise plan, pacing lifted (the benchmark measures the machinery);
+    the caches on (shared/caches.py), as in production, unless `caches` is False."""
     from device_runner.main import build_runner
     from device_runner.sandbox import SandboxTransport
     from functions.api.app import create_app
@@ -318,7 +319,8 @@ def _stack(devices: int, *, runner: bool, log: bool = True):
     # the design before it, for the bench's figure of what durability costs
     from shared.services.sequence import SequencedBus
 
-    c = Container(Settings(env="test", default_transport="sandbox"), store=store, tasks=tasks,
+    c = Container(Settings(env="test", default_transport="sandbox", caches=caches),
+                  store=store, tasks=tasks,
                   publisher=publisher, storage=MemoryStorage(),
                   mailer=FileOutboxMailer("/dev/null"),
                   bus=None if log else SequencedBus(publisher))

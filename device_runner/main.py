@@ -37,7 +37,9 @@ def whatsapp_transport(c: Container) -> Transport:
 def build_runner(c: Container, sandbox: SandboxTransport | None = None, *,
                  whatsapp: Transport | None = None, leases: Leases | None = None) -> Runner:
     transports = {
-        "sandbox": sandbox or SandboxTransport(sessions=SessionDirectory(c.store)),
+        "sandbox": sandbox or SandboxTransport(sessions=SessionDirectory(c.store),
+                                               media=c.inbound_media,
+                                               public_url=c.settings.public_url),
         "whatsapp": whatsapp or UnavailableTransport(
             "the WhatsApp transport is not available in this build"),
     }

@@ -7,19 +7,19 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
-from device_runner import groups as device_groups
+from device_runner import control
 from device_runner.leases import Leases
 from device_runner.risk import RiskWindow
 from device_runner.send_queue import Retry, SendQueue
 from device_runner.sweep import SweepReport
-from device_runner.transport import Listener, Transport, TransportError
+from device_runner.transport import Listener, Transport
 from shared.bootstrap import Container
 from shared.device_states import StatusCode
 from shared.domain import Device, DeviceStatus, Message, MessageStatus
 from shared.errors import Unavailable
 from shared.ports import Inbound, Receipt
-from shared.runner_tasks import DeviceAction, DeviceTask
-from shared.services import daily_caps, inbound, message_transitions, outbound, risk
+from shared.runner_tasks import DeviceTask
+from shared.services import accounts, daily_caps, inbound, message_transitions, outbound, risk
 from shared.services import messages as message_service
 from shared.services.linking import codes, connection
 from shared.services.quotas import effective_speed
@@ -142,7 +142,7 @@ class Runner(Listener):
                 return self.sessions[device_id]
             if self.leases is not None and self.leases.claim(device_id) is None:
                 return None  # another runner holds it; the task endpoints forward there
-            device = self.c.repos.devices.get(device_id)
+            device = self.load_device(device_id)
             if device is None:
                 return None
             session = SendQueue(device_id, lambda message_id: self._send(device_id, message_id),
@@ -161,6 +161,11 @@ class Runner(Listener):
         if transport.replays_receipts:
             self._replay_receipts(device_id, transport)
         return session
+
+    def load_device(self, device_id: str) -> Device | None:
+        """The device as its session sends for it: with its account's settings."""
+        device = self.c.repos.devices.get(device_id)
+        return accounts.with_account_settings(self.c, device) if device else None
 
     def _replay_receipts(self, device_id: str, transport: Transport) -> None:
         """Messages sent before a restart that never heard their receipts (sandbox)."""
@@ -215,60 +220,8 @@ class Runner(Listener):
             raise Unavailable(f"the lease of shard {self.shard} is being renewed; retry")
 
     def handle_device_task(self, task: DeviceTask | dict) -> None:
-        """A control task: the model, or its payload as enqueued (pydantic's
-        ValidationError, a ValueError, when it is not one)."""
-        if not isinstance(task, DeviceTask):
-            task = DeviceTask.model_validate(task)
-        device_id, action = task.device_id, task.action
-        if action == DeviceAction.start:
-            self.ensure_session(device_id)
-        elif action == DeviceAction.stop:
-            self.drop_session(device_id)
-        elif action == DeviceAction.refresh:
-            device = self.c.repos.devices.get(device_id)
-            session = self.ensure_session(device_id)
-            if device and session:  # settings, the plan (billing) or the pause changed
-                self.devices[device_id] = device
-                session.set_speed(effective_speed(device))
-                session.set_paused(device.queue_paused_at is not None)
-        elif action in (DeviceAction.link, DeviceAction.relink):  # relink: another number
-            if self.ensure_session(device_id) is not None:
-                self.transport_of(device_id).link(device_id, self,
-                                                  logout=action == DeviceAction.relink)
-        elif action == DeviceAction.sandbox_inbound:
-            if self.ensure_session(device_id) is None:
-                return  # deleted meanwhile: nothing to inject into
-            sandbox = self.transports["sandbox"]
-            try:
-                sandbox.inject_inbound(device_id, task.phone, task.message,  # type: ignore[attr-defined]
-                                       wa_id=task.wa_id, lid=task.lid)
-            except LookupError:  # not a sandbox device (any more): the task can never succeed
-                log.warning("sandbox inbound for %s dropped: not a sandbox device", device_id)
-        elif action == DeviceAction.sandbox_poll_vote:
-            if self.ensure_session(device_id) is None:
-                return
-            try:
-                self.transports["sandbox"].inject_poll_vote(  # type: ignore[attr-defined]
-                    device_id, task.phone, task.poll_wa_id, task.options or [], wa_id=task.wa_id)
-            except LookupError:
-                log.warning("sandbox poll vote for %s dropped: not connected", device_id)
-        elif action == DeviceAction.sandbox_change:
-            if self.ensure_session(device_id) is None:
-                return
-            sandbox = self.transports["sandbox"]
-            change = dict(change_wa_id=task.wa_id, group=task.group)
-            try:
-                if task.message is not None:  # an edit to this text, else a deletion
-                    sandbox.inject_edit(device_id, task.phone, task.target_wa_id,  # type: ignore[attr-defined]
-                                        task.message, **change)
-                else:
-                    sandbox.inject_revoke(device_id, task.phone,  # type: ignore[attr-defined]
-                                          task.target_wa_id, **change)
-            except TransportError:
-                log.warning("sandbox change for %s dropped: not connected", device_id)
-        elif action in (DeviceAction.group_operation, DeviceAction.group_sync):
-            self.ensure_session(device_id)
-            device_groups.handle(self.c, self.transport_of(device_id), task)
+        """A control task (device_runner/control.py)."""
+        control.handle(self, task)
 
     def _schedule(self, session: SendQueue, message: Message, reload: bool = False) -> bool:
         """Queue the message in its session; False when it was queued there already (or
@@ -396,7 +349,7 @@ class Runner(Listener):
         session = self.sessions.get(device_id)
         if session:
             if phone is not None and status == DeviceStatus.connected:
-                device = self.c.repos.devices.get(device_id)  # linked_at: the warm-up
+                device = self.load_device(device_id)  # linked_at: the warm-up
                 if device is not None:
                     self.devices[device_id] = device
             session.set_connected(status == DeviceStatus.connected)

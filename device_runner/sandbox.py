@@ -17,6 +17,8 @@
   is stored on the device as a JID, and after a restart it connects again on that number
   without a QR code, as a WhatsApp session does.
 - Number checks follow the number rule; profile changes are recorded.
+- A contact can send media (inject_media): kept where the WhatsApp adapter keeps what it
+  downloads (the MediaStore, inbound/<device>/<name>), announced with its URL.
 - A contact can be presented by an anonymous id (LID, "<digits>@lid"), with or without
   their number (inject_inbound's lid); messages to a LID are delivered unless its digits
   end in 0000.
@@ -39,6 +41,7 @@ from datetime import UTC, datetime
 
 from device_runner.sandbox_groups import SandboxGroups
 from device_runner.transport import GroupError, Listener, SessionDirectory, Transport, TransportError
+from shared.adapters.inbound_media import MediaStore, file_name
 from shared.content import Media, Text, is_group, summary
 from shared.domain import STATUS_BROADCAST, DeviceStatus, FailureReason
 from shared.ids import new_id
@@ -90,9 +93,11 @@ class SandboxNetwork:
 class SandboxTransport(Transport):
     def __init__(self, network: SandboxNetwork | None = None, timer: Timer = _thread_timer,
                  link_delay: float = 0.3, delivered_delay: float = 0.4, read_delay: float = 0.8,
-                 sessions: SessionDirectory | None = None):
+                 sessions: SessionDirectory | None = None, media: MediaStore | None = None,
+                 public_url: str = ""):
         self.network = network or SandboxNetwork()
         self.sessions = sessions
+        self.media, self.public_url = media, public_url
         self._timer = timer
         self._listeners: dict[str, Listener] = {}
         self._delays = (link_delay, delivered_delay, read_delay)
@@ -187,6 +192,25 @@ class SandboxTransport(Transport):
         listener.on_inbound(device_id, Inbound(wa_id=wa_id or new_id("wa").upper(),
                                                sender=sender or lid or "", text=text,
                                                at=datetime.now(UTC), lid=lid))
+
+    def inject_media(self, device_id: str, sender: str, data: bytes, mime: str, kind: str, *,
+                     caption: str | None = None, filename: str | None = None,
+                     wa_id: str | None = None) -> None:
+        """`sender` sends a file (`kind`: image, video, audio, gif, document), as the WhatsApp
+        adapter reports one: its bytes kept in the media store, its content with their URL."""
+        listener = self._connected(device_id)
+        if self.media is None:
+            raise TransportError("this sandbox keeps no inbound media (no media store)")
+        wa_id = wa_id or new_id("wa").upper()
+        name = file_name(wa_id, mime)
+        self.media.put(device_id, name, data, mime)
+        content = {"mime": mime, "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                   "caption": caption, "url": self.media.url(self.public_url, device_id, name)}
+        if kind == "document":
+            content["filename"] = filename
+        listener.on_inbound(device_id, Inbound(
+            wa_id=wa_id, sender=sender, text=caption or filename or "", at=datetime.now(UTC),
+            type=kind, content=content))
 
     def inject_poll_vote(self, device_id: str, voter: str, poll_wa_id: str,
                          options: list[str], *, wa_id: str) -> None:

@@ -13,6 +13,7 @@ from shared.settings import Settings
 if TYPE_CHECKING:
     from shared.adapters.inbound_media import MediaStore
     from shared.billing.port import Billing
+    from shared.caches import Caches
     from shared.clock import Clock
     from shared.identity import Identity
     from shared.ports import (
@@ -81,6 +82,13 @@ class Container:
         from shared.repositories import Repositories
 
         return Repositories(self.store, self.settings)
+
+    @cached_property
+    def caches(self) -> Caches:
+        """This process's short-lived caches (shared/caches.py states their staleness)."""
+        from shared.caches import Caches
+
+        return Caches(self.repos, self.clock, enabled=self.settings.caching)
 
     @cached_property
     def tasks(self) -> TaskQueue:

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from shared import ports
     from shared.adapters.inbound_media import MediaStore
     from shared.billing.port import Billing
+    from shared.caches import Caches
     from shared.clock import Clock
     from shared.repositories import Repositories
     from shared.runner_rpc import RunnerRpc
@@ -20,6 +21,7 @@ class Deps(Protocol):
     settings: Settings
     store: ports.DocumentStore
     repos: Repositories
+    caches: Caches
     tasks: ports.TaskQueue
     bus: ports.EventBus
     clock: Clock

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 # A filter is (field, op, value); op is one of OPS.
 Filter = tuple[str, str, Any]
-OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "array_contains")
+OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "array_contains", "array_contains_any")
 
 
 class AnyOf(tuple):

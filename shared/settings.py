@@ -81,6 +81,14 @@ class Settings:
                                "securetoken@system.gserviceaccount.com")
     person_check_seconds: float = 30.0  # how long a user found live in Identity Platform is trusted
     self_signup: bool = True  # false: /signup is closed; operators create accounts (admin key)
+    # The per-process caches of API keys, devices and webhooks (shared/caches.py, where
+    # each states its staleness); None: on, except in unit tests (env "test"), which
+    # write documents behind the services' back.
+    caches: bool | None = None
+
+    @property
+    def caching(self) -> bool:
+        return self.caches if self.caches is not None else self.env != "test"
 
     @property
     def local(self) -> bool:

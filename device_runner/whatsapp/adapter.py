@@ -8,7 +8,8 @@ restarted runner (or the one that takes a device over) resumes it without a scan
 The transport is put together from one part per concern, each a module of its own:
 lifecycle.py (a client's life and reconnection), dispatch.py (neonize's events),
 linking.py (QR and pairing codes), sending.py (sends, number checks, the profile),
-group_calls.py (groups); convert.py is the pure conversion of messages.
+group_calls.py (groups); convert.py is the pure conversion of messages (jids.py of
+addresses, group_convert.py of group answers).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from device_runner.transport import SessionDirectory, Transport
-from device_runner.whatsapp import convert
+from device_runner.whatsapp import jids
 from device_runner.whatsapp.dispatch import Dispatcher
 from device_runner.whatsapp.group_calls import GroupCalls
 from device_runner.whatsapp.lifecycle import Backoff, Client, Lifecycle
@@ -69,7 +70,7 @@ def neonize_factory(db: str) -> ClientFactory:
     def make(device_id: str, saved_jid: str | None):
         from neonize.client import NewClient
 
-        jid = convert.parse_jid(saved_jid) if saved_jid else None
+        jid = jids.parse_jid(saved_jid) if saved_jid else None
         return NewClient(db, jid=jid, uuid=device_id, new_device=jid is None)
 
     return make

@@ -5,7 +5,9 @@ connection. Media travel as an upload result the adapter obtained before convert
 Outbound content arrives as the dict of a shared.content model (its `type` field says
 which): text, image, video, audio, gif, document, location, contacts, buttons, list,
 reaction, with an optional quote. Buttons and lists are built with neonize's
-interactive message builders (native-flow buttons, single-select lists)."""
+interactive message builders (native-flow buttons, single-select lists).
+
+Addresses (JIDs) are jids.py; the answers to group calls group_convert.py."""
 
 from __future__ import annotations
 
@@ -16,9 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from neonize.ext.interactive_message import ButtonMessage
-from neonize.proto.Neonize_pb2 import JID, GroupParticipant, UploadResponse
-from neonize.proto.Neonize_pb2 import GroupInfo as NeonizeGroupInfo
 from neonize.proto.Neonize_pb2 import Message as MessageEvent
+from neonize.proto.Neonize_pb2 import UploadResponse
 from neonize.proto.waCommon.WACommon_pb2 import MessageKey
 from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
     AudioMessage,
@@ -38,24 +39,23 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
     VideoMessage,
 )
 
-from device_runner.transport import GroupInfo, ParticipantChange
-from shared.inbox import GroupFailure, GroupRole, ParticipantFailure
+from device_runner.whatsapp.jids import (
+    GROUP_SERVER,
+    USER_SERVER,
+    Unsupported,
+    jid,
+    jid_text,
+    lid_text,
+    phone,
+)
 
-USER_SERVER = "s.whatsapp.net"
-GROUP_SERVER = "g.us"
-LID_SERVER = "lid"
 MEDIA_TYPES = ("image", "video", "audio", "gif", "document")
 VOICE_MIME = "audio/ogg; codecs=opus"
 
 
-class Unsupported(ValueError):
-    """Content this module cannot express as a WhatsApp message."""
+# --- status posts -------------------------------------------------------------------
 
 
-# --- addresses ----------------------------------------------------------------------
-
-
-STATUS_BROADCAST = "status@broadcast"
 DEFAULT_STATUS_BACKGROUND = 0xFF25D366  # WhatsApp's green, opaque
 
 
@@ -69,49 +69,6 @@ def as_status(message: Message, background: str | None) -> Message:
         return Message(extendedTextMessage=ExtendedTextMessage(
             text=text, backgroundArgb=argb, textArgb=0xFFFFFFFF, font=0))
     return message
-
-
-def jid(to: str) -> JID:
-    """A recipient as WhatsApp addresses it: "+<digits>" or "<digits>@g.us"."""
-    if to == STATUS_BROADCAST:
-        return JID(User="status", Server="broadcast", Device=0, RawAgent=0, Integrator=0,
-                   IsEmpty=False)
-    if to.endswith("@" + LID_SERVER):  # a contact known only by its anonymous id
-        return JID(User=to.split("@", 1)[0], Server=LID_SERVER, Device=0, RawAgent=0,
-                   Integrator=0, IsEmpty=False)
-    if to.endswith("@" + GROUP_SERVER):
-        return JID(User=to.split("@", 1)[0], Server=GROUP_SERVER, Device=0, RawAgent=0,
-                   Integrator=0, IsEmpty=False)
-    digits = to.lstrip("+")
-    if not digits.isdigit():
-        raise Unsupported(f"not a phone number or group id: {to!r}")
-    return JID(User=digits, Server=USER_SERVER, Device=0, RawAgent=0, Integrator=0, IsEmpty=False)
-
-
-def parse_jid(text: str) -> JID:
-    """"user[.agent][:device]@server" as whatsmeow writes it."""
-    user, _, server = text.partition("@")
-    device = 0
-    if ":" in user:
-        user, _, number = user.partition(":")
-        device = int(number or 0)
-    agent = 0
-    if "." in user:
-        user, _, raw = user.partition(".")
-        agent = int(raw or 0)
-    return JID(User=user, Server=server or USER_SERVER, Device=device, RawAgent=agent,
-               Integrator=0, IsEmpty=False)
-
-
-def jid_text(value: JID) -> str:
-    return f"{value.User}@{value.Server}" if value.User else value.Server
-
-
-def phone(value: JID) -> str | None:
-    """E.164 of a user JID (device suffixes dropped); None for groups, lids, broadcasts."""
-    if value.Server != USER_SERVER or not value.User.isdigit():
-        return None
-    return "+" + value.User
 
 
 # --- outbound -----------------------------------------------------------------------
@@ -325,13 +282,6 @@ def incoming(event: MessageEvent) -> Incoming:
                     content=content, media=media, from_me=source.IsFromMe, lid=lid)
 
 
-def lid_text(value: JID) -> str | None:
-    """"<digits>@lid" of an anonymous-id JID; None for any other."""
-    if value.Server != LID_SERVER or not value.User.isdigit():
-        return None
-    return f"{value.User}@{LID_SERVER}"
-
-
 def _parts(m: Message) -> tuple[str, str, dict, Message | None]:
     if m.HasField("protocolMessage"):  # an edit, or a deletion for everyone
         p = m.protocolMessage
@@ -422,85 +372,3 @@ def _vcard_phone(card: str) -> str | None:
     return None
 
 
-# --- groups ---------------------------------------------------------------------------
-# neonize answers group calls with its GroupInfo / GroupParticipant protobufs; these turn
-# them into the transport port's types. Participants are listed by phone number: a
-# participant WhatsApp reports only by LID (no PhoneNumber) has no E.164 form and is left out.
-
-# The error codes WhatsApp puts on a participant it could not add, remove, promote or demote.
-_PARTICIPANT_ERRORS = {
-    409: ParticipantFailure.already_participant,
-    404: ParticipantFailure.not_participant,
-    500: ParticipantFailure.group_full,
-}
-
-
-def invite_code(link: str | None) -> str | None:
-    """The code of an invite link (https://chat.whatsapp.com/<code>)."""
-    if not link:
-        return None
-    return link.rstrip("/").rsplit("/", 1)[-1] or None
-
-
-def participant_phone(p: GroupParticipant) -> str | None:
-    """E.164 of a participant: its phone-number JID, else its JID when that is a phone."""
-    if p.HasField("PhoneNumber") and p.PhoneNumber.User:
-        found = phone(p.PhoneNumber)
-        if found is not None:
-            return found
-    return phone(p.JID)
-
-
-def role(p: GroupParticipant) -> GroupRole:
-    if p.IsSuperAdmin:
-        return GroupRole.superadmin
-    return GroupRole.admin if p.IsAdmin else GroupRole.member
-
-
-def group_info(info: NeonizeGroupInfo, *, invite: str | None = None) -> GroupInfo:
-    """The port's GroupInfo of neonize's; `invite`: the invite link or code, when known."""
-    owner = None
-    if info.HasField("OwnerPN") and info.OwnerPN.User:
-        owner = phone(info.OwnerPN)
-    if owner is None and info.HasField("OwnerJID"):
-        owner = phone(info.OwnerJID)
-    participants = {}
-    for p in info.Participants:
-        number = participant_phone(p)
-        if number is not None and not p.Error:
-            participants[number] = role(p)
-    topic = info.GroupTopic
-    return GroupInfo(wa_id=jid_text(info.JID), subject=info.GroupName.Name,
-                     description=None if topic.TopicDeleted else (topic.Topic or None),
-                     announce=info.GroupAnnounce.IsAnnounce, owner=owner,
-                     participants=tuple(sorted(participants.items())),
-                     invite_code=invite_code(invite))
-
-
-def participant_changes(phones: list[str], answered) -> list[ParticipantChange]:
-    """One change per requested phone (in order, once each) from the participants WhatsApp
-    answered: ok unless it put an error code on that participant or left it out."""
-    by_phone = {participant_phone(p): p for p in answered}
-    changes = []
-    for number in dict.fromkeys(phones):
-        p = by_phone.get(number)
-        if p is None:
-            changes.append(ParticipantChange(number, False, ParticipantFailure.not_allowed))
-        elif p.Error:
-            reason = _PARTICIPANT_ERRORS.get(p.Error, ParticipantFailure.not_allowed)
-            changes.append(ParticipantChange(number, False, reason))
-        else:
-            changes.append(ParticipantChange(number, True))
-    return changes
-
-
-def group_failure(error: Exception) -> GroupFailure:
-    """A GroupFailure for an error neonize raised (whatsmeow's error text)."""
-    text = str(error).lower()
-    if "not found" in text or "404" in text or "not participating" in text \
-            or "item-not-found" in text:
-        return GroupFailure.group_not_found
-    if "403" in text or "forbidden" in text or "not-authorized" in text \
-            or "not authorized" in text:
-        return GroupFailure.not_group_admin
-    return GroupFailure.transport_error

@@ -12,7 +12,7 @@ from neonize.proto.Neonize_pb2 import ConnectFailureReason, PairStatus, Temporar
 from neonize.proto.Neonize_pb2 import Receipt as ReceiptProto
 
 from device_runner.transport import Listener
-from device_runner.whatsapp import convert
+from device_runner.whatsapp import convert, jids
 from device_runner.whatsapp.lifecycle import Client
 from shared.adapters.inbound_media import file_name
 from shared.device_states import STATUS, StatusCode
@@ -64,7 +64,7 @@ class Dispatcher:
                     self._qr(device_id, code.encode())
             case wa.PairStatusEv():
                 if event.Status == PairStatus.PStatus.SUCCESS:
-                    self.directory.remember(device_id, convert.jid_text(event.ID))
+                    self.directory.remember(device_id, jids.jid_text(event.ID))
                 else:
                     listener.on_status(device_id, DeviceStatus.linking, code=StatusCode.connection_failed,
                                        detail=f"pairing failed: {event.Error}")
@@ -72,9 +72,9 @@ class Dispatcher:
                 s.connected, s.attempts, s.final = True, 0, False
                 s.linked.set()
                 me = s.client.get_me().JID if s.client is not None else None
-                phone = convert.phone(me) if me is not None else None
+                phone = jids.phone(me) if me is not None else None
                 if me is not None and me.User:
-                    self.directory.remember(device_id, convert.jid_text(me))
+                    self.directory.remember(device_id, jids.jid_text(me))
                 listener.on_status(device_id, DeviceStatus.connected, phone=phone,
                                    code=StatusCode.connected)
             case wa.KeepAliveTimeoutEv():
@@ -170,10 +170,10 @@ class Dispatcher:
         if s.client is None:
             return None
         try:
-            found = s.client.get_pn_from_lid(convert.jid(lid))
+            found = s.client.get_pn_from_lid(jids.jid(lid))
         except Exception:
             return None
-        return convert.phone(found) if found is not None and found.User else None
+        return jids.phone(found) if found is not None and found.User else None
 
     def _poll_vote(self, s: Client, event, content: dict) -> dict | None:
         """A vote on one of our polls: decrypted by neonize (with the poll's secret, kept

@@ -8,7 +8,7 @@ import logging
 
 from device_runner import group_rules
 from device_runner.transport import GroupAction, GroupError, GroupInfo, ParticipantChange
-from device_runner.whatsapp import convert
+from device_runner.whatsapp import group_convert, jids
 from device_runner.whatsapp.lifecycle import Client
 from shared.inbox import GroupFailure, ParticipantFailure
 
@@ -25,7 +25,7 @@ class GroupCalls:
         if s is None:
             raise GroupError(GroupFailure.device_not_connected, "the device is not connected")
         me = s.client.get_me().JID
-        return s, convert.phone(me) if me is not None else None
+        return s, jids.phone(me) if me is not None else None
 
     @staticmethod
     def _call(what: str, fn, *args):
@@ -34,11 +34,11 @@ class GroupCalls:
         except GroupError:
             raise
         except Exception as exc:
-            raise GroupError(convert.group_failure(exc), f"{what}: {exc}") from exc
+            raise GroupError(group_convert.group_failure(exc), f"{what}: {exc}") from exc
 
     def _info(self, s: Client, me: str | None, raw) -> GroupInfo:
         """The port's GroupInfo, with the invite code when the device is an admin."""
-        info = convert.group_info(raw)
+        info = group_convert.group_info(raw)
         if me is None or dict(info.participants).get(me) not in group_rules.ADMINS:
             return info
         try:
@@ -46,11 +46,11 @@ class GroupCalls:
         except Exception:
             log.info("device %s: no invite link for %s", s.device_id, info.wa_id, exc_info=True)
             return info
-        return convert.group_info(raw, invite=link)
+        return group_convert.group_info(raw, invite=link)
 
     def _admin_info(self, s: Client, me: str | None, wa_id: str):
-        raw = self._call("group info", s.client.get_group_info, convert.jid(wa_id))
-        info = convert.group_info(raw)
+        raw = self._call("group info", s.client.get_group_info, jids.jid(wa_id))
+        info = group_convert.group_info(raw)
         if me is None or dict(info.participants).get(me) not in group_rules.ADMINS:
             raise GroupError(GroupFailure.not_group_admin, "only group admins can do this")
         return raw, info
@@ -68,7 +68,7 @@ class GroupCalls:
 
     def get_group(self, device_id, wa_id):
         s, me = self._group_session(device_id)
-        raw = self._call("group info", s.client.get_group_info, convert.jid(wa_id))
+        raw = self._call("group info", s.client.get_group_info, jids.jid(wa_id))
         return self._info(s, me, raw)
 
     def create_group(self, device_id, subject, participants):
@@ -79,8 +79,8 @@ class GroupCalls:
         except Exception as exc:
             raise GroupError(GroupFailure.transport_error, f"number check: {exc}") from exc
         raw = self._call("create group", s.client.create_group, subject,
-                         [convert.jid(p) for p in ask])
-        known = {c.phone: c for c in failed + convert.participant_changes(ask, raw.Participants)}
+                         [jids.jid(p) for p in ask])
+        known = {c.phone: c for c in failed + group_convert.participant_changes(ask, raw.Participants)}
         return self._info(s, me, raw), [known[p] for p in phones]
 
     def update_group(self, device_id, wa_id, *, subject=None, description=None, announce=None):
@@ -118,16 +118,16 @@ class GroupCalls:
             known.update((c.phone, c) for c in failed)
         if ask:
             answered = self._call(f"{action.value} participants", s.client.update_group_participants,
-                                  raw.JID, [convert.jid(p) for p in ask],
+                                  raw.JID, [jids.jid(p) for p in ask],
                                   NeonizeChange(action.value))
-            known.update((c.phone, c) for c in convert.participant_changes(ask, answered))
+            known.update((c.phone, c) for c in group_convert.participant_changes(ask, answered))
         return [known[p] for p in dict.fromkeys(phones)]
 
     def reset_invite(self, device_id, wa_id):
         s, me = self._group_session(device_id)
         raw, _ = self._admin_info(s, me, wa_id)
         link = self._call("reset invite link", s.client.get_group_invite_link, raw.JID, True)
-        code = convert.invite_code(link)
+        code = group_convert.invite_code(link)
         if code is None:
             raise GroupError(GroupFailure.transport_error, "WhatsApp returned no invite link")
         return code

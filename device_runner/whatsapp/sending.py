@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message
 
 from device_runner.transport import TransportError
-from device_runner.whatsapp import convert
+from device_runner.whatsapp import convert, jids
 from device_runner.whatsapp.lifecycle import Client
 from shared.domain import FailureReason
 from shared.ports import DocumentStore, SendResult
@@ -77,7 +77,7 @@ class Sending:
             body["target"] = {**target,
                               "wa_id": self.ledger.server_id(target["wa_id"]) or target["wa_id"]}
         try:
-            status = to == convert.STATUS_BROADCAST
+            status = to == jids.STATUS_BROADCAST
             hidden = to.endswith("@lid")  # an anonymous id has no number to check
             if not to.endswith("@g.us") and not status and not hidden and \
                     not self._exists(s, to):
@@ -92,7 +92,7 @@ class Sending:
                                        forwarded=forwarded)
             if status:
                 message = convert.as_status(message, background)
-            response = s.client.send_message(convert.jid(to), message)
+            response = s.client.send_message(jids.jid(to), message)
         except convert.Unsupported as exc:
             log.warning("device %s: cannot send %s: %s", device_id, wa_id, exc)
             return SendResult(False, FailureReason.unsupported_content)
@@ -152,7 +152,7 @@ class Sending:
             by_sender.setdefault(sender, []).append(wa_id)
         try:
             for sender, ids in by_sender.items():  # a receipt names one sender
-                s.client.mark_read(*ids, chat=convert.jid(chat), sender=convert.jid(sender),
+                s.client.mark_read(*ids, chat=jids.jid(chat), sender=jids.jid(sender),
                                    receipt=ReceiptType.READ)
         except Exception as exc:
             raise TransportError(str(exc)) from exc
@@ -163,7 +163,7 @@ class Sending:
         s = self._ready(device_id)
         if s is None or seconds <= 0:
             return
-        chat = convert.jid(to)
+        chat = jids.jid(to)
         try:
             s.client.send_chat_presence(chat, ChatPresence.CHAT_PRESENCE_COMPOSING,
                                         ChatPresenceMedia.CHAT_PRESENCE_MEDIA_TEXT)
@@ -176,14 +176,14 @@ class Sending:
     def edit_text(self, device_id, wa_id, to, text):
         s, server_id = self._sent(device_id, wa_id)
         try:
-            s.client.edit_message(convert.jid(to), server_id, Message(conversation=text))
+            s.client.edit_message(jids.jid(to), server_id, Message(conversation=text))
         except Exception as exc:
             raise TransportError(str(exc)) from exc
 
     def revoke(self, device_id, wa_id, to):
         s, server_id = self._sent(device_id, wa_id)
         try:
-            s.client.revoke_message(convert.jid(to), s.client.get_me().JID, server_id)
+            s.client.revoke_message(jids.jid(to), s.client.get_me().JID, server_id)
         except Exception as exc:
             raise TransportError(str(exc)) from exc
 

@@ -221,7 +221,8 @@ class FirestoreStore(DocumentStore):
     def _query(self, collection, where, order_by, limit, start_after):
         q = self._col(collection)
         for field, op, value in where:
-            q = q.where(filter=FieldFilter(field, op, list(value) if op == "in" else value))
+            listed = op in ("in", "array_contains_any")
+            q = q.where(filter=FieldFilter(field, op, list(value) if listed else value))
         for field, direction in order_by:
             q = q.order_by(field, direction=_DIRECTIONS[direction])
         if start_after is not None:

@@ -49,6 +49,8 @@ def _test(doc: dict, flt: Filter) -> bool:
         return have in value
     if op == "array_contains":
         return isinstance(have, list) and value in have
+    if op == "array_contains_any":
+        return isinstance(have, list) and any(v in have for v in value)
     if have is None:
         return False
     return {"<": have < value, "<=": have <= value, ">": have > value, ">=": have >= value}[op]

@@ -11,6 +11,17 @@ from shared.repositories.base import Repository
 from shared.secrets_crypto import box
 
 
+def patterns_taking(event_name: str) -> list[str]:
+    """Every event pattern a webhook may list that takes `event_name`: the name, "*", and
+    "<prefix>:*" for each of its prefixes ("message:*", "message:out:*")."""
+    patterns = [event_name, "*"]
+    cut = event_name.find(":")
+    while cut != -1:
+        patterns.append(event_name[:cut + 1] + "*")
+        cut = event_name.find(":", cut + 1)
+    return patterns
+
+
 def _context(webhook_id: str, field: str) -> str:
     return f"webhooks/{webhook_id}/{field}"
 
@@ -60,6 +71,15 @@ class Webhooks(Repository[Webhook]):
         """What fan-out needs of the account's webhooks, nothing opened."""
         return [WebhookRoute.model_validate(d)
                 for d in self.docs([("account_id", "==", account_id)])]
+
+    def routes_for(self, account_id: str, event_name: str) -> list[WebhookRoute]:
+        """The account's webhooks that name `event_name` or a pattern that takes it, so
+        that an event costs the webhooks that may match it, not all of the account's
+        (reads: one per webhook found, one if none). Equality filters only: Firestore's
+        single-field indexes serve it."""
+        return [WebhookRoute.model_validate(d) for d in self.docs(
+            [("account_id", "==", account_id),
+             ("events", "array_contains_any", patterns_taking(event_name))])]
 
     def owned_route(self, account_id: str, webhook_id: str) -> WebhookRoute:
         return WebhookRoute.model_validate(self.owned_doc(account_id, webhook_id))

@@ -55,6 +55,7 @@ def update_device(deps: Deps, account_id: str, device_id: str, changes: dict) ->
         merged = device.settings.model_dump() | patch
         updates["settings"] = DeviceSettings.model_validate(merged).model_dump()
     deps.repos.devices.update(device_id, updates)
+    deps.caches.device_changed(device_id)
     _control(deps.tasks, {"device_id": device_id, "action": "refresh"})
     return get_device(deps, account_id, device_id)
 
@@ -62,6 +63,7 @@ def update_device(deps: Deps, account_id: str, device_id: str, changes: dict) ->
 def delete_device(deps: Deps, account_id: str, device_id: str) -> None:
     get_device(deps, account_id, device_id)
     deps.repos.devices.delete(device_id)
+    deps.caches.device_changed(device_id)
     _control(deps.tasks, {"device_id": device_id, "action": "stop"})
     for message in deps.repos.messages.queued_for_device(device_id):
         message_transitions.fail(deps, message, FailureReason.device_deleted)

@@ -38,8 +38,8 @@ REPLAY_WAIT = 10.0  # seconds a duplicate waits for the request it repeats to fi
 
 def resolve_device(deps: Deps, account_id: str, device_id: str | None) -> Device:
     devices = deps.repos.devices
-    if device_id:
-        device = devices.get(device_id)
+    if device_id:  # read at most shared.caches.DEVICE_STALENESS ago
+        device = deps.caches.device(device_id)
         if device is None or device.account_id != account_id:
             raise ValidationFailed(f"device: no device {device_id} in this account",
                                    details={"field": "device"}, code="unknown_device")

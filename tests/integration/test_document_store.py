@@ -116,6 +116,8 @@ def test_collections_are_separate(store):
     ([("age", ">", 25), ("age", "<=", 31)], {"ann"}),
     ([("team", "!=", "red")], {"bob", "dee"}),
     ([("tags", "array_contains", "ops")], {"ann", "bob"}),
+    ([("tags", "array_contains_any", ["ops", "nobody"])], {"ann", "bob"}),
+    ([("team", "==", "red"), ("tags", "array_contains_any", ["dev", "admin"])], {"ann"}),
     ([("team", "==", "red"), ("tags", "array_contains", "admin")], {"ann"}),
     ([("team", "==", "nobody")], set()),
 ])

@@ -140,18 +140,21 @@ def revoke_message(p: Principal, message_id: str):
 
 @api.route("POST", "/v1/messages/{message_id}/forward", body=ForwardMessage, response=MessageOut,
            status=201, summary="Forward a message to another phone or group", tag="messages",
-           errors=(404, 409, 429))
+           errors=(404, 409, 413, 429))
 def forward_message(p: Principal, message_id: str, body: ForwardMessage):
     """Queues a copy of a message to another `phone` or `group`, shown on WhatsApp as
     forwarded (`forwarded: true`): a message you sent (text, media, location, contacts,
     buttons, lists; not reactions or polls), or one you received (text, location,
-    contacts: its id from the chat's messages). It is a new message, with its own id,
-    status, events and quota unit, sent from the original's device unless `device` says
-    otherwise; `Idempotency-Key` is honoured.
+    contacts, images, videos, GIFs, audio, documents; not stickers: its id from the chat's
+    messages). Received media is sent again from the bytes kept when it arrived (they
+    become a file of the account, `media.file`), within the plan's media limits. It is a
+    new message, with its own id, status, events and quota unit, sent from the original's
+    device unless `device` says otherwise; `Idempotency-Key` is honoured.
 
     Errors: 404 when the message is not in this account; 409 `not_forwardable` for a
-    reaction, a poll or received media; 422 without exactly one of phone or group; 429
-    `quota_exceeded` as for any message."""
+    reaction, a poll or a received sticker, `media_unavailable` when a received file was
+    not kept or is gone; 413 `media_too_large` over the plan's limit; 422 without exactly
+    one of phone or group; 429 `quota_exceeded` as for any message."""
     message, created = message_forwarding.forward(
         p.c, p.account_id, message_id, phone=body.phone, group=body.group,
         device_id=body.device, priority=body.priority, reference=body.reference,

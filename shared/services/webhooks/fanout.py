@@ -25,11 +25,16 @@ def sort_key(at: datetime, delivery_id_: str) -> str:
 
 def fan_out(deps: Deps, event: Event) -> list[str]:
     """One delivery (and one task) per matching webhook; repeatable without duplicates.
+    Only the webhooks that name the event (or a pattern taking it) are read, so an event
+    costs the webhooks that may match it, not all of the account's. They are read for
+    each event, never cached: a webhook made a moment ago by another process gets the
+    next event (a cache would keep its absence, and lose that webhook's events).
     An exception leaves the Pub/Sub message unacknowledged: it is pushed again, and
     after the subscription's attempts it goes to the dead-letter topic."""
     body = event.body()
     return [enqueue_delivery(deps, route, event, body)
-            for route in deps.repos.webhooks.routes_of(event.account) if route.matches(event)]
+            for route in deps.repos.webhooks.routes_for(event.account, event.event)
+            if route.matches(event)]
 
 
 def enqueue_delivery(deps: Deps, webhook: WebhookRoute, event: Event,

@@ -5,6 +5,8 @@ announced once."""
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from device_runner import rpc as runner_rpc
@@ -13,7 +15,7 @@ from device_runner.sandbox import SandboxNetwork, SandboxTransport
 from shared.runner_rpc import RPC_CALLS, RunnerRpc
 from tests.fakes import assert_error
 from tests.fakes import wait_until as _wait_until
-from tests.unit.messaging.helpers import GROUP, OTHER, PHONE, Timer
+from tests.unit.messaging.helpers import GROUP, OTHER, PHONE, Timer, jpeg, pdf
 
 
 def wait_until(predicate, timeout: float = 15.0, message: str = "condition"):
@@ -35,7 +37,8 @@ class InProcessRpc(RunnerRpc):
 def world(api, dev, c):
     network = SandboxNetwork()
     timer = Timer()
-    runner = build_runner(c, sandbox=SandboxTransport(network, timer=timer))
+    runner = build_runner(c, sandbox=SandboxTransport(network, timer=timer,
+                                                      media=c.inbound_media))
     c.__dict__["runner_rpc"] = InProcessRpc(runner)
     runner.handle_device_task({"device_id": dev, "action": "start"})
     timer.fire()
@@ -228,6 +231,47 @@ def test_read_on_reply_and_typing_come_with_a_send(api, dev, c, world):
     assert api.get(f"/v1/messages/{quick['id']}").get_json()["typing"] == 0
 
 
+def refresh(c, runner, dev):
+    """What the runner does with the refresh tasks a settings change enqueued."""
+    run_control_tasks(c, runner, "refresh")
+    runner.sessions[dev].set_speed(60_000)
+
+
+def test_read_on_reply_is_an_account_setting_a_device_overrides(api, dev, c, world):
+    sent, runner, network = world
+    sandbox = runner.transports["sandbox"]
+    assert api.get("/v1/account/settings").get_json() == {"read_on_reply": False}
+    assert api.get(f"/v1/devices/{dev}").get_json()["settings"]["read_on_reply"] is None
+    changed = api.patch("/v1/account/settings", json={"read_on_reply": True})
+    assert changed.status_code == 200 and changed.get_json() == {"read_on_reply": True}
+    refresh(c, runner, dev)
+    sandbox.inject_inbound(dev, PHONE, "hello?", wa_id="WA_A1")
+    sent(message="Hello!")  # the device follows the account: read
+    assert [w for _, _, w in network.read_receipts] == ["WA_A1"]
+    api.patch(f"/v1/devices/{dev}", json={"settings": {"read_on_reply": False}})
+    refresh(c, runner, dev)
+    sandbox.inject_inbound(dev, PHONE, "still there?", wa_id="WA_A2")
+    sent(message="Yes")  # the device's false overrides the account's true
+    assert [w for _, _, w in network.read_receipts] == ["WA_A1"]
+    back = api.patch(f"/v1/devices/{dev}", json={"settings": {"read_on_reply": None}})
+    assert back.get_json()["settings"]["read_on_reply"] is None
+    refresh(c, runner, dev)
+    sandbox.inject_inbound(dev, PHONE, "one more thing", wa_id="WA_A3")
+    sent(message="Go ahead")  # following the account again
+    assert [w for _, _, w in network.read_receipts] == ["WA_A1", "WA_A3"]
+    api.patch("/v1/account/settings", json={"read_on_reply": False})
+    refresh(c, runner, dev)
+    sandbox.inject_inbound(dev, PHONE, "bye", wa_id="WA_A4")
+    sent(message="Bye!")
+    assert [w for _, _, w in network.read_receipts] == ["WA_A1", "WA_A3"]
+
+
+@pytest.mark.parametrize("body", [{"read_on_reply": "maybe"}, {"typing_seconds": 3}, [],
+                                  {"read_on_reply": 1.5}])
+def test_bad_account_settings_are_422(api, body):
+    assert_error(api.patch("/v1/account/settings", json=body), 422)
+
+
 @pytest.mark.parametrize("body", [{"typing": -1}, {"typing": 21}, {"typing": "soon"}])
 def test_bad_typing_is_422(api, dev, body):
     assert_error(api.send(phone=PHONE, message="x", **body), 422)
@@ -254,6 +298,48 @@ def test_forward_sends_a_copy_marked_forwarded(api, dev, c, world):
     inbound_id = history(api, dev, OTHER)[0]["id"]
     received = api.post(f"/v1/messages/{inbound_id}/forward", json={"phone": PHONE}).get_json()
     assert received["message"] == "See you at 5" and received["forwarded"] is True
+
+
+def test_received_media_is_forwarded_with_its_bytes(api, dev, c, world):
+    _, runner, network = world
+    sandbox = runner.transports["sandbox"]
+    photo, report = jpeg(), pdf()
+    sandbox.inject_media(dev, OTHER, photo, "image/jpeg", "image", caption="The damage",
+                         wa_id="WA_PHOTO")
+    sandbox.inject_media(dev, OTHER, report, "application/pdf", "document",
+                         filename="report.pdf", wa_id="WA_PDF")
+    received = {e["wa_id"]: e for e in history(api, dev, OTHER)}
+    for wa_id, data, kind in (("WA_PHOTO", photo, "image"), ("WA_PDF", report, "document")):
+        response = api.post(f"/v1/messages/{received[wa_id]['id']}/forward",
+                            json={"phone": PHONE})
+        assert response.status_code == 201, response.get_json()
+        copy = response.get_json()
+        assert copy["type"] == kind and copy["forwarded"] is True
+        runner.handle_message_task(copy["id"])
+        wait_until(lambda m=copy["id"]: c.store.get("messages", m)["status"] == "sent",
+                   message="sent")
+        sent = network.contents[c.store.get("messages", copy["id"])["wa_id"]]
+        # the sandbox accepts media only with the bytes of its file: these are the received ones
+        assert sent.file.sha256 == hashlib.sha256(data).hexdigest()
+        assert network.contexts[c.store.get("messages", copy["id"])["wa_id"]] == {
+            "forwarded": True}
+    assert sent.filename == "report.pdf"
+    [photo_copy] = [m for m in api.get("/v1/messages", query_string={"phone": PHONE})
+                    .get_json()["data"] if m["type"] == "image"]
+    assert photo_copy["content"]["caption"] == "The damage"
+
+
+def test_received_media_whose_bytes_are_gone_is_409(api, dev, c, world):
+    _, runner, _ = world
+    runner.transports["sandbox"].inject_media(dev, OTHER, jpeg(), "image/jpeg", "image",
+                                              wa_id="WA_GONE")
+    entry = history(api, dev, OTHER)[0]
+    c.storage.delete(f"inbound/{dev}/WA_GONE.jpg")
+    assert_error(api.post(f"/v1/messages/{entry['id']}/forward", json={"phone": PHONE}), 409,
+                 "media_unavailable")
+    c.store.update("chat_messages", f"{dev}:WA_GONE", {"type": "sticker"})
+    assert_error(api.post(f"/v1/messages/{entry['id']}/forward", json={"phone": PHONE}), 409,
+                 "not_forwardable")
 
 
 def test_a_reply_carries_its_quote_to_the_transport(api, dev, c, world):

@@ -7,7 +7,7 @@ import pytest
 from neonize.proto.Neonize_pb2 import JID, GroupInfo, GroupName, GroupParticipant, GroupTopic
 
 from device_runner.transport import GroupAction, GroupError, ParticipantChange
-from device_runner.whatsapp import convert
+from device_runner.whatsapp import group_convert, jids
 from shared.inbox import GroupFailure, GroupRole, ParticipantFailure
 from tests.neonize_standin import user
 from tests.unit.whatsapp.test_adapter import (  # noqa: F401 (fixtures)
@@ -35,7 +35,7 @@ def test_converting_neonizes_group_info_to_the_ports():
             GroupParticipant(JID=JID(User="456", Server="lid")),  # no phone known: left out
         ])
     raw.GroupAnnounce.IsAnnounce = True
-    info = convert.group_info(raw, invite="https://chat.whatsapp.com/AbCd123")
+    info = group_convert.group_info(raw, invite="https://chat.whatsapp.com/AbCd123")
     assert info.wa_id == "120363000000000001@g.us"
     assert (info.subject, info.description, info.announce, info.owner) == (
         "Anvils", "Heavy things", True, ME)
@@ -43,22 +43,22 @@ def test_converting_neonizes_group_info_to_the_ports():
                                  (BOB, GroupRole.member))
     assert info.invite_code == "AbCd123"
     deleted = GroupInfo(JID=raw.JID, GroupTopic=GroupTopic(Topic="old", TopicDeleted=True))
-    assert convert.group_info(deleted).description is None
+    assert group_convert.group_info(deleted).description is None
 
 
 def test_participant_outcomes_and_errors_from_whatsapps_answer():
     answered = [GroupParticipant(JID=user(ANN)), GroupParticipant(JID=user(BOB), Error=409),
                 GroupParticipant(JID=user("+447911000001"), Error=403)]
-    assert convert.participant_changes([ANN, BOB, "+447911000001", "+447911000002", ANN], answered) == [
+    assert group_convert.participant_changes([ANN, BOB, "+447911000001", "+447911000002", ANN], answered) == [
         ParticipantChange(ANN, True),
         ParticipantChange(BOB, False, ParticipantFailure.already_participant),
         ParticipantChange("+447911000001", False, ParticipantFailure.not_allowed),
         ParticipantChange("+447911000002", False, ParticipantFailure.not_allowed),  # not answered
     ]
-    assert convert.group_failure(RuntimeError("info query returned status 404: item-not-found")) \
+    assert group_convert.group_failure(RuntimeError("info query returned status 404: item-not-found")) \
         == GroupFailure.group_not_found
-    assert convert.group_failure(RuntimeError("status 403: forbidden")) == GroupFailure.not_group_admin
-    assert convert.group_failure(RuntimeError("websocket closed")) == GroupFailure.transport_error
+    assert group_convert.group_failure(RuntimeError("status 403: forbidden")) == GroupFailure.not_group_admin
+    assert group_convert.group_failure(RuntimeError("websocket closed")) == GroupFailure.transport_error
 
 
 def test_create_a_group_then_read_it_and_list_joined_groups(make, world):  # noqa: F811
@@ -134,7 +134,7 @@ def test_group_failures(make, world):  # noqa: F811
         transport.get_group(DEVICE, "120363999999999999@g.us")
     assert missing.value.reason == GroupFailure.group_not_found
     other = world.create_group(user(ANN), "Not ours", [client.me])  # we are a member only
-    wa_id = convert.jid_text(other.JID)
+    wa_id = jids.jid_text(other.JID)
     assert transport.get_group(DEVICE, wa_id).invite_code is None
     for call in (lambda: transport.update_group(DEVICE, wa_id, subject="x"),
                  lambda: transport.change_participants(DEVICE, wa_id, GroupAction.add, [BOB]),

@@ -22,7 +22,7 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
     VideoMessage,
 )
 
-from device_runner.whatsapp import convert
+from device_runner.whatsapp import convert, jids
 
 TO = "+447911123456"
 GROUP = "120363025246125486@g.us"
@@ -42,14 +42,14 @@ def roundtrip(message: Message) -> Message:
 
 
 def test_addresses():
-    assert convert.jid_text(convert.jid(TO)) == "447911123456@s.whatsapp.net"
-    assert convert.jid_text(convert.jid(GROUP)) == GROUP
-    parsed = convert.parse_jid("34600555111:12@s.whatsapp.net")
+    assert jids.jid_text(jids.jid(TO)) == "447911123456@s.whatsapp.net"
+    assert jids.jid_text(jids.jid(GROUP)) == GROUP
+    parsed = jids.parse_jid("34600555111:12@s.whatsapp.net")
     assert (parsed.User, parsed.Device) == ("34600555111", 12)
-    assert convert.phone(parsed) == "+34600555111"
-    assert convert.phone(JID(User="123", Server="lid")) is None
+    assert jids.phone(parsed) == "+34600555111"
+    assert jids.phone(JID(User="123", Server="lid")) is None
     with pytest.raises(convert.Unsupported):
-        convert.jid("not a number")
+        jids.jid("not a number")
 
 
 # --- outbound --------------------------------------------------------------------------------

@@ -1,0 +1,75 @@
+"""Control tasks for a device (the runner-control queue, shared.runner_tasks.DeviceTask):
+start or stop its session, refresh its settings, link or relink it, the sandbox's
+injected inbound messages, votes and changes, and group operations and syncs."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from device_runner import groups as device_groups
+from device_runner.transport import TransportError
+from shared.runner_tasks import DeviceAction, DeviceTask
+from shared.services.quotas import effective_speed
+
+if TYPE_CHECKING:
+    from device_runner.runner import Runner
+
+log = logging.getLogger(__name__)
+
+
+def handle(runner: Runner, task: DeviceTask | dict) -> None:
+    """A control task: the model, or its payload as enqueued (pydantic's
+    ValidationError, a ValueError, when it is not one)."""
+    if not isinstance(task, DeviceTask):
+        task = DeviceTask.model_validate(task)
+    device_id, action = task.device_id, task.action
+    if action == DeviceAction.start:
+        runner.ensure_session(device_id)
+    elif action == DeviceAction.stop:
+        runner.drop_session(device_id)
+    elif action == DeviceAction.refresh:
+        device = runner.load_device(device_id)
+        session = runner.ensure_session(device_id)
+        if device and session:  # settings (its, its account's), the plan or the pause
+            runner.devices[device_id] = device
+            session.set_speed(effective_speed(device))
+            session.set_paused(device.queue_paused_at is not None)
+    elif action in (DeviceAction.link, DeviceAction.relink):  # relink: another number
+        if runner.ensure_session(device_id) is not None:
+            runner.transport_of(device_id).link(device_id, runner,
+                                              logout=action == DeviceAction.relink)
+    elif action == DeviceAction.sandbox_inbound:
+        if runner.ensure_session(device_id) is None:
+            return  # deleted meanwhile: nothing to inject into
+        sandbox = runner.transports["sandbox"]
+        try:
+            sandbox.inject_inbound(device_id, task.phone, task.message,  # type: ignore[attr-defined]
+                                   wa_id=task.wa_id, lid=task.lid)
+        except LookupError:  # not a sandbox device (any more): the task can never succeed
+            log.warning("sandbox inbound for %s dropped: not a sandbox device", device_id)
+    elif action == DeviceAction.sandbox_poll_vote:
+        if runner.ensure_session(device_id) is None:
+            return
+        try:
+            runner.transports["sandbox"].inject_poll_vote(  # type: ignore[attr-defined]
+                device_id, task.phone, task.poll_wa_id, task.options or [], wa_id=task.wa_id)
+        except LookupError:
+            log.warning("sandbox poll vote for %s dropped: not connected", device_id)
+    elif action == DeviceAction.sandbox_change:
+        if runner.ensure_session(device_id) is None:
+            return
+        sandbox = runner.transports["sandbox"]
+        change = dict(change_wa_id=task.wa_id, group=task.group)
+        try:
+            if task.message is not None:  # an edit to this text, else a deletion
+                sandbox.inject_edit(device_id, task.phone, task.target_wa_id,  # type: ignore[attr-defined]
+                                    task.message, **change)
+            else:
+                sandbox.inject_revoke(device_id, task.phone,  # type: ignore[attr-defined]
+                                      task.target_wa_id, **change)
+        except TransportError:
+            log.warning("sandbox change for %s dropped: not connected", device_id)
+    elif action in (DeviceAction.group_operation, DeviceAction.group_sync):
+        runner.ensure_session(device_id)
+        device_groups.handle(runner.c, runner.transport_of(device_id), task)

@@ -1,0 +1,113 @@
+"""Short-lived, per-process caches of what nearly every request reads: the API key of a
+request, the device a message is sent from.
+
+The consistency each allows, stated where it lives and tested (tests/unit/test_caches.py):
+
+- A change made through this process (its Container) drops the entry at once, so this
+  process never acts on a value it changed itself.
+- A change made by another process (another API instance, the Stripe webhook function,
+  an operator's script) is seen at most `staleness` seconds later, by `deps.clock`: an
+  entry is read from the store again once it is that old, however often it is used.
+- Nothing absent is cached: a key or device just created works everywhere at once; only
+  a removal or a change can be late, by at most its cache's staleness.
+
+Plans are code (shared/plans.py), not documents: a device's plan is a field of the
+device, so it is as fresh as the device's entry. Usage counters are never cached: the
+quota's atomic increments are the limit's only guard. An account's webhooks are not
+cached either: fan-out runs in other processes than the API that changes them, and a
+cache there would keep the absence of a webhook just made, losing its first events;
+instead fan-out reads only the webhooks that take the event (Webhooks.routes_for), so
+its cost grows with the matching webhooks, not with all of an account's.
+
+Settings.caches turns them off (every read goes to the store): the unit tests' default,
+because they write documents behind the services' back.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from datetime import timedelta
+from typing import Generic, TypeVar
+
+from shared.clock import Clock
+from shared.domain import Device
+
+V = TypeVar("V")
+
+# How long another process's change may go unseen here, in seconds.
+API_KEY_STALENESS = 10.0  # a revoked key is refused everywhere within 10 s
+DEVICE_STALENESS = 5.0  # a deleted device, a lapsed subscription, a plan change: within 5 s
+SIZE = 10_000  # entries a cache keeps at most (the least recently used go first)
+
+
+class TtlCache(Generic[V]):
+    """Values by key, each kept `staleness` seconds from when it was read (not from when
+    it was last used), at most `size` of them; None is never kept."""
+
+    def __init__(self, staleness: float, clock: Clock, size: int = SIZE):
+        self.staleness = timedelta(seconds=staleness)
+        self.clock = clock
+        self.size = size
+        self._entries: OrderedDict[Hashable, tuple[object, V]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, load: Callable[[], V | None]) -> V | None:
+        now = self.clock.now()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and now < entry[0]:
+                self._entries.move_to_end(key)
+                return entry[1]
+        value = load()  # outside the lock: a slow read holds no other key up
+        if value is not None:
+            with self._lock:
+                self._entries[key] = (now + self.staleness, value)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
+        else:
+            self.drop(key)
+        return value
+
+    def drop(self, key: Hashable) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+class Caches:
+    """The caches of one process (the Container builds one); `enabled` False: none."""
+
+    def __init__(self, repos, clock: Clock, *, enabled: bool = True):
+        self.repos = repos
+        self.enabled = enabled
+        self.keys: TtlCache[str] = TtlCache(API_KEY_STALENESS, clock)  # hash => account
+        self.devices: TtlCache[Device] = TtlCache(DEVICE_STALENESS, clock)
+
+    def account_of_key(self, key_hash: str) -> str | None:
+        def load() -> str | None:
+            key = self.repos.api_keys.by_hash(key_hash)
+            return None if key is None else key.account_id
+
+        return self.keys.get(key_hash, load) if self.enabled else load()
+
+    def device(self, device_id: str) -> Device | None:
+        """The device as read at most DEVICE_STALENESS ago. For decisions that may lag by
+        that much (the API's checks before accepting a message); what must be exact (a
+        send's claim, the lease) checks the document in the same atomic step instead."""
+        if not self.enabled:
+            return self.repos.devices.get(device_id)
+        return self.devices.get(device_id, lambda: self.repos.devices.get(device_id))
+
+    # --- what this process changed: seen at once -------------------------------------
+
+    def key_removed(self, key_hash: str) -> None:
+        self.keys.drop(key_hash)
+
+    def device_changed(self, device_id: str) -> None:
+        self.devices.drop(device_id)
