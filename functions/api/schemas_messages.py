@@ -8,7 +8,7 @@ import builtins
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, field_validator, model_validator
 
 from functions.api.schemas import CURSOR, GroupRef, Phone, Recipient, exactly_one
 from shared.content import (
@@ -30,6 +30,7 @@ from shared.content import (
 )
 from shared.domain import FailureReason, MessageSource, MessageStatus, Priority
 from shared.errors import ValidationFailed
+from shared.model import Model
 
 MAX_SCHEDULE_DAYS = 365  # a typo such as 3025 for 2025 is refused, not kept for ages
 
@@ -37,7 +38,7 @@ CONTENT_FIELDS = ("message", "media", "location", "contacts", "buttons", "list",
                   "poll")
 
 
-class Input(BaseModel):
+class Input(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -193,12 +194,12 @@ def _invalid(field: str, message: str) -> ValidationFailed:
         {"field": field, "message": message, "type": "value_error"}])
 
 
-class PollResults(BaseModel):
+class PollResults(Model):
     votes: dict[str, int] = Field(description="Voters per option, every option listed.")
     voters: int = Field(description="People whose latest vote chose at least one option.")
 
 
-class MessageOut(BaseModel):
+class MessageOut(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": "msg_0a1b2c3d4e5f6a7b8c9d", "device_id": "dev_5e6f7a8b9c0d1a2b3c4d",
         "direction": "outbound", "type": "text", "phone": "+447911123456", "group": None,
@@ -276,7 +277,7 @@ class ForwardMessage(Input):
         return self
 
 
-class MessageList(BaseModel):
+class MessageList(Model):
     data: list[MessageOut]
     next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next "
                                      "page; null on the last page.")
@@ -318,7 +319,7 @@ class FileFromUrl(Input):
                      "file in `file`.")
 
 
-class FileOut(BaseModel):
+class FileOut(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": "file_9f2c4e0a1b3d5f7a9c1e3b5d", "mime": "application/pdf", "size": 48213,
         "sha256": "5f7c…", "filename": "catalogue.pdf", "created_at": "2026-11-24T10:00:00Z",
@@ -332,19 +333,19 @@ class FileOut(BaseModel):
     expires_at: datetime
 
 
-class Count(BaseModel):
+class Count(Model):
     used: int
     limit: int
     remaining: int
 
 
-class SpeedOut(BaseModel):
+class SpeedOut(Model):
     configured: int = Field(description="The device setting, messages per minute.")
     plan_max: int
     effective: int = Field(description="What the runner paces to: the lower of the two.")
 
 
-class DailyUsage(BaseModel):
+class DailyUsage(Model):
     day: str = Field(description="The UTC day, YYYY-MM-DD.")
     used: int = Field(description="Messages sent today and counted against the cap (counted "
                       "while a cap applies).")
@@ -354,7 +355,7 @@ class DailyUsage(BaseModel):
     resets_at: datetime
 
 
-class UsageOut(BaseModel):
+class UsageOut(Model):
     device: str
     plan: str
     plan_name: str
