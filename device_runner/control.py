@@ -29,9 +29,9 @@ def handle(runner: Runner, task: DeviceTask | dict) -> None:
     elif action == DeviceAction.stop:
         runner.drop_session(device_id)
     elif action == DeviceAction.refresh:
-        device = runner.c.repos.devices.get(device_id)
+        device = runner.load_device(device_id)
         session = runner.ensure_session(device_id)
-        if device and session:  # settings, the plan (billing) or the pause changed
+        if device and session:  # settings (its, its account's), the plan or the pause
             runner.devices[device_id] = device
             session.set_speed(effective_speed(device))
             session.set_paused(device.queue_paused_at is not None)

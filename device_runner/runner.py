@@ -19,7 +19,7 @@ from shared.domain import Device, DeviceStatus, Message, MessageStatus
 from shared.errors import Unavailable
 from shared.ports import Inbound, Receipt
 from shared.runner_tasks import DeviceTask
-from shared.services import daily_caps, inbound, message_transitions, outbound, risk
+from shared.services import accounts, daily_caps, inbound, message_transitions, outbound, risk
 from shared.services import messages as message_service
 from shared.services.linking import codes, connection
 from shared.services.quotas import effective_speed
@@ -143,7 +143,7 @@ class Runner(Listener):
                 return self.sessions[device_id]
             if self.leases is not None and self.leases.claim(device_id) is None:
                 return None  # another runner holds it; the task endpoints forward there
-            device = self.c.repos.devices.get(device_id)
+            device = self.load_device(device_id)
             if device is None:
                 return None
             session = SendQueue(device_id, lambda message_id: self._send(device_id, message_id),
@@ -162,6 +162,11 @@ class Runner(Listener):
         if transport.replays_receipts:
             self._replay_receipts(device_id, transport)
         return session
+
+    def load_device(self, device_id: str) -> Device | None:
+        """The device as its session sends for it: with its account's settings."""
+        device = self.c.repos.devices.get(device_id)
+        return accounts.with_account_settings(self.c, device) if device else None
 
     def _replay_receipts(self, device_id: str, transport: Transport) -> None:
         """Messages sent before a restart that never heard their receipts (sandbox)."""
@@ -345,7 +350,7 @@ class Runner(Listener):
         session = self.sessions.get(device_id)
         if session:
             if phone is not None and status == DeviceStatus.connected:
-                device = self.c.repos.devices.get(device_id)  # linked_at: the warm-up
+                device = self.load_device(device_id)  # linked_at: the warm-up
                 if device is not None:
                     self.devices[device_id] = device
             session.set_connected(status == DeviceStatus.connected)

@@ -13,30 +13,29 @@ exported and the journal copied beside the export, then the emulators stop. A ru
 could not save (the machine went down, the emulator was killed) leaves its marker file;
 the next start then takes the journal copy that matches the last export, so that data and
 pending tasks are rolled back together.
+
+The processes are supervised by infra/supervisor.py, what is kept between runs is
+infra/dev_data.py, and the run without gcloud is infra/dev_inprocess.py.
 """
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import secrets
-import shutil
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
-
 from infra import dead_letter, emulators
+from infra.dev_data import load_keys, load_sign_in, recover_unsaved_run, save_data
+from infra.supervisor import RESTART_LIMIT, RESTART_WINDOW, ROOT, Supervisor, say, wait_healthy
 from shared import names
 
-ROOT = Path(__file__).resolve().parent.parent
 WEB_DIST = ROOT / "web" / "dist"  # `make web` builds it
 
 
@@ -81,44 +80,6 @@ class Ports:
         return self.api + 9
 
 
-def say(text: str) -> None:
-    try:
-        print(f"[utio] {text}", flush=True)
-    except OSError:  # the terminal is gone (SIGHUP): keep stopping, quietly
-        pass
-
-
-def load_keys(data_dir: Path) -> tuple[str, str]:
-    """The admin and development keys: from the environment, else kept in the data dir
-    so they stay the same between runs."""
-    saved = _saved(data_dir)
-    admin = os.environ.get("UTIO_ADMIN_KEY") or saved.get("admin") or "adm_" + secrets.token_urlsafe(24)
-    dev = os.environ.get("UTIO_DEV_API_KEY") or saved.get("dev") or "utio_dev_" + secrets.token_urlsafe(24)
-    _save(data_dir, saved | {"admin": admin, "dev": dev})
-    return admin, dev
-
-
-def load_sign_in(data_dir: Path) -> tuple[str, str]:
-    """The development sign-in (UTIO_DEV_EMAIL, UTIO_DEV_PASSWORD), kept like the keys."""
-    saved = _saved(data_dir)
-    email = os.environ.get("UTIO_DEV_EMAIL") or saved.get("email") or "dev@utio.local"
-    password = (os.environ.get("UTIO_DEV_PASSWORD") or saved.get("password")
-                or secrets.token_urlsafe(12))
-    _save(data_dir, saved | {"email": email, "password": password})
-    return email, password
-
-
-def _saved(data_dir: Path) -> dict:
-    path = data_dir / "keys.json"
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
-def _save(data_dir: Path, values: dict) -> None:
-    path = data_dir / "keys.json"
-    path.write_text(json.dumps(values))
-    path.chmod(0o600)
-
-
 def component_env(ports: Ports, project: str, admin_key: str, *, inprocess: bool) -> dict[str, str]:
     base = "http://127.0.0.1"
     env = {
@@ -141,21 +102,6 @@ def component_env(ports: Ports, project: str, admin_key: str, *, inprocess: bool
         env |= {"UTIO_PROVISIONER": "local", "UTIO_LEASE_SECONDS": "15",
                 "UTIO_RENEW_SECONDS": "5"}
     return env
-
-
-_PR_SET_PDEATHSIG = 1
-_libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
-
-
-def _die_with_parent(parent: int):
-    """A preexec_fn: the child gets SIGTERM when the supervisor dies, however it dies."""
-    def preexec() -> None:
-        os.setsid()
-        if _libc is not None:
-            _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != parent:  # died before the prctl took effect
-            os._exit(1)
-    return preexec
 
 
 def local_stripe_env(ports: Ports, data_dir: Path) -> dict[str, str]:
@@ -185,151 +131,6 @@ def sync_local_catalogue() -> None:
     from shared.settings import Settings
 
     sync(StripeBilling.from_settings(Settings.from_env()).client)
-
-
-class Supervisor:
-    def __init__(self, logs: Path):
-        self.logs = logs
-        self.children: list[tuple[str, subprocess.Popen]] = []
-        self.emulators: list[emulators.Emulator] = []
-        self._specs: dict[str, tuple[list[str], dict[str, str]]] = {}
-        self._restarts: dict[str, list[float]] = {}
-        self.watchdog = subprocess.Popen(
-            [sys.executable, "-m", "infra.watchdog"], cwd=ROOT, stdin=subprocess.PIPE,
-            stdout=open(logs / "watchdog.log", "ab"), stderr=subprocess.STDOUT,  # noqa: SIM115
-            start_new_session=True)
-
-    def _tell(self, **note) -> None:
-        try:
-            self.watchdog.stdin.write(json.dumps(note).encode() + b"\n")
-            self.watchdog.stdin.flush()
-        except (BrokenPipeError, ValueError):
-            pass  # the watchdog is gone; the components still die with us (PDEATHSIG)
-
-    def spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
-        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 (lives as long as the child)
-        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT,
-                                   preexec_fn=_die_with_parent(os.getpid()))
-        self._tell(component=process.pid)  # setsid: its pid is its group's id
-        threading.Thread(target=_pump, args=(name, process, log), daemon=True).start()
-        self.children = [(n, p) for n, p in self.children if n != name] + [(name, process)]
-        self._specs[name] = (argv, env)
-
-    def add_emulator(self, emulator: emulators.Emulator) -> None:
-        self.emulators.append(emulator)
-        self._tell(emulator=emulator.process.pid)
-
-    def will_save(self, **save) -> None:
-        self._tell(save=save)
-
-    def dead(self) -> list[str]:
-        return [name for name, process in self.children if process.poll() is not None]
-
-    def restart_dead(self, now: float) -> list[str]:
-        """Start again each component that exited, as Cloud Run starts a crashed instance
-        again. Returns those that crashed RESTART_LIMIT times within RESTART_WINDOW
-        seconds: they are not started again (something is wrong beyond a crash)."""
-        hopeless = []
-        for name in self.dead():
-            code = dict(self.children)[name].returncode
-            recent = [t for t in self._restarts.get(name, []) if now - t < RESTART_WINDOW]
-            if len(recent) >= RESTART_LIMIT:
-                hopeless.append(name)
-                continue
-            self._restarts[name] = recent + [now]
-            say(f"{name} exited (code {code}); starting it again (see {self.logs / name}.log)")
-            self.spawn(name, *self._specs[name])
-        return hopeless
-
-    def dead_emulators(self) -> list[str]:
-        return [e.name for e in self.emulators if e.process.poll() is not None]
-
-    def stop_components(self) -> None:
-        from infra.watchdog import stop_groups
-
-        stop_groups([process.pid for _, process in reversed(self.children)])
-        for _, process in self.children:
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-
-    def stop_emulators(self) -> None:
-        for emulator in reversed(self.emulators):
-            emulator.stop()
-
-    def done(self) -> None:
-        """Everything is stopped: the watchdog has nothing left to do."""
-        self._tell(clean=True)
-        try:
-            self.watchdog.stdin.close()
-            self.watchdog.wait(timeout=5)
-        except (BrokenPipeError, subprocess.TimeoutExpired):
-            pass
-
-
-RESTART_LIMIT, RESTART_WINDOW = 5, 60.0  # a component that exits more often stays down
-
-
-def save_data(host: str, project: str, firestore_dir: Path, journal: Path, marker: Path) -> str:
-    """Export the emulator's documents, copy the task journal beside them (the pair the
-    next start rolls back to if this run cannot save), and clear the run's marker."""
-    emulators.export_firestore(host, project, firestore_dir)
-    if journal.exists():
-        shutil.copyfile(journal, firestore_dir / "tasks.jsonl")
-    else:
-        (firestore_dir / "tasks.jsonl").unlink(missing_ok=True)
-    marker.unlink(missing_ok=True)
-    return f"data saved in {firestore_dir}"
-
-
-def recover_unsaved_run(firestore_dir: Path, journal: Path, marker: Path) -> None:
-    """If the last run ended without saving, its Firestore data is the last export's: take
-    the journal that goes with that export, so that no task refers to a change the data
-    does not have, and none is missing for one it has."""
-    if not marker.exists():
-        return
-    saved = firestore_dir / "tasks.jsonl"
-    if journal.exists():
-        aside = journal.with_name(f"tasks.unsaved-{int(time.time())}.jsonl")
-        journal.rename(aside)
-        say(f"the last run stopped without saving its data: back to the last saved data; "
-            f"its newer task journal is kept aside in {aside}")
-    if saved.exists():
-        shutil.copyfile(saved, journal)
-    marker.unlink()
-
-
-def _pump(name: str, process: subprocess.Popen, log) -> None:
-    quiet = os.environ.get("UTIO_DEV_QUIET") == "1"
-    for line in iter(process.stdout.readline, b""):
-        log.write(line)
-        log.flush()
-        if not quiet:
-            try:
-                sys.stdout.write(f"{name:>8} | {line.decode(errors='replace')}")
-                sys.stdout.flush()
-            except OSError:  # the terminal is gone; the log file still has it
-                quiet = True
-
-
-def wait_healthy(urls: dict[str, str], supervisor: Supervisor | None, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    pending = dict(urls)
-    while pending:
-        if supervisor and supervisor.dead():
-            raise RuntimeError(f"{', '.join(supervisor.dead())} exited during start-up; "
-                               f"see {supervisor.logs}")
-        for name, url in list(pending.items()):
-            try:
-                if requests.get(url, timeout=1).status_code < 500:
-                    del pending[name]
-            except requests.RequestException:
-                pass
-        if pending and time.monotonic() > deadline:
-            raise RuntimeError(f"not healthy after {timeout:.0f} s: {', '.join(pending)}")
-        time.sleep(0.2)
 
 
 def run_processes(ports: Ports, data_dir: Path, project: str, admin_key: str, dev_key: str) -> int:
@@ -524,79 +325,6 @@ def banner(ports: Ports, admin_key: str, dev_key: str, backend: str,
 """, flush=True)
 
 
-def run_inprocess(ports: Ports, data_dir: Path, project: str, admin_key: str,
-                  dev_key: str) -> int:
-    """Every component in this process: MemoryStore, in-process bus and task dispatcher."""
-    from werkzeug.serving import make_server
-
-    from device_runner.app import create_app as runner_app
-    from device_runner.main import build_runner, whatsapp_transport
-    from functions.api.app import create_app as api_app
-    from shared.bootstrap import Container, set_container
-    from shared.settings import Settings
-
-    os.environ.update(component_env(ports, project, admin_key, inprocess=True))
-    stripe_env = local_stripe_env(ports, data_dir)
-    os.environ.update(stripe_env)
-    os.environ.setdefault("UTIO_MAIL_OUTBOX", str(data_dir / "outbox.jsonl"))
-    # People sign in here too: the Auth emulator needs Node.js and firebase-tools, not gcloud.
-    supervisor = Supervisor(data_dir / "logs")
-    auth = AuthEmulator(ports, supervisor)
-    try:
-        auth.wait_env()
-    except Exception as exc:  # noqa: BLE001 - API keys still work without it
-        say(f"the Firebase Auth emulator did not start ({exc}); people cannot sign in, "
-            "API keys work.")
-    local_stripe = None
-    if stripe_env:
-        from infra.local_stripe import StripeStandIn
-
-        local_stripe = StripeStandIn(stripe_env["UTIO_STRIPE_SECRET_KEY"],
-                                     port=ports.local_stripe,
-                                     webhook_url=f"http://127.0.0.1:{ports.stripe}/",
-                                     webhook_secret=stripe_env["UTIO_STRIPE_WEBHOOK_SECRET"]).start()
-        sync_local_catalogue()
-    c = Container(Settings.from_env())
-    set_container(c)
-    runner = build_runner(c, whatsapp=whatsapp_transport(c))
-    runner.start()
-    from functions.main import stripe_webhook, webhook_deliver
-
-    deliver_app = _function_app(webhook_deliver)
-    servers = [make_server("127.0.0.1", port, app, threaded=True)
-               for port, app in ((ports.api, api_app(c)), (ports.runner, runner_app(runner)),
-                                 (ports.deliver, deliver_app),
-                                 (ports.stripe, _function_app(stripe_webhook)))]
-    for server in servers:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-    sign_in = ensure_dev_account(dev_key, data_dir if auth.host else None, c)
-    stopping = threading.Event()
-    # Before the banner: a Ctrl-C right after "ready" must stop cleanly, not with a traceback.
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: a closed terminal
-        signal.signal(sig, lambda *_: stopping.set())
-    banner(ports, admin_key, dev_key, "in-process backends; data is not kept between runs",
-           sign_in, local_stripe=local_stripe is not None)
-    stopping.wait()
-    say("stopping...")
-    for server in servers:
-        server.shutdown()
-    if local_stripe is not None:
-        local_stripe.stop()
-    runner.stop()
-    supervisor.stop_emulators()
-    supervisor.done()
-    say("stopped.")
-    return 0
-
-
-def _function_app(function):
-    import flask
-
-    app = flask.Flask(function.__name__)
-    app.add_url_rule("/", view_func=lambda: function(flask.request), methods=["POST", "GET"])
-    return app
-
-
 def busy_ports(ports: Ports, *, with_emulators: bool) -> list[int]:
     wanted = [ports.api, ports.runner, ports.fanout, ports.deliver, ports.stripe, ports.tasks,
               ports.local_stripe]
@@ -631,6 +359,8 @@ def main() -> int:
             say("gcloud (or Java) is not installed: running on in-process backends "
                 "(in-memory store, in-process bus). Install the Google Cloud SDK with its "
                 "Firestore and Pub/Sub emulators to run the real adapters.")
+        from infra.dev_inprocess import run_inprocess
+
         return run_inprocess(ports, data_dir, project, admin_key, dev_key)
     return run_processes(ports, data_dir, project, admin_key, dev_key)
 

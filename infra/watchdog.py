@@ -39,8 +39,8 @@ def stop_groups(pgids: list[int], timeout: float = 10) -> None:
 
 def save_data(save: dict) -> str:
     """Export the Firestore emulator's data and snapshot the task journal beside it (see
-    infra.dev.save_data). Returns what it did, for the log."""
-    from infra.dev import save_data as save_with_journal
+    infra.dev_data.save_data). Returns what it did, for the log."""
+    from infra.dev_data import save_data as save_with_journal
 
     return save_with_journal(save["host"], save["project"], Path(save["firestore_dir"]),
                              Path(save["journal"]), Path(save["marker"]))

@@ -90,10 +90,19 @@ class Doc(BaseModel):
         return self.model_dump(mode="python")
 
 
+class AccountSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    read_on_reply: bool = Field(default=False, description="Mark a chat read (read receipts "
+                                "to WhatsApp) when a message to it goes out, on every device "
+                                "whose own read_on_reply is not set.")
+
+
 class Account(Doc):
     id: str
     name: str
     email: str | None = None
+    settings: AccountSettings = Field(default_factory=AccountSettings)
     created_at: datetime
 
 
@@ -171,8 +180,9 @@ class DeviceSettings(BaseModel):
     typing_seconds: int = Field(default=0, ge=0, le=20, description="Show \"typing...\" "
                                 "this long before each text goes out (0: off); a message's "
                                 "own `typing` overrides it.")
-    read_on_reply: bool = Field(default=False, description="Mark a chat read (read receipts "
-                                "to WhatsApp) when a message to it goes out.")
+    read_on_reply: bool | None = Field(default=None, description="Mark a chat read (read "
+                                       "receipts to WhatsApp) when a message to it goes out; "
+                                       "null: as the account's setting says.")
     warmup: Warmup = Field(default_factory=Warmup, description="The warm-up of a newly "
                            "linked number (a daily cap that grows day by day).")
 

@@ -107,6 +107,14 @@ class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="The API key. Shown once; Utio stores only its hash.")
 
 
+class AccountSettingsPatch(Input):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"read_on_reply": True}]})
+    read_on_reply: bool | None = Field(default=None, description="Mark a chat read (read "
+                                       "receipts to WhatsApp) when a message to it goes out, "
+                                       "on the devices whose own setting is null.")
+
+
 class AccountCreated(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "account": {"id": "acc_1a2b3c4d5e6f7a8b9c0d", "name": "Acme Ltd",
@@ -148,7 +156,8 @@ class DeviceSettingsPatch(Input):
     typing_seconds: int | None = Field(default=None, ge=0, le=20, description="\"typing...\" "
                                        "before each message, in seconds; 0 turns it off.")
     read_on_reply: bool | None = Field(default=None, description="Mark a chat read when a "
-                                       "message to it goes out.")
+                                       "message to it goes out (true or false, for this "
+                                       "device); null: as the account's setting says.")
     warmup: WarmupPatch | None = Field(default=None, description="Changes the warm-up of a "
                                        "newly linked number; the fields not given are kept.")
 

@@ -1,4 +1,7 @@
-"""Accounts and API keys. Keys are shown once and stored as SHA-256 hashes."""
+"""Accounts, their settings and API keys. Keys are shown once and stored as SHA-256
+hashes. An account setting applies to every device of the account whose own setting of
+the same name is null (read_on_reply); the runner resolves it when it loads a device, so
+a change asks each device's runner to reload it."""
 
 from __future__ import annotations
 
@@ -6,9 +9,10 @@ import hashlib
 import hmac
 import secrets
 
+from shared import names
 from shared.deps import Deps
-from shared.domain import Account, ApiKey
-from shared.errors import Unauthorized
+from shared.domain import Account, AccountSettings, ApiKey, Device
+from shared.errors import NotFound, Unauthorized
 from shared.ids import new_id
 
 KEY_PREFIX = "utio_"
@@ -77,3 +81,30 @@ def authenticate(deps: Deps, raw_key: str | None) -> str:
 
 def is_admin(admin_key: str, raw_key: str | None) -> bool:
     return bool(admin_key) and bool(raw_key) and hmac.compare_digest(admin_key, raw_key)
+
+
+def get_settings(deps: Deps, account_id: str) -> AccountSettings:
+    account = deps.repos.accounts.get(account_id)
+    if account is None:
+        raise NotFound(f"account {account_id} not found")
+    return account.settings
+
+
+def update_settings(deps: Deps, account_id: str, changes: dict) -> AccountSettings:
+    merged = get_settings(deps, account_id).model_dump() | changes
+    settings = AccountSettings.model_validate(merged)
+    deps.repos.accounts.update(account_id, {"settings": settings.model_dump()})
+    for device in deps.repos.devices.of_account(account_id):  # their runners resolve it anew
+        deps.tasks.enqueue(names.RUNNER_CONTROL_QUEUE, names.TARGET_RUNNER_DEVICES,
+                           {"device_id": device.id, "action": "refresh"})
+    return settings
+
+
+def with_account_settings(deps: Deps, device: Device) -> Device:
+    """The device as its runner sends for it: its null settings take the account's."""
+    if device.settings.read_on_reply is not None:
+        return device
+    account = deps.repos.accounts.get(device.account_id)
+    inherited = account.settings.read_on_reply if account is not None else False
+    return device.model_copy(update={"settings": device.settings.model_copy(
+        update={"read_on_reply": inherited})})

@@ -1,7 +1,8 @@
 """Marking a chat read: the read receipts of its unread messages go to WhatsApp (blue
 ticks for the sender) through the runner holding the device, then the chat's unread
-count is 0 (chat:update). A device with `read_on_reply` does it by itself when a message
-it sends answers a chat with unread messages (device_runner/runner.py)."""
+count is 0 (chat:update). With `read_on_reply` (the account's setting, or the device's,
+which overrides it) a device does it by itself when a message it sends answers a chat
+with unread messages (shared/services/outbound.py)."""
 
 from __future__ import annotations
 

@@ -11,9 +11,10 @@ Pausing is a field of the device (queue_paused_at), so it survives restarts; the
 claims a message for sending only while the field is unset (the claim is one atomic
 write with that check: shared.services.message_transitions.claim), so nothing leaves a
 paused device, even in the moment before the runner hears of the pause. Clearing
-cancels each queued message with the same conditional write as DELETE /v1/messages/{id}:
-a message the runner has claimed (being sent at that moment) is not cancelled and is
-reported as in flight; every other one is cancelled with its own event."""
+cancels each queued message with the same conditional write as DELETE /v1/messages/{id},
+CLEAR_BATCH of them a commit: a message the runner has claimed (being sent at that
+moment) is not cancelled and is reported as in flight; every other one is cancelled with
+its own event, and their quota units are given back one increment per counter shard."""
 
 from __future__ import annotations
 
@@ -146,23 +147,47 @@ class Cleared:
     in_flight: list[str]  # claimed by the runner at that moment: being sent
 
 
+# Each cancelled message is two writes of one commit (its update, its event's log
+# document); Firestore takes at most 500 writes a commit.
+CLEAR_BATCH = 200
+
+
 def clear(deps: Deps, account_id: str, device_id: str) -> Cleared:
     deps.repos.devices.owned(account_id, device_id)
-    messages = deps.repos.messages
-    cancelled, in_flight = [], []
-    for message in messages.queued_for_device(device_id):
-        now = deps.clock.now()
+    queued = deps.repos.messages.queued_for_device(device_id)
+    cancelled: list[Message] = []
+    in_flight = [m.id for m in queued if m.claimed_by is not None]
+    unclaimed = [m for m in queued if m.claimed_by is None]
+    for start in range(0, len(unclaimed), CLEAR_BATCH):
+        batch = unclaimed[start:start + CLEAR_BATCH]
+        if _cancel(deps, batch):
+            cancelled += batch
+            continue
+        # A message of the batch was claimed (or changed) since it was read: one by one,
+        # so the others are still cancelled and that one is reported.
+        for message in batch:
+            if _cancel(deps, [message]):
+                cancelled.append(message)
+            elif (deps.repos.messages.doc(message.id) or {}).get("status") == \
+                    MessageStatus.queued.value:
+                in_flight.append(message.id)
+    quotas.release_many(deps.store, device_id,
+                        [(m.quota_period, m.quota_shard) for m in cancelled])
+    return Cleared([m.id for m in cancelled], in_flight)
+
+
+def _cancel(deps: Deps, batch: list[Message]) -> bool:
+    """Cancel these queued, unclaimed messages, each with its event, in one commit: all or
+    (one was claimed or changed meanwhile) none. The same condition as a single cancel."""
+    name = deps.repos.messages.name
+    now = deps.clock.now()
+    writes, events = [], []
+    for message in batch:
+        writes.append(Write.update(name, message.id, {"status": MessageStatus.cancelled.value,
+                                                      "cancelled_at": now},
+                                   when={"status": MessageStatus.queued.value,
+                                         "claimed_by": None}))
         done = message.model_copy(update={"status": MessageStatus.cancelled,
                                           "cancelled_at": now})
-        if event_log.commit(deps.bus, deps.store, [Write.update(
-                messages.name, message.id,
-                {"status": MessageStatus.cancelled.value, "cancelled_at": now},
-                when={"status": MessageStatus.queued.value, "claimed_by": None})],
-                [message_status_event(deps.bus, deps.clock, done)]):
-            quotas.release(deps.store, device_id, message.quota_period, message.quota_shard)
-            cancelled.append(message.id)
-        else:
-            doc = messages.doc(message.id) or {}
-            if doc.get("status") == MessageStatus.queued.value:
-                in_flight.append(message.id)
-    return Cleared(cancelled, in_flight)
+        events.append(message_status_event(deps.bus, deps.clock, done))
+    return event_log.commit(deps.bus, deps.store, writes, events)

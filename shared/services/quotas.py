@@ -94,6 +94,16 @@ def release(store: DocumentStore, device_id: str, period: str | None, shard: int
     UsageCounters(store).increment(_shard_id(device_id, period, shard), "count", -1)
 
 
+def release_many(store: DocumentStore, device_id: str,
+                 units: list[tuple[str | None, int | None]]) -> None:
+    """Give back many units (period, shard) at once: one increment per counter shard."""
+    from collections import Counter
+
+    for (period, shard), count in Counter(u for u in units
+                                          if u[0] is not None and u[1] is not None).items():
+        UsageCounters(store).increment(_shard_id(device_id, period, shard), "count", -count)
+
+
 def used(store: DocumentStore, device_id: str, period: str) -> int:
     docs = UsageCounters(store).of_period(device_id, period, MESSAGES)
     return sum(max(0, d.get("count", 0)) for d in docs)

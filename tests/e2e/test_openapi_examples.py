@@ -162,6 +162,8 @@ def run(s: Scenario, standin: StripeStandIn, stack, receiver: Receiver, auth_hos
     key_id = s.call("create_api_key")["id"]
     s.call("list_api_keys")
 
+    s.call("get_account_settings")
+    s.call("update_account_settings")
     s.call("validate_numbers")
     s.call("numbers_exist")
     message = s.call("send_message")["id"]

@@ -15,7 +15,7 @@ def test_create_device_uses_the_default_transport(api, container):
     assert device["status"] == "pending"
     assert device["alias"] == "Sales"
     assert device["settings"] == {"delivery_speed": 15, "daily_limit": None,  # warm-up: off
-                                  "typing_seconds": 0, "read_on_reply": False,
+                                  "typing_seconds": 0, "read_on_reply": None,
                                   "warmup": {"enabled": False, "first_day": 20, "days": 7}}
     assert device["id"].startswith("dev_")
     assert container.tasks.on(names.RUNNER_CONTROL_QUEUE)[-1].payload == {

@@ -8,16 +8,16 @@ import subprocess
 import sys
 import time
 
-from infra import dev
 from infra.emulators import Emulator
+from infra.supervisor import RESTART_LIMIT, RESTART_WINDOW, Supervisor
 from tests.fakes import wait_until
 
 
-def supervisor(tmp_path) -> dev.Supervisor:
-    return dev.Supervisor(tmp_path)
+def supervisor(tmp_path) -> Supervisor:
+    return Supervisor(tmp_path)
 
 
-def stop(sup: dev.Supervisor) -> None:
+def stop(sup: Supervisor) -> None:
     sup.stop_components()
     sup.stop_emulators()
     sup.done()
@@ -44,13 +44,13 @@ def test_a_component_that_keeps_exiting_stops_the_stack(tmp_path):
     sup.spawn("api", [sys.executable, "-c", "raise SystemExit(3)"], {})
     try:
         now = 0.0
-        for _ in range(dev.RESTART_LIMIT):
+        for _ in range(RESTART_LIMIT):
             wait_until(lambda: sup.dead() == ["api"], timeout=10)
             assert sup.restart_dead(now) == []
             now += 1
         wait_until(lambda: sup.dead() == ["api"], timeout=10)
         assert sup.restart_dead(now) == ["api"]
-        assert sup.restart_dead(now + dev.RESTART_WINDOW) == []  # an old crash is forgiven
+        assert sup.restart_dead(now + RESTART_WINDOW) == []  # an old crash is forgiven
     finally:
         stop(sup)
 

@@ -4,7 +4,7 @@ last export, never keeping tasks newer than the data."""
 
 from __future__ import annotations
 
-from infra.dev import recover_unsaved_run
+from infra.dev_data import recover_unsaved_run
 
 
 def test_an_unsaved_run_takes_the_journal_saved_with_the_data(tmp_path):

@@ -3,12 +3,14 @@ from __future__ import annotations
 from functions.api.registry import Principal, api
 from functions.api.schemas import (
     AccountCreated,
+    AccountSettingsPatch,
     ApiKeyCreated,
     ApiKeyList,
     CreateAccount,
     CreateApiKey,
     Health,
 )
+from shared.domain import AccountSettings
 from shared.services import accounts
 
 
@@ -69,3 +71,26 @@ def delete_api_key(p: Principal, key_id: str):
 
     Errors: 404 when the key is not one of this account's."""
     accounts.delete_api_key(p.c, p.account_id, key_id)
+
+
+@api.route("GET", "/v1/account/settings", response=AccountSettings, tag="accounts",
+           summary="The account's settings")
+def get_account_settings(p: Principal):
+    """The settings that apply to every device of the account: `read_on_reply` marks a
+    chat read (read receipts to WhatsApp) whenever a message to it goes out, on each
+    device whose own `settings.read_on_reply` is null; a device's true or false overrides
+    it for that device."""
+    return accounts.get_settings(p.c, p.account_id)
+
+
+@api.route("PATCH", "/v1/account/settings", body=AccountSettingsPatch,
+           response=AccountSettings, tag="accounts", summary="Change the account's settings")
+def update_account_settings(p: Principal, body: AccountSettingsPatch):
+    """Changes the settings given and keeps the others: `read_on_reply` (true: every device
+    whose own setting is null marks a chat read when it answers it). The devices' runners
+    apply it within seconds; a device's own `settings.read_on_reply` (true or false) still
+    overrides it, and `PATCH /v1/devices/{device_id}` with `read_on_reply: null` makes a
+    device follow the account again.
+
+    Errors: 422 for an unknown setting or a value of the wrong type."""
+    return accounts.update_settings(p.c, p.account_id, body.model_dump(exclude_none=True))

@@ -13,8 +13,9 @@ from shared.services.chats import parse_chat_id
 def read_chat(p: Principal, device_id: str, chat_id: str):
     """Sends WhatsApp the read receipts of the chat's unread messages (the sender sees blue
     ticks), then sets its `unread` to 0 (`chat:update`). `PATCH` with `read: true` only
-    changes the count here; this tells the sender too. A device whose `read_on_reply`
-    setting is on does this by itself each time a message to the chat goes out.
+    changes the count here; this tells the sender too. With `read_on_reply` on (the
+    account's setting, `PATCH /v1/account/settings`, or the device's own, which overrides
+    it) a device does this by itself each time a message to the chat goes out.
 
     Errors: 404 when the chat is not on this device; 409 `device_not_connected`; 503 when
     the device's runner cannot be reached (retry)."""

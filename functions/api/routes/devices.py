@@ -81,6 +81,8 @@ def update_device(p: Principal, device_id: str, body: UpdateDevice):
     changes = body.model_dump(exclude_unset=True)
     if body.settings is not None:
         changes["settings"] = body.settings.model_dump(exclude_none=True)
+        if "read_on_reply" in body.settings.model_fields_set:  # null: as the account's
+            changes["settings"]["read_on_reply"] = body.settings.read_on_reply
     device = devices.update_device(p.c, p.account_id, device_id,
                                    changes)
     return _out(device)

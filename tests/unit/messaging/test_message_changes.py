@@ -231,6 +231,47 @@ def test_read_on_reply_and_typing_come_with_a_send(api, dev, c, world):
     assert api.get(f"/v1/messages/{quick['id']}").get_json()["typing"] == 0
 
 
+def refresh(c, runner, dev):
+    """What the runner does with the refresh tasks a settings change enqueued."""
+    run_control_tasks(c, runner, "refresh")
+    runner.sessions[dev].set_speed(60_000)
+
+
+def test_read_on_reply_is_an_account_setting_a_device_overrides(api, dev, c, world):
+    sent, runner, network = world
+    sandbox = runner.transports["sandbox"]
+    assert api.get("/v1/account/settings").get_json() == {"read_on_reply": False}
+    assert api.get(f"/v1/devices/{dev}").get_json()["settings"]["read_on_reply"] is None
+    changed = api.patch("/v1/account/settings", json={"read_on_reply": True})
+    assert changed.status_code == 200 and changed.get_json() == {"read_on_reply": True}
+    refresh(c, runner, dev)
+    sandbox.inject_inbound(dev, PHONE, "hello?", wa_id="WA_A1")
+    sent(message="Hello!")  # the device follows the account: read
+    assert [w for _, _, w in network.read_receipts] == ["WA_A1"]
+    api.patch(f"/v1/devices/{dev}", json={"settings": {"read_on_reply": False}})
+    refresh(c, runner, dev)
+    sandbox.inject_inbound(dev, PHONE, "still there?", wa_id="WA_A2")
+    sent(message="Yes")  # the device's false overrides the account's true
+    assert [w for _, _, w in network.read_receipts] == ["WA_A1"]
+    back = api.patch(f"/v1/devices/{dev}", json={"settings": {"read_on_reply": None}})
+    assert back.get_json()["settings"]["read_on_reply"] is None
+    refresh(c, runner, dev)
+    sandbox.inject_inbound(dev, PHONE, "one more thing", wa_id="WA_A3")
+    sent(message="Go ahead")  # following the account again
+    assert [w for _, _, w in network.read_receipts] == ["WA_A1", "WA_A3"]
+    api.patch("/v1/account/settings", json={"read_on_reply": False})
+    refresh(c, runner, dev)
+    sandbox.inject_inbound(dev, PHONE, "bye", wa_id="WA_A4")
+    sent(message="Bye!")
+    assert [w for _, _, w in network.read_receipts] == ["WA_A1", "WA_A3"]
+
+
+@pytest.mark.parametrize("body", [{"read_on_reply": "maybe"}, {"typing_seconds": 3}, [],
+                                  {"read_on_reply": 1.5}])
+def test_bad_account_settings_are_422(api, body):
+    assert_error(api.patch("/v1/account/settings", json=body), 422)
+
+
 @pytest.mark.parametrize("body", [{"typing": -1}, {"typing": 21}, {"typing": "soon"}])
 def test_bad_typing_is_422(api, dev, body):
     assert_error(api.send(phone=PHONE, message="x", **body), 422)

@@ -171,6 +171,36 @@ def test_clear_cancels_each_queued_message_with_its_event(api, dev, c):
     assert api.delete(f"/v1/devices/{dev}/queue").get_json()["cancelled"] == 0
 
 
+def test_clear_commits_in_batches_and_a_claim_meanwhile_spoils_only_its_own(api, dev, c,
+                                                                          monkeypatch):
+    from shared.services import device_queue
+
+    monkeypatch.setattr(device_queue, "CLEAR_BATCH", 4)
+    ids = []
+    for i in range(10):  # one a second: the queue's order is theirs
+        ids.append(api.send(phone=PHONE, message=f"m{i}").get_json()["id"])
+        c.clock.advance(1)
+    commits, real = [], c.store.commit
+
+    def commit(writes, **kwargs):
+        writes = list(writes)
+        commits.append(len(writes))
+        if len(commits) == 1:  # the runner claims m5 between the read and the cancel
+            c.store.update("messages", ids[5], {"claimed_by": "runner-0"})
+        return real(writes, **kwargs)
+
+    monkeypatch.setattr(c.store, "commit", commit)
+    cleared = api.delete(f"/v1/devices/{dev}/queue").get_json()
+    assert cleared == {"device": dev, "cancelled": 9, "in_flight": [ids[5]]}
+    # 4 a commit (8 writes with their events); the batch with m5 (m4-m7) fails whole,
+    # then goes one by one (m5's refused); the last 2 at once
+    assert commits == [8, 8, 2, 2, 2, 2, 4]
+    assert [status(c, i) for i in ids] == ["cancelled"] * 5 + ["queued"] + ["cancelled"] * 4
+    assert all(message_events(c, i, "message:out:cancelled") == ["message:out:cancelled"]
+               for i in ids if i != ids[5])
+    assert api.get(f"/v1/devices/{dev}/usage").get_json()["messages"]["used"] == 1
+
+
 class Blocking(SandboxTransport):
     """The sandbox, with each send held until the test lets it go."""
 
