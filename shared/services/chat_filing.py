@@ -117,6 +117,7 @@ class OutboundFiling:
     def _done(self, key: str) -> None:
         with self._cond:
             self._busy.discard(key)
+            self._cond.notify_all()
 
     def _run(self) -> None:
         while True:
@@ -128,6 +129,8 @@ class OutboundFiling:
 
     def _flush(self, key: str) -> None:
         with self._cond:
+            while key in self._busy:  # one filing of a chat at a time: in order
+                self._cond.wait()
             waiting = self._waiting.pop(key, None)
             if not waiting:
                 return
