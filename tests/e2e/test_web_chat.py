@@ -331,4 +331,10 @@ def test_screenshots_of_the_chat(browser, stack, world):  # noqa: F811
         page.wait_for_timeout(300)
         page.screenshot(path=SCREENSHOTS / f"chat-{width}.png")
         fits(page, width, "chat")
+        for height in (900, 640):  # a phone's window too: the composer is on screen, not below
+            page.set_viewport_size({"width": width, "height": height})
+            for control in (page.get_by_role("textbox", name="Message"),
+                            page.get_by_role("button", name="Send")):
+                box = control.bounding_box()
+                assert box and 0 <= box["y"] and box["y"] + box["height"] <= height, (width, height, box)
         t.close()
