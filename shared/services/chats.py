@@ -84,12 +84,21 @@ def record_inbound(store: DocumentStore, clock: Clock, account_id: str, device_i
 
 def record_outbound(store: DocumentStore, clock: Clock, message: Message, *,
                     cap: int = MAX_CHAT_MESSAGES) -> bool:
-    """File an outbound message once it is sent. Sending from the device reads the chat."""
-    entry = ChatEntry(message_id=message.id, account_id=message.account_id,
-                      device_id=message.device_id, chat=message.to,
-                      wa_id=message.wa_id or message.id, direction="outbound", type=message.type,
-                      phone=message.phone or message.to, message=message.message, at=clock.now(),
-                      content=bounded_content(_sent_content(message)))
+    """File an outbound message once it is sent. Sending from the device reads the chat.
+    (The runner files through shared/services/chat_filing.py, which may file several.)"""
+    return file_outbound(store, clock, outbound_entry(clock, message), cap=cap)
+
+
+def outbound_entry(clock: Clock, message: Message) -> ChatEntry:
+    return ChatEntry(message_id=message.id, account_id=message.account_id,
+                     device_id=message.device_id, chat=message.to,
+                     wa_id=message.wa_id or message.id, direction="outbound", type=message.type,
+                     phone=message.phone or message.to, message=message.message, at=clock.now(),
+                     content=bounded_content(_sent_content(message)))
+
+
+def file_outbound(store: DocumentStore, clock: Clock, entry: ChatEntry, *,
+                  cap: int = MAX_CHAT_MESSAGES) -> bool:
     return _file(store, clock, entry, inbound=False, cap=cap)
 
 
@@ -168,11 +177,13 @@ def _preview(entry: ChatEntry) -> dict:
 
 
 def _next_place(store: DocumentStore, clock: Clock, entry: ChatEntry, inbound: bool,
-                push_name: str | None = None) -> tuple[Chat, int, Write]:
+                push_name: str | None = None, count: int = 1) -> tuple[Chat, int, Write]:
     """The chat as it will be, the entry's number in it, and the write that makes it so:
     a create of a new chat, or an update conditional on the sequence read (so two
     writers never take one number). A new chat takes its name from the contact (kept
-    when a chat is deleted), else the sender's WhatsApp name."""
+    when a chat is deleted), else the sender's WhatsApp name. With `count`, the places of
+    that many entries filed at once (shared/services/chat_filing.py), `entry` the last:
+    the number returned is the last's, the others the ones just below it."""
     chats = Chats(store)
     key = chat_key(entry.device_id, entry.chat)
     push_name = (push_name or "").strip()[:100] or None
@@ -188,20 +199,21 @@ def _next_place(store: DocumentStore, clock: Clock, entry: ChatEntry, inbound: b
                     chat=entry.chat,
                     kind=ChatKind.group if entry.chat.endswith("@g.us") else ChatKind.user,
                     name=name, terms=search_terms(entry.chat, name),
-                    thread=new_id("thr"), seq=1, unread=int(inbound), has_unread=inbound,
+                    thread=new_id("thr"), seq=count, unread=count if inbound else 0,
+                    has_unread=inbound,
                     last_message=_preview(entry), last_message_at=entry.at,
                     sort_key=f"{_stamp(entry.at)}|{key}", created_at=now, updated_at=now)
-        return chat, 1, Write.create(chats.name, key, chats.dump(chat))
+        return chat, count, Write.create(chats.name, key, chats.dump(chat))
     chat = Chat.model_validate(doc)
-    unread = chat.unread + 1 if inbound else 0
-    changes: dict = {"seq": chat.seq + 1, "unread": unread, "has_unread": unread > 0,
+    unread = chat.unread + count if inbound else 0
+    changes: dict = {"seq": chat.seq + count, "unread": unread, "has_unread": unread > 0,
                      "updated_at": now}
     if push_name and chat.name is None and inbound and chat.kind == ChatKind.user:
         changes |= {"name": push_name, "terms": search_terms(chat.chat, push_name)}
     if entry.at >= chat.last_message_at:
         changes |= {"last_message": _preview(entry), "last_message_at": entry.at,
                     "sort_key": f"{_stamp(entry.at)}|{key}"}
-    return (chat.model_copy(update=changes), chat.seq + 1,
+    return (chat.model_copy(update=changes), chat.seq + count,
             Write.update(chats.name, key, changes, when={"seq": chat.seq, "thread": chat.thread}))
 
 
