@@ -25,6 +25,7 @@ from shared.inbox import MAX_CHAT_MESSAGES, Chat, ChatEntry, ChatKind, Contact
 from shared.ports import DocumentStore, EventBus, Write
 from shared.repositories.chats import ChatMessages, ChatPurges, Chats, chat_key, entry_doc_id
 from shared.repositories.contacts import Contacts
+from shared.repositories.groups import Groups
 from shared.repositories.messages import Messages
 from shared.services import event_log
 from shared.services.labels import check_labels
@@ -83,12 +84,21 @@ def record_inbound(store: DocumentStore, clock: Clock, account_id: str, device_i
 
 def record_outbound(store: DocumentStore, clock: Clock, message: Message, *,
                     cap: int = MAX_CHAT_MESSAGES) -> bool:
-    """File an outbound message once it is sent. Sending from the device reads the chat."""
-    entry = ChatEntry(message_id=message.id, account_id=message.account_id,
-                      device_id=message.device_id, chat=message.to,
-                      wa_id=message.wa_id or message.id, direction="outbound", type=message.type,
-                      phone=message.phone or message.to, message=message.message, at=clock.now(),
-                      content=bounded_content(_sent_content(message)))
+    """File an outbound message once it is sent. Sending from the device reads the chat.
+    (The runner files through shared/services/chat_filing.py, which may file several.)"""
+    return file_outbound(store, clock, outbound_entry(clock, message), cap=cap)
+
+
+def outbound_entry(clock: Clock, message: Message) -> ChatEntry:
+    return ChatEntry(message_id=message.id, account_id=message.account_id,
+                     device_id=message.device_id, chat=message.to,
+                     wa_id=message.wa_id or message.id, direction="outbound", type=message.type,
+                     phone=message.phone or message.to, message=message.message, at=clock.now(),
+                     content=bounded_content(_sent_content(message)))
+
+
+def file_outbound(store: DocumentStore, clock: Clock, entry: ChatEntry, *,
+                  cap: int = MAX_CHAT_MESSAGES) -> bool:
     return _file(store, clock, entry, inbound=False, cap=cap)
 
 
@@ -167,37 +177,43 @@ def _preview(entry: ChatEntry) -> dict:
 
 
 def _next_place(store: DocumentStore, clock: Clock, entry: ChatEntry, inbound: bool,
-                push_name: str | None = None) -> tuple[Chat, int, Write]:
+                push_name: str | None = None, count: int = 1) -> tuple[Chat, int, Write]:
     """The chat as it will be, the entry's number in it, and the write that makes it so:
     a create of a new chat, or an update conditional on the sequence read (so two
     writers never take one number). A new chat takes its name from the contact (kept
-    when a chat is deleted), else the sender's WhatsApp name."""
+    when a chat is deleted), else the sender's WhatsApp name. With `count`, the places of
+    that many entries filed at once (shared/services/chat_filing.py), `entry` the last:
+    the number returned is the last's, the others the ones just below it."""
     chats = Chats(store)
     key = chat_key(entry.device_id, entry.chat)
     push_name = (push_name or "").strip()[:100] or None
     now = clock.now()
     doc = chats.doc(key)
     if doc is None:
-        contact = Contacts(store).doc(key) if not entry.chat.endswith("@g.us") else None
-        name = (contact or {}).get("name") or push_name
+        if entry.chat.endswith("@g.us"):  # a group's chat is named by its subject
+            group = next(iter(Groups(store).by_wa_id(entry.device_id, entry.chat, limit=1)), {})
+            name = group.get("subject") or None
+        else:
+            name = (Contacts(store).doc(key) or {}).get("name") or push_name
         chat = Chat(key=key, account_id=entry.account_id, device_id=entry.device_id,
                     chat=entry.chat,
                     kind=ChatKind.group if entry.chat.endswith("@g.us") else ChatKind.user,
                     name=name, terms=search_terms(entry.chat, name),
-                    thread=new_id("thr"), seq=1, unread=int(inbound), has_unread=inbound,
+                    thread=new_id("thr"), seq=count, unread=count if inbound else 0,
+                    has_unread=inbound,
                     last_message=_preview(entry), last_message_at=entry.at,
                     sort_key=f"{_stamp(entry.at)}|{key}", created_at=now, updated_at=now)
-        return chat, 1, Write.create(chats.name, key, chats.dump(chat))
+        return chat, count, Write.create(chats.name, key, chats.dump(chat))
     chat = Chat.model_validate(doc)
-    unread = chat.unread + 1 if inbound else 0
-    changes: dict = {"seq": chat.seq + 1, "unread": unread, "has_unread": unread > 0,
+    unread = chat.unread + count if inbound else 0
+    changes: dict = {"seq": chat.seq + count, "unread": unread, "has_unread": unread > 0,
                      "updated_at": now}
-    if push_name and chat.name is None and inbound:
+    if push_name and chat.name is None and inbound and chat.kind == ChatKind.user:
         changes |= {"name": push_name, "terms": search_terms(chat.chat, push_name)}
     if entry.at >= chat.last_message_at:
         changes |= {"last_message": _preview(entry), "last_message_at": entry.at,
                     "sort_key": f"{_stamp(entry.at)}|{key}"}
-    return (chat.model_copy(update=changes), chat.seq + 1,
+    return (chat.model_copy(update=changes), chat.seq + count,
             Write.update(chats.name, key, changes, when={"seq": chat.seq, "thread": chat.thread}))
 
 
@@ -271,6 +287,13 @@ def query_words(search: str) -> list[str]:
         digits = _digits(text)
         return [digits[:TERM_LENGTH]] if len(digits) >= MIN_DIGITS else []
     return [w[:TERM_LENGTH] for w in text.casefold().split()][:5]
+
+
+def rename_group_chat(store: DocumentStore, clock: Clock, device_id: str, wa_id: str,
+                      subject: str) -> None:
+    """A group's chat takes the group's subject as its name (when it has a chat)."""
+    Chats(store).update(chat_key(device_id, wa_id), {
+        "name": subject, "terms": search_terms(wa_id, subject), "updated_at": clock.now()})
 
 
 def search_terms(chat: str, name: str | None) -> list[str]:
