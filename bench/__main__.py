@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,43 +26,10 @@ def machine() -> str:
             f"Python {platform.python_version()} · {platform.system()} {platform.release()}")
 
 
-def _import_time(code: str) -> float:
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
-    return time.perf_counter() - started
+def cold_start(rounds: int = 9) -> None:
+    from bench.speed import cold_start as figure
 
-
-def cold_start(rounds: int = 7) -> None:
-    baseline, ours, app, keyed, person = [], [], [], [], []
-    for _ in range(rounds):  # interleaved, so drift hits both alike
-        baseline.append(_import_time("import flask, functions_framework"))
-        ours.append(_import_time("import main"))
-        app.append(_import_time("import functions.main as m; m._api_app()"))
-        keyed.append(_import_time(KEY_REQUEST))
-        person.append(_import_time(PERSON_IMPORTS))
-    b, o, a, k, p = (statistics.median(x) for x in (baseline, ours, app, keyed, person))
-    print(f"cold start (median of {rounds} fresh interpreters, wall time)")
-    print(f"  baseline  import flask, functions_framework   {b * 1000:8.1f} ms")
-    print(f"  utio      import main (the api target)        {o * 1000:8.1f} ms   ratio {o / b:.2f}")
-    print(f"  utio      import main + build the Flask app   {a * 1000:8.1f} ms   ratio {a / b:.2f}")
-    print(f"  utio      ... + one API-key request           {k * 1000:8.1f} ms   ratio {k / b:.2f}"
-          "   (loads no sign-in code: checked)")
-    print(f"  utio      ... + a person's first ID token     {p * 1000:8.1f} ms   ratio {p / b:.2f}"
-          "   (firebase-admin, JWT checks: only then)")
-
-
-# A request with an API key through the api target, which must not load the people's
-# sign-in code (firebase-admin, the JWT checks); the script fails if it does.
-KEY_REQUEST = """
-import sys, functions.main as m
-client = m._api_app().test_client()
-assert client.get('/v1/devices', headers={'Authorization': 'Bearer utio_x'}).status_code == 401
-loaded = [n for n in ('firebase_admin', 'shared.person_tokens', 'functions.api.people_access',
-                      'google.auth.jwt') if n in sys.modules]
-assert loaded == ['shared.person_tokens'] or not loaded, loaded
-"""
-PERSON_IMPORTS = ("import functions.main as m; m._api_app(); import functions.api.people_access, "
-                  "shared.identity.firebase, firebase_admin.auth, google.auth.jwt")
+    figure(rounds=rounds)
 
 
 def api_overhead(seconds: float = 3.0) -> None:
@@ -247,6 +213,9 @@ SMOKE_SIZES: dict[str, dict] = {
     "pacing": {"cases": ((6000, 4),)},
     "pipeline_throughput": {"devices": 3, "count": 20},
     "cost_per_message": {"devices": 2, "count": 10},
+    "hottest_document": {"count": 10, "speed": 6000},
+    "fanout_cost": {"webhooks": 30, "matching": 3, "events": 5},
+    "listing_page": {"sizes": (60, 200), "page": 10},
     "queue_listing": {"sizes": (10, 100), "rounds": 1},
     "log_cost": {"devices": 2, "count": 10},
     "long_poll_latency": {"samples": 4},
@@ -271,12 +240,13 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     print(f"machine: {machine()}" + ("  (SMOKE SIZES: figures meaningless)" if smoke() else "")
           + "\n")
-    from bench import chat, events, messaging, web, webhooks
+    from bench import chat, cost, events, messaging, web, webhooks
 
     figures = (cold_start, web.web_size, web.first_render, api_overhead, number_validation,
                webhooks.fanout_throughput,
                webhooks.inbound_latency, messaging.priority_positions, messaging.pacing,
-               messaging.pipeline_throughput, messaging.cost_per_message,
+               messaging.pipeline_throughput, cost.cost_per_message,
+               cost.hottest_document, cost.fanout_cost, cost.listing_page,
                messaging.queue_listing, events.log_cost,
                events.long_poll_latency, events.firestore_long_poll,
                events.stack_inbound_latency, runner_memory,

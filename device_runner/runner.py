@@ -127,6 +127,7 @@ class Runner(Listener):
         for device_id, session in sessions.items():
             session.stop()
             self.transport_of(device_id).disconnect(device_id)
+        self.c.outbound_filing.flush_all()  # what waits of the chats' histories
 
     def transport_of(self, device_id: str, device: Device | None = None) -> Transport:
         if device is None and device_id in self._transport_names:

@@ -8,16 +8,17 @@ import json
 import sys
 
 import flask
-from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr
+from pydantic import ConfigDict, StrictInt, StrictStr
 
 from functions.edge import error_answer, parse
 from shared.bootstrap import Container
 from shared.errors import UtioError
+from shared.model import Model
 from shared.oidc import verify_push
 from shared.services.webhooks import delivery
 
 
-class DeliveryTask(BaseModel):
+class DeliveryTask(Model):
     model_config = ConfigDict(extra="ignore")
 
     delivery_id: StrictStr

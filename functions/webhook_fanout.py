@@ -8,23 +8,24 @@ import base64
 import binascii
 
 import flask
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from functions.edge import error_answer, parse
 from shared.adapters.pubsub_bus import decode
 from shared.bootstrap import Container
 from shared.errors import BadRequest, UtioError
+from shared.model import Model
 from shared.oidc import verify_push
 from shared.services.webhooks import fanout
 
 
-class PushedMessage(BaseModel):
+class PushedMessage(Model):
     model_config = ConfigDict(extra="ignore")
 
     data: str  # base64 of the event's JSON (shared.adapters.pubsub_bus.encode)
 
 
-class PushEnvelope(BaseModel):
+class PushEnvelope(Model):
     """The body of a Pub/Sub push (its other fields are not needed)."""
 
     model_config = ConfigDict(extra="ignore")

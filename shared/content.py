@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from shared import phones
 from shared.errors import ValidationFailed
+from shared.model import Model
 
 MAX_TEXT = 6000
 MAX_CAPTION = 1024
@@ -102,7 +103,7 @@ def is_group(to: str) -> bool:
     return to.endswith("@g.us")
 
 
-class _Model(BaseModel):
+class _Model(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

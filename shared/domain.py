@@ -6,9 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from shared.content import Content, MessageRef, MessageType
+from shared.model import Model
 
 
 class DeviceStatus(StrEnum):
@@ -83,14 +84,14 @@ class DeliveryStatus(StrEnum):
     failed = "failed"
 
 
-class Doc(BaseModel):
+class Doc(Model):
     model_config = ConfigDict(extra="ignore")
 
     def to_doc(self) -> dict:
         return self.model_dump(mode="python")
 
 
-class AccountSettings(BaseModel):
+class AccountSettings(Model):
     model_config = ConfigDict(extra="forbid")
 
     read_on_reply: bool = Field(default=False, description="Mark a chat read (read receipts "
@@ -115,7 +116,7 @@ class ApiKey(Doc):
     created_at: datetime
 
 
-class ChatCleanup(BaseModel):
+class ChatCleanup(Model):
     model_config = ConfigDict(extra="forbid")
 
     inactive_days: int | None = Field(
@@ -136,14 +137,14 @@ class DeviceWarningCode(StrEnum):
     too_many_groups = "too_many_groups"
 
 
-class DeviceWarning(BaseModel):
+class DeviceWarning(Model):
     code: DeviceWarningCode
     message: str
     count: int
     limit: int
 
 
-class Warmup(BaseModel):
+class Warmup(Model):
     """A newly linked number sends little at first: its daily cap is `first_day` on the
     day it was linked and doubles each day, for `days` days (defaults: 20, 40, 80, 160,
     320, 640, 1280). Messages beyond the day's cap wait for the next day (UTC)."""
@@ -164,7 +165,7 @@ class Warmup(BaseModel):
         return self.first_day * 2 ** (day - 1)
 
 
-class DeviceSettings(BaseModel):
+class DeviceSettings(Model):
     model_config = ConfigDict(extra="forbid")
 
     chat_cleanup: ChatCleanup | None = Field(
@@ -293,7 +294,7 @@ def _pattern_matches(pattern: str, name: str) -> bool:
         pattern.endswith(":*") and name.startswith(pattern[:-1]))
 
 
-class WebhookRoute(BaseModel):
+class WebhookRoute(Model):
     """The part of a webhook that fan-out needs: which events it takes."""
 
     model_config = ConfigDict(extra="ignore")
@@ -335,7 +336,7 @@ class Webhook(WebhookRoute):
         return [self.secret]
 
 
-class Event(BaseModel):
+class Event(Model):
     """A domain event; `account` travels as a Pub/Sub attribute, not in the body."""
 
     id: str
@@ -360,7 +361,7 @@ class DeliveryFailure(StrEnum):
     webhook_deleted = "webhook_deleted"
 
 
-class Attempt(BaseModel):
+class Attempt(Model):
     at: datetime
     status_code: int | None = None
     error: str | None = None

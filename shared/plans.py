@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
+
+from shared.model import Model
 
 MB = 1024 * 1024
 
@@ -17,7 +19,7 @@ class PlanFamily(StrEnum):
     platform = "platform"
 
 
-class MediaLimits(BaseModel):
+class MediaLimits(Model):
     model_config = ConfigDict(frozen=True)
 
     image: int
@@ -26,7 +28,7 @@ class MediaLimits(BaseModel):
     document: int
 
 
-class Plan(BaseModel):
+class Plan(Model):
     model_config = ConfigDict(frozen=True)
 
     id: str

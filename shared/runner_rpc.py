@@ -9,15 +9,16 @@ import binascii
 from abc import ABC, abstractmethod
 from types import EllipsisType
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from shared import id_tokens
 from shared.errors import Unavailable, UtioError
 from shared.id_tokens import TokenSource
+from shared.model import Model
 from shared.settings import Settings
 
 
-class RpcArgs(BaseModel):
+class RpcArgs(Model):
     model_config = ConfigDict(extra="ignore")
 
     device_id: str

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import ConfigDict, model_validator
+
+from shared.model import Model
 
 
-class MessageTask(BaseModel):
+class MessageTask(Model):
     """POST /tasks/messages: send this queued message (the device routes the task)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -30,7 +32,7 @@ class DeviceAction(StrEnum):
     group_sync = "group_sync"  # read the device's groups from WhatsApp
 
 
-class DeviceTask(BaseModel):
+class DeviceTask(Model):
     """POST /tasks/devices."""
 
     model_config = ConfigDict(extra="ignore")

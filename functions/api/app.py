@@ -92,9 +92,13 @@ def create_app(c: Container | None = None) -> Flask:
         web_static.install(app, settings.web_dir,
                            settings.auth_emulator_host if settings.local else "")
 
+    document: list[bytes] = []  # built on its first request, then the same bytes each time
+
     @app.get("/v1/openapi.json")
     def openapi():
-        return jsonify(api.openapi())
+        if not document:
+            document.append(jsonify(api.openapi()).get_data())
+        return app.response_class(document[0], mimetype="application/json")
 
     @app.errorhandler(UtioError)
     def utio_error(exc: UtioError):

@@ -7,17 +7,18 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from shared.billing import tax
 from shared.domain import BillingStatus
 from shared.errors import ValidationFailed
+from shared.model import Model
 from shared.plans import MediaLimits, PlanFamily, PlanId
 
 _URL = r"^https?://\S+$"
 
 
-class Input(BaseModel):
+class Input(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -25,7 +26,7 @@ def stamp(seconds: int | None) -> datetime | None:
     return datetime.fromtimestamp(seconds, UTC) if seconds else None
 
 
-class PlanOut(BaseModel):
+class PlanOut(Model):
     id: str
     family: PlanFamily
     name: str
@@ -42,7 +43,7 @@ class PlanOut(BaseModel):
     chatbots: bool
 
 
-class PlanList(BaseModel):
+class PlanList(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{"trial_days": 7, "data": [{
         "id": "messaging-professional", "family": "messaging", "name": "Professional",
         "price_eur_cents": 2900, "billing_interval_days": 30, "messages_per_month": 10000,
@@ -86,7 +87,7 @@ class BillingDetailsIn(Input):
         return self
 
 
-class BillingDetailsOut(BaseModel):
+class BillingDetailsOut(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "country": "DE", "vat_number": "DE123456789", "tax_treatment": "reverse_charge",
         "vat_rate": None, "updated_at": "2026-11-24T10:00:00Z"}]})
@@ -112,7 +113,7 @@ class Subscribe(Input):
                                    description="Where Checkout returns when abandoned.")
 
 
-class SubscriptionOut(BaseModel):
+class SubscriptionOut(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "device_id": "dev_5e6f7a8b9c0d1a2b3c4d", "plan": "messaging-business",
         "billing_status": "active", "trial_ends_at": None,
@@ -129,7 +130,7 @@ class SubscriptionOut(BaseModel):
     current_period_end: datetime | None
 
 
-class SubscribeResult(BaseModel):
+class SubscribeResult(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "action": "checkout", "checkout_url": "https://checkout.stripe.com/c/pay/cs_test_a1",
         "checkout_session_id": "cs_test_a1", "subscription": SubscriptionOut.model_config[
@@ -149,7 +150,7 @@ class InvoiceQuery(Input):
                                        description="An invoice id: the page after it.")
 
 
-class InvoiceOut(BaseModel):
+class InvoiceOut(Model):
     id: str
     number: str | None
     status: str | None
@@ -168,17 +169,17 @@ class InvoiceOut(BaseModel):
     device_id: str | None
 
 
-class InvoiceList(BaseModel):
+class InvoiceList(Model):
     data: list[InvoiceOut]
     has_more: bool
 
 
-class PortalLink(BaseModel):
+class PortalLink(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"url": "https://billing.stripe.com/p/session/test_YWNjdF8x"}]})
     url: str = Field(description="Stripe's customer portal for cards and invoices; short-lived.")
 
 
-class BillingReturn(BaseModel):
+class BillingReturn(Model):
     status: str = "ok"
     message: str

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
-from pydantic.json_schema import models_json_schema
+from werkzeug.routing import Rule
 
 from shared.errors import BadRequest, ValidationFailed
 
@@ -130,6 +130,22 @@ def read_json_body() -> Any:
 MAX_JSON_BODY = 1024 * 1024  # JSON requests; uploads (POST /v1/files) set their own
 
 
+class LazyBuildRule(Rule):
+    """A URL rule whose URL builders (for url_for) are compiled on first use. Werkzeug
+    compiles two for every rule as it is added, Python source through compile(): about a
+    fifth of building the API's app, for builders that answering requests never calls."""
+
+    def _compile_builder(self, append_unknown: bool = True) -> Callable:
+        name = "_build_unknown" if append_unknown else "_build"
+
+        def build_on_first_use(rule: Rule, *args, **kwargs):
+            real = Rule._compile_builder(rule, append_unknown).__get__(rule, None)
+            setattr(rule, name, real)
+            return real(*args, **kwargs)
+
+        return build_on_first_use
+
+
 class Api:
     def __init__(self, title: str, version: str):
         self.title = title
@@ -144,6 +160,7 @@ class Api:
         return register
 
     def install(self, app: Flask, authenticate: Callable[[Route], Any]) -> None:
+        app.url_rule_class = LazyBuildRule
         for route in self.routes:
             app.add_url_rule(route.flask_path, endpoint=f"{route.method} {route.path}",
                              view_func=self._view(route, authenticate), methods=[route.method])
@@ -170,6 +187,8 @@ class Api:
             for model in (route.body, route.query, route.response):
                 if model is not None and model not in models:
                     models.append(model)
+        from pydantic.json_schema import models_json_schema
+
         from functions.api.schemas import ErrorBody
 
         models.append(ErrorBody)

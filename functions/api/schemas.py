@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from shared import phones
 from shared.domain import (
@@ -17,12 +17,13 @@ from shared.domain import (
     Transport,
 )
 from shared.errors import ValidationFailed
+from shared.model import Model
 from shared.plans import PlanId
 
 MAX_TEXT = 6000
 
 
-class Input(BaseModel):
+class Input(Model):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
@@ -61,17 +62,17 @@ def _e164(value: str) -> str:
         raise ValueError(exc.message.split(": ", 1)[-1]) from exc
 
 
-class ErrorDetail(BaseModel):
+class ErrorDetail(Model):
     code: str = Field(examples=["validation_error"])
     message: str
     details: Any = None
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(Model):
     error: ErrorDetail
 
 
-class Health(BaseModel):
+class Health(Model):
     status: str = "ok"
     version: str
 
@@ -86,14 +87,14 @@ class CreateAccount(Input):
     email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
 
 
-class AccountOut(BaseModel):
+class AccountOut(Model):
     id: str
     name: str
     email: str | None = None
     created_at: datetime
 
 
-class ApiKeyOut(BaseModel):
+class ApiKeyOut(Model):
     id: str
     name: str
     prefix: str = Field(description="The first characters of the key, to tell keys apart.")
@@ -115,7 +116,7 @@ class AccountSettingsPatch(Input):
                                        "on the devices whose own setting is null.")
 
 
-class AccountCreated(BaseModel):
+class AccountCreated(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "account": {"id": "acc_1a2b3c4d5e6f7a8b9c0d", "name": "Acme Ltd",
                     "email": "ops@acme.example", "created_at": "2026-11-24T10:00:00Z"},
@@ -130,7 +131,7 @@ class CreateApiKey(Input):
     name: str = Field(min_length=1, max_length=100)
 
 
-class ApiKeyList(BaseModel):
+class ApiKeyList(Model):
     data: list[ApiKeyOut]
 
 
@@ -182,7 +183,7 @@ class UpdateDevice(Input):
     settings: DeviceSettingsPatch | None = None
 
 
-class DeviceOut(BaseModel):
+class DeviceOut(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": "dev_5e6f7a8b9c0d1a2b3c4d", "alias": "Sales line", "transport": "sandbox",
         "status": "connected", "phone": "+447911123456", "settings": {"delivery_speed": 15},
@@ -207,7 +208,7 @@ class DeviceOut(BaseModel):
     updated_at: datetime
 
 
-class DeviceList(BaseModel):
+class DeviceList(Model):
     data: list[DeviceOut]
 
 
@@ -233,7 +234,7 @@ class SandboxInbound(Input):
         return self
 
 
-class Accepted(BaseModel):
+class Accepted(Model):
     status: str = "accepted"
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from functions.api.schemas import Input
 from shared.inbox import AgentRole
+from shared.model import Model
 
 _T = "2026-11-24T10:00:00Z"
 _EMAIL = r"^[^@\s]+@[^@\s]+$"
@@ -37,7 +38,7 @@ class UpdateAgent(Input):
     active: bool | None = Field(default=None, description="false: its token stops working.")
 
 
-class AgentOut(BaseModel):
+class AgentOut(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": "agt_1a2b3c4d5e6f7a8b9c0d", "name": "Ana García", "email": "ana@acme.example",
         "role": "agent", "devices": ["dev_5e6f7a8b9c0d1a2b3c4d"], "active": True,
@@ -63,7 +64,7 @@ class AgentCreated(AgentOut):
                        "Utio stores only its hash.")
 
 
-class Seats(BaseModel):
+class Seats(Model):
     used: int
     included: int = Field(description="Agents the account may have: what the plans of its "
                           "billed devices that are paid, past due or on an unexpired trial "
@@ -71,12 +72,12 @@ class Seats(BaseModel):
                           "Sandbox devices and unpaid or canceled devices grant none.")
 
 
-class AgentList(BaseModel):
+class AgentList(Model):
     data: list[AgentOut]
     seats: Seats
 
 
-class Me(BaseModel):
+class Me(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "account_id": "acc_1a2b3c4d5e6f7a8b9c0d", "agent": None, "devices": None}]})
     account_id: str
@@ -84,7 +85,7 @@ class Me(BaseModel):
     devices: list[str] | None = Field(description="Devices the caller may use; null for all.")
 
 
-class DeviceAgent(BaseModel):
+class DeviceAgent(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": "agt_0a1b2c3d4e5f6a7b8c9d", "name": "Ana García", "role": "agent"}]})
     id: str
@@ -92,6 +93,6 @@ class DeviceAgent(BaseModel):
     role: AgentRole
 
 
-class DeviceAgentList(BaseModel):
+class DeviceAgentList(Model):
     data: list[DeviceAgent] = Field(description="Active agents granted the device, and the "
                                     "account's active admins; by name.")

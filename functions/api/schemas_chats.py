@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from functions.api.ids import AgentId, LabelId
 from functions.api.schemas import CURSOR, MAX_TEXT, Input, exactly_one
@@ -19,6 +19,7 @@ from shared.inbox import (
     ChatKind,
     LabelColor,
 )
+from shared.model import Model
 
 _T = "2026-11-24T10:00:00Z"
 _PAGE = {"ge": 1, "le": 200}
@@ -33,7 +34,7 @@ class Page(Input):
 # --- chats --------------------------------------------------------------------------
 
 
-class LastMessage(BaseModel):
+class LastMessage(Model):
     id: str
     direction: str
     type: str
@@ -41,7 +42,7 @@ class LastMessage(BaseModel):
     at: datetime
 
 
-class ChatOut(BaseModel):
+class ChatOut(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": "+447911123456", "kind": "user", "name": "Jane Doe", "unread": 2,
         "labels": ["lbl_0a1b2c3d4e5f6a7b8c9d"], "assigned_to": "agt_0a1b2c3d4e5f6a7b8c9d",
@@ -66,7 +67,7 @@ class ChatOut(BaseModel):
     updated_at: datetime
 
 
-class ChatList(BaseModel):
+class ChatList(Model):
     data: list[ChatOut]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
 
@@ -100,7 +101,7 @@ class UpdateChat(Input):
         "device: granted it, or an admin); null unassigns it; leave it out to keep it.")
 
 
-class ChatMessageOut(BaseModel):
+class ChatMessageOut(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": "msg_0a1b2c3d4e5f6a7b8c9d", "wa_id": "3EB0A1B2C3D4E5F6A7B8", "seq": 42,
         "direction": "outbound", "type": "text", "phone": "+447911123456",
@@ -127,7 +128,7 @@ class ChatMessageOut(BaseModel):
                                         "everyone.")
 
 
-class ChatMessageList(BaseModel):
+class ChatMessageList(Model):
     data: list[ChatMessageOut] = Field(description="Newest first. A chat keeps its last 1000 messages.")
     next_cursor: str | None
 
@@ -172,7 +173,7 @@ class ChatLinkQuery(Input):
                              description="A message to pre-fill in the chat's input box.")
 
 
-class ChatLink(BaseModel):
+class ChatLink(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "phone": "+447911123456", "url": "https://web.whatsapp.com/send?phone=447911123456",
         "wa_me": "https://wa.me/447911123456"}]})
@@ -184,7 +185,7 @@ class ChatLink(BaseModel):
 # --- contacts -----------------------------------------------------------------------
 
 
-class ContactOut(BaseModel):
+class ContactOut(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "phone": "+447911123456", "name": "Jane Doe",
         "metadata": {"crm_id": "C-1042", "order": "1042"}, "labels": ["lbl_0a1b2c3d4e5f6a7b8c9d"],
@@ -200,7 +201,7 @@ class ContactOut(BaseModel):
     updated_at: datetime
 
 
-class ContactList(BaseModel):
+class ContactList(Model):
     data: list[ContactOut]
     next_cursor: str | None
 
@@ -253,7 +254,7 @@ class UpdateLabel(Input):
     description: str | None = Field(default=None, max_length=200)
 
 
-class LabelOut(BaseModel):
+class LabelOut(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": "lbl_0a1b2c3d4e5f6a7b8c9d", "name": "VIP", "color": "purple",
         "description": "Customers with a yearly plan", "created_at": _T}]})
@@ -264,6 +265,6 @@ class LabelOut(BaseModel):
     created_at: datetime
 
 
-class LabelList(BaseModel):
+class LabelList(Model):
     data: list[LabelOut]
 

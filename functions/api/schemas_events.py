@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, field_validator, model_validator
 
 from functions.api.schemas import CURSOR, Input
 from shared.events import known_pattern, known_patterns
+from shared.model import Model
 
 _ONE = "|".join(re.escape(p) for p in known_patterns())
 TYPES_PATTERN = rf"^ *({_ONE}) *(, *({_ONE}) *)*$"  # names or patterns, comma-separated
@@ -81,7 +82,7 @@ class StreamQuery(Input):
         return self.type.split(",") if self.type else None
 
 
-class EventOut(BaseModel):
+class EventOut(Model):
     """An event exactly as a webhook receives it."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
@@ -94,7 +95,7 @@ class EventOut(BaseModel):
     data: dict
 
 
-class EventPage(BaseModel):
+class EventPage(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "data": [_EXAMPLE], "next_cursor": "WyIyMDI2LTExLTI0VDEwOjAwOjAyKzAwOjAwfGV2dF8xZjJlIl0"}]})
     data: list[EventOut]

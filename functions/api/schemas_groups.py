@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from functions.api.schemas import Input, Phone, _e164
 from shared.inbox import (
@@ -15,6 +15,7 @@ from shared.inbox import (
     OperationStatus,
     ParticipantFailure,
 )
+from shared.model import Model
 
 _T = "2026-11-24T10:00:00Z"
 MAX_SUBJECT = 100  # WhatsApp's limits
@@ -56,12 +57,12 @@ class Participants(Input):
     _phones = field_validator("phones")(_phones)
 
 
-class ParticipantOut(BaseModel):
+class ParticipantOut(Model):
     phone: str
     role: GroupRole
 
 
-class GroupOut(BaseModel):
+class GroupOut(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": "grp_0a1b2c3d4e5f6a7b8c9d", "device_id": "dev_5e6f7a8b9c0d1a2b3c4d",
         "wa_id": "120363041234567890@g.us", "status": "active", "subject": "Order 1042 support",
@@ -85,17 +86,17 @@ class GroupOut(BaseModel):
     updated_at: datetime
 
 
-class GroupList(BaseModel):
+class GroupList(Model):
     data: list[GroupOut]
 
 
-class ParticipantResultOut(BaseModel):
+class ParticipantResultOut(Model):
     phone: str
     ok: bool
     reason: ParticipantFailure | None
 
 
-class OperationOut(BaseModel):
+class OperationOut(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": "gop_9c0d1a2b3c4d5e6f7a8b", "device_id": "dev_5e6f7a8b9c0d1a2b3c4d",
         "group_id": "grp_0a1b2c3d4e5f6a7b8c9d", "kind": "add",
@@ -114,12 +115,12 @@ class OperationOut(BaseModel):
     completed_at: datetime | None
 
 
-class GroupCreated(BaseModel):
+class GroupCreated(Model):
     group: GroupOut
     operation: OperationOut
 
 
-class InviteLink(BaseModel):
+class InviteLink(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"url": "https://chat.whatsapp.com/AbCdEfGhIjKlMnOpQrStUv"}]})
     url: str

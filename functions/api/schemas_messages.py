@@ -8,7 +8,7 @@ import builtins
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, field_validator, model_validator
 
 from functions.api.schemas import CURSOR, GroupRef, Phone, Recipient, exactly_one
 from shared.content import (
@@ -30,6 +30,7 @@ from shared.content import (
 )
 from shared.domain import FailureReason, MessageSource, MessageStatus, Priority
 from shared.errors import ValidationFailed
+from shared.model import Model
 
 MAX_SCHEDULE_DAYS = 365  # a typo such as 3025 for 2025 is refused, not kept for ages
 
@@ -37,7 +38,7 @@ CONTENT_FIELDS = ("message", "media", "location", "contacts", "buttons", "list",
                   "poll")
 
 
-class Input(BaseModel):
+class Input(Model):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -62,6 +63,13 @@ class MediaIn(Input):
             raise ValueError("give exactly one of url or file")
         return self
 
+    def draft(self):
+        """What the messages service is asked to send (message_content.MediaRequest)."""
+        from shared.services.message_content import MediaRequest
+
+        return MediaRequest(url=self.url, file=self.file, type=self.type, caption=self.caption,
+                            filename=self.filename, voice=self.voice)
+
 
 class ReactionIn(Input):
     message: str = Field(min_length=1, max_length=200,
@@ -75,6 +83,12 @@ class ReactionIn(Input):
         if any(ch.isascii() and (ch.isalnum() or ch.isspace()) for ch in value):
             raise ValueError("must be an emoji (or empty, to remove a reaction)")
         return value
+
+    def draft(self):
+        """What the messages service is asked to send (message_content.ReactionRequest)."""
+        from shared.services.message_content import ReactionRequest
+
+        return ReactionRequest(message=self.message, emoji=self.emoji)
 
 
 def _refuse_broadcast(data: Any) -> Any:
@@ -193,12 +207,12 @@ def _invalid(field: str, message: str) -> ValidationFailed:
         {"field": field, "message": message, "type": "value_error"}])
 
 
-class PollResults(BaseModel):
+class PollResults(Model):
     votes: dict[str, int] = Field(description="Voters per option, every option listed.")
     voters: int = Field(description="People whose latest vote chose at least one option.")
 
 
-class MessageOut(BaseModel):
+class MessageOut(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": "msg_0a1b2c3d4e5f6a7b8c9d", "device_id": "dev_5e6f7a8b9c0d1a2b3c4d",
         "direction": "outbound", "type": "text", "phone": "+447911123456", "group": None,
@@ -276,7 +290,7 @@ class ForwardMessage(Input):
         return self
 
 
-class MessageList(BaseModel):
+class MessageList(Model):
     data: list[MessageOut]
     next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next "
                                      "page; null on the last page.")
@@ -318,7 +332,7 @@ class FileFromUrl(Input):
                      "file in `file`.")
 
 
-class FileOut(BaseModel):
+class FileOut(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": "file_9f2c4e0a1b3d5f7a9c1e3b5d", "mime": "application/pdf", "size": 48213,
         "sha256": "5f7c…", "filename": "catalogue.pdf", "created_at": "2026-11-24T10:00:00Z",
@@ -332,19 +346,19 @@ class FileOut(BaseModel):
     expires_at: datetime
 
 
-class Count(BaseModel):
+class Count(Model):
     used: int
     limit: int
     remaining: int
 
 
-class SpeedOut(BaseModel):
+class SpeedOut(Model):
     configured: int = Field(description="The device setting, messages per minute.")
     plan_max: int
     effective: int = Field(description="What the runner paces to: the lower of the two.")
 
 
-class DailyUsage(BaseModel):
+class DailyUsage(Model):
     day: str = Field(description="The UTC day, YYYY-MM-DD.")
     used: int = Field(description="Messages sent today and counted against the cap (counted "
                       "while a cap applies).")
@@ -354,7 +368,7 @@ class DailyUsage(BaseModel):
     resets_at: datetime
 
 
-class UsageOut(BaseModel):
+class UsageOut(Model):
     device: str
     plan: str
     plan_name: str

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
 from functions.api.schemas import Input
+from shared.model import Model
 from shared.services.numbers import MAX_INPUT_LENGTH, MAX_NUMBERS, InvalidReason, NumberType
 from shared.services.numbers import supported_country as _supported_country
 
@@ -39,7 +40,7 @@ class ValidateNumbers(Input):
         return value.upper() if value else None
 
 
-class NumberCheckOut(BaseModel):
+class NumberCheckOut(Model):
     input: str
     valid: bool
     e164: str | None = Field(description="The number in E.164, when valid.")
@@ -50,13 +51,13 @@ class NumberCheckOut(BaseModel):
     reason: InvalidReason | None = Field(description="Why the number is invalid.")
 
 
-class ValidationSummary(BaseModel):
+class ValidationSummary(Model):
     total: int
     valid: int
     invalid: int
 
 
-class NumberValidation(BaseModel):
+class NumberValidation(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "data": [
             {"input": "+447400123456", "valid": True, "e164": "+447400123456", "country": "GB",

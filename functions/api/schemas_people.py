@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from functions.api.schemas import Input
+from shared.model import Model
 
 
-class AuthConfig(BaseModel):
+class AuthConfig(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "enabled": True, "project_id": "utio-prod", "api_key": "AIzaSy...", "emulator": False,
         "signup": True}]})
@@ -26,7 +27,7 @@ class SignUp(Input):
                               description="The name of the new account (a company or a project).")
 
 
-class PersonOut(BaseModel):
+class PersonOut(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "uid": "Yx3kQ2aB9cD8eF7gH6iJ5kL4", "email": "ana@acme.example", "email_verified": True,
         "account_id": "acc_1a2b3c4d5e6f7a8b9c0d", "account_name": "Acme Ltd", "role": "owner",

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.content import MessageType
 from shared.domain import Priority
+from shared.model import Model
 
 _AT = "2026-11-24T10:00:00Z"
 _DEVICE = "dev_5e6f7a8b9c0d1a2b3c4d"
 
 
-class QueueQuery(BaseModel):
+class QueueQuery(Model):
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(default=100, ge=1, le=1000, description="How many to list.")
@@ -22,7 +23,7 @@ class QueueQuery(BaseModel):
                         description="Skip this many from the head of the queue.")
 
 
-class QueuedMessage(BaseModel):
+class QueuedMessage(Model):
     id: str
     position: int | None = Field(description="1 goes out next; null when the message will "
                                  "expire before its turn (it then fails `expired`).")
@@ -42,7 +43,7 @@ class QueuedMessage(BaseModel):
     sending: bool = Field(description="The runner is sending it at this moment.")
 
 
-class DailyOut(BaseModel):
+class DailyOut(Model):
     day: str = Field(description="The UTC day, YYYY-MM-DD.")
     used: int = Field(description="Messages counted against today's cap.")
     limit: int | None = Field(description="Today's cap: the lower of daily_limit and the "
@@ -52,7 +53,7 @@ class DailyOut(BaseModel):
     resets_at: datetime
 
 
-class QueueOut(BaseModel):
+class QueueOut(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "device": _DEVICE, "paused": False, "paused_at": None, "delivery_speed": 15,
         "total": 2, "daily": {"day": "2026-11-24", "used": 18, "limit": 40, "warmup_day": 2,
@@ -79,7 +80,7 @@ class QueueOut(BaseModel):
                                       "that expire first come last.")
 
 
-class QueueState(BaseModel):
+class QueueState(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "device": _DEVICE, "paused": True, "paused_at": _AT}]})
     device: str
@@ -87,7 +88,7 @@ class QueueState(BaseModel):
     paused_at: datetime | None
 
 
-class QueueCleared(BaseModel):
+class QueueCleared(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "device": _DEVICE, "cancelled": 41, "in_flight": ["msg_0a1b2c3d4e5f6a7b8c9d"]}]})
     device: str

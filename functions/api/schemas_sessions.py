@@ -7,9 +7,10 @@ import binascii
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from functions.api.schemas import Input, Phone, _e164, at_least_one
+from shared.model import Model
 
 MAX_IMAGE = 5 * 1024 * 1024
 
@@ -33,7 +34,7 @@ class ScanQuery(Input):
     _phone = field_validator("phone")(lambda v: None if v is None else _e164(v))
 
 
-class ScanCode(BaseModel):
+class ScanCode(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "device": "dev_5e6f7a8b9c0d1a2b3c4d", "status": "linking",
         "qr": "2@Xyz...,AbC...,DeF...,GhI...", "pairing_code": None,
@@ -81,7 +82,7 @@ class ProfileUpdate(Input):
         return self
 
 
-class ProfileOut(BaseModel):
+class ProfileOut(Model):
     name: str | None = None
     description: str | None = None
     image_updated_at: datetime | None = None
@@ -106,19 +107,19 @@ class CheckNumbers(Input):
         return list(dict.fromkeys(normalised))
 
 
-class NumberExists(BaseModel):
+class NumberExists(Model):
     phone: str
     exists: bool
     cached: bool = Field(description="Answered from the last day's checks, not asked again.")
 
 
-class CheckUsage(BaseModel):
+class CheckUsage(Model):
     period: str
     used: int
     limit: int
 
 
-class NumberExistence(BaseModel):
+class NumberExistence(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "device": "dev_5e6f7a8b9c0d1a2b3c4d",
         "data": [{"phone": "+447911123456", "exists": True, "cached": False}],

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
 from functions.api.ids import DeviceId
 from functions.api.schemas import CURSOR, Input
 from shared.domain import DeliveryFailure, DeliveryStatus, WebhookDisabledReason
 from shared.events import known_patterns
+from shared.model import Model
 
 EVENTS_TEXT = ("Event names, 'prefix:*' (such as 'message:*' or 'message:out:*'), or '*' for "
                "all; GET /v1/webhooks/events lists them.")
@@ -78,7 +79,7 @@ class UpdateWebhook(Input):
         return self.model_dump(include=self.model_fields_set)
 
 
-class WebhookOut(BaseModel):
+class WebhookOut(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": "wh_9c0d1a2b3c4d5e6f7a8b", "url": "https://hooks.acme.example/utio",
         "description": "CRM sync", "events": ["message:*", "device:status"], "devices": None,
@@ -117,11 +118,11 @@ class WebhookCreated(WebhookOut):
                         "GET /v1/webhooks/{id}/secret shows it again.")
 
 
-class WebhookList(BaseModel):
+class WebhookList(Model):
     data: list[WebhookOut]
 
 
-class WebhookSecret(BaseModel):
+class WebhookSecret(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "secret": "whsec_3q2+7wAAAAAYmFyYmF6cXV4cXV1eA==",
         "previous_secret_expires_at": "2026-11-25T10:00:00Z"}]})
@@ -131,13 +132,13 @@ class WebhookSecret(BaseModel):
         "the secret before the last rotation.")
 
 
-class EventInfo(BaseModel):
+class EventInfo(Model):
     name: str
     description: str
     example: dict = Field(description="A body as the receiver gets it.")
 
 
-class EventList(BaseModel):
+class EventList(Model):
     model_config = ConfigDict(json_schema_extra={"examples": [{"data": [{
         "name": "message:in:new", "description": "A message arrived on a device.",
         "example": {"id": "evt_1f2e3d4c5b6a79881726", "event": "message:in:new",
@@ -146,7 +147,7 @@ class EventList(BaseModel):
     data: list[EventInfo]
 
 
-class AttemptOut(BaseModel):
+class AttemptOut(Model):
     at: datetime
     status_code: int | None = Field(description="The receiver's HTTP status; null when there was "
                                     "no answer (see error).")
@@ -156,7 +157,7 @@ class AttemptOut(BaseModel):
     manual: bool = Field(default=False, description="Asked for with the retry endpoint.")
 
 
-class DeliveryOut(BaseModel):
+class DeliveryOut(Model):
     id: str
     webhook_id: str
     event_id: str = Field(description="Also the webhook-id header of every attempt.")
@@ -168,7 +169,7 @@ class DeliveryOut(BaseModel):
     created_at: datetime
 
 
-class DeliveryList(BaseModel):
+class DeliveryList(Model):
     data: list[DeliveryOut]
     next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next "
                                     "(older) page; null on the last page.")
@@ -188,6 +189,6 @@ class RecoverDeliveries(Input):
     since: AwareDatetime = Field(description="Retry the failed deliveries made since then.")
 
 
-class Recovered(BaseModel):
+class Recovered(Model):
     retried: int
     more: bool = Field(description="More failed deliveries remain: call again.")

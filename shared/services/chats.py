@@ -6,7 +6,8 @@ numbered 1000 below: one equality look-up, never a scan, however long the chat.
 
 A chat's entries belong to its `thread`, an id drawn when the chat document is created.
 Deleting a chat deletes the document at once; its thread is then unreachable, and its
-entries are erased right away when few, else by the scheduled clean-up. A message that
+entries are erased right away when few, else by the scheduled clean-up
+(shared/services/chat_deletion.py). A message that
 arrives afterwards starts a new chat with a new thread.
 """
 
@@ -22,15 +23,15 @@ from shared.events import EventName
 from shared.ids import new_id
 from shared.inbox import MAX_CHAT_MESSAGES, Chat, ChatEntry, ChatKind, Contact
 from shared.ports import DocumentStore, EventBus, Write
-from shared.repositories.chats import ChatMessages, ChatPurges, Chats, chat_key, entry_doc_id
+from shared.repositories.chats import ChatMessages, Chats, chat_key, entry_doc_id
 from shared.repositories.contacts import Contacts
+from shared.repositories.groups import Groups
 from shared.repositories.messages import Messages
 from shared.services import event_log
 from shared.services.chat_content import bounded_content
 from shared.services.labels import check_labels
 
 PREVIEW_LENGTH = 200
-INLINE_PURGE = 100  # entries a deletion erases at once; the clean-up job erases the rest
 _CAS_ATTEMPTS = 50
 
 
@@ -82,12 +83,21 @@ def record_inbound(store: DocumentStore, clock: Clock, account_id: str, device_i
 
 def record_outbound(store: DocumentStore, clock: Clock, message: Message, *,
                     cap: int = MAX_CHAT_MESSAGES) -> bool:
-    """File an outbound message once it is sent. Sending from the device reads the chat."""
-    entry = ChatEntry(message_id=message.id, account_id=message.account_id,
-                      device_id=message.device_id, chat=message.to,
-                      wa_id=message.wa_id or message.id, direction="outbound", type=message.type,
-                      phone=message.phone or message.to, message=message.message, at=clock.now(),
-                      content=bounded_content(_sent_content(message)))
+    """File an outbound message once it is sent. Sending from the device reads the chat.
+    (The runner files through shared/services/chat_filing.py, which may file several.)"""
+    return file_outbound(store, clock, outbound_entry(clock, message), cap=cap)
+
+
+def outbound_entry(clock: Clock, message: Message) -> ChatEntry:
+    return ChatEntry(message_id=message.id, account_id=message.account_id,
+                     device_id=message.device_id, chat=message.to,
+                     wa_id=message.wa_id or message.id, direction="outbound", type=message.type,
+                     phone=message.phone or message.to, message=message.message, at=clock.now(),
+                     content=bounded_content(_sent_content(message)))
+
+
+def file_outbound(store: DocumentStore, clock: Clock, entry: ChatEntry, *,
+                  cap: int = MAX_CHAT_MESSAGES) -> bool:
     return _file(store, clock, entry, inbound=False, cap=cap)
 
 
@@ -142,39 +152,45 @@ def _preview(entry: ChatEntry) -> dict:
 
 
 def _next_place(store: DocumentStore, clock: Clock, entry: ChatEntry, inbound: bool,
-                push_name: str | None = None) -> tuple[Chat, int, Write]:
+                push_name: str | None = None, count: int = 1) -> tuple[Chat, int, Write]:
     """The chat as it will be, the entry's number in it, and the write that makes it so:
     a create of a new chat, or an update conditional on the sequence read (so two
     writers never take one number). A new chat takes its name from the contact (kept
-    when a chat is deleted), else the sender's WhatsApp name."""
+    when a chat is deleted), else the sender's WhatsApp name. With `count`, the places of
+    that many entries filed at once (shared/services/chat_filing.py), `entry` the last:
+    the number returned is the last's, the others the ones just below it."""
     chats = Chats(store)
     key = chat_key(entry.device_id, entry.chat)
     push_name = (push_name or "").strip()[:100] or None
     now = clock.now()
     doc = chats.doc(key)
     if doc is None:
-        contact = Contacts(store).doc(key) if not entry.chat.endswith("@g.us") else None
-        name = (contact or {}).get("name") or push_name
+        if entry.chat.endswith("@g.us"):  # a group's chat is named by its subject
+            group = next(iter(Groups(store).by_wa_id(entry.device_id, entry.chat, limit=1)), {})
+            name = group.get("subject") or None
+        else:
+            name = (Contacts(store).doc(key) or {}).get("name") or push_name
         chat = Chat(key=key, account_id=entry.account_id, device_id=entry.device_id,
                     chat=entry.chat, lid=entry.lid if entry.chat == entry.phone else None,
                     kind=ChatKind.group if entry.chat.endswith("@g.us") else ChatKind.user,
                     name=name, terms=search_terms(entry.chat, name),
-                    thread=new_id("thr"), seq=1, unread=int(inbound), has_unread=inbound,
+                    thread=new_id("thr"), seq=count, unread=count if inbound else 0,
+                    has_unread=inbound,
                     last_message=_preview(entry), last_message_at=entry.at,
                     sort_key=f"{_stamp(entry.at)}|{key}", created_at=now, updated_at=now)
-        return chat, 1, Write.create(chats.name, key, chats.dump(chat))
+        return chat, count, Write.create(chats.name, key, chats.dump(chat))
     chat = Chat.model_validate(doc)
-    unread = chat.unread + 1 if inbound else 0
-    changes: dict = {"seq": chat.seq + 1, "unread": unread, "has_unread": unread > 0,
+    unread = chat.unread + count if inbound else 0
+    changes: dict = {"seq": chat.seq + count, "unread": unread, "has_unread": unread > 0,
                      "updated_at": now}
     if entry.lid and chat.lid is None and entry.chat == entry.phone:  # a 1:1 chat learns it
         changes["lid"] = entry.lid
-    if push_name and chat.name is None and inbound:
+    if push_name and chat.name is None and inbound and chat.kind == ChatKind.user:
         changes |= {"name": push_name, "terms": search_terms(chat.chat, push_name)}
     if entry.at >= chat.last_message_at:
         changes |= {"last_message": _preview(entry), "last_message_at": entry.at,
                     "sort_key": f"{_stamp(entry.at)}|{key}"}
-    return (chat.model_copy(update=changes), chat.seq + 1,
+    return (chat.model_copy(update=changes), chat.seq + count,
             Write.update(chats.name, key, changes, when={"seq": chat.seq, "thread": chat.thread}))
 
 
@@ -248,6 +264,13 @@ def query_words(search: str) -> list[str]:
         digits = _digits(text)
         return [digits[:TERM_LENGTH]] if len(digits) >= MIN_DIGITS else []
     return [w[:TERM_LENGTH] for w in text.casefold().split()][:5]
+
+
+def rename_group_chat(store: DocumentStore, clock: Clock, device_id: str, wa_id: str,
+                      subject: str) -> None:
+    """A group's chat takes the group's subject as its name (when it has a chat)."""
+    Chats(store).update(chat_key(device_id, wa_id), {
+        "name": subject, "terms": search_terms(wa_id, subject), "updated_at": clock.now()})
 
 
 def search_terms(chat: str, name: str | None) -> list[str]:
@@ -345,47 +368,3 @@ def rename(store: DocumentStore, account_id: str, device_id: str, phone: str,
     if doc is not None and doc.get("account_id") == account_id and doc.get("name") != name:
         chats.update(key, {"name": name, "terms": search_terms(phone, name)},
                      when={"thread": doc["thread"]})
-
-
-def delete_chat(store: DocumentStore, bus: EventBus, clock: Clock, account_id: str,
-                device_id: str, chat: str, *, reason: str = "api") -> None:
-    found = get_chat(store, account_id, device_id, chat)
-    retire(store, bus, clock, found, reason=reason)
-
-
-def retire(store: DocumentStore, bus: EventBus, clock: Clock, chat: Chat, *, reason: str) -> None:
-    """Delete a chat now and its messages now or soon (see the module's docstring). The
-    chat's deletion, the purge's record and the chat:delete event are one commit."""
-    event = event_log.new_event(bus, clock, EventName.chat_delete, chat.account_id,
-                                chat.device_id,
-                                {"id": chat.chat, "kind": chat.kind.value, "reason": reason})
-    event_log.commit(bus, store, [
-        Write.put(ChatPurges.name, chat.thread, {"thread": chat.thread, "key": chat.key,
-                                                 "device_id": chat.device_id,
-                                                 "account_id": chat.account_id,
-                                                 "created_at": clock.now()}),
-        Write.delete(Chats.name, chat.key)], [event])
-    if purge(store, chat.thread, limit=INLINE_PURGE):
-        ChatPurges(store).delete(chat.thread)
-
-
-def purge(store: DocumentStore, thread: str, limit: int | None = None) -> bool:
-    """Erase a retired thread's entries (at most `limit`); True when none is left."""
-    entries = ChatMessages(store)
-    docs = entries.of_thread(thread, limit=None if limit is None else limit + 1)
-    for doc in docs[:limit]:
-        entries.delete(doc["id"])
-    return limit is None or len(docs) <= limit
-
-
-def finish_purges(store: DocumentStore) -> int:
-    """Erase the threads that deletions left (the clean-up job); returns how many."""
-    done, purges = 0, ChatPurges(store)
-    for record in purges.all():
-        live = Chats(store).doc(record["key"])
-        if live is not None and live.get("thread") == record["thread"]:
-            continue  # the deletion did not go through: the chat still uses this thread
-        purge(store, record["thread"])
-        purges.delete(record["id"])
-        done += 1
-    return done

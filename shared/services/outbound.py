@@ -16,7 +16,7 @@ from shared.content import Media
 from shared.deps import Deps
 from shared.domain import Device, FailureReason, Message, MessageStatus
 from shared.ports import Guard, MessageSender, Receipt, SendResult
-from shared.services import chats, daily_caps, files
+from shared.services import daily_caps, files
 from shared.services import message_transitions as transitions
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def send_queued(deps: Deps, sender: MessageSender, message_id: str, shard: str, 
             _read_on_reply(deps, sender, message)  # before filing ours resets the count
         transitions.mark_sent(deps, message.id, current=message)
         if not message.status_post:  # a status is no chat's message
-            chats.record_outbound(deps.store, deps.clock, message)
+            deps.outbound_filing.file(message)  # at once, or with the next (chat_filing)
         return SendOutcome.done
     reason = result.reason or FailureReason.transport_error
     if result.retryable and attempt < MAX_SEND_ATTEMPTS:

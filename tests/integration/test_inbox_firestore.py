@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from shared.domain import Message
-from shared.services import chats, contacts, labels
+from shared.services import chat_deletion, chats, contacts, labels
 from tests.fakes import FakeClock
 
 pytestmark = pytest.mark.emulator
@@ -40,7 +40,7 @@ def test_filing_caps_pages_and_purges_on_firestore(store):
 
     from shared.adapters.inprocess_bus import InProcessBus
 
-    chats.delete_chat(store, InProcessBus(threaded=False), clock, "acc_1", "dev_1", "+447400123456")
+    chat_deletion.delete_chat(store, InProcessBus(threaded=False), clock, "acc_1", "dev_1", "+447400123456")
     assert store.query("chat_messages", [("device_id", "==", "dev_1")]) == []
     assert store.query("chat_purges") == []
 

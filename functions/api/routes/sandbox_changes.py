@@ -3,25 +3,26 @@ a message the device received."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from functions.api.registry import Principal, api
 from functions.api.schemas import Accepted
 from shared.content import MAX_TEXT
+from shared.model import Model
 from shared.services import message_changes
 
 MESSAGE = Field(min_length=1, max_length=100, description="The received message's id (msg_…, "
                 "as in message:in:new and the chat's history).")
 
 
-class SandboxInboundEdit(BaseModel):
+class SandboxInboundEdit(Model):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"message": "msg_1b2c3d4e5f6a7b8c9d0e", "text": "Hi, is order #1042 on its way?"}]})
     message: str = MESSAGE
     text: str = Field(min_length=1, max_length=MAX_TEXT, description="The new text.")
 
 
-class SandboxInboundRevoke(BaseModel):
+class SandboxInboundRevoke(Model):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"message": "msg_1b2c3d4e5f6a7b8c9d0e"}]})
     message: str = MESSAGE

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from functions.api.registry import Principal, api
 from functions.api.schemas import Accepted, Phone
 from shared.content import MAX_POLL_OPTIONS, e164
+from shared.model import Model
 from shared.services import polls
 
 
-class SandboxPollVote(BaseModel):
+class SandboxPollVote(Model):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"message": "msg_0a1b2c3d4e5f6a7b8c9d", "phone": "+447911123457",
          "options": ["Tuesday"]}]})

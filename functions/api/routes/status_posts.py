@@ -1,17 +1,18 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from functions.api.registry import Principal, api
 from functions.api.schemas_messages import MediaIn, MessageOut
 from shared.content import MediaKind
 from shared.errors import ValidationFailed
+from shared.model import Model
 from shared.services import devices, message_content, messages
 
 MAX_STATUS_TEXT = 700  # what WhatsApp's apps allow in a text status
 
 
-class PostStatus(BaseModel):
+class PostStatus(Model):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"message": "We are open this Sunday, 10 to 4 ☀️", "background": "#128C7E"},
         {"media": {"url": "https://acme.example/sunday.jpg", "caption": "Open on Sunday"}}]})

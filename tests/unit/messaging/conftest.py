@@ -2,12 +2,39 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.messaging.helpers import make_api, messaging_container
+from tests.unit.messaging.helpers import Timer, make_api, messaging_container
 
 
 @pytest.fixture
 def c(tmp_path):
     return messaging_container(tmp_path)
+
+
+@pytest.fixture
+def network():
+    from device_runner.sandbox import SandboxNetwork
+
+    return SandboxNetwork()
+
+
+@pytest.fixture
+def runner_for(c, network):
+    """Makes runners over `network` (or over a given transport): (runner, its timer);
+    each is stopped at the end."""
+    from device_runner.main import build_runner
+    from device_runner.sandbox import SandboxTransport
+
+    made = []
+
+    def make(transport=None):
+        timer = Timer()
+        runner = build_runner(c, sandbox=transport or SandboxTransport(network, timer=timer))
+        made.append(runner)
+        return runner, timer
+
+    yield make
+    for runner in made:
+        runner.stop()
 
 
 @pytest.fixture

@@ -186,18 +186,32 @@ class Timer:
         return len(due)
 
 
-def connected_sandbox(c, device_id: str):
-    """A runner over a sandbox network of its own, the device started, linked and paced
-    to 60 000 a minute: (runner, network)."""
+def connect(runner, timer: Timer, device_id: str, speed: int = 60_000):
+    """Start the device's session on `runner`, link it (its sandbox's `timer` fired) and
+    pace it to `speed` a minute; the session. A long bound: this waits on runner threads,
+    on loaded machines."""
+    from tests.fakes import wait_until
+
+    runner.handle_device_task({"device_id": device_id, "action": "start"})
+    timer.fire()
+    wait_until(lambda: runner.sessions[device_id].connected, 15.0, "connected")
+    runner.sessions[device_id].set_speed(speed)
+    return runner.sessions[device_id]
+
+
+def status(c, message_id: str) -> str:
+    return c.repos.messages.doc(message_id)["status"]
+
+
+def connected_sandbox(c, device_id: str, **transport):
+    """A runner over a sandbox network of its own (`transport`: more of the sandbox's
+    arguments), the device started, linked and paced to 60 000 a minute:
+    (runner, network)."""
     from device_runner.main import build_runner
     from device_runner.sandbox import SandboxNetwork, SandboxTransport
-    from tests.fakes import wait_until
 
     network = SandboxNetwork()
     timer = Timer()
-    runner = build_runner(c, sandbox=SandboxTransport(network, timer=timer))
-    runner.handle_device_task({"device_id": device_id, "action": "start"})
-    timer.fire()
-    wait_until(lambda: runner.sessions[device_id].connected, message="connected")
-    runner.sessions[device_id].set_speed(60_000)
+    runner = build_runner(c, sandbox=SandboxTransport(network, timer=timer, **transport))
+    connect(runner, timer, device_id)
     return runner, network

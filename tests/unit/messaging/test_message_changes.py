@@ -10,12 +10,10 @@ import hashlib
 import pytest
 
 from device_runner import rpc as runner_rpc
-from device_runner.main import build_runner
-from device_runner.sandbox import SandboxNetwork, SandboxTransport
 from shared.runner_rpc import RPC_CALLS, RunnerRpc
 from tests.fakes import assert_error
 from tests.fakes import wait_until as _wait_until
-from tests.unit.messaging.helpers import GROUP, OTHER, PHONE, Timer, jpeg, pdf
+from tests.unit.messaging.helpers import GROUP, OTHER, PHONE, connected_sandbox, jpeg, pdf
 
 
 def wait_until(predicate, timeout: float = 15.0, message: str = "condition"):
@@ -35,15 +33,8 @@ class InProcessRpc(RunnerRpc):
 
 @pytest.fixture
 def world(api, dev, c):
-    network = SandboxNetwork()
-    timer = Timer()
-    runner = build_runner(c, sandbox=SandboxTransport(network, timer=timer,
-                                                      media=c.inbound_media))
+    runner, network = connected_sandbox(c, dev, media=c.inbound_media)
     c.__dict__["runner_rpc"] = InProcessRpc(runner)
-    runner.handle_device_task({"device_id": dev, "action": "start"})
-    timer.fire()
-    wait_until(lambda: runner.sessions[dev].connected, message="connected")
-    runner.sessions[dev].set_speed(60_000)
 
     def sent(**body):
         made = api.send(phone=PHONE, **body).get_json()

@@ -10,11 +10,10 @@ from datetime import timedelta
 
 import pytest
 
-from device_runner.main import build_runner
-from device_runner.sandbox import SandboxNetwork, SandboxTransport
+from device_runner.sandbox import SandboxTransport
 from tests.fakes import assert_error, message_events
 from tests.fakes import wait_until as _wait_until
-from tests.unit.messaging.helpers import PHONE, Timer, make_api
+from tests.unit.messaging.helpers import PHONE, Timer, connect, make_api, status
 
 
 def wait_until(predicate, timeout: float = 15.0, message: str = "condition"):
@@ -27,38 +26,6 @@ T0 = "2026-01-01T00:00:00Z"
 
 def at(seconds: float) -> str:
     return f"2026-01-01T00:{int(seconds) // 60:02d}:{int(seconds) % 60:02d}Z"
-
-
-@pytest.fixture
-def network():
-    return SandboxNetwork()
-
-
-@pytest.fixture
-def runners(c, network):
-    made = []
-
-    def make(transport=None):
-        timer = Timer()
-        runner = build_runner(c, sandbox=transport or SandboxTransport(network, timer=timer))
-        made.append(runner)
-        return runner, timer
-
-    yield make
-    for runner in made:
-        runner.stop()
-
-
-def start(runner, timer, device_id, speed=60_000):
-    runner.handle_device_task({"device_id": device_id, "action": "start"})
-    timer.fire()
-    wait_until(lambda: runner.sessions[device_id].connected, message="connected")
-    runner.sessions[device_id].set_speed(speed)
-    return runner.sessions[device_id]
-
-
-def status(c, message_id):
-    return c.store.get("messages", message_id)["status"]
 
 
 def queue(api, dev, **params):
@@ -110,15 +77,15 @@ def test_an_expiry_that_could_never_be_met_is_422(api, dev, expires_at, deliver_
     assert api.get("/v1/messages").get_json()["data"] == []
 
 
-def test_paused_nothing_goes_out_and_everything_stays_across_a_restart(api, dev, c, runners,
+def test_paused_nothing_goes_out_and_everything_stays_across_a_restart(api, dev, c, runner_for,
                                                                           network):
     state = api.post(f"/v1/devices/{dev}/queue/pause").get_json()
     assert state["paused"] is True and state["paused_at"] == T0
     assert api.post(f"/v1/devices/{dev}/queue/pause").get_json() == state  # no change
     ids = [api.send(phone=PHONE, message=f"m{i}").get_json()["id"] for i in range(3)]
     ids.append(api.send(phone=PHONE, message="due", deliver_at=at(1)).get_json()["id"])
-    runner, timer = runners()
-    start(runner, timer, dev)
+    runner, timer = runner_for()
+    connect(runner, timer, dev)
     for message_id in ids:
         runner.handle_message_task(message_id)
     c.clock.advance(5)  # the scheduled one is due: it waits too
@@ -129,8 +96,8 @@ def test_paused_nothing_goes_out_and_everything_stays_across_a_restart(api, dev,
     assert all(r["expected_at"] is None for r in listing["data"])
 
     runner.stop()  # a restart: the pause is the device's, not the process's
-    again, timer = runners()
-    start(again, timer, dev)
+    again, timer = runner_for()
+    connect(again, timer, dev)
     threading.Event().wait(0.2)
     assert network.send_attempts == []
 
@@ -143,9 +110,9 @@ def test_paused_nothing_goes_out_and_everything_stays_across_a_restart(api, dev,
     assert names == ["device:queue:paused", "device:queue:resumed"]
 
 
-def test_a_pause_holds_before_the_runner_hears_of_it(api, dev, c, runners, network):
-    runner, timer = runners()
-    session = start(runner, timer, dev)
+def test_a_pause_holds_before_the_runner_hears_of_it(api, dev, c, runner_for, network):
+    runner, timer = runner_for()
+    session = connect(runner, timer, dev)
     api.post(f"/v1/devices/{dev}/queue/pause")  # its refresh task is not delivered
     assert session.paused is False
     body = api.send(phone=PHONE, message="hold").get_json()
@@ -215,12 +182,12 @@ class Blocking(SandboxTransport):
         return super().send(device_id, wa_id, to, content, media)
 
 
-def test_clear_racing_a_send_sends_nothing_twice_and_loses_nothing(api, dev, c, runners,
+def test_clear_racing_a_send_sends_nothing_twice_and_loses_nothing(api, dev, c, runner_for,
                                                                        network):
     timer = Timer()
     transport = Blocking(network, timer)
-    runner, _ = runners(transport)
-    start(runner, timer, dev, speed=60_000)
+    runner, _ = runner_for(transport)
+    connect(runner, timer, dev, speed=60_000)
     ids = [api.send(phone=PHONE, message=f"m{i}").get_json()["id"] for i in range(5)]
     for message_id in ids:
         runner.handle_message_task(message_id)
@@ -235,10 +202,10 @@ def test_clear_racing_a_send_sends_nothing_twice_and_loses_nothing(api, dev, c, 
     assert network.send_attempts == [wa_ids[0]]  # once, and nothing cancelled went out
 
 
-def test_a_message_expires_in_the_queue_rather_than_go_out_late(api, dev, c, runners,
+def test_a_message_expires_in_the_queue_rather_than_go_out_late(api, dev, c, runner_for,
                                                                      network):
-    runner, timer = runners()
-    session = start(runner, timer, dev)
+    runner, timer = runner_for()
+    session = connect(runner, timer, dev)
     session.set_connected(False)  # the phone is offline: nothing can go out
     body = api.send(phone=PHONE, message="code 1234",
                     expires_at="2026-01-01T00:00:00.300000Z").get_json()
@@ -254,20 +221,20 @@ def test_a_message_expires_in_the_queue_rather_than_go_out_late(api, dev, c, run
 
 
 def test_a_message_that_expired_while_no_runner_ran_fails_and_is_not_sent(api, dev, c,
-                                                                              runners, network):
+                                                                              runner_for, network):
     body = api.send(phone=PHONE, message="code 1234", expires_at=at(60)).get_json()
     keep = api.send(phone=PHONE, message="no expiry").get_json()
     c.clock.advance(120)  # the runner was down past the expiry
-    runner, timer = runners()
-    start(runner, timer, dev)  # reloads the device's queued messages
+    runner, timer = runner_for()
+    connect(runner, timer, dev)  # reloads the device's queued messages
     wait_until(lambda: status(c, keep["id"]) == "sent", message="the other one sent")
     assert c.store.get("messages", body["id"])["failure_reason"] == "expired"
     assert network.send_attempts == [c.store.get("messages", keep["id"])["wa_id"]]
 
 
-def test_the_send_checks_the_expiry_even_when_the_timer_is_late(api, dev, c, runners, network):
-    runner, timer = runners()
-    session = start(runner, timer, dev)
+def test_the_send_checks_the_expiry_even_when_the_timer_is_late(api, dev, c, runner_for, network):
+    runner, timer = runner_for()
+    session = connect(runner, timer, dev)
     session.set_connected(False)
     body = api.send(phone=PHONE, message="code", expires_at=at(60)).get_json()
     runner.handle_message_task(body["id"])
@@ -327,7 +294,7 @@ def test_bad_caps_are_422(api, dev, settings):
     assert_error(api.post("/v1/devices", json={"settings": settings}), 422)
 
 
-def test_a_daily_limit_holds_the_rest_for_the_next_day(api, dev, c, runners, network):
+def test_a_daily_limit_holds_the_rest_for_the_next_day(api, dev, c, runner_for, network):
     patched = api.patch(f"/v1/devices/{dev}", json={"settings": {
         "daily_limit": 1, "warmup": {"first_day": 5}}}).get_json()["settings"]
     assert patched["daily_limit"] == 1 and patched["warmup"] == {
@@ -337,8 +304,8 @@ def test_a_daily_limit_holds_the_rest_for_the_next_day(api, dev, c, runners, net
     for i in range(2):  # a second apart: the older goes first
         ids.append(api.send(phone=PHONE, message=f"m{i}").get_json()["id"])
         c.clock.advance(1)
-    runner, timer = runners()
-    start(runner, timer, dev)
+    runner, timer = runner_for()
+    connect(runner, timer, dev)
     for message_id in ids:
         runner.handle_message_task(message_id)
     wait_until(lambda: status(c, ids[0]) == "sent", message="the day's one")

@@ -11,8 +11,7 @@ from datetime import timedelta
 import pytest
 
 from device_runner import send_queue as send_queue_module
-from device_runner.main import build_runner
-from device_runner.sandbox import SandboxNetwork, SandboxTransport
+from device_runner.sandbox import SandboxTransport
 from shared import names
 from shared.content import Buttons, Contacts, ListMessage, Location, Media, Reaction, Text
 from shared.domain import FailureReason
@@ -20,41 +19,9 @@ from shared.ports import SendResult
 from shared.services import quotas
 from tests.fakes import wait_until
 from tests.unit.messaging import helpers as h
-from tests.unit.messaging.helpers import GROUP, PHONE, Timer, first_text
+from tests.unit.messaging.helpers import GROUP, PHONE, Timer, connect, first_text, status
 
 SENT = ("sent", "delivered", "read")
-
-
-@pytest.fixture
-def network():
-    return SandboxNetwork()
-
-
-@pytest.fixture
-def runner_for(c, network):
-    made = []
-
-    def make(transport=None):
-        timer = Timer()
-        runner = build_runner(c, sandbox=transport or SandboxTransport(network, timer=timer))
-        made.append(runner)
-        return runner, timer
-
-    yield make
-    for runner in made:
-        runner.stop()
-
-
-def connect(runner, timer, device_id, speed=60_000):
-    runner.handle_device_task({"device_id": device_id, "action": "start"})
-    timer.fire()
-    wait_until(lambda: runner.sessions[device_id].connected, message="connected")
-    runner.sessions[device_id].set_speed(speed)
-    return runner.sessions[device_id]
-
-
-def status(c, message_id):
-    return c.store.get("messages", message_id)["status"]
 
 
 def run(runner, c, bodies):

@@ -48,7 +48,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
   const ready = open || (person && (person.role !== "owner" || person.email_verified));
   const nav = person && person.role === "agent" ? NAV.filter((n) => AGENT_NAV.has(n.href)) : NAV;
   return (
-    <div class="shell">
+    <div class={path.startsWith("/chat/") ? "shell fill" : "shell"}>
       <a class="skip" href="#main">Skip to content</a>
       <header class="top">
         <a class="brand" href={person ? "/devices" : "/login"}>Utio</a>

@@ -1,0 +1,106 @@
+"""Speed figures of the API's own code (`make bench` calls them): the cold start to the first
+answered request, and number validation over HTTP. Each beside a baseline measured in the
+same run, interleaved, because these machines are noisy."""
+
+from __future__ import annotations
+
+import compileall
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_KEY = "adm_bench_cold_start"
+
+# The least a function can do: functions-framework loads a source file and answers one
+# POST by parsing its JSON, through the framework's own app as a deployed function does.
+BARE_SOURCE = '''
+def bare(request):
+    data = request.get_json()
+    return {"id": "msg_x", "status": "queued", "phone": data["phone"]}, 201
+'''
+BARE = """
+import sys, functions_framework
+client = functions_framework.create_app("bare", sys.argv[1]).test_client()
+answer = client.post("/", json={"phone": "+447911123456", "message": "hi"},
+                     environ_base={"wsgi.input_terminated": True})
+assert answer.status_code == 201
+"""
+# The api target as functions-framework serves it; gunicorn marks the input terminated,
+# as environ_base does here. The first request an operator makes (an account), then a
+# customer's first send (answered 422 no_device: the account has none, but the body is
+# validated, the number parsed and the service called).
+FIRST = """
+import os, functions_framework
+client = functions_framework.create_app("api", "main.py").test_client()
+env = {"wsgi.input_terminated": True}
+answer = client.post("/v1/accounts", json={"name": "bench"}, environ_base=env,
+                     headers={"Authorization": "Bearer " + os.environ["UTIO_ADMIN_KEY"]})
+assert answer.status_code == 201, answer.get_json()
+"""
+SEND = FIRST + """
+key = answer.get_json()["api_key"]["key"]
+answer = client.post("/v1/messages", json={"phone": "+447911123456", "message": "hi"},
+                     headers={"Authorization": "Bearer " + key}, environ_base=env)
+assert answer.status_code == 422 and answer.get_json()["error"]["code"] == "no_device"
+"""
+# A request with an API key through the api target, which must not load the people's
+# sign-in code (firebase-admin, the JWT checks); the script fails if it does.
+KEY_REQUEST = """
+import sys, functions.main as m
+client = m._api_app().test_client()
+assert client.get('/v1/devices', headers={'Authorization': 'Bearer utio_x'}).status_code == 401
+loaded = [n for n in ('firebase_admin', 'shared.person_tokens', 'functions.api.people_access',
+                      'google.auth.jwt') if n in sys.modules]
+assert loaded == ['shared.person_tokens'] or not loaded, loaded
+"""
+PERSON_IMPORTS = ("import functions.main as m; m._api_app(); import functions.api.people_access, "
+                  "shared.identity.firebase, firebase_admin.auth, google.auth.jwt")
+
+
+def _wall(code: str, *args: str) -> float:
+    env = os.environ | {"UTIO_ENV": "test", "UTIO_ADMIN_KEY": ADMIN_KEY}
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, check=True, env=env)
+    return time.perf_counter() - started
+
+
+def compile_sources() -> None:
+    """Our modules' bytecode, as the baseline's libraries have theirs from pip (with
+    PYTHONDONTWRITEBYTECODE set, every fresh interpreter would compile our sources again)."""
+    for folder in ("shared", "functions", "device_runner"):
+        compileall.compile_dir(str(ROOT / folder), quiet=1)
+    compileall.compile_file(str(ROOT / "main.py"), quiet=1)
+
+
+def cold_start(rounds: int = 9) -> None:
+    compile_sources()
+    bare_dir = Path(tempfile.mkdtemp(prefix="utio-bare-"))
+    (bare_dir / "main.py").write_text(BARE_SOURCE)
+    cases = {"baseline": (BARE, str(bare_dir / "main.py")), "import": ("import main",),
+             "first": (FIRST,), "send": (SEND,), "key": (KEY_REQUEST,),
+             "person": (PERSON_IMPORTS,)}
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(rounds):  # interleaved, so drift hits all alike
+        for name, args in cases.items():
+            times[name].append(_wall(*args))
+    m = {name: statistics.median(values) for name, values in times.items()}
+    b = m["baseline"]
+
+    def line(label: str, name: str, note: str = "") -> None:
+        print(f"  utio      {label:<44} {m[name] * 1000:8.1f} ms   ratio {m[name] / b:.2f}{note}")
+
+    print(f"cold start (median of {rounds} fresh interpreters, wall time, to the answer; our "
+          "sources precompiled as the libraries are)")
+    print(f"  baseline  {'import flask, functions_framework + a bare answer':<44} "
+          f"{b * 1000:8.1f} ms")
+    line("import main (the api target)", "import")
+    line("... + its first answer (POST /v1/accounts)", "first", "   (goal: at most 1.5)")
+    line("... + a first POST /v1/messages", "send")
+    line("import main, build the app, one key request", "key",
+         "   (loads no sign-in code: checked)")
+    line("... + a person's first ID token", "person", "   (firebase-admin, JWT checks: only then)")
