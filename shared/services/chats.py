@@ -25,6 +25,7 @@ from shared.inbox import MAX_CHAT_MESSAGES, Chat, ChatEntry, ChatKind, Contact
 from shared.ports import DocumentStore, EventBus, Write
 from shared.repositories.chats import ChatMessages, ChatPurges, Chats, chat_key, entry_doc_id
 from shared.repositories.contacts import Contacts
+from shared.repositories.groups import Groups
 from shared.repositories.messages import Messages
 from shared.services import event_log
 from shared.services.labels import check_labels
@@ -189,8 +190,11 @@ def _next_place(store: DocumentStore, clock: Clock, entry: ChatEntry, inbound: b
     now = clock.now()
     doc = chats.doc(key)
     if doc is None:
-        contact = Contacts(store).doc(key) if not entry.chat.endswith("@g.us") else None
-        name = (contact or {}).get("name") or push_name
+        if entry.chat.endswith("@g.us"):  # a group's chat is named by its subject
+            group = next(iter(Groups(store).by_wa_id(entry.device_id, entry.chat, limit=1)), {})
+            name = group.get("subject") or None
+        else:
+            name = (Contacts(store).doc(key) or {}).get("name") or push_name
         chat = Chat(key=key, account_id=entry.account_id, device_id=entry.device_id,
                     chat=entry.chat,
                     kind=ChatKind.group if entry.chat.endswith("@g.us") else ChatKind.user,
@@ -204,7 +208,7 @@ def _next_place(store: DocumentStore, clock: Clock, entry: ChatEntry, inbound: b
     unread = chat.unread + count if inbound else 0
     changes: dict = {"seq": chat.seq + count, "unread": unread, "has_unread": unread > 0,
                      "updated_at": now}
-    if push_name and chat.name is None and inbound:
+    if push_name and chat.name is None and inbound and chat.kind == ChatKind.user:
         changes |= {"name": push_name, "terms": search_terms(chat.chat, push_name)}
     if entry.at >= chat.last_message_at:
         changes |= {"last_message": _preview(entry), "last_message_at": entry.at,
@@ -283,6 +287,13 @@ def query_words(search: str) -> list[str]:
         digits = _digits(text)
         return [digits[:TERM_LENGTH]] if len(digits) >= MIN_DIGITS else []
     return [w[:TERM_LENGTH] for w in text.casefold().split()][:5]
+
+
+def rename_group_chat(store: DocumentStore, clock: Clock, device_id: str, wa_id: str,
+                      subject: str) -> None:
+    """A group's chat takes the group's subject as its name (when it has a chat)."""
+    Chats(store).update(chat_key(device_id, wa_id), {
+        "name": subject, "terms": search_terms(wa_id, subject), "updated_at": clock.now()})
 
 
 def search_terms(chat: str, name: str | None) -> list[str]:

@@ -205,3 +205,19 @@ def test_groups_of_another_account_are_not_found(api, network, linked, group, ne
     assert_error(other.post(f"{base}/{group['id']}/participants/add", json={"phones": [ALICE]}), 404)
     assert_error(api.get(f"{base}/grp_nope"), 404)
     assert_error(api.get(f"{base}/123@g.us"), 404)
+
+
+def test_a_group_chat_is_named_by_the_group_subject_and_follows_it(api, c, network, linked, group):
+    from shared.services import chats as chat_service
+
+    account_id = c.store.get("devices", linked["id"])["account_id"]
+    chat_service.record_inbound(c.store, c.clock, account_id, linked["id"], {
+        "id": "msg_g1", "wa_id": "WA-G1", "phone": ALICE, "chat": group["wa_id"],
+        "message": "When does it ship?", "received_at": c.clock.now(), "push_name": "Alice"})
+    base = f"/v1/devices/{linked['id']}/chats"
+    assert api.get(f"{base}/{group['wa_id']}").get_json()["name"] == "Order 1042"  # not Alice
+    api.patch(f"/v1/devices/{linked['id']}/groups/{group['id']}", json={"subject": "Order 1042 shipped"})
+    network.drain()
+    assert api.get(f"{base}/{group['wa_id']}").get_json()["name"] == "Order 1042 shipped"
+    found = api.get(f"{base}?search=shipped").get_json()["data"]
+    assert [chat["id"] for chat in found] == [group["wa_id"]]
