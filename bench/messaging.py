@@ -274,7 +274,7 @@ class DirectTasks(TaskQueue):
             if self.runner is None:
                 continue
             if target == names.TARGET_RUNNER_MESSAGES:
-                self.runner.handle_message_task(payload["message_id"])
+                self.runner.handle_message_task(payload["message_id"], payload.get("message"))
             elif target == names.TARGET_RUNNER_DEVICES:
                 self.runner.handle_device_task(payload)
 

@@ -212,7 +212,8 @@ def enqueue_send(tasks: TaskQueue, message: Message, *, name: str | None = None)
     """The message's task, on the queue of its priority, due at its deliver_at. Named by
     the message (a repeat is a no-op) unless `name` says otherwise (the runner's hand-back
     of a task that came early, one name per hop)."""
-    task = MessageTask(message_id=message.id, device_id=message.device_id)
+    task = MessageTask(message_id=message.id, device_id=message.device_id,
+                       message=message.model_dump(mode="json"))
     tasks.enqueue(names.MESSAGE_QUEUES[message.priority.value], names.TARGET_RUNNER_MESSAGES,
                   task.model_dump(), name=name or message.id, schedule_at=message.deliver_at)
 
