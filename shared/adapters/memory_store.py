@@ -166,19 +166,24 @@ class MemoryStore(DocumentStore):
 
     def query(self, collection, where: Sequence[Filter] = (), order_by=(), limit=None,
               start_after=None):
-        with self._lock:
+        with self._lock:  # filter, order and cut first; copy only what is answered
             docs = [
-                copy.deepcopy(doc) | {"id": doc_id}
+                doc | {"id": doc_id}
                 for doc_id, doc in sorted(self._data.get(collection, {}).items())
                 if all(_test(doc, flt) for flt in where)
                 and all(field in doc for field, _ in order_by)  # Firestore skips those too
             ]
-        for field, direction in reversed(order_by):
-            docs.sort(key=lambda d, f=field: (d.get(f) is not None, d.get(f)),
-                      reverse=direction == "desc")
-        if start_after is not None:
-            docs = [d for d in docs if _after(d, order_by, start_after)]
-        return docs[:limit] if limit is not None else docs
+            for field, direction in reversed(order_by):
+                docs.sort(key=lambda d, f=field: (d.get(f) is not None, d.get(f)),
+                          reverse=direction == "desc")
+            if start_after is not None:
+                docs = [d for d in docs if _after(d, order_by, start_after)]
+            return copy.deepcopy(docs[:limit] if limit is not None else docs)
+
+    def count(self, collection, where: Sequence[Filter] = ()):
+        with self._lock:
+            return sum(1 for doc in self._data.get(collection, {}).values()
+                       if all(_test(doc, flt) for flt in where))
 
 
 def _after(doc: dict, order_by, cursor) -> bool:
