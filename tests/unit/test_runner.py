@@ -76,7 +76,8 @@ def test_same_task_twice_sends_once(container, acc, make_runner, network):
     timer.fire_all()  # receipts
     assert status_of(c, message.id) == "read"
     assert_sent_exactly_once(c, network, [message])
-    assert runner.sessions[device.id].pending() == 0
+    # the session forgets a message just after its send returns (on its own thread)
+    wait_until(lambda: runner.sessions[device.id].pending() == 0)
 
 
 def test_same_tasks_from_two_threads_send_once(container, acc, make_runner, network):
@@ -349,6 +350,27 @@ def test_deleted_device_stops_and_its_queue_fails(container, acc, make_runner, n
     assert status_of(c, message.id) == "failed"
     assert c.store.get("messages", message.id)["failure_reason"] == "device_deleted"
     assert network.send_attempts == []
+
+
+def test_a_logged_out_device_fails_nothing_its_queue_waits_for_the_relink(container, acc,
+                                                                           make_runner, network):
+    """Why FailureReason.device_logged_out is given by no code (shared/domain.py)."""
+    from shared.device_states import StatusCode
+    from shared.domain import DeviceStatus
+
+    c = container
+    device = seed_device(c, acc)
+    runner, timer = make_runner(c)
+    connect(runner, timer, device.id)
+    runner.on_status(device.id, DeviceStatus.logged_out, code=StatusCode.logged_out)
+    message = queue_message(c, acc, device.id)
+    runner.handle_message_task(message.id)
+    session = runner.sessions[device.id]  # holds it: nothing goes while not connected
+    assert not session.connected and session.pending() == 1  # (test_send_queue.py)
+    assert network.send_attempts == [] and status_of(c, message.id) == "queued"
+    runner.on_status(device.id, DeviceStatus.connected, phone="+447911000001")  # linked again
+    wait_until(all_sent(c, [message]))
+    assert_sent_exactly_once(c, network, [message])
 
 
 def test_unknown_device_action_is_refused(container, acc, make_runner):
