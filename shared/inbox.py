@@ -150,7 +150,8 @@ class ParticipantFailure(StrEnum):
 
 
 class Participant(Doc):
-    phone: str
+    phone: str | None  # E.164; None for a participant WhatsApp names only by anonymous id
+    lid: str | None = None  # their anonymous WhatsApp id ("<digits>@lid"), when given
     role: GroupRole = GroupRole.member
 
 

@@ -143,6 +143,17 @@ def test_a_participant_device_sees_the_group_after_a_sync_but_is_no_admin(api, c
     assert api.get(f"/v1/devices/{other['id']}/groups").get_json()["data"] == []
 
 
+def test_a_participant_known_only_by_lid_is_kept_with_phone_null(api, c, network, linked,
+                                                                   group):
+    lid = "207435312347202@lid"
+    network.sandbox.network.groups.join_anonymously(group["wa_id"], lid)
+    assert api.post(f"/v1/devices/{linked['id']}/groups/sync").status_code == 202
+    network.drain()
+    synced = api.get(f"/v1/devices/{linked['id']}/groups/{group['id']}").get_json()
+    assert {"phone": None, "lid": lid, "role": "member"} in synced["participants"]
+    assert {"phone": ALICE, "lid": None, "role": "member"} in synced["participants"]
+
+
 def test_listing_syncs_at_most_every_few_minutes(api, c, network, linked):
     api.get(f"/v1/devices/{linked['id']}/groups")
     network.drain()
