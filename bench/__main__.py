@@ -213,6 +213,9 @@ SMOKE_SIZES: dict[str, dict] = {
     "pacing": {"cases": ((6000, 4),)},
     "pipeline_throughput": {"devices": 3, "count": 20},
     "cost_per_message": {"devices": 2, "count": 10},
+    "hottest_document": {"count": 10, "speed": 6000},
+    "fanout_cost": {"webhooks": 30, "matching": 3, "events": 5},
+    "listing_page": {"sizes": (60, 200), "page": 10},
     "queue_listing": {"sizes": (10, 100), "rounds": 1},
     "log_cost": {"devices": 2, "count": 10},
     "long_poll_latency": {"samples": 4},
@@ -237,12 +240,13 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     print(f"machine: {machine()}" + ("  (SMOKE SIZES: figures meaningless)" if smoke() else "")
           + "\n")
-    from bench import chat, events, messaging, web, webhooks
+    from bench import chat, cost, events, messaging, web, webhooks
 
     figures = (cold_start, web.web_size, web.first_render, api_overhead, number_validation,
                webhooks.fanout_throughput,
                webhooks.inbound_latency, messaging.priority_positions, messaging.pacing,
-               messaging.pipeline_throughput, messaging.cost_per_message,
+               messaging.pipeline_throughput, cost.cost_per_message,
+               cost.hottest_document, cost.fanout_cost, cost.listing_page,
                messaging.queue_listing, events.log_cost,
                events.long_poll_latency, events.firestore_long_poll,
                events.stack_inbound_latency, runner_memory,

@@ -17,9 +17,8 @@ import threading
 import time
 from pathlib import Path
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+from bench.web import CHROMIUM, CHROMIUM_ARGS, DIST, sign_in
+
 PASSWORD = "bench password 1"
 
 
@@ -50,8 +49,7 @@ def web_chat(messages: int = 50, idle_seconds: float = 60.0, history: int = 1000
         return
     from infra import emulators
 
-    dist = Path(__file__).resolve().parent.parent / "web" / "dist" / "index.html"
-    if not dist.is_file() or not Path(CHROMIUM).exists() or not emulators.gcloud_available():
+    if not (DIST / "index.html").is_file() or not Path(CHROMIUM).exists() or not emulators.gcloud_available():
         print("  needs web/dist (`make web`), Debian's chromium and gcloud's emulators")
         return
     import requests
@@ -79,12 +77,7 @@ def web_chat(messages: int = 50, idle_seconds: float = 60.0, history: int = 1000
             s.post(f"{api}/webhooks", json={"url": receiver.url(), "events": ["message:in:new"]})
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             context = browser.new_context(base_url=origin, viewport={"width": 1280, "height": 900})
-            page = context.new_page()
-            page.goto("/login")
-            page.get_by_label("Email").fill(email)
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url("**/devices")
+            page = sign_in(context, email, PASSWORD)
 
             def inject(phone: str, text: str) -> float:
                 started = time.perf_counter()

@@ -98,7 +98,6 @@ def firestore_long_poll(samples: int = 10) -> None:
     """The same on the Firestore emulator, the event committed by another client (as the
     runner does): with the account's listener (event_feed.Watches), beside the poll that
     finds it by reading the log every POLL_EVERY s (no listener)."""
-    import os
     import uuid
     from datetime import UTC, datetime
 
@@ -117,10 +116,7 @@ def firestore_long_poll(samples: int = 10) -> None:
     if not emulators.gcloud_available():
         print("  needs gcloud's Firestore emulator")
         return
-    emulator = emulators.start_firestore()
-    saved = os.environ.get("FIRESTORE_EMULATOR_HOST")
-    os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host
-    try:
+    with emulators.serving(emulators.start_firestore(), "FIRESTORE_EMULATOR_HOST"):
         from google.cloud import firestore
 
         from shared.adapters.firestore_store import FirestoreStore
@@ -163,12 +159,6 @@ def firestore_long_poll(samples: int = 10) -> None:
               f"{b * 1000:7.1f} ms")
         print(f"  utio      woken by the account's listener    p50 {u * 1000:7.1f} ms   "
               f"ratio {u / b:.2f}   (median of {samples})")
-    finally:
-        if saved is None:
-            os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
-        else:
-            os.environ["FIRESTORE_EMULATOR_HOST"] = saved
-        emulator.stop()
 
 
 def stack_inbound_latency(samples: int = 40) -> None:
@@ -178,7 +168,7 @@ def stack_inbound_latency(samples: int = 40) -> None:
     import requests
 
     from bench.__main__ import smoke
-    from bench.webhooks import _direct_post_latency, _percentiles, _Receiver
+    from bench.webhooks import _direct_post_latency, _Receiver, print_latency
     from infra import emulators
     from tests.e2e.stack import running_stack, wait_until
 
@@ -220,11 +210,6 @@ def stack_inbound_latency(samples: int = 40) -> None:
         receiver.close()
         pubsub.stop()
         firestore.stop()
-    p50, p99 = _percentiles(ours)
-    b50, b99 = _percentiles(base)
-    print(f"inbound message -> webhook latency on the emulator stack ({samples} sequential "
-          "samples; API, dispatcher, runner, Pub/Sub emulator, fan-out, deliver as processes)")
-    print(f"  baseline  one signed POST straight to the receiver  p50 {b50 * 1000:6.1f} ms  "
-          f"p99 {b99 * 1000:6.1f} ms")
-    print(f"  utio      POST sandbox/inbound -> receiver          p50 {p50 * 1000:6.1f} ms  "
-          f"p99 {p99 * 1000:6.1f} ms   ratio p50 {p50 / b50:.1f}")
+    print_latency(f"inbound message -> webhook latency on the emulator stack ({samples} "
+                  "sequential samples; API, dispatcher, runner, Pub/Sub emulator, fan-out, "
+                  "deliver as processes)", "POST sandbox/inbound -> receiver", ours, base)

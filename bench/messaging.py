@@ -274,7 +274,7 @@ class DirectTasks(TaskQueue):
             if self.runner is None:
                 continue
             if target == names.TARGET_RUNNER_MESSAGES:
-                self.runner.handle_message_task(payload["message_id"])
+                self.runner.handle_message_task(payload["message_id"], payload.get("message"))
             elif target == names.TARGET_RUNNER_DEVICES:
                 self.runner.handle_device_task(payload)
 
@@ -297,7 +297,7 @@ class SerialTimer:
 def _stack(devices: int, *, runner: bool, log: bool = True, caches: bool = True):
     """The API and (optionally) a runner over in-process backends, with `devices` sandbox
     devices on the Enterprise plan, pacing lifted (the benchmark measures the machinery);
-    the caches on (shared/caches.py), as in production, unless `caches` is False."""
+    the caches (shared/caches.py) and the chats' coalesced filing on, as in production."""
     from device_runner.main import build_runner
     from device_runner.sandbox import SandboxTransport
     from functions.api.app import create_app
@@ -319,7 +319,8 @@ def _stack(devices: int, *, runner: bool, log: bool = True, caches: bool = True)
     # the design before it, for the bench's figure of what durability costs
     from shared.services.sequence import SequencedBus
 
-    c = Container(Settings(env="test", default_transport="sandbox", caches=caches),
+    c = Container(Settings(env="test", default_transport="sandbox", caches=caches,
+                           coalesce_chats=True),
                   store=store, tasks=tasks,
                   publisher=publisher, storage=MemoryStorage(),
                   mailer=FileOutboxMailer("/dev/null"),
@@ -377,39 +378,6 @@ def pipeline_throughput(devices: int = 100, count: int = 2000) -> None:
     print(f"  API alone: POST /v1/messages             {api_rate:8.0f} msg/s")
     print(f"  POST -> delivered (whole pipeline)        {pipe_rate:8.0f} msg/s   ratio "
           f"{pipe_rate / api_rate:.2f}  (posting took {posted:.1f} s of {total:.1f} s)")
-
-
-def cost_per_message(devices: int = 10, count: int = 500) -> None:
-    c, client, headers, ids, run = _stack(devices, runner=True)
-    store, tasks, bus = c.store, c.tasks, c.publisher
-    store.reset()
-    tasks.count.clear()
-    bus.published.clear()
-    bodies = _bodies(ids, count)
-    tasks.open.clear()
-    for body in bodies:
-        assert client.post("/v1/messages", data=body, headers=headers).status_code == 201
-    api_reads, api_writes = sum(store.reads.values()), sum(store.writes.values())
-    tasks.open.set()
-    _wait(lambda: _delivered(c) == count and
-          len(c.store.inner.query(Messages.name, [("status", "==", "read")])) == count, 120)
-    time.sleep(0.2)
-    run.stop()
-    reads, writes = sum(store.reads.values()), sum(store.writes.values())
-    per = float(count)
-    print(f"cost per delivered message ({count} text messages sent, delivered and read; "
-          "Firestore operations as the adapter issues them)")
-    print(f"  Firestore reads   {reads / per:5.2f}   (API {api_reads / per:.2f}, runner and "
-          f"receipts {(reads - api_reads) / per:.2f})  by collection: "
-          + ", ".join(f"{k} {v / per:.2f}" for k, v in store.reads.most_common()))
-    print(f"  Firestore writes  {writes / per:5.2f}   (API {api_writes / per:.2f}, runner and "
-          f"receipts {(writes - api_writes) / per:.2f})  by collection: "
-          + ", ".join(f"{k} {v / per:.2f}" for k, v in store.writes.most_common()))
-    print(f"  Cloud Tasks       {sum(tasks.count.values()) / per:5.2f}")
-    print(f"  Pub/Sub publishes {sum(bus.published.values()) / per:5.2f}   "
-          + ", ".join(f"{k} {v / per:.2f}" for k, v in sorted(bus.published.items())))
-
-
 
 
 # --- the queue listing ---------------------------------------------------------------

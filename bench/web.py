@@ -6,17 +6,10 @@ signed-out /login page of the same build."""
 from __future__ import annotations
 
 import gzip
-import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "web" / "dist"
@@ -50,16 +43,16 @@ def web_size() -> None:
               f"{sum(map(_gz, doc_files)) / 1024:7.1f} KiB")
 
 
-def _free_base() -> int:
-    for base in range(36000, 40000, 10):
-        try:
-            for port in range(base, base + 10):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no free ports")
+def sign_in(context, email: str, password: str):
+    """Sign in on the console's /login in a new page of `context` (the session is the
+    context's from then on)."""
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/devices")
+    return page
 
 
 def first_render(rounds: int = 5) -> None:
@@ -72,58 +65,33 @@ def first_render(rounds: int = 5) -> None:
         return
     from playwright.sync_api import sync_playwright
 
-    base = _free_base()
+    from tests.e2e.stack import running_stack
+
     email, password = "bench@utio.local", "bench password 1"
     with tempfile.TemporaryDirectory() as data:
-        env = os.environ | {"UTIO_API_PORT": str(base), "UTIO_DATA_DIR": data,
-                            "UTIO_MAIL_OUTBOX": f"{data}/outbox.jsonl",
-                            "UTIO_DEV_EMAIL": email, "UTIO_DEV_PASSWORD": password,
-                            "UTIO_DEV_QUIET": "1"}
-        log = open(Path(data) / "dev.log", "wb")  # noqa: SIM115
-        stack = subprocess.Popen([sys.executable, "-m", "infra.dev"], cwd=ROOT, env=env,
-                                 stdout=log, stderr=subprocess.STDOUT)
-        origin = f"http://127.0.0.1:{base}"
-        try:
-            deadline = time.monotonic() + 400
-            while b"Utio is running" not in (Path(data) / "dev.log").read_bytes():
-                if stack.poll() is not None or time.monotonic() > deadline:
-                    print("  the stack did not start; see its log")
-                    return
-                time.sleep(0.5)
-            requests.get(f"{origin}/v1/health", timeout=5).raise_for_status()
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                context = browser.new_context(base_url=origin)
-                page = context.new_page()
-                page.goto("/login")
-                page.get_by_label("Email").fill(email)
-                page.get_by_label("Password").fill(password)
-                page.get_by_role("button", name="Sign in").click()
-                page.wait_for_url("**/devices")
-                page.close()
-                login, devices = [], []
-                for _ in range(rounds):
-                    signed_out = browser.new_page(base_url=origin)
-                    started = time.perf_counter()
-                    signed_out.goto("/login")
-                    signed_out.get_by_role("button", name="Sign in").wait_for()
-                    login.append(time.perf_counter() - started)
-                    signed_out.close()
-                    tab = context.new_page()
-                    started = time.perf_counter()
-                    tab.goto("/devices")
-                    tab.get_by_text("No devices yet").or_(tab.get_by_role("list", name="Devices")).wait_for()
-                    devices.append(time.perf_counter() - started)
-                    tab.close()
-                browser.close()
-            b, d = statistics.median(login), statistics.median(devices)
-            print(f"  baseline  /login, signed out (no API data)       {b * 1000:8.1f} ms")
-            print(f"  utio      /devices, signed in (sign-in + API)    {d * 1000:8.1f} ms   ratio {d / b:.2f}"
-                  f"   (median of {rounds})")
-        finally:
-            stack.send_signal(signal.SIGINT)
-            try:
-                stack.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                stack.kill()
-            log.close()
+        env = {"UTIO_DEV_AUTH": None, "UTIO_DEV_EMAIL": email, "UTIO_DEV_PASSWORD": password,
+               "UTIO_MAIL_OUTBOX": f"{data}/outbox.jsonl"}
+        with running_stack(Path(data), env) as stack, sync_playwright() as p:
+            origin = stack.api.removesuffix("/v1")
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            context = browser.new_context(base_url=origin)
+            sign_in(context, email, password).close()
+            login, devices = [], []
+            for _ in range(rounds):
+                signed_out = browser.new_page(base_url=origin)
+                started = time.perf_counter()
+                signed_out.goto("/login")
+                signed_out.get_by_role("button", name="Sign in").wait_for()
+                login.append(time.perf_counter() - started)
+                signed_out.close()
+                tab = context.new_page()
+                started = time.perf_counter()
+                tab.goto("/devices")
+                tab.get_by_text("No devices yet").or_(tab.get_by_role("list", name="Devices")).wait_for()
+                devices.append(time.perf_counter() - started)
+                tab.close()
+            browser.close()
+        b, d = statistics.median(login), statistics.median(devices)
+        print(f"  baseline  /login, signed out (no API data)       {b * 1000:8.1f} ms")
+        print(f"  utio      /devices, signed in (sign-in + API)    {d * 1000:8.1f} ms   ratio {d / b:.2f}"
+              f"   (median of {rounds})")

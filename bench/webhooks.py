@@ -299,13 +299,18 @@ def inbound_latency(samples: int = 200) -> None:
         receiver.close()
         runner_server.shutdown()
         deliver_server.shutdown()
+    print_latency(f"inbound message -> webhook latency ({samples} sequential samples, "
+                  "in-process local stack)", "sandbox inbound -> receiver", ours, base)
+
+
+def print_latency(title: str, label: str, ours: list[float], base: list[float]) -> None:
+    """An inbound -> webhook latency (`label`: what was measured) beside its baseline."""
     p50, p99 = _percentiles(ours)
     b50, b99 = _percentiles(base)
-    print(f"inbound message -> webhook latency ({samples} sequential samples, in-process local "
-          "stack)")
-    print(f"  baseline  one signed POST straight to the receiver  p50 {b50 * 1000:6.1f} ms  "
+    print(title)
+    print(f"  baseline  {'one signed POST straight to the receiver':<42}p50 {b50 * 1000:6.1f} ms  "
           f"p99 {b99 * 1000:6.1f} ms")
-    print(f"  utio      sandbox inbound -> receiver               p50 {p50 * 1000:6.1f} ms  "
+    print(f"  utio      {label:<42}p50 {p50 * 1000:6.1f} ms  "
           f"p99 {p99 * 1000:6.1f} ms   ratio p50 {p50 / b50:.1f}")
 
 

@@ -24,8 +24,16 @@ log = logging.getLogger(__name__)
 def state(info: GroupInfo) -> dict:
     return {"wa_id": info.wa_id, "subject": info.subject, "description": info.description,
             "announce": info.announce, "owner": info.owner,
-            "participants": [{"phone": phone, "role": role.value} for phone, role in info.participants],
+            "participants": [participant(key, role, dict(info.lids).get(key))
+                             for key, role in info.participants],
             "invite_link": INVITE_URL + info.invite_code if info.invite_code else None}
+
+
+def participant(key: str, role, lid: str | None) -> dict:
+    """A participant as stored: phone null for one known only by anonymous id."""
+    known_by_lid = key.endswith("@lid")
+    return {"phone": None if known_by_lid else key, "lid": key if known_by_lid else lid,
+            "role": role.value}
 
 
 def result(change: ParticipantChange) -> dict:

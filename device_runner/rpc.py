@@ -39,6 +39,8 @@ def handle(runner, call: RpcArgs) -> dict:
         if isinstance(call, ReadCall):
             transport.mark_read(device_id, call.chat, call.messages)
             return {"ok": True}
+        if isinstance(call, EditCall | RevokeCall):  # the change finds the entry filed
+            runner.c.outbound_filing.flush_device(device_id)
         if isinstance(call, EditCall):
             transport.edit_text(device_id, call.wa_id, call.to, call.text)
             return {"ok": True}

@@ -127,6 +127,7 @@ class Runner(Listener):
         for device_id, session in sessions.items():
             session.stop()
             self.transport_of(device_id).disconnect(device_id)
+        self.c.outbound_filing.flush_all()  # what waits of the chats' histories
 
     def transport_of(self, device_id: str, device: Device | None = None) -> Transport:
         if device is None and device_id in self._transport_names:
@@ -206,12 +207,17 @@ class Runner(Listener):
 
     # --- tasks -------------------------------------------------------------------
 
-    def handle_message_task(self, message_id: str) -> None:
+    def handle_message_task(self, message_id: str, queued: dict | None = None) -> None:
+        """`queued`: the message as its task brought it (MessageTask.message), not read
+        again: one cancelled or sent since is refused by its claim, which checks both."""
         messages = self.c.repos.messages
-        doc = messages.doc(message_id)
-        if doc is None or doc["status"] != MessageStatus.queued.value:
-            return  # cancelled, sent already, or a repeated task: nothing to do
-        message = messages.load(doc)
+        if queued is not None and queued.get("id") == message_id:
+            message = Message.model_validate(queued)
+        else:
+            doc = messages.doc(message_id)
+            if doc is None or doc["status"] != MessageStatus.queued.value:
+                return  # cancelled, sent already, or a repeated task: nothing to do
+            message = messages.load(doc)
         session = self.ensure_session(message.device_id)
         if session is not None:
             self._schedule(session, message)

@@ -1,6 +1,8 @@
 """Groups on the simulated WhatsApp network, with WhatsApp's rules
 (device_runner/group_rules.py): the creator is the group's superadmin; only numbers on
-the (simulated) network can be added; a group holds 1024 people."""
+the (simulated) network can be added; a group holds 1024 people. Someone can join by an
+invite as an anonymous id (join_anonymously): WhatsApp then lists them by their LID,
+without a number."""
 
 from __future__ import annotations
 
@@ -30,7 +32,9 @@ class SandboxGroup:
         return GroupInfo(wa_id=self.wa_id, subject=self.subject, description=self.description,
                          announce=self.announce, owner=self.owner,
                          participants=tuple(sorted(self.participants.items())),
-                         invite_code=self.invite_code if admin else None)
+                         invite_code=self.invite_code if admin else None,
+                         lids=tuple((k, k) for k in sorted(self.participants)
+                                    if k.endswith("@lid")))
 
 
 class SandboxGroups:
@@ -38,6 +42,11 @@ class SandboxGroups:
         self._exists = exists  # whether a number is on the network
         self._groups: dict[str, SandboxGroup] = {}
         self._lock = threading.Lock()
+
+    def join_anonymously(self, wa_id: str, lid: str) -> None:
+        """`lid` ("<digits>@lid") joins the group by its invite link, their number hidden."""
+        with self._lock:
+            self._groups[wa_id].participants[lid] = GroupRole.member
 
     def _member_of(self, me: str, wa_id: str) -> SandboxGroup:
         group = self._groups.get(wa_id)

@@ -29,8 +29,11 @@ class GroupInfo:
     description: str | None
     announce: bool  # only admins send
     owner: str | None
-    participants: tuple[tuple[str, GroupRole], ...]  # (phone in E.164, role)
+    # (phone in E.164, role); a participant WhatsApp names only by an anonymous id is
+    # listed by it ("<digits>@lid")
+    participants: tuple[tuple[str, GroupRole], ...]
     invite_code: str | None = None  # known when the device is an admin
+    lids: tuple[tuple[str, str], ...] = ()  # (participant as listed, their "<digits>@lid")
 
 
 @dataclass(frozen=True)

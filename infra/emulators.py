@@ -15,6 +15,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,6 +230,22 @@ def start_auth(port: int | None = None, *, log_path: Path | None = None,
     argv = ["node", str(FIREBASE_DIR / "auth_emulator.cjs"), "--host", "127.0.0.1",
             "--project", project]
     return _start("auth", [], port, log_path, argv=argv, timeout=AUTH_READY_TIMEOUT)
+
+
+@contextmanager
+def serving(emulator: Emulator, variable: str) -> Iterator[Emulator]:
+    """The emulator named in `variable` (the Google clients read it) for the block; then
+    the variable as it was, and the emulator stopped."""
+    saved = os.environ.get(variable)
+    os.environ[variable] = emulator.host
+    try:
+        yield emulator
+    finally:
+        if saved is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = saved
+        emulator.stop()
 
 
 def auth_env(auth: Emulator) -> dict[str, str]:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     )
     from shared.repositories import Repositories
     from shared.runner_rpc import RunnerRpc
+    from shared.services.chat_filing import OutboundFiling
     from shared.services.people import LiveUsers
 
 
@@ -89,6 +90,14 @@ class Container:
         from shared.caches import Caches
 
         return Caches(self.repos, self.clock, enabled=self.settings.caching)
+
+    @cached_property
+    def outbound_filing(self) -> OutboundFiling:
+        """Sent messages into their chats, the chat's document written at most every
+        few seconds under sustained sending (shared/services/chat_filing.py)."""
+        from shared.services.chat_filing import OutboundFiling
+
+        return OutboundFiling(self.store, self.clock, enabled=self.settings.coalescing)
 
     @cached_property
     def tasks(self) -> TaskQueue:

@@ -32,13 +32,15 @@ from datetime import timedelta
 from typing import Generic, TypeVar
 
 from shared.clock import Clock
-from shared.domain import Device
+from shared.domain import Device, Message
 
 V = TypeVar("V")
 
 # How long another process's change may go unseen here, in seconds.
 API_KEY_STALENESS = 10.0  # a revoked key is refused everywhere within 10 s
 DEVICE_STALENESS = 5.0  # a deleted device, a lapsed subscription, a plan change: within 5 s
+SENT_KEPT = 120.0  # seconds a runner keeps a message it sent, for its receipts
+SENT_SIZE = 5_000
 SIZE = 10_000  # entries a cache keeps at most (the least recently used go first)
 
 
@@ -88,6 +90,7 @@ class Caches:
         self.enabled = enabled
         self.keys: TtlCache[str] = TtlCache(API_KEY_STALENESS, clock)  # hash => account
         self.devices: TtlCache[Device] = TtlCache(DEVICE_STALENESS, clock)
+        self.sent_messages: TtlCache[Message] = TtlCache(SENT_KEPT, clock, SENT_SIZE)  # by wa_id
 
     def account_of_key(self, key_hash: str) -> str | None:
         def load() -> str | None:
@@ -103,6 +106,21 @@ class Caches:
         if not self.enabled:
             return self.repos.devices.get(device_id)
         return self.devices.get(device_id, lambda: self.repos.devices.get(device_id))
+
+    def sent(self, wa_id: str) -> Message | None:
+        """The message this runner sent under `wa_id` (SENT_KEPT seconds at most), as its
+        last transition here left it, so that its receipts need not look it up. Not a
+        source of truth: the transitions from it are conditional on the status and on what
+        others may change after sending (message_transitions.CHANGED_AFTER_SENDING), and a
+        failed one reads the document again."""
+        if not self.enabled:
+            return None
+        return self.sent_messages.get(wa_id, lambda: None)
+
+    def moved_on(self, message: Message | None) -> None:
+        if self.enabled and message is not None and message.wa_id:
+            self.sent_messages.drop(message.wa_id)
+            self.sent_messages.get(message.wa_id, lambda: message)
 
     # --- what this process changed: seen at once -------------------------------------
 

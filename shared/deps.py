@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from shared.clock import Clock
     from shared.repositories import Repositories
     from shared.runner_rpc import RunnerRpc
+    from shared.services.chat_filing import OutboundFiling
     from shared.settings import Settings
 
 
@@ -32,3 +33,4 @@ class Deps(Protocol):
     billing: Billing
     runner_rpc: RunnerRpc
     inbound_media: MediaStore
+    outbound_filing: OutboundFiling

@@ -160,7 +160,9 @@ _SPECS = [
                "last_message_at": _AT, "created_at": _AT, "updated_at": "2026-11-24T10:05:00Z",
                "changed": ["labels"]}),
     EventSpec(EventName.chat_delete, "A chat and its messages were deleted (data.reason: api or "
-              "cleanup).", {"id": "+34600100999", "kind": "user", "reason": "api"}),
+              "cleanup), or a chat under an anonymous id joined the number's chat when the "
+              "number was learnt (reason merged, data.merged_into: the number).",
+              {"id": "+34600100999", "kind": "user", "reason": "api"}),
     EventSpec(EventName.contact_update, "A contact's name, metadata or labels changed; "
               "data.changed names what.",
               {"phone": "+34600100999", "name": "Ana García", "metadata": {"crm_id": "C-1042"},
@@ -271,7 +273,9 @@ DATA_SCHEMAS: dict[EventName, dict] = {
     EventName.message_reaction: _obj(
         {"id": _S, "wa_id": _S, "message_id": _NS, "message_wa_id": _NS,
          "from_me": {"type": "boolean"}, "emoji": _NS, "phone": _PHONE, "at": _T},
-        {"group": _S, "push_name": _S}),
+        {"group": _S, "push_name": _S, "lid": {"type": "string", "description": "the "
+                                                "reacting contact's anonymous WhatsApp id "
+                                                "(<digits>@lid), when known"}}),
     EventName.message_poll_vote: _obj(
         {"message_id": _S, "message_wa_id": _S, "phone": _PHONE,
          "options": {"type": "array", "items": _S}, "at": _T,
@@ -298,15 +302,18 @@ DATA_SCHEMAS: dict[EventName, dict] = {
          "labels": {"type": "array", "items": _S},
          "changed": {"type": "array", "items": _S}},
         {"last_message": {"type": ["object", "null"]}, "last_message_at": _T,
-         "created_at": _T, "updated_at": _T, "name": _NS,
+         "created_at": _T, "updated_at": _T, "name": _NS, "lid": _NS,
          "assigned_to": {"type": ["string", "null"], "description": "the agent (agt_…) who "
                          "answers the chat; null: nobody"}}),
     EventName.chat_delete: _obj({"id": _CHAT_ID, "kind": _S,
-                                 "reason": {"enum": ["api", "cleanup"]}}),
+                                 "reason": {"enum": ["api", "cleanup", "merged"]}},
+                                {"merged_into": {"type": "string", "description": "reason "
+                                                 "merged: the number's chat that took this "
+                                                 "anonymous id's messages"}}),
     EventName.contact_update: _obj(
         {"phone": _PHONE, "labels": {"type": "array", "items": _S},
          "metadata": {"type": "object"}, "changed": {"type": "array", "items": _S}},
-        {"name": _NS, "created_at": _T, "updated_at": _T}),
+        {"name": _NS, "lid": _NS, "created_at": _T, "updated_at": _T}),
     EventName.group_update: _obj({"operation": {"type": "object"},
                                   "group": {"type": "object"}}),
     EventName.webhook_test: _obj({"webhook_id": _S, "message": _S}),

@@ -43,6 +43,7 @@ class ChatEntry(Doc):
     message: str
     at: datetime
     content: dict | None = None  # the content's fields, JSON only (inbound media: its URL)
+    lid: str | None = None  # the sender's anonymous WhatsApp id, when WhatsApp gave one
     edited_at: datetime | None = None  # its author edited it (message is the new text)
     revoked_at: datetime | None = None  # its author deleted it for everyone
 
@@ -52,6 +53,7 @@ class Chat(Doc):
     account_id: str
     device_id: str
     chat: str
+    lid: str | None = None  # the contact's anonymous WhatsApp id ("<digits>@lid"), once known
     kind: ChatKind = ChatKind.user
     thread: str
     seq: int = 0
@@ -72,6 +74,7 @@ class Contact(Doc):
     account_id: str
     device_id: str
     phone: str
+    lid: str | None = None  # their anonymous WhatsApp id ("<digits>@lid"), once known
     name: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
     labels: list[str] = Field(default_factory=list)
@@ -147,7 +150,8 @@ class ParticipantFailure(StrEnum):
 
 
 class Participant(Doc):
-    phone: str
+    phone: str | None  # E.164; None for a participant WhatsApp names only by anonymous id
+    lid: str | None = None  # their anonymous WhatsApp id ("<digits>@lid"), when given
     role: GroupRole = GroupRole.member
 
 

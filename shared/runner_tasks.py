@@ -17,6 +17,10 @@ class MessageTask(Model):
 
     message_id: str
     device_id: str | None = None  # absent in tasks enqueued before it was added
+    # The message as it was queued (JSON), so that the runner need not read it: after it
+    # is created only its status and claim change, and the claim checks both. Absent in
+    # tasks enqueued before it was added: the runner reads the message then.
+    message: dict | None = None
 
 
 class DeviceAction(StrEnum):

@@ -85,10 +85,18 @@ class Settings:
     # each states its staleness); None: on, except in unit tests (env "test"), which
     # write documents behind the services' back.
     caches: bool | None = None
+    # Sent messages filed in their chat with at most one chat write every few seconds
+    # under sustained sending (shared/services/chat_filing.py); None: on, except in
+    # unit tests, which read a chat's history right after sending.
+    coalesce_chats: bool | None = None
 
     @property
     def caching(self) -> bool:
         return self.caches if self.caches is not None else self.env != "test"
+
+    @property
+    def coalescing(self) -> bool:
+        return self.coalesce_chats if self.coalesce_chats is not None else self.env != "test"
 
     @property
     def local(self) -> bool:

@@ -85,13 +85,5 @@ def auth_emulator(tmp_path_factory) -> Iterator[emu.Emulator]:
         pytest.fail("these tests need Node.js and firebase-tools: `make test` installs it "
                     f"(npm ci in {emu.FIREBASE_DIR})", pytrace=False)
     emulator = emu.start_auth(log_path=tmp_path_factory.mktemp("auth") / "auth.log")
-    saved = os.environ.get("FIREBASE_AUTH_EMULATOR_HOST")
-    os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = emulator.host
-    try:
+    with emu.serving(emulator, "FIREBASE_AUTH_EMULATOR_HOST"):
         yield emulator
-    finally:
-        if saved is None:
-            os.environ.pop("FIREBASE_AUTH_EMULATOR_HOST", None)
-        else:
-            os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = saved
-        emulator.stop()

@@ -7,12 +7,13 @@ from neonize.proto.Neonize_pb2 import GroupInfo as NeonizeGroupInfo
 from neonize.proto.Neonize_pb2 import GroupParticipant
 
 from device_runner.transport import GroupInfo, ParticipantChange
-from device_runner.whatsapp.jids import jid_text, phone
+from device_runner.whatsapp.jids import jid_text, lid_text, phone
 from shared.inbox import GroupFailure, GroupRole, ParticipantFailure
 
 # neonize answers group calls with its GroupInfo / GroupParticipant protobufs; these turn
-# them into the transport port's types. Participants are listed by phone number: a
-# participant WhatsApp reports only by LID (no PhoneNumber) has no E.164 form and is left out.
+# them into the transport port's types. Participants are listed by phone number; one that
+# WhatsApp reports only by LID (no PhoneNumber) is listed by the LID, and every LID given
+# is kept beside the participant (GroupInfo.lids).
 
 # The error codes WhatsApp puts on a participant it could not add, remove, promote or demote.
 _PARTICIPANT_ERRORS = {
@@ -38,6 +39,11 @@ def participant_phone(p: GroupParticipant) -> str | None:
     return phone(p.JID)
 
 
+def participant_lid(p: GroupParticipant) -> str | None:
+    """"<digits>@lid" of a participant: its JID when that is a LID, else its LID field."""
+    return lid_text(p.JID) or (lid_text(p.LID) if p.HasField("LID") else None)
+
+
 def role(p: GroupParticipant) -> GroupRole:
     if p.IsSuperAdmin:
         return GroupRole.superadmin
@@ -51,17 +57,20 @@ def group_info(info: NeonizeGroupInfo, *, invite: str | None = None) -> GroupInf
         owner = phone(info.OwnerPN)
     if owner is None and info.HasField("OwnerJID"):
         owner = phone(info.OwnerJID)
-    participants = {}
+    participants, lids = {}, {}
     for p in info.Participants:
-        number = participant_phone(p)
-        if number is not None and not p.Error:
-            participants[number] = role(p)
+        lid = participant_lid(p)
+        key = participant_phone(p) or lid
+        if key is not None and not p.Error:
+            participants[key] = role(p)
+            if lid is not None:
+                lids[key] = lid
     topic = info.GroupTopic
     return GroupInfo(wa_id=jid_text(info.JID), subject=info.GroupName.Name,
                      description=None if topic.TopicDeleted else (topic.Topic or None),
                      announce=info.GroupAnnounce.IsAnnounce, owner=owner,
                      participants=tuple(sorted(participants.items())),
-                     invite_code=invite_code(invite))
+                     invite_code=invite_code(invite), lids=tuple(sorted(lids.items())))
 
 
 def participant_changes(phones: list[str], answered) -> list[ParticipantChange]:

@@ -49,7 +49,11 @@ class ChatOut(Model):
         "last_message": {"id": "msg_5e6f7a8b9c0d1a2b3c4d", "direction": "inbound", "type": "text",
                          "message": "Is my order on its way?", "at": _T},
         "last_message_at": _T, "created_at": "2026-11-20T09:00:00Z", "updated_at": _T}]})
-    id: str = Field(description="The chat: the contact's phone in E.164, or a group's WhatsApp id.")
+    id: str = Field(description="The chat: the contact's phone in E.164, or a group's WhatsApp "
+                    "id; a contact whose number is not known has their anonymous id "
+                    "(<digits>@lid) until it is, when the chat joins the number's.")
+    lid: str | None = Field(default=None, description="The contact's anonymous WhatsApp id "
+                            "(<digits>@lid) when WhatsApp gave one; null for groups.")
     kind: ChatKind
     name: str | None = Field(default=None, description="The contact's name (set with PATCH on "
                              "the contact), else the sender's WhatsApp name; null when unknown.")
@@ -108,6 +112,8 @@ class ChatMessageOut(Model):
     direction: str
     type: str
     phone: str
+    lid: str | None = Field(default=None, description="Inbound: the sender's anonymous "
+                            "WhatsApp id (<digits>@lid), when WhatsApp gave one.")
     message: str
     at: datetime
     status: MessageStatus | None = Field(description="Outbound messages: their current status.")
@@ -185,6 +191,9 @@ class ContactOut(Model):
         "metadata": {"crm_id": "C-1042", "order": "1042"}, "labels": ["lbl_0a1b2c3d4e5f6a7b8c9d"],
         "created_at": "2026-11-20T09:00:00Z", "updated_at": _T}]})
     phone: str
+    lid: str | None = Field(default=None, description="Their anonymous WhatsApp id "
+                            "(<digits>@lid) when WhatsApp gave one; `phone` is that id when "
+                            "their number is not known.")
     name: str | None
     metadata: dict[str, str]
     labels: list[str]

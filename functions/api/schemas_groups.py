@@ -58,7 +58,10 @@ class Participants(Input):
 
 
 class ParticipantOut(Model):
-    phone: str
+    phone: str | None = Field(description="E.164; null for a participant WhatsApp names only "
+                              "by an anonymous id (then `lid`).")
+    lid: str | None = Field(default=None, description="Their anonymous WhatsApp id "
+                            "(<digits>@lid), when WhatsApp gave one.")
     role: GroupRole
 
 

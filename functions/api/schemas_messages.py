@@ -63,6 +63,13 @@ class MediaIn(Input):
             raise ValueError("give exactly one of url or file")
         return self
 
+    def draft(self):
+        """What the messages service is asked to send (message_content.MediaRequest)."""
+        from shared.services.message_content import MediaRequest
+
+        return MediaRequest(url=self.url, file=self.file, type=self.type, caption=self.caption,
+                            filename=self.filename, voice=self.voice)
+
 
 class ReactionIn(Input):
     message: str = Field(min_length=1, max_length=200,
@@ -76,6 +83,12 @@ class ReactionIn(Input):
         if any(ch.isascii() and (ch.isalnum() or ch.isspace()) for ch in value):
             raise ValueError("must be an emoji (or empty, to remove a reaction)")
         return value
+
+    def draft(self):
+        """What the messages service is asked to send (message_content.ReactionRequest)."""
+        from shared.services.message_content import ReactionRequest
+
+        return ReactionRequest(message=self.message, emoji=self.emoji)
 
 
 def _refuse_broadcast(data: Any) -> Any:

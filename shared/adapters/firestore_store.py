@@ -29,6 +29,27 @@ def _matches(value, expected) -> bool:
     return value == expected
 
 
+def _holds(snap, when: dict) -> bool:
+    """Whether a snapshot's document exists and its fields match `when`."""
+    return snap is not None and snap.exists and all(
+        _matches(snap.to_dict().get(f), v) for f, v in when.items())
+
+
+def _stage(target, op: str, ref, data: dict, **options) -> None:
+    """One write of a commit into a batch or a transaction (they take the same calls);
+    `options` go with an update."""
+    if op == "create":
+        target.create(ref, data)
+    elif op == "put":
+        target.set(ref, data)
+    elif op == "delete":
+        target.delete(ref)
+    elif op == "update":
+        target.update(ref, data, **options)  # without a precondition: the document must exist
+    else:
+        raise ValueError(f"unknown write {op!r}")
+
+
 def _server(value):
     """COMMIT_TIME as Firestore's server timestamp (the commit's time)."""
     if value is COMMIT_TIME:
@@ -131,25 +152,14 @@ class FirestoreStore(DocumentStore):
             batch = self._client.batch()
             for i, w in enumerate(writes):
                 ref = refs.get(i) or self._col(w.collection).document(w.doc_id)
-                data = _server(w.data)
-                if w.op == "create":
-                    batch.create(ref, data)
-                elif w.op == "put":
-                    batch.set(ref, data)
-                elif w.op == "delete":
-                    batch.delete(ref)
-                elif w.op == "update":
-                    if i in refs:
-                        snap = snaps.get(ref.path)
-                        if snap is None or not snap.exists or not all(
-                                _matches(snap.to_dict().get(f), v) for f, v in w.when.items()):
-                            return False
-                        batch.update(ref, data, option=self._client.write_option(
-                            last_update_time=snap.update_time))
-                    else:
-                        batch.update(ref, data)  # the document must exist
-                else:
-                    raise ValueError(f"unknown write {w.op!r}")
+                options = {}
+                if i in refs:  # a conditional update: on the version read
+                    snap = snaps.get(ref.path)
+                    if not _holds(snap, w.when):
+                        return False
+                    options["option"] = self._client.write_option(
+                        last_update_time=snap.update_time)
+                _stage(batch, w.op, ref, _server(w.data), **options)
             try:
                 batch.commit()
                 return True
@@ -169,27 +179,14 @@ class FirestoreStore(DocumentStore):
 
         @firestore.transactional
         def apply(tx) -> bool:
-            fence = fence_ref.get(transaction=tx)
-            if not fence.exists or not all(_matches(fence.to_dict().get(f), v)
-                                           for f, v in guard.when.items()):
+            if not _holds(fence_ref.get(transaction=tx), guard.when):
                 return False
             refs = [self._col(w.collection).document(w.doc_id) for w in writes]
             for w, ref in zip(writes, refs, strict=True):
-                if w.op == "update" and w.when:
-                    snap = ref.get(transaction=tx)
-                    if not snap.exists or not all(_matches(snap.to_dict().get(f), v)
-                                                  for f, v in w.when.items()):
-                        return False
+                if w.op == "update" and w.when and not _holds(ref.get(transaction=tx), w.when):
+                    return False
             for w, ref in zip(writes, refs, strict=True):
-                data = _server(w.data)
-                if w.op == "create":
-                    tx.create(ref, data)
-                elif w.op == "put":
-                    tx.set(ref, data)
-                elif w.op == "delete":
-                    tx.delete(ref)
-                else:
-                    tx.update(ref, data)
+                _stage(tx, w.op, ref, _server(w.data))
             return True
 
         try:

@@ -14,7 +14,7 @@ from shared.ports import DocumentStore, EventBus
 from shared.repositories.chats import Chats
 from shared.repositories.devices import Devices
 from shared.repositories.groups import Groups
-from shared.services import chats as chat_service
+from shared.services import chat_deletion
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def clean_device(store: DocumentStore, bus: EventBus, clock: Clock, device: Devi
     chats = Chats(store).of_device(device.id)
     gone = doomed(chats, device, clock)
     for chat in gone:
-        chat_service.retire(store, bus, clock, chat, reason="cleanup")
+        chat_deletion.retire(store, bus, clock, chat, reason="cleanup")
     groups = len(Groups(store).active_of_device(device.id))
     remaining = len(chats) - len(gone)
     warnings = warnings_for(remaining, groups)
@@ -75,6 +75,6 @@ def run(store: DocumentStore, bus: EventBus, clock: Clock) -> dict:
             continue
         devices += 1
         deleted += report["deleted"]
-    purged = chat_service.finish_purges(store)
+    purged = chat_deletion.finish_purges(store)
     return {"devices": devices, "chats_deleted": deleted, "threads_purged": purged,
             "failed": failed}

@@ -6,14 +6,14 @@ numbered 1000 below: one equality look-up, never a scan, however long the chat.
 
 A chat's entries belong to its `thread`, an id drawn when the chat document is created.
 Deleting a chat deletes the document at once; its thread is then unreachable, and its
-entries are erased right away when few, else by the scheduled clean-up. A message that
+entries are erased right away when few, else by the scheduled clean-up
+(shared/services/chat_deletion.py). A message that
 arrives afterwards starts a new chat with a new thread.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import quote
 
 from shared import cursor, phones
 from shared.clock import Clock
@@ -23,15 +23,15 @@ from shared.events import EventName
 from shared.ids import new_id
 from shared.inbox import MAX_CHAT_MESSAGES, Chat, ChatEntry, ChatKind, Contact
 from shared.ports import DocumentStore, EventBus, Write
-from shared.repositories.chats import ChatMessages, ChatPurges, Chats, chat_key, entry_doc_id
+from shared.repositories.chats import ChatMessages, Chats, chat_key, entry_doc_id
 from shared.repositories.contacts import Contacts
+from shared.repositories.groups import Groups
 from shared.repositories.messages import Messages
 from shared.services import event_log
+from shared.services.chat_content import bounded_content
 from shared.services.labels import check_labels
 
 PREVIEW_LENGTH = 200
-CONTENT_TEXT_LIMIT, CONTENT_LIST_LIMIT, CONTENT_DEPTH = 4096, 100, 6
-INLINE_PURGE = 100  # entries a deletion erases at once; the clean-up job erases the rest
 _CAS_ATTEMPTS = 50
 
 
@@ -76,19 +76,28 @@ def record_inbound(store: DocumentStore, clock: Clock, account_id: str, device_i
                       direction="inbound",
                       type=record.get("type", "text"), phone=record["phone"],
                       message=record["message"], at=record["received_at"],
-                      content=bounded_content(record.get("content")))
+                      lid=record.get("lid"), content=bounded_content(record.get("content")))
     return _file(store, clock, entry, inbound=True, cap=cap, bus=bus, events=events,
                  push_name=record.get("push_name"))
 
 
 def record_outbound(store: DocumentStore, clock: Clock, message: Message, *,
                     cap: int = MAX_CHAT_MESSAGES) -> bool:
-    """File an outbound message once it is sent. Sending from the device reads the chat."""
-    entry = ChatEntry(message_id=message.id, account_id=message.account_id,
-                      device_id=message.device_id, chat=message.to,
-                      wa_id=message.wa_id or message.id, direction="outbound", type=message.type,
-                      phone=message.phone or message.to, message=message.message, at=clock.now(),
-                      content=bounded_content(_sent_content(message)))
+    """File an outbound message once it is sent. Sending from the device reads the chat.
+    (The runner files through shared/services/chat_filing.py, which may file several.)"""
+    return file_outbound(store, clock, outbound_entry(clock, message), cap=cap)
+
+
+def outbound_entry(clock: Clock, message: Message) -> ChatEntry:
+    return ChatEntry(message_id=message.id, account_id=message.account_id,
+                     device_id=message.device_id, chat=message.to,
+                     wa_id=message.wa_id or message.id, direction="outbound", type=message.type,
+                     phone=message.phone or message.to, message=message.message, at=clock.now(),
+                     content=bounded_content(_sent_content(message)))
+
+
+def file_outbound(store: DocumentStore, clock: Clock, entry: ChatEntry, *,
+                  cap: int = MAX_CHAT_MESSAGES) -> bool:
     return _file(store, clock, entry, inbound=False, cap=cap)
 
 
@@ -99,31 +108,6 @@ def _sent_content(message: Message) -> dict:
         content["quote"] = message.quote.model_dump(mode="json", include={"wa_id", "from_me",
                                                                           "sender", "text"})
     return content
-
-
-def bounded_content(content, *, depth: int = 0):
-    """A message's content as the chat history keeps it: JSON values only (no raw bytes),
-    each text at most CONTENT_TEXT_LIMIT characters, each list at most CONTENT_LIST_LIMIT
-    items, nested at most CONTENT_DEPTH levels."""
-    if content is None or depth > CONTENT_DEPTH:
-        return None
-    if isinstance(content, dict):
-        kept = {}
-        for key, value in content.items():
-            value = bounded_content(value, depth=depth + 1)
-            if value is not None:
-                kept[str(key)] = value
-        return kept
-    if isinstance(content, list | tuple):
-        items = (bounded_content(v, depth=depth + 1) for v in content[:CONTENT_LIST_LIMIT])
-        return [v for v in items if v is not None]
-    if isinstance(content, str):
-        return content[:CONTENT_TEXT_LIMIT]
-    if isinstance(content, bool | int | float):
-        return content
-    if isinstance(content, datetime):
-        return content.isoformat()
-    return None  # bytes and anything else that is not JSON
 
 
 def _file(store: DocumentStore, clock: Clock, entry: ChatEntry, *, inbound: bool, cap: int,
@@ -157,7 +141,8 @@ def _file(store: DocumentStore, clock: Clock, entry: ChatEntry, *, inbound: bool
     if seq == 1 and chat.kind == ChatKind.user:
         now = clock.now()
         Contacts(store).create(Contact(account_id=chat.account_id, device_id=chat.device_id,
-                                       phone=chat.chat, created_at=now, updated_at=now))
+                                       phone=chat.chat, lid=chat.lid, created_at=now,
+                                       updated_at=now))
     return True
 
 
@@ -167,37 +152,45 @@ def _preview(entry: ChatEntry) -> dict:
 
 
 def _next_place(store: DocumentStore, clock: Clock, entry: ChatEntry, inbound: bool,
-                push_name: str | None = None) -> tuple[Chat, int, Write]:
+                push_name: str | None = None, count: int = 1) -> tuple[Chat, int, Write]:
     """The chat as it will be, the entry's number in it, and the write that makes it so:
     a create of a new chat, or an update conditional on the sequence read (so two
     writers never take one number). A new chat takes its name from the contact (kept
-    when a chat is deleted), else the sender's WhatsApp name."""
+    when a chat is deleted), else the sender's WhatsApp name. With `count`, the places of
+    that many entries filed at once (shared/services/chat_filing.py), `entry` the last:
+    the number returned is the last's, the others the ones just below it."""
     chats = Chats(store)
     key = chat_key(entry.device_id, entry.chat)
     push_name = (push_name or "").strip()[:100] or None
     now = clock.now()
     doc = chats.doc(key)
     if doc is None:
-        contact = Contacts(store).doc(key) if not entry.chat.endswith("@g.us") else None
-        name = (contact or {}).get("name") or push_name
+        if entry.chat.endswith("@g.us"):  # a group's chat is named by its subject
+            group = next(iter(Groups(store).by_wa_id(entry.device_id, entry.chat, limit=1)), {})
+            name = group.get("subject") or None
+        else:
+            name = (Contacts(store).doc(key) or {}).get("name") or push_name
         chat = Chat(key=key, account_id=entry.account_id, device_id=entry.device_id,
-                    chat=entry.chat,
+                    chat=entry.chat, lid=entry.lid if entry.chat == entry.phone else None,
                     kind=ChatKind.group if entry.chat.endswith("@g.us") else ChatKind.user,
                     name=name, terms=search_terms(entry.chat, name),
-                    thread=new_id("thr"), seq=1, unread=int(inbound), has_unread=inbound,
+                    thread=new_id("thr"), seq=count, unread=count if inbound else 0,
+                    has_unread=inbound,
                     last_message=_preview(entry), last_message_at=entry.at,
                     sort_key=f"{_stamp(entry.at)}|{key}", created_at=now, updated_at=now)
-        return chat, 1, Write.create(chats.name, key, chats.dump(chat))
+        return chat, count, Write.create(chats.name, key, chats.dump(chat))
     chat = Chat.model_validate(doc)
-    unread = chat.unread + 1 if inbound else 0
-    changes: dict = {"seq": chat.seq + 1, "unread": unread, "has_unread": unread > 0,
+    unread = chat.unread + count if inbound else 0
+    changes: dict = {"seq": chat.seq + count, "unread": unread, "has_unread": unread > 0,
                      "updated_at": now}
-    if push_name and chat.name is None and inbound:
+    if entry.lid and chat.lid is None and entry.chat == entry.phone:  # a 1:1 chat learns it
+        changes["lid"] = entry.lid
+    if push_name and chat.name is None and inbound and chat.kind == ChatKind.user:
         changes |= {"name": push_name, "terms": search_terms(chat.chat, push_name)}
     if entry.at >= chat.last_message_at:
         changes |= {"last_message": _preview(entry), "last_message_at": entry.at,
                     "sort_key": f"{_stamp(entry.at)}|{key}"}
-    return (chat.model_copy(update=changes), chat.seq + 1,
+    return (chat.model_copy(update=changes), chat.seq + count,
             Write.update(chats.name, key, changes, when={"seq": chat.seq, "thread": chat.thread}))
 
 
@@ -273,6 +266,13 @@ def query_words(search: str) -> list[str]:
     return [w[:TERM_LENGTH] for w in text.casefold().split()][:5]
 
 
+def rename_group_chat(store: DocumentStore, clock: Clock, device_id: str, wa_id: str,
+                      subject: str) -> None:
+    """A group's chat takes the group's subject as its name (when it has a chat)."""
+    Chats(store).update(chat_key(device_id, wa_id), {
+        "name": subject, "terms": search_terms(wa_id, subject), "updated_at": clock.now()})
+
+
 def search_terms(chat: str, name: str | None) -> list[str]:
     """The terms a chat is found by: every start of each word of its name (casefolded),
     and every start (from three digits) of its number, in E.164 and national form."""
@@ -336,7 +336,8 @@ def update_chat(store: DocumentStore, bus: EventBus, clock: Clock, account_id: s
 
 
 def chat_data(chat: Chat) -> dict:
-    data = chat.model_dump(mode="json", include={"chat", "kind", "name", "unread", "labels",
+    data = chat.model_dump(mode="json", include={"chat", "lid", "kind", "name", "unread",
+                                                 "labels",
                                                  "assigned_to", "last_message",
                                                  "last_message_at", "created_at",
                                                  "updated_at"})
@@ -367,65 +368,3 @@ def rename(store: DocumentStore, account_id: str, device_id: str, phone: str,
     if doc is not None and doc.get("account_id") == account_id and doc.get("name") != name:
         chats.update(key, {"name": name, "terms": search_terms(phone, name)},
                      when={"thread": doc["thread"]})
-
-
-def delete_chat(store: DocumentStore, bus: EventBus, clock: Clock, account_id: str,
-                device_id: str, chat: str, *, reason: str = "api") -> None:
-    found = get_chat(store, account_id, device_id, chat)
-    retire(store, bus, clock, found, reason=reason)
-
-
-def retire(store: DocumentStore, bus: EventBus, clock: Clock, chat: Chat, *, reason: str) -> None:
-    """Delete a chat now and its messages now or soon (see the module's docstring). The
-    chat's deletion, the purge's record and the chat:delete event are one commit."""
-    event = event_log.new_event(bus, clock, EventName.chat_delete, chat.account_id,
-                                chat.device_id,
-                                {"id": chat.chat, "kind": chat.kind.value, "reason": reason})
-    event_log.commit(bus, store, [
-        Write.put(ChatPurges.name, chat.thread, {"thread": chat.thread, "key": chat.key,
-                                                 "device_id": chat.device_id,
-                                                 "account_id": chat.account_id,
-                                                 "created_at": clock.now()}),
-        Write.delete(Chats.name, chat.key)], [event])
-    if purge(store, chat.thread, limit=INLINE_PURGE):
-        ChatPurges(store).delete(chat.thread)
-
-
-def purge(store: DocumentStore, thread: str, limit: int | None = None) -> bool:
-    """Erase a retired thread's entries (at most `limit`); True when none is left."""
-    entries = ChatMessages(store)
-    docs = entries.of_thread(thread, limit=None if limit is None else limit + 1)
-    for doc in docs[:limit]:
-        entries.delete(doc["id"])
-    return limit is None or len(docs) <= limit
-
-
-def finish_purges(store: DocumentStore) -> int:
-    """Erase the threads that deletions left (the clean-up job); returns how many."""
-    done, purges = 0, ChatPurges(store)
-    for record in purges.all():
-        live = Chats(store).doc(record["key"])
-        if live is not None and live.get("thread") == record["thread"]:
-            continue  # the deletion did not go through: the chat still uses this thread
-        purge(store, record["thread"])
-        purges.delete(record["id"])
-        done += 1
-    return done
-
-
-# --- links --------------------------------------------------------------------------
-
-
-WEB_CHAT = "https://web.whatsapp.com/send"
-
-
-def chat_link(phone: str, text: str | None = None) -> dict:
-    """Links that open the chat with `phone` (existing or new) in WhatsApp Web and on a
-    phone. `phone` must be in international format."""
-    e164 = phones.normalise(phone, field="phone")
-    digits = e164.lstrip("+")
-    suffix = f"&text={quote(text)}" if text else ""
-    if len(WEB_CHAT) + len(digits) + len(suffix) > 4000:
-        raise ValidationFailed("text: too long for a link", details={"field": "text"})
-    return {"phone": e164, "url": f"{WEB_CHAT}?phone={digits}{suffix}",
-            "wa_me": f"https://wa.me/{digits}" + (f"?text={quote(text)}" if text else "")}

@@ -32,7 +32,7 @@ from shared.ports import DocumentStore, EventBus, TaskQueue, Write
 from shared.repositories.devices import Devices
 from shared.repositories.groups import GroupOperations, Groups, GroupSyncs
 from shared.runner_tasks import DeviceAction
-from shared.services import event_log
+from shared.services import chats, event_log
 
 SYNC_AFTER = timedelta(minutes=5)
 ACTION_OPERATION = DeviceAction.group_operation
@@ -188,6 +188,7 @@ def complete_operation(store: DocumentStore, bus: EventBus, clock: Clock, op: Gr
     if state is not None:
         groups = Groups(store)
         groups.update(op.group_id, _state(state, now))
+        chats.rename_group_chat(store, clock, op.device_id, state["wa_id"], state["subject"])
         # A sync that ran while WhatsApp made the group may have mirrored it already.
         for twin in groups.by_wa_id(op.device_id, state["wa_id"]):
             if twin["id"] != op.group_id:
@@ -234,6 +235,8 @@ def sync_groups(store: DocumentStore, clock: Clock, device_id: str, states: list
     for state in states:
         seen.add(state["wa_id"])
         existing = known.get(state["wa_id"])
+        if existing is None or existing.get("subject") != state["subject"]:
+            chats.rename_group_chat(store, clock, device_id, state["wa_id"], state["subject"])
         if existing is not None:
             groups.update(existing["id"], _state(state, now))
             continue

@@ -37,7 +37,11 @@ def receive(deps: Deps, device_id: str, message: Inbound) -> None:
         from shared.services import lids
 
         if message.sender and not lids.is_lid(message.sender):
-            lids.learn(deps.store, device_id, message.lid, message.sender)
+            if lids.learn(deps.store, device_id, message.lid, message.sender):
+                from shared.services import lid_chats  # one person, one chat
+
+                lid_chats.join(deps.store, deps.bus, deps.clock, device_id, message.lid,
+                               message.sender)
         else:
             known = lids.phone_of(deps.store, device_id, message.lid)
             message = replace(message, sender=known or message.lid)
@@ -90,7 +94,7 @@ def reaction_data(deps: Deps, device_id: str, record: dict) -> dict:
             "message_wa_id": target_wa_id, "from_me": bool(target.get("from_me")),
             "emoji": content.get("emoji") or record.get("message") or None,
             "phone": record["phone"], "at": _json(record["received_at"])}
-    for key in ("group", "push_name"):
+    for key in ("group", "push_name", "lid"):
         if record.get(key):
             data[key] = record[key]
     return data

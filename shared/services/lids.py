@@ -22,12 +22,14 @@ def _doc_id(device_id: str, lid: str) -> str:
     return f"{device_id}:{lid}"
 
 
-def learn(store: DocumentStore, device_id: str, lid: str, phone: str) -> None:
+def learn(store: DocumentStore, device_id: str, lid: str, phone: str) -> bool:
     """Keep lid -> phone for the device (the first learnt stays: WhatsApp does not move
-    a LID to another number)."""
+    a LID to another number). True when it is new: then the LID's chat, if one was
+    opened, joins the number's (shared.services.lid_chats)."""
     if is_lid(lid) and phone and not is_lid(phone):
-        store.create(COLLECTION, _doc_id(device_id, lid), {"device_id": device_id, "lid": lid,
-                                                           "phone": phone})
+        return store.create(COLLECTION, _doc_id(device_id, lid),
+                            {"device_id": device_id, "lid": lid, "phone": phone})
+    return False
 
 
 def phone_of(store: DocumentStore, device_id: str, lid: str) -> str | None:

@@ -60,13 +60,20 @@ def release_foreign_claims(deps: Deps, device_id: str, shard: str, fence: Guard)
             messages.set_claim(message.id, None, was=message.claimed_by, guard=fence)
 
 
+# What others may change of a message after it is sent (edit, revoke): a transition from
+# a copy kept since (shared.caches.Caches.sent) is conditional on them being unchanged,
+# so its event never shows a message older than the document.
+CHANGED_AFTER_SENDING = ("edited_at", "revoked_at")
+
+
 def _transition(deps: Deps, message_id: str, status: MessageStatus, stamp: str,
                 allowed_from: tuple[MessageStatus, ...], extra: dict | None = None,
-                current: Message | None = None) -> Message | None:
+                current: Message | None = None, kept: bool = False) -> Message | None:
     """Move a message on if its status allows, its event in the same commit (the event
     log). With `current` (the message as the caller just read it) the event is built from
     it and the changes, saving a read; the commit's condition checks the status either
-    way."""
+    way. `kept`: `current` is a copy kept since an earlier step, so the condition also
+    checks CHANGED_AFTER_SENDING (None when they changed: the caller reads again)."""
     messages = deps.repos.messages
     if current is None:
         current = messages.get(message_id)
@@ -76,9 +83,11 @@ def _transition(deps: Deps, message_id: str, status: MessageStatus, stamp: str,
     changes = {"status": status, stamp: now} | (extra or {})
     stored = {k: v.value if isinstance(v, StrEnum) else v for k, v in changes.items()}
     message = current.model_copy(update=changes)
+    when = {"status": AnyOf(s.value for s in allowed_from)}
+    if kept:
+        when |= {field: getattr(current, field) for field in CHANGED_AFTER_SENDING}
     if not event_log.commit(deps.bus, deps.store, [Write.update(
-            messages.name, message_id, stored,
-            when={"status": AnyOf(s.value for s in allowed_from)})],
+            messages.name, message_id, stored, when=when)],
             [message_status_event(deps.bus, deps.clock, message)]):
         return None
     return message
@@ -89,13 +98,14 @@ def mark_sent(deps: Deps, message_id: str, *, current: Message | None = None) ->
                        (MessageStatus.queued,), current=current)
 
 
-def mark_delivered(deps: Deps, message_id: str, *, current: Message | None = None
-                   ) -> Message | None:
+def mark_delivered(deps: Deps, message_id: str, *, current: Message | None = None,
+                   kept: bool = False) -> Message | None:
     return _transition(deps, message_id, MessageStatus.delivered, "delivered_at",
-                       (MessageStatus.sent,), current=current)
+                       (MessageStatus.sent,), current=current, kept=kept)
 
 
-def mark_read(deps: Deps, message_id: str, *, current: Message | None = None) -> Message | None:
+def mark_read(deps: Deps, message_id: str, *, current: Message | None = None,
+              kept: bool = False) -> Message | None:
     """A read receipt. One that overtook the delivered receipt moves the message through
     `delivered` first (its own commit and event), so every read message has had its
     message:out:delivered, before message:out:read; the late delivered receipt then
@@ -105,9 +115,9 @@ def mark_read(deps: Deps, message_id: str, *, current: Message | None = None) ->
         if current is None:
             return None
     if current.status == MessageStatus.sent:
-        current = mark_delivered(deps, message_id, current=current)
+        current = mark_delivered(deps, message_id, current=current, kept=kept)
     return _transition(deps, message_id, MessageStatus.read, "read_at",
-                       (MessageStatus.delivered,), current=current)
+                       (MessageStatus.delivered,), current=current, kept=kept)
 
 
 def expire(deps: Deps, message: Message) -> Message | None:

@@ -123,10 +123,13 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
     try:
         device = resolve_device(deps, account_id, device_id)
         subscriptions.ensure_can_send(device, clock.now())  # 402 after the trial or dunning ends
-        if lid is not None:  # to the number's chat when the device knows it
+        if lid is not None or phone is not None:
             from shared.services import lids
 
-            phone = lids.phone_of(store, device.id, lid) or lid
+            if lid is not None:  # to the number's chat when the device knows it
+                phone = lids.phone_of(store, device.id, lid) or lid
+            else:  # the number's anonymous id, if learnt: its events carry it
+                lid = lids.lid_of(store, device.id, phone)  # type: ignore[arg-type]
         to = STATUS_BROADCAST if status_post else (group or phone or "")
         ready = message_content.complete(deps, device, to, content, priority, deliver_at)
         if status_post and not (isinstance(ready, Text) or (
@@ -209,7 +212,8 @@ def enqueue_send(tasks: TaskQueue, message: Message, *, name: str | None = None)
     """The message's task, on the queue of its priority, due at its deliver_at. Named by
     the message (a repeat is a no-op) unless `name` says otherwise (the runner's hand-back
     of a task that came early, one name per hop)."""
-    task = MessageTask(message_id=message.id, device_id=message.device_id)
+    task = MessageTask(message_id=message.id, device_id=message.device_id,
+                       message=message.model_dump(mode="json"))
     tasks.enqueue(names.MESSAGE_QUEUES[message.priority.value], names.TARGET_RUNNER_MESSAGES,
                   task.model_dump(), name=name or message.id, schedule_at=message.deliver_at)
 

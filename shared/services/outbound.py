@@ -16,7 +16,7 @@ from shared.content import Media
 from shared.deps import Deps
 from shared.domain import Device, FailureReason, Message, MessageStatus
 from shared.ports import Guard, MessageSender, Receipt, SendResult
-from shared.services import chats, daily_caps, files
+from shared.services import daily_caps, files
 from shared.services import message_transitions as transitions
 
 log = logging.getLogger(__name__)
@@ -86,9 +86,9 @@ def send_queued(deps: Deps, sender: MessageSender, message_id: str, shard: str, 
     if result.ok:
         if device is not None and device.settings.read_on_reply and hasattr(sender, "mark_read"):
             _read_on_reply(deps, sender, message)  # before filing ours resets the count
-        transitions.mark_sent(deps, message.id, current=message)
+        deps.caches.moved_on(transitions.mark_sent(deps, message.id, current=message))
         if not message.status_post:  # a status is no chat's message
-            chats.record_outbound(deps.store, deps.clock, message)
+            deps.outbound_filing.file(message)  # at once, or with the next (chat_filing)
         return SendOutcome.done
     reason = result.reason or FailureReason.transport_error
     if result.retryable and attempt < MAX_SEND_ATTEMPTS:
@@ -103,7 +103,18 @@ def send_queued(deps: Deps, sender: MessageSender, message_id: str, shard: str, 
 
 
 def record_receipt(deps: Deps, wa_id: str, receipt: Receipt) -> None:
-    """WhatsApp says a message we sent was delivered or read."""
+    """WhatsApp says a message we sent was delivered or read. The message as this runner
+    sent it saves the look-up; when it changed since (or is not kept), it is read."""
+    kept = deps.caches.sent(wa_id)
+    if kept is not None:
+        target = MessageStatus.delivered if receipt == Receipt.delivered else MessageStatus.read
+        if kept.status == MessageStatus.read or kept.status == target:
+            return  # a receipt again: this runner moved it on already (statuses only advance)
+        mark = transitions.mark_delivered if receipt == Receipt.delivered else transitions.mark_read
+        moved = mark(deps, kept.id, current=kept, kept=True)
+        if moved is not None:
+            deps.caches.moved_on(moved)
+            return
     messages = deps.repos.messages
     message = messages.find_by_wa_id(wa_id)
     if message is None:

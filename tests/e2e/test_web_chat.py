@@ -338,3 +338,23 @@ def test_screenshots_of_the_chat(browser, stack, world):  # noqa: F811
                 box = control.bounding_box()
                 assert box and 0 <= box["y"] and box["y"] + box["height"] <= height, (width, height, box)
         t.close()
+
+
+def test_the_chat_list_shows_more_chats_past_its_first_page(owner_tab, stack, world):
+    page, south = owner_tab, world["south"]
+    for n in range(101):
+        inject(stack, south, f"+4479111250{n:02d}" if n < 100 else "+447911125100", f"Hello {n}")
+
+    def listed() -> int:
+        return len(stack.call("GET", f"/devices/{south['id']}/chats?limit=200")["data"])
+
+    wait_until(lambda: listed() >= 101, 60, "101 chats")
+    total = listed()
+    page.goto(f"/chat/{south['id']}")
+    chats = page.get_by_role("list", name="Chat list").get_by_role("link")
+    chat_link(page, "+447911125100").wait_for()  # the newest first
+    assert chats.count() == 100
+    page.get_by_role("button", name="More chats").click()
+    wait_until(lambda: chats.count() == total, 10, "the next page of chats")
+    chat_link(page, "+447911125000").wait_for()  # the oldest of them, on the second page
+    assert page.get_by_role("button", name="More chats").count() == 0

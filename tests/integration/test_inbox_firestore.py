@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from shared.domain import Message
-from shared.services import chats, contacts, labels
+from shared.services import chat_deletion, chats, contacts, labels
 from tests.fakes import FakeClock
 
 pytestmark = pytest.mark.emulator
@@ -40,7 +40,7 @@ def test_filing_caps_pages_and_purges_on_firestore(store):
 
     from shared.adapters.inprocess_bus import InProcessBus
 
-    chats.delete_chat(store, InProcessBus(threaded=False), clock, "acc_1", "dev_1", "+447400123456")
+    chat_deletion.delete_chat(store, InProcessBus(threaded=False), clock, "acc_1", "dev_1", "+447400123456")
     assert store.query("chat_messages", [("device_id", "==", "dev_1")]) == []
     assert store.query("chat_purges") == []
 
@@ -132,3 +132,54 @@ def test_web_chat_names_search_and_assignment_on_firestore(store):
     assert found(assigned_to="agt_1") == [phones[2]]
     assert found(assigned_to="agt_1", search="4474") == [phones[2]]
     assert found(assigned_to="agt_1", unread=True, search="do") == []
+
+
+def _from_lid(store, clock, chat, text, n, lid="207435312347202@lid"):
+    clock.advance(1)
+    return chats.record_inbound(store, clock, "acc_1", "dev_1", {
+        "id": f"msg_{n}", "wa_id": f"WA{n}", "phone": chat, "lid": lid, "message": text,
+        "received_at": clock.now()})
+
+
+def test_a_lid_chat_joins_the_numbers_on_firestore(store):
+    from shared.adapters.inprocess_bus import InProcessBus
+    from shared.services import lid_chats
+
+    clock, bus, lid, phone = FakeClock(), InProcessBus(threaded=False), \
+        "207435312347202@lid", "+447400123456"
+    for n in range(3):
+        assert _from_lid(store, clock, lid, f"anon {n}", n)
+    assert lid_chats.join(store, bus, clock, "dev_1", lid, phone)
+    assert store.get("chats", f"dev_1:{lid}") is None
+    chat = chats.get_chat(store, "acc_1", "dev_1", phone)
+    assert (chat.lid, chat.seq, chat.unread) == (lid, 3, 3)
+    page, _ = chats.list_entries(store, "acc_1", "dev_1", phone, limit=10)
+    assert [(e["message"], e["phone"], e["lid"]) for e in page] == [
+        (f"anon {n}", phone, lid) for n in (2, 1, 0)]
+    assert store.get("contacts", f"dev_1:{phone}")["lid"] == lid
+    assert store.get("contacts", f"dev_1:{lid}") is None
+    assert not lid_chats.join(store, bus, clock, "dev_1", lid, phone)  # nothing left to join
+
+
+def test_a_lid_chat_is_appended_to_an_existing_numbers_chat_on_firestore(store):
+    from shared.adapters.inprocess_bus import InProcessBus
+    from shared.services import lid_chats
+
+    clock, bus = FakeClock(), InProcessBus(threaded=False)
+    lid, phone, other = "207435312347202@lid", "+447400123456", "91827364550123@lid"
+    assert _inbound(store, clock, phone, "by number", 10)
+    for n in range(2):
+        assert _from_lid(store, clock, lid, f"anon {n}", n)
+    assert _from_lid(store, clock, other, "someone else", 20, lid=other)
+    assert lid_chats.join(store, bus, clock, "dev_1", lid, phone)
+    page, _ = chats.list_entries(store, "acc_1", "dev_1", phone, limit=10)
+    assert [(e["message"], e["seq"]) for e in page] == [("anon 1", 3), ("anon 0", 2),
+                                                       ("by number", 1)]
+    chat = chats.get_chat(store, "acc_1", "dev_1", phone)
+    assert (chat.lid, chat.seq, chat.unread, chat.last_message["message"]) == (
+        lid, 3, 3, "anon 1")
+    assert _inbound(store, clock, phone, "after the join", 11)  # numbering goes on
+    assert chats.get_chat(store, "acc_1", "dev_1", phone).seq == 4
+    assert chats.get_chat(store, "acc_1", "dev_1", other).seq == 1  # untouched
+    [deleted] = [e.data for e in bus.published if e.event == "chat:delete"]
+    assert deleted["merged_into"] == phone

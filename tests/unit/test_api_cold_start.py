@@ -68,11 +68,11 @@ def test_the_api_target_leaves_the_collector_on():
 
 
 def test_every_model_of_ours_is_built_on_first_use():
+    from pydantic import BaseModel
+
     import functions.main  # noqa: F401 (the targets' modules)
     import functions.webhook_deliver  # noqa: F401
     import functions.webhook_fanout  # noqa: F401
-    from pydantic import BaseModel
-
     from shared.model import Model
 
     def subclasses(cls):

@@ -35,7 +35,10 @@ def test_send_queues_one_task_and_publishes_new(api, device, container):
     assert task.queue == names.MESSAGE_QUEUES["normal"]
     assert task.target == names.TARGET_RUNNER_MESSAGES
     assert task.name == message["id"]
-    assert task.payload == {"message_id": message["id"], "device_id": device["id"]}
+    assert task.payload == {"message_id": message["id"], "device_id": device["id"],
+                            "message": task.payload["message"]}
+    assert task.payload["message"]["id"] == message["id"]  # the runner need not read it
+    assert task.payload["message"]["status"] == "queued"
     assert task.schedule_at is None
     assert events_of(container, message["id"]) == ["message:out:new"]
     event = next(e for e in container.bus.published if e.event == "message:out:new")

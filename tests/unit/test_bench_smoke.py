@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 HEADERS = ("cold start", "API overhead", "number validation", "webhook fan-out",
            "inbound message -> webhook latency", "priority:", "pacing:", "pipeline throughput",
-           "cost per delivered message", "queue listing", "runner memory", "take-over",
+           "cost per delivered message", "hottest document", "fan-out:", "listing:",
+           "queue listing", "runner memory", "take-over",
            "restart resume", "store pause", "web app size", "first render", "documentation page",
            "web chat")
 
@@ -38,8 +39,8 @@ def test_every_figure_has_smoke_sizes_its_function_accepts():
         bench_main.cold_start, bench_main.api_overhead, bench_main.number_validation,
         bench_main.runner_memory, bench_main.runner_takeover, bench_main.runner_restart,
         bench_main.store_pause, bench_main.docs_page)}
-    from bench import chat, events, messaging, web, webhooks
-    for module in (messaging, webhooks, web, events, chat):
+    from bench import chat, cost, events, messaging, web, webhooks
+    for module in (messaging, webhooks, web, events, chat, cost):
         for name in bench_main.SMOKE_SIZES:
             if hasattr(module, name):
                 figures[name] = getattr(module, name)

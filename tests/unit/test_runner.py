@@ -261,6 +261,29 @@ def test_cancelled_before_send_is_never_sent(container, acc, make_runner, networ
     assert message_events(c, cancelled.id) == ["message:out:new", "message:out:cancelled"]
 
 
+def test_a_task_that_brings_its_message_is_sent_without_reading_it(container, acc,
+                                                                  make_runner, network):
+    c = container
+    device = seed_device(c, acc)
+    sent, cancelled = (queue_message(c, acc, device.id, text) for text in ("go", "stop"))
+    message_service.cancel_message(c, acc, cancelled.id)  # after its task was enqueued
+    runner, timer = make_runner(c)
+    read = []
+    doc = c.repos.messages.doc
+    c.repos.messages.doc = lambda message_id: read.append(message_id) or doc(message_id)
+    for message in (sent, cancelled):
+        runner.handle_message_task(message.id, message.model_dump(mode="json"))
+    assert read == []
+    timer.fire_all()
+    wait_until(all_sent(c, [sent]))
+    wait_until(lambda: runner.sessions[device.id].pending() == 0)
+    runner.handle_message_task(sent.id, sent.model_dump(mode="json"))  # repeated, as queued
+    wait_until(lambda: runner.sessions[device.id].pending() == 0)
+    timer.fire_all()
+    assert_sent_exactly_once(c, network, [sent])
+    assert status_of(c, cancelled.id) == "cancelled"
+
+
 def test_deliver_at_in_the_future_waits(container, acc, make_runner, network):
     c = container
     device = seed_device(c, acc)

@@ -124,13 +124,24 @@ def test_receipts_repeated_change_nothing(container, acc, make_runner):
 # --- inbound --------------------------------------------------------------------------
 
 
+def inject_inbound(runner, device_id: str, text: str, phone: str = "+447911123456") -> None:
+    """A contact's message to the device, as the sandbox's control task brings it."""
+    runner.handle_device_task({"device_id": device_id, "action": "sandbox_inbound",
+                               "phone": phone, "message": text})
+
+
+def inbound_event(c, runner, device_id: str, text: str):
+    """The one message:in:new of a contact's message `text`."""
+    inject_inbound(runner, device_id, text)
+    [event] = [e for e in c.bus.published if e.event == "message:in:new"]
+    return event
+
+
 def test_sandbox_inbound_publishes_and_stores_once(container, acc, make_runner):
     c = container
     device = seed_device(c, acc)
     runner, timer = make_runner(c)
-    runner.handle_device_task({"device_id": device.id, "action": "sandbox_inbound",
-                               "phone": "+447911123456", "message": "Hi there 🙂"})
-    [event] = [e for e in c.bus.published if e.event == "message:in:new"]
+    event = inbound_event(c, runner, device.id, "Hi there 🙂")
     assert event.account == acc and event.device == device.id
     assert event.data["message"] == "Hi there 🙂"
     assert event.data["phone"] == "+447911123456"
@@ -158,8 +169,7 @@ def test_two_inbound_messages_are_two_records(container, acc, make_runner):
     device = seed_device(c, acc)
     runner, _ = make_runner(c)
     for text in ("one", "two"):
-        runner.handle_device_task({"device_id": device.id, "action": "sandbox_inbound",
-                                   "phone": "+447911123456", "message": text})
+        inject_inbound(runner, device.id, text)
     assert sorted(d["message"] for d in c.store.query("chat_messages")) == ["one", "two"]
 
 
@@ -340,9 +350,7 @@ def test_an_inbound_event_says_where_the_message_is(container, acc, make_runner,
     c = container
     device = seed_device(c, acc)
     runner, timer = make_runner(c)
-    runner.handle_device_task({"device_id": device.id, "action": "sandbox_inbound",
-                               "phone": "+447911123456", "message": "Where is it?"})
-    [event] = [e for e in c.bus.published if e.event == "message:in:new"]
+    event = inbound_event(c, runner, device.id, "Where is it?")
     assert event.data["received_at"].endswith("Z")
     url = f"/v1/devices/{device.id}/chats/+447911123456/messages"
     assert event.data["url"] == url and event.data["group"] is None
@@ -370,8 +378,7 @@ def test_event_examples_carry_every_field_real_bodies_carry(container, acc, make
     sent = client.post("/v1/messages", json={"phone": "+447911123456", "message": "Hi"},
                        headers=headers)
     assert sent.status_code == 201, sent.get_json()
-    runner.handle_device_task({"device_id": device.id, "action": "sandbox_inbound",
-                               "phone": "+447911123456", "message": "Hello"})
+    inject_inbound(runner, device.id, "Hello")
     seen = {e.event: set(e.data) for e in c.bus.published}
     for name in (EventName.message_out_new, EventName.message_in_new, EventName.device_status):
         assert name.value in seen, sorted(seen)

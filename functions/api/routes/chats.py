@@ -16,7 +16,7 @@ from functions.api.schemas_chats import (
 from functions.api.schemas_messages import MessageOut
 from shared.domain import MessageSource, Priority
 from shared.errors import Forbidden, ValidationFailed
-from shared.services import chats, devices, message_content, messages
+from shared.services import chat_deletion, chat_links, chats, devices, messages
 from shared.services.chats import parse_chat_id
 
 _CHAT = "/v1/devices/{device_id}/chats/{chat_id}"
@@ -27,14 +27,8 @@ def _out(chat) -> ChatOut:
 
 
 def _draft(body: SendToChat):
-    if body.media is not None:
-        m = body.media
-        return message_content.MediaRequest(url=m.url, file=m.file, type=m.type,
-                                            caption=m.caption, filename=m.filename, voice=m.voice)
-    if body.reaction is not None:
-        return message_content.ReactionRequest(message=body.reaction.message,
-                                               emoji=body.reaction.emoji)
-    return None
+    content = body.media or body.reaction
+    return content.draft() if content is not None else None
 
 
 @agent_route("GET", "/v1/devices/{device_id}/chats", query=ChatQuery, response=ChatList,
@@ -99,7 +93,7 @@ def delete_chat(p: Principal, device_id: str, chat_id: str):
     Emits `chat:delete`. A new message in or out starts a fresh chat.
 
     Errors: 404 when the device or the chat is not found."""
-    chats.delete_chat(p.c.store, p.c.bus, p.c.clock, p.account_id, device_id,
+    chat_deletion.delete_chat(p.c.store, p.c.bus, p.c.clock, p.account_id, device_id,
                       parse_chat_id(chat_id))
 
 
@@ -164,4 +158,4 @@ def chat_link(p: Principal, device_id: str, phone: str, query: ChatLinkQuery):
     Errors: 404 when the device is not found; 422 when the number is not valid E.164 or the
     text is too long for a link."""
     devices.get_device(p.c, p.account_id, device_id)
-    return ChatLink.model_validate(chats.chat_link(phone, query.text))
+    return ChatLink.model_validate(chat_links.chat_link(phone, query.text))

@@ -11,7 +11,7 @@ from functions.api.schemas_messages import (
     SendMessage,
 )
 from shared.content import Contacts
-from shared.services import message_changes, message_content, message_forwarding, messages
+from shared.services import message_changes, message_forwarding, messages
 
 
 def _out(message) -> MessageOut:
@@ -21,13 +21,8 @@ def _out(message) -> MessageOut:
 def _draft(body: SendMessage):
     if body.message is not None:
         return None
-    if body.media is not None:
-        m = body.media
-        return message_content.MediaRequest(url=m.url, file=m.file, type=m.type,
-                                            caption=m.caption, filename=m.filename, voice=m.voice)
-    if body.reaction is not None:
-        return message_content.ReactionRequest(message=body.reaction.message,
-                                               emoji=body.reaction.emoji)
+    if body.media is not None or body.reaction is not None:
+        return (body.media or body.reaction).draft()
     if body.contacts is not None:
         return Contacts(contacts=body.contacts)
     return body.location or body.buttons or body.list or body.poll

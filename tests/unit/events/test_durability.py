@@ -241,7 +241,7 @@ class Commits(MemoryStore):
 def test_chat_contact_and_group_changes_are_one_commit_with_their_events():
     from shared.domain import DeviceStatus
     from shared.inbox import GroupFailure
-    from shared.services import chats, contacts, groups
+    from shared.services import chat_deletion, chats, contacts, groups
 
     c = Container(make_settings(), store=Commits(), tasks=FakeTaskQueue(), clock=SystemClock(),
                   http=FakeHttp(), publisher=Flaky())
@@ -268,7 +268,7 @@ def test_chat_contact_and_group_changes_are_one_commit_with_their_events():
     assert groups.fail_operation(store, c.bus, c.clock, op, GroupFailure.transport_error) is None
     assert len(store.query(event_log.EVENTS, [("event", "==", "group:update")])) == 1
 
-    chats.delete_chat(store, c.bus, c.clock, account, device.id, "+34600100999")
+    chat_deletion.delete_chat(store, c.bus, c.clock, account, device.id, "+34600100999")
     assert store.with_event("chat:delete", "chats", key)
     assert store.get("chats", key) is None
     wait_until(lambda: {"chat:update", "contact:update", "group:update", "chat:delete"}

@@ -7,6 +7,7 @@ import pytest
 from shared import names
 from shared.adapters.memory_store import MemoryStore
 from shared.events import EventName
+from shared.services import chat_deletion
 from shared.services import chats as chat_service
 from tests.fakes import FakeClock, assert_error, wait_until
 from tests.unit.inbox.helpers import inbound, outbound
@@ -251,7 +252,7 @@ def test_delete_chat_erases_it_and_a_new_message_starts_afresh(c, dev, api):
 def test_deleting_a_long_chat_leaves_the_rest_to_the_cleanup(c, dev, api):
     from shared.services import chat_cleanup
 
-    for n in range(chat_service.INLINE_PURGE + 20):
+    for n in range(chat_deletion.INLINE_PURGE + 20):
         inbound(c, dev, "+447400123456", f"m{n}")
     assert api.delete(f"/v1/devices/{dev['id']}/chats/+447400123456").status_code == 204
     inbound(c, dev, "+447400123456", "fresh")  # the new chat is not touched
@@ -267,7 +268,7 @@ def test_a_purge_record_of_a_live_chat_is_left_alone(c, dev):
     inbound(c, dev, "+447400123456")
     chat = c.store.get("chats", f"{dev['id']}:+447400123456")
     c.store.put("chat_purges", chat["thread"], {"thread": chat["thread"], "key": chat["key"]})
-    assert chat_service.finish_purges(c.store) == 0
+    assert chat_deletion.finish_purges(c.store) == 0
     assert len(c.store.query("chat_messages", [("device_id", "==", dev["id"])])) == 1
 
 
@@ -343,8 +344,10 @@ def test_outbound_entries_keep_the_content_sent(c, dev, api):
 
 
 def test_kept_content_is_bounded_json():
-    kept = chat_service.bounded_content({
+    from shared.services import chat_content
+
+    kept = chat_content.bounded_content({
         "raw": b"\x89PNG", "caption": "x" * 10_000, "items": list(range(500)),
         "nested": {"thumbnail": bytearray(b"jpg"), "ok": True}, "none": None})
-    assert kept == {"caption": "x" * chat_service.CONTENT_TEXT_LIMIT,
-                    "items": list(range(chat_service.CONTENT_LIST_LIMIT)), "nested": {"ok": True}}
+    assert kept == {"caption": "x" * chat_content.CONTENT_TEXT_LIMIT,
+                    "items": list(range(chat_content.CONTENT_LIST_LIMIT)), "nested": {"ok": True}}

@@ -143,6 +143,17 @@ def test_a_participant_device_sees_the_group_after_a_sync_but_is_no_admin(api, c
     assert api.get(f"/v1/devices/{other['id']}/groups").get_json()["data"] == []
 
 
+def test_a_participant_known_only_by_lid_is_kept_with_phone_null(api, c, network, linked,
+                                                                   group):
+    lid = "207435312347202@lid"
+    network.sandbox.network.groups.join_anonymously(group["wa_id"], lid)
+    assert api.post(f"/v1/devices/{linked['id']}/groups/sync").status_code == 202
+    network.drain()
+    synced = api.get(f"/v1/devices/{linked['id']}/groups/{group['id']}").get_json()
+    assert {"phone": None, "lid": lid, "role": "member"} in synced["participants"]
+    assert {"phone": ALICE, "lid": None, "role": "member"} in synced["participants"]
+
+
 def test_listing_syncs_at_most_every_few_minutes(api, c, network, linked):
     api.get(f"/v1/devices/{linked['id']}/groups")
     network.drain()
@@ -205,3 +216,19 @@ def test_groups_of_another_account_are_not_found(api, network, linked, group, ne
     assert_error(other.post(f"{base}/{group['id']}/participants/add", json={"phones": [ALICE]}), 404)
     assert_error(api.get(f"{base}/grp_nope"), 404)
     assert_error(api.get(f"{base}/123@g.us"), 404)
+
+
+def test_a_group_chat_is_named_by_the_group_subject_and_follows_it(api, c, network, linked, group):
+    from shared.services import chats as chat_service
+
+    account_id = c.store.get("devices", linked["id"])["account_id"]
+    chat_service.record_inbound(c.store, c.clock, account_id, linked["id"], {
+        "id": "msg_g1", "wa_id": "WA-G1", "phone": ALICE, "chat": group["wa_id"],
+        "message": "When does it ship?", "received_at": c.clock.now(), "push_name": "Alice"})
+    base = f"/v1/devices/{linked['id']}/chats"
+    assert api.get(f"{base}/{group['wa_id']}").get_json()["name"] == "Order 1042"  # not Alice
+    api.patch(f"/v1/devices/{linked['id']}/groups/{group['id']}", json={"subject": "Order 1042 shipped"})
+    network.drain()
+    assert api.get(f"{base}/{group['wa_id']}").get_json()["name"] == "Order 1042 shipped"
+    found = api.get(f"{base}?search=shipped").get_json()["data"]
+    assert [chat["id"] for chat in found] == [group["wa_id"]]

@@ -5,8 +5,11 @@ number's chat when known."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from shared.ports import Inbound
 from tests.fakes import assert_error
 from tests.fakes import wait_until as _wait_until
 from tests.unit.messaging.helpers import PHONE, connected_sandbox
@@ -87,3 +90,79 @@ def test_a_bad_lid_is_422(api, dev, phone):
                                   {"lid": "x@lid", "phone": PHONE, "message": "x"}])
 def test_a_sandbox_sender_needs_a_phone_or_a_good_lid(api, dev, body):
     assert_error(api.post(f"/v1/devices/{dev}/sandbox/inbound", json=body), 422)
+
+
+def chat_ids(api, dev):
+    return [chat["id"] for chat in api.get(f"/v1/devices/{dev}/chats").get_json()["data"]]
+
+
+def history(api, dev, chat):
+    return api.get(f"/v1/devices/{dev}/chats/{chat}/messages").get_json()["data"]
+
+
+def test_a_chat_opened_under_a_lid_joins_the_number_when_it_is_learnt(api, dev, c, world):
+    inbound, _, _ = world
+    inbound(lid=LID, message="first, by my anonymous id")
+    inbound(lid=LID, message="second, still anonymous")
+    api.patch(f"/v1/devices/{dev}/contacts/{LID}", json={"name": "Ana",
+                                                         "metadata": {"crm": "C-1"}})
+    assert chat_ids(api, dev) == [LID]
+    inbound(phone=PHONE, lid=LID, message="third, with my number")
+    assert chat_ids(api, dev) == [PHONE]  # one person, one chat
+    assert_error(api.get(f"/v1/devices/{dev}/chats/{LID}"), 404)
+    messages = history(api, dev, PHONE)
+    assert [m["message"] for m in messages] == ["third, with my number",
+                                                "second, still anonymous",
+                                                "first, by my anonymous id"]
+    assert {m["phone"] for m in messages} == {PHONE} and {m["lid"] for m in messages} == {LID}
+    chat = api.get(f"/v1/devices/{dev}/chats/{PHONE}").get_json()
+    assert (chat["lid"], chat["unread"], chat["name"]) == (LID, 3, "Ana")
+    contact = api.get(f"/v1/devices/{dev}/contacts/{PHONE}").get_json()
+    assert (contact["lid"], contact["name"], contact["metadata"]) == (LID, "Ana", {"crm": "C-1"})
+    assert api.get(f"/v1/devices/{dev}/contacts/{LID}").status_code == 404
+    [gone] = [e.data for e in c.bus.published if e.event == "chat:delete"]
+    assert gone == {"id": LID, "kind": "user", "reason": "merged", "merged_into": PHONE}
+    inbound(lid=LID, message="fourth, anonymous again")  # filed under the number now
+    assert chat_ids(api, dev) == [PHONE] and len(history(api, dev, PHONE)) == 4
+
+
+def test_a_lid_chat_is_appended_to_the_numbers_existing_chat(api, dev, c, world):
+    inbound, runner, _ = world
+    sent = api.send(phone=PHONE, message="Your order has shipped").get_json()
+    runner.handle_message_task(sent["id"])
+    wait_until(lambda: c.store.get("messages", sent["id"])["status"] != "queued",
+               message="sent")
+    assert chat_ids(api, dev) == [PHONE]
+    inbound(lid=LID, message="when will it arrive?")  # the number is not known yet
+    assert sorted(chat_ids(api, dev)) == sorted([PHONE, LID])
+    inbound(phone=PHONE, lid=LID, message="hello?")
+    assert chat_ids(api, dev) == [PHONE]
+    messages = history(api, dev, PHONE)
+    assert [m["message"] for m in messages] == ["hello?", "when will it arrive?",
+                                                "Your order has shipped"]
+    assert [m["seq"] for m in messages] == [3, 2, 1]
+    chat = api.get(f"/v1/devices/{dev}/chats/{PHONE}").get_json()
+    assert (chat["lid"], chat["unread"]) == (LID, 2)
+    assert chat["last_message"]["message"] == "hello?"
+
+
+def test_events_of_a_contact_with_a_lid_carry_it(api, dev, c, world):
+    inbound, runner, _ = world
+    inbound(phone=PHONE, lid=LID, message="hi")
+    sent = api.send(phone=PHONE, message="hello").get_json()
+    assert (sent["phone"], sent["lid"]) == (PHONE, LID)  # the number's LID, learnt
+    runner.handle_message_task(sent["id"])
+    wait_until(lambda: any(e.event == "message:out:sent" for e in c.bus.published),
+               message="sent")
+    # message:out:sent, delivered and read (the receipts) share the message's data
+    [out] = [e.data for e in c.bus.published if e.event == "message:out:sent"]
+    assert (out["phone"], out["lid"]) == (PHONE, LID)
+    wa_id = c.store.get("messages", sent["id"])["wa_id"]
+    runner.on_inbound(dev, Inbound(wa_id="WA_R", sender=PHONE, lid=LID, text="👍",
+                                   at=datetime.now(UTC), type="reaction", content={
+                                       "emoji": "👍", "target": {"wa_id": wa_id,
+                                                                "from_me": True}}))
+    [reaction] = [e.data for e in c.bus.published if e.event == "message:reaction"]
+    assert (reaction["phone"], reaction["lid"], reaction["message_id"]) == (PHONE, LID,
+                                                                           sent["id"])
+    assert api.get(f"/v1/devices/{dev}/contacts/{PHONE}").get_json()["lid"] == LID

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from neonize.proto.Neonize_pb2 import JID, GroupInfo, GroupName, GroupParticipant, GroupTopic
 
+from device_runner import groups
 from device_runner.transport import GroupAction, GroupError, ParticipantChange
 from device_runner.whatsapp import group_convert, jids
 from shared.inbox import GroupFailure, GroupRole, ParticipantFailure
@@ -32,7 +33,7 @@ def test_converting_neonizes_group_info_to_the_ports():
             GroupParticipant(JID=user(ME), IsAdmin=True, IsSuperAdmin=True),
             GroupParticipant(JID=JID(User="123", Server="lid"), PhoneNumber=user(ANN), IsAdmin=True),
             GroupParticipant(JID=user(BOB)),
-            GroupParticipant(JID=JID(User="456", Server="lid")),  # no phone known: left out
+            GroupParticipant(JID=JID(User="456", Server="lid")),  # no phone known: by its LID
         ])
     raw.GroupAnnounce.IsAnnounce = True
     info = group_convert.group_info(raw, invite="https://chat.whatsapp.com/AbCd123")
@@ -40,7 +41,12 @@ def test_converting_neonizes_group_info_to_the_ports():
     assert (info.subject, info.description, info.announce, info.owner) == (
         "Anvils", "Heavy things", True, ME)
     assert info.participants == ((ME, GroupRole.superadmin), (ANN, GroupRole.admin),
-                                 (BOB, GroupRole.member))
+                                 (BOB, GroupRole.member), ("456@lid", GroupRole.member))
+    assert info.lids == ((ANN, "123@lid"), ("456@lid", "456@lid"))
+    assert groups.state(info)["participants"][1:] == [
+        {"phone": ANN, "lid": "123@lid", "role": "admin"},
+        {"phone": BOB, "lid": None, "role": "member"},
+        {"phone": None, "lid": "456@lid", "role": "member"}]
     assert info.invite_code == "AbCd123"
     deleted = GroupInfo(JID=raw.JID, GroupTopic=GroupTopic(Topic="old", TopicDeleted=True))
     assert group_convert.group_info(deleted).description is None

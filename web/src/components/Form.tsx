@@ -17,24 +17,12 @@ type InputProps = {
   step?: number;
 };
 
-/** A labelled input whose error is shown beside it and read with it. */
-export function TextField({ label, value, onInput, error, hint, ...rest }: InputProps) {
-  const id = useId();
-  const described = [hint && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(" ");
-  return (
-    <div class={`field${error ? " invalid" : ""}`}>
-      <label for={id}>{label}</label>
-      {hint && <p class="hint" id={`${id}-hint`}>{hint}</p>}
-      <input id={id} value={value} onInput={(e) => onInput((e.target as HTMLInputElement).value)}
-        aria-invalid={error ? "true" : undefined} aria-describedby={described || undefined}
-        {...(rest as Record<string, unknown>)} />
-      {error && <p class="field-error" id={`${id}-error`}>{error}</p>}
-    </div>
-  );
-}
+type Control = { id: string; "aria-invalid"?: "true"; "aria-describedby"?: string };
 
-export function TextArea({ label, value, onInput, error, hint, rows = 4 }: {
-  label: string; value: string; onInput: (v: string) => void; error?: string; hint?: string; rows?: number;
+/** A labelled control with its hint and error shown beside it and read with it:
+ * `control` gets the attributes that tie it to them. */
+function Field({ label, error, hint, control }: {
+  label: string; error?: string; hint?: string; control: (props: Control) => ComponentChildren;
 }) {
   const id = useId();
   const described = [hint && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(" ");
@@ -42,10 +30,30 @@ export function TextArea({ label, value, onInput, error, hint, rows = 4 }: {
     <div class={`field${error ? " invalid" : ""}`}>
       <label for={id}>{label}</label>
       {hint && <p class="hint" id={`${id}-hint`}>{hint}</p>}
-      <textarea id={id} rows={rows} value={value} onInput={(e) => onInput((e.target as HTMLTextAreaElement).value)}
-        aria-invalid={error ? "true" : undefined} aria-describedby={described || undefined} />
+      {control({ id, "aria-invalid": error ? "true" : undefined, "aria-describedby": described || undefined })}
       {error && <p class="field-error" id={`${id}-error`}>{error}</p>}
     </div>
+  );
+}
+
+/** A labelled input whose error is shown beside it and read with it. */
+export function TextField({ label, value, onInput, error, hint, ...rest }: InputProps) {
+  return (
+    <Field label={label} error={error} hint={hint} control={(tie) => (
+      <input {...tie} value={value} onInput={(e) => onInput((e.target as HTMLInputElement).value)}
+        {...(rest as Record<string, unknown>)} />
+    )} />
+  );
+}
+
+export function TextArea({ label, value, onInput, error, hint, rows = 4 }: {
+  label: string; value: string; onInput: (v: string) => void; error?: string; hint?: string; rows?: number;
+}) {
+  return (
+    <Field label={label} error={error} hint={hint} control={(tie) => (
+      <textarea {...tie} rows={rows} value={value}
+        onInput={(e) => onInput((e.target as HTMLTextAreaElement).value)} />
+    )} />
   );
 }
 
@@ -53,18 +61,12 @@ export function SelectField({ label, value, onChange, options, error, hint }: {
   label: string; value: string; onChange: (v: string) => void;
   options: { value: string; label: string }[]; error?: string; hint?: string;
 }) {
-  const id = useId();
-  const described = [hint && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(" ");
   return (
-    <div class={`field${error ? " invalid" : ""}`}>
-      <label for={id}>{label}</label>
-      {hint && <p class="hint" id={`${id}-hint`}>{hint}</p>}
-      <select id={id} value={value} onChange={(e) => onChange((e.target as HTMLSelectElement).value)}
-        aria-invalid={error ? "true" : undefined} aria-describedby={described || undefined}>
+    <Field label={label} error={error} hint={hint} control={(tie) => (
+      <select {...tie} value={value} onChange={(e) => onChange((e.target as HTMLSelectElement).value)}>
         {options.map((o) => <option key={o.value} value={o.value}>{o.label}</option>)}
       </select>
-      {error && <p class="field-error" id={`${id}-error`}>{error}</p>}
-    </div>
+    )} />
   );
 }
 

@@ -84,17 +84,10 @@ export function Conversation({ device, chatId, chat, onTogglePanel, panelOpen, o
           setEntries((now) => now && now.map((e) => e.id === d.id ? { ...e, status: status as Entry["status"] } : e));
         }
         if (event.event === "chat:delete") { setEntries([]); setExists(false); return; }
-        // An inbound message's event may come a moment before its entry is numbered in the
-        // chat (the runner files it in two steps): read again until it is there.
-        const want = event.event === "message:in:new" || event.event === "message:reaction"
-          ? String(d.id ?? "") : "";
-        let tries = 0;
-        const load = async () => {
-          const filed = await loadNewest();
-          if (want && !filed.has(want) && ++tries < 12) timer = window.setTimeout(() => void load(), 250);
-        };
+        // An inbound message's entry is committed with its event, so one read shows it; a
+        // burst of events is read once. (A sent message shows from `pending` until filed.)
         window.clearTimeout(timer);
-        timer = window.setTimeout(() => void load(), 30);
+        timer = window.setTimeout(() => void loadNewest(), 30);
       },
     });
     return () => { window.clearTimeout(timer); stop(); };

@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { api, type Schemas } from "../../api/client";
-import { subscribe, type LiveEvent } from "../../live";
+import { subscribe } from "../../live";
 import { useSession } from "../../session";
 import { ContactPanel } from "./ContactPanel";
 import { Conversation } from "./Conversation";
@@ -16,6 +16,7 @@ export type Device = Schemas["DeviceOut"];
 const LIST_EVENTS = ["message:in:new", "message:out:*", "message:reaction", "chat:*", "contact:update"];
 
 type Filters = { search: string; label: string; unread: boolean; mine: boolean };
+const PAGE = 100; // chats a page of the list
 const NO_FILTERS: Filters = { search: "", label: "", unread: false, mine: false };
 
 export function Inbox({ device: deviceId, phone: rawPhone }: { device?: string; phone?: string }) {
@@ -27,6 +28,8 @@ export function Inbox({ device: deviceId, phone: rawPhone }: { device?: string; 
   const [chats, setChats] = useState<Chat[] | null>(null);
   const [labels, setLabels] = useState<Schemas["LabelOut"][]>([]);
   const [unreadTotal, setUnreadTotal] = useState(0);
+  const [pages, setPages] = useState(1); // pages of the chat list shown ("More chats")
+  const [more, setMore] = useState(false); // the list has chats past those shown
   const [panelOpen, setPanelOpen] = useState(false);
   const phone = rawPhone ? parsePhone(decodeURIComponent(rawPhone)) : null;
   const id = deviceId ?? "";
@@ -35,6 +38,7 @@ export function Inbox({ device: deviceId, phone: rawPhone }: { device?: string; 
     setDevice(undefined);
     setChats(null);
     setUnreadTotal(0);
+    setPages(1);
     void api.GET("/v1/devices/{device_id}", { params: { path: { device_id: id } } })
       .then(({ data }) => setDevice(data ?? null)).catch(() => setDevice(null));
     void api.GET("/v1/labels").then(({ data }) => setLabels(data?.data ?? []));
@@ -42,23 +46,34 @@ export function Inbox({ device: deviceId, phone: rawPhone }: { device?: string; 
 
   const loadChats = useCallback(async (): Promise<Chat[] | null> => {
     if (!id) return null;
-    const query: Record<string, string | number | boolean> = { limit: 100 };
+    const query: Record<string, string | number | boolean> = { limit: PAGE };
     if (filters.search.trim()) query.search = filters.search.trim();
     if (filters.label) query.label = filters.label;
     if (filters.unread) query.unread = true;
     if (filters.mine) query.assigned_to = "me";
     const filtered = Object.keys(query).length > 1;
-    const [list, unread] = await Promise.all([
-      api.GET("/v1/devices/{device_id}/chats", { params: { path: { device_id: id }, query } }),
-      filtered ? api.GET("/v1/devices/{device_id}/chats", {
-        params: { path: { device_id: id }, query: { unread: true, limit: 200 } } }) : null,
-    ]);
-    if (list.data) setChats(list.data.data);
-    else if (list.response.status === 422) setChats([]);
-    const counted = filtered ? unread?.data?.data : list.data?.data;
+    const unread = filtered ? api.GET("/v1/devices/{device_id}/chats", {
+      params: { path: { device_id: id }, query: { unread: true, limit: 200 } } }) : null;
+    // The pages shown, one after another by their cursors (the list's order is stable).
+    const shown: Chat[] = [];
+    let cursor: string | null | undefined;
+    for (let page = 0; page < pages; page++) {
+      const list = await api.GET("/v1/devices/{device_id}/chats", {
+        params: { path: { device_id: id }, query: cursor ? { ...query, cursor } : query } });
+      if (!list.data) {
+        if (list.response.status === 422) { setChats([]); setMore(false); }
+        return null;
+      }
+      shown.push(...list.data.data);
+      cursor = list.data.next_cursor;
+      if (!cursor) break;
+    }
+    setChats(shown);
+    setMore(!!cursor);
+    const counted = filtered ? (await unread)?.data?.data : shown;
     if (counted) setUnreadTotal(counted.reduce((n, c) => n + c.unread, 0));
-    return list.data?.data ?? null;
-  }, [id, filters]);
+    return shown;
+  }, [id, filters, pages]);
 
   const loadRef = useRef(loadChats);
   loadRef.current = loadChats;
@@ -69,21 +84,12 @@ export function Inbox({ device: deviceId, phone: rawPhone }: { device?: string; 
   useEffect(() => {
     if (!device) return;
     let pending: number | undefined;
-    // An inbound message's event may come a moment before its chat counts it (the runner
-    // files it in two steps): read the list again until the chat shows that message.
-    const soon = (event?: LiveEvent) => {
-      const d = (event?.data ?? {}) as Record<string, unknown>;
-      const chat = event?.event === "message:in:new" ? String(d.chat ?? d.phone ?? "") : "";
-      let tries = 0;
-      const load = async () => {
-        const list = await loadRef.current();
-        const found = list?.find((c) => c.id === chat);
-        if (chat && found?.last_message?.id !== d.id && ++tries < 8) { // a new chat: not listed yet
-          pending = window.setTimeout(() => void load(), 250);
-        }
-      };
+    // An event is logged in the same commit as the change it reports (an inbound message's
+    // entry and its chat's update included), so one read after it shows the change; events
+    // in a burst are read once.
+    const soon = () => {
       window.clearTimeout(pending);
-      pending = window.setTimeout(() => void load(), 50);
+      pending = window.setTimeout(() => void loadRef.current(), 50);
     };
     // Followed in a background tab too: its title's unread count is how a person with
     // several devices open sees which tab wants them.
@@ -116,7 +122,7 @@ export function Inbox({ device: deviceId, phone: rawPhone }: { device?: string; 
           <h1 class="chat-device">{device.alias || device.phone || device.id}</h1>
           <a href="/chat" class="muted small">Change device</a>
         </div>
-        <ChatFilters filters={filters} setFilters={setFilters} labels={labels} canMine={!!agentId} />
+        <ChatFilters filters={filters} setFilters={(f) => { setPages(1); setFilters(f); }} labels={labels} canMine={!!agentId} />
         <NewChat onOpen={(p) => route(chatPath(id, p))} />
         {chats === null ? <p aria-busy="true">Loading…</p> : chats.length === 0 ? (
           <p class="muted pad">{filters === NO_FILTERS ? "No chats yet." : "No chats match."}</p>
@@ -134,6 +140,9 @@ export function Inbox({ device: deviceId, phone: rawPhone }: { device?: string; 
               </li>
             ))}
           </ul>
+        )}
+        {chats !== null && more && (
+          <button type="button" class="secondary load-more" onClick={() => setPages(pages + 1)}>More chats</button>
         )}
       </aside>
       <div class="chat-main">

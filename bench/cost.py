@@ -1,0 +1,208 @@
+"""What a message costs in Firestore (issue #18): operations per message sent, delivered
+and read, beside the baseline and the goal; the hottest document at one device sending
+1000 messages a minute to one recipient; fan-out at 1000 webhooks of which 10 match; a
+page of GET /v1/messages as the account grows."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+
+from bench.messaging import _bodies, _delivered, _stack, _wait
+
+# Measured by this figure at 3bdf53a (2026-12-02, before issue #18's work), same sizes.
+BASELINE = {"reads": 17.00, "writes": 13.02,
+            "reads_by": "messages 7.00, webhooks 4.00, devices 2.00, chats 1.98, api_keys 1.00, "
+                        "usage_counters 1.00",
+            "writes_by": "messages 5.00, events 4.00, chat_messages 2.00, usage_counters 1.00, "
+                         "chats 1.00"}
+GOAL = {"reads": 3.0, "writes": 6.0}
+HOT_BASELINE = 16.7  # the chat's document at 3bdf53a: one write per message, 1000 a minute
+
+
+def _send_all(c, client, headers, ids, count: int) -> None:
+    for body in _bodies(ids, count):
+        assert client.post("/v1/messages", data=body, headers=headers).status_code == 201
+
+
+def _all_read(c, count: int) -> bool:
+    return len(c.store.inner.query("messages", [("status", "==", "read")])) == count
+
+
+def _per_message(caches: bool, devices: int, count: int):
+    c, client, headers, ids, run = _stack(devices, runner=True, caches=caches)
+    store, tasks, bus = c.store, c.tasks, c.publisher
+    store.reset()
+    tasks.count.clear()
+    bus.published.clear()
+    tasks.open.clear()  # the API's share first, alone
+    _send_all(c, client, headers, ids, count)
+    api = sum(store.reads.values()), sum(store.writes.values())
+    tasks.open.set()
+    _wait(lambda: _delivered(c) == count and _all_read(c, count), 120)
+    time.sleep(0.2)
+    run.stop()
+    return store, tasks, bus, api
+
+
+def cost_per_message(devices: int = 10, count: int = 500) -> None:
+    store, tasks, bus, (api_reads, api_writes) = _per_message(True, devices, count)
+    off, _, _, _ = _per_message(False, devices, count)
+    per = float(count)
+    reads, writes = sum(store.reads.values()) / per, sum(store.writes.values()) / per
+
+    def by(counter: Counter) -> str:
+        return ", ".join(f"{k} {v / per:.2f}" for k, v in counter.most_common() if v / per >= 0.005)
+
+    def goal(value: float, limit: float) -> str:
+        return "goal met" if value <= limit + 1e-9 else f"goal NOT met (by {value - limit:.2f})"
+
+    print(f"cost per delivered message ({count} text messages sent, delivered and read, "
+          f"{devices} devices; Firestore operations as the adapter issues them)")
+    print(f"  Firestore reads   {reads:5.2f}   baseline {BASELINE['reads']:5.2f}   goal <= "
+          f"{GOAL['reads']:.0f}: {goal(reads, GOAL['reads'])}")
+    print(f"    (API {api_reads / per:.2f}, runner and receipts {reads - api_reads / per:.2f})  "
+          f"by collection: {by(store.reads)}")
+    print(f"    baseline by collection: {BASELINE['reads_by']}")
+    print(f"  Firestore writes  {writes:5.2f}   baseline {BASELINE['writes']:5.2f}   goal <= "
+          f"{GOAL['writes']:.0f}: {goal(writes, GOAL['writes'])}")
+    print(f"    (API {api_writes / per:.2f}, runner and receipts {writes - api_writes / per:.2f})  "
+          f"by collection: {by(store.writes)}")
+    print(f"    baseline by collection: {BASELINE['writes_by']}")
+    print(f"  the same run with the caches off (shared/caches.py): reads "
+          f"{sum(off.reads.values()) / per:.2f}, writes {sum(off.writes.values()) / per:.2f}")
+    print(f"  Cloud Tasks       {sum(tasks.count.values()) / per:5.2f}")
+    print(f"  Pub/Sub publishes {sum(bus.published.values()) / per:5.2f}   "
+          + ", ".join(f"{k} {v / per:.2f}" for k, v in sorted(bus.published.items())))
+
+
+# --- the hottest document -----------------------------------------------------------
+
+
+class DocWrites:
+    """Counts the writes of each document of the store under the bench's counting one."""
+
+    def __init__(self, inner):
+        self.counts: Counter = Counter()
+        self._lock = threading.Lock()
+        for name in ("create", "put", "update", "delete", "increment"):
+            setattr(inner, name, self._counted(getattr(inner, name), name))
+        commit = inner.commit
+
+        def counted_commit(writes, *args, **kwargs):
+            writes = list(writes)
+            done = commit(writes, *args, **kwargs)
+            if done:
+                with self._lock:
+                    for w in writes:
+                        self.counts[f"{w.collection}/{w.doc_id}"] += 1
+            return done
+
+        inner.commit = counted_commit
+
+    def _counted(self, method, name):
+        def counted(collection, doc_id, *args, **kwargs):
+            done = method(collection, doc_id, *args, **kwargs)
+            if done is not False and done is not None or name in ("put",):
+                with self._lock:
+                    self.counts[f"{collection}/{doc_id}"] += 1
+            return done
+
+        return counted
+
+
+def hottest_document(count: int = 300, speed: int = 1000) -> None:
+    """One device sending `speed` messages a minute to one recipient (its real pacing),
+    every message sent, delivered and read: the document written most, in writes a
+    second over the run."""
+    c, client, headers, ids, run = _stack(1, runner=True)
+    docs = DocWrites(c.store.inner)
+    for session in run.sessions.values():
+        session.set_speed(speed)
+    started = time.monotonic()
+    _send_all(c, client, headers, ids, count)
+    _wait(lambda: _all_read(c, count), 60 + count * 60 / speed * 2)
+    seconds = time.monotonic() - started
+    run.stop()
+    print(f"hottest document: {count} messages from one device to one recipient at "
+          f"{speed}/min (real pacing), sent, delivered and read; {seconds:.1f} s")
+    for name, writes in docs.counts.most_common(3):
+        print(f"  {writes / seconds:6.2f} writes/s  {writes:5d} writes  {name}")
+    hottest = docs.counts.most_common(1)[0][1] / seconds
+    print(f"  hottest {hottest:.2f} writes/s   baseline {HOT_BASELINE:.1f} (the chat's document)"
+          f"   goal <= 1: {'goal met' if hottest <= 1 else 'goal NOT met'}")
+
+
+# --- fan-out and listing ------------------------------------------------------------
+
+
+def fanout_cost(webhooks: int = 1000, matching: int = 10, events: int = 200) -> None:
+    """An account with `webhooks` webhooks of which `matching` take message:out:sent, beside
+    one with only the `matching` ones: reads and time per event of the fan-out."""
+    from datetime import UTC, datetime
+
+    from shared.domain import Event
+    from shared.services.webhooks import registration
+    from shared.services.webhooks.fanout import fan_out
+
+    rows = []
+    for total in (matching, webhooks):
+        c, _, _, ids, _ = _stack(1, runner=False)
+        account = c.store.inner.get("devices", ids[0])["account_id"]
+        for i in range(total):
+            registration.create_webhook(c, account, url=f"https://hooks.example.com/{i}",
+                                        events=["message:out:sent"] if i < matching else
+                                        ["message:in:new", "device:status"], devices=None,
+                                        resolver=lambda host, port: ["93.184.215.14"])
+        c.store.reset()
+        started = time.perf_counter()
+        for n in range(events):
+            found = fan_out(c, Event(id=f"evt_bench_{n}", event="message:out:sent",
+                                     account=account, device=ids[0],
+                                     created_at=datetime.now(UTC), data={}))
+            assert len(found) == matching
+        elapsed = (time.perf_counter() - started) / events
+        rows.append((total, c.store.reads["webhooks"] / events, elapsed))
+    print(f"fan-out: {matching} of an account's webhooks match the event ({events} events)")
+    base = rows[0]
+    for total, reads, elapsed in rows:
+        print(f"  {total:5d} webhooks   webhook reads/event {reads:7.2f}   "
+              f"{elapsed * 1000:6.2f} ms/event   ratio {elapsed / base[2]:.2f}"
+              + ("   (baseline: only the matching ones)" if total == base[0] else ""))
+
+
+def listing_page(sizes: tuple[int, ...] = (1_000, 50_000), page: int = 50) -> None:
+    """GET /v1/messages (a page of 50, then the next by its cursor) in an account of
+    `sizes` messages: documents read per page, which is what Firestore bills and times
+    (an index scan from the cursor); the in-memory store's own time grows with the
+    account, Firestore's does not, so time is not the figure here."""
+    from datetime import timedelta
+
+    from shared.content import Text
+    from shared.domain import Message, MessageStatus
+
+    c, client, headers, ids, _ = _stack(1, runner=False)
+    account = c.store.inner.get("devices", ids[0])["account_id"]
+    now = c.clock.now()
+    made = 0
+    print(f"listing: GET /v1/messages, pages of {page}, by cursor")
+    for size in sizes:
+        for i in range(made, size):
+            c.repos.messages.add(Message(
+                id=f"msg_{i:020d}", account_id=account, device_id=ids[0], phone="+447911123456",
+                message="m", content=Text(text="m"), status=MessageStatus.read,
+                created_at=now - timedelta(seconds=size - i)))
+        made = size
+        reads = []
+        cursor = None
+        for _ in range(3):
+            c.store.reset()
+            answer = client.get(f"/v1/messages?limit={page}" + (f"&cursor={cursor}" if cursor else ""),
+                                headers=headers)
+            assert answer.status_code == 200, answer.get_json()
+            body = answer.get_json()
+            cursor = body["next_cursor"]
+            reads.append(c.store.reads["messages"])
+        print(f"  {size:9,d} messages   messages read per page {reads}"
+              f"   (the query's limit is the page + 1: constant in the account's size)")
