@@ -9,7 +9,7 @@ import threading
 import time
 from collections import Counter
 
-from bench.messaging import _bodies, _delivered, _stack, _wait
+from bench.harness import delivered, in_process_stack, message_bodies, wait
 
 # Measured by this figure at 3bdf53a (2026-12-02, before issue #18's work), same sizes.
 BASELINE = {"reads": 17.00, "writes": 13.02,
@@ -22,7 +22,7 @@ HOT_BASELINE = 16.7  # the chat's document at 3bdf53a: one write per message, 10
 
 
 def _send_all(c, client, headers, ids, count: int) -> None:
-    for body in _bodies(ids, count):
+    for body in message_bodies(ids, count):
         assert client.post("/v1/messages", data=body, headers=headers).status_code == 201
 
 
@@ -31,7 +31,7 @@ def _all_read(c, count: int) -> bool:
 
 
 def _per_message(caches: bool, devices: int, count: int):
-    c, client, headers, ids, run = _stack(devices, runner=True, caches=caches)
+    c, client, headers, ids, run = in_process_stack(devices, runner=True, caches=caches)
     store, tasks, bus = c.store, c.tasks, c.publisher
     store.reset()
     tasks.count.clear()
@@ -40,7 +40,7 @@ def _per_message(caches: bool, devices: int, count: int):
     _send_all(c, client, headers, ids, count)
     api = sum(store.reads.values()), sum(store.writes.values())
     tasks.open.set()
-    _wait(lambda: _delivered(c) == count and _all_read(c, count), 120)
+    wait(lambda: delivered(c) == count and _all_read(c, count), 120)
     time.sleep(0.2)
     run.stop()
     return store, tasks, bus, api
@@ -116,13 +116,13 @@ def hottest_document(count: int = 300, speed: int = 1000) -> None:
     """One device sending `speed` messages a minute to one recipient (its real pacing),
     every message sent, delivered and read: the document written most, in writes a
     second over the run."""
-    c, client, headers, ids, run = _stack(1, runner=True)
+    c, client, headers, ids, run = in_process_stack(1, runner=True)
     docs = DocWrites(c.store.inner)
     for session in run.sessions.values():
         session.set_speed(speed)
     started = time.monotonic()
     _send_all(c, client, headers, ids, count)
-    _wait(lambda: _all_read(c, count), 60 + count * 60 / speed * 2)
+    wait(lambda: _all_read(c, count), 60 + count * 60 / speed * 2)
     seconds = time.monotonic() - started
     run.stop()
     print(f"hottest document: {count} messages from one device to one recipient at "
@@ -148,7 +148,7 @@ def fanout_cost(webhooks: int = 1000, matching: int = 10, events: int = 200) -> 
 
     rows = []
     for total in (matching, webhooks):
-        c, _, _, ids, _ = _stack(1, runner=False)
+        c, _, _, ids, _ = in_process_stack(1, runner=False)
         account = c.store.inner.get("devices", ids[0])["account_id"]
         for i in range(total):
             registration.create_webhook(c, account, url=f"https://hooks.example.com/{i}",
@@ -182,7 +182,7 @@ def listing_page(sizes: tuple[int, ...] = (1_000, 50_000), page: int = 50) -> No
     from shared.content import Text
     from shared.domain import Message, MessageStatus
 
-    c, client, headers, ids, _ = _stack(1, runner=False)
+    c, client, headers, ids, _ = in_process_stack(1, runner=False)
     account = c.store.inner.get("devices", ids[0])["account_id"]
     now = c.clock.now()
     made = 0
