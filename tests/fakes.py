@@ -151,6 +151,18 @@ def make_container(*, settings: Settings | None = None, fanout: bool = True,
     return c
 
 
+def in_threads(target: Callable[..., object], calls: int | Iterable = 1, *,
+               timeout: float | None = None) -> None:
+    """Call `target` on threads of its own, all started at once, and wait for every one:
+    `calls` times without an argument, or once per item of an iterable (its argument)."""
+    args = [()] * calls if isinstance(calls, int) else [(item,) for item in calls]
+    threads = [threading.Thread(target=target, args=a) for a in args]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+
+
 def wait_until(predicate: Callable[[], object], timeout: float = 5.0,
                message: str = "condition", *, interval: float = 0.005):
     """Poll until `predicate()` is truthy and return its value; AssertionError after

@@ -15,6 +15,7 @@ from shared.services import message_transitions
 from shared.services import messages as message_service
 from shared.services.linking import connection
 from tests.fakes import (
+    in_threads,
     message_events,
     queue_message,
     seed_account,
@@ -94,11 +95,7 @@ def test_same_tasks_from_two_threads_send_once(container, acc, make_runner, netw
             for m in messages:
                 runner.handle_message_task(m.id)
 
-    threads = [threading.Thread(target=deliver_all_tasks) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=10)
+    in_threads(deliver_all_tasks, 2, timeout=10)
     wait_until(all_sent(c, messages), message="every message sent")
     for m in messages:  # late redeliveries change nothing
         runner.handle_message_task(m.id)
@@ -130,11 +127,7 @@ def test_two_runners_during_a_rollout_send_once(container, acc, make_runner):
         for m in messages:
             runner.handle_message_task(m.id)
 
-    threads = [threading.Thread(target=deliver, args=(r,)) for r in (old, new)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=10)
+    in_threads(deliver, (old, new), timeout=10)
     wait_until(all_sent(c, messages))
     assert_sent_exactly_once(c, network, messages)
 
