@@ -10,6 +10,9 @@ import time
 from collections import Counter
 
 from bench.harness import delivered, in_process_stack, message_bodies, wait
+from shared.repositories.devices import Devices
+from shared.repositories.messages import Messages
+from shared.repositories.webhooks import Webhooks
 
 # Measured by this figure at 3bdf53a (2026-12-02, before issue #18's work), same sizes.
 BASELINE = {"reads": 17.00, "writes": 13.02,
@@ -27,7 +30,7 @@ def _send_all(c, client, headers, ids, count: int) -> None:
 
 
 def _all_read(c, count: int) -> bool:
-    return len(c.store.inner.query("messages", [("status", "==", "read")])) == count
+    return len(c.store.inner.query(Messages.name, [("status", "==", "read")])) == count
 
 
 def _per_message(caches: bool, devices: int, count: int):
@@ -149,7 +152,7 @@ def fanout_cost(webhooks: int = 1000, matching: int = 10, events: int = 200) -> 
     rows = []
     for total in (matching, webhooks):
         c, _, _, ids, _ = in_process_stack(1, runner=False)
-        account = c.store.inner.get("devices", ids[0])["account_id"]
+        account = c.store.inner.get(Devices.name, ids[0])["account_id"]
         for i in range(total):
             registration.create_webhook(c, account, url=f"https://hooks.example.com/{i}",
                                         events=["message:out:sent"] if i < matching else
@@ -163,7 +166,7 @@ def fanout_cost(webhooks: int = 1000, matching: int = 10, events: int = 200) -> 
                                      created_at=datetime.now(UTC), data={}))
             assert len(found) == matching
         elapsed = (time.perf_counter() - started) / events
-        rows.append((total, c.store.reads["webhooks"] / events, elapsed))
+        rows.append((total, c.store.reads[Webhooks.name] / events, elapsed))
     print(f"fan-out: {matching} of an account's webhooks match the event ({events} events)")
     base = rows[0]
     for total, reads, elapsed in rows:
@@ -183,7 +186,7 @@ def listing_page(sizes: tuple[int, ...] = (1_000, 50_000), page: int = 50) -> No
     from shared.domain import Message, MessageStatus
 
     c, client, headers, ids, _ = in_process_stack(1, runner=False)
-    account = c.store.inner.get("devices", ids[0])["account_id"]
+    account = c.store.inner.get(Devices.name, ids[0])["account_id"]
     now = c.clock.now()
     made = 0
     print(f"listing: GET /v1/messages, pages of {page}, by cursor")
@@ -203,6 +206,6 @@ def listing_page(sizes: tuple[int, ...] = (1_000, 50_000), page: int = 50) -> No
             assert answer.status_code == 200, answer.get_json()
             body = answer.get_json()
             cursor = body["next_cursor"]
-            reads.append(c.store.reads["messages"])
+            reads.append(c.store.reads[Messages.name])
         print(f"  {size:9,d} messages   messages read per page {reads}"
               f"   (the query's limit is the page + 1: constant in the account's size)")
