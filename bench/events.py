@@ -9,7 +9,7 @@ import threading
 import time
 
 from bench.harness import delivered, in_process_stack, message_bodies, wait
-from shared.repositories.events import EventLogEntries
+from shared.repositories.events import EventLogEntries, EventRelays
 from shared.repositories.messages import Messages
 
 
@@ -42,8 +42,8 @@ def log_cost(devices: int = 10, count: int = 300) -> None:
           f"  publishes {after[2]:4.2f}")
     print(f"  durability costs                       reads {after[0] - before[0]:+5.2f}  writes "
           f"{after[1] - before[1]:+5.2f}  publishes {after[2] - before[2]:+4.2f}   (events "
-          f"{after[4].get('events', 0) / count:.2f} writes, event_relays "
-          f"{after[4].get('event_relays', 0) / count:.3f})")
+          f"{after[4].get(EventLogEntries.name, 0) / count:.2f} writes, event_relays "
+          f"{after[4].get(EventRelays.name, 0) / count:.3f})")
 
 
 def long_poll_latency(samples: int = 40) -> None:
