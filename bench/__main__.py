@@ -130,6 +130,20 @@ def mixed_numbers(count: int = 500) -> list[str]:
     return numbers
 
 
+def count_valid(numbers: list[str]) -> int:
+    """The baseline of the number benches: libphonenumber alone over `numbers` (default
+    country GB), no API."""
+    import phonenumbers
+
+    valid = 0
+    for text in numbers:
+        try:
+            valid += phonenumbers.is_valid_number(phonenumbers.parse(text, "GB"))
+        except phonenumbers.NumberParseException:
+            pass
+    return valid
+
+
 def number_validation(rounds: int = 40) -> None:
     import json
 
@@ -154,13 +168,7 @@ def number_validation(rounds: int = 40) -> None:
         assert response.status_code == 200 and len(response.get_json()["data"]) == len(numbers)
 
     def bare_loop():
-        valid = 0
-        for text in numbers:
-            try:
-                valid += phonenumbers.is_valid_number(phonenumbers.parse(text, "GB"))
-            except phonenumbers.NumberParseException:
-                pass
-        return valid
+        return count_valid(numbers)
 
     def p50(fn) -> float:
         times = []
@@ -207,6 +215,7 @@ SMOKE_SIZES: dict[str, dict] = {
     "cold_start": {"rounds": 1},
     "api_overhead": {"seconds": 0.05},
     "number_validation": {"rounds": 2},
+    "number_validation_http": {"rounds": 2},
     "fanout_throughput": {"events": 30, "delivered_events": 5},
     "inbound_latency": {"samples": 3},
     "priority_positions": {"backlog": 20, "urgent": 2},
@@ -243,6 +252,7 @@ def main() -> None:
     from bench import chat, cost, events, messaging, web, webhooks
 
     figures = (cold_start, web.web_size, web.first_render, api_overhead, number_validation,
+               number_validation_http,
                webhooks.fanout_throughput,
                webhooks.inbound_latency, messaging.priority_positions, messaging.pacing,
                messaging.pipeline_throughput, cost.cost_per_message,
@@ -255,6 +265,12 @@ def main() -> None:
         if i:
             print()
         _run(figure)
+
+
+def number_validation_http(rounds: int = 40) -> None:
+    from bench.speed import number_validation_http as figure
+
+    figure(rounds=rounds)
 
 
 def runner_memory(counts: tuple[int, ...] = (1, 100, 500)) -> None:

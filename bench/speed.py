@@ -104,3 +104,75 @@ def cold_start(rounds: int = 9) -> None:
     line("import main, build the app, one key request", "key",
          "   (loads no sign-in code: checked)")
     line("... + a person's first ID token", "person", "   (firebase-admin, JWT checks: only then)")
+
+
+def number_validation_http(rounds: int = 40) -> None:
+    """POST /v1/numbers/validate with 500 mixed numbers over HTTP to the api target as the
+    local stack serves it (functions-framework, gunicorn), beside the bare phonenumbers loop
+    in this process with the same pattern cache the API turns on."""
+    import json
+    import socket
+
+    import phonenumbers
+    import requests
+
+    from bench.__main__ import count_valid, mixed_numbers
+
+    numbers = mixed_numbers()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = os.environ | {"UTIO_ENV": "test", "UTIO_ADMIN_KEY": ADMIN_KEY,
+                        "UTIO_DATA_DIR": tempfile.mkdtemp(prefix="utio-bench-")}
+    ff = str(Path(sys.executable).with_name("functions-framework"))
+    server = subprocess.Popen([ff, "--source", "main.py", "--target", "api", "--host",
+                               "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        session = requests.Session()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if session.get(f"{base_url}/health", timeout=2).ok:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("the api target did not start")
+            time.sleep(0.1)
+        created = session.post(f"{base_url}/accounts", json={"name": "bench"},
+                               headers={"Authorization": f"Bearer {ADMIN_KEY}"}).json()
+        session.headers["Authorization"] = f"Bearer {created['api_key']['key']}"
+        body = json.dumps({"numbers": numbers, "country": "GB"})
+        phonenumbers.enable_pattern_cache()  # as the API does in its process
+
+        def over_http():
+            return session.post(f"{base_url}/numbers/validate", data=body,
+                                headers={"Content-Type": "application/json"})
+
+        def bare_loop():
+            return count_valid(numbers)
+
+        for _ in range(3):
+            bare_loop()
+            answer = over_http()
+            assert answer.status_code == 200 and len(answer.json()["data"]) == len(numbers)
+        api_times, bare_times = [], []
+        for _ in range(rounds):  # interleaved, so drift hits both alike
+            started = time.perf_counter()
+            bare_loop()
+            bare_times.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            answer = over_http()  # the whole answer read (requests reads it before returning)
+            api_times.append(time.perf_counter() - started)
+            assert answer.status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    b, a = statistics.median(bare_times), statistics.median(api_times)
+    print(f"number validation over HTTP, {len(numbers)} mixed numbers (p50 of {rounds}, "
+          "interleaved; the api target under functions-framework as make dev runs it)")
+    print(f"  baseline  phonenumbers.parse + is_valid_number loop  {b * 1000:8.1f} ms")
+    print(f"  utio      POST /v1/numbers/validate over HTTP       {a * 1000:8.1f} ms   "
+          f"ratio {a / b:.2f}   (goal: at most 1.5)")

@@ -15,6 +15,9 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import os
 import socket
 import threading
 import time
@@ -44,9 +47,7 @@ class Deadline:
         self._done = False
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
-        self._timer = threading.Timer(max(seconds, 0), self._expire)
-        self._timer.daemon = True
-        self._timer.start()
+        _watchdog.add(self)
 
     def left(self) -> float:
         return max(self.ends - time.monotonic(), 0.001)
@@ -63,7 +64,7 @@ class Deadline:
     def finish(self) -> None:
         with self._lock:
             self._done = True
-            self._timer.cancel()
+            self._sockets.clear()  # (it waits in the watchdog's heap until its time)
 
     def _expire(self) -> None:
         with self._lock:
@@ -72,6 +73,47 @@ class Deadline:
             self.expired = True
             for sock in self._sockets:
                 _shut(sock)
+
+
+class _Watchdog:
+    """One thread expires every request's Deadline when its time is up (a Timer each was a
+    thread started per request: a good part of a webhook delivery's own time). A finished
+    deadline stays in the heap until its time, then is dropped unexpired."""
+
+    def __init__(self):
+        self._heap: list[tuple[float, int, Deadline]] = []
+        self._cond = threading.Condition()
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def add(self, deadline: Deadline) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (deadline.ends, next(self._order), deadline))
+            if self._thread is None or not self._thread.is_alive():  # first, or forked
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="http-deadlines")
+                self._thread.start()
+            elif self._heap[0][2] is deadline:  # sooner than what the thread waits for
+                self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap or self._heap[0][0] > time.monotonic():
+                    self._cond.wait(self._heap[0][0] - time.monotonic() if self._heap else None)
+                _, _, deadline = heapq.heappop(self._heap)
+            deadline._expire()
+
+
+_watchdog = _Watchdog()
+
+
+def _forget_watchdog() -> None:  # a forked child's lock may be held by a thread it lacks
+    global _watchdog
+    _watchdog = _Watchdog()
+
+
+os.register_at_fork(after_in_child=_forget_watchdog)
 
 
 def _shut(sock: socket.socket) -> None:

@@ -103,18 +103,18 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
                 "expires_at: must be later than now and than deliver_at: a message that "
                 "expires before it may be sent would never go out",
                 details={"field": "expires_at"}, code="expires_too_soon")
-    fingerprint = _fingerprint({"phone": phone, "group": group, "content": content,
-                                "quote": quote, "device": device_id, "priority": priority,
-                                "reference": reference, "deliver_at": deliver_at}
-                               | ({"expires_at": expires_at} if expires_at else {})
-                               | ({"typing": typing} if typing is not None else {})
-                               | ({"forwarded": True} if forwarded else {})
-                               | ({"status_post": True, "background": background}
-                                  if status_post else {})
-                               | ({"source": source} if source != MessageSource.api else {}))
     message_id = new_id("msg")
     idem_id = None
-    if idempotency_key:
+    if idempotency_key:  # the body's fingerprint only matters beside a key
+        fingerprint = _fingerprint({"phone": phone, "group": group, "content": content,
+                                    "quote": quote, "device": device_id, "priority": priority,
+                                    "reference": reference, "deliver_at": deliver_at}
+                                   | ({"expires_at": expires_at} if expires_at else {})
+                                   | ({"typing": typing} if typing is not None else {})
+                                   | ({"forwarded": True} if forwarded else {})
+                                   | ({"status_post": True, "background": background}
+                                      if status_post else {})
+                                   | ({"source": source} if source != MessageSource.api else {}))
         idem_id, earlier = _claim_key(deps, account_id, idempotency_key, fingerprint,
                                       message_id)
         if earlier is not None:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberType, ValidationResult
+from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberType, ValidationResult
+from phonenumbers.phonenumberutil import _number_type_helper
 
 MAX_NUMBERS = 500
 MAX_INPUT_LENGTH = 250  # libphonenumber's own limit on input
@@ -89,6 +90,14 @@ def supported_country(code: str) -> bool:
     return code.upper() in phonenumbers.SUPPORTED_REGIONS
 
 
+def _number_type(number: phonenumbers.PhoneNumber, region: str | None) -> int:
+    """phonenumbers.number_type, given the number's region (found by the caller)."""
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(number.country_code, region)
+    if metadata is None:
+        return PhoneNumberType.UNKNOWN
+    return _number_type_helper(phonenumbers.national_significant_number(number), metadata)
+
+
 def check_number(raw: str, default_country: str | None = None) -> NumberCheck:
     """One number. International format ("+44 7911 123456", "0044...", "447911123456");
     with a default country also its national format ("07911 123456")."""
@@ -108,13 +117,15 @@ def check_number(raw: str, default_country: str | None = None) -> NumberCheck:
     except NumberParseException as exc:
         return NumberCheck(raw, False, reason=_PARSE_REASONS.get(exc.error_type,
                                                                  InvalidReason.not_a_number))
-    # number_type is UNKNOWN exactly when is_valid_number is False, so one look-up does both.
-    kind = phonenumbers.number_type(number)
+    # number_type is UNKNOWN exactly when is_valid_number is False, so one look-up does both;
+    # the region it needs is found once (several countries share a calling code, +44 four:
+    # finding which is the longest step) and kept for the answer.
+    region = phonenumbers.region_code_for_number(number)
+    kind = _number_type(number, region)
     if kind == PhoneNumberType.UNKNOWN:
         possible = phonenumbers.is_possible_number_with_reason(number)
         return NumberCheck(raw, False, calling_code=number.country_code,
                            reason=_LENGTH_REASONS.get(possible, InvalidReason.invalid_number))
-    region = phonenumbers.region_code_for_number(number)
     return NumberCheck(
         raw, True,
         e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),

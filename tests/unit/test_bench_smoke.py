@@ -10,13 +10,14 @@ import sys
 from pathlib import Path
 
 from bench import __main__ as bench_main
-from bench.messaging import CountingStore
+from bench.harness import CountingStore
 from shared.adapters.memory_store import MemoryStore
 from shared.ports import DocumentStore, Guard
 
 ROOT = Path(__file__).resolve().parents[2]
 
-HEADERS = ("cold start", "API overhead", "number validation", "webhook fan-out",
+HEADERS = ("cold start", "API overhead", "number validation", "number validation over HTTP",
+           "webhook fan-out",
            "inbound message -> webhook latency", "priority:", "pacing:", "pipeline throughput",
            "cost per delivered message", "hottest document", "fan-out:", "listing:",
            "queue listing", "runner memory", "take-over",
@@ -37,6 +38,7 @@ def test_bench_runs_every_figure_at_smoke_sizes():
 def test_every_figure_has_smoke_sizes_its_function_accepts():
     figures = {f.__name__: f for f in (
         bench_main.cold_start, bench_main.api_overhead, bench_main.number_validation,
+        bench_main.number_validation_http,
         bench_main.runner_memory, bench_main.runner_takeover, bench_main.runner_restart,
         bench_main.store_pause, bench_main.docs_page)}
     from bench import chat, cost, events, messaging, web, webhooks
@@ -68,9 +70,9 @@ def test_counting_store_passes_every_port_parameter_through():
 
 
 def test_cost_bench_counts_through_the_production_bus():
-    from bench.messaging import CountingBus, _stack
+    from bench.harness import CountingBus, in_process_stack
     from shared.services.event_log import EventLog
 
-    c, *_ = _stack(1, runner=False)
+    c, *_ = in_process_stack(1, runner=False)
     assert isinstance(c.bus, EventLog) and isinstance(c.publisher, CountingBus)
     assert c.bus.transport is c.publisher

@@ -143,3 +143,30 @@ def test_a_kept_alive_connection_is_still_bounded(drippers):
     with pytest.raises(TimeoutError):
         client.post(f"http://127.0.0.1:{port}/", b"{}", {}, 0.5)
     assert cut.wait(10) and len(dripped) < len(quick), len(dripped)  # before one whole answer
+
+
+def test_requests_share_one_watchdog_thread_and_a_later_deadline_still_cuts():
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, lambda environ, start: (
+        start("204 No Content", []), [b""])[1], threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = PinnedHttpClient()
+    try:
+        started = threading.active_count()
+        for _ in range(30):  # long deadlines, finished at once: none may start a thread
+            answer = client.post(f"http://127.0.0.1:{server.server_port}/", b"{}", {}, 60,
+                                 address="127.0.0.1")
+            assert answer.status == 204
+        assert threading.active_count() <= started + 1
+        assert [t.name for t in threading.enumerate()].count("http-deadlines") == 1
+    finally:
+        server.shutdown()
+    # a short deadline behind the 30 long ones still expires on time
+    dripper = Dripper(b"HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n" + b"x" * 40, fast=40)
+    try:
+        with pytest.raises(TimeoutError):
+            client.post(f"http://127.0.0.1:{dripper.port}/", b"{}", {}, 1.0, address="127.0.0.1")
+        assert dripper.cut_early()
+    finally:
+        dripper.close()
