@@ -30,9 +30,9 @@ def _pct(values: list[float]) -> tuple[float, float]:
 def _reads_per_long_poll(wait: int = 25) -> tuple[float, float]:
     """Firestore reads of one idle GET /v1/events?after=…&wait=…, and its seconds, through
     the API in-process over a counting store (what the stack's API process does)."""
-    from bench.messaging import _stack
+    from bench.harness import in_process_stack
 
-    c, client, headers, _, _ = _stack(1, runner=False)
+    c, client, headers, _, _ = in_process_stack(1, runner=False)
     cursor = client.get("/v1/events?after=now", headers=headers).get_json()["next_cursor"]
     c.store.reset()
     started = time.perf_counter()

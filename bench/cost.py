@@ -9,7 +9,10 @@ import threading
 import time
 from collections import Counter
 
-from bench.messaging import _bodies, _delivered, _stack, _wait
+from bench.harness import delivered, in_process_stack, message_bodies, wait
+from shared.repositories.devices import Devices
+from shared.repositories.messages import Messages
+from shared.repositories.webhooks import Webhooks
 
 # Measured by this figure at 3bdf53a (2026-12-02, before issue #18's work), same sizes.
 BASELINE = {"reads": 17.00, "writes": 13.02,
@@ -22,16 +25,16 @@ HOT_BASELINE = 16.7  # the chat's document at 3bdf53a: one write per message, 10
 
 
 def _send_all(c, client, headers, ids, count: int) -> None:
-    for body in _bodies(ids, count):
+    for body in message_bodies(ids, count):
         assert client.post("/v1/messages", data=body, headers=headers).status_code == 201
 
 
 def _all_read(c, count: int) -> bool:
-    return len(c.store.inner.query("messages", [("status", "==", "read")])) == count
+    return len(c.store.inner.query(Messages.name, [("status", "==", "read")])) == count
 
 
 def _per_message(caches: bool, devices: int, count: int):
-    c, client, headers, ids, run = _stack(devices, runner=True, caches=caches)
+    c, client, headers, ids, run = in_process_stack(devices, runner=True, caches=caches)
     store, tasks, bus = c.store, c.tasks, c.publisher
     store.reset()
     tasks.count.clear()
@@ -40,7 +43,7 @@ def _per_message(caches: bool, devices: int, count: int):
     _send_all(c, client, headers, ids, count)
     api = sum(store.reads.values()), sum(store.writes.values())
     tasks.open.set()
-    _wait(lambda: _delivered(c) == count and _all_read(c, count), 120)
+    wait(lambda: delivered(c) == count and _all_read(c, count), 120)
     time.sleep(0.2)
     run.stop()
     return store, tasks, bus, api
@@ -116,13 +119,13 @@ def hottest_document(count: int = 300, speed: int = 1000) -> None:
     """One device sending `speed` messages a minute to one recipient (its real pacing),
     every message sent, delivered and read: the document written most, in writes a
     second over the run."""
-    c, client, headers, ids, run = _stack(1, runner=True)
+    c, client, headers, ids, run = in_process_stack(1, runner=True)
     docs = DocWrites(c.store.inner)
     for session in run.sessions.values():
         session.set_speed(speed)
     started = time.monotonic()
     _send_all(c, client, headers, ids, count)
-    _wait(lambda: _all_read(c, count), 60 + count * 60 / speed * 2)
+    wait(lambda: _all_read(c, count), 60 + count * 60 / speed * 2)
     seconds = time.monotonic() - started
     run.stop()
     print(f"hottest document: {count} messages from one device to one recipient at "
@@ -148,8 +151,8 @@ def fanout_cost(webhooks: int = 1000, matching: int = 10, events: int = 200) -> 
 
     rows = []
     for total in (matching, webhooks):
-        c, _, _, ids, _ = _stack(1, runner=False)
-        account = c.store.inner.get("devices", ids[0])["account_id"]
+        c, _, _, ids, _ = in_process_stack(1, runner=False)
+        account = c.store.inner.get(Devices.name, ids[0])["account_id"]
         for i in range(total):
             registration.create_webhook(c, account, url=f"https://hooks.example.com/{i}",
                                         events=["message:out:sent"] if i < matching else
@@ -163,7 +166,7 @@ def fanout_cost(webhooks: int = 1000, matching: int = 10, events: int = 200) -> 
                                      created_at=datetime.now(UTC), data={}))
             assert len(found) == matching
         elapsed = (time.perf_counter() - started) / events
-        rows.append((total, c.store.reads["webhooks"] / events, elapsed))
+        rows.append((total, c.store.reads[Webhooks.name] / events, elapsed))
     print(f"fan-out: {matching} of an account's webhooks match the event ({events} events)")
     base = rows[0]
     for total, reads, elapsed in rows:
@@ -182,8 +185,8 @@ def listing_page(sizes: tuple[int, ...] = (1_000, 50_000), page: int = 50) -> No
     from shared.content import Text
     from shared.domain import Message, MessageStatus
 
-    c, client, headers, ids, _ = _stack(1, runner=False)
-    account = c.store.inner.get("devices", ids[0])["account_id"]
+    c, client, headers, ids, _ = in_process_stack(1, runner=False)
+    account = c.store.inner.get(Devices.name, ids[0])["account_id"]
     now = c.clock.now()
     made = 0
     print(f"listing: GET /v1/messages, pages of {page}, by cursor")
@@ -203,6 +206,6 @@ def listing_page(sizes: tuple[int, ...] = (1_000, 50_000), page: int = 50) -> No
             assert answer.status_code == 200, answer.get_json()
             body = answer.get_json()
             cursor = body["next_cursor"]
-            reads.append(c.store.reads["messages"])
+            reads.append(c.store.reads[Messages.name])
         print(f"  {size:9,d} messages   messages read per page {reads}"
               f"   (the query's limit is the page + 1: constant in the account's size)")

@@ -8,19 +8,19 @@ import statistics
 import threading
 import time
 
-from bench.messaging import _bodies, _delivered, _stack, _wait
-from shared.repositories.events import EventLogEntries
+from bench.harness import delivered, in_process_stack, message_bodies, wait
+from shared.repositories.events import EventLogEntries, EventRelays
 from shared.repositories.messages import Messages
 
 
 def _cost(log: bool, devices: int, count: int) -> tuple[float, float, float, dict, dict]:
-    c, client, headers, ids, run = _stack(devices, runner=True, log=log)
+    c, client, headers, ids, run = in_process_stack(devices, runner=True, log=log)
     store, bus = c.store, c.publisher
     store.reset()
     bus.published.clear()
-    for body in _bodies(ids, count):
+    for body in message_bodies(ids, count):
         assert client.post("/v1/messages", data=body, headers=headers).status_code == 201
-    _wait(lambda: _delivered(c) == count and
+    wait(lambda: delivered(c) == count and
           len(c.store.inner.query(Messages.name, [("status", "==", "read")])) == count, 120)
     if log:
         c.relay.drain(10)
@@ -42,8 +42,8 @@ def log_cost(devices: int = 10, count: int = 300) -> None:
           f"  publishes {after[2]:4.2f}")
     print(f"  durability costs                       reads {after[0] - before[0]:+5.2f}  writes "
           f"{after[1] - before[1]:+5.2f}  publishes {after[2] - before[2]:+4.2f}   (events "
-          f"{after[4].get('events', 0) / count:.2f} writes, event_relays "
-          f"{after[4].get('event_relays', 0) / count:.3f})")
+          f"{after[4].get(EventLogEntries.name, 0) / count:.2f} writes, event_relays "
+          f"{after[4].get(EventRelays.name, 0) / count:.3f})")
 
 
 def long_poll_latency(samples: int = 40) -> None:
@@ -57,7 +57,7 @@ def long_poll_latency(samples: int = 40) -> None:
     from shared.services import event_feed
     from shared.services.event_log import to_doc
 
-    c, client, headers, ids, _ = _stack(1, runner=False)
+    c, client, headers, ids, _ = in_process_stack(1, runner=False)
     account = c.repos.devices.docs()[0]["account_id"]
 
     def sample(other_process: bool) -> float:
@@ -65,13 +65,13 @@ def long_poll_latency(samples: int = 40) -> None:
         got: dict = {}
         ready = threading.Event()
 
-        def wait():
+        def long_poll():
             ready.set()
             answer = client.get(f"/v1/events?after={cursor}&wait=10", headers=headers)
             got["at"] = time.perf_counter()
             got["n"] = len(answer.get_json()["data"])
 
-        waiter = threading.Thread(target=wait)
+        waiter = threading.Thread(target=long_poll)
         waiter.start()
         ready.wait()
         time.sleep(0.05)  # the request is waiting

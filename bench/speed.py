@@ -116,7 +116,7 @@ def number_validation_http(rounds: int = 40) -> None:
     import phonenumbers
     import requests
 
-    from bench.__main__ import mixed_numbers
+    from bench.__main__ import count_valid, mixed_numbers
 
     numbers = mixed_numbers()
     with socket.socket() as probe:
@@ -152,13 +152,7 @@ def number_validation_http(rounds: int = 40) -> None:
                                 headers={"Content-Type": "application/json"})
 
         def bare_loop():
-            valid = 0
-            for text in numbers:
-                try:
-                    valid += phonenumbers.is_valid_number(phonenumbers.parse(text, "GB"))
-                except phonenumbers.NumberParseException:
-                    pass
-            return valid
+            return count_valid(numbers)
 
         for _ in range(3):
             bare_loop()

@@ -65,6 +65,11 @@ class MessageStatus(StrEnum):
 class FailureReason(StrEnum):
     number_not_on_whatsapp = "number_not_on_whatsapp"
     device_deleted = "device_deleted"
+    # Given by no code today, and kept: it is in the published contract (the OpenAPI
+    # enum clients generate code from). A logged-out device fails no message: its session
+    # holds the queue while it is not connected, so its messages wait to be linked again
+    # (or fail `expired` at their expires_at); a send caught by the logout is a transient
+    # transport_error, retried once it is connected.
     device_logged_out = "device_logged_out"
     transport_error = "transport_error"
     group_not_found = "group_not_found"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -149,6 +150,31 @@ def make_container(*, settings: Settings | None = None, fanout: bool = True,
 
         publisher.subscribe(lambda event: fan_out(c, event))
     return c
+
+
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """A WSGI app on a loopback port for the block: its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+def in_threads(target: Callable[..., object], calls: int | Iterable = 1, *,
+               timeout: float | None = None) -> None:
+    """Call `target` on threads of its own, all started at once, and wait for every one:
+    `calls` times without an argument, or once per item of an iterable (its argument)."""
+    args = [()] * calls if isinstance(calls, int) else [(item,) for item in calls]
+    threads = [threading.Thread(target=target, args=a) for a in args]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 5.0,

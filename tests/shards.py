@@ -14,7 +14,7 @@ from device_runner.runner import Runner
 from device_runner.sandbox import SandboxNetwork, SandboxTransport
 from device_runner.shards import ShardKeeper
 from shared.bootstrap import Container
-from tests.fakes import ManualTimer
+from tests.fakes import ManualTimer, in_threads
 
 
 class Monotonic:
@@ -42,11 +42,7 @@ def race_to_claim(racers: list[Leases], device_id: str) -> list[str]:
         if racer.claim(device_id) is not None:
             won.append(racer.shard)
 
-    threads = [threading.Thread(target=race, args=(r,)) for r in racers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads(race, racers)
     return won
 
 

@@ -15,6 +15,7 @@ from shared.domain import Device, Transport
 from shared.plans import PLANS, Plan
 from shared.ports import DocumentStore
 from shared.services import quotas
+from tests.fakes import in_threads
 
 
 @pytest.fixture(params=["memory", "firestore"])
@@ -55,11 +56,7 @@ def test_capped_increments_race_to_exactly_the_maximum(store):
             if store.increment("counters", "hot", "count", 1, maximum=17) is not None:
                 wins.append(1)
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    in_threads(worker, 8, timeout=60)
     assert len(wins) == 17 and store.get("counters", "hot")["count"] == 17
 
 
@@ -72,11 +69,7 @@ def test_blind_increments_lose_nothing(store):
         for _ in range(10):
             seen.append(store.increment("counters", "hot", "count", 1))
 
-    threads = [threading.Thread(target=worker) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    in_threads(worker, 6, timeout=60)
     assert store.get("counters", "hot")["count"] == 60
     assert sorted(seen) == list(range(1, 61))  # each caller sees its own new value
 
@@ -133,10 +126,6 @@ def test_concurrent_reservations_never_pass_the_quota(store, monkeypatch):
             if quotas.reserve(store, device, now, rng):
                 won.append(1)
 
-    threads = [threading.Thread(target=sender, args=(i,)) for i in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    in_threads(sender, range(16), timeout=120)
     assert len(won) == 40
     assert quotas.used(store, device.id, "2026-03") == 40

@@ -29,7 +29,7 @@ from shared.services.webhooks import delivery as webhook_delivery
 from shared.services.webhooks import delivery_log, registration
 from shared.services.webhooks import fanout as webhook_fanout
 from shared.settings import Settings
-from tests.fakes import FakeClock, FakeHttp, FakeTaskQueue
+from tests.fakes import FakeClock, FakeHttp, FakeTaskQueue, in_threads
 from tests.integration.webhooks_emulators import emulator_host, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,11 +69,7 @@ def test_sequence_numbers_are_unique_under_concurrency(store):
             mine.append(event.sequence)
         per_thread.append(mine)
 
-    threads = [threading.Thread(target=take) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads(take, 8)
     got = [n for mine in per_thread for n in mine]
     assert len(got) == len(set(got)) == 200  # never equal in a process
     assert all(mine == sorted(mine) for mine in per_thread)  # each publisher's order

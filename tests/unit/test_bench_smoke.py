@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from bench import __main__ as bench_main
-from bench.messaging import CountingStore
+from bench.harness import CountingStore
 from shared.adapters.memory_store import MemoryStore
 from shared.ports import DocumentStore, Guard
 
@@ -71,9 +71,9 @@ def test_counting_store_passes_every_port_parameter_through():
 
 
 def test_cost_bench_counts_through_the_production_bus():
-    from bench.messaging import CountingBus, _stack
+    from bench.harness import CountingBus, in_process_stack
     from shared.services.event_log import EventLog
 
-    c, *_ = _stack(1, runner=False)
+    c, *_ = in_process_stack(1, runner=False)
     assert isinstance(c.bus, EventLog) and isinstance(c.publisher, CountingBus)
     assert c.bus.transport is c.publisher

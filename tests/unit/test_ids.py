@@ -8,6 +8,7 @@ import re
 import threading
 
 from shared.ids import new_id
+from tests.fakes import in_threads
 
 
 def test_ids_keep_their_form_and_never_repeat():
@@ -25,11 +26,7 @@ def test_threads_get_distinct_ids():
         with lock:
             found.extend(mine)
 
-    threads = [threading.Thread(target=make) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads(make, 8)
     assert len(set(found)) == len(found) == 4000
 
 

@@ -9,7 +9,6 @@ import base64
 import datetime as dt
 import json
 import socket
-import threading
 import time
 
 import flask
@@ -19,7 +18,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from google.auth import crypt, jwt
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from device_runner.app import create_app as create_runner_app
@@ -31,7 +29,7 @@ from shared.errors import Unauthorized, Unavailable
 from shared.ids import new_id
 from shared.oidc import verify_push
 from shared.settings import Settings
-from tests.fakes import assert_error, make_container, make_settings
+from tests.fakes import assert_error, make_container, make_settings, serving
 
 ACCOUNT = "utio-push@proj.iam.gserviceaccount.com"
 URL = "https://utio-runner-0.a.run.app/tasks/messages"
@@ -69,10 +67,8 @@ def certs_url(keys):
             return Response("no", status=404)
         return Response(body, mimetype="application/json")
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/oauth2/v1/certs"
-    server.shutdown()
+    with serving(app) as base:
+        yield f"{base}/oauth2/v1/certs"
 
 
 @pytest.fixture

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 
 import pytest
 from google.auth import crypt, jwt
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from functions.api.app import create_app
 from shared.identity import Identity, IdentityExists, IdentityUser
 from shared.person_tokens import CERTS, looks_like_id_token
 from shared.services import people
-from tests.fakes import assert_error, make_container, make_settings, seed_device
+from tests.fakes import assert_error, make_container, make_settings, seed_device, serving
 from tests.unit.test_oidc import _key_and_certificate
 
 PROJECT = "utio-prod-test"
@@ -71,10 +69,8 @@ def certs_url(keys):
         return Response(body, mimetype="application/json",
                         headers={"Cache-Control": "public, max-age=3600"})
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/securetoken"
-    server.shutdown()
+    with serving(app) as base:
+        yield f"{base}/securetoken"
 
 
 @pytest.fixture

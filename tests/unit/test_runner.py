@@ -15,6 +15,7 @@ from shared.services import message_transitions
 from shared.services import messages as message_service
 from shared.services.linking import connection
 from tests.fakes import (
+    in_threads,
     message_events,
     queue_message,
     seed_account,
@@ -76,7 +77,8 @@ def test_same_task_twice_sends_once(container, acc, make_runner, network):
     timer.fire_all()  # receipts
     assert status_of(c, message.id) == "read"
     assert_sent_exactly_once(c, network, [message])
-    assert runner.sessions[device.id].pending() == 0
+    # the session forgets a message just after its send returns (on its own thread)
+    wait_until(lambda: runner.sessions[device.id].pending() == 0)
 
 
 def test_same_tasks_from_two_threads_send_once(container, acc, make_runner, network):
@@ -93,11 +95,7 @@ def test_same_tasks_from_two_threads_send_once(container, acc, make_runner, netw
             for m in messages:
                 runner.handle_message_task(m.id)
 
-    threads = [threading.Thread(target=deliver_all_tasks) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=10)
+    in_threads(deliver_all_tasks, 2, timeout=10)
     wait_until(all_sent(c, messages), message="every message sent")
     for m in messages:  # late redeliveries change nothing
         runner.handle_message_task(m.id)
@@ -129,11 +127,7 @@ def test_two_runners_during_a_rollout_send_once(container, acc, make_runner):
         for m in messages:
             runner.handle_message_task(m.id)
 
-    threads = [threading.Thread(target=deliver, args=(r,)) for r in (old, new)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=10)
+    in_threads(deliver, (old, new), timeout=10)
     wait_until(all_sent(c, messages))
     assert_sent_exactly_once(c, network, messages)
 
@@ -349,6 +343,27 @@ def test_deleted_device_stops_and_its_queue_fails(container, acc, make_runner, n
     assert status_of(c, message.id) == "failed"
     assert c.store.get("messages", message.id)["failure_reason"] == "device_deleted"
     assert network.send_attempts == []
+
+
+def test_a_logged_out_device_fails_nothing_its_queue_waits_for_the_relink(container, acc,
+                                                                           make_runner, network):
+    """Why FailureReason.device_logged_out is given by no code (shared/domain.py)."""
+    from shared.device_states import StatusCode
+    from shared.domain import DeviceStatus
+
+    c = container
+    device = seed_device(c, acc)
+    runner, timer = make_runner(c)
+    connect(runner, timer, device.id)
+    runner.on_status(device.id, DeviceStatus.logged_out, code=StatusCode.logged_out)
+    message = queue_message(c, acc, device.id)
+    runner.handle_message_task(message.id)
+    session = runner.sessions[device.id]  # holds it: nothing goes while not connected
+    assert not session.connected and session.pending() == 1  # (test_send_queue.py)
+    assert network.send_attempts == [] and status_of(c, message.id) == "queued"
+    runner.on_status(device.id, DeviceStatus.connected, phone="+447911000001")  # linked again
+    wait_until(all_sent(c, [message]))
+    assert_sent_exactly_once(c, network, [message])
 
 
 def test_unknown_device_action_is_refused(container, acc, make_runner):

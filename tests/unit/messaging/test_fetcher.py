@@ -8,13 +8,13 @@ import time
 
 import pytest
 from flask import Flask, Response, redirect
-from werkzeug.serving import make_server
 
 from shared.adapters import media_fetcher
 from shared.adapters.media_fetcher import PinnedMediaFetcher
 from shared.errors import ValidationFailed
 from shared.ports import FetchError
 from shared.urlguard import resolve_target
+from tests.fakes import serving
 from tests.unit.messaging.helpers import jpeg
 
 SLOW_CHUNKS = 50
@@ -62,10 +62,15 @@ def server():
     def missing():
         return "no", 404
 
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
+    with serving(app) as base:
+        yield base
+
+
+def refusal(fetcher, url: str, *, max_bytes: int, timeout: float) -> str:
+    """The reason of the FetchError that fetching `url` raises."""
+    with pytest.raises(FetchError) as caught:
+        fetcher.fetch(url, max_bytes=max_bytes, timeout=timeout)
+    return caught.value.reason
 
 
 @pytest.fixture
@@ -79,15 +84,11 @@ def test_fetches_a_file(server, fetcher):
 
 
 def test_declared_length_over_the_cap(server, fetcher):
-    with pytest.raises(FetchError) as caught:
-        fetcher.fetch(f"{server}/photo.jpg", max_bytes=4999, timeout=5)
-    assert caught.value.reason == "too_large"
+    assert refusal(fetcher, f"{server}/photo.jpg", max_bytes=4999, timeout=5) == "too_large"
 
 
 def test_streamed_body_over_the_cap(server, fetcher):
-    with pytest.raises(FetchError) as caught:
-        fetcher.fetch(f"{server}/stream", max_bytes=50_000, timeout=5)
-    assert caught.value.reason == "too_large"
+    assert refusal(fetcher, f"{server}/stream", max_bytes=50_000, timeout=5) == "too_large"
     assert len(fetcher.fetch(f"{server}/stream", max_bytes=100_000, timeout=5).data) == 100_000
 
 
@@ -96,9 +97,7 @@ def test_one_deadline_for_the_whole_body(server, fetcher):
     and the server sees the client go before half of them were sent."""
     SLOW_SENT.clear()
     SLOW_DONE.clear()
-    with pytest.raises(FetchError) as caught:
-        fetcher.fetch(f"{server}/slow", max_bytes=10_000, timeout=0.5)
-    assert caught.value.reason == "timeout"
+    assert refusal(fetcher, f"{server}/slow", max_bytes=10_000, timeout=0.5) == "timeout"
     assert SLOW_DONE.wait(10) and len(SLOW_SENT) < SLOW_CHUNKS / 2, len(SLOW_SENT)
 
 
@@ -108,24 +107,19 @@ def test_follows_redirects(server, fetcher):
 
 
 def test_redirect_loop(server, fetcher):
-    with pytest.raises(FetchError) as caught:
-        fetcher.fetch(f"{server}/loop", max_bytes=10_000, timeout=5)
-    assert caught.value.reason == "unreachable"
+    assert refusal(fetcher, f"{server}/loop", max_bytes=10_000, timeout=5) == "unreachable"
 
 
 def test_http_error(server, fetcher):
-    with pytest.raises(FetchError) as caught:
-        fetcher.fetch(f"{server}/missing", max_bytes=10_000, timeout=5)
-    assert caught.value.reason == "http_status"
+    assert refusal(fetcher, f"{server}/missing", max_bytes=10_000, timeout=5) == "http_status"
 
 
 def test_private_addresses_are_refused_outside_local_mode(server):
     strict = PinnedMediaFetcher(allow_private=False)
     for url in (f"{server}/photo.jpg", "https://127.0.0.1/x.jpg", "https://10.0.0.8/x.jpg",
                 "https://169.254.169.254/latest/meta-data/", "https://[::1]/x.jpg"):
-        with pytest.raises(FetchError) as caught:
-            strict.fetch(url, max_bytes=10_000, timeout=5)
-        assert caught.value.reason in ("forbidden_address", "invalid_url"), url
+        assert refusal(strict, url, max_bytes=10_000, timeout=5) in (
+            "forbidden_address", "invalid_url"), url
 
 
 def test_every_redirect_hop_is_checked(server, monkeypatch):
@@ -139,10 +133,8 @@ def test_every_redirect_hop_is_checked(server, monkeypatch):
         return resolve_target(url, allow_private=True, field=field)
 
     monkeypatch.setattr(media_fetcher, "resolve_target", guard)
-    with pytest.raises(FetchError) as caught:
-        PinnedMediaFetcher(allow_private=False).fetch(f"{server}/out", max_bytes=10_000,
-                                                        timeout=5)
-    assert caught.value.reason == "forbidden_address"
+    assert refusal(PinnedMediaFetcher(allow_private=False), f"{server}/out", max_bytes=10_000,
+                   timeout=5) == "forbidden_address"
     assert len(seen) == 2 and "metadata" in seen[1]
 
 
@@ -177,10 +169,9 @@ def test_dns_rebinding_does_not_reach_loopback(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
     monkeypatch.setattr(urllib3.util.connection, "create_connection", connect)
     try:
-        with pytest.raises(FetchError) as caught:
-            PinnedMediaFetcher(allow_private=False).fetch(f"https://rebind.example:{port}/x",
-                                                          max_bytes=1000, timeout=2)
-        assert caught.value.reason == "unreachable"
+        assert refusal(PinnedMediaFetcher(allow_private=False),
+                       f"https://rebind.example:{port}/x", max_bytes=1000,
+                       timeout=2) == "unreachable"
         assert dialled == [("93.184.215.14", port)] and lookups == ["rebind.example"]
         with pytest.raises(TimeoutError):  # nothing ever connected to the listener
             listener.accept()

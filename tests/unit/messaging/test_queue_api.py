@@ -10,7 +10,7 @@ import pytest
 
 from shared import names
 from shared.services import message_transitions
-from tests.fakes import assert_error
+from tests.fakes import assert_error, in_threads
 from tests.unit.messaging.helpers import GROUP, OTHER, PHONE, make_api
 
 
@@ -199,11 +199,7 @@ def test_concurrent_duplicates_create_one_message(api, dev, c):
         barrier.wait()
         answers.append(send_with_key(api, "race", phone=PHONE, message="once"))
 
-    threads = [threading.Thread(target=post) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=15)
+    in_threads(post, 8, timeout=15)
     assert sorted(r.status_code for r in answers) == [200] * 7 + [201]
     assert len({r.get_json()["id"] for r in answers}) == 1
     assert len(c.store.query("messages")) == 1

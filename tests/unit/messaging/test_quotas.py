@@ -13,7 +13,7 @@ import pytest
 from shared.domain import Device, FailureReason, Message
 from shared.plans import PLANS, Plan
 from shared.services import message_transitions, quotas
-from tests.fakes import assert_error
+from tests.fakes import assert_error, in_threads
 from tests.unit.messaging.helpers import PHONE, make_api, set_plan
 
 
@@ -149,11 +149,7 @@ def test_racing_refusals_send_one_email(c, api, dev, tiny_plan):
         barrier.wait()
         api.send(phone=PHONE, message="x")
 
-    threads = [threading.Thread(target=refuse) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=10)
+    in_threads(refuse, 6, timeout=10)
     assert len(c.mailer.messages()) == 1
 
 
@@ -208,11 +204,7 @@ def test_concurrent_sends_never_pass_the_limit(c, api, dev, monkeypatch):
             if quotas.reserve(c.store, device, c.clock.now(), rng):
                 won.append(1)
 
-    threads = [threading.Thread(target=race, args=(i,)) for i in range(64)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=20)
+    in_threads(race, range(64), timeout=20)
     assert len(won) == 100
     assert quotas.used(c.store, dev, "2026-01") == 100
 

@@ -91,18 +91,24 @@ class Flaky(SandboxTransport):
         return super().send(device_id, wa_id, to, content, media)
 
 
+def flaky_send(api, dev, runner_for, network, failures: int):
+    """A text handed to a runner whose first `failures` sends fail transiently."""
+    body = api.send(phone=PHONE, message="x").get_json()
+    timer = Timer()
+    flaky = Flaky(network, timer, failures=failures)
+    runner, _ = runner_for(flaky)
+    connect(runner, timer, dev)
+    runner.handle_message_task(body["id"])
+    return body, flaky, runner
+
+
 @pytest.fixture
 def fast_retries(monkeypatch):
     monkeypatch.setattr(send_queue_module, "RETRY_BASE", 0.01)
 
 
 def test_transient_failures_are_retried(api, dev, c, runner_for, network, fast_retries):
-    body = api.send(phone=PHONE, message="x").get_json()
-    timer = Timer()
-    flaky = Flaky(network, timer, failures=3)
-    runner, _ = runner_for(flaky)
-    connect(runner, timer, dev)
-    runner.handle_message_task(body["id"])
+    body, flaky, runner = flaky_send(api, dev, runner_for, network, 3)
     wait_until(lambda: status(c, body["id"]) == "sent")
     assert flaky.calls == 4
     assert c.store.get("messages", body["id"])["claimed_by"] == runner.shard
@@ -111,12 +117,7 @@ def test_transient_failures_are_retried(api, dev, c, runner_for, network, fast_r
 def test_a_message_waiting_for_a_retry_can_be_cancelled(api, dev, c, runner_for, network,
                                                         monkeypatch):
     monkeypatch.setattr(send_queue_module, "RETRY_BASE", 60)
-    body = api.send(phone=PHONE, message="x").get_json()
-    timer = Timer()
-    flaky = Flaky(network, timer, failures=1)
-    runner, _ = runner_for(flaky)
-    connect(runner, timer, dev)
-    runner.handle_message_task(body["id"])
+    body, flaky, runner = flaky_send(api, dev, runner_for, network, 1)
     wait_until(lambda: flaky.calls == 1)
     wait_until(lambda: c.store.get("messages", body["id"])["claimed_by"] is None)
     assert api.delete(f"/v1/messages/{body['id']}").status_code == 200
@@ -126,12 +127,7 @@ def test_too_many_transient_failures_fail_for_good(api, dev, c, runner_for, netw
                                                    fast_retries):
     from shared.services.outbound import MAX_SEND_ATTEMPTS
 
-    body = api.send(phone=PHONE, message="x").get_json()
-    timer = Timer()
-    flaky = Flaky(network, timer, failures=100)
-    runner, _ = runner_for(flaky)
-    connect(runner, timer, dev)
-    runner.handle_message_task(body["id"])
+    body, flaky, runner = flaky_send(api, dev, runner_for, network, 100)
     wait_until(lambda: status(c, body["id"]) == "failed")
     assert flaky.calls == MAX_SEND_ATTEMPTS
     assert c.store.get("messages", body["id"])["failure_reason"] == "transport_error"

@@ -18,6 +18,7 @@ from shared.secrets_crypto import parse_keys as keys
 from shared.services.events import publish
 from shared.services.sequence import PROCESS_SEQUENCER, SequencedBus, Sequencer
 from shared.settings import Settings
+from tests.fakes import in_threads
 
 # --- sealed secrets ------------------------------------------------------------------------
 
@@ -70,11 +71,7 @@ def test_sequence_is_strictly_increasing_per_device_across_threads():
             mine.append(publish(bus, SystemClock(), "message:in:new", "acc", device, {}).sequence)
         per_thread.append(mine)
 
-    threads = [threading.Thread(target=publish_many, args=(d,)) for d in ("a", "a", "b", "b")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads(publish_many, ("a", "a", "b", "b"))
     for device in ("a", "b"):
         numbers = [e.sequence for e in bus.published if e.device == device]
         assert len(numbers) == 400 and len(set(numbers)) == 400  # never equal in a process
@@ -121,11 +118,7 @@ def test_the_ports_default_increment_is_atomic():
             with lock:
                 got.append(value)
 
-    threads = [threading.Thread(target=bump) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    in_threads(bump, 4)
     assert sorted(got) == list(range(1, 401))
 
 
