@@ -83,7 +83,16 @@ RUNNER: tuple[Index, ...] = (
     ("messages", (("status", ASC), ("created_at", ASC))),
 )
 
-INDEXES: tuple[Index, ...] = (*INBOX, *MESSAGES, *DELIVERIES, *RUNNER, *EVENT_LOG)
+# --- a device's queue (shared/services/queue_pages.py) --------------------------------
+# GET /v1/devices/{id}/queue pages it: each priority's unscheduled messages oldest first,
+# and the scheduled ones soonest first.
+QUEUE: tuple[Index, ...] = (
+    ("messages", (("device_id", ASC), ("status", ASC), ("priority", ASC), ("deliver_at", ASC),
+                  ("created_at", ASC), ("id", ASC))),
+    ("messages", (("device_id", ASC), ("status", ASC), ("deliver_at", ASC), ("id", ASC))),
+)
+
+INDEXES: tuple[Index, ...] = (*INBOX, *MESSAGES, *DELIVERIES, *RUNNER, *QUEUE, *EVENT_LOG)
 
 # (collection, field): Firestore deletes a document some time (usually within a day)
 # after the time in this field. The code never queries these fields, so Terraform also

@@ -186,6 +186,11 @@ class DocumentStore(ABC):
         """`start_after`: values of the `order_by` fields of the last document of the
         previous page; the page starts after it (cursor pagination)."""
 
+    def count(self, collection: str, where: Sequence[Filter] = ()) -> int:
+        """How many documents match; adapters answer without reading them (Firestore's
+        count aggregation)."""
+        return len(self.query(collection, where))
+
     def watch(self, collection: str, where: Sequence[Filter], order_by: Sequence[tuple[str, str]],
               limit: int, on_change: Callable[[], None]) -> Callable[[], None] | None:
         """Call `on_change` (on another thread, without arguments) when the query's answer

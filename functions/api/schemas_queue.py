@@ -19,8 +19,9 @@ class QueueQuery(Model):
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(default=100, ge=1, le=1000, description="How many to list.")
-    offset: int = Field(default=0, ge=0, le=1_000_000,
-                        description="Skip this many from the head of the queue.")
+    cursor: str | None = Field(default=None, max_length=20_000, description="The "
+                               "`next_cursor` of the previous page; without it, the head of "
+                               "the queue.")
 
 
 class QueuedMessage(Model):
@@ -76,8 +77,11 @@ class QueueOut(Model):
                                 "device's setting capped by its plan).")
     total: int = Field(description="Messages queued on the device, scheduled ones included.")
     daily: DailyOut
-    data: list[QueuedMessage] = Field(description="In the order they will go out; those "
-                                      "that expire first come last.")
+    data: list[QueuedMessage] = Field(description="In the order they will go out; one that "
+                                      "expires before its turn is at that turn, with "
+                                      "position null.")
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the "
+                                    "next page; null at the end of the queue.")
 
 
 class QueueState(Model):

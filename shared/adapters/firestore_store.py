@@ -208,6 +208,11 @@ class FirestoreStore(DocumentStore):
         q = self._query(collection, where, order_by, limit, start_after)
         return [snap.to_dict() | {"id": snap.id} for snap in q.stream()]
 
+    def count(self, collection, where: Sequence[Filter] = ()):
+        """A count aggregation: billed as one read per 1000 documents counted."""
+        [[result]] = self._query(collection, where, (), None, None).count().get()
+        return int(result.value)
+
     def watch(self, collection, where, order_by, limit, on_change):
         """A Firestore listener (one gRPC stream and its thread): a read per change seen."""
         def changed(_snapshots, _changes, _read_time):

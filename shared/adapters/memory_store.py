@@ -205,6 +205,11 @@ class MemoryStore(DocumentStore):
                 rows = rows[:limit]
             return [_copy(doc) | {"id": doc_id} for doc_id, doc in rows]
 
+    def count(self, collection, where: Sequence[Filter] = ()):
+        with self._lock:
+            return sum(1 for doc in self._data.get(collection, {}).values()
+                       if all(_test(doc, flt) for flt in where))
+
 
 def _value(row: tuple[str, dict], field: str):
     """A field of a queried document, as the caller sees it (its id under "id")."""

@@ -91,6 +91,9 @@ class Repository(Collection, Generic[M]):
     def create(self, item: M) -> bool:
         return self.create_doc(item.id, self.dump(item))  # type: ignore[attr-defined]
 
+    def count(self, where: Sequence[Filter] = ()) -> int:
+        return self.store.count(self.name, where)
+
     def find(self, where: Sequence[Filter] = (), order_by: Sequence[tuple[str, str]] = (),
              limit: int | None = None, start_after: Sequence[Any] | None = None) -> list[M]:
         return [self.load(d) for d in self.docs(where, order_by, limit, start_after)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.domain import Message, MessageStatus
@@ -11,6 +11,7 @@ from shared.ports import Filter
 from shared.repositories.base import Collection, Repository
 
 SENT = (MessageStatus.sent, MessageStatus.delivered, MessageStatus.read)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Messages(Repository[Message]):
@@ -31,6 +32,30 @@ class Messages(Repository[Message]):
         found = self.find([("device_id", "==", device_id),
                            ("status", "==", MessageStatus.queued.value)])
         return sorted(found, key=lambda m: m.created_at)
+
+    def queued_count(self, device_id: str) -> int:
+        return self.count([("device_id", "==", device_id),
+                           ("status", "==", MessageStatus.queued.value)])
+
+    def queued_unscheduled(self, device_id: str, priority: str, *, limit: int,
+                           after: tuple[datetime, str] | None = None) -> list[Message]:
+        """The device's queued messages of one priority without a deliver_at, oldest
+        first (the id breaking ties), after `after` (created_at, id)."""
+        return self.find([("device_id", "==", device_id),
+                          ("status", "==", MessageStatus.queued.value),
+                          ("priority", "==", priority), ("deliver_at", "==", None)],
+                         order_by=[("created_at", "asc"), ("id", "asc")], limit=limit,
+                         start_after=list(after) if after else None)
+
+    def queued_scheduled(self, device_id: str, *, limit: int,
+                         after: tuple[datetime, str] | None = None) -> list[Message]:
+        """The device's queued messages with a deliver_at, soonest first, after `after`
+        (deliver_at, id)."""
+        return self.find([("device_id", "==", device_id),
+                          ("status", "==", MessageStatus.queued.value),
+                          ("deliver_at", ">", EPOCH)],
+                         order_by=[("deliver_at", "asc"), ("id", "asc")], limit=limit,
+                         start_after=list(after) if after else None)
 
     def in_chat(self, device_id: str, to: str, statuses: Sequence[MessageStatus],
                 limit: int) -> list[Message]:

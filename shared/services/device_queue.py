@@ -5,7 +5,8 @@ The order and the times are the runner's own rules replayed on the queued messag
 highest priority first, oldest first within a priority, a scheduled message only from
 its deliver_at, one message per gap of 60 / speed seconds, at most the day's cap a UTC
 day (shared.services.daily_caps), and nothing while paused. A message that would come
-up only after its expires_at is shown as expiring, and takes no slot.
+up only after its expires_at is shown as expiring at that turn, and takes no slot. The
+listing is paged without reading the whole queue (shared.services.queue_pages).
 
 Pausing is a field of the device (queue_paused_at), so it survives restarts; the runner
 claims a message for sending only while the field is unset (the claim is one atomic
@@ -27,7 +28,7 @@ from shared.deps import Deps
 from shared.domain import Device, Message, MessageStatus
 from shared.events import EventName
 from shared.ports import Write
-from shared.services import daily_caps, event_log, quotas
+from shared.services import daily_caps, event_log, queue_pages, quotas
 from shared.services.events import message_status_event
 
 
@@ -46,6 +47,7 @@ class QueueView:
     total: int
     slots: list[Slot]
     daily: daily_caps.DailyCap
+    next_cursor: str | None = None
 
 
 def _day_start(at: datetime) -> datetime:
@@ -55,7 +57,7 @@ def _day_start(at: datetime) -> datetime:
 def plan_sends(messages: list[Message], now: datetime, speed: int, *,
                cap_of=None, used_today: int = 0) -> list[tuple[Message, datetime | None]]:
     """The runner's order and times for these queued messages: (message, expected time)
-    in send order, then the ones that expire first (time None). `cap_of(day_start)` is
+    in send order, those that expire before their turn at it with time None. `cap_of(day_start)` is
     the cap of that UTC day (None: no cap); `used_today` the sends counted today."""
     gap = timedelta(seconds=60.0 / max(1, speed))
     ready: list[tuple[int, datetime, str, int]] = []
@@ -66,7 +68,6 @@ def plan_sends(messages: list[Message], now: datetime, speed: int, *,
             ready.append((m.priority.rank, m.created_at, m.id, i))
     heapq.heapify(ready)
     planned: list[tuple[Message, datetime | None]] = []
-    expiring: list[tuple[Message, datetime | None]] = []
     t, nxt = now, 0
     day, used = _day_start(now), used_today
     cap = cap_of(day) if cap_of else None
@@ -86,29 +87,28 @@ def plan_sends(messages: list[Message], now: datetime, speed: int, *,
             continue
         m = messages[heapq.heappop(ready)[3]]
         if m.expires_at is not None and m.expires_at <= t:
-            expiring.append((m, None))
+            planned.append((m, None))  # at its turn, which it will not see: no slot
             continue
         planned.append((m, t))
         used += 1
         t += gap
-    return planned + expiring
+    return planned
 
 
 def view(deps: Deps, account_id: str, device_id: str, *, limit: int = 100,
-         offset: int = 0) -> QueueView:
+         cursor: str | None = None) -> QueueView:
+    """A page of the queue (shared.services.queue_pages): `limit` rows from `cursor`."""
     device = deps.repos.devices.owned(account_id, device_id)
+    state = queue_pages.decode(cursor) if cursor else None
     now = deps.clock.now()
-    queued = deps.repos.messages.queued_for_device(device_id)
     speed = quotas.effective_speed(device)
     cap = daily_caps.today(deps.store, device, now)
-    plan = plan_sends(queued, now, speed, cap_of=lambda day: daily_caps.cap_on(device, day),
-                      used_today=cap.used)
+    rows, after = queue_pages.page(deps, device, now, speed, limit, state,
+                                   lambda day: daily_caps.cap_on(device, day))
     paused = device.queue_paused_at is not None
-    slots = []
-    for index, (message, at) in enumerate(plan[offset:offset + limit], start=offset + 1):
-        position = index if at is not None else None
-        slots.append(Slot(message, position, None if paused else at))
-    return QueueView(device, paused, speed, len(queued), slots, cap)
+    slots = [Slot(m, position, None if paused else at) for m, position, at in rows]
+    return QueueView(device, paused, speed, deps.repos.messages.queued_count(device_id), slots,
+                     cap, queue_pages.encode(after) if after else None)
 
 
 def _set_paused(deps: Deps, account_id: str, device_id: str, paused: bool) -> Device:

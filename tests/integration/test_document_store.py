@@ -396,3 +396,12 @@ def test_ids_firestore_takes_work_on_both(store, doc_id):
     assert store.create("things", doc_id, {"n": 1}) is True
     assert store.get("things", doc_id) == {"id": doc_id, "n": 1}
     assert store.delete("things", doc_id) is True
+
+
+def test_count_matches_the_query_without_reading_it(store):
+    for i in range(7):
+        store.put("things", f"t{i}", {"kind": "a" if i % 2 else "b", "n": i, "none": None})
+    assert store.count("things") == 7
+    assert store.count("things", [("kind", "==", "a")]) == 3
+    assert store.count("things", [("kind", "==", "b"), ("none", "==", None)]) == 4
+    assert store.count("nothing", [("kind", "==", "a")]) == 0

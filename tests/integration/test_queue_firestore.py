@@ -50,3 +50,15 @@ def test_clearing_450_queued_messages_takes_three_commits_on_firestore(firestore
     logged = c.store.query("events", [("event", "==", EventName.message_out_cancelled.value)])
     assert sorted(e["data"]["id"] for e in logged) == sorted(cleared.cancelled)
     assert quotas.used(c.store, device.id, period) == 1
+
+
+def test_the_queue_pages_are_the_whole_plan_on_firestore(firestore_store):
+    from tests.unit.messaging.test_queue_pages import fill, paged, whole
+
+    c = Container(make_settings(), store=firestore_store, tasks=FakeTaskQueue(),
+                  clock=FakeClock())
+    account = seed_account(c)
+    device = seed_device(c, account, speed=15)
+    fill(c, device.id, account, 80, 7)
+    assert paged(c, device, 9) == whole(c, device)
+    assert c.repos.messages.queued_count(device.id) == 80

@@ -24,13 +24,16 @@ def get_queue(p: Principal, device_id: str, query: QueueQuery):
     delivery speed and daily cap (`daily`: the warm-up of a new number and `daily_limit`;
     messages beyond a day's cap are expected the next day), if the device stays
     connected. While the queue is paused, `expected_at` is null. A message that would
-    come up only after its `expires_at` is listed last with `position` null: it will fail
-    `expired`. Page with `offset` and `limit`.
+    come up only after its `expires_at` is listed at that turn with `position` null: it
+    will fail `expired`. Page with `limit` (1 to 1000, default 100) and `cursor` (the
+    `next_cursor` of the previous page, null at the end): a page reads only what it lists,
+    not the whole queue, and the pages after the first continue the plan made for it
+    (messages sent or cancelled since are left out; their times are that plan's).
 
     Errors: 404 when the device is not in this account; 422 for a limit outside 1..1000
-    or a negative offset."""
+    or a cursor this API did not return."""
     view = device_queue.view(p.c, p.account_id, device_id, limit=query.limit,
-                             offset=query.offset)
+                             cursor=query.cursor)
     daily = view.daily
     return QueueOut(
         device=device_id, paused=view.paused, paused_at=view.device.queue_paused_at,
@@ -43,7 +46,8 @@ def get_queue(p: Principal, device_id: str, query: QueueQuery):
             message=s.message.message, reference=s.message.reference,
             created_at=s.message.created_at, deliver_at=s.message.deliver_at,
             expires_at=s.message.expires_at, expected_at=s.expected_at,
-            sending=s.message.claimed_by is not None) for s in view.slots])
+            sending=s.message.claimed_by is not None) for s in view.slots],
+        next_cursor=view.next_cursor)
 
 
 def _state(device) -> QueueState:

@@ -40,6 +40,9 @@ def test_the_listing_is_the_send_order_with_expected_times(api, dev, c):
                 ("low", "low", {}), ("normal", "normal", {}), ("urgent", "urgent", {}),
                 ("scheduled", "normal", {"deliver_at": at(10)}),
                 ("expiring", "low", {"expires_at": at(5)})]}
+    # sent after "low" (the test's clock stands still; the order of equal times is the ids')
+    later = c.store.get("messages", sent["low"])["created_at"] + timedelta(microseconds=1)
+    c.store.update("messages", sent["expiring"], {"created_at": later})
     listing = queue(api, dev)  # 15 a minute: one every 4 seconds
     assert listing["total"] == 5 and listing["paused"] is False
     assert listing["delivery_speed"] == 15
@@ -47,13 +50,20 @@ def test_the_listing_is_the_send_order_with_expected_times(api, dev, c):
     assert rows == [("urgent", 1, at(0)), ("normal", 2, at(4)), ("low", 3, at(8)),
                     ("scheduled", 4, at(12)), ("expiring", None, None)]
     assert listing["data"][0]["id"] == sent["urgent"]
-    page = queue(api, dev, limit=2, offset=1)
-    assert [r["message"] for r in page["data"]] == ["normal", "low"]
+    first = queue(api, dev, limit=2)
+    assert [r["message"] for r in first["data"]] == ["urgent", "normal"]
+    page = queue(api, dev, limit=2, cursor=first["next_cursor"])
+    assert [(r["message"], r["position"], r["expected_at"]) for r in page["data"]] == [
+        ("low", 3, at(8)), ("scheduled", 4, at(12))]
     assert page["total"] == 5
+    last = queue(api, dev, limit=2, cursor=page["next_cursor"])
+    assert [(r["message"], r["position"]) for r in last["data"]] == [("expiring", None)]
+    assert last["next_cursor"] is None and listing["next_cursor"] is None
 
 
-@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 1001}, {"offset": -1},
-                                    {"limit": "many"}, {"order": "asc"}])
+@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 1001}, {"cursor": "nope"},
+                                    {"cursor": "W10"}, {"limit": "many"}, {"order": "asc"},
+                                    {"offset": 1}])
 def test_bad_listing_parameters_are_422(api, dev, params):
     assert_error(api.get(f"/v1/devices/{dev}/queue", query_string=params), 422)
 
