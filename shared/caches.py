@@ -1,5 +1,6 @@
 """Short-lived, per-process caches of what nearly every request reads: the API key of a
-request, the device a message is sent from.
+request, the device a message is sent from, the LID of the number it goes to; and a
+runner's messages just sent, for their receipts.
 
 The consistency each allows, stated where it lives and tested (tests/unit/test_caches.py):
 
@@ -39,6 +40,8 @@ V = TypeVar("V")
 # How long another process's change may go unseen here, in seconds.
 API_KEY_STALENESS = 10.0  # a revoked key is refused everywhere within 10 s
 DEVICE_STALENESS = 5.0  # a deleted device, a lapsed subscription, a plan change: within 5 s
+LID_STALENESS = 5.0  # a LID the runner just learnt shows on messages sent after at most 5 s
+LID_KEPT = 3600.0  # a LID learnt never moves to another number: kept an hour
 SENT_KEPT = 120.0  # seconds a runner keeps a message it sent, for its receipts
 SENT_SIZE = 5_000
 SIZE = 10_000  # entries a cache keeps at most (the least recently used go first)
@@ -91,6 +94,8 @@ class Caches:
         self.keys: TtlCache[str] = TtlCache(API_KEY_STALENESS, clock)  # hash => account
         self.devices: TtlCache[Device] = TtlCache(DEVICE_STALENESS, clock)
         self.sent_messages: TtlCache[Message] = TtlCache(SENT_KEPT, clock, SENT_SIZE)  # by wa_id
+        self.lids: TtlCache[str] = TtlCache(LID_KEPT, clock)  # (device, phone) => LID
+        self.no_lids: TtlCache[bool] = TtlCache(LID_STALENESS, clock)  # (device, phone) => none yet
 
     def account_of_key(self, key_hash: str) -> str | None:
         def load() -> str | None:
@@ -106,6 +111,26 @@ class Caches:
         if not self.enabled:
             return self.repos.devices.get(device_id)
         return self.devices.get(device_id, lambda: self.repos.devices.get(device_id))
+
+    def lid_of(self, store, device_id: str, phone: str) -> str | None:
+        """The LID the device learnt for `phone` (shared.services.lids.lid_of), for the
+        `lid` a sent message carries (data only: where it goes and which chat files it
+        do not depend on it). A LID learnt stays the number's for good, so it is kept
+        LID_KEPT; that there is none yet, LID_STALENESS."""
+        from shared.services import lids
+
+        if not self.enabled:
+            return lids.lid_of(store, device_id, phone)
+        key = (device_id, phone)
+        found = self.lids.get(key, lambda: None)
+        if found is not None or self.no_lids.get(key, lambda: None):
+            return found
+        found = lids.lid_of(store, device_id, phone)
+        if found is None:
+            self.no_lids.get(key, lambda: True)
+        else:
+            self.lids.get(key, lambda: found)
+        return found
 
     def sent(self, wa_id: str) -> Message | None:
         """The message this runner sent under `wa_id` (SENT_KEPT seconds at most), as its

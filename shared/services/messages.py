@@ -129,7 +129,7 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
             if lid is not None:  # to the number's chat when the device knows it
                 phone = lids.phone_of(store, device.id, lid) or lid
             else:  # the number's anonymous id, if learnt: its events carry it
-                lid = lids.lid_of(store, device.id, phone)  # type: ignore[arg-type]
+                lid = deps.caches.lid_of(store, device.id, phone)  # type: ignore[arg-type]
         to = STATUS_BROADCAST if status_post else (group or phone or "")
         ready = message_content.complete(deps, device, to, content, priority, deliver_at)
         if status_post and not (isinstance(ready, Text) or (

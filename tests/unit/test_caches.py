@@ -159,6 +159,24 @@ def test_a_device_changed_here_is_seen_at_once(c, api):
     assert c.caches.device(device["id"]).settings.delivery_speed == 7
 
 
+# --- LIDs -----------------------------------------------------------------------------
+
+
+def test_a_lid_learnt_elsewhere_shows_on_messages_within_the_staleness(c, clock, api):
+    from shared.services import lids
+
+    device = api.post("/v1/devices", json={}).get_json()
+    assert _send(api, device["id"]).get_json()["lid"] is None
+    lids.learn(c.store, device["id"], "123456789@lid", "+447911123456")  # by the runner
+    clock.advance(caches.LID_STALENESS - JUST_BEFORE)
+    assert _send(api, device["id"]).get_json()["lid"] is None  # stale, as stated
+    clock.advance(JUST_BEFORE)
+    assert _send(api, device["id"]).get_json()["lid"] == "123456789@lid"
+    c.store.delete("lid_map", f"{device['id']}:123456789@lid")  # never happens: kept anyway
+    clock.advance(caches.LID_STALENESS)
+    assert _send(api, device["id"]).get_json()["lid"] == "123456789@lid"
+
+
 # --- webhooks -------------------------------------------------------------------------
 
 
