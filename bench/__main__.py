@@ -216,6 +216,7 @@ SMOKE_SIZES: dict[str, dict] = {
     "api_overhead": {"seconds": 0.05},
     "number_validation": {"rounds": 2},
     "number_validation_http": {"rounds": 2},
+    "pubsub_push_floor": {},
     "fanout_throughput": {"events": 30, "delivered_events": 5},
     "inbound_latency": {"samples": 3},
     "priority_positions": {"backlog": 20, "urgent": 2},
@@ -259,7 +260,7 @@ def main() -> None:
                cost.hottest_document, cost.fanout_cost, cost.listing_page,
                messaging.queue_listing, events.log_cost,
                events.long_poll_latency, events.firestore_long_poll,
-               events.stack_inbound_latency, runner_memory,
+               events.stack_inbound_latency, pubsub_push_floor, runner_memory,
                runner_takeover, runner_restart, store_pause, docs_page, chat.web_chat)
     for i, figure in enumerate(figures):
         if i:
@@ -271,6 +272,12 @@ def number_validation_http(rounds: int = 40) -> None:
     from bench.speed import number_validation_http as figure
 
     figure(rounds=rounds)
+
+
+def pubsub_push_floor(samples: int = 30) -> None:
+    from bench.speed import pubsub_push_floor as figure
+
+    figure(samples=samples)
 
 
 def runner_memory(counts: tuple[int, ...] = (1, 100, 500)) -> None:

@@ -173,6 +173,8 @@ class CountingBus(EventBus):
     """The transport under the production bus (Pub/Sub's place): counts each publish, then
     hands the event to `subscriber` (the webhook fan-out, as the push subscription does)."""
 
+    publishes_at_once = True  # (the subscriber, in this thread, never waits on a network)
+
     def __init__(self, subscriber: Callable | None = None):
         self.published: Counter = Counter()
         self.subscriber = subscriber

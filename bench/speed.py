@@ -176,3 +176,86 @@ def number_validation_http(rounds: int = 40) -> None:
     print(f"  baseline  phonenumbers.parse + is_valid_number loop  {b * 1000:8.1f} ms")
     print(f"  utio      POST /v1/numbers/validate over HTTP       {a * 1000:8.1f} ms   "
           f"ratio {a / b:.2f}   (goal: at most 1.5)")
+
+
+def pubsub_push_floor(samples: int = 30) -> None:
+    """What the Pub/Sub emulator alone adds to the emulator stack's inbound latency: one
+    publish (acknowledged) to its push arriving at a local endpoint, beside a direct POST
+    to the same endpoint. Every inbound message crosses it once, on its way to the fan-out."""
+    import base64
+    import threading
+
+    import flask
+    import requests
+    from werkzeug.serving import make_server
+
+    from bench.__main__ import smoke
+    from infra import emulators
+
+    if smoke():
+        print("Pub/Sub emulator push latency: measured at full size only")
+        return
+    if not emulators.gcloud_available():
+        print("Pub/Sub emulator push latency: gcloud is not installed, not measured")
+        return
+    arrivals: dict[str, float] = {}
+    arrived = threading.Condition()
+    app = flask.Flask("push")
+
+    @app.post("/")
+    def push():
+        body = flask.request.get_json(silent=True) or {}
+        data = (body.get("message") or {}).get("data")
+        name = base64.b64decode(data).decode() if data else body.get("name", "")
+        with arrived:
+            arrivals[name] = time.perf_counter()
+            arrived.notify_all()
+        return "", 204
+
+    def wait_for(name: str) -> float:
+        deadline = time.monotonic() + 20
+        with arrived:
+            while name not in arrivals:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"no push of {name} within 20 s")
+                arrived.wait(1)
+            return arrivals[name]
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    pubsub = emulators.start_pubsub(log_path=Path(tempfile.mkdtemp()) / "pubsub.log")
+    saved = os.environ.get("PUBSUB_EMULATOR_HOST")
+    try:
+        os.environ["PUBSUB_EMULATOR_HOST"] = pubsub.host
+        project, topic = "utio-bench-push", "bench-push"
+        emulators.ensure_push_subscription(pubsub.host, project, topic, "bench-push-sub",
+                                           f"http://127.0.0.1:{server.server_port}/")
+        from google.cloud import pubsub_v1
+
+        publisher = pubsub_v1.PublisherClient()
+        path = publisher.topic_path(project, topic)
+        session = requests.Session()
+        pushed, direct = [], []
+        for n in range(samples + 5):
+            started = time.perf_counter()
+            publisher.publish(path, f"p{n}".encode()).result(timeout=30)
+            took = wait_for(f"p{n}") - started
+            started = time.perf_counter()
+            session.post(f"http://127.0.0.1:{server.server_port}/", json={"name": f"d{n}"})
+            direct_took = wait_for(f"d{n}") - started
+            if n >= 5:  # warm-up
+                pushed.append(took)
+                direct.append(direct_took)
+    finally:
+        if saved is None:
+            os.environ.pop("PUBSUB_EMULATOR_HOST", None)
+        else:
+            os.environ["PUBSUB_EMULATOR_HOST"] = saved
+        pubsub.stop()
+        server.shutdown()
+    p, d = statistics.median(pushed), statistics.median(direct)
+    print(f"Pub/Sub emulator push latency ({samples} sequential samples): the floor under the "
+          "emulator stack's inbound -> webhook figure")
+    print(f"  baseline  a direct POST to the endpoint           p50 {d * 1000:6.1f} ms")
+    print(f"  emulator  publish -> its push at the endpoint     p50 {p * 1000:6.1f} ms   "
+          f"ratio p50 {p / d:.1f}")

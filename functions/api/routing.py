@@ -378,7 +378,10 @@ def render(result: Any, status: int) -> Response:
     if result is None:
         return Response(status=204)
     if isinstance(result, BaseModel):
-        result = result.model_dump(mode="json")
+        # pydantic writes the JSON itself, as jsonify would (compact, UTF-8, a newline
+        # after), without first building the dicts that jsonify would encode again
+        return Response(result.model_dump_json() + "\n", status=status,
+                        mimetype="application/json")
     response = jsonify(result)
     response.status_code = status
     return response

@@ -24,6 +24,9 @@ class InProcessBus(EventBus):
         self.published: list[Event] = []
         self._threaded = threaded
         self.synchronous = not threaded  # handlers run in the publisher's thread
+        # publish() never waits (it queues, or runs the handlers): the relay calls it in the
+        # caller's thread rather than handing each event to a worker and waiting for it
+        self.publishes_at_once = True
         self._queue: queue.Queue[Event] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._lock = threading.Lock()

@@ -59,6 +59,11 @@ class Relay:
         # A transport that delivers in the caller's thread (the unit tests' bus): publish
         # there, so a test sees the fan-out at once; a failure goes to the workers.
         self.inline = getattr(transport, "synchronous", False) if inline is None else inline
+        # A transport whose publish never waits on anything (the in-process bus, which
+        # queues): also published in the caller's thread, sparing a worker hand-off and a
+        # wake-up per event (in a busy process each costs up to the GIL's switch interval);
+        # the workers and the relay document's renewals run as for any other transport.
+        self.publish_here = self.inline or getattr(transport, "publishes_at_once", False)
         self._workers = workers
         self._queue: queue.Queue[Event] = queue.Queue()
         self._lock = threading.Lock()
@@ -101,7 +106,7 @@ class Relay:
             with self._lock:
                 self._pending[event.id] = event
                 self._acked.setdefault(event.id, threading.Event())
-            if self.inline and self._try(event):
+            if self.publish_here and self._try(event):
                 continue
             self._start()
             self._queue.put(event)

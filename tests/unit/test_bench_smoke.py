@@ -17,6 +17,7 @@ from shared.ports import DocumentStore, Guard
 ROOT = Path(__file__).resolve().parents[2]
 
 HEADERS = ("cold start", "API overhead", "number validation", "number validation over HTTP",
+           "Pub/Sub emulator push latency",
            "webhook fan-out",
            "inbound message -> webhook latency", "priority:", "pacing:", "pipeline throughput",
            "cost per delivered message", "hottest document", "fan-out:", "listing:",
@@ -38,7 +39,7 @@ def test_bench_runs_every_figure_at_smoke_sizes():
 def test_every_figure_has_smoke_sizes_its_function_accepts():
     figures = {f.__name__: f for f in (
         bench_main.cold_start, bench_main.api_overhead, bench_main.number_validation,
-        bench_main.number_validation_http,
+        bench_main.number_validation_http, bench_main.pubsub_push_floor,
         bench_main.runner_memory, bench_main.runner_takeover, bench_main.runner_restart,
         bench_main.store_pause, bench_main.docs_page)}
     from bench import chat, cost, events, messaging, web, webhooks

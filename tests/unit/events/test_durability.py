@@ -273,3 +273,50 @@ def test_chat_contact_and_group_changes_are_one_commit_with_their_events():
     assert store.get("chats", key) is None
     wait_until(lambda: {"chat:update", "contact:update", "group:update", "chat:delete"}
                <= {e.event for e in c.publisher.published})
+
+
+class QueuesOnly(EventBus):
+    """A transport whose publish only queues (the in-process bus's kind); it fails
+    `failures` times first."""
+
+    publishes_at_once = True
+
+    def __init__(self, failures: int = 0):
+        self.failures = failures
+        self.threads: list[threading.Thread] = []
+
+    def publish(self, event):
+        self.threads.append(threading.current_thread())
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("down")
+
+
+def _one_event(n: int) -> Event:
+    return Event(id=f"evt_inline{n:04d}", event=EventName.message_in_new,
+                 created_at=datetime.now(UTC), account="acc_1", device="dev_1", sequence=n,
+                 data={"id": f"msg_{n}"})
+
+
+def test_a_bus_that_only_queues_is_published_to_in_the_callers_thread():
+    bus = QueuesOnly()
+    relay = Relay(MemoryStore(), bus, SystemClock(), origin="proc-inline")
+    events = [_one_event(1), _one_event(2)]
+    relay.register(events)
+    relay.submit(events)
+    assert bus.threads == [threading.current_thread()] * 2
+    assert relay.pending() == []
+    assert all(relay.acknowledged(e.id) for e in events)
+    relay.stop()
+
+
+def test_a_failed_publish_to_a_bus_that_only_queues_is_retried_by_the_workers():
+    bus = QueuesOnly(failures=1)
+    relay = Relay(MemoryStore(), bus, SystemClock(), origin="proc-inline-retry", ack_wait=5)
+    event = _one_event(3)
+    relay.register([event])
+    relay.submit([event])  # waits for the retry's acknowledgement, as for any transport
+    assert relay.acknowledged(event.id)
+    assert bus.threads[0] is threading.current_thread()
+    assert bus.threads[1] is not threading.current_thread()
+    relay.stop()
