@@ -50,6 +50,10 @@ class Leases:
         self._monotonic = monotonic
         self._deadline = 0.0
         self._held: dict[str, int] = {}  # device id -> the lease_epoch we took it with
+        # device id -> when the lease of the shard that held it before us ended (read as
+        # we claimed it), None when nobody held it: its last holder's last sends.
+        self._taken: dict[str, datetime | None] = {}
+        self._previous_until: datetime | None = None  # of our shard's previous instance
         self._lock = threading.RLock()
 
     # --- the shard's lease ---------------------------------------------------------
@@ -72,6 +76,7 @@ class Leases:
                                    when={"instance": doc.get("instance"), "epoch": doc.get("epoch")})
         with self._lock:
             if ok:
+                self._previous_until = (doc or {}).get("lease_until")
                 self.epoch, self._deadline = epoch, started + self._usable()
                 self.url = fields["url"]
                 self._held.clear()  # device fences of an earlier epoch are void
@@ -153,9 +158,12 @@ class Leases:
         if doc is None:
             return None
         holder, epoch = doc.get("shard"), doc.get("lease_epoch")
-        if holder not in (None, self.shard) and shard_alive(self.store.get(SHARDS, holder),
-                                                           self.clock.now()):
-            return None
+        until = self._previous_until if holder == self.shard else None
+        if holder not in (None, self.shard):
+            shard = self.store.get(SHARDS, holder)
+            if shard_alive(shard, self.clock.now()):
+                return None
+            until = (shard or {}).get("lease_until")
         new_epoch = int(epoch or 0) + 1
         if not self.store.update(DEVICES, device_id,
                                  {"shard": self.shard, "lease_epoch": new_epoch},
@@ -163,7 +171,14 @@ class Leases:
             return None
         with self._lock:
             self._held[device_id] = new_epoch
+            self._taken[device_id] = until
         return new_epoch
+
+    def held_until(self, device_id: str) -> datetime | None:
+        """When the lease of the device's holder before us ended: it sent (and filed) for
+        the device until then at the latest. None: nobody held it, or not known."""
+        with self._lock:
+            return self._taken.get(device_id)
 
     def holds(self, device_id: str) -> bool:
         with self._lock:
@@ -180,6 +195,7 @@ class Leases:
     def forget(self, device_id: str) -> None:
         with self._lock:
             self._held.pop(device_id, None)
+            self._taken.pop(device_id, None)
 
     def let_go(self, device_id: str) -> bool:
         """Hand a device we hold but cannot run back to the pool: the next shard that looks

@@ -19,7 +19,7 @@ from shared.domain import Device, DeviceStatus, Message, MessageStatus
 from shared.errors import Unavailable
 from shared.ports import Inbound, Receipt
 from shared.runner_tasks import DeviceTask
-from shared.services import accounts, daily_caps, inbound, message_transitions, outbound, risk
+from shared.services import accounts, chat_filing, daily_caps, inbound, message_transitions, outbound, risk
 from shared.services import messages as message_service
 from shared.services.linking import codes, connection
 from shared.services.quotas import effective_speed
@@ -155,6 +155,7 @@ class Runner(Listener):
             self.risk[device_id] = RiskWindow()
             self._transport_names[device_id] = device.transport.value
         self._release_foreign_claims(device_id)
+        self._file_unfiled(device_id)
         for message in self.c.repos.messages.queued_for_device(device_id):
             self._schedule(session, message, reload=True)
         transport = self.transport_of(device_id, device)
@@ -180,6 +181,18 @@ class Runner(Listener):
         fence = self.fence_of(device_id)
         if fence is not None:
             message_transitions.release_foreign_claims(self.c, device_id, self.shard, fence)
+
+    def _file_unfiled(self, device_id: str) -> None:
+        """Sent messages of the device its last holder died before filing in their chats
+        (shared/services/chat_filing.py): filed now, before this session sends. What waits
+        here of an earlier session of ours goes first."""
+        self.c.outbound_filing.flush_device(device_id)
+        leases = self.leases
+        lease = leases.lease.total_seconds() if leases else self.c.settings.lease_seconds
+        since = chat_filing.recovery_since(self.c.clock.now(), lease,
+                                           leases.held_until(device_id) if leases else None)
+        chat_filing.file_unfiled(self.c.store, self.c.clock,
+                                 self.c.repos.messages.sent_since(device_id, since))
 
     def drop_session(self, device_id: str, *, let_go: bool = False) -> None:
         """End a device's session here. `let_go`: we hold it but cannot run it, so hand it

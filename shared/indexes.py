@@ -78,9 +78,11 @@ EVENT_LOG: tuple[Index, ...] = (
 
 
 # --- the runner's stranded-work sweep (device_runner/sweep.py) -----------------------
-# Queued messages, oldest first, older than a cut-off.
+# Queued messages, oldest first, older than a cut-off; a device taken over: its messages
+# sent lately, oldest first (their chat entries filed if missing, chat_filing.py).
 RUNNER: tuple[Index, ...] = (
     ("messages", (("status", ASC), ("created_at", ASC))),
+    ("messages", (("device_id", ASC), ("sent_at", ASC))),
 )
 
 # --- a device's queue (shared/services/queue_pages.py) --------------------------------

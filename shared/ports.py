@@ -134,6 +134,12 @@ class DocumentStore(ABC):
     def create(self, collection: str, doc_id: str, data: dict) -> bool:
         """Write a new document; False (and nothing written) when it exists already."""
 
+    def get_many(self, collection: str, doc_ids: Sequence[str]) -> dict[str, dict]:
+        """The documents that exist among `doc_ids`, by id. Adapters answer in batches
+        (Firestore's batched get: one call, a read per document)."""
+        found = {doc_id: self.get(collection, doc_id) for doc_id in doc_ids}
+        return {doc_id: doc for doc_id, doc in found.items() if doc is not None}
+
     @abstractmethod
     def put(self, collection: str, doc_id: str, data: dict) -> None: ...
 

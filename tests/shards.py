@@ -14,7 +14,8 @@ from device_runner.runner import Runner
 from device_runner.sandbox import SandboxNetwork, SandboxTransport
 from device_runner.shards import ShardKeeper
 from shared.bootstrap import Container
-from tests.fakes import ManualTimer, in_threads
+from shared.services.chat_filing import OutboundFiling
+from tests.fakes import ManualTimer, in_threads, queue_message, seed_device, status_of, wait_until
 
 
 class Monotonic:
@@ -115,3 +116,29 @@ class Cluster:
     def stop(self) -> None:
         for shard in self.shards:
             shard.keeper.stop(release=False)
+
+
+class Frozen:
+    """A monotonic clock that never moves: an OutboundFiling on it never files what waits,
+    as in a runner killed with entries waiting (shared/services/chat_filing.py)."""
+
+    def __call__(self) -> float:
+        return 0.0
+
+
+def die_with_filing_waiting(cluster: Cluster, holder: Shard, account_id: str, count: int,
+                            *, timeout: float = 10):
+    """`holder` sends `count` messages to one recipient with coalesced filing (a burst is
+    filed, the rest wait), then dies before filing the rest. The device and the messages."""
+    holder.runner.c.outbound_filing = OutboundFiling(holder.runner.c.store,
+                                                     holder.runner.c.clock, timer=Frozen())
+    device = seed_device(holder.runner.c, account_id)
+    messages = [queue_message(holder.runner.c, account_id, device.id, f"m{i}")
+                for i in range(count)]
+    holder.runner.resume([device.id])
+    holder.link_all()
+    wait_until(lambda: all(status_of(holder.runner.c, m.id) in ("sent", "delivered", "read")
+                           for m in messages),
+               timeout=timeout, message="every message sent")
+    holder.keeper.kill()
+    return device, messages

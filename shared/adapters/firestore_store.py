@@ -73,6 +73,16 @@ class FirestoreStore(DocumentStore):
         snap = self._col(collection).document(doc_id).get()
         return None if not snap.exists else snap.to_dict() | {"id": doc_id}
 
+    def get_many(self, collection, doc_ids):
+        found: dict[str, dict] = {}
+        ids = [doc_id for doc_id in dict.fromkeys(doc_ids) if not document_id_problem(doc_id)]
+        for start in range(0, len(ids), 300):  # a batched get per 300
+            refs = [self._col(collection).document(doc_id) for doc_id in ids[start:start + 300]]
+            for snap in self._client.get_all(refs):
+                if snap.exists:
+                    found[snap.id] = snap.to_dict() | {"id": snap.id}
+        return found
+
     def create(self, collection, doc_id, data):
         check_document_id(doc_id)
         try:

@@ -88,6 +88,12 @@ class Messages(Repository[Message]):
                           ("status", "in", [MessageStatus.sent.value,
                                             MessageStatus.delivered.value])])
 
+    def sent_since(self, device_id: str, since: datetime) -> list[Message]:
+        """The device's messages sent at or after `since`, oldest first (a runner taking
+        the device files those its chats miss: shared/services/chat_filing.py)."""
+        return self.find([("device_id", "==", device_id), ("sent_at", ">=", since)],
+                         order_by=[("sent_at", "asc")])
+
     def set_claim(self, message_id: str, holder: str | None, *, was: str | None,
                   guard=None) -> bool:
         """Move the claim of a queued message from `was` to `holder`."""

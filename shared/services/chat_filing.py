@@ -14,12 +14,24 @@ of a chat making its contact.
 What it allows: while a device sends to a chat faster than one message per REFILL
 seconds, a sent message may show in that chat's history up to REFILL seconds after it
 is sent (its status, events and webhooks are not delayed: the message document is the
-truth). If the runner dies in that window, the waiting entries are not filed: the
-chat's history misses them, as it missed a message whose runner died between `sent`
-and filing before. The runner files what waits when it stops, and before it edits or
-deletes a message for everyone (`flush_device`), so a change never misses its entry.
-Settings.coalesce_chats turns this off (every message filed at once): the unit tests'
-default."""
+truth). The runner files what waits when it stops, and before it edits or deletes a
+message for everyone (`flush_device`), so a change never misses its entry. If the
+runner dies with entries waiting (or between a message's `sent` and its filing), the
+next runner to take the device files them when it does (`file_unfiled`, called as the
+session starts, before it sends): the device's messages sent since `recovery_since`
+whose entry is missing, through the same `file_many`, so numbering, the cap and the
+first message's contact hold, and an entry filed meanwhile (a stale runner's flush)
+stays one entry (its id is the message's). The bound: a holder sends and files only
+while its lease lives, and it was renewed at (lease_until - lease) at the latest, so
+what waited when it died was sent after (lease_until - lease - REFILL - SLACK), on the
+holder's own clock, which also wrote lease_until; the taker reads lease_until as it
+claims the device (device_runner/leases.py `held_until`), and counts from now where
+there is none (a device nobody held, a runner without leases). Cost: at takeover (or
+start) only, per device one query of its messages sent since then (a read per message:
+about lease + REFILL + SLACK seconds of its sending: some 620 at 1000 a minute with the
+30 s lease) and one batched get of their entries (as many reads); nothing in steady
+state. Settings.coalesce_chats turns the coalescing off (every message filed at once):
+the unit tests' default."""
 
 from __future__ import annotations
 
@@ -27,6 +39,7 @@ import heapq
 import logging
 import threading
 import time
+from datetime import datetime, timedelta
 
 from shared.clock import Clock
 from shared.domain import Message
@@ -34,12 +47,14 @@ from shared.inbox import MAX_CHAT_MESSAGES, ChatEntry, ChatKind, Contact
 from shared.ports import DocumentStore, Write
 from shared.repositories.chats import ChatMessages, chat_key, entry_doc_id
 from shared.repositories.contacts import Contacts
+from shared.repositories.messages import SENT
 from shared.services import chats
 
 log = logging.getLogger(__name__)
 
 BURST = 4  # chat writes a chat may take at once
 REFILL = 2.0  # seconds per chat write after them, while the device keeps sending
+SLACK = 5.0  # seconds: a filing in flight when the runner died (a slow store)
 
 
 class OutboundFiling:
@@ -176,3 +191,33 @@ def file_many(store: DocumentStore, clock: Clock, entries: list[ChatEntry], *,
         now = clock.now()
         Contacts(store).create(Contact(account_id=chat.account_id, device_id=chat.device_id,
                                        phone=chat.chat, created_at=now, updated_at=now))
+
+
+def recovery_since(now: datetime, lease_seconds: float, held_until: datetime | None) -> datetime:
+    """Since when a device's sent messages may lack their entry as a runner takes it: its
+    last holder's lease end (else now) less a lease, a REFILL and SLACK (module doc)."""
+    until = min(now, held_until) if held_until is not None else now
+    return until - timedelta(seconds=lease_seconds + REFILL + SLACK)
+
+
+def file_unfiled(store: DocumentStore, clock: Clock, messages: list[Message], *,
+                 cap: int = MAX_CHAT_MESSAGES) -> int:
+    """File the entries these sent messages (a device's, oldest first) miss in their chat's
+    history, as the flusher would have: per chat, in order, with `file_many`. Returns how
+    many were missing."""
+    sent = [m for m in messages if m.status in SENT and m.sent_at is not None
+            and not m.status_post and m.direction == "outbound"]
+    if not sent:
+        return 0
+    ids = {m.id: entry_doc_id(m.device_id, m.wa_id or m.id) for m in sent}
+    filed = store.get_many(ChatMessages.name, list(ids.values()))
+    missing: dict[str, list[ChatEntry]] = {}
+    for m in sorted((m for m in sent if ids[m.id] not in filed),
+                    key=lambda m: (m.sent_at, m.created_at)):
+        entry = chats.outbound_entry(clock, m).model_copy(update={"at": m.sent_at})
+        missing.setdefault(chat_key(m.device_id, entry.chat), []).append(entry)
+    for key, entries in missing.items():
+        log.warning("chat %s: filing %d sent message(s) its history missed (a runner died "
+                    "before filing them)", key, len(entries))
+        file_many(store, clock, entries, cap=cap)
+    return sum(len(entries) for entries in missing.values())

@@ -22,7 +22,7 @@ from tests.fakes import (
     status_of,
     wait_until,
 )
-from tests.shards import Cluster, Monotonic, race_to_claim
+from tests.shards import Cluster, Monotonic, die_with_filing_waiting, race_to_claim
 
 pytestmark = pytest.mark.emulator
 
@@ -52,6 +52,26 @@ def test_guarded_update_checks_the_other_document_atomically(c):
     assert store.update("messages", "m", {"claimed_by": "a"}, when={"status": "queued"}, guard=fence)
     assert not store.update("messages", "m", {"x": 1}, guard=Guard("devices", "nope", {}))
     assert store.get("messages", "m")["claimed_by"] == "a"
+
+
+def test_kill_the_holder_with_chat_entries_waiting_the_taker_files_each_once(c, cluster):
+    """Coalesced filing (shared/services/chat_filing.py): the holder dies with sent
+    messages waiting to be filed; the next runner files them as it takes the device (the
+    query by device and sent time on Firestore's index, the batched get of the entries)."""
+    account = seed_account(c)
+    a = cluster.add("runner-a")
+    device, messages = die_with_filing_waiting(cluster, a, account, 10, timeout=20)
+    history = lambda: c.store.query("chat_messages", [("device_id", "==", device.id)])  # noqa: E731
+    assert len(history()) == 4  # a burst filed at once; six sent messages the chat misses
+    cluster.pass_time(cluster.lease + 0.5)
+    b = cluster.add("runner-b")
+    assert device.id in b.runner.sessions
+    entries = sorted(history(), key=lambda e: e["seq"])
+    assert sorted(e["message_id"] for e in entries) == sorted(m.id for m in messages)
+    assert [e["seq"] for e in entries] == list(range(1, 11))
+    chat = c.store.get("chats", f"{device.id}:{messages[0].phone}")
+    assert chat["seq"] == 10
+    assert c.store.get("contacts", f"{device.id}:{messages[0].phone}") is not None
 
 
 def test_racing_runners_on_firestore_one_takes_the_device(c):
