@@ -44,10 +44,13 @@ def handle(runner: Runner, task: DeviceTask | dict) -> None:
             return  # deleted meanwhile: nothing to inject into
         sandbox = runner.transports["sandbox"]
         try:
-            sandbox.inject_inbound(device_id, task.phone, task.message,  # type: ignore[attr-defined]
-                                   wa_id=task.wa_id, lid=task.lid)
-        except LookupError:  # not a sandbox device (any more): the task can never succeed
-            log.warning("sandbox inbound for %s dropped: not a sandbox device", device_id)
+            if task.file_id:
+                _inject_media(runner, sandbox, task)
+            else:
+                sandbox.inject_inbound(device_id, task.phone, task.message,  # type: ignore[attr-defined]
+                                       wa_id=task.wa_id, lid=task.lid)
+        except (LookupError, TransportError):  # not a sandbox device (any more), or the file
+            log.warning("sandbox inbound for %s dropped", device_id)  # is gone: never works
     elif action == DeviceAction.sandbox_poll_vote:
         if runner.ensure_session(device_id) is None:
             return
@@ -73,3 +76,17 @@ def handle(runner: Runner, task: DeviceTask | dict) -> None:
     elif action in (DeviceAction.group_operation, DeviceAction.group_sync):
         runner.ensure_session(device_id)
         device_groups.handle(runner.c, runner.transport_of(device_id), task)
+
+
+def _inject_media(runner: Runner, sandbox, task: DeviceTask) -> None:
+    """The account's file, sent to the device by `task.phone` (the sandbox keeps it as the
+    WhatsApp adapter keeps what it downloads)."""
+    from shared.repositories.files import Files
+
+    record = Files(runner.c.store).doc(task.file_id or "")
+    if record is None:
+        raise LookupError(task.file_id)
+    data = runner.c.storage.get(record["key"])
+    sandbox.inject_media(task.device_id, task.phone, data, record["mime"], task.kind or "document",
+                         caption=task.caption, filename=record.get("filename"),
+                         wa_id=task.wa_id)

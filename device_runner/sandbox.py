@@ -258,14 +258,14 @@ class SandboxTransport(Transport):
         """`sender` edits a message they sent the device (as WhatsApp's protocol message)."""
         self._connected(device_id).on_inbound(device_id, Inbound(
             wa_id=change_wa_id or f"{wa_id}-edit-{len(text)}", sender=sender, text=text,
-            at=datetime.now(UTC), type="edit", group=group,
+            at=datetime.now(UTC), type="edit", group=group, lid=_lid(sender),
             content={"target": {"wa_id": wa_id}, "text": text}))
 
     def inject_revoke(self, device_id: str, sender: str, wa_id: str, *,
                       change_wa_id: str | None = None, group: str | None = None) -> None:
         self._connected(device_id).on_inbound(device_id, Inbound(
             wa_id=change_wa_id or f"{wa_id}-revoke", sender=sender, text="",
-            at=datetime.now(UTC), type="revoke", group=group,
+            at=datetime.now(UTC), type="revoke", group=group, lid=_lid(sender),
             content={"target": {"wa_id": wa_id}}))
 
     def number_of(self, device_id: str) -> str:
@@ -330,6 +330,11 @@ class SandboxTransport(Transport):
 
     def reset_invite(self, device_id, wa_id):
         return self.network.groups.reset_invite(self._me(device_id), wa_id)
+
+
+def _lid(sender: str) -> str | None:
+    """A sender presented by anonymous id is that id (WhatsApp gives it as the sender)."""
+    return sender if sender.endswith("@lid") else None
 
 
 def fake_qr() -> str:

@@ -253,6 +253,8 @@ _S, _NS = {"type": "string"}, {"type": ["string", "null"]}
 _T = {"type": "string", "format": "date-time"}
 _PHONE = {"type": "string", "description": "E.164, such as +34600100999"}
 _CHAT_ID = {"type": "string", "description": "the phone number (E.164) or the group id"}
+_LID = {"type": "string", "description": "the contact's anonymous WhatsApp id (<digits>@lid), "
+        "when WhatsApp gave one"}
 
 DATA_SCHEMAS: dict[EventName, dict] = {
     EventName.message_in_new: _obj(
@@ -266,10 +268,10 @@ DATA_SCHEMAS: dict[EventName, dict] = {
                  "known, else this id"}}),
     EventName.message_in_edited: _obj(
         {"message_id": _NS, "wa_id": _S, "phone": _PHONE, "message": _S, "at": _T},
-        {"group": _NS, "url": _S}),
+        {"group": _NS, "url": _S, "lid": _LID}),
     EventName.message_in_revoked: _obj(
         {"message_id": _NS, "wa_id": _S, "phone": _PHONE, "at": _T},
-        {"group": _NS, "url": _S}),
+        {"group": _NS, "url": _S, "lid": _LID}),
     EventName.message_reaction: _obj(
         {"id": _S, "wa_id": _S, "message_id": _NS, "message_wa_id": _NS,
          "from_me": {"type": "boolean"}, "emoji": _NS, "phone": _PHONE, "at": _T},
@@ -282,7 +284,7 @@ DATA_SCHEMAS: dict[EventName, dict] = {
          "poll_results": {"type": "object", "required": ["votes", "voters"], "properties": {
              "votes": {"type": "object", "additionalProperties": {"type": "integer"}},
              "voters": {"type": "integer"}}}},
-        {"reference": _NS, "group": _S}),
+        {"reference": _NS, "group": _S, "lid": _LID}),
     EventName.device_status: _obj(
         {"status": _S, "previous": _S},
         {"code": _S, "message": _S, "detail": {}, "phone": _NS, "previous_phone": _S,

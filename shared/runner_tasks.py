@@ -50,14 +50,18 @@ class DeviceTask(Model):
     lid: str | None = None  # sandbox_inbound: the sender shown by anonymous id
     poll_wa_id: str | None = None  # sandbox_poll_vote: the poll's WhatsApp id
     options: list[str] | None = None  # sandbox_poll_vote: the options chosen
+    file_id: str | None = None  # sandbox_inbound of media: the account's file (POST /v1/files)
+    caption: str | None = None  # sandbox_inbound of media
+    kind: str | None = None  # sandbox_inbound of media: image, video, audio, gif, document
     target_wa_id: str | None = None  # sandbox_change: the WhatsApp id of the message changed
     group: str | None = None  # sandbox_change: the group it was received in
 
     @model_validator(mode="after")
     def _fields_of_the_action(self):
         if self.action == DeviceAction.sandbox_inbound and (
-                not (self.phone or self.lid) or self.message is None):
-            raise ValueError("sandbox_inbound needs \"phone\" (or \"lid\") and \"message\"")
+                not (self.phone or self.lid) or (self.message is None and not self.file_id)):
+            raise ValueError("sandbox_inbound needs \"phone\" (or \"lid\") and \"message\" "
+                             "(or \"file_id\")")
         if self.action == DeviceAction.sandbox_poll_vote and (
                 not self.phone or not self.poll_wa_id or self.options is None):
             raise ValueError("sandbox_poll_vote needs \"phone\", \"poll_wa_id\" and \"options\"")

@@ -69,7 +69,8 @@ class QueueOut(Model):
              "type": "text", "phone": "+447911123457", "group": None,
              "message": "Your order #1042 has shipped", "reference": "order-1042",
              "created_at": _AT, "deliver_at": None, "expires_at": None,
-             "expected_at": "2026-11-24T10:00:04Z", "sending": False}]}]})
+             "expected_at": "2026-11-24T10:00:04Z", "sending": False}],
+        "next_cursor": None}]})
     device: str
     paused: bool
     paused_at: datetime | None

@@ -121,7 +121,7 @@ def _set_paused(deps: Deps, account_id: str, device_id: str, paused: bool) -> De
     name = EventName.device_queue_paused if paused else EventName.device_queue_resumed
     event = event_log.new_event(deps.bus, deps.clock, name, account_id, device_id,
                                 {"paused": paused, "at": now.isoformat().replace("+00:00", "Z"),
-                                 "queued": len(deps.repos.messages.queued_for_device(device_id))})
+                                 "queued": deps.repos.messages.queued_count(device_id)})
     # Conditional on the state we read, so two racing pauses make one event.
     was = device.queue_paused_at
     if not event_log.commit(deps.bus, deps.store, [Write.update(

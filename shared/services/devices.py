@@ -83,6 +83,31 @@ def inject_sandbox_inbound(deps: Deps, account_id: str, device_id: str, phone: s
              | ({"lid": lid} if lid else {}))
 
 
+def inject_sandbox_media(deps: Deps, account_id: str, device_id: str, phone: str,
+                         file_id: str, caption: str | None = None) -> None:
+    """`phone` sends the device a file of the account (POST /v1/files): an image, video,
+    audio or document as the bytes say, kept and announced as WhatsApp's would be."""
+    from shared import media
+    from shared.errors import NotFound, ValidationFailed
+    from shared.services import files
+
+    device = get_device(deps, account_id, device_id)
+    if device.transport != Transport.sandbox:
+        raise BadRequest(f"device {device_id} uses transport {device.transport.value}; "
+                         "inbound injection works on sandbox devices only",
+                         code="not_a_sandbox_device")
+    try:
+        record = files.get_file(deps.store, account_id, file_id)
+    except NotFound as exc:
+        raise ValidationFailed(f"file: no file {file_id} in this account; upload it with "
+                               "POST /v1/files", details={"field": "file"},
+                               code="unknown_file") from exc
+    kind = media.kind_for(record.mime, None)
+    _control(deps.tasks, {"device_id": device_id, "action": "sandbox_inbound", "phone": phone,
+                          "wa_id": new_id("wa").upper(), "file_id": record.id,
+                          "caption": caption, "kind": kind.value})
+
+
 def require_connected(device: Device) -> None:
     if device.status != DeviceStatus.connected:
         raise Conflict(f"device {device.id} is {device.status.value}, not connected; link it "

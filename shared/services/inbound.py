@@ -22,15 +22,6 @@ def receive(deps: Deps, device_id: str, message: Inbound) -> None:
     device = deps.repos.devices.get(device_id)
     if device is None:
         return
-    if message.type == "poll_vote":  # a vote is the poll's, not a message of the chat
-        from shared.services import polls
-
-        content = message.content or {}
-        polls.record_vote(deps, device_id, poll_wa_id=content.get("poll_wa_id") or "",
-                          voter=message.sender, vote_wa_id=message.wa_id, at=message.at,
-                          option_hashes=list(content.get("option_hashes") or []),
-                          group=message.group)
-        return
     if message.lid:  # an anonymous id: file it under the number when known (one chat)
         from dataclasses import replace
 
@@ -45,6 +36,15 @@ def receive(deps: Deps, device_id: str, message: Inbound) -> None:
         else:
             known = lids.phone_of(deps.store, device_id, message.lid)
             message = replace(message, sender=known or message.lid)
+    if message.type == "poll_vote":  # a vote is the poll's, not a message of the chat
+        from shared.services import polls
+
+        content = message.content or {}
+        polls.record_vote(deps, device_id, poll_wa_id=content.get("poll_wa_id") or "",
+                          voter=message.sender, vote_wa_id=message.wa_id, at=message.at,
+                          option_hashes=list(content.get("option_hashes") or []),
+                          group=message.group, lid=message.lid)
+        return
     if message.type in ("edit", "revoke"):  # a change to a message filed before
         from shared.services import message_changes
 

@@ -112,6 +112,8 @@ def receive(deps: Deps, device_id: str, change: Inbound) -> bool:
     data = {"message_id": entry.get("message_id"), "wa_id": target, "phone": change.sender,
             "at": change.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
             "group": change.group, "url": chats.messages_url(device_id, chat)}
+    if change.lid:
+        data["lid"] = change.lid
     if change.type == "edit":
         name, updates = EventName.message_in_edited, {
             "message": change.text, "edited_at": change.at,

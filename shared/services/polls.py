@@ -37,7 +37,8 @@ def tally(poll: Poll, votes: list[list[str]]) -> dict:
 
 
 def record_vote(deps: Deps, device_id: str, *, poll_wa_id: str, voter: str, vote_wa_id: str,
-                at: datetime, option_hashes: list[str], group: str | None = None) -> bool:
+                at: datetime, option_hashes: list[str], group: str | None = None,
+                lid: str | None = None) -> bool:
     """File one vote; False when the poll is not one this device sent."""
     messages = deps.repos.messages
     poll_message = messages.find_by_wa_id(poll_wa_id)
@@ -59,6 +60,8 @@ def record_vote(deps: Deps, device_id: str, *, poll_wa_id: str, voter: str, vote
             "poll_results": results, "reference": poll_message.reference}
     if group:
         data["group"] = group
+    if lid:
+        data["lid"] = lid
     event = event_log.new_event(deps.bus, deps.clock, EventName.message_poll_vote,
                                 poll_message.account_id, device_id, data,
                                 key=f"vote:{device_id}:{vote_wa_id}")

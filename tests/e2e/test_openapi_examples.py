@@ -187,6 +187,7 @@ def run(s: Scenario, standin: StripeStandIn, stack, receiver: Receiver, auth_hos
     file_id = s.call("upload_file")["id"]
     s.call("get_file", {"file_id": file_id})
     s.call("file_content", {"file_id": file_id})
+    s.call("sandbox_inbound_media", dev, body={"phone": "+447911123458", "file": file_id})
 
     label = s.call("create_label")["id"]
     s.subs[EXAMPLE_LABEL] = label

@@ -59,6 +59,9 @@ PRODUCTION_DEFAULTS = {
     "scan_wait": "4 s that GET /scan waits for a fresh QR code, well within the gateway's deadline",
     "event_ack_wait": "1 s a request waits for Pub/Sub to take the events it logged (docs/events.md)",
     "event_relay_stale": "60 s without renewal before a process's unrelayed events are swept",
+    "caches": "on outside the tests: API keys 10 s, devices 5 s, as shared/caches.py states",
+    "coalesce_chats": "on outside the tests: a chat's document written at most every 2 s "
+                      "(shared/services/chat_filing.py)",
 }
 
 # A secret a component mounts although its code does not read it yet, and why.

@@ -166,3 +166,15 @@ def test_events_of_a_contact_with_a_lid_carry_it(api, dev, c, world):
     assert (reaction["phone"], reaction["lid"], reaction["message_id"]) == (PHONE, LID,
                                                                            sent["id"])
     assert api.get(f"/v1/devices/{dev}/contacts/{PHONE}").get_json()["lid"] == LID
+
+
+def test_a_contacts_change_by_lid_reaches_their_numbers_chat(api, dev, c, world):
+    inbound, runner, _ = world
+    inbound(phone=PHONE, lid=LID, message="hi, order 1041?")
+    entry = api.get(f"/v1/devices/{dev}/chats/{PHONE}/messages").get_json()["data"][0]
+    runner.transports["sandbox"].inject_edit(dev, LID, entry["wa_id"], "hi, order 1042?")
+    [edited] = [e.data for e in c.bus.published if e.event == "message:in:edited"]
+    assert (edited["phone"], edited["lid"], edited["message"]) == (PHONE, LID,
+                                                                   "hi, order 1042?")
+    latest = api.get(f"/v1/devices/{dev}/chats/{PHONE}/messages").get_json()["data"][0]
+    assert latest["message"] == "hi, order 1042?" and latest["edited_at"]

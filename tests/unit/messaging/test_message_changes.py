@@ -320,6 +320,33 @@ def test_received_media_is_forwarded_with_its_bytes(api, dev, c, world):
     assert photo_copy["content"]["caption"] == "The damage"
 
 
+def test_the_sandbox_action_has_a_contact_send_a_file_that_can_be_forwarded(api, dev, c,
+                                                                             world):
+    import io
+
+    _, runner, network = world
+    photo = jpeg()
+    file_id = api.post("/v1/files", data={"file": (io.BytesIO(photo), "damage.jpg")},
+                       content_type="multipart/form-data").get_json()["id"]
+    response = api.post(f"/v1/devices/{dev}/sandbox/inbound-media",
+                        json={"phone": OTHER, "file": file_id, "caption": "The damage"})
+    assert response.status_code == 202, response.get_json()
+    run_control_tasks(c, runner, "sandbox_inbound")
+    [entry] = history(api, dev, OTHER)
+    assert (entry["type"], entry["message"], entry["content"]["caption"]) == (
+        "image", "The damage", "The damage")
+    [event] = [e.data for e in c.bus.published if e.event == "message:in:new"]
+    name = event["content"]["url"].rsplit("/", 1)[-1]
+    kept = api.get(f"/v1/devices/{dev}/media/{name}")
+    assert kept.status_code == 200 and kept.data == photo
+    copy = api.post(f"/v1/messages/{entry['id']}/forward", json={"phone": PHONE}).get_json()
+    runner.handle_message_task(copy["id"])
+    wait_until(lambda: c.store.get("messages", copy["id"])["status"] == "sent", message="sent")
+    for body in ({"phone": OTHER, "file": "file_nope"}, {"phone": "12", "file": file_id},
+                 {"phone": OTHER}, {"phone": OTHER, "file": file_id, "extra": 1}):
+        assert_error(api.post(f"/v1/devices/{dev}/sandbox/inbound-media", json=body), 422)
+
+
 def test_received_media_whose_bytes_are_gone_is_409(api, dev, c, world):
     _, runner, _ = world
     runner.transports["sandbox"].inject_media(dev, OTHER, jpeg(), "image/jpeg", "image",

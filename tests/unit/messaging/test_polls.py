@@ -116,3 +116,21 @@ def test_bad_votes_are_4xx(api, dev, c, sent_poll):
     whatsapp = api.post("/v1/devices", json={"transport": "whatsapp"}).get_json()["id"]
     assert_error(api.post(f"/v1/devices/{whatsapp}/sandbox/poll-vote", json={
         "message": poll["id"], "phone": PHONE, "options": []}), 400)
+
+
+def test_a_vote_by_a_contact_known_by_lid_carries_it(api, dev, c, sent_poll):
+    import hashlib
+    from datetime import UTC, datetime
+
+    from shared.ports import Inbound
+
+    send, runner, _ = sent_poll
+    poll = send()
+    wa_id = c.store.get("messages", poll["id"])["wa_id"]
+    lid = "207435312347202@lid"
+    runner.on_inbound(dev, Inbound(
+        wa_id="WA_VOTE_LID", sender=lid, lid=lid, text="", at=datetime.now(UTC),
+        type="poll_vote", content={"poll_wa_id": wa_id,
+                                   "option_hashes": [hashlib.sha256(b"Tue").hexdigest()]}))
+    [vote] = [e.data for e in c.bus.published if e.event == "message:poll:vote"]
+    assert (vote["phone"], vote["lid"], vote["options"]) == (lid, lid, ["Tue"])

@@ -136,6 +136,15 @@ def test_a_pause_holds_before_the_runner_hears_of_it(api, dev, c, runner_for, ne
     wait_until(lambda: status(c, body["id"]) == "sent", message="sent after the resume")
 
 
+def test_the_pause_event_counts_what_waits_without_reading_it(api, dev, c, monkeypatch):
+    for i in range(3):
+        api.send(phone=PHONE, message=f"m{i}")
+    monkeypatch.setattr(c.repos.messages, "queued_for_device", None)  # not read: counted
+    api.post(f"/v1/devices/{dev}/queue/pause")
+    [paused] = [e.data for e in c.bus.published if e.event == "device:queue:paused"]
+    assert paused["queued"] == 3
+
+
 def test_clear_cancels_each_queued_message_with_its_event(api, dev, c):
     ids = [api.send(phone=PHONE, message=f"m{i}").get_json()["id"] for i in range(3)]
     ids.append(api.send(phone=PHONE, message="later", deliver_at=at(600)).get_json()["id"])

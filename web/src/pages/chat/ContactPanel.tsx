@@ -24,6 +24,7 @@ export function ContactPanel({ device, chatId, chat, labels, person, onLabelsCha
   const [problem, setProblem] = useState<Problem | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const [newLabel, setNewLabel] = useState("");
+  const [labelsBusy, setLabelsBusy] = useState(false);
   const manager = person?.role === "owner" || person?.role === "admin";
   const contactPath = { device_id: device.id, phone: chatId };
   const chatPathParams = { device_id: device.id, chat_id: chatId };
@@ -59,15 +60,19 @@ export function ContactPanel({ device, chatId, chat, labels, person, onLabelsCha
     await patchContact({ name: name.trim() || null, metadata }, "Contact saved.");
   }
 
+  // One label change at a time, shown once the chat (which the list filters by) and the
+  // contact both have it: a second change made from a stale list would undo the first.
   async function setLabels(ids: string[]) {
-    if (!isGroup) {
-      const saved = await patchContact({ labels: ids }, "Labels saved.");
-      if (!saved) return;
-    }
-    if (chat) {
-      const { error, response } = await api.PATCH("/v1/devices/{device_id}/chats/{chat_id}", {
-        params: { path: chatPathParams }, body: { labels: ids } });
-      if (error) setProblem(problemOf(error, response.status));
+    setLabelsBusy(true);
+    try {
+      if (chat) {
+        const { error, response } = await api.PATCH("/v1/devices/{device_id}/chats/{chat_id}", {
+          params: { path: chatPathParams }, body: { labels: ids } });
+        if (error) return setProblem(problemOf(error, response.status));
+      }
+      if (!isGroup) await patchContact({ labels: ids }, "Labels saved.");
+    } finally {
+      setLabelsBusy(false);
     }
   }
 
@@ -136,14 +141,14 @@ export function ContactPanel({ device, chatId, chat, labels, person, onLabelsCha
             const l = labels.find((x) => x.id === id);
             return <li key={id} class={`label label-${l?.color ?? "grey"}`}>{l?.name ?? id}
               <button type="button" class="link small" aria-label={`Remove label ${l?.name ?? id}`}
-                onClick={() => void setLabels(current.filter((x) => x !== id))}>×</button></li>;
+                disabled={labelsBusy} onClick={() => void setLabels(current.filter((x) => x !== id))}>×</button></li>;
           })}
           {current.length === 0 && <li class="muted small">No labels</li>}
         </ul>
         {addable.length > 0 && (
           <div class="row">
             <label class="sr-only" for="add-label">Add a label</label>
-            <select id="add-label" value="" onChange={(e) => { const v = (e.target as HTMLSelectElement).value; if (v) void setLabels([...current, v]); }}>
+            <select id="add-label" value="" disabled={labelsBusy} onChange={(e) => { const v = (e.target as HTMLSelectElement).value; if (v) void setLabels([...current, v]); }}>
               <option value="">Add a label…</option>
               {addable.map((l) => <option key={l.id} value={l.id}>{l.name}</option>)}
             </select>
@@ -154,7 +159,7 @@ export function ContactPanel({ device, chatId, chat, labels, person, onLabelsCha
             <label class="sr-only" for="new-label">New label</label>
             <input id="new-label" placeholder="New label" maxLength={50} value={newLabel}
               onInput={(e) => setNewLabel((e.target as HTMLInputElement).value)} />
-            <button type="submit" class="secondary">Create label</button>
+            <button type="submit" class="secondary" disabled={labelsBusy}>Create label</button>
           </form>
         )}
       </fieldset>}
