@@ -198,6 +198,9 @@ def pubsub_push_floor(samples: int = 30) -> None:
     if not emulators.gcloud_available():
         print("Pub/Sub emulator push latency: gcloud is not installed, not measured")
         return
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
     arrivals: dict[str, float] = {}
     arrived = threading.Condition()
     app = flask.Flask("push")

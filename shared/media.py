@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import mimetypes
 
-import filetype
-
 from shared.content import MediaKind
 from shared.errors import ValidationFailed
 
@@ -59,6 +57,8 @@ def sniff(data: bytes, filename: str | None = None) -> str:
     if not data:
         raise ValidationFailed("media: the file is empty", code="empty_file",
                                details={"field": "media"})
+    import filetype  # its matchers load on the first sniffed file, not at the API's cold start
+
     mime = _iso_brand(data) or filetype.guess_mime(data)
     if mime:
         return mime

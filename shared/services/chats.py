@@ -23,6 +23,7 @@ from shared.events import EventName
 from shared.ids import new_id
 from shared.inbox import MAX_CHAT_MESSAGES, Chat, ChatEntry, ChatKind, Contact
 from shared.ports import DocumentStore, EventBus, Write
+from shared.repositories.agents import Agents
 from shared.repositories.chats import ChatMessages, Chats, chat_key, entry_doc_id
 from shared.repositories.contacts import Contacts
 from shared.repositories.groups import Groups
@@ -346,7 +347,7 @@ def chat_data(chat: Chat) -> dict:
 
 def check_assignee(store: DocumentStore, account_id: str, device_id: str, agent_id: str) -> None:
     """An agent may be assigned a chat when it is active and may use the chat's device."""
-    doc = store.get("agents", agent_id)
+    doc = Agents(store).doc(agent_id)
     if doc is None or doc.get("account_id") != account_id:
         raise ValidationFailed(f"assigned_to: no agent {agent_id} in this account",
                                details={"field": "assigned_to"}, code="unknown_agent")

@@ -85,3 +85,10 @@ def test_every_model_of_ours_is_built_on_first_use():
     assert ours, "no models found"
     eager = sorted(f"{m.__module__}.{m.__qualname__}" for m in ours if not issubclass(m, Model))
     assert not eager, f"derive these from shared.model.Model, not BaseModel: {eager}"
+
+
+def test_building_the_app_loads_no_media_sniffing():
+    code = ("import sys, functions.main as m; m._api_app(); "
+            "assert 'filetype' not in sys.modules, 'filetype loaded at the cold start'")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True,
+                   env={"PATH": "/usr/bin:/bin", "UTIO_ENV": "test"})
