@@ -1,7 +1,8 @@
 """One person, one chat: a chat opened under a contact's anonymous id (LID, because
 WhatsApp gave no number) joins their number's chat when the device learns the number
 (shared.services.lids.learn). From then on everything from and to the LID is filed under
-the number, and the inbound flow (shared.services.inbound) finishes any join left undone.
+the number, and the inbound flow (shared.services.inbound) and a send to the LID finish
+any join left undone.
 
 - No chat under the number yet: the LID chat's entries are marked (below) where they
   are, then the number's chat takes the LID chat's place, with its thread (its entries
@@ -24,9 +25,11 @@ it being as read (its numbering, thread and unread count): a LID message filed d
 the join makes it start again, and while the LID chat exists the join is unfinished and
 `join` (or `finish`) completes it; a process that stops midway leaves every message in
 one of the two chats. Cost on the inbound flow, for a message that carries a LID only
-(none for the others): one read more, of the LID chat (`finish`) when the number is
-known, or of the mapping again after filing under the LID (a number learnt meanwhile:
-then `finish`); the join's own reads and writes only when there is a LID chat to join.
+(none for the others): at most one read more, of the LID chat (`finish`) when the number
+is known, or of the mapping again after filing under the LID (a number learnt
+meanwhile: then the join); one read, `finish`, for a message sent to a LID with a known number
+(shared.services.messages); the join's own reads and writes only when there is a LID
+chat to join.
 Events: chat:delete of the LID chat (reason merged, merged_into the number), chat:update
 of the number's chat (changed: merged)."""
 
