@@ -22,19 +22,25 @@ def receive(deps: Deps, device_id: str, message: Inbound) -> None:
     device = deps.repos.devices.get(device_id)
     if device is None:
         return
+    anonymous = False  # filed under the LID: its number may be learnt meanwhile
     if message.lid:  # an anonymous id: file it under the number when known (one chat)
         from dataclasses import replace
 
-        from shared.services import lids
+        from shared.services import lid_chats, lids  # one person, one chat
 
         if message.sender and not lids.is_lid(message.sender):
             if lids.learn(deps.store, device_id, message.lid, message.sender):
-                from shared.services import lid_chats  # one person, one chat
-
                 lid_chats.join(deps.store, deps.bus, deps.clock, device_id, message.lid,
                                message.sender)
+            else:  # a join left undone, or a LID chat opened since: one read
+                lid_chats.finish(deps.store, deps.bus, deps.clock, device_id, message.lid,
+                                 message.sender)
         else:
             known = lids.phone_of(deps.store, device_id, message.lid)
+            if known:
+                lid_chats.finish(deps.store, deps.bus, deps.clock, device_id, message.lid,
+                                 known)
+            anonymous = known is None
             message = replace(message, sender=known or message.lid)
     if message.type == "poll_vote":  # a vote is the poll's, not a message of the chat
         from shared.services import polls
@@ -74,6 +80,13 @@ def receive(deps: Deps, device_id: str, message: Inbound) -> None:
                       key=f"in:{key}")
     chats.record_inbound(deps.store, deps.clock, device.account_id, device_id, record,
                          bus=deps.bus, events=[event])
+    if anonymous:  # learnt while this was filed: its LID chat joins the number's now
+        from shared.services import lid_chats, lids
+
+        phone = lids.phone_of(deps.store, device_id, message.lid or "")
+        if phone:
+            lid_chats.join(deps.store, deps.bus, deps.clock, device_id, message.lid or "",
+                           phone)
 
 
 def reaction_data(deps: Deps, device_id: str, record: dict) -> dict:

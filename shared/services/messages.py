@@ -128,6 +128,10 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
 
             if lid is not None:  # to the number's chat when the device knows it
                 phone = lids.phone_of(store, device.id, lid) or lid
+                if phone != lid:  # a LID chat left unjoined joins now (one read)
+                    from shared.services import lid_chats
+
+                    lid_chats.finish(store, deps.bus, clock, device.id, lid, phone)
             else:  # the number's anonymous id, if learnt: its events carry it
                 lid = deps.caches.lid_of(store, device.id, phone)  # type: ignore[arg-type]
         to = STATUS_BROADCAST if status_post else (group or phone or "")

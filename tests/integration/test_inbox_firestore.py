@@ -183,3 +183,65 @@ def test_a_lid_chat_is_appended_to_an_existing_numbers_chat_on_firestore(store):
     assert chats.get_chat(store, "acc_1", "dev_1", other).seq == 1  # untouched
     [deleted] = [e.data for e in bus.published if e.event == "chat:delete"]
     assert deleted["merged_into"] == phone
+
+
+def _lid_chat_beside_the_numbers(store, clock, count):
+    lid, phone = "207435312347202@lid", "+447400123456"
+    assert _inbound(store, clock, phone, "by number", 100)
+    for n in range(count):
+        assert _from_lid(store, clock, lid, f"anon {n}", n)
+    return lid, phone
+
+
+def test_a_lid_join_stopped_after_its_first_batch_is_finished_on_firestore(store, monkeypatch):
+    from shared.adapters.inprocess_bus import InProcessBus
+    from shared.services import lid_chats
+
+    clock, bus = FakeClock(), InProcessBus(threaded=False)
+    lid, phone = _lid_chat_beside_the_numbers(store, clock, 5)
+    monkeypatch.setattr(lid_chats, "BATCH", 2)
+    commit, calls = store.commit, []
+
+    def stopping(writes, **kwargs):  # the process dies at the second commit
+        calls.append(1)
+        if len(calls) == 2:
+            raise ConnectionError("the process stopped here")
+        return commit(writes, **kwargs)
+
+    monkeypatch.setattr(store, "commit", stopping)
+    with pytest.raises(ConnectionError):
+        lid_chats.join(store, bus, clock, "dev_1", lid, phone)
+    monkeypatch.setattr(store, "commit", commit)
+    assert store.get("chats", f"dev_1:{lid}") is not None  # unfinished: the LID chat stays
+    assert lid_chats.finish(store, bus, clock, "dev_1", lid, phone)  # e.g. the next message
+    assert store.get("chats", f"dev_1:{lid}") is None
+    page, _ = chats.list_entries(store, "acc_1", "dev_1", phone, limit=10)
+    assert [(e["message"], e["seq"], e["phone"]) for e in reversed(page)] == [
+        ("by number", 1, phone), *((f"anon {n}", n + 2, phone) for n in range(5))]
+    chat = chats.get_chat(store, "acc_1", "dev_1", phone)
+    assert (chat.seq, chat.unread, chat.lid) == (6, 6, lid)
+    assert not lid_chats.finish(store, bus, clock, "dev_1", lid, phone)
+
+
+def test_lid_joins_side_by_side_move_each_entry_once_on_firestore(store, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shared.adapters.inprocess_bus import InProcessBus
+    from shared.services import lid_chats
+
+    clock, bus = FakeClock(), InProcessBus(threaded=False)
+    lid, phone = _lid_chat_beside_the_numbers(store, clock, 7)
+    monkeypatch.setattr(lid_chats, "BATCH", 3)
+    with ThreadPoolExecutor(3) as pool:
+        done = list(pool.map(lambda _: lid_chats.join(store, bus, clock, "dev_1", lid, phone),
+                             range(3)))
+    assert True in done and store.get("chats", f"dev_1:{lid}") is None
+    entries = store.query("chat_messages", [("device_id", "==", "dev_1")])
+    chat = chats.get_chat(store, "acc_1", "dev_1", phone)
+    assert sorted(e["seq"] for e in entries) == list(range(1, 9))
+    assert {e["thread"] for e in entries} == {chat.thread}
+    page, _ = chats.list_entries(store, "acc_1", "dev_1", phone, limit=10)
+    assert [e["message"] for e in reversed(page)] == ["by number",
+                                                      *(f"anon {n}" for n in range(7))]
+    assert (chat.seq, chat.unread) == (8, 8)
+    assert len([e for e in bus.published if e.event == "chat:delete"]) == 1

@@ -178,3 +178,22 @@ def test_a_contacts_change_by_lid_reaches_their_numbers_chat(api, dev, c, world)
                                                                    "hi, order 1042?")
     latest = api.get(f"/v1/devices/{dev}/chats/{PHONE}/messages").get_json()["data"][0]
     assert latest["message"] == "hi, order 1042?" and latest["edited_at"]
+
+
+def test_sending_to_a_lid_joins_a_lid_chat_left_beside_the_numbers(api, dev, c, world):
+    # A LID chat opened after the join (a message filed under the LID by a writer that
+    # had read no mapping yet) joins the number's when a message is sent to the LID.
+    from shared.services import chats
+
+    inbound, _, _ = world
+    inbound(phone=PHONE, lid=LID, message="hi, with my number")
+    account = c.repos.devices.get(dev).account_id
+    assert chats.record_inbound(c.store, c.clock, account, dev, {
+        "id": "msg_late", "wa_id": "WA_late", "phone": LID, "lid": LID,
+        "message": "late, by my anonymous id", "received_at": c.clock.now()})
+    assert sorted(chat_ids(api, dev)) == sorted([PHONE, LID])
+    sent = api.send(phone=LID, message="got both").get_json()
+    assert (sent["phone"], sent["lid"]) == (PHONE, LID)
+    assert chat_ids(api, dev) == [PHONE]
+    assert [m["message"] for m in history(api, dev, PHONE)] == ["late, by my anonymous id",
+                                                               "hi, with my number"]
