@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from device_runner import groups as device_groups
 from device_runner.transport import TransportError
+from shared.domain import DeviceStatus
+from shared.runner_rpc import RunnerUnavailable
 from shared.runner_tasks import DeviceAction, DeviceTask
 from shared.services.quotas import effective_speed
 
@@ -16,6 +18,17 @@ if TYPE_CHECKING:
     from device_runner.runner import Runner
 
 log = logging.getLogger(__name__)
+
+
+def _retry_while_connecting(runner: Runner, device_id: str) -> None:
+    """A linked device whose session is still starting here (a runner that has just taken
+    it over: the session exists before its transport connects) cannot take an injected
+    message yet, as WhatsApp holds one for a phone that is offline: the task is answered
+    503 and comes again, instead of being dropped. A device never linked drops it."""
+    device = runner.devices.get(device_id)
+    if (device is not None and device.status == DeviceStatus.connected
+            and runner.statuses.get(device_id) != DeviceStatus.connected.value):
+        raise RunnerUnavailable(f"device {device_id} is connecting on this runner; retry")
 
 
 def handle(runner: Runner, task: DeviceTask | dict) -> None:
@@ -50,6 +63,7 @@ def handle(runner: Runner, task: DeviceTask | dict) -> None:
                 sandbox.inject_inbound(device_id, task.phone, task.message,  # type: ignore[attr-defined]
                                        wa_id=task.wa_id, lid=task.lid)
         except (LookupError, TransportError):  # not a sandbox device (any more), or the file
+            _retry_while_connecting(runner, device_id)
             log.warning("sandbox inbound for %s dropped", device_id)  # is gone: never works
     elif action == DeviceAction.sandbox_poll_vote:
         if runner.ensure_session(device_id) is None:
@@ -58,6 +72,7 @@ def handle(runner: Runner, task: DeviceTask | dict) -> None:
             runner.transports["sandbox"].inject_poll_vote(  # type: ignore[attr-defined]
                 device_id, task.phone, task.poll_wa_id, task.options or [], wa_id=task.wa_id)
         except LookupError:
+            _retry_while_connecting(runner, device_id)
             log.warning("sandbox poll vote for %s dropped: not connected", device_id)
     elif action == DeviceAction.sandbox_change:
         if runner.ensure_session(device_id) is None:
@@ -72,6 +87,7 @@ def handle(runner: Runner, task: DeviceTask | dict) -> None:
                 sandbox.inject_revoke(device_id, task.phone,  # type: ignore[attr-defined]
                                       task.target_wa_id, **change)
         except TransportError:
+            _retry_while_connecting(runner, device_id)
             log.warning("sandbox change for %s dropped: not connected", device_id)
     elif action in (DeviceAction.group_operation, DeviceAction.group_sync):
         runner.ensure_session(device_id)

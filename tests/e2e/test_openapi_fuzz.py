@@ -24,6 +24,7 @@ SCHEMA_CANNOT_SAY = {
     "invalid_cursor": "cursors are opaque: only the API's own next_cursor is one",
     "unknown_label": "labels must exist in the account",
     "unknown_device": "devices must exist in the account",
+    "unknown_file": "files must exist in the account (uploaded with POST /v1/files)",
     "media_url": "a media URL that does not resolve or answer (the network)",
     "expires_too_soon": "expires_at must be later than now (the clock)",
     "extra_agents_not_sold": "only some plans sell extra agents",

@@ -152,6 +152,41 @@ def test_sandbox_inbound_publishes_and_stores_once(container, acc, make_runner):
     assert chat["account_id"] == acc
 
 
+def test_an_inbound_message_while_a_taken_over_session_connects_is_retried_not_dropped(
+        container, acc, make_runner):
+    # A runner that has just taken a device over holds its session before the transport
+    # connects; a sandbox inbound task in that moment was answered 200 and dropped (the
+    # e2e runner-kill test lost 'message:in:new'). Now it is 503 (retried) until connected.
+    from shared.runner_rpc import RunnerUnavailable
+
+    c = container
+    device = seed_device(c, acc)
+    c.repos.devices.update(device.id, {"status": DeviceStatus.connected.value})  # linked before
+    runner, timer = make_runner(c)
+    sandbox = runner.transports["sandbox"]
+    connects = []
+    real_connect, sandbox.connect = sandbox.connect, lambda d, listener: connects.append((d, listener))
+    runner.handle_device_task({"device_id": device.id, "action": "start"})
+    assert device.id in runner.sessions and connects  # the session is up; its transport is not yet
+    with pytest.raises(RunnerUnavailable):
+        inject_inbound(runner, device.id, "are you there?")
+    assert c.store.query("chat_messages") == []
+    real_connect(*connects[0])  # the transport connects
+    inject_inbound(runner, device.id, "are you there?")  # the task's next attempt
+    assert [e["message"] for e in c.store.query("chat_messages")] == ["are you there?"]
+    assert [e.event for e in c.bus.published if e.event == "message:in:new"] == ["message:in:new"]
+
+
+def test_an_inbound_message_to_a_device_never_linked_is_dropped(container, acc, make_runner):
+    c = container
+    device = seed_device(c, acc)  # pending: never linked
+    runner, _ = make_runner(c)
+    sandbox = runner.transports["sandbox"]
+    sandbox.connect = lambda d, listener: None  # it never connects
+    inject_inbound(runner, device.id, "hello?")  # answered, not retried for ever
+    assert c.store.query("chat_messages") == []
+
+
 def test_a_redelivered_inbound_message_is_stored_and_published_once(container, acc, make_runner):
     c = container
     device = seed_device(c, acc)
