@@ -59,6 +59,11 @@ class CountingStore(DocumentStore):
         self._count(self.reads, self._args("get", args, kwargs)["collection"])
         return self.inner.get(*args, **kwargs)
 
+    def get_many(self, *args, **kwargs):  # a batched get: a read per document asked for
+        a = self._args("get_many", args, kwargs)
+        self._count(self.reads, a["collection"], len(a["doc_ids"]))
+        return self.inner.get_many(*args, **kwargs)
+
     def create(self, *args, **kwargs):
         self._count(self.writes, self._args("create", args, kwargs)["collection"])
         return self.inner.create(*args, **kwargs)
