@@ -192,3 +192,18 @@ def device_agents(store: DocumentStore, account_id: str, device_id: str) -> list
     found = [a for a in list_agents(store, account_id) if a.active and
              (a.role == AgentRole.admin or device_id in a.devices)]
     return sorted(found, key=lambda a: a.name.casefold())
+
+
+def check_assignee(store: DocumentStore, account_id: str, device_id: str, agent_id: str) -> None:
+    """An agent may be assigned a chat when it is active and may use the chat's device."""
+    doc = Agents(store).doc(agent_id)
+    if doc is None or doc.get("account_id") != account_id:
+        raise ValidationFailed(f"assigned_to: no agent {agent_id} in this account",
+                               details={"field": "assigned_to"}, code="unknown_agent")
+    if doc.get("role") != "admin" and device_id not in (doc.get("devices") or []):
+        raise ValidationFailed(f"assigned_to: agent {agent_id} has no grant for device "
+                               f"{device_id}; grant it first", details={"field": "assigned_to"},
+                               code="agent_not_granted")
+    if doc.get("active") is False:
+        raise ValidationFailed(f"assigned_to: agent {agent_id} is deactivated",
+                               details={"field": "assigned_to"}, code="agent_inactive")

@@ -19,7 +19,7 @@ message for everyone (`flush_device`), so a change never misses its entry. If th
 runner dies with entries waiting (or between a message's `sent` and its filing), the
 next runner to take the device files them when it does (`file_unfiled`, called as the
 session starts, before it sends): the device's messages sent since `recovery_since`
-whose entry is missing, through the same `file_many`, so numbering, the cap and the
+whose entry is missing, through the same `chats.file_outbound_many`, so numbering, the cap and the
 first message's contact hold, and an entry filed meanwhile (a stale runner's flush)
 stays one entry (its id is the message's). The bound: a holder sends and files only
 while its lease lives, and it was renewed at (lease_until - lease) at the latest, so
@@ -43,10 +43,9 @@ from datetime import datetime, timedelta
 
 from shared.clock import Clock
 from shared.domain import Message
-from shared.inbox import MAX_CHAT_MESSAGES, ChatEntry, ChatKind, Contact
-from shared.ports import DocumentStore, Write
+from shared.inbox import MAX_CHAT_MESSAGES, ChatEntry
+from shared.ports import DocumentStore
 from shared.repositories.chats import ChatMessages, chat_key, entry_doc_id
-from shared.repositories.contacts import Contacts
 from shared.repositories.messages import SENT
 from shared.services import chats
 
@@ -154,43 +153,11 @@ class OutboundFiling:
             self._tokens[key] = (max(0.0, left - 1), now)
             self._busy.add(key)
         try:
-            file_many(self.store, self.clock, waiting, cap=self.cap)
+            chats.file_outbound_many(self.store, self.clock, waiting, cap=self.cap)
         except Exception:  # the store is out of reach: these entries are not filed
             log.exception("chat %s: could not file %d sent message(s)", key, len(waiting))
         finally:
             self._done(key)
-
-
-def file_many(store: DocumentStore, clock: Clock, entries: list[ChatEntry], *,
-              cap: int = MAX_CHAT_MESSAGES) -> None:
-    """Outbound entries of one chat, in order, numbered and filed in one commit with one
-    update of the chat. One filed before (a message sent again) files them one by one."""
-    if len(entries) == 1:
-        chats.file_outbound(store, clock, entries[0], cap=cap)
-        return
-    history = ChatMessages(store)
-    for _ in range(chats._CAS_ATTEMPTS):
-        chat, last, chat_write = chats._next_place(store, clock, entries[-1], False,
-                                                   count=len(entries))
-        first = last - len(entries) + 1
-        writes = [Write.create(history.name, entry_doc_id(e.device_id, e.wa_id),
-                               e.model_copy(update={"thread": chat.thread, "seq": first + i}).to_doc())
-                  for i, e in enumerate(entries)]
-        if store.commit([*writes, chat_write]):
-            break
-        if any(history.doc(entry_doc_id(e.device_id, e.wa_id)) is not None for e in entries):
-            for entry in entries:
-                chats.file_outbound(store, clock, entry, cap=cap)
-            return
-    else:
-        raise RuntimeError(f"chat {chat.key}: too many concurrent writers")
-    for seq in range(max(first, cap + 1), last + 1):
-        for old in history.numbered(chat.thread, seq - cap):
-            history.delete(old["id"])
-    if first == 1 and chat.kind == ChatKind.user:
-        now = clock.now()
-        Contacts(store).create(Contact(account_id=chat.account_id, device_id=chat.device_id,
-                                       phone=chat.chat, created_at=now, updated_at=now))
 
 
 def recovery_since(now: datetime, lease_seconds: float, held_until: datetime | None) -> datetime:
@@ -203,7 +170,7 @@ def recovery_since(now: datetime, lease_seconds: float, held_until: datetime | N
 def file_unfiled(store: DocumentStore, clock: Clock, messages: list[Message], *,
                  cap: int = MAX_CHAT_MESSAGES) -> int:
     """File the entries these sent messages (a device's, oldest first) miss in their chat's
-    history, as the flusher would have: per chat, in order, with `file_many`. Returns how
+    history, as the flusher would have: per chat, in order, with `chats.file_outbound_many`. Returns how
     many were missing."""
     sent = [m for m in messages if m.status in SENT and m.sent_at is not None
             and not m.status_post and m.direction == "outbound"]
@@ -219,5 +186,5 @@ def file_unfiled(store: DocumentStore, clock: Clock, messages: list[Message], *,
     for key, entries in missing.items():
         log.warning("chat %s: filing %d sent message(s) its history missed (a runner died "
                     "before filing them)", key, len(entries))
-        file_many(store, clock, entries, cap=cap)
+        chats.file_outbound_many(store, clock, entries, cap=cap)
     return sum(len(entries) for entries in missing.values())

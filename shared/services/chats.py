@@ -23,7 +23,6 @@ from shared.events import EventName
 from shared.ids import new_id
 from shared.inbox import MAX_CHAT_MESSAGES, Chat, ChatEntry, ChatKind, Contact
 from shared.ports import DocumentStore, EventBus, Write
-from shared.repositories.agents import Agents
 from shared.repositories.chats import ChatMessages, Chats, chat_key, entry_doc_id
 from shared.repositories.contacts import Contacts
 from shared.repositories.groups import Groups
@@ -136,15 +135,49 @@ def _file(store: DocumentStore, clock: Clock, entry: ChatEntry, *, inbound: bool
         # else the chat changed under us (another message took the number): again
     else:
         raise RuntimeError(f"chat {chat.key}: too many concurrent writers")
-    if seq > cap:
-        for old in entries.numbered(chat.thread, seq - cap):
-            entries.delete(old["id"])
-    if seq == 1 and chat.kind == ChatKind.user:
+    _settle(store, clock, chat, seq, seq, cap)
+    return True
+
+
+def file_outbound_many(store: DocumentStore, clock: Clock, entries: list[ChatEntry], *,
+                       cap: int = MAX_CHAT_MESSAGES) -> None:
+    """Outbound entries of one chat (shared/services/chat_filing.py), in order, numbered
+    and filed in one commit with one update of the chat. One filed before (a message sent
+    again) files them one by one."""
+    if len(entries) == 1:
+        file_outbound(store, clock, entries[0], cap=cap)
+        return
+    history = ChatMessages(store)
+    for _ in range(_CAS_ATTEMPTS):
+        chat, last, chat_write = _next_place(store, clock, entries[-1], False, count=len(entries))
+        first = last - len(entries) + 1
+        writes = [Write.create(history.name, entry_doc_id(e.device_id, e.wa_id),
+                               e.model_copy(update={"thread": chat.thread, "seq": first + i}).to_doc())
+                  for i, e in enumerate(entries)]
+        if store.commit([*writes, chat_write]):
+            break
+        if any(history.doc(entry_doc_id(e.device_id, e.wa_id)) is not None for e in entries):
+            for entry in entries:
+                file_outbound(store, clock, entry, cap=cap)
+            return
+    else:
+        raise RuntimeError(f"chat {chat.key}: too many concurrent writers")
+    _settle(store, clock, chat, first, last, cap)
+
+
+def _settle(store: DocumentStore, clock: Clock, chat: Chat, first: int, last: int,
+            cap: int) -> None:
+    """After entries numbered first..last are filed: the ones the cap now leaves out go
+    (one equality look-up each), and a chat's first message makes its contact."""
+    history = ChatMessages(store)
+    for seq in range(max(first, cap + 1), last + 1):
+        for old in history.numbered(chat.thread, seq - cap):
+            history.delete(old["id"])
+    if first == 1 and chat.kind == ChatKind.user:
         now = clock.now()
         Contacts(store).create(Contact(account_id=chat.account_id, device_id=chat.device_id,
                                        phone=chat.chat, lid=chat.lid, created_at=now,
                                        updated_at=now))
-    return True
 
 
 def _preview(entry: ChatEntry) -> dict:
@@ -320,6 +353,8 @@ def update_chat(store: DocumentStore, bus: EventBus, clock: Clock, account_id: s
         changes["labels"] = check_labels(store, account_id, labels)
     if assigned_to is not UNCHANGED:
         if assigned_to is not None:
+            from shared.services.agents import check_assignee  # only when one is assigned
+
             check_assignee(store, account_id, device_id, assigned_to)
         changes["assigned_to"] = assigned_to
     if read is not None:
@@ -343,21 +378,6 @@ def chat_data(chat: Chat) -> dict:
                                                  "last_message_at", "created_at",
                                                  "updated_at"})
     return {"id": data.pop("chat"), **data}
-
-
-def check_assignee(store: DocumentStore, account_id: str, device_id: str, agent_id: str) -> None:
-    """An agent may be assigned a chat when it is active and may use the chat's device."""
-    doc = Agents(store).doc(agent_id)
-    if doc is None or doc.get("account_id") != account_id:
-        raise ValidationFailed(f"assigned_to: no agent {agent_id} in this account",
-                               details={"field": "assigned_to"}, code="unknown_agent")
-    if doc.get("role") != "admin" and device_id not in (doc.get("devices") or []):
-        raise ValidationFailed(f"assigned_to: agent {agent_id} has no grant for device "
-                               f"{device_id}; grant it first", details={"field": "assigned_to"},
-                               code="agent_not_granted")
-    if doc.get("active") is False:
-        raise ValidationFailed(f"assigned_to: agent {agent_id} is deactivated",
-                               details={"field": "assigned_to"}, code="agent_inactive")
 
 
 def rename(store: DocumentStore, account_id: str, device_id: str, phone: str,
