@@ -67,14 +67,22 @@ class TtlCache(Generic[V]):
                 return entry[1]
         value = load()  # outside the lock: a slow read holds no other key up
         if value is not None:
-            with self._lock:
-                self._entries[key] = (now + self.staleness, value)
-                self._entries.move_to_end(key)
-                while len(self._entries) > self.size:
-                    self._entries.popitem(last=False)
+            self.put(key, value)
         else:
             self.drop(key)
         return value
+
+    def put(self, key: Hashable, value: V) -> None:
+        """Keep `value` (as if just read) for `staleness` seconds."""
+        with self._lock:
+            self._entries[key] = (self.clock.now() + self.staleness, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def peek(self, key: Hashable) -> V | None:
+        """The value kept for `key`, if it is not older than the staleness."""
+        return self.get(key, lambda: None)
 
     def drop(self, key: Hashable) -> None:
         with self._lock:
@@ -122,14 +130,14 @@ class Caches:
         if not self.enabled:
             return lids.lid_of(store, device_id, phone)
         key = (device_id, phone)
-        found = self.lids.get(key, lambda: None)
-        if found is not None or self.no_lids.get(key, lambda: None):
+        found = self.lids.peek(key)
+        if found is not None or self.no_lids.peek(key):
             return found
         found = lids.lid_of(store, device_id, phone)
         if found is None:
-            self.no_lids.get(key, lambda: True)
+            self.no_lids.put(key, True)
         else:
-            self.lids.get(key, lambda: found)
+            self.lids.put(key, found)
         return found
 
     def sent(self, wa_id: str) -> Message | None:
@@ -140,12 +148,11 @@ class Caches:
         failed one reads the document again."""
         if not self.enabled:
             return None
-        return self.sent_messages.get(wa_id, lambda: None)
+        return self.sent_messages.peek(wa_id)
 
     def moved_on(self, message: Message | None) -> None:
         if self.enabled and message is not None and message.wa_id:
-            self.sent_messages.drop(message.wa_id)
-            self.sent_messages.get(message.wa_id, lambda: message)
+            self.sent_messages.put(message.wa_id, message)
 
     # --- what this process changed: seen at once -------------------------------------
 
