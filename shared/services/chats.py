@@ -35,8 +35,9 @@ PREVIEW_LENGTH = 200
 _CAS_ATTEMPTS = 50
 
 
-def _stamp(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def sort_key(at: datetime, key: str) -> str:
+    """A chat's place in its device's list: its last message's time, then its key."""
+    return f"{at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}|{key}"
 
 
 def messages_url(device_id: str, chat: str) -> str:
@@ -211,7 +212,7 @@ def _next_place(store: DocumentStore, clock: Clock, entry: ChatEntry, inbound: b
                     thread=new_id("thr"), seq=count, unread=count if inbound else 0,
                     has_unread=inbound,
                     last_message=_preview(entry), last_message_at=entry.at,
-                    sort_key=f"{_stamp(entry.at)}|{key}", created_at=now, updated_at=now)
+                    sort_key=sort_key(entry.at, key), created_at=now, updated_at=now)
         return chat, count, Write.create(chats.name, key, chats.dump(chat))
     chat = Chat.model_validate(doc)
     unread = chat.unread + count if inbound else 0
@@ -223,7 +224,7 @@ def _next_place(store: DocumentStore, clock: Clock, entry: ChatEntry, inbound: b
         changes |= {"name": push_name, "terms": search_terms(chat.chat, push_name)}
     if entry.at >= chat.last_message_at:
         changes |= {"last_message": _preview(entry), "last_message_at": entry.at,
-                    "sort_key": f"{_stamp(entry.at)}|{key}"}
+                    "sort_key": sort_key(entry.at, key)}
     return (chat.model_copy(update=changes), chat.seq + count,
             Write.update(chats.name, key, changes, when={"seq": chat.seq, "thread": chat.thread}))
 

@@ -42,7 +42,7 @@ from shared.ports import DocumentStore, EventBus, Guard, Write
 from shared.repositories.chats import ChatMessages, Chats, chat_key
 from shared.repositories.contacts import Contacts
 from shared.services import event_log
-from shared.services.chats import _stamp, chat_data, search_terms
+from shared.services.chats import chat_data, search_terms, sort_key
 
 BATCH = 400  # entry updates a commit (Firestore takes 500 writes)
 _SUMMED = ("lid", "unread", "has_unread", "labels", "name", "assigned_to", "terms",
@@ -97,7 +97,7 @@ def _take_place(store, bus, clock, source: Chat, left: list[dict], key: str, pho
             return False  # an entry went meanwhile (the cap): read again
     joined = source.model_copy(update={
         "key": key, "chat": phone, "lid": lid, "terms": search_terms(phone, source.name),
-        "sort_key": f"{_stamp(source.last_message_at)}|{key}", "updated_at": clock.now()})
+        "sort_key": sort_key(source.last_message_at, key), "updated_at": clock.now()})
     _join_contact(store, clock, source.device_id, lid, phone)
     return _commit(store, bus, clock, source, joined,
                    Write.create(Chats.name, key, Chats(store).dump(joined)), guard)
@@ -142,7 +142,7 @@ def _sum(target: Chat, source: Chat, clock: Clock) -> Chat:
         "assigned_to": target.assigned_to or source.assigned_to,
         "terms": search_terms(target.chat, name), "last_message": newer.last_message,
         "last_message_at": newer.last_message_at,
-        "sort_key": f"{_stamp(newer.last_message_at)}|{target.key}", "updated_at": clock.now()})
+        "sort_key": sort_key(newer.last_message_at, target.key), "updated_at": clock.now()})
 
 
 def _commit(store, bus, clock, source: Chat, joined: Chat, write: Write, guard: Guard) -> bool:
