@@ -10,7 +10,17 @@
   receiver that drips a byte now and then cannot hold the request past it.
 - `post` reads only the first EXCERPT bytes of the answer; a connection with unread
   bytes, or one the deadline cut, is closed, not reused.
-- Keep-alive connections are pooled per (address, host name).
+- Keep-alive connections are pooled per (address, host name, port): a request reuses only
+  a connection to the very address its caller checked, never one opened for an address
+  checked before. At most POOL_SIZE idle connections a pool, POOL_COUNT pools (the least
+  recently used is closed); more requests at once than POOL_SIZE open connections that
+  are closed after use. Thread-safe (urllib3's pools).
+- A kept-alive connection the server closed in the meantime (its idle timeout) fails the
+  request before any answer arrives; that request is sent again on another connection,
+  as browsers do, so a receiver's idle timeout never shows as a failed attempt. Only
+  then: a fresh connection that fails, a timeout, or an answer begun is never re-sent
+  (a receiver that did get the first copy sees the same webhook-id twice, which
+  at-least-once delivery allows).
 """
 
 from __future__ import annotations
@@ -33,6 +43,8 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from shared.ports import HttpAnswer, HttpClient
 
 EXCERPT = 1024
+POOL_SIZE = 4  # idle keep-alive connections kept per (address, host name, port)
+POOL_COUNT = 64  # such pools kept, the least recently used closed first
 
 _current = threading.local()  # the Deadline of the request this thread is making
 
@@ -132,7 +144,10 @@ def _watch(sock: socket.socket | None) -> None:
 
 
 class _Watched:
-    """Hands every socket a request uses (new, TLS-wrapped or kept alive) to its Deadline."""
+    """Hands every socket a request uses (new, TLS-wrapped or kept alive) to its Deadline,
+    and tells the request whether it rides a connection used before (`_current.reused`)."""
+
+    _uses = 0  # requests sent on the current socket
 
     def _new_conn(self):
         sock = super()._new_conn()
@@ -141,11 +156,15 @@ class _Watched:
 
     def connect(self):
         super().connect()
+        self._uses = 0
         _watch(self.sock)
 
     def request(self, *args, **kwargs):
+        # (a plain connection connects inside request(), a TLS one before it)
+        _current.reused = self.sock is not None and self._uses > 0
         _watch(self.sock)
-        return super().request(*args, **kwargs)
+        super().request(*args, **kwargs)
+        self._uses += 1
 
 
 class _HTTPConnection(_Watched, HTTPConnection):
@@ -187,8 +206,8 @@ class Exchange:
 
 
 class PinnedHttpClient(HttpClient):
-    def __init__(self, *, ca_certs: str | None = None, num_pools: int = 64):
-        self._pools = urllib3.PoolManager(num_pools=num_pools, maxsize=4, block=False,
+    def __init__(self, *, ca_certs: str | None = None, num_pools: int = POOL_COUNT):
+        self._pools = urllib3.PoolManager(num_pools=num_pools, maxsize=POOL_SIZE, block=False,
                                           retries=False, cert_reqs="CERT_REQUIRED",
                                           ca_certs=ca_certs or certifi.where())
         self._pools.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
@@ -217,11 +236,19 @@ class PinnedHttpClient(HttpClient):
             try:
                 pool = self._pools.connection_from_host(address or host, port, parts.scheme,
                                                         pool_kwargs=pool_kwargs)
-                left = deadline.left()
-                response = pool.urlopen(method, target, body=body, headers=send,
-                                        redirect=False, retries=False, preload_content=False,
-                                        decode_content=False, assert_same_host=False,
-                                        timeout=urllib3.Timeout(connect=left, read=left))
+                for stale in range(POOL_SIZE + 1):  # each stale one is dropped from the pool
+                    _current.reused = False
+                    left = deadline.left()
+                    try:
+                        response = pool.urlopen(
+                            method, target, body=body, headers=send, redirect=False,
+                            retries=False, preload_content=False, decode_content=False,
+                            assert_same_host=False,
+                            timeout=urllib3.Timeout(connect=left, read=left))
+                        break
+                    except urllib3.exceptions.HTTPError as exc:
+                        if stale == POOL_SIZE or not _closed_while_idle(exc, deadline):
+                            raise
             except urllib3.exceptions.HTTPError as exc:
                 raise _error(deadline, exc) from exc
             finally:
@@ -244,6 +271,17 @@ class PinnedHttpClient(HttpClient):
                 answer.read(1)  # (more unread: the connection is closed, not reused)
             return HttpAnswer(answer.status, excerpt.decode("utf-8", "replace"),
                               answer.headers)
+
+
+def _closed_while_idle(exc: Exception, deadline: Deadline) -> bool:
+    """The request rode a kept-alive connection that the server had closed: it failed
+    sending, or read the end of the connection (or a reset) where the answer's status
+    line was due. Not when the deadline cut it (its socket is shut down the same way)."""
+    cause = exc.args[1] if isinstance(exc, urllib3.exceptions.ProtocolError) \
+        and len(exc.args) > 1 else None
+    return (getattr(_current, "reused", False) and not deadline.expired
+            and isinstance(cause, (ConnectionResetError, BrokenPipeError,
+                                   ConnectionAbortedError)))
 
 
 def _timeout(deadline: Deadline) -> TimeoutError:
