@@ -232,6 +232,7 @@ SMOKE_SIZES: dict[str, dict] = {
     "firestore_long_poll": {"samples": 0},
     "stack_inbound_latency": {},
     "runner_memory": {"counts": (1,)},
+    "runner_send_cpu": {"devices": 2, "count": 10},
     "runner_takeover": {"lease": 0.5, "rounds": 1},
     "runner_restart": {"devices": 5, "lease": 1.0},
     "store_pause": {"pause": 1.0, "lease": 0.5, "backlog": 5},
@@ -261,7 +262,7 @@ def main() -> None:
                messaging.queue_listing, events.log_cost,
                events.long_poll_latency, events.firestore_long_poll,
                events.stack_inbound_latency, pubsub_push_floor, runner_memory,
-               runner_takeover, runner_restart, store_pause, docs_page, chat.web_chat)
+               runner_send_cpu, runner_takeover, runner_restart, store_pause, docs_page, chat.web_chat)
     for i, figure in enumerate(figures):
         if i:
             print()
@@ -280,10 +281,16 @@ def pubsub_push_floor(samples: int = 30) -> None:
     figure(samples=samples)
 
 
-def runner_memory(counts: tuple[int, ...] = (1, 100, 500)) -> None:
+def runner_memory(counts: tuple[int, ...] = (1, 100, 500, 5000)) -> None:
     from bench.runner import memory
 
     memory(counts)
+
+
+def runner_send_cpu(devices: int = 100, count: int = 2000) -> None:
+    from bench.runner import send_cpu
+
+    send_cpu(devices=devices, count=count)
 
 
 def runner_takeover(lease: float = 2.0, rounds: int = 3) -> None:

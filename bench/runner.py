@@ -71,6 +71,46 @@ def memory(counts: tuple[int, ...] = (1, 100, 500)) -> None:
               f"{grown / max(count, 1):6.1f} KiB a session   ratio {got['after'] / base['after']:.2f}")
 
 
+def _send_cpu_child(devices: int, count: int, idle: float) -> None:
+    """In a fresh process (no other figure's threads): the process's CPU time over `idle`
+    seconds with `devices` sandbox sessions connected and nothing to send, then while the
+    runner takes `count` queued messages (created beforehand, their tasks held back) to
+    read: sent, delivered and read, with their events and the chats' filing."""
+    from bench.harness import in_process_stack, message_bodies, wait
+
+    c, client, headers, ids, run = in_process_stack(devices, runner=True)
+    c.tasks.open.clear()
+    for body in message_bodies(ids, count):
+        assert client.post("/v1/messages", data=body, headers=headers).status_code == 201
+    time.sleep(0.5)  # (the posts' own events settle)
+    cpu, wall = time.process_time(), time.perf_counter()
+    time.sleep(idle)
+    idle_cpu, idle_wall = time.process_time() - cpu, time.perf_counter() - wall
+    published = c.publisher.published
+    cpu, wall = time.process_time(), time.perf_counter()
+    c.tasks.open.set()
+    wait(lambda: published["message:out:read"] >= count, 300)
+    busy_cpu, busy_wall = time.process_time() - cpu, time.perf_counter() - wall
+    run.stop()
+    print(json.dumps({"idle_cpu": idle_cpu, "idle_wall": idle_wall, "busy_cpu": busy_cpu,
+                      "busy_wall": busy_wall}))
+
+
+def send_cpu(devices: int = 100, count: int = 2000, idle: float = 3.0) -> None:
+    code = f"from bench.runner import _send_cpu_child; _send_cpu_child({devices}, {count}, {idle})"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout
+    got = json.loads(out.strip().splitlines()[-1])
+    idle_rate = got["idle_cpu"] / got["idle_wall"]  # CPU seconds a second
+    per_message = (got["busy_cpu"] - idle_rate * got["busy_wall"]) / count
+    print(f"runner send CPU ({devices} sandbox sessions connected, {count} queued messages "
+          "taken to read, pacing lifted, in-process store and bus; process CPU time)")
+    print(f"  baseline  idle runner                          {idle_rate * 1000:8.1f} ms CPU a second")
+    print(f"  utio      send loop, queued -> read            {per_message * 1000:8.2f} ms CPU a message"
+          f"   ({count / got['busy_wall']:.0f} msg/s, {got['busy_cpu'] / got['busy_wall']:.0%} "
+          "of a core; the idle rate subtracted)")
+
+
 def takeover(lease: float = 2.0, rounds: int = 3) -> None:
     """Two runners with leases; the holder dies (no release) while messages keep coming;
     seconds until the other one sends again."""

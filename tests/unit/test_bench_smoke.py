@@ -21,7 +21,7 @@ HEADERS = ("cold start", "API overhead", "number validation", "number validation
            "webhook fan-out",
            "inbound message -> webhook latency", "priority:", "pacing:", "pipeline throughput",
            "cost per delivered message", "hottest document", "fan-out:", "listing:",
-           "queue listing", "runner memory", "take-over",
+           "queue listing", "runner memory", "runner send CPU", "take-over",
            "restart resume", "store pause", "web app size", "first render", "documentation page",
            "web chat")
 
@@ -40,7 +40,8 @@ def test_every_figure_has_smoke_sizes_its_function_accepts():
     figures = {f.__name__: f for f in (
         bench_main.cold_start, bench_main.api_overhead, bench_main.number_validation,
         bench_main.number_validation_http, bench_main.pubsub_push_floor,
-        bench_main.runner_memory, bench_main.runner_takeover, bench_main.runner_restart,
+        bench_main.runner_memory, bench_main.runner_send_cpu, bench_main.runner_takeover,
+        bench_main.runner_restart,
         bench_main.store_pause, bench_main.docs_page)}
     from bench import chat, cost, events, messaging, web, webhooks
     for module in (messaging, webhooks, web, events, chat, cost):
