@@ -101,6 +101,7 @@ class Caches:
         self.enabled = enabled
         self.keys: TtlCache[str] = TtlCache(API_KEY_STALENESS, clock)  # hash => account
         self.devices: TtlCache[Device] = TtlCache(DEVICE_STALENESS, clock)
+        self.sole_devices: TtlCache[str] = TtlCache(DEVICE_STALENESS, clock)  # account => device
         self.sent_messages: TtlCache[Message] = TtlCache(SENT_KEPT, clock, SENT_SIZE)  # by wa_id
         self.lids: TtlCache[str] = TtlCache(LID_KEPT, clock)  # (device, phone) => LID
         self.no_lids: TtlCache[bool] = TtlCache(LID_STALENESS, clock)  # (device, phone) => none yet
@@ -119,6 +120,31 @@ class Caches:
         if not self.enabled:
             return self.repos.devices.get(device_id)
         return self.devices.get(device_id, lambda: self.repos.devices.get(device_id))
+
+    def first_devices(self, account_id: str) -> list[Device]:
+        """Devices.of_account(account_id, limit=2), for a message sent without naming its
+        device: it goes from the account's device when there is only one. That an account
+        has exactly one device is kept DEVICE_STALENESS (its device itself comes from the
+        device cache, so a change to it is as fresh as there): a second device made by
+        another process may go unseen that long, and meanwhile such messages still go from
+        the first one rather than being refused as ambiguous. Zero or several devices are
+        not kept (read again each time)."""
+        def load() -> list[Device]:
+            return self.repos.devices.of_account(account_id, limit=2)
+
+        if not self.enabled:
+            return load()
+        device_id = self.sole_devices.peek(account_id)
+        device = self.device(device_id) if device_id is not None else None
+        if device is not None and device.account_id == account_id:
+            return [device]
+        found = load()
+        if len(found) == 1:
+            self.sole_devices.put(account_id, found[0].id)
+            self.devices.put(found[0].id, found[0])
+        else:
+            self.sole_devices.drop(account_id)
+        return found
 
     def lid_of(self, store, device_id: str, phone: str) -> str | None:
         """The LID the device learnt for `phone` (shared.services.lids.lid_of), for the
@@ -161,3 +187,6 @@ class Caches:
 
     def device_changed(self, device_id: str) -> None:
         self.devices.drop(device_id)
+
+    def devices_added(self, account_id: str) -> None:
+        self.sole_devices.drop(account_id)

@@ -29,6 +29,7 @@ def create_device(deps: Deps, account_id: str, *, transport: Transport, alias: s
                     settings=settings, plan=plan, created_at=now, updated_at=now)
     trials.admit(deps.store, device)  # billing: trial or unpaid, or Conflict by the trial rules
     deps.repos.devices.add(device)
+    deps.caches.devices_added(account_id)  # not the account's only device any more
     _control(deps.tasks, {"device_id": device.id, "action": "start"})
     return device
 

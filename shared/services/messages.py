@@ -37,14 +37,13 @@ REPLAY_WAIT = 10.0  # seconds a duplicate waits for the request it repeats to fi
 
 
 def resolve_device(deps: Deps, account_id: str, device_id: str | None) -> Device:
-    devices = deps.repos.devices
     if device_id:  # read at most shared.caches.DEVICE_STALENESS ago
         device = deps.caches.device(device_id)
         if device is None or device.account_id != account_id:
             raise ValidationFailed(f"device: no device {device_id} in this account",
                                    details={"field": "device"}, code="unknown_device")
         return device
-    found = devices.of_account(account_id, limit=2)
+    found = deps.caches.first_devices(account_id)  # the only one: as fresh as the above
     if not found:
         raise ValidationFailed("this account has no device: create one with POST /v1/devices",
                                details={"field": "device"}, code="no_device")

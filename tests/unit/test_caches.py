@@ -159,6 +159,57 @@ def test_a_device_changed_here_is_seen_at_once(c, api):
     assert c.caches.device(device["id"]).settings.delivery_speed == 7
 
 
+def _send_unnamed(api):
+    return api.post("/v1/messages", json={"phone": "+447911123456", "message": "hello"})
+
+
+def test_a_message_without_device_goes_from_the_only_one_read_once_per_staleness(c, clock, api):
+    device = api.post("/v1/devices", json={}).get_json()
+    reads = []
+    of_account = c.repos.devices.of_account
+    c.repos.devices.of_account = lambda *a, **k: reads.append(1) or of_account(*a, **k)
+    for _ in range(3):
+        answer = _send_unnamed(api)
+        assert answer.status_code == 201 and answer.get_json()["device_id"] == device["id"]
+    assert len(reads) == 1
+    clock.advance(caches.DEVICE_STALENESS)
+    assert _send_unnamed(api).status_code == 201
+    assert len(reads) == 2
+
+
+def test_a_second_device_made_here_makes_the_device_required_at_once(api):
+    api.post("/v1/devices", json={})
+    assert _send_unnamed(api).status_code == 201
+    api.post("/v1/devices", json={})
+    answer = _send_unnamed(api)
+    assert answer.status_code == 422 and answer.get_json()["error"]["code"] == "device_required"
+
+
+def test_a_second_device_made_elsewhere_is_seen_within_the_staleness(c, clock, api):
+    first = api.post("/v1/devices", json={}).get_json()
+    assert _send_unnamed(api).status_code == 201
+    doc = c.store.get("devices", first["id"])
+    c.store.put("devices", "dev_other", doc | {"id": "dev_other"})  # another process made it
+    clock.advance(caches.DEVICE_STALENESS - JUST_BEFORE)
+    assert _send_unnamed(api).get_json()["device_id"] == first["id"]  # stale, as stated
+    clock.advance(JUST_BEFORE)
+    answer = _send_unnamed(api)
+    assert answer.status_code == 422 and answer.get_json()["error"]["code"] == "device_required"
+
+
+def test_the_only_device_deleted_leaves_no_device_at_once_here_and_elsewhere_in_time(
+        c, clock, api):
+    device = api.post("/v1/devices", json={}).get_json()
+    assert _send_unnamed(api).status_code == 201
+    assert api.delete(f"/v1/devices/{device['id']}").status_code == 204
+    assert _send_unnamed(api).get_json()["error"]["code"] == "no_device"
+    again = api.post("/v1/devices", json={}).get_json()
+    assert _send_unnamed(api).status_code == 201
+    c.store.delete("devices", again["id"])  # another process deleted it
+    clock.advance(caches.DEVICE_STALENESS)
+    assert _send_unnamed(api).get_json()["error"]["code"] == "no_device"
+
+
 # --- LIDs -----------------------------------------------------------------------------
 
 
