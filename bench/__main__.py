@@ -226,7 +226,7 @@ SMOKE_SIZES: dict[str, dict] = {
     "cost_per_message": {"devices": 2, "count": 10},
     "hottest_document": {"count": 10, "speed": 6000},
     "fanout_cost": {"webhooks": 30, "matching": 3, "events": 5},
-    "listing_page": {"sizes": (60, 200), "page": 10},
+    "listing_page": {"sizes": (60, 200), "page": 10, "rounds": 3},
     "queue_listing": {"sizes": (10, 100), "rounds": 1},
     "log_cost": {"devices": 2, "count": 10},
     "long_poll_latency": {"samples": 4},

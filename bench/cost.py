@@ -1,7 +1,7 @@
 """What a message costs in Firestore (issue #18): operations per message sent, delivered
 and read, beside the baseline and the goal; the hottest document at one device sending
 1000 messages a minute to one recipient; fan-out at 1000 webhooks of which 10 match; a
-page of GET /v1/messages as the account grows."""
+page of GET /v1/messages and of a chat's history as the account grows to a million messages."""
 
 from __future__ import annotations
 
@@ -175,37 +175,87 @@ def fanout_cost(webhooks: int = 1000, matching: int = 10, events: int = 200) -> 
               + ("   (baseline: only the matching ones)" if total == base[0] else ""))
 
 
-def listing_page(sizes: tuple[int, ...] = (1_000, 50_000), page: int = 50) -> None:
-    """GET /v1/messages (a page of 50, then the next by its cursor) in an account of
-    `sizes` messages: documents read per page, which is what Firestore bills and times
-    (an index scan from the cursor); the in-memory store's own time grows with the
-    account, Firestore's does not, so time is not the figure here."""
-    from datetime import timedelta
+def listing_page(sizes: tuple[int, ...] = (1_000, 50_000, 1_000_000), page: int = 50,
+                 rounds: int = 20) -> None:
+    """GET /v1/messages (a page of `page`, then the next ones by cursor) and a chat's history
+    (GET /v1/devices/{id}/chats/{chat}/messages) in an account of `sizes` messages, its chats
+    of 1000 entries each (a chat's cap): documents read per page, which Firestore bills,
+    and the p50 time of a page. The store answers the listing queries from ordered indexes,
+    as Firestore does (bench/paged_store.py), so the time is our code's and an index
+    seek's; the smallest account is the baseline."""
+    import gc
+    import statistics
+    from datetime import UTC, datetime, timedelta
+    from urllib.parse import quote
 
+    from bench.paged_store import OrderedIndex, PagedStore
     from shared.content import Text
     from shared.domain import Message, MessageStatus
+    from shared.inbox import Chat, ChatEntry
+    from shared.repositories.chats import ChatMessages, chat_key, entry_doc_id
 
-    c, client, headers, ids, _ = in_process_stack(1, runner=False)
-    account = c.store.inner.get(Devices.name, ids[0])["account_id"]
-    now = c.clock.now()
-    made = 0
-    print(f"listing: GET /v1/messages, pages of {page}, by cursor")
+    store = PagedStore([
+        OrderedIndex(Messages.name, ("account_id",), (("created_at", "desc"), ("id", "desc"))),
+        OrderedIndex(ChatMessages.name, ("thread",), (("seq", "desc"),))])
+    c, client, headers, ids, _ = in_process_stack(1, runner=False, inner=store)
+    device = ids[0]
+    account = store.get(Devices.name, device)["account_id"]
+    epoch = datetime(2026, 1, 1, tzinfo=UTC)
+    message = c.repos.messages.dump(Message(
+        id="msg_template", account_id=account, device_id=device, phone="+447911123456",
+        message="m", content=Text(text="m"), status=MessageStatus.read, created_at=epoch))
+    entry = ChatEntry(message_id="msg_template", account_id=account, device_id=device,
+                      chat="+447911123456", wa_id="wa", direction="outbound", phone="+447911123456",
+                      message="m", at=epoch).to_doc()
+    phone = "+447911123456"
+    print(f"listing: a page of {page} by cursor, in an account of N messages (chats of 1000); "
+          f"documents read per page, p50 of {rounds} pages (an indexed in-memory store)")
+    made, base = 0, None
     for size in sizes:
-        for i in range(made, size):
-            c.repos.messages.add(Message(
-                id=f"msg_{i:020d}", account_id=account, device_id=ids[0], phone="+447911123456",
-                message="m", content=Text(text="m"), status=MessageStatus.read,
-                created_at=now - timedelta(seconds=size - i)))
+        filled = time.perf_counter()
+        gc.disable()  # millions of new dicts: the collector's passes would triple the fill
+        numbers = range(made, size)
+        message_ids = [f"msg_{i:020d}" for i in numbers]
+        stamps = [epoch + timedelta(milliseconds=i) for i in numbers]
+        store.bulk_put(Messages.name, [
+            (mid, message | {"id": mid, "created_at": at})
+            for mid, at in zip(message_ids, stamps, strict=True)])
+        store.bulk_put(ChatMessages.name, [
+            (entry_doc_id(device, f"wa{i}"),
+             entry | {"message_id": mid, "wa_id": f"wa{i}", "thread": f"thr_{i // 1000}",
+                      "seq": i % 1000 + 1, "at": at})
+            for i, mid, at in zip(numbers, message_ids, stamps, strict=True)])
+        # the chat measured: the newest full one (the phone's, its thread's 1000 entries)
+        thread = f"thr_{(size - 1) // 1000}"
+        c.repos.chats.add(Chat(key=chat_key(device, phone), account_id=account, device_id=device,
+                               chat=phone, thread=thread, seq=1000, last_message_at=epoch,
+                               sort_key="x", created_at=epoch, updated_at=epoch))
         made = size
-        reads = []
-        cursor = None
-        for _ in range(3):
-            c.store.reset()
-            answer = client.get(f"/v1/messages?limit={page}" + (f"&cursor={cursor}" if cursor else ""),
-                                headers=headers)
-            assert answer.status_code == 200, answer.get_json()
-            body = answer.get_json()
-            cursor = body["next_cursor"]
-            reads.append(c.store.reads[Messages.name])
-        print(f"  {size:9,d} messages   messages read per page {reads}"
-              f"   (the query's limit is the page + 1: constant in the account's size)")
+        gc.enable()
+        gc.freeze()  # (nor scan them again and again while the pages are timed)
+        filled = time.perf_counter() - filled
+        rows = {}
+        for label, url in (("GET /v1/messages", "/v1/messages"),
+                           ("chat history", f"/v1/devices/{device}/chats/{quote(phone)}/messages")):
+            for _ in range(3):  # warm-up, not counted
+                client.get(f"{url}?limit={page}", headers=headers)
+            reads, times, cursor = Counter(), [], None
+            for _ in range(rounds):
+                c.store.reset()
+                started = time.perf_counter()
+                answer = client.get(f"{url}?limit={page}" + (f"&cursor={cursor}" if cursor else ""),
+                                    headers=headers)
+                times.append(time.perf_counter() - started)
+                assert answer.status_code == 200, answer.get_json()
+                body = answer.get_json()
+                assert len(body["data"]) == page, len(body["data"])
+                cursor = body["next_cursor"]
+                reads += c.store.reads
+            rows[label] = ({k: v / rounds for k, v in reads.items()}, statistics.median(times))
+        base = base or rows
+        print(f"  {size:9,d} messages (filled in {filled:4.1f} s)")
+        for label, (reads, p50) in rows.items():
+            spent = ", ".join(f"{k} {v:g}" for k, v in sorted(reads.items(), key=lambda kv: -kv[1]))
+            print(f"    {label:18s} {sum(reads.values()):5.1f} reads a page ({spent})   "
+                  f"p50 {p50 * 1000:6.2f} ms   ratio {p50 / base[label][1]:.2f}"
+                  + ("   (baseline)" if rows is base else ""))

@@ -238,10 +238,12 @@ class SerialTimer:
             self._queue.get()()
 
 
-def in_process_stack(devices: int, *, runner: bool, log: bool = True, caches: bool = True):
+def in_process_stack(devices: int, *, runner: bool, log: bool = True, caches: bool = True,
+                     inner=None):
     """The API and (optionally) a runner over in-process backends, with `devices` sandbox
     devices on the Enterprise plan, pacing lifted (the benchmark measures the machinery);
-    the caches (shared/caches.py) and the chats' coalesced filing on, as in production."""
+    the caches (shared/caches.py) and the chats' coalesced filing on, as in production.
+    `inner`: the store under the counting one (else an IndexedMemoryStore)."""
     from device_runner.main import build_runner
     from device_runner.sandbox import SandboxTransport
     from functions.api.app import create_app
@@ -254,7 +256,7 @@ def in_process_stack(devices: int, *, runner: bool, log: bool = True, caches: bo
     from shared.services.webhooks.fanout import fan_out
     from shared.settings import Settings
 
-    store = CountingStore(IndexedMemoryStore())
+    store = CountingStore(inner if inner is not None else IndexedMemoryStore())
     tasks = DirectTasks()
     # the transport only: the container wraps it as production does (SequencedBus), and
     # the fan-out reads the account's webhooks for each event, as its subscription does
