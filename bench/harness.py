@@ -51,9 +51,12 @@ class CountingStore(DocumentStore):
 
     @staticmethod
     def _args(method: str, args: tuple, kwargs: dict) -> dict:
-        bound = _PORT_SIGNATURES[method].bind(None, *args, **kwargs)
-        bound.apply_defaults()
-        return bound.arguments
+        """The call's arguments by name, defaults filled in. By hand rather than with
+        Signature.bind, which cost the pipeline figure a tenth of its CPU: the counting is
+        the bench's, not the product's. (A call the port's signature would refuse still
+        reaches `inner`, which refuses it.)"""
+        names, defaults = _PORT_PARAMETERS[method]
+        return defaults | dict(zip(names, args)) | kwargs
 
     def get(self, *args, **kwargs):
         self._count(self.reads, self._args("get", args, kwargs)["collection"])
@@ -136,9 +139,16 @@ class CountingStore(DocumentStore):
         return getattr(self.inner, name)
 
 
-_PORT_SIGNATURES = {name: inspect.signature(getattr(DocumentStore, name))
-                    for name in ("get", "create", "put", "update", "delete", "increment", "query",
-                                 "commit", "watch")}
+def _parameters(method: str) -> tuple[tuple[str, ...], dict]:
+    """The port method's parameter names after self, and the defaults of those that have one."""
+    params = list(inspect.signature(getattr(DocumentStore, method)).parameters.values())[1:]
+    return (tuple(p.name for p in params),
+            {p.name: p.default for p in params if p.default is not inspect.Parameter.empty})
+
+
+_PORT_PARAMETERS = {name: _parameters(name)
+                    for name in ("get", "get_many", "create", "put", "update", "delete", "increment",
+                                 "query", "commit", "watch")}
 
 
 class IndexedMemoryStore:
