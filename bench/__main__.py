@@ -218,7 +218,7 @@ SMOKE_SIZES: dict[str, dict] = {
     "number_validation": {"rounds": 2},
     "number_validation_http": {"rounds": 2},
     "pubsub_push_floor": {},
-    "fanout_throughput": {"events": 30, "delivered_events": 5},
+    "fanout_throughput": {"events": 30, "delivered_events": 5, "rounds": 1},
     "inbound_latency": {"samples": 3},
     "priority_positions": {"backlog": 20, "urgent": 2},
     "pacing": {"cases": ((6000, 4),)},

@@ -106,7 +106,8 @@ def _event(n: int, account: str):
                  data={"id": f"msg_{n}", "phone": "+34600100999", "message": f"hello {n}"})
 
 
-def fanout_throughput(events: int = 3000, delivered_events: int = 150) -> None:
+def fanout_throughput(events: int = 3000, delivered_events: int = 150,
+                      rounds: int = 2) -> None:
     from shared.adapters.memory_store import MemoryStore
     from shared.bootstrap import Container
     from shared.clock import SystemClock
@@ -164,18 +165,26 @@ def fanout_throughput(events: int = 3000, delivered_events: int = 150) -> None:
     #    endpoint over HTTP, signing, the pinned client, the delivery log. The receiver
     #    and the deliver endpoint keep connections alive, as a production receiver and
     #    Cloud Run do; the baseline posts to the same receiver, signed the same way.
+    #    Each rate is the best of `rounds`, the three interleaved: a load that comes and
+    #    goes on a shared machine hits one run, not one side of the ratio.
     receiver = _Receiver(keep_alive=True)
+    ours_e2e = base_e2e = floor_e2e = 0.0
     try:
-        with _no_attempt_log():
-            ours_e2e = _delivered_rate(receiver, delivered_events)
-        base_e2e = _raw_post_rate(receiver, delivered_events)
+        for _ in range(rounds):
+            with _no_attempt_log():
+                ours_e2e = max(ours_e2e, _delivered_rate(receiver, delivered_events))
+            base_e2e = max(base_e2e, _raw_post_rate(receiver, delivered_events))
+            floor_e2e = max(floor_e2e, _two_hop_rate(receiver, delivered_events))
     finally:
         receiver.close()
     print(f"webhook delivery to a local receiver ({delivered_events} events x {WEBHOOKS} "
-          "webhooks, 4 task workers, connections kept alive)")
+          f"webhooks, 4 task workers, connections kept alive, best of {rounds})")
     print(f"  baseline  raw signed POSTs of the bodies, 4 threads {base_e2e:6.1f} events/s")
     print(f"  utio      publish -> receiver, signed and logged  {ours_e2e:8.1f} events/s   "
           f"ratio {ours_e2e / base_e2e:.2f}  ({ours_e2e * WEBHOOKS:.0f} webhook calls/s)")
+    print(f"  (the two hops alone, no Utio code: the same task dispatcher to a Flask endpoint "
+          f"that posts signed to the receiver, {floor_e2e:.1f} events/s, ratio "
+          f"{floor_e2e / base_e2e:.2f}: utio is {ours_e2e / floor_e2e:.2f} of it)")
 
 
 def _delivered_rate(receiver: _Receiver, events: int) -> float:
@@ -224,6 +233,47 @@ def _deliver_stack():
                             mailer=FileOutboxMailer(Path(tempfile.mkdtemp()) / "outbox.jsonl"))
     try:
         yield settings, store, dispatcher
+    finally:
+        dispatcher.stop()
+        server.shutdown()
+
+
+def _two_hop_rate(receiver: _Receiver, events: int) -> float:
+    """What the design's two hops cost without any of our code: the local task dispatcher
+    posts each (event, webhook) to a Flask endpoint on the same kind of server as the
+    deliver endpoint, which signs the event's body and POSTs it to the receiver."""
+    import json
+
+    from shared.adapters.local_dispatcher import LocalDispatcher
+    from shared.clock import SystemClock
+    from shared.services.webhooks.delivery import sign
+    from shared.services.webhooks.registration import new_secret
+
+    pool = urllib3.PoolManager(maxsize=4)
+    clock, secrets = SystemClock(), [new_secret() for _ in range(WEBHOOKS)]
+    bodies = [json.dumps(_event(n, "acc").body()) for n in range(events)]
+    app = flask.Flask("hop")
+
+    @app.post("/")
+    def hop():
+        task = flask.request.get_json()
+        n, event = task["webhook"], task["event"]
+        pool.request("POST", receiver.url(n), body=bodies[event].encode(),
+                     headers=sign(secrets[n], f"evt_hop{event:08d}", clock, bodies[event]))
+        return flask.jsonify({"status": "succeeded"})
+
+    server, port = _serve(app, keep_alive=True)
+    dispatcher = LocalDispatcher({"hop": f"http://127.0.0.1:{port}/"}, workers=4).start()
+    try:
+        start_count = receiver.count
+        started = time.perf_counter()
+        for event in range(events):
+            for n in range(WEBHOOKS):
+                dispatcher.enqueue("q", "hop", {"event": event, "webhook": n},
+                                   name=f"hop-{event}-{n}")
+        if not receiver.wait_count(start_count + events * WEBHOOKS, timeout=300):
+            raise RuntimeError("the receiver did not get every hop within 300 s")
+        return events / (time.perf_counter() - started)
     finally:
         dispatcher.stop()
         server.shutdown()
