@@ -6,6 +6,7 @@ a fresh connection that fails is not re-sent; the deadline still bounds it all."
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 
 import pytest
@@ -16,6 +17,7 @@ from shared.services.webhooks import delivery as webhook_delivery
 from shared.services.webhooks import fanout as webhook_fanout
 from shared.services.webhooks import registration
 from tests.unit.webhooks.conftest import build
+from tests.unit.webhooks.test_ssrf import _certificate
 
 ANSWER = b"HTTP/1.1 204 No Content\r\n\r\n"
 
@@ -26,8 +28,9 @@ class Scripted:
     the connection kept alive), "close" (close the connection without answering) or
     "hang" (answer nothing until the client hangs up)."""
 
-    def __init__(self, plan, host: str = "127.0.0.1", port: int = 0):
-        self.plan = plan
+    def __init__(self, plan, host: str = "127.0.0.1", port: int = 0,
+                 tls: ssl.SSLContext | None = None):
+        self.plan, self.tls = plan, tls
         self.sock = socket.create_server((host, port))
         self.sock.settimeout(10)
         self.port = self.sock.getsockname()[1]
@@ -50,6 +53,11 @@ class Scripted:
 
     def _serve(self, conn, index):
         buffer = b""
+        if self.tls is not None:
+            try:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            except OSError:
+                return
         with conn:
             conn.settimeout(10)
             for number in range(1000):
@@ -145,6 +153,24 @@ def test_a_kept_alive_connection_the_server_closed_is_sent_again_on_a_fresh_one(
     assert client.post(url, b"2", {}, 5).status == 204
     assert server.dropped == 1 and server.answered == [b"1", b"2"]
     assert server.connections == 2
+
+
+def test_a_kept_alive_tls_connection_the_server_closed_is_sent_again(tmp_path, scripted):
+    """The same over TLS, where the connection is made before the request is sent."""
+    cert_file, key_file = _certificate(tmp_path, "hooks.acme.test")
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert_file, key_file)
+    server = scripted(lambda conn, request: "close" if (conn, request) == (0, 1) else "answer",
+                      tls=tls)
+    client = PinnedHttpClient(ca_certs=str(cert_file))
+    url = f"https://hooks.acme.test:{server.port}/h"
+    assert client.post(url, b"1", {}, 5, address="127.0.0.1").status == 204
+    assert client.post(url, b"2", {}, 5, address="127.0.0.1").status == 204
+    assert server.dropped == 1 and server.answered == [b"1", b"2"]
+    fresh = scripted(lambda conn, request: "close", tls=tls)  # a new connection: no re-send
+    with pytest.raises(OSError):
+        client.post(f"https://hooks.acme.test:{fresh.port}/h", b"3", {}, 5, address="127.0.0.1")
+    assert fresh.dropped == 1 and fresh.connections == 1
 
 
 def test_a_fresh_connection_closed_without_an_answer_is_not_sent_again(scripted):
