@@ -14,7 +14,8 @@ from shared.bootstrap import container
 def _api_app() -> flask.Flask:
     # Importing the API allocates objects by the hundred thousand, nearly all of them kept
     # (modules, classes, models), so the collector's passes over them during the import find
-    # nothing: about a sixth of the cold start. Then what the import made is frozen (kept
+    # nothing. (A route's own module, with its schemas and services, is imported by the
+    # route's first request instead: functions/api/route_table.py.) Then what the import made is frozen (kept
     # out of the collector's passes for good), so passes during requests do not walk it
     # either; the few cycles it left as garbage stay, a one-off of some kilobytes.
     gc.disable()

@@ -7,35 +7,12 @@ import logging
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from functions.api.access import agent_principal
 from functions.api.registry import Principal, api
-from functions.api.routes import (  # noqa: F401 (routes)
-    accounts,
-    agents,
-    billing,
-    chat_read,
-    chats,
-    contacts,
-    devices,
-    events,
-    groups,
-    labels,
-    linking,
-    messages,
-    numbers,
-    people,
-    queue,
-    sandbox_changes,
-    sandbox_polls,
-    status_posts,
-    webhooks,
-)
 from functions.api.routing import Route
 from shared.bootstrap import Container, container
 from shared.errors import Forbidden, Unauthorized, UtioError, error_response
 from shared.person_tokens import looks_like_id_token
-from shared.services.accounts import authenticate, is_admin
-from shared.services.agents import is_agent_token
+from shared.services.accounts import authenticate, is_admin, is_agent_token
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +52,8 @@ def create_app(c: Container | None = None) -> Flask:
                 raise Unauthorized("missing or invalid admin key")
             return Principal(cont, None)
         if is_agent_token(key):
+            from functions.api.access import agent_principal
+
             return agent_principal(cont, route, key, idem)
         if looks_like_id_token(key) and cont.settings.identity_backend:  # a person's sign-in
             from functions.api.people_access import person_principal

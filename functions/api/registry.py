@@ -3,11 +3,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from functions.api.route_table import ROUTES
 from functions.api.routing import Api
 from shared.bootstrap import Container
 
 VERSION = "0.1.0"
-api = Api("Utio API", VERSION)
+api = Api("Utio API", VERSION, ROUTES, "functions.api.routes")
 
 
 @dataclass

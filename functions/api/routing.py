@@ -3,6 +3,7 @@ declarations register the Flask views and produce the OpenAPI 3.1 document."""
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import re
@@ -43,9 +44,9 @@ class Route:
         the errors it can answer."""
         return inspect.getdoc(self.handler) or ""
 
-    @property
-    def flask_path(self) -> str:
-        return re.sub(r"{(\w+)}", r"<\1>", self.path)
+
+def flask_path(path: str) -> str:
+    return re.sub(r"{(\w+)}", r"<\1>", path)
 
 
 def _plural(n, word: str) -> str:
@@ -147,23 +148,64 @@ class LazyBuildRule(Rule):
 
 
 class Api:
-    def __init__(self, title: str, version: str):
+    """The routes of an API. `table` lists each one as (method, path, module, handler name),
+    the module under `package`: the URL rules are registered from the table, and a route's
+    module, which declares it with `route`, is imported when the route is first called."""
+
+    def __init__(self, title: str, version: str, table: tuple[tuple[str, str, str, str], ...] = (),
+                 package: str = ""):
         self.title = title
         self.version = version
-        self.routes: list[Route] = []
+        self.table = table
+        self.package = package
+        self._modules = {(method, path): module for method, path, module, _ in table}
+        self._declared: dict[tuple[str, str], Route] = {}
 
     def route(self, method: str, path: str, **options) -> Callable:
         def register(handler: Callable) -> Callable:
-            self.routes.append(Route(method=method, path=path, handler=handler, **options))
+            self._declared[(method, path)] = Route(method=method, path=path, handler=handler,
+                                                   **options)
             return handler
 
         return register
 
+    def declared(self, method: str, path: str) -> Route:
+        """The route, its module imported first if no request has needed it yet."""
+        route = self._declared.get((method, path))
+        if route is None:
+            module = self._modules[(method, path)]
+            importlib.import_module(f"{self.package}.{module}")
+            route = self._declared.get((method, path))
+            if route is None:
+                raise LookupError(f"{self.package}.{module} declares no route {method} {path}: "
+                                  "declare it there with @api.route or fix the route table")
+        return route
+
+    @property
+    def routes(self) -> list[Route]:
+        """Every route, in the table's order (each module imported), then any declared
+        route that the table lacks (which the app does not serve)."""
+        for module in dict.fromkeys(self._modules.values()):
+            importlib.import_module(f"{self.package}.{module}")
+        listed = [self.declared(method, path) for method, path in self._modules]
+        return listed + [r for key, r in self._declared.items() if key not in self._modules]
+
     def install(self, app: Flask, authenticate: Callable[[Route], Any]) -> None:
         app.url_rule_class = LazyBuildRule
-        for route in self.routes:
-            app.add_url_rule(route.flask_path, endpoint=f"{route.method} {route.path}",
-                             view_func=self._view(route, authenticate), methods=[route.method])
+        for method, path, _, _ in self.table:
+            app.add_url_rule(flask_path(path), endpoint=f"{method} {path}",
+                             view_func=self._lazy_view(method, path, authenticate),
+                             methods=[method])
+
+    def _lazy_view(self, method: str, path: str, authenticate: Callable[[Route], Any]) -> Callable:
+        views: list[Callable] = []  # the route's view, made on its first request
+
+        def view(**path_params):
+            if not views:
+                views.append(self._view(self.declared(method, path), authenticate))
+            return views[0](**path_params)
+
+        return view
 
     def _view(self, route: Route, authenticate: Callable[[Route], Any]) -> Callable:
         def view(**path_params):
@@ -182,8 +224,10 @@ class Api:
         return view
 
     def openapi(self) -> dict:
+        routes = self.routes
+        inputs = _inputs(routes)
         models: list[type[BaseModel]] = []
-        for route in self.routes:
+        for route in routes:
             for model in (route.body, route.query, route.response):
                 if model is not None and model not in models:
                     models.append(model)
@@ -193,16 +237,16 @@ class Api:
 
         models.append(ErrorBody)
         keyed, top = models_json_schema(
-            [(m, "validation" if m in _inputs(self.routes) else "serialization") for m in models],
+            [(m, "validation" if m in inputs else "serialization") for m in models],
             ref_template="#/components/schemas/{model}")
         schemas = top.get("$defs", {})
 
         def ref(model):
-            mode = "validation" if model in _inputs(self.routes) else "serialization"
+            mode = "validation" if model in inputs else "serialization"
             return keyed[(model, mode)]
 
         paths: dict[str, dict] = {}
-        for route in self.routes:
+        for route in routes:
             op: dict[str, Any] = {
                 "summary": route.summary,
                 "description": route.description,
@@ -276,8 +320,8 @@ class Api:
             paths.setdefault(route.path, {})[route.method.lower()] = op
         from functions.api import openapi_docs
 
-        used = {route.tag for route in self.routes}
-        message_schema = next((ref(r.response) for r in self.routes
+        used = {route.tag for route in routes}
+        message_schema = next((ref(r.response) for r in routes
                                if r.handler.__name__ == "get_message"), {"type": "object"})
         return {
             "openapi": "3.1.0",

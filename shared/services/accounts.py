@@ -16,6 +16,11 @@ from shared.errors import NotFound, Unauthorized
 from shared.ids import new_id
 
 KEY_PREFIX = "utio_"
+AGENT_TOKEN_PREFIX = "utio_agt_"  # an agent's token (shared/services/agents.py), not a key
+
+
+def is_agent_token(raw: str | None) -> bool:
+    return bool(raw) and raw.startswith(AGENT_TOKEN_PREFIX)
 
 
 def hash_key(raw: str) -> str:

@@ -20,14 +20,7 @@ from shared.repositories.accounts import Accounts
 from shared.repositories.agents import Agents
 from shared.repositories.devices import Devices
 from shared.services import quotas
-from shared.services.accounts import hash_key
-
-TOKEN_PREFIX = "utio_agt_"
-
-
-def is_agent_token(raw: str | None) -> bool:
-    return bool(raw) and raw.startswith(TOKEN_PREFIX)
-
+from shared.services.accounts import AGENT_TOKEN_PREFIX, hash_key
 
 # Billing statuses in which a device's plan grants its agents: paid (active), in
 # Stripe's dunning (past_due: it still sends), or on Utio's free trial while it lasts.
@@ -80,7 +73,7 @@ def _check_email(store: DocumentStore, account_id: str, email: str, agent_id: st
 
 
 def _new_token() -> str:
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return AGENT_TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
 AGENTS_LIMIT = "agents"  # its limit notice (quotas.notify_account_limit)

@@ -75,6 +75,8 @@ def test_every_model_of_ours_is_built_on_first_use():
     import functions.webhook_fanout  # noqa: F401
     from shared.model import Model
 
+    assert registry.routes  # every route's module, imported on first use otherwise
+
     def subclasses(cls):
         for sub in cls.__subclasses__():
             yield sub
