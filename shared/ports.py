@@ -94,13 +94,21 @@ class Write:
 
     op: "create" (only if the document does not exist), "put" (replace), "update"
     (merge `data` into an existing document, only if every field in `when` equals its
-    value, as `DocumentStore.update`'s `when`), or "delete" (whether or not it exists)."""
+    value, as `DocumentStore.update`'s `when`), or "delete" (whether or not it exists).
+
+    `version` (updates only, instead of `when`): only if the document is still at that
+    version (see Committed), checked by the store without reading the document first."""
 
     op: str
     collection: str
     doc_id: str
     data: dict
     when: dict | None = None
+    version: str | None = None
+
+    def __post_init__(self):
+        if self.version is not None and (self.op != "update" or self.when):
+            raise ValueError("a version is the condition of an update, instead of a `when`")
 
     @classmethod
     def create(cls, collection: str, doc_id: str, data: dict) -> Write:
@@ -112,12 +120,47 @@ class Write:
 
     @classmethod
     def update(cls, collection: str, doc_id: str, changes: dict, *,
-               when: dict | None = None) -> Write:
-        return cls("update", collection, doc_id, changes, when)
+               when: dict | None = None, version: str | None = None) -> Write:
+        return cls("update", collection, doc_id, changes, when, version)
 
     @classmethod
     def delete(cls, collection: str, doc_id: str) -> Write:
         return cls("delete", collection, doc_id, {})
+
+
+class Committed:
+    """What `DocumentStore.commit` answers when it wrote: true, with the version each
+    document it wrote (deleted ones excepted) is at now.
+
+    A version is an opaque string naming one state of one document (Firestore: the
+    document's path and its update time; MemoryStore: a number no other write has). A
+    later `Write.update(..., version=V)` applies only while the document is still at V:
+    the store checks it without reading (Firestore: a `last_update_time` precondition),
+    so a caller that kept the document as it wrote it saves the read. When the document
+    is no longer at V (another write came between, it was deleted, or V is another
+    document's), the commit writes nothing and answers False, as for any failed
+    condition; the store never falls back itself: the caller reads the document and
+    decides again, as without a version."""
+
+    __slots__ = ("versions",)
+
+    def __init__(self, versions: dict[tuple[str, str], str] | None = None):
+        self.versions = versions or {}
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return f"Committed({self.versions!r})"
+
+    def version(self, collection: str, doc_id: str) -> str | None:
+        return self.versions.get((collection, doc_id))
+
+
+def version_of(committed, collection: str, doc_id: str) -> str | None:
+    """The version a commit's answer gives `collection/doc_id`; None when it gives none
+    (a store, or a test's fake, that answers a plain True: callers then read as before)."""
+    return committed.version(collection, doc_id) if isinstance(committed, Committed) else None
 
 
 class DocumentStore(ABC):
@@ -156,10 +199,11 @@ class DocumentStore(ABC):
     def delete(self, collection: str, doc_id: str) -> bool: ...
 
     @abstractmethod
-    def commit(self, writes: Sequence[Write], *, guard: Guard | None = None) -> bool:
+    def commit(self, writes: Sequence[Write], *, guard: Guard | None = None) -> Committed | bool:
         """All the writes in one atomic step, or none: False (nothing written) when a
-        create's document exists, an update's document is missing or fails its `when`, or
-        the `guard` document does not match. Writes of one commit share one COMMIT_TIME."""
+        create's document exists, an update's document is missing or fails its `when` or
+        its `version`, or the `guard` document does not match. Writes of one commit share
+        one COMMIT_TIME. Done, it answers Committed: the documents' new versions."""
 
     def increment(self, collection: str, doc_id: str, field: str, by: int = 1, *,
                   maximum: int | None = None, extra: dict | None = None) -> int | None:

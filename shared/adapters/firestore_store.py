@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 from google.api_core import exceptions as gexc
+from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from shared.ports import (
     COMMIT_TIME,
     AnyOf,
+    Committed,
     DocumentStore,
     Filter,
     Guard,
@@ -48,6 +51,39 @@ def _stage(target, op: str, ref, data: dict, **options) -> None:
         target.update(ref, data, **options)  # without a precondition: the document must exist
     else:
         raise ValueError(f"unknown write {op!r}")
+
+
+def _path_tag(ref) -> str:
+    return hashlib.blake2b(ref.path.encode(), digest_size=8).hexdigest()
+
+
+def _version(ref, update_time) -> str:
+    """A document's version (Committed): its update time, with a tag of its path so that
+    a version of another document (one written in the same commit has the same time) is
+    never taken for one of this document."""
+    return f"{_path_tag(ref)}@{update_time.rfc3339()}"
+
+
+def _update_time(ref, version: str) -> DatetimeWithNanoseconds | None:
+    """The update time a version of `ref` names; None when it is not one of its versions."""
+    tag, _, stamp = version.partition("@")
+    if tag != _path_tag(ref):
+        return None
+    try:
+        return DatetimeWithNanoseconds.from_rfc3339(stamp)
+    except ValueError:
+        return None
+
+
+def _committed(writes, refs, results) -> Committed:
+    """The versions of a commit's documents, from its write results (in the order of its
+    writes: one each). Deleted documents have none."""
+    results = list(results or ())
+    if len(results) != len(refs):
+        return Committed()  # not one result a write: no versions rather than wrong ones
+    return Committed({(w.collection, w.doc_id): _version(ref, result.update_time)
+                      for w, ref, result in zip(writes, refs, results, strict=True)
+                      if w.op != "delete"})
 
 
 def _server(value):
@@ -147,36 +183,53 @@ class FirestoreStore(DocumentStore):
         return apply(self._client.transaction())
 
     def commit(self, writes, *, guard: Guard | None = None):
-        """One batch (an atomic commit). Updates with a condition are checked against a
-        read first and committed with that version as a precondition (compare-and-set, as
-        `update`); with a guard the reads and the writes are one transaction instead."""
+        """One batch (an atomic commit). Updates with a `when` are checked against a read
+        first and committed with that version as a precondition (compare-and-set, as
+        `update`); updates with a `version` are sent with it as the precondition, unread.
+        With a guard the reads and the writes are one transaction instead. The answer's
+        versions are the commit's write results (their update times)."""
         writes = list(writes)
         for w in writes:
             check_document_id(w.doc_id)
+        refs = [self._col(w.collection).document(w.doc_id) for w in writes]
+        stamps = {}  # write => the update time its version names
+        for i, w in enumerate(writes):
+            if w.version is not None:
+                stamps[i] = _update_time(refs[i], w.version)
+                if stamps[i] is None:
+                    return False  # another document's version: it cannot be at it
         if guard is not None:
-            return self._commit_guarded(writes, guard)
-        refs = {i: self._col(w.collection).document(w.doc_id)
-                for i, w in enumerate(writes) if w.op == "update" and w.when}
+            return self._commit_guarded(writes, refs, stamps, guard)
+        cas = [i for i, w in enumerate(writes) if w.op == "update" and w.when]
+        failed_at = None  # the cas documents' update times when a precondition failed
         for _ in range(_CAS_ATTEMPTS):
-            snaps = self._snapshots(list(refs.values()))
+            snaps = self._snapshots([refs[i] for i in cas])
+            read_at = {path: snap.update_time for path, snap in snaps.items()}
+            if failed_at is not None and read_at == failed_at:
+                return False  # the cas documents did not change: a version's was the failure
             batch = self._client.batch()
             for i, w in enumerate(writes):
-                ref = refs.get(i) or self._col(w.collection).document(w.doc_id)
                 options = {}
-                if i in refs:  # a conditional update: on the version read
-                    snap = snaps.get(ref.path)
+                if i in cas:  # a conditional update: on the version read
+                    snap = snaps.get(refs[i].path)
                     if not _holds(snap, w.when):
                         return False
                     options["option"] = self._client.write_option(
                         last_update_time=snap.update_time)
-                _stage(batch, w.op, ref, _server(w.data), **options)
+                elif i in stamps:  # a versioned update: on the version the caller had
+                    options["option"] = self._client.write_option(last_update_time=stamps[i])
+                _stage(batch, w.op, refs[i], _server(w.data), **options)
             try:
-                batch.commit()
-                return True
+                results = batch.commit()
             except (gexc.AlreadyExists, gexc.NotFound):
                 return False
             except gexc.FailedPrecondition:
-                continue  # a conditional document was written meanwhile: check again
+                # A versioned document is no longer at its version, or a conditional one
+                # was written meanwhile: the next pass reads the conditional ones again,
+                # and answers False if they did not change.
+                failed_at = read_at
+                continue
+            return _committed(writes, refs, results)
         raise gexc.Aborted("documents kept changing during a conditional commit")
 
     def _snapshots(self, refs) -> dict:
@@ -184,25 +237,31 @@ class FirestoreStore(DocumentStore):
             return {}
         return {snap.reference.path: snap for snap in self._client.get_all(refs)}
 
-    def _commit_guarded(self, writes: list[Write], guard: Guard) -> bool:
+    def _commit_guarded(self, writes: list[Write], refs: list, stamps: dict,
+                        guard: Guard) -> Committed | bool:
         fence_ref = self._col(guard.collection).document(guard.doc_id)
 
         @firestore.transactional
         def apply(tx) -> bool:
             if not _holds(fence_ref.get(transaction=tx), guard.when):
                 return False
-            refs = [self._col(w.collection).document(w.doc_id) for w in writes]
             for w, ref in zip(writes, refs, strict=True):
                 if w.op == "update" and w.when and not _holds(ref.get(transaction=tx), w.when):
                     return False
-            for w, ref in zip(writes, refs, strict=True):
-                _stage(tx, w.op, ref, _server(w.data))
+            for i, (w, ref) in enumerate(zip(writes, refs, strict=True)):
+                options = {}
+                if i in stamps:  # unread: the commit checks the version
+                    options["option"] = self._client.write_option(last_update_time=stamps[i])
+                _stage(tx, w.op, ref, _server(w.data), **options)
             return True
 
+        tx = self._client.transaction()
         try:
-            return apply(self._client.transaction())
-        except (gexc.AlreadyExists, gexc.NotFound):
+            if not apply(tx):
+                return False
+        except (gexc.AlreadyExists, gexc.NotFound, gexc.FailedPrecondition):
             return False
+        return _committed(writes, refs, tx.write_results)  # set by the transaction's commit
 
     def delete(self, collection, doc_id):
         if document_id_problem(doc_id):

@@ -4,6 +4,7 @@ on a machine without gcloud."""
 from __future__ import annotations
 
 import copy
+import itertools
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from shared.ports import (
     COMMIT_TIME,
     AnyOf,
+    Committed,
     DocumentStore,
     Filter,
     Guard,
@@ -25,6 +27,7 @@ def _matches(value, expected) -> bool:
     return value == expected
 
 
+_WRITES = itertools.count(1)  # the versions' numbers
 _ATOMS = frozenset({str, int, float, bool, type(None), bytes, datetime})
 
 
@@ -93,6 +96,15 @@ class MemoryStore(DocumentStore):
         self._data: dict[str, dict[str, dict]] = {}
         self._lock = threading.RLock()
         self._last_commit = datetime.min.replace(tzinfo=UTC)
+        # Each document's version (Committed): a number no other write ever had (in any
+        # store of the process), so a version of another document, or from before a
+        # delete, never matches.
+        self._versions: dict[tuple[str, str], str] = {}
+
+    def _wrote(self, collection: str, doc_id: str) -> str:
+        """A write of the document (called under the lock): its new version."""
+        version = self._versions[collection, doc_id] = f"m{next(_WRITES)}"
+        return version
 
     def _commit_time(self) -> datetime:
         """Strictly increasing, like Firestore's commit times (called under the lock)."""
@@ -117,19 +129,27 @@ class MemoryStore(DocumentStore):
                 if w.op == "update" and (doc is None or not all(
                         _matches(doc.get(f), v) for f, v in (w.when or {}).items())):
                     return False
+                if w.version is not None and \
+                        self._versions.get((w.collection, w.doc_id)) != w.version:
+                    return False
                 if w.op not in ("create", "put", "update", "delete"):
                     raise ValueError(f"unknown write {w.op!r}")
             at = self._commit_time()
+            versions = {}
             for w in writes:
                 data = _stored(_with_commit_time(w.data, at))
                 docs = self._data.setdefault(w.collection, {})
                 if w.op == "delete":
                     docs.pop(w.doc_id, None)
-                elif w.op == "update":
+                    self._versions.pop((w.collection, w.doc_id), None)
+                    versions.pop((w.collection, w.doc_id), None)
+                    continue
+                if w.op == "update":
                     docs[w.doc_id].update(data)
                 else:
                     docs[w.doc_id] = data
-            return True
+                versions[w.collection, w.doc_id] = self._wrote(w.collection, w.doc_id)
+            return Committed(versions)
 
     def get(self, collection, doc_id):
         if document_id_problem(doc_id):
@@ -145,12 +165,14 @@ class MemoryStore(DocumentStore):
             if doc_id in docs:
                 return False
             docs[doc_id] = self._stamped(data)
+            self._wrote(collection, doc_id)
             return True
 
     def put(self, collection, doc_id, data):
         check_document_id(doc_id)
         with self._lock:
             self._data.setdefault(collection, {})[doc_id] = self._stamped(data)
+            self._wrote(collection, doc_id)
 
     def update(self, collection, doc_id, changes, *, when=None, guard=None):
         if document_id_problem(doc_id) or (guard and document_id_problem(guard.doc_id)):
@@ -167,12 +189,14 @@ class MemoryStore(DocumentStore):
                 if fence is None or not all(_matches(fence.get(f), v) for f, v in guard.when.items()):
                     return False
             doc.update(self._stamped(changes))
+            self._wrote(collection, doc_id)
             return True
 
     def delete(self, collection, doc_id):
         if document_id_problem(doc_id):
             return False
         with self._lock:
+            self._versions.pop((collection, doc_id), None)
             return self._data.get(collection, {}).pop(doc_id, None) is not None
 
     def increment(self, collection, doc_id, field, by=1, *, maximum=None, extra=None):
@@ -186,6 +210,7 @@ class MemoryStore(DocumentStore):
                 doc = self._data[collection][doc_id] = {}
             doc.update(_copy(extra or {}))
             doc[field] = value
+            self._wrote(collection, doc_id)
             return value
 
     def query(self, collection, where: Sequence[Filter] = (), order_by=(), limit=None,

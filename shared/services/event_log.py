@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from shared.clock import Clock
 from shared.domain import Event
 from shared.ids import new_id
-from shared.ports import COMMIT_TIME, DocumentStore, EventBus, Guard, Write
+from shared.ports import COMMIT_TIME, Committed, DocumentStore, EventBus, Guard, Write
 from shared.repositories.events import EventLogEntries, EventRelays
 from shared.services.sequence import PROCESS_SEQUENCER, Sequencer
 
@@ -148,9 +148,10 @@ class EventLog(EventBus):
                      sequence=self.sequencer.next(), data=data)
 
     def commit(self, writes: Sequence[Write], events: Sequence[Event], *,
-               guard: Guard | None = None) -> bool:
+               guard: Guard | None = None) -> Committed | bool:
         """The writes and the events' log documents in one atomic commit; then the events
-        are relayed. False (nothing written, nothing relayed) when a condition failed."""
+        are relayed. False (nothing written, nothing relayed) when a condition failed;
+        else the store's answer (the documents' new versions: DocumentStore.commit)."""
         events = list(events)
         self.relay.register(events)  # covered by this process's relay document from now
         try:
@@ -164,7 +165,7 @@ class EventLog(EventBus):
             return False
         WAKER.notify({e.account for e in events})
         self.relay.submit(events)
-        return True
+        return done
 
     def _settle(self, events: list[Event]) -> None:
         """After a commit that failed or raised: an event this process logged after all (a
@@ -203,16 +204,18 @@ def new_event(bus: EventBus, clock: Clock, name: str, account: str, device: str 
 
 
 def commit(bus: EventBus, store: DocumentStore, writes: Sequence[Write], events: Sequence[Event],
-           *, guard: Guard | None = None) -> bool:
+           *, guard: Guard | None = None) -> Committed | bool:
     """The change and its events as one durable fact (with the production bus, the log);
-    a bare transport (a test's) gets the writes, then the events published."""
+    a bare transport (a test's) gets the writes, then the events published. The answer
+    is the store's (DocumentStore.commit: False, or the new versions)."""
     if isinstance(bus, EventLog):
         return bus.commit(writes, events, guard=guard)
-    if not store.commit(writes, guard=guard):
+    done = store.commit(writes, guard=guard)
+    if not done:
         return False
     for event in events:
         bus.publish(event)
-    return True
+    return done
 
 
 # --- the sweep: events of processes that died before relaying them -------------------

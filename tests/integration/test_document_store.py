@@ -262,7 +262,7 @@ def test_commit_writes_all_of_its_writes(store):
     store.put("jobs", "j", {"status": "queued", "n": 1})
     assert store.commit([Write.update("jobs", "j", {"status": "sent"}, when={"status": "queued"}),
                          Write.create("log", "e1", {"job": "j"}),
-                         Write.put("other", "o", {"x": 1})]) is True
+                         Write.put("other", "o", {"x": 1})])
     assert store.get("jobs", "j") == {"id": "j", "status": "sent", "n": 1}
     assert store.get("log", "e1") == {"id": "e1", "job": "j"}
     assert store.get("other", "o") == {"id": "o", "x": 1}
@@ -276,7 +276,7 @@ def test_commit_deletes_with_its_other_writes(store, guarded):
     store.put("chats", "c", {"n": 1})
     guard = Guard("leases", "dev", {"epoch": 1}) if guarded else None
     assert store.commit([Write.delete("chats", "c"), Write.delete("chats", "never"),
-                         Write.create("log", "e1", {"deleted": "c"})], guard=guard) is True
+                         Write.create("log", "e1", {"deleted": "c"})], guard=guard)
     assert store.get("chats", "c") is None and store.get("log", "e1")
     # a failing write keeps the document
     store.put("chats", "d", {"n": 2})
@@ -311,7 +311,7 @@ def test_commit_with_a_guard(store):
               Write.create("log", "e1", {"job": "j"})]
     assert store.commit(writes, guard=stale) is False
     assert store.get("log", "e1") is None
-    assert store.commit(writes, guard=Guard("leases", "dev", {"epoch": 3})) is True
+    assert store.commit(writes, guard=Guard("leases", "dev", {"epoch": 3}))
     assert store.get("jobs", "j")["status"] == "sent" and store.get("log", "e1")
     assert store.commit(writes, guard=Guard("leases", "dev", {"epoch": 3})) is False
 
@@ -347,7 +347,7 @@ def test_only_one_of_racing_conditional_commits_wins(store):
         w.start()
     for w in workers:
         w.join()
-    assert results.count(True) == 1
+    assert sum(1 for done in results if done) == 1
     winner = store.get("jobs", "j")["by"]
     assert [d["id"] for d in store.query("log")] == [f"e{winner}"]
 
@@ -405,3 +405,151 @@ def test_count_matches_the_query_without_reading_it(store):
     assert store.count("things", [("kind", "==", "a")]) == 3
     assert store.count("things", [("kind", "==", "b"), ("none", "==", None)]) == 4
     assert store.count("nothing", [("kind", "==", "a")]) == 0
+
+
+# --- versions: an update conditional on the version a commit answered ------------------
+
+
+def _version(store, collection: str, doc_id: str, data: dict) -> str:
+    from shared.ports import Write
+
+    done = store.commit([Write.put(collection, doc_id, data)])
+    version = done.version(collection, doc_id)
+    assert isinstance(version, str) and version
+    return version
+
+
+def test_a_commit_answers_the_version_of_each_document_it_wrote(store):
+    from shared.ports import Committed, Write
+
+    store.put("jobs", "j", {"status": "queued"})
+    store.put("chats", "gone", {"n": 1})
+    done = store.commit([Write.update("jobs", "j", {"status": "sent"}, when={"status": "queued"}),
+                         Write.create("log", "e1", {"job": "j"}),
+                         Write.put("other", "o", {"x": 1}), Write.delete("chats", "gone")])
+    assert isinstance(done, Committed) and done
+    assert set(done.versions) == {("jobs", "j"), ("log", "e1"), ("other", "o")}
+    assert done.version("chats", "gone") is None  # deleted: at no version
+    refused = store.commit([Write.create("log", "e1", {"again": True})])
+    assert refused is False
+
+
+def test_an_update_on_its_version_applies_without_a_condition_and_answers_the_next(store):
+    from shared.ports import Write
+
+    v1 = _version(store, "jobs", "j", {"status": "queued", "n": 1})
+    done = store.commit([Write.update("jobs", "j", {"status": "sent"}, version=v1),
+                         Write.create("log", "e1", {"job": "j"})])
+    assert done
+    v2 = done.version("jobs", "j")
+    assert v2 and v2 != v1
+    assert store.get("jobs", "j") == {"id": "j", "status": "sent", "n": 1}
+    assert store.commit([Write.update("jobs", "j", {"status": "read"}, version=v2)])
+    assert store.get("jobs", "j")["status"] == "read"
+
+
+@pytest.mark.parametrize("writer", ["update", "put", "commit", "increment", "conditional"])
+def test_a_stale_version_is_refused_and_nothing_of_its_commit_written(store, writer):
+    from shared.ports import Write
+
+    v1 = _version(store, "jobs", "j", {"status": "queued", "n": 1})
+    {"update": lambda: store.update("jobs", "j", {"status": "cancelled"}),
+     "put": lambda: store.put("jobs", "j", {"status": "cancelled", "n": 1}),
+     "commit": lambda: store.commit([Write.update("jobs", "j", {"status": "cancelled"})]),
+     "increment": lambda: store.increment("jobs", "j", "n"),
+     "conditional": lambda: store.update("jobs", "j", {"status": "cancelled"},
+                                         when={"status": "queued"})}[writer]()
+    before = store.get("jobs", "j")
+    assert store.commit([Write.update("jobs", "j", {"status": "sent"}, version=v1),
+                         Write.create("log", "e1", {"job": "j"})]) is False
+    assert store.get("jobs", "j") == before
+    assert store.get("log", "e1") is None
+
+
+def test_a_version_of_another_document_is_refused(store):
+    from shared.ports import Write
+
+    # written in one commit: on Firestore both have the same update time
+    done = store.commit([Write.put("jobs", "a", {"n": 1}), Write.put("jobs", "b", {"n": 1}),
+                         Write.put("tasks", "a", {"n": 1})])
+    of_a = done.version("jobs", "a")
+    assert store.commit([Write.update("jobs", "b", {"n": 2}, version=of_a)]) is False
+    assert store.commit([Write.update("tasks", "a", {"n": 2}, version=of_a)]) is False
+    assert store.get("jobs", "b")["n"] == 1 and store.get("tasks", "a")["n"] == 1
+    assert store.commit([Write.update("jobs", "a", {"n": 2}, version=of_a)])
+
+
+def test_a_version_from_before_a_delete_is_refused(store):
+    from shared.ports import Write
+
+    v1 = _version(store, "jobs", "j", {"n": 1})
+    assert store.delete("jobs", "j")
+    assert store.commit([Write.update("jobs", "j", {"n": 2}, version=v1)]) is False
+    assert store.get("jobs", "j") is None  # an update never creates
+    store.put("jobs", "j", {"n": 1})  # the same document again: a new version
+    assert store.commit([Write.update("jobs", "j", {"n": 2}, version=v1)]) is False
+    assert store.get("jobs", "j") == {"id": "j", "n": 1}
+
+
+def test_a_version_with_a_guard(store):
+    from shared.ports import Guard, Write
+
+    store.put("leases", "dev", {"epoch": 3})
+    v1 = _version(store, "jobs", "j", {"status": "queued"})
+    stale_guard = Guard("leases", "dev", {"epoch": 2})
+    held = Guard("leases", "dev", {"epoch": 3})
+    claim = [Write.update("jobs", "j", {"claimed_by": "a"}, version=v1),
+             Write.create("log", "e1", {"job": "j"})]
+    assert store.commit(claim, guard=stale_guard) is False
+    assert store.get("jobs", "j") == {"id": "j", "status": "queued"}
+    done = store.commit(claim, guard=held)
+    assert done and done.version("jobs", "j") not in (None, v1)
+    assert store.get("jobs", "j")["claimed_by"] == "a" and store.get("log", "e1")
+    again = [Write.update("jobs", "j", {"claimed_by": "b"}, version=v1)]
+    assert store.commit(again, guard=held) is False  # its version is gone: refused, not Aborted
+    assert store.get("jobs", "j")["claimed_by"] == "a"
+
+
+def test_a_stale_version_beside_a_holding_condition_is_refused(store):
+    from shared.ports import Write
+
+    store.put("jobs", "other", {"status": "queued"})
+    v1 = _version(store, "jobs", "j", {"n": 1})
+    store.update("jobs", "j", {"n": 5})
+    assert store.commit([Write.update("jobs", "other", {"status": "sent"}, when={"status": "queued"}),
+                         Write.update("jobs", "j", {"n": 2}, version=v1)]) is False
+    assert store.get("jobs", "other")["status"] == "queued" and store.get("jobs", "j")["n"] == 5
+
+
+def test_a_version_is_the_condition_of_an_update_only():
+    from shared.ports import Write
+
+    with pytest.raises(ValueError):
+        Write.update("jobs", "j", {"n": 1}, when={"n": 0}, version="v")
+    with pytest.raises(ValueError):
+        Write("create", "jobs", "j", {"n": 1}, version="v")
+
+
+@pytest.mark.parametrize("guarded", [False, True])
+def test_only_one_of_many_racing_writes_on_one_version_wins(store, guarded):
+    from shared.ports import Guard, Write
+
+    store.put("leases", "dev", {"epoch": 1})
+    v1 = _version(store, "messages", "m", {"status": "queued", "claimed_by": None})
+    guard = Guard("leases", "dev", {"epoch": 1}) if guarded else None
+    results = []
+
+    def attempt(n):
+        results.append((n, store.commit([
+            Write.update("messages", "m", {"claimed_by": f"shard-{n}"}, version=v1),
+            Write.create("log", f"e{n}", {"by": n})], guard=guard)))
+
+    workers = [threading.Thread(target=attempt, args=(n,)) for n in range(8)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    won = [n for n, done in results if done]
+    assert len(won) == 1 and all(done is False for n, done in results if n != won[0])
+    assert store.get("messages", "m")["claimed_by"] == f"shard-{won[0]}"
+    assert [d["id"] for d in store.query("log")] == [f"e{won[0]}"]
