@@ -27,8 +27,10 @@ def wait(predicate: Callable[[], bool], timeout: float) -> None:
 class CountingStore(DocumentStore):
     """Counts operations as Firestore bills them, for the adapter in shared/adapters:
     a conditional update or a capped increment reads before it writes; a guarded update
-    reads the guard document too; a query costs one read per document returned (at least
-    one).
+    reads the guard document too; an update of a commit on a version (Write.version) reads
+    nothing (a precondition), and when the version no longer matches the caller's own
+    read that follows is counted as it comes; a query costs one read per document
+    returned (at least one).
 
     Every call goes to `inner` with exactly the arguments it was given (*args/**kwargs),
     so a parameter added to the DocumentStore port later passes through untouched; the
@@ -228,7 +230,8 @@ class DirectTasks(TaskQueue):
             if self.runner is None:
                 continue
             if target == names.TARGET_RUNNER_MESSAGES:
-                self.runner.handle_message_task(payload["message_id"], payload.get("message"))
+                self.runner.handle_message_task(payload["message_id"], payload.get("message"),
+                                                payload.get("version"))
             elif target == names.TARGET_RUNNER_DEVICES:
                 self.runner.handle_device_task(payload)
 

@@ -67,7 +67,7 @@ def create_app(runner: Runner, forwarder: Forwarder | None = None, keeper=None) 
             device_id = doc["device_id"] if doc else None
 
         def handle():
-            runner.handle_message_task(task.message_id, task.message)
+            runner.handle_message_task(task.message_id, task.message, task.version)
             return jsonify({"ok": True})
 
         return routed(device_id, data, handle)

@@ -220,12 +220,14 @@ class Runner(Listener):
 
     # --- tasks -------------------------------------------------------------------
 
-    def handle_message_task(self, message_id: str, queued: dict | None = None) -> None:
+    def handle_message_task(self, message_id: str, queued: dict | None = None,
+                            version: str | None = None) -> None:
         """`queued`: the message as its task brought it (MessageTask.message), not read
-        again: one cancelled or sent since is refused by its claim, which checks both."""
+        again: one cancelled or sent since is refused by its claim, which checks both.
+        `version`: the version of its document that `queued` is (MessageTask.version)."""
         messages = self.c.repos.messages
         if queued is not None and queued.get("id") == message_id:
-            message = Message.model_validate(queued)
+            message = Message.model_validate(queued).at_version(version)
         else:
             doc = messages.doc(message_id)
             if doc is None or doc["status"] != MessageStatus.queued.value:

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from shared.content import Content, MessageRef, MessageType
 from shared.model import Model
@@ -267,6 +267,35 @@ class Message(Doc):
 
     INTERNAL: ClassVar[frozenset[str]] = frozenset(
         {"account_id", "claimed_by", "wa_id", "quota_period", "quota_shard"})
+    # The version of the message's document this copy is (shared.ports.Committed), when
+    # it was just written or brought by its task: the next transition is conditional on
+    # it without reading the document. A private attribute: never dumped, so never in the
+    # document, an API answer or an event.
+    _version: str | None = PrivateAttr(default=None)
+
+    @property
+    def version(self) -> str | None:
+        return self._version
+
+    def at_version(self, version: str | None) -> Message:
+        """This copy as the document at `version` (None: at no version known)."""
+        copy = super().model_copy()
+        copy._version = version
+        return copy
+
+    def __eq__(self, other) -> bool:
+        """Copies of one message are equal whatever version of it they know."""
+        if isinstance(other, Message) and other._version != self._version:
+            other = other.at_version(self._version)
+        return super().__eq__(other)
+
+    def model_copy(self, *, update=None, deep: bool = False) -> Message:
+        """A copy with `update` applied is no longer the document at this copy's version:
+        it has none (at_version gives it the one its write answered)."""
+        copy = super().model_copy(update=update, deep=deep)
+        if update:
+            copy._version = None
+        return copy
 
     @model_validator(mode="before")
     @classmethod

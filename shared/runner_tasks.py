@@ -21,6 +21,10 @@ class MessageTask(Model):
     # is created only its status and claim change, and the claim checks both. Absent in
     # tasks enqueued before it was added: the runner reads the message then.
     message: dict | None = None
+    # The version of the message's document that `message` is (shared.ports.Committed):
+    # the claim is conditional on it without reading the document. Internal, like the
+    # task; absent (None) in older tasks, or when the store gave none: the claim reads.
+    version: str | None = None
 
 
 class DeviceAction(StrEnum):

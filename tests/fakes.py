@@ -13,7 +13,7 @@ from shared.adapters.inprocess_bus import InProcessBus
 from shared.adapters.memory_store import MemoryStore
 from shared.bootstrap import Container
 from shared.clock import Clock
-from shared.ports import HttpAnswer, HttpClient, TaskQueue
+from shared.ports import HttpAnswer, HttpClient, MessageSender, SendResult, TaskQueue
 from shared.settings import Settings
 
 
@@ -91,6 +91,24 @@ class FakeHttp(HttpClient):
         if isinstance(answer, HttpAnswer):
             return answer
         return HttpAnswer(answer, f"answer {answer}")
+
+
+class RecordingSender(MessageSender):
+    """A transport's send half that sends at once and records the WhatsApp ids it sent;
+    `transient` failures first (retryable), then successes."""
+
+    def __init__(self, transient: int = 0):
+        self.sent: list[str] = []
+        self.transient = transient
+        self._lock = threading.Lock()
+
+    def send(self, device_id, wa_id, to, content, media=None, **context):
+        with self._lock:
+            if self.transient:
+                self.transient -= 1
+                return SendResult(False, retryable=True)
+            self.sent.append(wa_id)
+        return SendResult(True)
 
 
 class ManualTimer:

@@ -2,7 +2,16 @@
 and move its status on (sent, delivered, read, failed). Each transition is conditional
 on the current status, so a repeated task, a retry or a second runner cannot send a
 message twice; each commits its event with it (the event log). Accepting a message
-is shared.services.messages."""
+is shared.services.messages.
+
+A message that knows its document's version (Message.version: its task brought the one
+the API's commit answered, and each transition here hands on the one its own commit
+answered) is moved on by a write conditional on that version, checked by the store
+without reading the document (DocumentStore.commit, Write.version): its fields are the
+document's, so the status is checked on the copy. When the document is no longer at that
+version (a cancel, an edit, another runner, a receipt on another thread), nothing is
+written and the transition is made as without a version: conditional on the fields,
+which the store reads."""
 
 from __future__ import annotations
 
@@ -11,7 +20,7 @@ from enum import StrEnum
 
 from shared.deps import Deps
 from shared.domain import FailureReason, Message, MessageStatus
-from shared.ports import AnyOf, Guard, Write
+from shared.ports import AnyOf, Guard, Write, version_of
 from shared.services import event_log, quotas
 from shared.services.events import message_status_event
 
@@ -37,6 +46,14 @@ def claim(deps: Deps, message_id: str, shard: str, *, current: Message | None = 
             return None
         guard = Guard(fenced.collection, fenced.doc_id, fenced.when | guard.when) \
             if (fenced.collection, fenced.doc_id) == (guard.collection, guard.doc_id) else fenced
+    if current is not None and current.version is not None and \
+            current.status == MessageStatus.queued and current.claimed_by is None:
+        done = deps.store.commit([Write.update(messages.name, message_id, {"claimed_by": shard},
+                                               version=current.version)], guard=guard)
+        if done:
+            return current.model_copy(update={"claimed_by": shard}).at_version(
+                version_of(done, messages.name, message_id))
+        # changed since (or the guard refused): the claim's conditions, read, decide
     for holder in (None, shard):
         if messages.set_claim(message_id, shard, was=holder, guard=guard):
             if current is not None:
@@ -73,7 +90,9 @@ def _transition(deps: Deps, message_id: str, status: MessageStatus, stamp: str,
     log). With `current` (the message as the caller just read it) the event is built from
     it and the changes, saving a read; the commit's condition checks the status either
     way. `kept`: `current` is a copy kept since an earlier step, so the condition also
-    checks CHANGED_AFTER_SENDING (None when they changed: the caller reads again)."""
+    checks CHANGED_AFTER_SENDING (None when they changed: the caller reads again).
+    A `current` at a known version is written on that version first (the module's
+    docstring). The message returned is at the version its commit answered."""
     messages = deps.repos.messages
     if current is None:
         current = messages.get(message_id)
@@ -83,14 +102,21 @@ def _transition(deps: Deps, message_id: str, status: MessageStatus, stamp: str,
     changes = {"status": status, stamp: now} | (extra or {})
     stored = {k: v.value if isinstance(v, StrEnum) else v for k, v in changes.items()}
     message = current.model_copy(update=changes)
+    event = message_status_event(deps.bus, deps.clock, message)
+    if current.version is not None and current.status in allowed_from:
+        done = event_log.commit(deps.bus, deps.store, [Write.update(
+            messages.name, message_id, stored, version=current.version)], [event])
+        if done:
+            return message.at_version(version_of(done, messages.name, message_id))
+        # not at that version any more: as without it, the fields decide
     when = {"status": AnyOf(s.value for s in allowed_from)}
     if kept:
         when |= {field: getattr(current, field) for field in CHANGED_AFTER_SENDING}
-    if not event_log.commit(deps.bus, deps.store, [Write.update(
-            messages.name, message_id, stored, when=when)],
-            [message_status_event(deps.bus, deps.clock, message)]):
+    done = event_log.commit(deps.bus, deps.store, [Write.update(
+        messages.name, message_id, stored, when=when)], [event])
+    if not done:
         return None
-    return message
+    return message.at_version(version_of(done, messages.name, message_id))
 
 
 def mark_sent(deps: Deps, message_id: str, *, current: Message | None = None) -> Message | None:

@@ -27,7 +27,7 @@ from shared.deps import Deps
 from shared.domain import STATUS_BROADCAST, Device, Message, MessageSource, MessageStatus, Priority
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.ids import new_id, wa_message_id
-from shared.ports import TaskQueue, Write
+from shared.ports import TaskQueue, Write, version_of
 from shared.runner_tasks import MessageTask
 from shared.services import event_log, message_content, quotas
 from shared.services.events import message_status_event
@@ -160,9 +160,11 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
         # with the same Idempotency-Key finds both, and a slow bus delays the answer by
         # the relay's wait at most, never fails it.
         messages = deps.repos.messages
-        event_log.commit(deps.bus, deps.store,
-                         [Write.put(messages.name, message.id, messages.dump(message))],
-                         [message_status_event(deps.bus, clock, message)])
+        done = event_log.commit(deps.bus, deps.store,
+                                [Write.put(messages.name, message.id, messages.dump(message))],
+                                [message_status_event(deps.bus, clock, message)])
+        # its task carries the version the commit answered: the claim need not read it
+        message = message.at_version(version_of(done, messages.name, message.id))
     except BaseException:
         if reservation is not None:
             quotas.release(store, device.id, reservation.period, reservation.shard)
@@ -216,7 +218,7 @@ def enqueue_send(tasks: TaskQueue, message: Message, *, name: str | None = None)
     the message (a repeat is a no-op) unless `name` says otherwise (the runner's hand-back
     of a task that came early, one name per hop)."""
     task = MessageTask(message_id=message.id, device_id=message.device_id,
-                       message=message.model_dump(mode="json"))
+                       message=message.model_dump(mode="json"), version=message.version)
     tasks.enqueue(names.MESSAGE_QUEUES[message.priority.value], names.TARGET_RUNNER_MESSAGES,
                   task.model_dump(), name=name or message.id, schedule_at=message.deliver_at)
 

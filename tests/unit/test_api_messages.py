@@ -36,9 +36,12 @@ def test_send_queues_one_task_and_publishes_new(api, device, container):
     assert task.target == names.TARGET_RUNNER_MESSAGES
     assert task.name == message["id"]
     assert task.payload == {"message_id": message["id"], "device_id": device["id"],
-                            "message": task.payload["message"]}
+                            "message": task.payload["message"],
+                            "version": task.payload["version"]}
     assert task.payload["message"]["id"] == message["id"]  # the runner need not read it
     assert task.payload["message"]["status"] == "queued"
+    assert task.payload["version"]  # the claim need not read it either
+    assert "version" not in message and "version" not in task.payload["message"]
     assert task.schedule_at is None
     assert events_of(container, message["id"]) == ["message:out:new"]
     event = next(e for e in container.bus.published if e.event == "message:out:new")

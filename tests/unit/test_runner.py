@@ -436,6 +436,24 @@ def test_runner_task_endpoints(container, acc, make_runner, network):
     assert health == {"ok": True, "shard": c.settings.runner_shard, "devices": 1}
 
 
+def test_a_message_task_as_the_api_enqueued_it_sends_once_however_often_it_comes(
+        container, acc, make_runner, network):
+    """The task carries the message and its document's version (MessageTask.version):
+    its claim reads nothing; a repeat, on a version the claim moved past, sends nothing."""
+    c = container
+    device = seed_device(c, acc)
+    message = queue_message(c, acc, device.id)
+    [task] = [t for t in c.tasks.tasks if t.payload.get("message_id") == message.id]
+    assert task.payload["version"]
+    runner, timer = make_runner(c)
+    client = create_runner_app(runner).test_client()
+    connect(runner, timer, device.id)
+    for _ in range(3):
+        assert client.post("/tasks/messages", json=task.payload).status_code == 200
+        wait_until(all_sent(c, [message]))
+    assert_sent_exactly_once(c, network, [message])
+
+
 @pytest.mark.parametrize("path,body", [
     ("/tasks/messages", None),
     ("/tasks/messages", [1]),
