@@ -71,6 +71,25 @@ def test_counting_store_passes_every_port_parameter_through():
             assert name in vars(CountingStore), name
 
 
+def test_counting_store_counts_a_write_on_a_version_as_no_read():
+    from shared.ports import Write
+
+    store = CountingStore(MemoryStore())
+    store.put("devices", "d1", {"lease": 3})
+    v1 = store.commit([Write.put("messages", "m1", {"status": "queued"})]).version("messages", "m1")
+    store.reset()
+    done = store.commit([Write.update("messages", "m1", {"status": "sent"}, version=v1)])
+    assert done and done.version("messages", "m1") != v1  # the answer passes through
+    assert store.reads == {} and store.writes == {"messages": 1}
+    # stale: refused, nothing read or written (the caller's fallback counts its own read)
+    assert store.commit([Write.update("messages", "m1", {"status": "x"}, version=v1)]) is False
+    # with a guard: the guard's document is read (the transaction), the message is not
+    store.commit([Write.update("messages", "m1", {"status": "read"},
+                               version=done.version("messages", "m1"))],
+                 guard=Guard("devices", "d1", {"lease": 3}))
+    assert store.reads == {"devices": 1} and store.writes == {"messages": 2}
+
+
 def test_cost_bench_counts_through_the_production_bus():
     from bench.harness import CountingBus, in_process_stack
     from shared.services.event_log import EventLog
