@@ -90,7 +90,7 @@ class Deadline:
 class _Watchdog:
     """One thread expires every request's Deadline when its time is up (a Timer each was a
     thread started per request: a good part of a webhook delivery's own time). A finished
-    deadline stays in the heap until its time, then is dropped unexpired."""
+    deadline stays in the heap until it reaches the top, then is dropped unexpired."""
 
     def __init__(self):
         self._heap: list[tuple[float, int, Deadline]] = []
@@ -109,11 +109,19 @@ class _Watchdog:
                 self._cond.notify()
 
     def _run(self) -> None:
+        heap = self._heap
         while True:
             with self._cond:
-                while not self._heap or self._heap[0][0] > time.monotonic():
-                    self._cond.wait(self._heap[0][0] - time.monotonic() if self._heap else None)
-                _, _, deadline = heapq.heappop(self._heap)
+                while True:
+                    # finished ones need no cutting: dropped whenever they reach the top, so
+                    # the thread wakes for the next request still running, not once for
+                    # every request made (a wake-up each was a thread switch per request)
+                    while heap and heap[0][2]._done:
+                        heapq.heappop(heap)
+                    if heap and heap[0][0] <= time.monotonic():
+                        break
+                    self._cond.wait(heap[0][0] - time.monotonic() if heap else None)
+                _, _, deadline = heapq.heappop(heap)
             deadline._expire()
 
 
