@@ -86,6 +86,22 @@ def _committed(writes, refs, results) -> Committed:
                       if w.op != "delete"})
 
 
+_REFUSALS = (gexc.AlreadyExists, gexc.NotFound, gexc.FailedPrecondition)
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether a transaction failed because its commit was refused (a create's document
+    exists, an update's is missing or not at its version). The library rolls a failed
+    transaction back and chains an error of the rollback to the commit's (__context__):
+    the refusal is looked for along that chain, so a refusal always answers False."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, _REFUSALS):
+            return True
+        seen = seen.__context__
+    return False
+
+
 def _server(value):
     """COMMIT_TIME as Firestore's server timestamp (the commit's time)."""
     if value is COMMIT_TIME:
@@ -259,8 +275,10 @@ class FirestoreStore(DocumentStore):
         try:
             if not apply(tx):
                 return False
-        except (gexc.AlreadyExists, gexc.NotFound, gexc.FailedPrecondition):
-            return False
+        except Exception as exc:
+            if _refused(exc):
+                return False
+            raise
         return _committed(writes, refs, tx.write_results)  # set by the transaction's commit
 
     def delete(self, collection, doc_id):

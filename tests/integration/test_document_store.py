@@ -553,3 +553,22 @@ def test_only_one_of_many_racing_writes_on_one_version_wins(store, guarded):
     assert len(won) == 1 and all(done is False for n, done in results if n != won[0])
     assert store.get("messages", "m")["claimed_by"] == f"shard-{won[0]}"
     assert [d["id"] for d in store.query("log")] == [f"e{won[0]}"]
+
+
+def test_a_refused_transaction_answers_false_even_behind_a_failed_rollback():
+    """The library rolls a failed transaction back and chains the rollback's own error to
+    the commit's: the refusal under it still answers False (else a stale version would
+    raise, and its send be retried on it for ever)."""
+    from google.api_core import exceptions as gexc
+
+    from shared.adapters.firestore_store import _refused
+
+    try:
+        try:
+            raise gexc.FailedPrecondition("the document is not at that update time")
+        except gexc.FailedPrecondition:
+            raise gexc.InvalidArgument("rollback: the transaction has ended") from None
+    except gexc.InvalidArgument as masked:
+        assert masked.__context__ is not None
+        assert _refused(masked)
+    assert not _refused(gexc.ServiceUnavailable("the store is out of reach"))
