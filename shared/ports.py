@@ -132,15 +132,17 @@ class Committed:
     """What `DocumentStore.commit` answers when it wrote: true, with the version each
     document it wrote (deleted ones excepted) is at now.
 
-    A version is an opaque string naming one state of one document (Firestore: the
-    document's path and its update time; MemoryStore: a number no other write has). A
+    A version is an opaque string naming one state of one document (Firestore: its
+    update time and a tag of its path; MemoryStore: a number no other write has). A
     later `Write.update(..., version=V)` applies only while the document is still at V:
     the store checks it without reading (Firestore: a `last_update_time` precondition),
     so a caller that kept the document as it wrote it saves the read. When the document
     is no longer at V (another write came between, it was deleted, or V is another
     document's), the commit writes nothing and answers False, as for any failed
     condition; the store never falls back itself: the caller reads the document and
-    decides again, as without a version."""
+    decides again, as without a version. A write that changes nothing may leave the
+    document at its version (Firestore does, MemoryStore does not): the document is then
+    still exactly what the version named, so a write on it stays right."""
 
     __slots__ = ("versions",)
 
