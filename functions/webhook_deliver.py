@@ -1,6 +1,8 @@
 """The `webhook_deliver` target: Cloud Tasks runs one delivery attempt of an event to a
 webhook here (shared.services.webhooks.delivery: signed POST, retries with backoff, the
-delivery log)."""
+delivery log); and a webhook's catch-up, the events of the moments after it was created,
+enabled or subscribed to more, which fan-out's cache may have missed
+(shared.services.webhooks.fanout.catch_up)."""
 
 from __future__ import annotations
 
@@ -8,14 +10,14 @@ import json
 import sys
 
 import flask
-from pydantic import ConfigDict, StrictInt, StrictStr
+from pydantic import AwareDatetime, ConfigDict, StrictInt, StrictStr
 
 from functions.edge import error_answer, parse
 from shared.bootstrap import Container
 from shared.errors import UtioError
 from shared.model import Model
 from shared.oidc import verify_push
-from shared.services.webhooks import delivery
+from shared.services.webhooks import delivery, fanout
 
 
 class DeliveryTask(Model):
@@ -25,14 +27,29 @@ class DeliveryTask(Model):
     attempt: StrictInt | None = None  # None: the delivery's next attempt
 
 
+class CatchUpTask(Model):
+    model_config = ConfigDict(extra="ignore")
+
+    catch_up: StrictStr  # the webhook's id
+    since: AwareDatetime
+    until: AwareDatetime
+
+
 def handle_deliver(c: Container, request: flask.Request):
     try:
         verify_push(c.settings, request.headers.get("Authorization"), request.base_url)
         body = request.get_json(silent=True)
-        task = parse(DeliveryTask, body if isinstance(body, dict) else {},
-                     "{\"delivery_id\": \"...\", \"attempt\": <int>}")
+        body = body if isinstance(body, dict) else {}
+        if "catch_up" in body:
+            catch_up = parse(CatchUpTask, body, "{\"catch_up\": \"wh_...\", \"since\": "
+                             "\"<ISO 8601>\", \"until\": \"<ISO 8601>\"}")
+        else:
+            task = parse(DeliveryTask, body, "{\"delivery_id\": \"...\", \"attempt\": <int>}")
     except UtioError as exc:
         return error_answer(exc)
+    if "catch_up" in body:  # repeatable: an exception answers 500, and it runs again
+        made = fanout.catch_up(c, catch_up.catch_up, catch_up.since, catch_up.until)
+        return flask.jsonify({"deliveries": made}), 200
     # An exception here answers 500: Cloud Tasks runs the task again (at least once).
     status = delivery.deliver(c, task.delivery_id, task.attempt)
     if status is not None:

@@ -1,6 +1,6 @@
 """Short-lived, per-process caches of what nearly every request reads: the API key of a
-request, the device a message is sent from, the LID of the number it goes to; and a
-runner's messages just sent, for their receipts.
+request, the device a message is sent from, the LID of the number it goes to, the
+webhooks an event goes to; and a runner's messages just sent, for their receipts.
 
 The consistency each allows, stated where it lives and tested (tests/unit/test_caches.py):
 
@@ -9,16 +9,27 @@ The consistency each allows, stated where it lives and tested (tests/unit/test_c
 - A change made by another process (another API instance, the Stripe webhook function,
   an operator's script) is seen at most `staleness` seconds later, by `deps.clock`: an
   entry is read from the store again once it is that old, however often it is used.
-- Nothing absent is cached: a key or device just created works everywhere at once; only
-  a removal or a change can be late, by at most its cache's staleness.
+- Nothing absent is cached (webhooks aside, below): a key or device just created works
+  everywhere at once; only a removal or a change can be late, by at most its staleness.
 
 Plans are code (shared/plans.py), not documents: a device's plan is a field of the
 device, so it is as fresh as the device's entry. Usage counters are never cached: the
-quota's atomic increments are the limit's only guard. An account's webhooks are not
-cached either: fan-out runs in other processes than the API that changes them, and a
-cache there would keep the absence of a webhook just made, losing its first events;
-instead fan-out reads only the webhooks that take the event (Webhooks.routes_for), so
-its cost grows with the matching webhooks, not with all of an account's.
+quota's atomic increments are the limit's only guard.
+
+An account's webhooks are cached by (account, event name): the fan-out process keeps the
+webhooks that take an event (Webhooks.routes_for; none is a value kept too, as it is what
+most events find), so fan-out reads nothing in the steady state and its cost still grows
+with the matching webhooks, not with all of an account's. WEBHOOK_STALENESS bounds what a
+change made elsewhere (the API) may lag here:
+- deleted, disabled, or a new URL, secret or custom headers: at once where it matters,
+  as delivery reads the webhook before each POST (shared/services/webhooks/delivery.py);
+  a delivery made from a stale entry ends `webhook_deleted` / `webhook_disabled`, unsent;
+- events or devices narrowed: an event fanned out at most WEBHOOK_STALENESS after the
+  change may still be delivered to it;
+- created, enabled, or taking more events or devices: the events fanned out from a stale
+  entry would miss it, so the change enqueues a catch-up task first (fanout.catch_up), run
+  once the staleness has passed, which replays the events logged since the change through
+  the same idempotent fan-out: nothing is lost, nothing is delivered twice.
 
 Settings.caches turns them off (every read goes to the store): the unit tests' default,
 because they write documents behind the services' back.
@@ -33,13 +44,14 @@ from datetime import timedelta
 from typing import Generic, TypeVar
 
 from shared.clock import Clock
-from shared.domain import Device, Message
+from shared.domain import Device, Message, WebhookRoute
 
 V = TypeVar("V")
 
 # How long another process's change may go unseen here, in seconds.
 API_KEY_STALENESS = 10.0  # a revoked key is refused everywhere within 10 s
 DEVICE_STALENESS = 5.0  # a deleted device, a lapsed subscription, a plan change: within 5 s
+WEBHOOK_STALENESS = 5.0  # a webhook changed elsewhere: fan-out sees it within 5 s
 LID_STALENESS = 5.0  # a LID the runner just learnt shows on messages sent after at most 5 s
 LID_KEPT = 3600.0  # a LID learnt never moves to another number: kept an hour
 SENT_KEPT = 120.0  # seconds a runner keeps a message it sent, for its receipts
@@ -67,15 +79,15 @@ class TtlCache(Generic[V]):
                 return entry[1]
         value = load()  # outside the lock: a slow read holds no other key up
         if value is not None:
-            self.put(key, value)
+            self.put(key, value, read_at=now)  # its age counts from before the read
         else:
             self.drop(key)
         return value
 
-    def put(self, key: Hashable, value: V) -> None:
-        """Keep `value` (as if just read) for `staleness` seconds."""
+    def put(self, key: Hashable, value: V, *, read_at=None) -> None:
+        """Keep `value` for `staleness` seconds from `read_at` (default: now)."""
         with self._lock:
-            self._entries[key] = (self.clock.now() + self.staleness, value)
+            self._entries[key] = ((read_at or self.clock.now()) + self.staleness, value)
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
@@ -87,6 +99,11 @@ class TtlCache(Generic[V]):
     def drop(self, key: Hashable) -> None:
         with self._lock:
             self._entries.pop(key, None)
+
+    def drop_where(self, test: Callable[[Hashable], bool]) -> None:
+        with self._lock:
+            for key in [k for k in self._entries if test(k)]:
+                del self._entries[key]
 
     def clear(self) -> None:
         with self._lock:
@@ -105,6 +122,8 @@ class Caches:
         self.sent_messages: TtlCache[Message] = TtlCache(SENT_KEPT, clock, SENT_SIZE)  # by wa_id
         self.lids: TtlCache[str] = TtlCache(LID_KEPT, clock)  # (device, phone) => LID
         self.no_lids: TtlCache[bool] = TtlCache(LID_STALENESS, clock)  # (device, phone) => none yet
+        # (account, event name) => the account's webhooks that take it (maybe none)
+        self.webhooks: TtlCache[tuple[WebhookRoute, ...]] = TtlCache(WEBHOOK_STALENESS, clock)
 
     def account_of_key(self, key_hash: str) -> str | None:
         def load() -> str | None:
@@ -145,6 +164,15 @@ class Caches:
         else:
             self.sole_devices.drop(account_id)
         return found
+
+    def webhooks_taking(self, account_id: str, event_name: str) -> tuple[WebhookRoute, ...]:
+        """The account's webhooks that name the event or a pattern taking it, as read at
+        most WEBHOOK_STALENESS ago (see the module's doc for what that allows, and
+        fanout.catch_up for what it must not lose)."""
+        def load() -> tuple[WebhookRoute, ...]:
+            return tuple(self.repos.webhooks.routes_for(account_id, event_name))
+
+        return self.webhooks.get((account_id, event_name), load) if self.enabled else load()
 
     def lid_of(self, store, device_id: str, phone: str) -> str | None:
         """The LID the device learnt for `phone` (shared.services.lids.lid_of), for the
@@ -190,3 +218,6 @@ class Caches:
 
     def devices_added(self, account_id: str) -> None:
         self.sole_devices.drop(account_id)
+
+    def webhooks_changed(self, account_id: str) -> None:
+        self.webhooks.drop_where(lambda key: key[0] == account_id)

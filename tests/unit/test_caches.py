@@ -1,7 +1,7 @@
 """The caches of API keys and devices (shared/caches.py): what another process removes or
 disables acts here no longer than the staleness each cache states, and what this process
-changes is seen at once. Webhooks are not cached: fan-out reads the ones that take the
-event, each time."""
+changes is seen at once. The webhooks' cache has its own tests (test_webhook_cache.py);
+here: fan-out still reads only the webhooks that take the event."""
 
 from __future__ import annotations
 
@@ -240,16 +240,6 @@ def _event(account_id: str, name: str = "message:out:sent", device: str | None =
 def _webhook(c, account_id, events=("message:out:sent",), devices=None):
     return registration.create_webhook(c, account_id, url="http://127.0.0.1:9/hook",
                                        events=list(events), devices=devices)
-
-
-def test_webhooks_are_not_cached_a_webhook_made_or_deleted_elsewhere_acts_at_once(c, api):
-    assert fan_out(c, _event(api.account_id, n=1)) == []
-    other = make_container(settings=make_settings(caches=True), clock=c.clock)
-    other.__dict__["store"] = c.store  # another process over the same database
-    hook = _webhook(other, api.account_id)
-    assert len(fan_out(c, _event(api.account_id, n=2))) == 1
-    registration.delete_webhook(other, api.account_id, hook.id)
-    assert fan_out(c, _event(api.account_id, n=3)) == []
 
 
 def test_fan_out_reads_only_the_webhooks_that_take_the_event(c, api):

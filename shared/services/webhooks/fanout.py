@@ -1,17 +1,28 @@
 """Fan-out: each event becomes one delivery per matching webhook, and each delivery's
-next attempt one named task. Repeatable without duplicates (see the package's doc)."""
+next attempt one named task. Repeatable without duplicates (see the package's doc).
+
+The webhooks an event goes to are read from this process's cache (Caches.webhooks_taking,
+WEBHOOK_STALENESS): a webhook created, enabled or subscribed to more events elsewhere may
+be missed for that long by the events fanned out here. Such a change first enqueues a
+catch-up (plan_catch_up), which runs once the staleness has passed and fans the events
+logged since the change out to that webhook again (catch_up): the deliveries a fresh
+entry already made are found by their id and not made twice."""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from shared import names
+from shared.caches import WEBHOOK_STALENESS
 from shared.deps import Deps
 from shared.domain import Delivery, DeliveryStatus, Event, WebhookRoute
 from shared.ports import TaskQueue
 
 DELIVERY_RETENTION = timedelta(days=30)  # Firestore TTL on deliveries.expire_at
+# Seconds added at each end of a catch-up's window: the skew between our clocks and the
+# store's commit times (logged_at), and the time a cache's read takes.
+CATCH_UP_MARGIN = 1.0
 
 
 def delivery_id(event_id: str, webhook_id: str) -> str:
@@ -26,14 +37,50 @@ def sort_key(at: datetime, delivery_id_: str) -> str:
 def fan_out(deps: Deps, event: Event) -> list[str]:
     """One delivery (and one task) per matching webhook; repeatable without duplicates.
     Only the webhooks that name the event (or a pattern taking it) are read, so an event
-    costs the webhooks that may match it, not all of the account's. They are read for
-    each event, never cached: a webhook made a moment ago by another process gets the
-    next event (a cache would keep its absence, and lose that webhook's events).
+    costs the webhooks that may match it, not all of the account's; and they are read at
+    most once per WEBHOOK_STALENESS and (account, event name), see the module's doc.
     An exception leaves the Pub/Sub message unacknowledged: it is pushed again, and
     after the subscription's attempts it goes to the dead-letter topic."""
     body = event.body()
     return [enqueue_delivery(deps, route, event, body)
-            for route in deps.repos.webhooks.routes_for(event.account, event.event)
+            for route in deps.caches.webhooks_taking(event.account, event.event)
+            if route.matches(event)]
+
+
+def plan_catch_up(deps: Deps, webhook_id: str) -> None:
+    """Called before a change that may give a webhook events it did not take (created,
+    enabled, events or devices changed), and before it is written, so that a change that
+    is stored always has its catch-up queued (one queued for a change that then failed
+    finds nothing to do). The task runs once every cache that could miss the change has
+    expired; its window starts at the change, in the log's time frame: the wall clock,
+    which Firestore's commit times follow (as GET /v1/events?after=now)."""
+    if not deps.caches.enabled:
+        return  # fan-out reads the webhooks for each event: nothing can be missed
+    since = datetime.now(UTC) - timedelta(seconds=CATCH_UP_MARGIN)
+    until = since + timedelta(seconds=WEBHOOK_STALENESS + 2 * CATCH_UP_MARGIN)
+    deps.tasks.enqueue(names.WEBHOOK_QUEUE, names.TARGET_WEBHOOK_DELIVER,
+                       {"catch_up": webhook_id, "since": since.isoformat(),
+                        "until": until.isoformat()},
+                       schedule_at=deps.clock.now() + timedelta(
+                           seconds=WEBHOOK_STALENESS + 3 * CATCH_UP_MARGIN))
+
+
+def catch_up(deps: Deps, webhook_id: str, since: datetime, until: datetime) -> list[str]:
+    """The webhook's deliveries of the events logged in [since, until] that it takes now,
+    made if missing (as fan-out makes them: an event a fresh cache fanned out to it has
+    its delivery already, and gets nothing new). Every event logged in the window that a
+    stale cache could have fanned out without this webhook is in it: one logged after
+    `until` is fanned out later than the staleness after the change, from a fresh entry.
+    A webhook deleted or disabled meanwhile gets nothing. Repeatable (a task run twice)."""
+    from shared.services.event_feed import logged_between
+
+    doc = deps.repos.webhooks.doc(webhook_id)
+    route = WebhookRoute.model_validate(doc) if doc is not None else None
+    if route is None or not route.enabled:
+        return []
+    return [enqueue_delivery(deps, route, event)
+            for event in logged_between(deps.store, route.account_id, since, until,
+                                        types=route.events)
             if route.matches(event)]
 
 

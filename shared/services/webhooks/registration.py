@@ -15,6 +15,8 @@ from shared.events import known_pattern
 from shared.ids import new_id
 from shared.urlguard import Resolver, check_url
 
+from .fanout import plan_catch_up
+
 ROTATION_GRACE = timedelta(hours=24)  # the old secret still signs this long after a rotation
 
 MAX_HEADERS = 10
@@ -113,7 +115,10 @@ def create_webhook(deps: Deps, account_id: str, *, url: str, events: list[str],
                       headers=check_headers(headers or {}), secret=new_secret(),
                       disabled_reason=None if enabled else WebhookDisabledReason.manual,
                       disabled_at=None if enabled else now, created_at=now, updated_at=now)
+    if enabled:
+        plan_catch_up(deps, webhook.id)  # its first events, from fan-outs not aware of it yet
     deps.repos.webhooks.add(webhook)
+    deps.caches.webhooks_changed(account_id)
     return webhook
 
 
@@ -156,15 +161,26 @@ def update_webhook(deps: Deps, account_id: str, webhook_id: str, changes: dict, 
         else:
             updates |= {"enabled": False, "disabled_reason": WebhookDisabledReason.manual.value,
                         "disabled_at": now}
+    if _may_take_more(current, changes):
+        plan_catch_up(deps, webhook_id)
     if not deps.repos.webhooks.update(webhook_id, updates):
         raise NotFound(f"webhook {webhook_id} not found")
+    deps.caches.webhooks_changed(account_id)
     return get_webhook(deps, account_id, webhook_id)
+
+
+def _may_take_more(current: Webhook, changes: dict) -> bool:
+    """Whether the change may give the webhook events it did not take: enabled, or its
+    events or devices changed while it stays enabled (fanout.catch_up's cases)."""
+    enabled = changes.get("enabled", current.enabled)
+    return bool(enabled) and (not current.enabled or "events" in changes or "devices" in changes)
 
 
 def delete_webhook(deps: Deps, account_id: str, webhook_id: str) -> None:
     webhooks = deps.repos.webhooks
     webhooks.owned_doc(account_id, webhook_id)
     webhooks.delete(webhook_id)
+    deps.caches.webhooks_changed(account_id)
 
 
 def rotate_secret(deps: Deps, account_id: str, webhook_id: str) -> Webhook:
