@@ -94,3 +94,15 @@ def test_building_the_app_loads_no_media_sniffing():
             "assert 'filetype' not in sys.modules, 'filetype loaded at the cold start'")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True,
                    env={"PATH": "/usr/bin:/bin", "UTIO_ENV": "test"})
+
+
+def test_pydantic_looks_for_no_plugins_unless_the_operator_says_otherwise():
+    code = ("import os, sys, functions.main as m; m._api_app(); "
+            "print(os.environ.get('PYDANTIC_DISABLE_PLUGINS'))")
+    for given, kept in ((None, "__all__"), ("some_plugin", "some_plugin")):
+        env = {"PATH": "/usr/bin:/bin", "UTIO_ENV": "test"}
+        if given is not None:
+            env["PYDANTIC_DISABLE_PLUGINS"] = given
+        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, env=env,
+                              capture_output=True, text=True)
+        assert done.stdout.strip() == kept
