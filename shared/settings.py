@@ -3,7 +3,9 @@ production, mounted as environment variables; none has a default that works ther
 
 from __future__ import annotations
 
+import functools
 import os
+import typing
 from dataclasses import dataclass, field, fields
 
 # Standard Webhooks' suggested schedule, about a day in all (seconds).
@@ -122,12 +124,31 @@ class Settings:
             values.setdefault("webhook_retry_schedule", LOCAL_RETRY_SCHEDULE)
             values.setdefault("webhook_disable_after", LOCAL_DISABLE_AFTER)
         values.update(overrides)
-        from pydantic import TypeAdapter, ValidationError
+        from pydantic import ValidationError
 
-        try:
-            return TypeAdapter(cls).validate_python(values)
-        except ValidationError as exc:
-            names = ["UTIO_" + str(error["loc"][0]).upper() for error in exc.errors()]
-            problems = "; ".join(f"{name}={environ.get(name)!r}: {error['msg']}"
-                                 for name, error in zip(names, exc.errors(), strict=True))
-            raise ValueError(f"settings from the environment do not parse: {problems}") from None
+        # Each value given is parsed by its field's type alone (the same lax rules as the
+        # whole dataclass's schema, which takes some 10 ms to build on every cold start);
+        # names that are no field are ignored, as that schema ignores them.
+        types = typing.get_type_hints(cls)
+        parsed: dict = {}
+        problems: list[str] = []
+        for f in fields(cls):
+            if f.name not in values:
+                continue
+            try:
+                parsed[f.name] = _adapter(types[f.name]).validate_python(values[f.name])
+            except ValidationError as exc:
+                name = "UTIO_" + f.name.upper()
+                problems += [f"{name}={environ.get(name)!r}: {error['msg']}"
+                             for error in exc.errors()]
+        if problems:
+            raise ValueError("settings from the environment do not parse: "
+                             + "; ".join(problems)) from None
+        return cls(**parsed)
+
+
+@functools.cache
+def _adapter(annotation: typing.Any):
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(annotation)

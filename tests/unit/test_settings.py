@@ -1,7 +1,14 @@
 from __future__ import annotations
 
+import pytest
+
 from shared.bootstrap import Container
-from shared.settings import LOCAL_RETRY_SCHEDULE, PRODUCTION_RETRY_SCHEDULE, Settings
+from shared.settings import (
+    LOCAL_DISABLE_AFTER,
+    LOCAL_RETRY_SCHEDULE,
+    PRODUCTION_RETRY_SCHEDULE,
+    Settings,
+)
 
 
 def test_from_env_reads_prefixed_variables_with_their_types():
@@ -50,3 +57,27 @@ def test_types_come_from_the_annotations():
     assert settings.shard_capacity == 7 and settings.verify_oidc is False
     assert settings.allow_private_webhooks is True
     assert settings.webhook_retry_schedule == (1.0, 2.0, 3.0)
+
+
+def test_each_value_parses_as_the_whole_dataclass_schema_parses_it():
+    # from_env parses each value given by its field's type alone; pydantic's schema of the
+    # whole dataclass is what it stands for, values and refusals alike
+    from pydantic import TypeAdapter, ValidationError
+
+    whole = TypeAdapter(Settings)
+    given = [
+        {"env": "production", "verify_oidc": "off", "shard_capacity": "12", "caches": "true",
+         "coalesce_chats": "0", "webhook_retry_schedule": ["1", "2.5"], "lease_seconds": "3"},
+        {"allow_private_webhooks": "YES", "webhook_timeout": 4, "caches": None, "nope": 1},
+        {"shard_capacity": 3.0, "self_signup": "false", "web_dir": "web/dist"},
+    ]
+    for values in given:
+        assert Settings.from_env({}, **values) == whole.validate_python(
+            {"webhook_retry_schedule": LOCAL_RETRY_SCHEDULE, "webhook_disable_after": LOCAL_DISABLE_AFTER}
+            | values)
+    for bad in ({"shard_capacity": "1.5"}, {"verify_oidc": "maybe"}, {"caches": "sometimes"},
+                {"webhook_retry_schedule": ["1", "soon"]}, {"admin_key": 5}):
+        with pytest.raises(ValidationError):
+            whole.validate_python(bad)
+        with pytest.raises(ValueError, match="UTIO_" + next(iter(bad)).upper()):
+            Settings.from_env({}, **bad)
