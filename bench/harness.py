@@ -58,7 +58,7 @@ class CountingStore(DocumentStore):
         the bench's, not the product's. (A call the port's signature would refuse still
         reaches `inner`, which refuses it.)"""
         names, defaults = _PORT_PARAMETERS[method]
-        return defaults | dict(zip(names, args)) | kwargs
+        return defaults | dict(zip(names, args, strict=False)) | kwargs
 
     def get(self, *args, **kwargs):
         self._count(self.reads, self._args("get", args, kwargs)["collection"])

@@ -14,7 +14,8 @@ def normalise(raw: str, field: str = "phone") -> str:
     if reason is None:
         return e164
     if reason == "missing_country_code":
-        message = f"{field}: {raw!r} is in national format; give it with its country code (+<country><number>)"
+        message = (f"{field}: {raw!r} is in national format; give it with its country code "
+                   "(+<country><number>)")
     elif reason == "unparseable":
         message = f"{field}: {raw!r} is not a phone number in international format (+<country><number>)"
     else:

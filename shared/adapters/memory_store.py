@@ -44,20 +44,23 @@ def _copy(value):
     return copy.deepcopy(value)
 
 
-def _stored(value):
+_PLAIN = _ATOMS - {datetime}
+
+
+def _stored(value, at: datetime | None = None):
     """A deep copy as Firestore stores it: datetimes in UTC (naive ones taken as UTC),
-    tuples as lists."""
+    tuples as lists, and COMMIT_TIME as a field of a map replaced by `at` (the commit's
+    time), in one walk of the value."""
     kind = type(value)
-    if kind is dict:
-        return {key: _stored(item) for key, item in value.items()}
-    if kind is datetime:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    if kind in _ATOMS:
+    if kind in _PLAIN:
         return value
+    if kind is dict:
+        return {key: at if item is COMMIT_TIME and at is not None else _stored(item, at)
+                for key, item in value.items()}
     if isinstance(value, datetime):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if isinstance(value, dict):
-        return {key: _stored(item) for key, item in value.items()}
+        return _stored(dict(value), at)
     if isinstance(value, list | tuple):
         return [_stored(item) for item in value]
     return copy.deepcopy(value)
@@ -83,14 +86,6 @@ def _test(doc: dict, flt: Filter) -> bool:
     return {"<": have < value, "<=": have <= value, ">": have > value, ">=": have >= value}[op]
 
 
-def _with_commit_time(value, at: datetime):
-    if value is COMMIT_TIME:
-        return at
-    if isinstance(value, dict):
-        return {key: _with_commit_time(item, at) for key, item in value.items()}
-    return value
-
-
 class MemoryStore(DocumentStore):
     def __init__(self):
         self._data: dict[str, dict[str, dict]] = {}
@@ -112,7 +107,7 @@ class MemoryStore(DocumentStore):
         return self._last_commit
 
     def _stamped(self, data: dict) -> dict:
-        return _stored(_with_commit_time(data, self._commit_time()))
+        return _stored(data, self._commit_time())
 
     def commit(self, writes, *, guard: Guard | None = None):
         for w in writes:
@@ -137,7 +132,7 @@ class MemoryStore(DocumentStore):
             at = self._commit_time()
             versions = {}
             for w in writes:
-                data = _stored(_with_commit_time(w.data, at))
+                data = _stored(w.data, at)
                 docs = self._data.setdefault(w.collection, {})
                 if w.op == "delete":
                     docs.pop(w.doc_id, None)
