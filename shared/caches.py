@@ -157,10 +157,11 @@ class Caches:
         device = self.device(device_id) if device_id is not None else None
         if device is not None and device.account_id == account_id:
             return [device]
+        read_at = self.sole_devices.clock.now()  # an entry's age counts from before its read
         found = load()
         if len(found) == 1:
-            self.sole_devices.put(account_id, found[0].id)
-            self.devices.put(found[0].id, found[0])
+            self.sole_devices.put(account_id, found[0].id, read_at=read_at)
+            self.devices.put(found[0].id, found[0], read_at=read_at)
         else:
             self.sole_devices.drop(account_id)
         return found
