@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -28,9 +29,18 @@ def gcloud_available() -> bool:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port free now, from 10000-19999: below the kernel's ephemeral range (32768 up),
+    so that no process's outgoing connection takes it before its server binds it (an
+    emulator takes seconds to), and apart from the end-to-end stacks' blocks (20000 up)."""
+    for _ in range(500):
+        port = random.randrange(10000, 20000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 10000-19999")
 
 
 def _group_alive(pgid: int) -> bool:

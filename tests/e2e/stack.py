@@ -21,10 +21,22 @@ from tests.fakes import wait_until
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _ephemeral_low() -> int:
+    """The lowest port the kernel hands out to outgoing connections (Linux's default 32768)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_base() -> int:
-    """A base port with the ten ports the stack takes (base to base + 9) all free."""
+    """A base port with the ten ports the stack takes (base to base + 9) all free, below
+    the ephemeral range: a port free now but in that range can be taken by any process's
+    next outgoing connection before the stack's component binds it (a start-up failure
+    seen under load: "Port 37748 is in use by another program")."""
+    blocks = max(1, (_ephemeral_low() - 20000) // 10 - 1)
     for _ in range(200):
-        base = 20000 + (uuid.uuid4().int % 2000) * 10
+        base = 20000 + (uuid.uuid4().int % blocks) * 10
         sockets = []
         try:
             for port in range(base, base + 10):
