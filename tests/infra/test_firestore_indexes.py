@@ -320,6 +320,9 @@ def run_flows(store: RecordingStore, monkeypatch) -> None:
                                        cursor=position if since else None)
             event_feed.events_after(store, Clock(NOW), "acc_1", position, types=names,
                                     device=device, devices=devices)
+        # a new webhook's catch-up (shared/services/webhooks/fanout.py)
+        list(event_feed.logged_between(store, "acc_1", NOW - timedelta(seconds=8), NOW,
+                                       types=names))
     store.put(event_log.RELAYS, "proc_1", {"beat_at": NOW - timedelta(hours=1),
                                            "pending_since": NOW - timedelta(hours=1)})
     event_log.sweep(store, types.SimpleNamespace(publish=lambda e: None), Clock(NOW), stale=60)
