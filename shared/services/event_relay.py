@@ -68,7 +68,7 @@ class Relay:
         self._queue: queue.Queue[Event] = queue.Queue()
         self._lock = threading.Lock()
         self._pending: dict[str, Event] = {}
-        self._acked: dict[str, threading.Event] = {}
+        self._acked: dict[str, threading.Event] = {}  # a pending event's waiter (_waiter)
         self._recent: collections.deque[tuple[float, Event]] = collections.deque(maxlen=RECENT_MAX)
         self._acked_ids: set[str] = set()  # the ids in _recent
         self._outage_since: float | None = None
@@ -84,7 +84,6 @@ class Relay:
         with self._lock:
             for event in events:
                 self._pending[event.id] = event
-                self._acked.setdefault(event.id, threading.Event())
             self._dirty = True
             renew = self._beat_at is None or time.monotonic() - self._beat_at > self.rebeat_after
         if renew:
@@ -105,7 +104,6 @@ class Relay:
         for event in events:
             with self._lock:
                 self._pending[event.id] = event
-                self._acked.setdefault(event.id, threading.Event())
             if self.publish_here and self._try(event):
                 continue
             self._start()
@@ -114,11 +112,20 @@ class Relay:
             return
         deadline = time.monotonic() + self.ack_wait
         for event in events:
-            done = self._acked.get(event.id)
+            done = self._waiter(event.id)
             if done is not None and not done.wait(max(0.0, deadline - time.monotonic())):
                 log.warning("event %s not acknowledged within %.1f s; it stays in the log and "
                             "the relay keeps trying", event.id, self.ack_wait)
                 return
+
+    def _waiter(self, event_id: str) -> threading.Event | None:
+        """What a caller waits on for `event_id`'s acknowledgement; None when it needs no
+        wait (acknowledged or forgotten already). Made only when someone waits: an event
+        published in the caller's thread never needs one."""
+        with self._lock:
+            if event_id not in self._pending:
+                return None
+            return self._acked.setdefault(event_id, threading.Event())
 
     def acknowledged(self, event_id: str) -> bool:
         """Whether this process had `event_id` acknowledged in the last `settle` seconds."""

@@ -320,3 +320,34 @@ def test_a_failed_publish_to_a_bus_that_only_queues_is_retried_by_the_workers():
     assert bus.threads[0] is threading.current_thread()
     assert bus.threads[1] is not threading.current_thread()
     relay.stop()
+
+
+def test_a_waiter_is_made_only_for_an_event_not_yet_acknowledged_and_none_is_left_behind():
+    # Published in the caller's thread: acknowledged before anyone waits, so no waiter.
+    relay = Relay(MemoryStore(), QueuesOnly(), SystemClock(), origin="proc-waiters")
+    events = [_one_event(4), _one_event(5)]
+    relay.register(events)
+    relay.submit(events)
+    assert relay._acked == {} and relay.pending() == []
+    relay.stop()
+    # Handed to the workers (the first publish fails): the caller waits for the retry's
+    # acknowledgement, which wakes it, and the waiter goes with it.
+    bus = QueuesOnly(failures=1)
+    relay = Relay(MemoryStore(), bus, SystemClock(), origin="proc-waiters-retry", ack_wait=5)
+    event = _one_event(6)
+    relay.register([event])
+    relay.submit([event])
+    assert relay.acknowledged(event.id) and len(bus.threads) == 2
+    assert relay._acked == {} and relay.pending() == []
+    relay.stop()
+
+
+def test_a_forgotten_event_wakes_its_waiter_and_needs_none_after():
+    relay = Relay(MemoryStore(), QueuesOnly(), SystemClock(), origin="proc-forget")
+    event = _one_event(7)
+    relay.register([event])
+    waiter = relay._waiter(event.id)
+    assert waiter is not None and not waiter.is_set()
+    relay.forget([event])
+    assert waiter.is_set() and relay._waiter(event.id) is None and relay._acked == {}
+    relay.stop()
