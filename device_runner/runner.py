@@ -227,7 +227,7 @@ class Runner(Listener):
         `version`: the version of its document that `queued` is (MessageTask.version)."""
         messages = self.c.repos.messages
         if queued is not None and queued.get("id") == message_id:
-            message = Message.model_validate(queued).at_version(version)
+            message = Message.model_validate(queued).made_at_version(version)
         else:
             doc = messages.doc(message_id)
             if doc is None or doc["status"] != MessageStatus.queued.value:

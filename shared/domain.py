@@ -275,13 +275,22 @@ class Message(Doc):
 
     @property
     def version(self) -> str | None:
-        return self._version
+        # (read from pydantic's dict of private attributes: `self._version` goes through
+        # BaseModel.__getattr__, some 40 times slower, and transitions read it often)
+        return self.__pydantic_private__["_version"]
 
     def at_version(self, version: str | None) -> Message:
         """This copy as the document at `version` (None: at no version known)."""
         copy = super().model_copy()
         copy._version = version
         return copy
+
+    def made_at_version(self, version: str | None) -> Message:
+        """This copy, made by the caller and handed to no one yet (a model_copy, a
+        validation), marked as the document at `version`: at_version without a second
+        copy. Never for a copy someone else holds (a cache's, a caller's argument)."""
+        self.__pydantic_private__["_version"] = version
+        return self
 
     def __eq__(self, other) -> bool:
         """Copies of one message are equal whatever version of it they know."""

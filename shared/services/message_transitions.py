@@ -51,7 +51,7 @@ def claim(deps: Deps, message_id: str, shard: str, *, current: Message | None = 
         done = deps.store.commit([Write.update(messages.name, message_id, {"claimed_by": shard},
                                                version=current.version)], guard=guard)
         if done:
-            return current.model_copy(update={"claimed_by": shard}).at_version(
+            return current.model_copy(update={"claimed_by": shard}).made_at_version(
                 version_of(done, messages.name, message_id))
         # changed since (or the guard refused): the claim's conditions, read, decide
     for holder in (None, shard):
@@ -107,7 +107,7 @@ def _transition(deps: Deps, message_id: str, status: MessageStatus, stamp: str,
         done = event_log.commit(deps.bus, deps.store, [Write.update(
             messages.name, message_id, stored, version=current.version)], [event])
         if done:
-            return message.at_version(version_of(done, messages.name, message_id))
+            return message.made_at_version(version_of(done, messages.name, message_id))
         # not at that version any more: as without it, the fields decide
     when = {"status": AnyOf(s.value for s in allowed_from)}
     if kept:
@@ -116,7 +116,7 @@ def _transition(deps: Deps, message_id: str, status: MessageStatus, stamp: str,
         messages.name, message_id, stored, when=when)], [event])
     if not done:
         return None
-    return message.at_version(version_of(done, messages.name, message_id))
+    return message.made_at_version(version_of(done, messages.name, message_id))
 
 
 def mark_sent(deps: Deps, message_id: str, *, current: Message | None = None) -> Message | None:

@@ -164,7 +164,7 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
                                 [Write.put(messages.name, message.id, messages.dump(message))],
                                 [message_status_event(deps.bus, clock, message)])
         # its task carries the version the commit answered: the claim need not read it
-        message = message.at_version(version_of(done, messages.name, message.id))
+        message = message.made_at_version(version_of(done, messages.name, message.id))
     except BaseException:
         if reservation is not None:
             quotas.release(store, device.id, reservation.period, reservation.shard)

@@ -196,3 +196,31 @@ def test_a_store_that_gives_no_versions_leaves_the_transitions_as_they_were(c):
     outbound.record_receipt(plain, queued.wa_id, Receipt.read)
     assert _status(plain, queued.id) == "read"
     assert plain.store.reads["messages"] > 0  # each transition read and checked
+
+
+def test_each_transition_answers_a_copy_of_its_own_and_leaves_the_one_it_was_given(c):
+    # The transitions mark their own fresh copy with the version their commit answered
+    # (Message.made_at_version): the caller's copy and a kept one stay as they were.
+    queued = _queued(c)
+    task_version = queued.version
+    assert outbound.send_queued(c, Sender(), queued.id, SHARD, current=queued) \
+        == outbound.SendOutcome.done
+    assert queued.version == task_version and queued.status == MessageStatus.queued
+    assert queued.claimed_by is None
+    sent = c.caches.sent(queued.wa_id)
+    assert sent is not queued and sent.status == MessageStatus.sent
+    assert sent.version is not None and sent.version != task_version
+    outbound.record_receipt(c, queued.wa_id, Receipt.delivered)
+    delivered = c.caches.sent(queued.wa_id)
+    assert delivered is not sent and delivered.status == MessageStatus.delivered
+    assert sent.status == MessageStatus.sent and sent.version not in (None, delivered.version)
+    assert delivered.version is not None
+
+
+def test_a_copy_made_at_a_version_is_that_copy_and_the_version_stays_internal(c):
+    queued = _queued(c)
+    copy = queued.model_copy(update={"reference": "r1"})
+    assert copy.version is None
+    assert copy.made_at_version("v9") is copy and copy.version == "v9"
+    assert queued.version not in (None, "v9")
+    assert "_version" not in copy.model_dump() and copy == copy.at_version(None)
