@@ -48,6 +48,7 @@ def _checked(text: str) -> tuple[str, str | None]:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
 
 
+@lru_cache(maxsize=8192)  # (the sandbox asks it of every send; as _checked, by text alone)
 def national_number(e164: str) -> str:
     import phonenumbers
 

@@ -26,3 +26,16 @@ def test_bad_numbers_say_why(raw, reason):
     with pytest.raises(ValidationFailed) as caught:
         normalise(raw)
     assert caught.value.details["reason"] in (reason, "invalid_number")
+
+
+def test_national_number_is_kept_per_text_and_a_bad_text_still_raises():
+    import phonenumbers
+
+    from shared.phones import national_number
+
+    assert national_number("+447911123456") == "7911123456"
+    assert national_number("+447911123456") == "7911123456"  # (from the cache)
+    assert national_number("+34600100000") == "600100000"
+    for _ in range(2):  # a failure is never kept as an answer
+        with pytest.raises(phonenumbers.NumberParseException):
+            national_number("not a number")
