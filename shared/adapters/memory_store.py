@@ -35,8 +35,8 @@ def _copy(value):
     """A deep copy of a stored value: dicts and lists of immutable leaves, copied by hand
     (copy.deepcopy's memo and dispatch cost several times more, on every read)."""
     kind = type(value)
-    if kind is dict:
-        return {key: _copy(item) for key, item in value.items()}
+    if kind is dict:  # (a leaf is taken as it is without a call: most fields are leaves)
+        return {key: item if type(item) in _ATOMS else _copy(item) for key, item in value.items()}
     if kind is list:
         return [_copy(item) for item in value]
     if kind in _ATOMS:
@@ -54,8 +54,9 @@ def _stored(value, at: datetime | None = None):
     kind = type(value)
     if kind in _PLAIN:
         return value
-    if kind is dict:
-        return {key: at if item is COMMIT_TIME and at is not None else _stored(item, at)
+    if kind is dict:  # (a plain leaf, or a datetime in UTC already, is taken without a call)
+        return {key: item if type(item) in _PLAIN or (type(item) is datetime and item.tzinfo is UTC)
+                else at if item is COMMIT_TIME and at is not None else _stored(item, at)
                 for key, item in value.items()}
     if isinstance(value, datetime):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
