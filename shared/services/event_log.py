@@ -66,6 +66,11 @@ class Waker:
 
     def notify(self, accounts=None) -> None:
         """Wake the polls of `accounts` (an iterable of ids); None: of every account."""
+        if accounts is not None and not self._accounts:
+            # No poll waits in this process (the usual case of a runner): nothing to wake,
+            # and no lock taken per commit. A poll that registers after this reads the log
+            # after registering (event_feed.follow), so it finds what was just committed.
+            return
         with self._cond:
             if accounts is None:
                 self._generation += 1

@@ -78,3 +78,20 @@ def test_a_notify_between_the_read_and_the_wait_is_not_lost():
         started = time.monotonic()
         waiting.wait(5, seen)
         assert time.monotonic() - started < 1
+
+
+def test_a_notify_with_no_poll_waiting_wakes_nothing_and_loses_nothing_after():
+    waker = Waker()
+    waker.notify(("acc_1",))  # no poll waits: nothing to do (and no lock taken)
+    with waker.waiting("acc_1") as waiting:  # a poll that starts after: its token is new
+        seen = waiting.token()
+        waker.notify(("acc_2",))  # another account's event does not wake it
+        started = time.monotonic()
+        waiting.wait(0.2, seen)
+        assert time.monotonic() - started >= 0.19
+        waker.notify(("acc_1",))
+        started = time.monotonic()
+        waiting.wait(5, seen)
+        assert time.monotonic() - started < 1
+    waker.notify(None)  # every account's, with none waiting: still counted
+    assert waker.generation == 1
