@@ -1,13 +1,11 @@
 """The `webhook_deliver` target: Cloud Tasks runs one delivery attempt of an event to a
-webhook here (shared.services.webhooks.delivery: signed POST, retries with backoff, the
+webhook here: a first attempt fan-out did not make (or made, and the task finds it done),
+and every retry (shared.services.webhooks.delivery: signed POST, retries with backoff, the
 delivery log); and a webhook's catch-up, the events of the moments after it was created,
 enabled or subscribed to more, which fan-out's cache may have missed
 (shared.services.webhooks.fanout.catch_up)."""
 
 from __future__ import annotations
-
-import json
-import sys
 
 import flask
 from pydantic import AwareDatetime, ConfigDict, StrictInt, StrictStr
@@ -51,18 +49,6 @@ def handle_deliver(c: Container, request: flask.Request):
         made = fanout.catch_up(c, catch_up.catch_up, catch_up.since, catch_up.until)
         return flask.jsonify({"deliveries": made}), 200
     # An exception here answers 500: Cloud Tasks runs the task again (at least once).
+    # Each attempt made writes its log line (delivery.log_attempt).
     status = delivery.deliver(c, task.delivery_id, task.attempt)
-    if status is not None:
-        log_attempt(task.delivery_id, status.value)
     return flask.jsonify({"status": status.value if status else None}), 200
-
-
-def log_attempt(delivery_id: str, outcome: str) -> None:
-    """One JSON line per delivery attempt. Cloud Logging parses it, and the alert on the
-    webhook failure rate (terraform/modules/monitoring) counts these lines by outcome:
-    `succeeded`, or `pending` / `failed` for an attempt that did not get a 2xx."""
-    line = {"severity": "INFO" if outcome == "succeeded" else "WARNING",
-            "message": f"webhook delivery {delivery_id}: {outcome}",
-            "utio_log": "webhook_attempt", "outcome": outcome, "delivery_id": delivery_id}
-    sys.stdout.write(json.dumps(line) + "\n")
-    sys.stdout.flush()

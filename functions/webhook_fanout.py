@@ -1,6 +1,7 @@
 """The `webhook_fanout` target: Pub/Sub pushes each event here; it is matched against the
-account's webhooks and one delivery task is enqueued per match
-(shared.services.webhooks.fanout)."""
+account's webhooks, and each match gets its delivery, that delivery's task, and its first
+attempt made here (shared.services.webhooks.fanout; bounded so that a push answers well
+inside the subscription's ack deadline)."""
 
 from __future__ import annotations
 

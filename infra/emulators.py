@@ -197,9 +197,14 @@ def ensure_topic(host: str, project: str, topic: str) -> None:
         publisher.create_topic(name=publisher.topic_path(project, topic))
 
 
+PUSH_ACK_DEADLINE = 60  # seconds, as terraform/modules/pubsub's fanout subscription
+
+
 def ensure_push_subscription(host: str, project: str, topic: str, subscription: str,
                              push_endpoint: str) -> None:
-    """The topic, and a push subscription on it to push_endpoint (moved there if it exists)."""
+    """The topic, and a push subscription on it to push_endpoint (moved there if it exists),
+    with terraform's ack deadline (PUSH_ACK_DEADLINE): fan-out's inline attempts may hold a
+    push longer than the emulator's default 10 s."""
     from google.api_core.exceptions import AlreadyExists, NotFound
     from google.pubsub_v1 import PushConfig
 
@@ -209,7 +214,8 @@ def ensure_push_subscription(host: str, project: str, topic: str, subscription: 
         path = subscriber.subscription_path(project, subscription)
         try:
             subscriber.create_subscription(
-                name=path, topic=publisher.topic_path(project, topic), push_config=push)
+                name=path, topic=publisher.topic_path(project, topic), push_config=push,
+                ack_deadline_seconds=PUSH_ACK_DEADLINE)
             return
         except AlreadyExists:
             pass

@@ -38,6 +38,14 @@ class Settings:
     webhook_retry_schedule: tuple[float, ...] = field(default=PRODUCTION_RETRY_SCHEDULE)
     webhook_retry_jitter: float = 0.2  # each retry delay is scaled by 1 ± this
     webhook_disable_after: float = PRODUCTION_DISABLE_AFTER
+    # Fan-out makes the first attempt of at most this many of an event's deliveries
+    # itself (0: none; the rest go to their task at once), each with this timeout, and
+    # starts none once this many seconds of the push have passed: a push takes at most
+    # about budget + timeout, well inside the subscription's 60 s ack deadline
+    # (shared/services/webhooks/fanout.py).
+    webhook_inline_attempts: int = 10
+    webhook_inline_timeout: float = 5.0
+    webhook_inline_budget: float = 15.0
     # The event log (docs/events.md): how long a request waits for Pub/Sub to take an
     # event it logged, and after how many seconds without renewal a process's relay
     # document is swept (its events relayed again by the sweep).

@@ -146,7 +146,10 @@ class ManualTimer:
 def make_settings(**overrides) -> Settings:
     values = dict(env="test", admin_key=ADMIN_KEY, default_transport="sandbox",
                   allow_private_webhooks=True, webhook_retry_schedule=TEST_RETRY_SCHEDULE,
-                  runner_shard="runner-test", webhook_secret_key=SECRETS_KEY)
+                  runner_shard="runner-test",
+                  # attempts run from their tasks, to be driven step by step; fan-out's
+                  # inline first attempt is tested on its own (test_inline.py)
+                  webhook_inline_attempts=0, webhook_secret_key=SECRETS_KEY)
     values.update(overrides)
     return Settings(**values)
 

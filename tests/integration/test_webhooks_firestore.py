@@ -77,7 +77,8 @@ def test_sequence_numbers_are_unique_under_concurrency(store):
 
 
 def test_delivery_log_pages_on_firestore(store, project):
-    settings = Settings(env="test", allow_private_webhooks=True)
+    settings = Settings(env="test", allow_private_webhooks=True,
+                        webhook_inline_attempts=0)  # attempts from their tasks here
     clock = FakeClock(datetime(2026, 5, 1, tzinfo=UTC))
     tasks, http = FakeTaskQueue(), FakeHttp([500])
     c = Container(settings, store=store, tasks=tasks, clock=clock, http=http)
@@ -102,6 +103,29 @@ def test_delivery_log_pages_on_firestore(store, project):
     assert webhook_delivery.deliver(c, made[0], 0) == "pending"
     assert len(http.posts) == 1 and store.get("deliveries", made[0])["attempt_count"] == 1
     assert registration.get_webhook(c, "acc_1", webhook.id).secret == webhook.secret
+
+
+@pytest.mark.parametrize("answer, status", [(204, "succeeded"), (500, "pending")])
+def test_the_inline_first_attempt_on_firestore(store, project, answer, status):
+    """Fan-out attempts inline, its task queued first: the task, once due, finds the
+    attempt recorded and posts nothing; a failure has the retry queued."""
+    settings = Settings(env="test", allow_private_webhooks=True)
+    clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
+    tasks, http = FakeTaskQueue(), FakeHttp([answer])
+    c = Container(settings, store=store, tasks=tasks, clock=clock, http=http)
+    registration.create_webhook(c, "acc_1", url="http://127.0.0.1:1/", events=["*"],
+                                devices=None)
+    event = Event(id=new_id("evt"), event="message:in:new", created_at=clock.now(),
+                  account="acc_1", device="dev_1", data={})
+    [dlv] = webhook_fanout.fan_out(c, event)
+    webhook_fanout.fan_out(c, event)  # the push again
+    assert len(http.posts) == 1
+    doc = store.get("deliveries", dlv)
+    assert doc["status"] == status and doc["attempt_count"] == 1
+    names_ = [t.name for t in tasks.tasks]
+    assert names_ == ([f"{dlv}-0"] if status == "succeeded" else [f"{dlv}-0", f"{dlv}-1"])
+    assert webhook_delivery.deliver(c, dlv, 0) == status  # the first task, once due
+    assert len(http.posts) == 1
 
 
 # --- a delivering process dies mid-way -------------------------------------------------------
@@ -183,7 +207,8 @@ def test_none_lost_when_the_deliverer_dies_after_posting(project, firestore_host
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
 
     settings = Settings(env="test", project=project, allow_private_webhooks=True,
-                        store_backend="firestore")
+                        store_backend="firestore",
+                        webhook_inline_attempts=0)  # every attempt in the deliverer
     c = Container(settings, store=FirestoreStore(firestore.Client(project=project)),
                   tasks=dispatcher, clock=SystemClock())
     webhook = registration.create_webhook(c, "acc_1",

@@ -26,7 +26,7 @@ from shared.domain import Event
 from shared.ids import new_id
 from shared.services.webhooks import registration
 from shared.settings import Settings
-from tests.fakes import FakeTaskQueue
+from tests.fakes import FakeHttp, FakeTaskQueue
 from tests.integration.webhooks_emulators import emulator_host
 
 pytestmark = pytest.mark.emulator
@@ -79,8 +79,9 @@ def event(account: str) -> Event:
 
 def test_a_push_that_comes_again_makes_one_delivery_per_webhook(pubsub_host):
     project = "wh-" + uuid.uuid4().hex[:8]
+    http = FakeHttp()  # every receiver answers 200
     c = Container(Settings(env="test", allow_private_webhooks=True), store=MemoryStore(),
-                  tasks=FakeTaskQueue())
+                  tasks=FakeTaskQueue(), http=http)
     hooks = [registration.create_webhook(c, "acc_1",
                                      url=f"http://127.0.0.1:9/{n}", events=["*"], devices=None)
              for n in range(3)]
@@ -103,7 +104,11 @@ def test_a_push_that_comes_again_makes_one_delivery_per_webhook(pubsub_host):
     deliveries = c.store.query("deliveries")
     assert Counter((d["event_id"], d["webhook_id"]) for d in deliveries) == Counter(
         {(e.id, w.id): 1 for e in sent for w in hooks})
-    assert len(c.tasks.on(names.WEBHOOK_QUEUE)) == 12  # 36 enqueues, 24 dropped by name
+    # the first push of each attempted its deliveries inline; the repeats, nothing
+    assert sorted(p.headers["webhook-id"] for p in http.posts) == sorted(
+        e.id for e in sent for _ in hooks)
+    assert all(d["attempt_count"] == 1 and d["status"] == "succeeded" for d in deliveries)
+    assert len(c.tasks.on(names.WEBHOOK_QUEUE)) == 12  # each first attempt's, queued before it
 
 
 def test_a_fanout_that_keeps_failing_goes_to_the_dead_letter_topic(pubsub_host):

@@ -11,7 +11,7 @@ from functions.webhook_deliver import handle_deliver
 from shared.domain import Event
 from shared.services.webhooks import fanout as webhook_fanout
 from shared.services.webhooks import registration
-from tests.fakes import FakeHttp, make_container
+from tests.fakes import FakeHttp, make_container, make_settings
 
 
 def _deliver_once(http: FakeHttp, capsys) -> dict:
@@ -42,3 +42,20 @@ def test_failure_is_logged_as_a_warning(capsys):
     assert line["utio_log"] == "webhook_attempt"
     assert line["outcome"] == "pending"
     assert line["severity"] == "WARNING"
+
+
+def test_an_inline_attempt_is_logged_once_and_its_task_logs_nothing(capsys):
+    c = make_container(http=FakeHttp([204]), fanout=False,
+                       settings=make_settings(webhook_inline_attempts=1))
+    registration.create_webhook(c, "acc_1", url="https://example.com/hook", events=["*"],
+                                devices=None)
+    event = Event(id="evt_1", event="webhook:test", account="acc_1", device=None,
+                  created_at=c.clock.now(), data={})
+    [delivery_id] = webhook_fanout.fan_out(c, event)
+    app = flask.Flask(__name__)
+    with app.test_request_context("/", method="POST",
+                                  json={"delivery_id": delivery_id, "attempt": 0}):
+        handle_deliver(c, flask.request)  # the first attempt's task, once due
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+             if line.startswith("{")]
+    assert [line["outcome"] for line in lines] == ["succeeded"]

@@ -18,4 +18,8 @@ next attempt enqueued before the task answers 2xx. A process that dies anywhere 
 between leaves the task unanswered; Cloud Tasks runs it again, and it either repeats the
 POST (same webhook-id: the receiver de-duplicates) or, if the attempt was recorded, only
 makes sure the next one is queued.
+
+Fan-out makes a new delivery's first attempt itself, after queuing that attempt's task
+for later (fanout's doc): a success leaves the task nothing to do; a failure has queued
+the retry; a fan-out that dies leaves the task to make the attempt.
 """

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import time
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -73,19 +74,27 @@ def _finish(deps: Deps, delivery: Delivery, reason: DeliveryFailure) -> Delivery
     return DeliveryStatus.failed
 
 
-def deliver(deps: Deps, delivery_id_: str, attempt: int | None = None, *,
+def deliver(deps: Deps, delivery_id_: str, attempt_: int | None = None, *,
             resolver: Resolver | None = None) -> DeliveryStatus | None:
-    """Attempt number `attempt` of a delivery (None: whichever is next). Records it,
+    """Attempt number `attempt_` of a delivery (None: whichever is next). Records it,
     schedules the next one on failure, and tracks the webhook's health."""
-    deliveries = deps.repos.deliveries
-    delivery = deliveries.get(delivery_id_)
+    delivery = deps.repos.deliveries.get(delivery_id_)
     if delivery is None:
         return None
+    return attempt(deps, delivery, attempt_, resolver=resolver)
+
+
+def attempt(deps: Deps, delivery: Delivery, attempt_: int | None = None, *,
+            resolver: Resolver | None = None, timeout: float | None = None
+            ) -> DeliveryStatus | None:
+    """deliver(), for a delivery already read (fan-out's inline first attempt hands the
+    one it just made). `timeout`: the POST's, if shorter than settings.webhook_timeout."""
+    deliveries = deps.repos.deliveries
     if delivery.status != DeliveryStatus.pending:
         return delivery.status
     number = delivery.attempt_count
-    if attempt is not None and attempt != number:
-        if attempt < number:
+    if attempt_ is not None and attempt_ != number:
+        if attempt_ < number:
             # This attempt was recorded by a run that died before queuing the next one.
             enqueue_attempt(deps.tasks, delivery)
         return delivery.status
@@ -96,7 +105,7 @@ def deliver(deps: Deps, delivery_id_: str, attempt: int | None = None, *,
         return _finish(deps, delivery, DeliveryFailure.webhook_disabled)
 
     now = deps.clock.now()
-    record, answer_headers = _post(deps, webhook, delivery, resolver)
+    record, answer_headers = _post(deps, webhook, delivery, resolver, timeout)
     status, reason, next_at = _outcome(deps.settings, delivery, record, answer_headers, now)
     ok, gone = status == DeliveryStatus.succeeded, reason == DeliveryFailure.gone
     logged = [a.model_dump() for a in delivery.attempts] + [record.model_dump()]
@@ -108,6 +117,7 @@ def deliver(deps: Deps, delivery_id_: str, attempt: int | None = None, *,
                                    "status": DeliveryStatus.pending.value}):
         latest = deliveries.doc(delivery.id)  # a duplicate task recorded it first
         return DeliveryStatus(latest["status"]) if latest else None
+    log_attempt(delivery.id, status.value)
     if status == DeliveryStatus.pending:
         enqueue_attempt(deps.tasks, delivery.model_copy(update={"attempt_count": number + 1,
                                                                 "next_attempt_at": next_at}))
@@ -115,8 +125,21 @@ def deliver(deps: Deps, delivery_id_: str, attempt: int | None = None, *,
     return status
 
 
-def _post(deps: Deps, webhook: Webhook, delivery: Delivery,
-          resolver: Resolver | None) -> tuple[Attempt, dict[str, str]]:
+def log_attempt(delivery_id: str, outcome: str) -> None:
+    """One JSON line per attempt made and recorded (by webhook_deliver, or inline by
+    webhook_fanout; a task that finds its attempt made writes none). Cloud Logging
+    parses it, and the alert on the webhook failure rate (terraform/modules/monitoring)
+    counts these lines by outcome: `succeeded`, or `pending` / `failed` for an attempt
+    that did not get a 2xx."""
+    line = {"severity": "INFO" if outcome == "succeeded" else "WARNING",
+            "message": f"webhook delivery {delivery_id}: {outcome}",
+            "utio_log": "webhook_attempt", "outcome": outcome, "delivery_id": delivery_id}
+    sys.stdout.write(json.dumps(line) + "\n")
+    sys.stdout.flush()
+
+
+def _post(deps: Deps, webhook: Webhook, delivery: Delivery, resolver: Resolver | None,
+          timeout: float | None = None) -> tuple[Attempt, dict[str, str]]:
     """One signed POST; the attempt as the log keeps it, and the answer's headers."""
     settings, now = deps.settings, deps.clock.now()
     body = json.dumps(_in_order(delivery.event), separators=(",", ":"), ensure_ascii=False)
@@ -130,8 +153,9 @@ def _post(deps: Deps, webhook: Webhook, delivery: Delivery,
             address = resolve_target(webhook.url, allow_private=False, resolver=resolver).address
         headers = webhook.headers | sign(webhook.signing_secrets(now), delivery.event_id,
                                          deps.clock, body)
-        answer = deps.http.post(webhook.url, body.encode(), headers, settings.webhook_timeout,
-                                address=address)
+        answer = deps.http.post(webhook.url, body.encode(), headers,
+                                min(timeout or settings.webhook_timeout,
+                                    settings.webhook_timeout), address=address)
         status_code, excerpt, answer_headers = answer.status, answer.body, answer.headers
     except ValidationFailed as exc:  # the URL now resolves somewhere it must not go
         error = exc.message

@@ -6,11 +6,24 @@ WEBHOOK_STALENESS): a webhook created, enabled or subscribed to more events else
 be missed for that long by the events fanned out here. Such a change first enqueues a
 catch-up (plan_catch_up), which runs once the staleness has passed and fans the events
 logged since the change out to that webhook again (catch_up): the deliveries a fresh
-entry already made are found by their id and not made twice."""
+entry already made are found by their id and not made twice.
+
+The first attempt of a delivery is made here, inline, right after the delivery is
+recorded (delivery.attempt: the same signing, SSRF guard and log as webhook_deliver),
+so that an event reaches a receiver that answers in one hop, not two. Its task is
+enqueued first, named as ever and scheduled after the inline attempt's deadline
+(INLINE_GRACE): whatever happens to this process after the delivery is recorded, that
+task makes or repeats the attempt; once the attempt is recorded the task finds it done
+(success) or the next attempt queued (failure) and posts nothing. A repeated push
+finds the delivery made and attempts nothing inline. The inline work of one push is
+bounded (Settings.webhook_inline_attempts, _timeout, _budget); the other deliveries go
+to their task at once, as catch-ups' always do."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from shared import names
@@ -23,6 +36,11 @@ DELIVERY_RETENTION = timedelta(days=30)  # Firestore TTL on deliveries.expire_at
 # Seconds added at each end of a catch-up's window: the skew between our clocks and the
 # store's commit times (logged_at), and the time a cache's read takes.
 CATCH_UP_MARGIN = 1.0
+# Seconds after the inline attempt's timeout at which its task runs: time for the attempt
+# to be recorded, so the task finds it done rather than posting again.
+INLINE_GRACE = 30.0
+
+log = logging.getLogger(__name__)
 
 
 def delivery_id(event_id: str, webhook_id: str) -> str:
@@ -42,9 +60,25 @@ def fan_out(deps: Deps, event: Event) -> list[str]:
     An exception leaves the Pub/Sub message unacknowledged: it is pushed again, and
     after the subscription's attempts it goes to the dead-letter topic."""
     body = event.body()
-    return [enqueue_delivery(deps, route, event, body)
+    inline = Inline(deps.settings.webhook_inline_attempts,
+                    deps.clock.now() + timedelta(seconds=deps.settings.webhook_inline_budget))
+    return [enqueue_delivery(deps, route, event, body, inline=inline)
             for route in deps.caches.webhooks_taking(event.account, event.event)
             if route.matches(event)]
+
+
+@dataclass
+class Inline:
+    """What is left of one push's inline work: attempts, and the time to start one."""
+
+    attempts: int
+    until: datetime
+
+    def take(self, now: datetime) -> bool:
+        if self.attempts <= 0 or now >= self.until:
+            return False
+        self.attempts -= 1
+        return True
 
 
 def plan_catch_up(deps: Deps, webhook_id: str) -> None:
@@ -85,7 +119,10 @@ def catch_up(deps: Deps, webhook_id: str, since: datetime, until: datetime) -> l
 
 
 def enqueue_delivery(deps: Deps, webhook: WebhookRoute, event: Event,
-                     body: dict | None = None) -> str:
+                     body: dict | None = None, *, inline: Inline | None = None) -> str:
+    """The delivery of `event` to `webhook`, made if missing, and its next attempt's task;
+    with `inline` (fan-out's), a delivery made here has its first attempt made here too,
+    if `inline` has room for it (see the module's doc)."""
     now = deps.clock.now()
     dlv_id = delivery_id(event.id, webhook.id)
     delivery = Delivery(id=dlv_id, webhook_id=webhook.id, account_id=webhook.account_id,
@@ -100,8 +137,25 @@ def enqueue_delivery(deps: Deps, webhook: WebhookRoute, event: Event,
         # Made before by a fan-out that may have died before enqueuing: enqueue again.
         # The task's name repeats, so the queue drops it if it exists.
         delivery = existing
+    elif inline is not None and inline.take(deps.clock.now()):
+        _attempt_inline(deps, delivery)
+        return dlv_id
     enqueue_attempt(deps.tasks, delivery)
     return dlv_id
+
+
+def _attempt_inline(deps: Deps, delivery: Delivery) -> None:
+    """The delivery's first attempt, made here; its task queued before, so that it is
+    made (or repeated) whatever happens to this attempt or this process."""
+    from . import delivery as delivering  # it imports this module
+
+    timeout = min(deps.settings.webhook_inline_timeout, deps.settings.webhook_timeout)
+    enqueue_attempt(deps.tasks, delivery, schedule_at=deps.clock.now() + timedelta(
+        seconds=timeout + INLINE_GRACE))
+    try:
+        delivering.attempt(deps, delivery, 0, timeout=timeout)
+    except Exception:  # the task queued above makes the attempt; the other webhooks go on
+        log.exception("inline attempt of %s failed; its task will make it", delivery.id)
 
 
 def _task_name(delivery: Delivery) -> str:
@@ -110,10 +164,12 @@ def _task_name(delivery: Delivery) -> str:
     return f"{delivery.id}-{delivery.attempt_count}"
 
 
-def enqueue_attempt(tasks: TaskQueue, delivery: Delivery) -> None:
-    """The task for the delivery's next attempt; named, so enqueuing it again is harmless."""
+def enqueue_attempt(tasks: TaskQueue, delivery: Delivery, *,
+                    schedule_at: datetime | None = None) -> None:
+    """The task for the delivery's next attempt; named, so enqueuing it again is harmless.
+    `schedule_at`: when it runs, if not when the delivery's next attempt is due."""
     later = delivery.attempt_count > 0 and not delivery.manual
     tasks.enqueue(names.WEBHOOK_QUEUE, names.TARGET_WEBHOOK_DELIVER,
                   {"delivery_id": delivery.id, "attempt": delivery.attempt_count},
                   name=_task_name(delivery),
-                  schedule_at=delivery.next_attempt_at if later else None)
+                  schedule_at=schedule_at or (delivery.next_attempt_at if later else None))

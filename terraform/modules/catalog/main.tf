@@ -117,9 +117,11 @@ locals {
       publishes     = [local.names.events_topic]
       media         = true
     }
-    webhook_fanout = {
+    webhook_fanout = { # makes deliveries' first attempts: what webhook_deliver needs
       max_instances = 50
+      secrets       = ["UTIO_WEBHOOK_SECRET_KEY", "UTIO_SMTP_URL"]
       enqueues      = [local.names.webhook_queue]
+      publishes     = [local.names.events_topic]
     }
     webhook_deliver = {
       max_instances = 100

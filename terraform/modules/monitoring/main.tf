@@ -143,7 +143,8 @@ resource "google_monitoring_alert_policy" "dead_letters" {
   }
 }
 
-# One log line per delivery attempt (functions/webhook_deliver.py, log_attempt).
+# One log line per delivery attempt (shared/services/webhooks/delivery.py, log_attempt:
+# written by webhook_deliver, and by webhook_fanout for the first attempts it makes).
 resource "google_logging_metric" "webhook_attempts" {
   project = var.project_id
   name    = "utio/webhook_attempts"
