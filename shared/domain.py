@@ -303,7 +303,7 @@ class Message(Doc):
         it has none (at_version gives it the one its write answered)."""
         copy = super().model_copy(update=update, deep=deep)
         if update:
-            copy._version = None
+            copy.__pydantic_private__["_version"] = None  # (as in `version`: the fast way)
         return copy
 
     @model_validator(mode="before")
