@@ -30,6 +30,12 @@ CATALOG = TERRAFORM_DIR / "modules" / "catalog"
 
 # Settings Terraform leaves alone, and why their defaults suit production.
 PRODUCTION_DEFAULTS = {
+    "webhook_inline_attempts": "fan-out makes the first attempt of at most 10 deliveries a push "
+                               "itself; the rest go to the deliver task at once",
+    "webhook_inline_timeout": "5 s for a first attempt made inline, as the webhooks guide tells "
+                              "receivers",
+    "webhook_inline_budget": "no inline attempt starts 15 s into a push, well inside the push "
+                             "subscription's 60 s ack deadline",
     "oidc_audience": "empty: a push's audience is the service URL, which Cloud Run checks "
                      "(UTIO_VERIFY_OIDC is off)",
     "oidc_certs_url": "Google's OIDC signing certificates (tests point it at a local server)",
@@ -150,17 +156,23 @@ def _calls(source: str, module: str, function: str | None = None) -> bool:
                for node in ast.walk(ast.parse(source)))
 
 
+def _delivers(source: str) -> bool:
+    """Whether the code makes webhook delivery attempts: the deliver task's, or fan-out's,
+    which makes each delivery's first attempt itself (shared/services/webhooks/fanout.py)."""
+    return _calls(source, "delivery", "deliver") or _calls(source, "fanout", "fan_out")
+
+
 def _opens_webhook_secrets(source: str) -> bool:
     """Whether the code registers webhooks or delivers to them (shared/services/webhooks/
     registration and delivery): both open the webhooks' sealed signing secrets with the
     key in the settings the Deps bundle carries (UTIO_WEBHOOK_SECRET_KEY)."""
-    return _calls(source, "registration") or _calls(source, "delivery", "deliver")
+    return _calls(source, "registration") or _delivers(source)
 
 
 def _mails(source: str) -> bool:
     """Whether the code sends mail: through a mailer it names, or by delivering webhooks
     (a webhook that keeps failing is disabled and its owner emailed)."""
-    return re.search(r"\bmailer\b", source) is not None or _calls(source, "delivery", "deliver")
+    return re.search(r"\bmailer\b", source) is not None or _delivers(source)
 
 
 # Secret => how to tell from a component's code that it reads it.
