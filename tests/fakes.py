@@ -290,6 +290,15 @@ def queue_message(c: Container, account_id: str, device_id: str, text: str = "he
     return message
 
 
+def as_tasked(c: Container, message_id: str):
+    """The message as its send task brings it to the runner: at the version the API's
+    create answered (shared.services.message_transitions)."""
+    from shared.domain import Message
+
+    task = next(t for t in c.tasks.tasks if t.payload.get("message_id") == message_id)
+    return Message.model_validate(task.payload["message"]).at_version(task.payload["version"])
+
+
 def message_events(c: Container, message_id: str, name: str | None = None) -> list[str]:
     return [e.event for e in list(c.bus.published)
             if e.data.get("id") == message_id and (name is None or e.event == name)]

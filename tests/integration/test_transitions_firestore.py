@@ -17,7 +17,16 @@ from shared.ports import Guard, Receipt
 from shared.services import message_transitions as transitions
 from shared.services import messages as message_service
 from shared.services import outbound
-from tests.fakes import FakeClock, FakeHttp, FakeTaskQueue, make_settings, seed_account, seed_device
+from tests.fakes import (
+    FakeClock,
+    FakeHttp,
+    FakeTaskQueue,
+    as_tasked,
+    make_settings,
+    message_events,
+    seed_account,
+    seed_device,
+)
 from tests.fakes import RecordingSender as Sender
 
 pytestmark = pytest.mark.emulator
@@ -36,13 +45,7 @@ def _queued(c: Container) -> Message:
     device = seed_device(c, account)
     made, _ = message_service.send_message(c, account, phone="+447911123456", text="hi",
                                            device_id=device.id)
-    task = next(t for t in c.tasks.tasks if t.payload.get("message_id") == made.id)
-    return Message.model_validate(task.payload["message"]).at_version(task.payload["version"])
-
-
-def _events(c, message_id, name=None) -> list[str]:
-    return [e.event for e in c.bus.published
-            if e.data.get("id") == message_id and (name is None or e.event == name)]
+    return as_tasked(c, made.id)
 
 
 def _doc(c, message_id) -> dict:
@@ -66,7 +69,7 @@ def test_a_message_goes_from_queued_to_read_without_a_read_of_it(c):
     assert doc["status"] == "read" and doc["claimed_by"] == SHARD and doc["read_at"]
     assert "version" not in doc
     assert sender.sent == [queued.wa_id]
-    assert _events(c, queued.id) == ["message:out:new", "message:out:sent",
+    assert message_events(c, queued.id) == ["message:out:new", "message:out:sent",
                                      "message:out:delivered", "message:out:read"]
 
 
@@ -102,6 +105,6 @@ def test_a_receipt_on_a_copy_another_writer_moved_on_falls_back_on_firestore(c):
     outbound.record_receipt(c, queued.wa_id, Receipt.read)  # our kept copy: still "sent"
     outbound.record_receipt(c, queued.wa_id, Receipt.delivered)  # late: changes nothing
     assert _doc(c, queued.id)["status"] == "read"
-    assert _events(c, queued.id, "message:out:delivered") == ["message:out:delivered"]
-    assert _events(c, queued.id, "message:out:read") == ["message:out:read"]
+    assert message_events(c, queued.id, "message:out:delivered") == ["message:out:delivered"]
+    assert message_events(c, queued.id, "message:out:read") == ["message:out:read"]
     assert c.store.reads["messages"] >= 1

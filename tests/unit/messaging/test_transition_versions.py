@@ -19,7 +19,15 @@ from shared.services import messages as message_service
 from shared.services import outbound
 from shared.services.accounts import create_account
 from shared.services.devices import create_device
-from tests.fakes import FakeClock, FakeHttp, FakeTaskQueue, in_threads, make_settings
+from tests.fakes import (
+    FakeClock,
+    FakeHttp,
+    FakeTaskQueue,
+    as_tasked,
+    in_threads,
+    make_settings,
+    message_events,
+)
 from tests.fakes import RecordingSender as Sender
 
 SHARD = "runner-test"
@@ -38,13 +46,7 @@ def _queued(c: Container) -> Message:
     device = create_device(c, account.id, transport="sandbox")
     made, _ = message_service.send_message(c, account.id, phone="+447911123456", text="hi",
                                            device_id=device.id)
-    task = next(t for t in c.tasks.tasks if t.payload.get("message_id") == made.id)
-    return Message.model_validate(task.payload["message"]).at_version(task.payload["version"])
-
-
-def _events(c, message_id, name=None) -> list[str]:
-    return [e.event for e in c.bus.published
-            if e.data.get("id") == message_id and (name is None or e.event == name)]
+    return as_tasked(c, made.id)
 
 
 def _status(c, message_id) -> str:
@@ -64,7 +66,7 @@ def test_sent_delivered_and_read_without_reading_the_message(c):
     assert c.store.reads["devices"] == 1  # the claim's guard (the pause, the lease): the fence
     assert c.store.writes["messages"] == 4  # claim, sent, delivered, read
     assert sender.sent == [queued.wa_id] and _status(c, queued.id) == "read"
-    assert _events(c, queued.id) == ["message:out:new", "message:out:sent",
+    assert message_events(c, queued.id) == ["message:out:new", "message:out:sent",
                                      "message:out:delivered", "message:out:read"]
     # the version is internal: not in the document, an answer or an event
     doc = c.store.inner.get("messages", queued.id)
@@ -82,7 +84,7 @@ def test_a_cancel_before_the_claim_wins_and_nothing_is_sent(c):
     assert outbound.send_queued(c, sender, queued.id, SHARD, current=queued) \
         == outbound.SendOutcome.not_ours
     assert sender.sent == [] and _status(c, queued.id) == "cancelled"
-    assert _events(c, queued.id, "message:out:sent") == []
+    assert message_events(c, queued.id, "message:out:sent") == []
     assert c.store.reads["messages"] >= 1  # the stale version: the claim read it after all
 
 
@@ -103,7 +105,7 @@ def test_another_runner_that_sent_it_first_leaves_nothing_to_send(c):
     assert outbound.send_queued(c, second, queued.id, SHARD, current=queued) \
         == outbound.SendOutcome.not_ours
     assert first.sent == [queued.wa_id] and second.sent == []
-    assert _events(c, queued.id, "message:out:sent") == ["message:out:sent"]
+    assert message_events(c, queued.id, "message:out:sent") == ["message:out:sent"]
 
 
 def test_two_runners_with_the_same_version_send_it_once(c):
@@ -115,7 +117,7 @@ def test_two_runners_with_the_same_version_send_it_once(c):
         [f"runner-{n}" for n in range(6)])
     assert sender.sent == [queued.wa_id]
     assert sorted(outcomes).count(outbound.SendOutcome.done) == 1
-    assert _events(c, queued.id, "message:out:sent") == ["message:out:sent"]
+    assert message_events(c, queued.id, "message:out:sent") == ["message:out:sent"]
 
 
 def test_a_retry_after_a_transient_failure_claims_again_and_sends_once(c):
@@ -144,7 +146,7 @@ def test_a_receipt_delivered_twice_moves_the_message_once(c):
     c.caches.sent_messages.clear()  # and once more at a runner that did not send it
     outbound.record_receipt(c, sent.wa_id, Receipt.delivered)
     assert _status(c, sent.id) == "delivered"
-    assert _events(c, sent.id, "message:out:delivered") == ["message:out:delivered"]
+    assert message_events(c, sent.id, "message:out:delivered") == ["message:out:delivered"]
 
 
 def test_two_receipts_at_once_on_one_kept_copy_lose_neither(c):
@@ -152,8 +154,8 @@ def test_two_receipts_at_once_on_one_kept_copy_lose_neither(c):
     in_threads(lambda receipt: outbound.record_receipt(c, sent.wa_id, receipt),
                [Receipt.delivered, Receipt.read])
     assert _status(c, sent.id) == "read"
-    assert _events(c, sent.id)[-2:] == ["message:out:delivered", "message:out:read"]
-    assert len(_events(c, sent.id)) == 4
+    assert message_events(c, sent.id)[-2:] == ["message:out:delivered", "message:out:read"]
+    assert len(message_events(c, sent.id)) == 4
 
 
 def test_a_receipt_on_a_kept_copy_another_writer_moved_on_falls_back_and_is_kept(c):
@@ -164,8 +166,8 @@ def test_a_receipt_on_a_kept_copy_another_writer_moved_on_falls_back_and_is_kept
     c.store.reset()
     outbound.record_receipt(c, sent.wa_id, Receipt.read)
     assert _status(c, sent.id) == "read"
-    assert _events(c, sent.id, "message:out:delivered") == ["message:out:delivered"]
-    assert _events(c, sent.id, "message:out:read") == ["message:out:read"]
+    assert message_events(c, sent.id, "message:out:delivered") == ["message:out:delivered"]
+    assert message_events(c, sent.id, "message:out:read") == ["message:out:read"]
     assert c.store.reads["messages"] >= 1  # the fallback read it
 
 
@@ -178,7 +180,7 @@ def test_a_transition_on_a_stale_version_never_undoes_a_later_status(c):
     # the same stale copy again (a receipt replayed): refused, the document stays read
     assert transitions.mark_delivered(c, sent.id, current=kept, kept=True) is None
     assert _status(c, sent.id) == "read"
-    assert _events(c, sent.id, "message:out:delivered") == ["message:out:delivered"]
+    assert message_events(c, sent.id, "message:out:delivered") == ["message:out:delivered"]
 
 
 def test_a_store_that_gives_no_versions_leaves_the_transitions_as_they_were(c):
