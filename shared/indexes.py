@@ -75,6 +75,20 @@ EVENT_LOG: tuple[Index, ...] = (
       for direction in (ASC, DESC) for fields in ((), (("device", ASC),), (("event", ASC),))),
     ("events", (("origin", ASC), ("logged_at", ASC))),
 )
+# The events of a message's usual path live in the message's document (event_log.HOMES):
+# per such event, the same orders by its own fields (`event_<status>_at`, `_id`), by
+# account and by device (the stream holds one event name, so no `event` filter); the
+# sweep's by origin; and the messages by their newest such event (the long poll's
+# listener, event_feed.Watches).
+_HOME_FIELDS = ("event_new", "event_sent", "event_delivered", "event_read")
+EVENT_HOMES: tuple[Index, ...] = (
+    *(("messages", (("account_id", ASC), *fields, (f"{home}_at", direction),
+                    (f"{home}_id", direction)))
+      for home in _HOME_FIELDS for direction in (ASC, DESC)
+      for fields in ((), (("device_id", ASC),))),
+    *(("messages", ((f"{home}_origin", ASC), (f"{home}_at", ASC))) for home in _HOME_FIELDS),
+    ("messages", (("account_id", ASC), ("event_logged_at", DESC))),
+)
 
 
 # --- the runner's stranded-work sweep (device_runner/sweep.py) -----------------------
@@ -94,7 +108,8 @@ QUEUE: tuple[Index, ...] = (
     ("messages", (("device_id", ASC), ("status", ASC), ("deliver_at", ASC), ("id", ASC))),
 )
 
-INDEXES: tuple[Index, ...] = (*INBOX, *MESSAGES, *DELIVERIES, *RUNNER, *QUEUE, *EVENT_LOG)
+INDEXES: tuple[Index, ...] = (*INBOX, *MESSAGES, *DELIVERIES, *RUNNER, *QUEUE, *EVENT_LOG,
+                               *EVENT_HOMES)
 
 # (collection, field): Firestore deletes a document some time (usually within a day)
 # after the time in this field. The code never queries these fields, so Terraform also

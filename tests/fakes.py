@@ -304,5 +304,19 @@ def message_events(c: Container, message_id: str, name: str | None = None) -> li
             if e.data.get("id") == message_id and (name is None or e.event == name)]
 
 
+def logged_docs(store, name: str | None = None) -> list[dict]:
+    """Every event the log holds (of `name`), as log documents, in log order: those of
+    the log's collection and those living in their message's document
+    (shared.services.event_log.HOMES)."""
+    from shared.services import event_log
+
+    where = [("event", "==", name)] if name else []
+    docs = store.query(event_log.EVENTS, where, order_by=[("logged_at", "asc")])
+    for home in event_log.HOMES.values():
+        if name is None or name == home.event:
+            docs += [home.log_doc(d) for d in store.query(event_log.MESSAGES, order_by=[(home.at, "asc")])]
+    return sorted(docs, key=lambda d: (d["logged_at"], d["id"]))
+
+
 def status_of(c: Container, message_id: str) -> str:
     return c.store.get("messages", message_id)["status"]

@@ -4,14 +4,21 @@ events after a position in log order, waiting for the first (a long poll).
 The log's order is `logged_at` (the time of the commit that logged the event), then `id`.
 A commit never gets an earlier time than one before it that a reader could have seen, so
 a reader that asks for the events after the last one it got never misses one committed
-meanwhile, and sees each once: a cursor is that (logged_at, id) position."""
+meanwhile, and sees each once: a cursor is that (logged_at, id) position.
+
+The log is several streams, each in that order, merged here: the collection `events`,
+and for each event name kept in its message's document (event_log.HOMES) the messages
+ordered by that event's fields. A page reads each stream a chunk at a time, so it reads
+about what it returns plus a chunk per stream."""
 
 from __future__ import annotations
 
+import heapq
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from shared import cursor as cursors
@@ -20,7 +27,18 @@ from shared.domain import Event
 from shared.errors import NotFound, ValidationFailed
 from shared.events import CATALOG, DEVICELESS, known_pattern
 from shared.ports import DocumentStore
-from shared.services.event_log import EVENTS, WAKER, Waker, from_doc
+from shared.services.event_log import (
+    EVENTS,
+    HOMES,
+    LOGGED_AT,
+    MESSAGES,
+    WAKER,
+    Home,
+    Waker,
+    find,
+    from_doc,
+    horizon,
+)
 
 MAX_WAIT = 25.0
 POLL_EVERY = 0.5  # seconds between reads of the log while a long poll waits, unwatched
@@ -28,6 +46,7 @@ WATCHED_POLL_EVERY = 2.0  # the same while a store listener watches the account 
 WATCH_LINGER = 30.0  # seconds a listener outlives its last long poll (the next one is near)
 MAX_IN = 30  # values Firestore allows in one `in` filter
 _SCAN_ROUNDS = 10  # pages read at most to fill one page when filtering in memory
+_FIRST_CHUNK = 16  # documents a stream reads first; each next read doubles, up to a page
 
 log = logging.getLogger(__name__)
 
@@ -57,33 +76,78 @@ def event_names(types: Iterable[str] | None) -> list[str] | None:
     return names
 
 
+@dataclass(frozen=True)
+class _Stream:
+    """One stream of the log: a collection whose documents hold events, in log order by
+    (`at`, `key`); `home` for the messages holding one event name each (None: the log's
+    own collection, where every field is the event's)."""
+
+    collection: str
+    at: str
+    key: str
+    device: str
+    home: Home | None = None
+
+    def shaped(self, doc: dict) -> dict:
+        return self.home.log_doc(doc) if self.home is not None else doc
+
+
+LOG = _Stream(EVENTS, "logged_at", "id", "device")
+STREAMS = (LOG, *(_Stream(MESSAGES, h.at, h.id, "device_id", h) for h in HOMES.values()))
+
+
+@dataclass
+class _Query:
+    stream: _Stream
+    where: list
+    keep: Callable[[dict], bool]  # what is left to check in memory, on the shaped document
+
+
 def _filters(account_id: str, names: list[str] | None, device: str | None,
-             devices: frozenset[str] | None) -> tuple[list, Callable[[dict], bool]]:
-    """The query's filters, and what is left to check in memory (Firestore takes one
-    `in` filter of at most MAX_IN values here)."""
-    where: list = [("account_id", "==", account_id)]
-    checks: list[Callable[[dict], bool]] = []
-    if device is not None:
-        if devices is not None and device not in devices:
-            raise NotFound(f"device {device} not found")
-        where.append(("device", "==", device))
-    elif devices is not None:
-        granted = sorted(devices)
-        if len(granted) <= MAX_IN:
-            where.append(("device", "in", granted))
-        else:
-            checks.append(lambda doc: doc.get("device") in devices)
-    if names is not None:
-        if not names:  # only events that are never logged (webhook:test): none
-            where.append(("event", "==", ""))
-        elif len(names) == 1:
-            where.append(("event", "==", names[0]))
-        elif not any(op == "in" for _, op, _ in where) and len(names) <= MAX_IN:
-            where.append(("event", "in", names))
-        else:
-            wanted = set(names)
-            checks.append(lambda doc: doc.get("event") in wanted)
-    return where, (lambda doc: all(check(doc) for check in checks))
+             devices: frozenset[str] | None) -> list[_Query]:
+    """Each stream's query (the streams holding none of `names` left out), and what is
+    left to check in memory (Firestore takes one `in` filter of at most MAX_IN values
+    here)."""
+    if device is not None and devices is not None and device not in devices:
+        raise NotFound(f"device {device} not found")
+    queries = []
+    for stream in STREAMS:
+        if stream.home is not None and names is not None and stream.home.event not in names:
+            continue
+        where: list = [("account_id", "==", account_id)]
+        checks: list[Callable[[dict], bool]] = []
+        if device is not None:
+            where.append((stream.device, "==", device))
+        elif devices is not None:
+            granted = sorted(devices)
+            if len(granted) <= MAX_IN:
+                where.append((stream.device, "in", granted))
+            else:
+                checks.append(lambda doc: doc.get("device") in devices)
+        if stream.home is not None:
+            where.append((stream.at, ">=", horizon()))  # the log's 30 days
+        elif names is not None:
+            if not names:  # only events that are never logged (webhook:test): none
+                where.append(("event", "==", ""))
+            elif len(names) == 1:
+                where.append(("event", "==", names[0]))
+            elif not any(op == "in" for _, op, _ in where) and len(names) <= MAX_IN:
+                where.append(("event", "in", names))
+            else:
+                wanted = set(names)
+                checks.append(lambda doc, wanted=wanted: doc.get("event") in wanted)
+        queries.append(_Query(stream, where, lambda doc, checks=checks: all(c(doc) for c in checks)))
+    return queries
+
+
+def _ranged(queries: list[_Query], since: datetime | None, until: datetime | None,
+            until_op: str = "<") -> list[_Query]:
+    for query in queries:
+        if since is not None:
+            query.where.append((query.stream.at, ">=", since))
+        if until is not None:
+            query.where.append((query.stream.at, until_op, until))
+    return queries
 
 
 def encode_position(position: Position) -> str:
@@ -115,30 +179,63 @@ def _visible(doc: dict | None, account_id: str, devices: frozenset[str] | None) 
 
 def get_event(store: DocumentStore, account_id: str, event_id: str, *,
               devices: frozenset[str] | None = None) -> Event:
-    doc = store.get(EVENTS, event_id) if event_id.startswith("evt_") else None
+    doc = find(store, event_id) if event_id.startswith("evt_") else None
     if not _visible(doc, account_id, devices):
         raise NotFound(f"event {event_id} not found")
     return from_doc(doc)
 
 
-def _scan(store: DocumentStore, where: list, order: str, start: Position | None,
-          keep: Callable[[dict], bool], limit: int) -> tuple[list[dict], bool]:
-    """Up to `limit` documents that pass `keep`, in log order (asc or desc) after `start`;
-    and whether more may follow."""
-    order_by = [("logged_at", order), ("id", order)]
-    found: list[dict] = []
-    for _ in range(_SCAN_ROUNDS):
-        docs = store.query(EVENTS, where, order_by=order_by, limit=limit + 1,
+def _read(store: DocumentStore, query: _Query, order: str, start: Position | None,
+          page: int, budget: int | None) -> Iterator[tuple[tuple, dict | None]]:
+    """A stream's documents after `start` in `order`, shaped as log documents, each with
+    its sort key; read a chunk at a time (the first small, each next twice the last, up
+    to `page`). Past `budget` documents read it yields a last (key, None): the merge
+    stops there, as nothing beyond is known."""
+    stream = query.stream
+    order_by = [(stream.at, order), (stream.key, order)]
+    chunk, read = min(_FIRST_CHUNK, page), 0
+    while True:
+        docs = store.query(stream.collection, query.where, order_by=order_by, limit=chunk,
                            start_after=list(start) if start else None)
+        read += len(docs)
         for doc in docs:
-            if keep(doc):
-                found.append(doc)
-                if len(found) > limit:
-                    return found[:limit], True
-        if len(docs) <= limit:
-            return found, False
-        start = _position(docs[-1])
-    return found, True
+            shaped = stream.shaped(doc)
+            if query.keep(shaped):
+                yield _position(shaped), shaped
+        if len(docs) < chunk:
+            return
+        start = (docs[-1][stream.at], docs[-1][stream.key])
+        if budget is not None and read >= budget:
+            yield start, None
+            return
+        chunk = min(chunk * 2, page)
+
+
+def _merged(store: DocumentStore, queries: list[_Query], order: str, start: Position | None,
+            page: int, budget: int | None) -> Iterator[dict | None]:
+    """The streams' documents merged in log order (None where a stream ran out of budget:
+    nothing after it is certain)."""
+    reads = [_read(store, q, order, start, page, budget) for q in queries]
+    if len(reads) == 1:
+        merged = reads[0]
+    else:
+        merged = heapq.merge(*reads, key=lambda item: item[0], reverse=order == "desc")
+    for _, doc in merged:
+        yield doc
+
+
+def _scan(store: DocumentStore, queries: list[_Query], order: str, start: Position | None,
+          limit: int) -> tuple[list[dict], bool]:
+    """Up to `limit` documents that pass their checks, in log order (asc or desc) after
+    `start`; and whether more may follow."""
+    found: list[dict] = []
+    for doc in _merged(store, queries, order, start, limit + 1, _SCAN_ROUNDS * (limit + 1)):
+        if doc is None:
+            return found, True
+        found.append(doc)
+        if len(found) > limit:
+            return found[:limit], True
+    return found, False
 
 
 def list_events(store: DocumentStore, account_id: str, *, types: list[str] | None = None,
@@ -146,13 +243,9 @@ def list_events(store: DocumentStore, account_id: str, *, types: list[str] | Non
                 since: datetime | None = None, until: datetime | None = None,
                 limit: int = 50, cursor: str | None = None) -> tuple[list[Event], str | None]:
     """A page, newest first, and the cursor of the next (older) page; None at the end."""
-    where, keep = _filters(account_id, event_names(types), device, devices)
-    if since is not None:
-        where.append(("logged_at", ">=", since))
-    if until is not None:
-        where.append(("logged_at", "<", until))
+    queries = _ranged(_filters(account_id, event_names(types), device, devices), since, until)
     start = decode_position(cursor, "cursor") if cursor else None
-    docs, more = _scan(store, where, "desc", start, keep, limit)
+    docs, more = _scan(store, queries, "desc", start, limit)
     page = [from_doc(d) for d in docs]
     return page, (encode_position(_position(docs[-1])) if more and docs else None)
 
@@ -162,17 +255,10 @@ def logged_between(store: DocumentStore, account_id: str, since: datetime, until
     """The account's events of `types` logged in [since, until] (the log's time frame),
     oldest first, a page at a time (webhook catch-up, shared/services/webhooks/fanout.py):
     the query of GET /v1/events?type=...&since=...&until=..., served by the same index."""
-    where, keep = _filters(account_id, event_names(types), None, None)
-    where += [("logged_at", ">=", since), ("logged_at", "<=", until)]
-    order_by = [("logged_at", "asc"), ("id", "asc")]
-    start: Position | None = None
-    while True:
-        docs = store.query(EVENTS, where, order_by=order_by, limit=page,
-                           start_after=list(start) if start else None)
-        yield from (from_doc(d) for d in docs if keep(d))
-        if len(docs) < page:
-            return
-        start = _position(docs[-1])
+    queries = _ranged(_filters(account_id, event_names(types), None, None), since, until, "<=")
+    for doc in _merged(store, queries, "asc", None, page, None):
+        if doc is not None:
+            yield from_doc(doc)
 
 
 def resolve_after(store: DocumentStore, account_id: str, after: str, clock: Clock,
@@ -181,7 +267,7 @@ def resolve_after(store: DocumentStore, account_id: str, after: str, clock: Cloc
     if after == "now":  # the store's time frame: logged_at is the commit's time
         return datetime.now(UTC), "~"
     if after.startswith("evt_"):
-        doc = store.get(EVENTS, after)
+        doc = find(store, after)
         if not _visible(doc, account_id, devices):
             raise NotFound(f"event {after} not found")
         return _position(doc)
@@ -203,10 +289,10 @@ class Watches:
     """One store listener per account whose long polls wait in this process: it wakes
     them as soon as another process (the runner) logs one of the account's events, instead
     of at their next read. It watches the account's newest event (the index of the newest-
-    first page), so it costs a read per event of the account, whatever the number of polls
-    waiting; it lingers WATCH_LINGER s after the last one. A store that cannot watch (the
-    memory store: one process, where the log itself wakes the polls) leaves polls reading
-    every POLL_EVERY s."""
+    first page, and the messages' newest homed event), so it costs a read per event of the
+    account, whatever the number of polls waiting; it lingers WATCH_LINGER s after the last
+    one. A store that cannot watch (the memory store: one process, where the log itself
+    wakes the polls) leaves polls reading every POLL_EVERY s."""
 
     def __init__(self, waker: Waker = WAKER, linger: float = WATCH_LINGER):
         self.waker, self.linger = waker, linger
@@ -220,9 +306,7 @@ class Watches:
             entry = self._held.get(key)
             if entry is None:
                 try:
-                    stop = store.watch(EVENTS, [("account_id", "==", account_id)],
-                                       [("logged_at", "desc"), ("id", "desc")], 1,
-                                       lambda: self.waker.notify((account_id,)))
+                    stop = self._watch(store, account_id)
                 except Exception:  # noqa: BLE001 - no listener: the poll reads as before
                     log.warning("cannot watch the event log of %s; polling", account_id,
                                 exc_info=True)
@@ -235,6 +319,30 @@ class Watches:
                 entry[2].cancel()
                 entry[2] = None
         return lambda: self._release(key, entry)
+
+    def _watch(self, store: DocumentStore, account_id: str) -> Callable[[], None] | None:
+        """Two listeners: the log's collection, and the messages by their newest homed
+        event (event_log.LOGGED_AT); one stop for both, or None (the store cannot)."""
+        wake = lambda: self.waker.notify((account_id,))  # noqa: E731
+        where = [("account_id", "==", account_id)]
+        stop_log = store.watch(EVENTS, where, [("logged_at", "desc"), ("id", "desc")], 1, wake)
+        if stop_log is None:
+            return None
+        try:
+            stop_homes = store.watch(MESSAGES, where, [(LOGGED_AT, "desc")], 1, wake)
+        except BaseException:
+            stop_log()
+            raise
+        if stop_homes is None:
+            stop_log()
+            return None
+
+        def stop() -> None:
+            try:
+                stop_log()
+            finally:
+                stop_homes()
+        return stop
 
     def _release(self, key, entry) -> None:
         with self._lock:
@@ -273,7 +381,7 @@ def follow(store: DocumentStore, clock: Clock, account_id: str, after: str, *,
            waker: Waker = WAKER, max_wait: float = MAX_WAIT,
            watches: Watches | None = None) -> Followed:
     """events_after, with the cursor of each event (the stream's SSE ids)."""
-    where, keep = _filters(account_id, event_names(types), device, devices)
+    queries = _filters(account_id, event_names(types), device, devices)
     position = resolve_after(store, account_id, after, clock, devices)
     deadline = time.monotonic() + min(max(wait, 0.0), max_wait)
     watches = watches if watches is not None else (WATCHES if waker is WAKER else Watches(waker))
@@ -282,7 +390,7 @@ def follow(store: DocumentStore, clock: Clock, account_id: str, after: str, *,
         try:
             while True:
                 seen = waiting.token()
-                docs, _ = _scan(store, where, "asc", position, keep, limit)
+                docs, _ = _scan(store, queries, "asc", position, limit)
                 if docs:
                     return Followed([(from_doc(d), encode_position(_position(d))) for d in docs],
                                     encode_position(_position(docs[-1])))

@@ -10,19 +10,29 @@ made it, and by the sweep when that process died first. docs/events.md has the d
   after another never sorts before it, which is what lets a reader resume after the
   last event it saw (shared/services/event_feed.py) and the sweep scan by it.
 - Kept 30 days (`expire_at`, a Firestore TTL policy in shared/indexes.py).
+- The four events of a message's usual path (`message:out:new`, `sent`, `delivered`,
+  `read`: HOMES) committed with a write of their message are not documents of their own:
+  they are fields of that message's document, written by the same write (`place`), so
+  they cost no write beyond the transition's. Their log order is the same (`<field>_at`
+  is the commit's time), and the readers merge the log's collection with one stream per
+  such event (shared/services/event_feed.py). docs/events.md, "Where an event lives".
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import logging
 import threading
 import time
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from shared.clock import Clock
 from shared.domain import Event
+from shared.events import EventName
 from shared.ids import new_id
 from shared.ports import COMMIT_TIME, Committed, DocumentStore, EventBus, Guard, Write
 from shared.repositories.events import EventLogEntries, EventRelays
@@ -34,6 +44,9 @@ EVENTS = EventLogEntries.name
 RELAYS = EventRelays.name  # one document per publishing process: how far it has relayed
 RETENTION = timedelta(days=30)  # Firestore TTL on events.expire_at
 SWEEP_PAGE = 500
+MESSAGES = "messages"  # shared.repositories.messages.Messages.name
+# A message document's newest homed event (the commit's time): what Watches listens to.
+LOGGED_AT = "event_logged_at"
 
 
 def event_id(key: str) -> str:
@@ -52,6 +65,112 @@ def from_doc(doc: dict) -> Event:
     return Event(id=doc["id"], event=doc["event"], created_at=doc["created_at"],
                  account=doc["account_id"], device=doc.get("device"),
                  sequence=doc.get("sequence"), data=doc.get("data") or {})
+
+
+# --- events that live in their message's document -----------------------------------
+
+
+@dataclass(frozen=True)
+class Home:
+    """Where the events of one name live when committed with their message's document:
+    the map `field` (the body: event, created_at, device, sequence, and data as JSON
+    text, so that Firestore indexes none of it and a store copies one string), and the
+    flat fields the readers filter and order on: `<field>_at` (the commit's time: the
+    log's order), `<field>_id` and `<field>_origin` (the process that logged it: the
+    sweep). A message reaches each of these statuses once (the event id derives from the
+    message and the status), so one field per name holds every such event."""
+
+    event: str
+    field: str
+
+    @property
+    def at(self) -> str:
+        return self.field + "_at"
+
+    @property
+    def id(self) -> str:
+        return self.field + "_id"
+
+    @property
+    def origin(self) -> str:
+        return self.field + "_origin"
+
+    def fields(self, event: Event, origin: str) -> dict:
+        body = {"event": event.event, "created_at": event.created_at, "device": event.device,
+                "sequence": event.sequence,
+                "data": json.dumps(event.data, separators=(",", ":"), ensure_ascii=False)}
+        return {self.field: body, self.at: COMMIT_TIME, self.id: event.id,
+                self.origin: origin, LOGGED_AT: COMMIT_TIME}
+
+    def holds(self, doc: dict | None, event_id: str) -> bool:
+        return doc is not None and doc.get(self.id) == event_id
+
+    def log_doc(self, doc: dict) -> dict:
+        """The event as its log document would be (from_doc takes it)."""
+        body = doc[self.field]
+        return {"id": doc[self.id], "account_id": doc["account_id"], "event": body["event"],
+                "device": body.get("device"), "sequence": body.get("sequence"),
+                "created_at": body["created_at"], "data": json.loads(body["data"]),
+                "origin": doc.get(self.origin), "logged_at": doc[self.at]}
+
+
+HOMES: dict[str, Home] = {
+    str(name): Home(str(name), f"event_{status}") for name, status in (
+        (EventName.message_out_new, "new"), (EventName.message_out_sent, "sent"),
+        (EventName.message_out_delivered, "delivered"), (EventName.message_out_read, "read"))}
+
+
+def horizon() -> datetime:
+    """The oldest `logged_at` the log still shows: a message outlives its events' 30 days
+    (the log's TTL deletes their documents; the readers stop showing homed ones)."""
+    return datetime.now(UTC) - RETENTION
+
+
+def _message_of(event: Event) -> str | None:
+    message = event.data.get("id") if event.event in HOMES else None
+    return message if isinstance(message, str) else None
+
+
+def place(writes: Sequence[Write], events: Sequence[Event], origin: str) -> list[Write]:
+    """The commit's writes with its events in it: an event of HOMES goes into the write of
+    its message's document when the commit has one (a create, put or update); any other
+    event is a `create` of its own log document (which also refuses a second event with
+    its id: the homed ones rely on their transition's condition for that)."""
+    placed = list(writes)
+    at = {(w.collection, w.doc_id): i for i, w in enumerate(placed) if w.op != "delete"}
+    for event in events:
+        i = at.get((MESSAGES, _message_of(event)))
+        if i is None:
+            placed.append(Write.create(EVENTS, event.id, to_doc(event, origin)))
+        else:
+            home = HOMES[event.event]
+            placed[i] = dataclasses.replace(placed[i], data=placed[i].data | home.fields(event, origin))
+    return placed
+
+
+def find(store: DocumentStore, event_id: str) -> dict | None:
+    """An event's log document (as from its collection) by id, wherever it lives: one
+    read in the log; a homed event costs a query per home besides."""
+    doc = store.get(EVENTS, event_id)
+    if doc is not None:
+        return doc
+    for home in HOMES.values():
+        found = store.query(MESSAGES, [(home.id, "==", event_id)], limit=1)
+        if found:
+            return home.log_doc(found[0])
+    return None
+
+
+def logged_doc(store: DocumentStore, event: Event) -> dict | None:
+    """The log document of an event this process made, if it was logged: a homed one is
+    looked for in its message's document first."""
+    message = _message_of(event)
+    if message is not None:
+        home = HOMES[event.event]
+        doc = store.get(MESSAGES, message)
+        if home.holds(doc, event.id):
+            return home.log_doc(doc)
+    return store.get(EVENTS, event.id)
 
 
 class Waker:
@@ -160,8 +279,7 @@ class EventLog(EventBus):
         events = list(events)
         self.relay.register(events)  # covered by this process's relay document from now
         try:
-            done = self.store.commit([*writes, *(Write.create(EVENTS, e.id, to_doc(e, self.relay.origin))
-                                                 for e in events)], guard=guard)
+            done = self.store.commit(place(writes, events, self.relay.origin), guard=guard)
         except BaseException:
             self._settle(events)
             raise
@@ -178,7 +296,7 @@ class EventLog(EventBus):
         others (the change was made before, by whoever relayed its event) are forgotten."""
         logged = []
         for event in events:
-            doc = self.store.get(EVENTS, event.id) if not self.relay.acknowledged(event.id) else None
+            doc = logged_doc(self.store, event) if not self.relay.acknowledged(event.id) else None
             if doc is not None and doc.get("origin") == self.relay.origin:
                 logged.append(event)  # ours, never relayed: the commit did apply
         self.relay.forget([e for e in events if e not in logged])
@@ -241,16 +359,22 @@ def sweep(store: DocumentStore, transport: EventBus, clock: Clock, *, stale: flo
         if relay.get("swept_to") is not None and relay["swept_to"] > start:
             start = relay["swept_to"]
         last = None
-        while True:
-            docs = store.query(EVENTS, [("origin", "==", relay["id"]), ("logged_at", ">", start)],
-                               order_by=[("logged_at", "asc")], limit=SWEEP_PAGE)
-            for doc in docs:
-                transport.publish(from_doc(doc))
-                published += 1
-            if docs:
-                last = start = docs[-1]["logged_at"]
-            if len(docs) < SWEEP_PAGE:
-                break
+        # the log's collection, then each home's stream (docs/events.md)
+        streams = [(EVENTS, "origin", "logged_at", lambda d: d)]
+        streams += [(MESSAGES, h.origin, h.at, h.log_doc) for h in HOMES.values()]
+        for collection, origin, at, shaped in streams:
+            after = start
+            while True:
+                docs = store.query(collection, [(origin, "==", relay["id"]), (at, ">", after)],
+                                   order_by=[(at, "asc")], limit=SWEEP_PAGE)
+                for doc in docs:
+                    transport.publish(from_doc(shaped(doc)))
+                    published += 1
+                if docs:
+                    after = docs[-1][at]
+                    last = after if last is None or after > last else last
+                if len(docs) < SWEEP_PAGE:
+                    break
         if last is not None:
             store.update(RELAYS, relay["id"], {"swept_to": last})
             log.warning("sweep: relayed again %d event(s) of process %s", published, relay["id"])

@@ -161,7 +161,7 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
         # the relay's wait at most, never fails it.
         messages = deps.repos.messages
         done = event_log.commit(deps.bus, deps.store,
-                                [Write.put(messages.name, message.id, messages.dump(message))],
+                                [Write.create(messages.name, message.id, messages.dump(message))],
                                 [message_status_event(deps.bus, clock, message)])
         # its task carries the version the commit answered: the claim need not read it
         message = message.made_at_version(version_of(done, messages.name, message.id))

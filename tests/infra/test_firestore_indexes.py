@@ -4,7 +4,7 @@ of the code needs a composite index that is not listed, when a listed index serv
 query, and when the code writes an expiry field that has no TTL policy (or a policy
 names a field the code never writes).
 
-Which queries are there: every `….store.query(` call in shared/, device_runner/ and
+Which queries are there: every `….store.query(` and `….store.watch(` call in shared/, device_runner/ and
 functions/ is found in the source, and every `self.find(` or `self.docs(` call of a
 repository (shared/repositories/), whose class names the collection. A call whose
 collection, filter fields and operators, and order are literals is judged from the
@@ -178,7 +178,7 @@ def query_sites() -> list[Site]:
                 if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
                     continue
                 module = module or importlib.import_module(rel[:-3].replace("/", "."))
-                if node.func.attr == "query" and ast.unparse(node.func.value).endswith("store"):
+                if node.func.attr in ("query", "watch") and ast.unparse(node.func.value).endswith("store"):
                     collection = _constant(_argument(node, 0, "collection"), module)
                     where, order = _argument(node, 1, "where"), _argument(node, 2, "order_by")
                 elif node.func.attr in REPOSITORY_QUERIES and node in in_repository \
@@ -228,6 +228,12 @@ class RecordingStore(MemoryStore):
         self.queries.append(Recorded(collection, tuple((f, op) for f, op, *_ in where),
                                      tuple(order_by), *_caller()))
         return super().query(collection, where, order_by, limit, start_after)
+
+    def watch(self, collection, where, order_by, limit, on_change):
+        """A listener's query needs its index as a query does (noted; it never fires)."""
+        self.queries.append(Recorded(collection, tuple((f, op) for f, op, *_ in where),
+                                     tuple(order_by), *_caller()))
+        return lambda: None
 
     def _note(self, collection: str, data: dict | None) -> None:
         for field in EXPIRY_FIELDS:
@@ -326,6 +332,8 @@ def run_flows(store: RecordingStore, monkeypatch) -> None:
     store.put(event_log.RELAYS, "proc_1", {"beat_at": NOW - timedelta(hours=1),
                                            "pending_since": NOW - timedelta(hours=1)})
     event_log.sweep(store, types.SimpleNamespace(publish=lambda e: None), Clock(NOW), stale=60)
+    event_log.find(store, "evt_1")  # GET /v1/events/{id}: the log, then each home
+    event_feed.Watches(linger=0).hold(store, "acc_1")()  # the long poll's listeners
 
 
 def write_expiring_documents(store: RecordingStore) -> None:

@@ -22,6 +22,7 @@ from shared.services.webhooks import registration
 from tests.fakes import (
     FakeHttp,
     FakeTaskQueue,
+    logged_docs,
     make_container,
     make_settings,
     queue_message,
@@ -57,7 +58,7 @@ def threaded(publisher: EventBus, **settings) -> Container:
 
 
 def logged(c: Container) -> list[dict]:
-    return c.store.query(event_log.EVENTS, order_by=[("logged_at", "asc")])
+    return logged_docs(c.store)
 
 
 def test_a_failing_publish_is_retried_until_it_goes_through():

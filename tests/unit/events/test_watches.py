@@ -16,30 +16,39 @@ class WatchingStore(MemoryStore):
 
     def __init__(self):
         super().__init__()
-        self.watching: dict[str, object] = {}  # account => on_change
+        self.watching: dict[tuple[str, str], object] = {}  # (collection, account) => on_change
         self.started = 0
 
     def watch(self, collection, where, order_by, limit, on_change):
         (account,) = [v for f, op, v in where if f == "account_id"]
-        self.watching[account] = on_change
+        self.watching[collection, account] = on_change
         self.started += 1
-        return lambda: self.watching.pop(account)
+        return lambda: self.watching.pop((collection, account))
+
+    def watched(self, account: str) -> bool:
+        return any(a == account for _, a in self.watching)
+
+
+# The listeners of one account: the log's collection, and the messages holding the
+# events of their usual path (shared.services.event_log.HOMES).
+LISTENERS = ("events", "messages")
 
 
 def test_polls_of_an_account_share_one_listener_that_lingers_then_stops():
     store, waker = WatchingStore(), Waker()
     watches = event_feed.Watches(waker, linger=0.05)
     releases = [watches.hold(store, "acc_1") for _ in range(3)]
-    assert store.started == 1 and len(watches) == 1
+    assert store.started == len(LISTENERS) and len(watches) == 1
+    assert {c for c, _ in store.watching} == set(LISTENERS)
     for release in releases:
         release()
-    again = watches.hold(store, "acc_1")  # within the linger: the same listener
-    assert store.started == 1
+    again = watches.hold(store, "acc_1")  # within the linger: the same listeners
+    assert store.started == len(LISTENERS)
     again()
     deadline = time.monotonic() + 5
-    while "acc_1" in store.watching and time.monotonic() < deadline:
+    while store.watched("acc_1") and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert "acc_1" not in store.watching and len(watches) == 0
+    assert not store.watched("acc_1") and len(watches) == 0
 
 
 def test_a_store_that_cannot_watch_leaves_the_poll_reading():
@@ -62,7 +71,7 @@ def test_the_listener_wakes_only_its_accounts_polls():
         t.start()
     time.sleep(0.1)
     started = time.monotonic()
-    store.watching["acc_1"]()  # the listener saw a new event of acc_1
+    store.watching["messages", "acc_1"]()  # a listener saw a new event of acc_1
     for t in threads:
         t.join(5)
     release()
