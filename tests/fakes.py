@@ -310,12 +310,10 @@ def logged_docs(store, name: str | None = None) -> list[dict]:
     (shared.services.event_log.HOMES)."""
     from shared.services import event_log
 
-    where = [("event", "==", name)] if name else []
-    docs = store.query(event_log.EVENTS, where, order_by=[("logged_at", "asc")])
-    for home in event_log.HOMES.values():
-        if name is None or name == home.event:
-            docs += [home.log_doc(d) for d in store.query(event_log.MESSAGES, order_by=[(home.at, "asc")])]
-    return sorted(docs, key=lambda d: (d["logged_at"], d["id"]))
+    docs = [stream.shaped(d) for stream in event_log.STREAMS
+            for d in store.query(stream.collection, order_by=[(stream.at, "asc")])]
+    return sorted((d for d in docs if name in (None, d["event"])),
+                  key=lambda d: (d["logged_at"], d["id"]))
 
 
 def status_of(c: Container, message_id: str) -> str:

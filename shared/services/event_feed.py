@@ -29,11 +29,11 @@ from shared.events import CATALOG, DEVICELESS, known_pattern
 from shared.ports import DocumentStore
 from shared.services.event_log import (
     EVENTS,
-    HOMES,
     LOGGED_AT,
     MESSAGES,
+    STREAMS,
     WAKER,
-    Home,
+    Stream,
     Waker,
     find,
     from_doc,
@@ -76,29 +76,9 @@ def event_names(types: Iterable[str] | None) -> list[str] | None:
     return names
 
 
-@dataclass(frozen=True)
-class _Stream:
-    """One stream of the log: a collection whose documents hold events, in log order by
-    (`at`, `key`); `home` for the messages holding one event name each (None: the log's
-    own collection, where every field is the event's)."""
-
-    collection: str
-    at: str
-    key: str
-    device: str
-    home: Home | None = None
-
-    def shaped(self, doc: dict) -> dict:
-        return self.home.log_doc(doc) if self.home is not None else doc
-
-
-LOG = _Stream(EVENTS, "logged_at", "id", "device")
-STREAMS = (LOG, *(_Stream(MESSAGES, h.at, h.id, "device_id", h) for h in HOMES.values()))
-
-
 @dataclass
 class _Query:
-    stream: _Stream
+    stream: Stream
     where: list
     keep: Callable[[dict], bool]  # what is left to check in memory, on the shaped document
 

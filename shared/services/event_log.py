@@ -36,6 +36,7 @@ from shared.events import EventName
 from shared.ids import new_id
 from shared.ports import COMMIT_TIME, Committed, DocumentStore, EventBus, Guard, Write
 from shared.repositories.events import EventLogEntries, EventRelays
+from shared.repositories.messages import Messages
 from shared.services.sequence import PROCESS_SEQUENCER, Sequencer
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ EVENTS = EventLogEntries.name
 RELAYS = EventRelays.name  # one document per publishing process: how far it has relayed
 RETENTION = timedelta(days=30)  # Firestore TTL on events.expire_at
 SWEEP_PAGE = 500
-MESSAGES = "messages"  # shared.repositories.messages.Messages.name
+MESSAGES = Messages.name
 # A message document's newest homed event (the commit's time): what Watches listens to.
 LOGGED_AT = "event_logged_at"
 
@@ -118,6 +119,31 @@ HOMES: dict[str, Home] = {
     str(name): Home(str(name), f"event_{status}") for name, status in (
         (EventName.message_out_new, "new"), (EventName.message_out_sent, "sent"),
         (EventName.message_out_delivered, "delivered"), (EventName.message_out_read, "read"))}
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One stream of the log: a collection whose documents hold events, in log order by
+    (`at`, `key`), logged by the process named in `origin`; `home` for the messages
+    holding one event name each (None: the log's own collection, whose documents are the
+    events as they are)."""
+
+    collection: str
+    at: str
+    key: str
+    device: str
+    origin: str
+    home: Home | None = None
+
+    def shaped(self, doc: dict) -> dict:
+        """The document as a log document (from_doc takes it)."""
+        return self.home.log_doc(doc) if self.home is not None else doc
+
+
+# The log: its collection, then each home (the readers merge them, the sweep reads each).
+STREAMS: tuple[Stream, ...] = (
+    Stream(EVENTS, "logged_at", "id", "device", "origin"),
+    *(Stream(MESSAGES, h.at, h.id, "device_id", h.origin, h) for h in HOMES.values()))
 
 
 def horizon() -> datetime:
@@ -359,19 +385,17 @@ def sweep(store: DocumentStore, transport: EventBus, clock: Clock, *, stale: flo
         if relay.get("swept_to") is not None and relay["swept_to"] > start:
             start = relay["swept_to"]
         last = None
-        # the log's collection, then each home's stream (docs/events.md)
-        streams = [(EVENTS, "origin", "logged_at", lambda d: d)]
-        streams += [(MESSAGES, h.origin, h.at, h.log_doc) for h in HOMES.values()]
-        for collection, origin, at, shaped in streams:
+        for stream in STREAMS:  # the log's collection, then each home (docs/events.md)
             after = start
             while True:
-                docs = store.query(collection, [(origin, "==", relay["id"]), (at, ">", after)],
-                                   order_by=[(at, "asc")], limit=SWEEP_PAGE)
+                docs = store.query(stream.collection, [(stream.origin, "==", relay["id"]),
+                                                       (stream.at, ">", after)],
+                                   order_by=[(stream.at, "asc")], limit=SWEEP_PAGE)
                 for doc in docs:
-                    transport.publish(from_doc(shaped(doc)))
+                    transport.publish(from_doc(stream.shaped(doc)))
                     published += 1
                 if docs:
-                    after = docs[-1][at]
+                    after = docs[-1][stream.at]
                     last = after if last is None or after > last else last
                 if len(docs) < SWEEP_PAGE:
                     break

@@ -12,6 +12,7 @@ import pytest
 from shared.adapters.memory_store import MemoryStore
 from shared.clock import SystemClock
 from shared.domain import Event
+from shared.errors import NotFound
 from shared.ports import DocumentStore, EventBus, Write
 from shared.services import event_feed, event_log
 from shared.services.event_relay import Relay
@@ -110,7 +111,7 @@ def test_one_event_by_id_and_a_catch_up_window(store):
     sent = events[2]
     got = event_feed.get_event(store, ACCOUNT, sent.id)
     assert got.model_dump() == sent.model_dump()
-    with pytest.raises(Exception, match="not found"):
+    with pytest.raises(NotFound):
         event_feed.get_event(store, "acc_other", sent.id)
     now = datetime.now(UTC)
     window = list(event_feed.logged_between(store, ACCOUNT, now - timedelta(minutes=1),
