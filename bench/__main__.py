@@ -53,8 +53,9 @@ def api_overhead(seconds: float = 3.0) -> None:
         def enqueue(self, queue, target, payload, *args, **kwargs):
             self.count += 1
 
-    # the caches on, as in production (env "test" alone turns them off)
-    c = Container(Settings(env="test", default_transport="sandbox", caches=True), store=MemoryStore(),
+    # the caches and quota leases on, as in production (env "test" alone turns them off)
+    c = Container(Settings(env="test", default_transport="sandbox", caches=True, quota_leases=True),
+                  store=MemoryStore(),
                   tasks=CountingQueue(), bus=InProcessBus(threaded=False))
     _, _, key = create_account(c, "bench")
     account = c.repos.accounts.docs()[0]["id"]

@@ -279,7 +279,7 @@ def in_process_stack(devices: int, *, runner: bool, log: bool = True, caches: bo
     from shared.services.sequence import SequencedBus
 
     c = Container(Settings(env="test", default_transport="sandbox", caches=caches,
-                           coalesce_chats=True),
+                           coalesce_chats=True, quota_leases=True),
                   store=store, tasks=tasks,
                   publisher=publisher, storage=MemoryStorage(),
                   mailer=FileOutboxMailer("/dev/null"),

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from shared.runner_rpc import RunnerRpc
     from shared.services.chat_filing import OutboundFiling
     from shared.services.people import LiveUsers
+    from shared.services.quota_leases import QuotaLeases
 
 
 class Container:
@@ -98,6 +99,18 @@ class Container:
         from shared.services.chat_filing import OutboundFiling
 
         return OutboundFiling(self.store, self.clock, enabled=self.settings.coalescing)
+
+    @cached_property
+    def quota_leases(self) -> QuotaLeases:
+        """The monthly quota's units taken in blocks for a device sending fast, given
+        back as the process exits (shared/services/quota_leases.py)."""
+        import atexit
+
+        from shared.services.quota_leases import QuotaLeases
+
+        leases = QuotaLeases(self.store, enabled=self.settings.leasing)
+        atexit.register(leases.close)
+        return leases
 
     @cached_property
     def tasks(self) -> TaskQueue:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from shared.repositories import Repositories
     from shared.runner_rpc import RunnerRpc
     from shared.services.chat_filing import OutboundFiling
+    from shared.services.quota_leases import QuotaLeases
     from shared.settings import Settings
 
 
@@ -34,3 +35,4 @@ class Deps(Protocol):
     runner_rpc: RunnerRpc
     inbound_media: MediaStore
     outbound_filing: OutboundFiling
+    quota_leases: QuotaLeases

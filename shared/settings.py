@@ -99,6 +99,10 @@ class Settings:
     # under sustained sending (shared/services/chat_filing.py); None: on, except in
     # unit tests, which read a chat's history right after sending.
     coalesce_chats: bool | None = None
+    # The monthly quota counted in blocks for a device sending fast, a block's unspent
+    # units counted for at most 5 s (shared/services/quota_leases.py); None: on, except
+    # in unit tests, which read the counters right after sending.
+    quota_leases: bool | None = None
 
     @property
     def caching(self) -> bool:
@@ -107,6 +111,10 @@ class Settings:
     @property
     def coalescing(self) -> bool:
         return self.coalesce_chats if self.coalesce_chats is not None else self.env != "test"
+
+    @property
+    def leasing(self) -> bool:
+        return self.quota_leases if self.quota_leases is not None else self.env != "test"
 
     @property
     def local(self) -> bool:

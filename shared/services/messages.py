@@ -144,7 +144,7 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
         if quoted is not None and isinstance(ready, Reaction):
             raise ValidationFailed("quote: a reaction cannot quote a message",
                                    details={"field": "quote"}, code="invalid_quote")
-        reservation = quotas.reserve(store, device, clock.now(), rng)
+        reservation = deps.quota_leases.reserve(device, clock.now(), rng)
         if reservation is None:
             raise quotas.refuse_messages(store, deps.mailer, clock, device)
         message = Message(id=message_id, account_id=account_id, device_id=device.id,
@@ -167,7 +167,7 @@ def send_message(deps: Deps, account_id: str, *, phone: str | None = None,
         message = message.made_at_version(version_of(done, messages.name, message.id))
     except BaseException:
         if reservation is not None:
-            quotas.release(store, device.id, reservation.period, reservation.shard)
+            deps.quota_leases.put_back(device.id, reservation)
         if idem_id is not None:
             deps.repos.idempotency.delete(idem_id)
         raise

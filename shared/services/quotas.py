@@ -18,6 +18,9 @@ A message is counted when it is accepted (so an over-limit message is never crea
 and released when it fails or is cancelled: failed messages do not count. The message
 remembers the period and shard it holds, so a release in the next month still frees
 the right unit. Periods are calendar months in UTC.
+
+The API takes units through shared/services/quota_leases.py, which takes several in one
+increment for a device sending fast (what that allows is stated there).
 """
 
 from __future__ import annotations
@@ -72,25 +75,40 @@ def plan_of(device: Device) -> Plan:
 def reserve(store: DocumentStore, device: Device, now: datetime,
             rng: random.Random | None = None) -> Reservation | None:
     """Count one message against the device's monthly quota; None when it is used up."""
+    taken = reserve_block(store, device, now, 1, rng)
+    return None if taken is None else taken[0]
+
+
+def reserve_block(store: DocumentStore, device: Device, now: datetime, size: int,
+                  rng: random.Random | None = None) -> tuple[Reservation, int] | None:
+    """Count `size` messages in one shard (shared/services/quota_leases.py), or one where
+    a shard cannot take them all: the reservation and the units counted; None when the
+    quota is used up."""
     limit = plan_of(device).messages_per_month
     period = period_of(now)
+    extra = {"device_id": device.id, "period": period, "metric": MESSAGES}
+    counters = UsageCounters(store)
     first = (rng or random).randrange(SHARDS)  # spread writers; then try the others in turn
     for shard in (*range(first, SHARDS), *range(first)):
         cap = share(limit, shard)
         if cap == 0:
             continue
-        if UsageCounters(store).increment(
-                _shard_id(device.id, period, shard), "count", 1, maximum=cap,
-                extra={"device_id": device.id, "period": period, "metric": MESSAGES,
-                       "shard": shard}) is not None:
-            return Reservation(period, shard)
+        doc_id = _shard_id(device.id, period, shard)
+        for units in ((size, 1) if size > 1 else (1,)):
+            if counters.increment(doc_id, "count", units, maximum=cap,
+                                  extra=extra | {"shard": shard}) is not None:
+                return Reservation(period, shard), units
     return None
 
 
 def release(store: DocumentStore, device_id: str, period: str | None, shard: int | None) -> None:
-    if period is None or shard is None:
-        return
-    UsageCounters(store).increment(_shard_id(device_id, period, shard), "count", -1)
+    if period is not None and shard is not None:
+        release_units(store, device_id, period, shard, 1)
+
+
+def release_units(store: DocumentStore, device_id: str, period: str, shard: int,
+                  units: int) -> None:
+    UsageCounters(store).increment(_shard_id(device_id, period, shard), "count", -units)
 
 
 def release_many(store: DocumentStore, device_id: str,

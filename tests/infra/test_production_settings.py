@@ -68,6 +68,8 @@ PRODUCTION_DEFAULTS = {
     "caches": "on outside the tests: API keys 10 s, devices 5 s, as shared/caches.py states",
     "coalesce_chats": "on outside the tests: a chat's document written at most every 2 s "
                       "(shared/services/chat_filing.py)",
+    "quota_leases": "on outside the tests: a block's unspent quota units counted for at most "
+                    "5 s (shared/services/quota_leases.py)",
 }
 
 # A secret a component mounts although its code does not read it yet, and why.
