@@ -42,7 +42,10 @@ from shared.services.event_log import (
 
 MAX_WAIT = 25.0
 POLL_EVERY = 0.5  # seconds between reads of the log while a long poll waits, unwatched
-WATCHED_POLL_EVERY = 2.0  # the same while a store listener watches the account (a safety net)
+# The same while a store listener watches the account: a safety net only (the listener
+# wakes the poll as an event is logged), and each read is a query of every stream (the
+# log and each home: 5 reads even when nothing moved), so seldom: 30 reads a minute.
+WATCHED_POLL_EVERY = 10.0
 WATCH_LINGER = 30.0  # seconds a listener outlives its last long poll (the next one is near)
 MAX_IN = 30  # values Firestore allows in one `in` filter
 _SCAN_ROUNDS = 10  # pages read at most to fill one page when filtering in memory
