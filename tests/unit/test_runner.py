@@ -10,6 +10,7 @@ import pytest
 
 from device_runner.app import create_app as create_runner_app
 from device_runner.sandbox import SandboxNetwork
+from shared.runner_tasks import MessageTask
 from shared.services import devices as device_service
 from shared.services import message_transitions
 from shared.services import messages as message_service
@@ -445,6 +446,8 @@ def test_a_message_task_as_the_api_enqueued_it_sends_once_however_often_it_comes
     message = queue_message(c, acc, device.id)
     [task] = [t for t in c.tasks.tasks if t.payload.get("message_id") == message.id]
     assert task.payload["version"]
+    # the API writes the payload by hand (messages.enqueue_send): exactly MessageTask's
+    assert MessageTask.model_validate(task.payload).model_dump() == task.payload
     runner, timer = make_runner(c)
     client = create_runner_app(runner).test_client()
     connect(runner, timer, device.id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -358,3 +358,13 @@ def test_1000_messages_a_minute_write_no_document_more_than_once_a_second(tmp_pa
     hottest = store.writes.most_common(5)
     assert hottest[0][1] < 60, hottest
     assert not [doc for doc in store.writes if doc.startswith("event_sequences/")]
+
+
+@pytest.mark.parametrize("at,period", [
+    (datetime(2026, 12, 1, 0, 0, tzinfo=UTC), "2026-12"),
+    (datetime(2026, 1, 31, 23, 30, tzinfo=timezone(timedelta(hours=-2))), "2026-02"),
+    (datetime(2026, 12, 1, 0, 30, tzinfo=timezone(timedelta(hours=1))), "2026-11"),
+    (datetime(999, 3, 1, tzinfo=UTC), "0999-03"),
+])
+def test_the_period_is_the_utc_calendar_month(at, period):
+    assert quotas.period_of(at) == period
