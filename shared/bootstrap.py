@@ -105,11 +105,14 @@ class Container:
         """The monthly quota's units taken in blocks for a device sending fast, given
         back as the process exits (shared/services/quota_leases.py)."""
         import atexit
+        import weakref
 
         from shared.services.quota_leases import QuotaLeases
 
-        leases = QuotaLeases(self.store, enabled=self.settings.leasing)
-        atexit.register(leases.close)
+        leases = QuotaLeases(self.store, enabled=self.settings.leasing, background=True)
+        if leases.enabled:  # (a weak reference: a container dropped, as in tests, goes)
+            held = weakref.ref(leases)
+            atexit.register(lambda: (alive := held()) is not None and alive.close())
         return leases
 
     @cached_property

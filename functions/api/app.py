@@ -79,6 +79,18 @@ def create_app(c: Container | None = None) -> Flask:
             document.append(jsonify(api.openapi()).get_data())
         return app.response_class(document[0], mimetype="application/json")
 
+    @app.teardown_request
+    def give_back_quota(_exc) -> None:
+        # the unspent quota units of leases that ended, after any request, so an instance
+        # whose sends stopped holds them no longer than its next request
+        # (shared/services/quota_leases.py); nothing when this process took none
+        leases = get_container().__dict__.get("quota_leases")
+        if leases is not None:
+            try:
+                leases.give_back_ended()
+            except Exception:  # noqa: BLE001 - the answer stands; the next request tries
+                log.exception("could not give back quota units")
+
     @app.errorhandler(UtioError)
     def utio_error(exc: UtioError):
         return error_response(exc)

@@ -9,16 +9,19 @@ message gives its unit back to the shard it came from, as before. What leases al
 
 - The limit is never passed: the units come from the same capped increments, several at
   a time.
-- Units a lease holds and has not spent count as used for at most LEASE_SECONDS: the
+- Units a lease holds and has not spent count as used until they are given back: the
   device's usage shows them, and another process finding every shard full refuses a
-  message they would have allowed (a retry after LEASE_SECONDS finds them). They go
-  back to their shard when the lease ends: at this process's next reservation (for any
-  device), or as the process exits (atexit: Cloud Run's SIGTERM ends the server, and
-  the interpreter, normally).
+  message they would have allowed. They go back as the lease's LEASE_SECONDS end: by a
+  background thread of the process, and, where the platform gives a process no CPU
+  between requests (Cloud Run's default), after its next request of any kind (the API
+  gives back ended leases after each) or reservation; and as the process exits (atexit:
+  Cloud Run's SIGTERM ends the server, and the interpreter, normally).
 - A process killed outright (SIGKILL, out of memory) gives nothing back: the unspent
-  units of its leases stay counted until the period ends. The bound: MAX_UNITS - 1 per
-  device it was sending from in its last LEASE_SECONDS (tests/integration/
-  test_quota_leases.py kills one to check).
+  units of the leases it had not given back stay counted until the period ends, at most
+  MAX_UNITS - 1 per device (tests/integration/test_quota_leases.py kills one to check).
+  So does a give-back the store failed (it is an increment: one that failed may have
+  been applied, so it is not tried again) and a block whose increment failed without
+  its answer: errors leave the count high, never low, so the limit is never passed.
 - The size follows the device's pace in this process: 1 (exactly quotas.reserve) for a
   device that sends less than a lease's worth in LEASE_SECONDS; doubled, up to MAX_UNITS,
   each time a lease is spent before it ends; after a lease that ended unspent, what it
@@ -64,22 +67,23 @@ class _Lease:
 
 
 class QuotaLeases:
-    """This process's leases, by (device, period). Thread-safe: a request takes a unit
-    under a lock; a new lease's increment is made outside it, by one thread a device at
-    a time (64 taker locks, by the device's hash)."""
+    """This process's leases, by (device, period). Thread-safe: a request spends a unit
+    under one lock; a new lease's increment is made outside it, by one thread a device at
+    a time (64 taker locks, by the device's hash), the others waiting for that lease."""
 
     def __init__(self, store: DocumentStore, *, enabled: bool = True,
                  max_units: int = MAX_UNITS, seconds: float = LEASE_SECONDS,
-                 timer=time.monotonic):
-        self.store, self.enabled = store, enabled
+                 timer=time.monotonic, background: bool = False):
+        self.store, self.enabled, self.background = store, enabled, background
         self.max_units, self.seconds, self.timer = max_units, seconds, timer
         self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)  # wakes the background give-back
+        self._thread: threading.Thread | None = None
         self._leases: dict[tuple[str, str], _Lease] = {}
         self._sizes: dict[tuple[str, str], int] = {}  # the next lease's size
         self._exact: set[tuple[str, str]] = set()  # near the limit: one unit at a time
         self._takers = [threading.Lock() for _ in range(64)]
         self._first_end = float("inf")  # the earliest end of a lease held
-        self._owed: list[tuple[str, str, int, int]] = []  # (device, period, shard, units)
 
     def reserve(self, device: Device, now: datetime,
                 rng: random.Random | None = None) -> Reservation | None:
@@ -89,16 +93,20 @@ class QuotaLeases:
             return quotas.reserve(self.store, device, now, rng)
         self.give_back_ended()
         key = (device.id, quotas.period_of(now))
+        spent = self._spend(key)
+        if spent is not None:
+            return spent
         with self._takers[hash(key) % len(self._takers)]:  # one new lease a device at once
+            spent = self._spend(key)  # (another thread made one meanwhile)
+            if spent is not None:
+                return spent
             with self._lock:
-                lease = self._leases.get(key)
-                t = self.timer()
-                if lease is not None and lease.left > 0 and t < lease.until:
-                    lease.left -= 1
-                    return Reservation(lease.period, lease.shard)
-                size = self._next_size(key, lease, t)
-                owed = self._take_owed([(key, self._leases.pop(key))] if lease else [])
+                lease = self._leases.pop(key, None)  # spent, or ended
+                size = self._next_size(key, lease, self.timer())
+                owed = self._owed([(key, lease)] if lease else [])
             self._pay(owed)
+            # A store error from here loses at most this block (counted, never spent):
+            # the increment may have been applied without its answer.
             taken = quotas.reserve_block(self.store, device, now, size, rng)
             if taken is None:
                 return None
@@ -112,28 +120,31 @@ class QuotaLeases:
                                            units - 1, until)
                 self._first_end = min(self._first_end, until)
                 self._forget()
+                if self.background:
+                    self._wake_giver()
             return reservation
 
     def put_back(self, device_id: str, reservation: Reservation) -> None:
         """A unit reserved for a message that was not created after all: back into its
-        lease while that lasts (no write), else to its shard."""
+        lease while that lasts and has spent another (no write), else to its shard."""
         if self.enabled:
             with self._lock:
                 lease = self._leases.get((device_id, reservation.period))
                 if lease is not None and lease.shard == reservation.shard and \
-                        self.timer() < lease.until and lease.left < lease.size:
+                        self.timer() < lease.until and lease.left < lease.size - 1:
                     lease.left += 1
                     return
         quotas.release(self.store, device_id, reservation.period, reservation.shard)
 
     def give_back_ended(self) -> None:
-        """Give the unspent units of the leases that ended back to their shards."""
+        """Give the unspent units of the leases that ended back to their shards: at every
+        reservation, and after every request of the API (functions/api/app.py)."""
         t = self.timer()
-        if t < self._first_end and not self._owed:  # (read without the lock: a hint)
+        if t < self._first_end:  # (read without the lock: a hint)
             return
         with self._lock:
             ended = [key for key, lease in self._leases.items() if t >= lease.until]
-            owed = self._take_owed([(key, self._leases.pop(key)) for key in ended])
+            owed = self._owed([(key, self._leases.pop(key)) for key in ended])
             self._first_end = min((lease.until for lease in self._leases.values()),
                                   default=float("inf"))
         self._pay(owed)
@@ -141,8 +152,9 @@ class QuotaLeases:
     def close(self) -> None:
         """Give back every unspent unit (the process is ending)."""
         with self._lock:
-            owed = self._take_owed(list(self._leases.items()))
+            owed = self._owed(list(self._leases.items()))
             self._leases.clear()
+            self._first_end = float("inf")
         self._pay(owed)
 
     def held(self) -> int:
@@ -151,6 +163,33 @@ class QuotaLeases:
             return sum(lease.left for lease in self._leases.values())
 
     # --- under the lock -----------------------------------------------------------------
+
+    def _wake_giver(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._give_back_when_due, daemon=True,
+                                            name="quota-leases")
+            self._thread.start()
+        self._cond.notify()
+
+    def _give_back_when_due(self) -> None:
+        """The background thread: each lease's unspent units back as it ends."""
+        while True:
+            with self._cond:
+                while self._first_end == float("inf"):
+                    self._cond.wait()
+                delay = self._first_end - self.timer()
+                if delay > 0:
+                    self._cond.wait(delay)
+                    continue
+            self.give_back_ended()
+
+    def _spend(self, key: tuple[str, str]) -> Reservation | None:
+        with self._lock:
+            lease = self._leases.get(key)
+            if lease is not None and lease.left > 0 and self.timer() < lease.until:
+                lease.left -= 1
+                return Reservation(lease.period, lease.shard)
+        return None
 
     def _next_size(self, key: tuple[str, str], lease: _Lease | None, t: float) -> int:
         if key in self._exact:
@@ -161,12 +200,12 @@ class QuotaLeases:
             return min(self.max_units, lease.size * 2)
         return max(1, min(self.max_units, lease.spent))  # ended: what it spent in its time
 
-    def _take_owed(self, ended: list[tuple[tuple[str, str], _Lease]]) -> list:
+    def _owed(self, ended: list[tuple[tuple[str, str], _Lease]]) -> list:
+        owed = []
         for key, lease in ended:
             if lease.left:
                 self._sizes[key] = max(1, lease.spent)
-                self._owed.append((key[0], lease.period, lease.shard, lease.left))
-        owed, self._owed = self._owed, []
+                owed.append((key[0], lease.period, lease.shard, lease.left))
         return owed
 
     def _forget(self) -> None:
@@ -179,12 +218,12 @@ class QuotaLeases:
     # --- the store ----------------------------------------------------------------------
 
     def _pay(self, owed: list[tuple[str, str, int, int]]) -> None:
-        for i, (device_id, period, shard, units) in enumerate(owed):
+        for device_id, period, shard, units in owed:
             try:
                 quotas.release_units(self.store, device_id, period, shard, units)
-            except Exception:  # the store is out of reach: the next reservation tries again
+            except Exception:  # noqa: BLE001
+                # Not tried again: a give-back is an increment, and one that failed may
+                # have been applied; so a failure leaves the count high (units lost until
+                # the period ends, as for a killed process), never low (past the limit).
                 log.exception("could not give back %d quota unit(s) of device %s", units,
                               device_id)
-                with self._lock:
-                    self._owed.extend(owed[i:])
-                return

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import random
 import threading
+import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -55,8 +57,8 @@ def test_a_burst_costs_a_write_a_block_and_counts_exactly_once_given_back(c, api
     leases = QuotaLeases(counting, timer=timer)
     got = [leases.reserve(device, c.clock.now(), random.Random(i)) for i in range(200)]
     assert all(got)
-    # blocks of 1, 2, 4, 8, 16 and then 16 at a time: 17 writes for 200 messages
-    assert sum(counting.writes.values()) <= 20, counting.writes
+    # blocks of 1, 2, 4, 8 and 16 (31 units), then 11 of 16: 16 writes for 200 messages
+    assert sum(counting.writes.values()) == 16, counting.writes
     assert quotas.used(c.store, dev, PERIOD) == 200 + leases.held()
     assert leases.held() <= quota_leases.MAX_UNITS - 1
     leases.close()
@@ -129,12 +131,80 @@ def test_racing_processes_never_pass_the_limit(c, api, dev, monkeypatch):
 
 
 def test_near_the_limit_one_unit_at_a_time(c, api, dev, monkeypatch, timer):
+    """Once a shard refuses a block, every reservation of the month takes one unit: none
+    is held where another process might need it."""
     set_plan(c, dev, plan_of(monkeypatch, 64))  # two units a shard
     device = device_of(c, dev)
     leases = QuotaLeases(c.store, timer=timer)
-    got = [leases.reserve(device, c.clock.now(), random.Random(i)) for i in range(70)]
+    got = []
+    for i in range(70):
+        got.append(leases.reserve(device, c.clock.now(), random.Random(i)))
+        if i >= 4 and got[-1] is not None:  # blocks of 1 and 2, then 4 is refused
+            assert leases.held() == 0, i
     assert sum(1 for g in got if g) == 64 and got[64:] == [None] * 6
-    assert leases.held() == 0 and quotas.used(c.store, dev, PERIOD) == 64
+    assert quotas.used(c.store, dev, PERIOD) == 64
+
+
+def test_month_boundary_each_period_its_own_lease(c, api, dev, timer):
+    set_plan(c, dev, "messaging-enterprise")
+    device = device_of(c, dev)
+    leases = QuotaLeases(c.store, timer=timer)
+    january, february = datetime(2026, 1, 31, 23, 59, 59, tzinfo=UTC), \
+        datetime(2026, 2, 1, 0, 0, 1, tzinfo=UTC)
+    jan = [leases.reserve(device, january) for _ in range(10)]
+    feb = [leases.reserve(device, february) for _ in range(7)]
+    assert {r.period for r in jan} == {"2026-01"} and {r.period for r in feb} == {"2026-02"}
+    leases.put_back(dev, jan[-1])  # a January unit after February began: January's
+    leases.close()
+    assert quotas.used(c.store, dev, "2026-01") == 9
+    assert quotas.used(c.store, dev, "2026-02") == 7
+
+
+def test_threads_spending_putting_back_and_leases_ending_lose_nothing(c, api, dev):
+    """Real time, leases of 2 ms: 8 threads reserve, some put back, while leases end and
+    are given back; afterwards the count is exactly what was kept."""
+    set_plan(c, dev, "messaging-enterprise")
+    device = device_of(c, dev)
+    leases = QuotaLeases(c.store, seconds=0.002)
+    kept = []
+
+    def worker(seed):
+        rng = random.Random(seed)
+        for _ in range(150):
+            held = leases.reserve(device, c.clock.now(), rng)
+            if rng.random() < 0.2:
+                leases.put_back(dev, held)
+            else:
+                kept.append(held)
+            if rng.random() < 0.1:
+                leases.give_back_ended()
+
+    in_threads(worker, range(8), timeout=60)
+    leases.close()
+    assert quotas.used(c.store, dev, PERIOD) == len(kept)
+
+
+def test_a_background_thread_gives_back_what_ended(c, api, dev):
+    set_plan(c, dev, "messaging-enterprise")
+    device = device_of(c, dev)
+    leases = QuotaLeases(c.store, seconds=0.05, background=True)
+    for _ in range(20):
+        leases.reserve(device, c.clock.now())
+    deadline = time.monotonic() + 5
+    while quotas.used(c.store, dev, PERIOD) != 20 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert quotas.used(c.store, dev, PERIOD) == 20 and leases.held() == 0
+
+
+def test_any_api_request_gives_back_what_ended(c, api, dev, leases, timer):
+    """Where a process gets no CPU between requests, the next request of any kind does."""
+    set_plan(c, dev, "messaging-enterprise")
+    for i in range(20):
+        assert api.send(phone=PHONE, message=str(i)).status_code == 201
+    assert leases.held() > 0
+    timer.now += quota_leases.LEASE_SECONDS
+    assert api.get("/v1/health").status_code == 200
+    assert quotas.used(c.store, dev, PERIOD) == 20
 
 
 def test_a_process_that_dies_leaves_at_most_a_block_less_one(c, api, dev, timer):
@@ -159,23 +229,27 @@ def test_a_message_not_created_puts_its_unit_back_without_a_write(c, api, dev, t
     device = device_of(c, dev)
     counting = CountingWrites(c.store)
     leases = QuotaLeases(counting, timer=timer)
-    for _ in range(3):
+    for _ in range(4):  # blocks of 1 and 2, then one of 4 taken by the fourth
         leases.reserve(device, c.clock.now())
-    reservation = leases.reserve(device, c.clock.now())
+    reservation = leases.reserve(device, c.clock.now())  # spends from that block
     writes = sum(counting.writes.values())
     leases.put_back(dev, reservation)
     assert sum(counting.writes.values()) == writes
     leases.close()
-    assert quotas.used(c.store, dev, PERIOD) == 3
+    assert quotas.used(c.store, dev, PERIOD) == 4
     # after its lease ended, a unit goes back to its shard
     late = leases.reserve(device, c.clock.now())
     timer.now += quota_leases.LEASE_SECONDS
     leases.put_back(dev, late)
     leases.close()
-    assert quotas.used(c.store, dev, PERIOD) == 3
+    assert quotas.used(c.store, dev, PERIOD) == 4
 
 
-def test_a_store_out_of_reach_keeps_what_it_owes_for_the_next_try(c, api, dev, timer):
+def test_a_give_back_the_store_failed_leaves_the_count_high_never_low(c, api, dev, timer,
+                                                                      monkeypatch):
+    """A give-back is an increment: one that failed may have been applied, so it is not
+    tried again (the count stays high, as for a killed process; never below what was
+    used, which would let the limit be passed)."""
     set_plan(c, dev, "messaging-enterprise")
     device = device_of(c, dev)
     leases = QuotaLeases(c.store, timer=timer)
@@ -184,18 +258,34 @@ def test_a_store_out_of_reach_keeps_what_it_owes_for_the_next_try(c, api, dev, t
     real = quotas.release_units
     calls = []
 
-    def down(*args):
+    def applied_then_lost(*args):
+        real(*args)
         calls.append(args)
-        raise ConnectionError("store unreachable")
+        raise TimeoutError("deadline exceeded")
 
-    quotas.release_units = down
-    try:
-        leases.close()
-    finally:
-        quotas.release_units = real
-    assert calls and quotas.used(c.store, dev, PERIOD) > 10
+    monkeypatch.setattr(quotas, "release_units", applied_then_lost)
+    leases.close()
     leases.give_back_ended()
-    assert quotas.used(c.store, dev, PERIOD) == 10
+    timer.now += quota_leases.LEASE_SECONDS
+    leases.reserve(device, c.clock.now())
+    monkeypatch.setattr(quotas, "release_units", real)
+    leases.close()
+    assert len(calls) == 1
+    assert quotas.used(c.store, dev, PERIOD) == 11
+
+
+def test_a_unit_put_back_never_raises_a_lease_past_a_block_less_one(c, api, dev, timer):
+    """The first unit of a block is its taker's: put back, it goes to its shard, so what a
+    killed process can leave stays within MAX_UNITS - 1."""
+    set_plan(c, dev, "messaging-enterprise")
+    device = device_of(c, dev)
+    leases = QuotaLeases(c.store, timer=timer)
+    for _ in range(15):  # blocks of 1, 2, 4 and 8, all spent
+        leases.reserve(device, c.clock.now())
+    first = leases.reserve(device, c.clock.now())  # a block of 16: 15 left
+    leases.put_back(dev, first)
+    assert leases.held() == quota_leases.MAX_UNITS - 1
+    assert quotas.used(c.store, dev, PERIOD) - 15 <= quota_leases.MAX_UNITS - 1
 
 
 def test_the_api_counts_through_the_leases(c, api, dev, leases):
