@@ -3,7 +3,6 @@ routing."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from shared.domain import Event
@@ -14,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def encode(event: Event) -> tuple[bytes, dict[str, str]]:
-    data = json.dumps(event.model_dump(mode="json")).encode()
+    data = event.model_dump_json().encode()  # (one pass, not a dict then json.dumps)
     attributes = {"event": event.event, "account": event.account, "device": event.device or ""}
     return data, attributes
 
