@@ -66,6 +66,9 @@ class Api:
             "UTIO_ENV": "test", "UTIO_PROJECT": project, "GOOGLE_CLOUD_PROJECT": project,
             "FIRESTORE_EMULATOR_HOST": firestore_host, "UTIO_STORE_BACKEND": "firestore",
             "UTIO_QUOTA_LEASES": "1", "UTIO_DEFAULT_TRANSPORT": "sandbox",
+            # no runner here: its tasks go to a port of this test's (nothing listens),
+            # never to a runner another test or `make dev` may have on the default one
+            "UTIO_RUNNER_URL": f"http://127.0.0.1:{free_port()}",
             "UTIO_MAIL_OUTBOX": str(log.with_suffix(".outbox"))}
         ff = str(Path(sys.executable).with_name("functions-framework"))
         self.log = log
