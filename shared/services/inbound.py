@@ -19,7 +19,9 @@ def receive(deps: Deps, device_id: str, message: Inbound) -> None:
     """File and announce one inbound message; the same message again (a redelivery, or a
     replay after a crash) changes nothing: its record id and its event id derive from the
     device and the WhatsApp id, and the chat entry and the event are one commit."""
-    device = deps.repos.devices.get(device_id)
+    # (only its account is used, which never changes: the cache may lag a deletion by
+    # DEVICE_STALENESS, as a message read just before the deletion would)
+    device = deps.caches.device(device_id)
     if device is None:
         return
     anonymous = False  # filed under the LID: its number may be learnt meanwhile
