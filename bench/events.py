@@ -213,3 +213,6 @@ def stack_inbound_latency(samples: int = 40) -> None:
     print_latency(f"inbound message -> webhook latency on the emulator stack ({samples} "
                   "sequential samples; API, dispatcher, runner, Pub/Sub emulator, fan-out, "
                   "deliver as processes)", "POST sandbox/inbound -> receiver", ours, base)
+    print("  (one Pub/Sub push on the path, the emulator's: its push loop sleeps a fixed "
+          "100 ms when it finds nothing, so\n   sequential samples wait about half of it; "
+          "7 Firestore round trips of 3-7 ms each before the POST)")
