@@ -2,7 +2,9 @@
 
 A chat document holds a sequence counter. Filing a message takes the next number with a
 compare-and-set on the chat, and when that number passes 1000 it deletes the one entry
-numbered 1000 below: one equality look-up, never a scan, however long the chat.
+numbered 1000 below: one equality look-up, never a scan, however long the chat. Into a
+chat this process wrote last, the compare-and-set is on the version its commit answered,
+with no read (WrittenChats).
 
 A chat's entries belong to its `thread`, an id drawn when the chat document is created.
 Deleting a chat deletes the document at once; its thread is then unreachable, and its
@@ -13,6 +15,9 @@ arrives afterwards starts a new chat with a new thread.
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
 from datetime import UTC, datetime
 
 from shared import cursor, phones
@@ -22,7 +27,7 @@ from shared.errors import NotFound, ValidationFailed
 from shared.events import EventName
 from shared.ids import new_id
 from shared.inbox import MAX_CHAT_MESSAGES, Chat, ChatEntry, ChatKind, Contact
-from shared.ports import DocumentStore, EventBus, Write
+from shared.ports import DocumentStore, EventBus, Write, version_of
 from shared.repositories.chats import ChatMessages, Chats, chat_key, entry_doc_id
 from shared.repositories.contacts import Contacts
 from shared.repositories.groups import Groups
@@ -33,6 +38,50 @@ from shared.services.labels import check_labels
 
 PREVIEW_LENGTH = 200
 _CAS_ATTEMPTS = 50
+
+
+class WrittenChats:
+    """The chats this process filed into last, each with the version its commit answered
+    (issue #18: filing read the chat, then read it again for its conditional update).
+    The next filing into such a chat writes on that version without reading: the store
+    applies it only while the chat is still exactly what this process wrote, so the copy
+    kept here is the document. Any other change (another process, the API marking it
+    read, a label, a deletion) moves the version on: the write is refused, the copy
+    dropped, and the chat read as before. At most `size` chats a store, the least
+    recently filed forgotten first."""
+
+    def __init__(self, size: int = 10_000):
+        self.size = size
+        self._lock = threading.Lock()
+        self._stores: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def get(self, store: DocumentStore, key: str) -> tuple[Chat, str] | None:
+        with self._lock:
+            try:
+                known = self._stores.get(store)
+            except TypeError:  # a store that cannot be weakly referenced: nothing kept
+                return None
+            return None if known is None else known.get(key)
+
+    def put(self, store: DocumentStore, key: str, chat: Chat, version: str | None) -> None:
+        with self._lock:
+            try:
+                known = self._stores.setdefault(store, OrderedDict())
+            except TypeError:
+                return
+            if version is None:
+                known.pop(key, None)
+                return
+            known[key] = (chat, version)
+            known.move_to_end(key)
+            while len(known) > self.size:
+                known.popitem(last=False)
+
+    def drop(self, store: DocumentStore, key: str) -> None:
+        self.put(store, key, None, None)  # type: ignore[arg-type]
+
+
+WRITTEN = WrittenChats()
 
 
 def sort_key(at: datetime, key: str) -> str:
@@ -126,9 +175,14 @@ def _file(store: DocumentStore, clock: Clock, entry: ChatEntry, *, inbound: bool
         writes = [Write.update(entries.name, doc_id, place) if unnumbered else
                   Write.create(entries.name, doc_id, entry.model_copy(update=place).to_doc()),
                   chat_write]
-        if event_log.commit(bus, store, writes, events) if events and not unnumbered \
-                else store.commit(writes):
+        done = event_log.commit(bus, store, writes, events) if events and not unnumbered \
+            else store.commit(writes)
+        if done:
+            WRITTEN.put(store, chat.key, chat, version_of(done, Chats.name, chat.key))
             break
+        if chat_write.version is not None:  # the chat changed since this process wrote it
+            WRITTEN.drop(store, chat.key)
+            continue
         existing = entries.doc(doc_id)
         if existing is not None and existing.get("thread") is not None:
             return False  # filed before: a redelivered message
@@ -155,8 +209,13 @@ def file_outbound_many(store: DocumentStore, clock: Clock, entries: list[ChatEnt
         writes = [Write.create(history.name, entry_doc_id(e.device_id, e.wa_id),
                                e.model_copy(update={"thread": chat.thread, "seq": first + i}).to_doc())
                   for i, e in enumerate(entries)]
-        if store.commit([*writes, chat_write]):
+        done = store.commit([*writes, chat_write])
+        if done:
+            WRITTEN.put(store, chat.key, chat, version_of(done, Chats.name, chat.key))
             break
+        if chat_write.version is not None:  # the chat changed since this process wrote it
+            WRITTEN.drop(store, chat.key)
+            continue
         if any(history.doc(entry_doc_id(e.device_id, e.wa_id)) is not None for e in entries):
             for entry in entries:
                 file_outbound(store, clock, entry, cap=cap)
@@ -198,8 +257,9 @@ def _next_place(store: DocumentStore, clock: Clock, entry: ChatEntry, inbound: b
     key = chat_key(entry.device_id, entry.chat)
     push_name = (push_name or "").strip()[:100] or None
     now = clock.now()
-    doc = chats.doc(key)
-    if doc is None:
+    written = WRITTEN.get(store, key)  # the chat as this process wrote it: no read
+    doc = None if written is not None else chats.doc(key)
+    if written is None and doc is None:
         if entry.chat.endswith("@g.us"):  # a group's chat is named by its subject
             group = next(iter(Groups(store).by_wa_id(entry.device_id, entry.chat, limit=1)), {})
             name = group.get("subject") or None
@@ -214,7 +274,7 @@ def _next_place(store: DocumentStore, clock: Clock, entry: ChatEntry, inbound: b
                     last_message=_preview(entry), last_message_at=entry.at,
                     sort_key=sort_key(entry.at, key), created_at=now, updated_at=now)
         return chat, count, Write.create(chats.name, key, chats.dump(chat))
-    chat = Chat.model_validate(doc)
+    chat = written[0] if written is not None else Chat.model_validate(doc)
     unread = chat.unread + count if inbound else 0
     changes: dict = {"seq": chat.seq + count, "unread": unread, "has_unread": unread > 0,
                      "updated_at": now}
@@ -225,8 +285,9 @@ def _next_place(store: DocumentStore, clock: Clock, entry: ChatEntry, inbound: b
     if entry.at >= chat.last_message_at:
         changes |= {"last_message": _preview(entry), "last_message_at": entry.at,
                     "sort_key": sort_key(entry.at, key)}
-    return (chat.model_copy(update=changes), chat.seq + count,
-            Write.update(chats.name, key, changes, when={"seq": chat.seq, "thread": chat.thread}))
+    write = Write.update(chats.name, key, changes, version=written[1]) if written is not None \
+        else Write.update(chats.name, key, changes, when={"seq": chat.seq, "thread": chat.thread})
+    return chat.model_copy(update=changes), chat.seq + count, write
 
 
 # --- reading and changing chats -----------------------------------------------------
