@@ -24,11 +24,14 @@ def _bearer(header: str) -> str | None:
 def _raw_key() -> str | None:
     # Behind API Gateway the gateway's own identity token takes the Authorization header
     # and the caller's moves to X-Forwarded-Authorization; a Token header passes as sent.
-    forwarded = request.headers.get("X-Forwarded-Authorization", "")
+    # (Read from the WSGI environ, where request.headers finds them, without its lookups:
+    # every request asks.)
+    environ = request.environ
+    forwarded = environ.get("HTTP_X_FORWARDED_AUTHORIZATION", "")
     if forwarded:
         return _bearer(forwarded)
-    token = request.headers.get("Token", "").strip()
-    return token or _bearer(request.headers.get("Authorization", ""))
+    token = environ.get("HTTP_TOKEN", "").strip()
+    return token or _bearer(environ.get("HTTP_AUTHORIZATION", ""))
 
 
 def create_app(c: Container | None = None) -> Flask:
@@ -42,7 +45,7 @@ def create_app(c: Container | None = None) -> Flask:
     def principal(route: Route) -> Principal:
         cont = get_container()
         key = _raw_key()
-        idem = request.headers.get("Idempotency-Key")
+        idem = request.environ.get("HTTP_IDEMPOTENCY_KEY")
         if route.auth is None:
             return Principal(cont, None)
         if route.auth == "admin":
