@@ -137,3 +137,117 @@ def test_two_processes_filing_into_one_chat_number_it_without_gaps(store, monkey
     assert [e["seq"] for e in entries(store)] == list(range(1, 13))
     chat = chats.get_chat(store, "acc_1", "dev_1", PHONE)
     assert (chat.seq, chat.unread) == (12, 12)
+
+
+class ChangedDuringFiling(DocumentStore):
+    """Runs `meanwhile` once, just before the next conditional (read) update of a chat
+    commits: another writer's change landing between a filing's read and its write."""
+
+    def __init__(self, inner, meanwhile):
+        self.inner, self.meanwhile, self.armed = inner, meanwhile, False
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def commit(self, writes, *, guard=None):
+        if self.armed and any(w.collection == "chats" and w.when for w in writes):
+            self.armed = False
+            self.meanwhile(self.inner)
+        return self.inner.commit(writes, guard=guard)
+
+    def get(self, *a, **k):
+        return self.inner.get(*a, **k)
+
+    def create(self, *a, **k):
+        return self.inner.create(*a, **k)
+
+    def put(self, *a, **k):
+        return self.inner.put(*a, **k)
+
+    def update(self, *a, **k):
+        return self.inner.update(*a, **k)
+
+    def delete(self, *a, **k):
+        return self.inner.delete(*a, **k)
+
+    def query(self, *a, **k):
+        return self.inner.query(*a, **k)
+
+    def get_many(self, *a, **k):
+        return self.inner.get_many(*a, **k)
+
+    def increment(self, *a, **k):
+        return self.inner.increment(*a, **k)
+
+
+def inbound_named(store, clock, n: int, push_name: str) -> bool:
+    clock.advance(1)
+    return chats.record_inbound(store, clock, "acc_1", "dev_1", {
+        "id": f"msg_{n}", "wa_id": f"WA{n}", "phone": PHONE, "message": f"m{n}",
+        "received_at": clock.now(), "push_name": push_name})
+
+
+@pytest.mark.parametrize("change", ["rename", "mark_read"])
+def test_a_change_between_a_filings_read_and_its_write_is_not_undone(store, change):
+    """A rename (or a mark-read) lands after a filing read the chat and before it wrote:
+    the filing reads again (its update is conditional on what it was computed from), so
+    neither it nor the next filing, on the copy it keeps, writes over the change."""
+    clock, bus = FakeClock(), InProcessBus(threaded=False)
+    key = chats.chat_key("dev_1", PHONE)
+
+    def meanwhile(inner):
+        if change == "rename":
+            chats.rename(inner, "acc_1", "dev_1", PHONE, "Bob")
+        else:
+            chats.update_chat(inner, bus, clock, "acc_1", "dev_1", PHONE, read=True)
+
+    racing = ChangedDuringFiling(store, meanwhile)
+    assert inbound(racing, clock, 1)
+    chats.WRITTEN.drop(racing, key)  # the next filing reads the chat
+    racing.armed = True
+    assert inbound(racing, clock, 2)
+    assert inbound_named(racing, clock, 3, "bobby_wa")  # on the copy kept after filing 2
+    chat = chats.get_chat(store, "acc_1", "dev_1", PHONE)
+    if change == "rename":
+        assert chat.name == "Bob" and chat.unread == 3
+    else:
+        assert chat.name == "bobby_wa" and chat.unread == 2  # 2 and 3 after the mark-read
+    assert [e["seq"] for e in entries(store)] == [1, 2, 3]
+
+
+def test_a_label_alone_refuses_the_kept_copy(store):
+    from shared.services import labels
+
+    clock, bus = FakeClock(), InProcessBus(threaded=False)
+    store.inner.put("accounts", "acc_1", {"name": "Acme"})
+    vip = labels.create_label(store.inner, clock, "acc_1", name="VIP")
+    for n in range(1, 3):
+        inbound(store, clock, n)
+    chats.update_chat(store, bus, clock, "acc_1", "dev_1", PHONE, labels=[vip.id])
+    store.chat_reads.clear()
+    assert inbound(store, clock, 3)
+    assert store.chat_reads["get"] >= 1
+    chat = chats.get_chat(store, "acc_1", "dev_1", PHONE)
+    assert chat.labels == [vip.id] and (chat.seq, chat.unread) == (3, 3)
+
+
+def test_entries_filed_together_use_and_refresh_the_kept_copy(store):
+    """chats.file_outbound_many (the runner's coalesced filing): on the kept copy without
+    reading; refused after a mark-read, then read, numbered on."""
+    clock, bus = FakeClock(), InProcessBus(threaded=False)
+    inbound(store, clock, 1)
+
+    def outbound(n):
+        return chats.ChatEntry(message_id=f"msg_o{n}", account_id="acc_1", device_id="dev_1",
+                               chat=PHONE, wa_id=f"WO{n}", direction="outbound", type="text",
+                               phone=PHONE, message=f"o{n}", at=clock.now())
+
+    store.chat_reads.clear()
+    chats.file_outbound_many(store, clock, [outbound(1), outbound(2)])
+    assert sum(store.chat_reads.values()) == 0
+    chats.update_chat(store, bus, clock, "acc_1", "dev_1", PHONE, read=True)
+    chats.file_outbound_many(store, clock, [outbound(3), outbound(4)])
+    assert store.chat_reads["get"] >= 1
+    chat = chats.get_chat(store, "acc_1", "dev_1", PHONE)
+    assert (chat.seq, chat.unread) == (5, 0)
+    assert [e["seq"] for e in entries(store)] == [1, 2, 3, 4, 5]
