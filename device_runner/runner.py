@@ -208,6 +208,10 @@ class Runner(Listener):
                 self._waiting.pop(message_id, None)
         if session:
             session.stop()
+        try:  # its daily cap's unspent units: the next holder counts on from the true count
+            self.c.daily_leases.give_back_device(device_id)
+        except Exception:
+            log.exception("could not give back the daily cap units of %s", device_id)
         for transport in self.transports.values():
             transport.disconnect(device_id)
         if self.leases is not None:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from shared.runner_rpc import RunnerRpc
     from shared.services.chat_filing import OutboundFiling
     from shared.services.people import LiveUsers
-    from shared.services.quota_leases import QuotaLeases
+    from shared.services.quota_leases import DailyCapLeases, QuotaLeases
 
 
 class Container:
@@ -104,12 +104,24 @@ class Container:
     def quota_leases(self) -> QuotaLeases:
         """The monthly quota's units taken in blocks for a device sending fast, given
         back as the process exits (shared/services/quota_leases.py)."""
+        from shared.services.quota_leases import QuotaLeases
+
+        return self._given_back_at_exit(
+            QuotaLeases(self.store, enabled=self.settings.leasing, background=True))
+
+    @cached_property
+    def daily_leases(self) -> DailyCapLeases:
+        """The daily caps' units taken in blocks by the runner for a device sending fast,
+        the same way (shared/services/quota_leases.py DailyCapLeases)."""
+        from shared.services.quota_leases import DailyCapLeases
+
+        return self._given_back_at_exit(
+            DailyCapLeases(self.store, enabled=self.settings.leasing, background=True))
+
+    def _given_back_at_exit(self, leases):
         import atexit
         import weakref
 
-        from shared.services.quota_leases import QuotaLeases
-
-        leases = QuotaLeases(self.store, enabled=self.settings.leasing, background=True)
         if leases.enabled:  # (a weak reference: a container dropped, as in tests, goes)
             held = weakref.ref(leases)
             atexit.register(lambda: (alive := held()) is not None and alive.close())

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from shared.repositories import Repositories
     from shared.runner_rpc import RunnerRpc
     from shared.services.chat_filing import OutboundFiling
-    from shared.services.quota_leases import QuotaLeases
+    from shared.services.quota_leases import DailyCapLeases, QuotaLeases
     from shared.settings import Settings
 
 
@@ -36,3 +36,4 @@ class Deps(Protocol):
     inbound_media: MediaStore
     outbound_filing: OutboundFiling
     quota_leases: QuotaLeases
+    daily_leases: DailyCapLeases

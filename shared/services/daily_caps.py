@@ -73,9 +73,26 @@ def take(store: DocumentStore, device: Device, now: datetime) -> bool:
                                   "metric": METRIC}) is not None
 
 
+def take_block(store: DocumentStore, device: Device, now: datetime, size: int) -> int:
+    """Count `size` sends today at once (shared/services/quota_leases.py DailyCapLeases),
+    or one where that would pass the cap: the units counted, 0 when the cap is reached."""
+    cap = cap_on(device, now)
+    day = day_of(now)
+    extra = {"device_id": device.id, "period": day, "metric": METRIC}
+    for units in ((size, 1) if size > 1 else (1,)):
+        if UsageCounters(store).increment(_doc_id(device.id, day), "count", units, maximum=cap,
+                                          extra=extra) is not None:
+            return units
+    return 0
+
+
 def give_back(store: DocumentStore, device_id: str, at: datetime) -> None:
     """A counted send that did not go out after all (a transient failure)."""
-    UsageCounters(store).increment(_doc_id(device_id, day_of(at)), "count", -1)
+    give_back_units(store, device_id, day_of(at), 1)
+
+
+def give_back_units(store: DocumentStore, device_id: str, day: str, units: int) -> None:
+    UsageCounters(store).increment(_doc_id(device_id, day), "count", -units)
 
 
 def seconds_to_next_day(now: datetime) -> float:

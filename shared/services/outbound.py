@@ -50,16 +50,18 @@ def send_queued(deps: Deps, sender: MessageSender, message_id: str, shard: str, 
         transitions.unclaim(deps, message.id, shard)
         transitions.expire(deps, message)  # never goes out late
         return SendOutcome.expired
-    counted = device is not None and daily_caps.cap_on(device, now) is not None
-    if counted and not daily_caps.take(deps.store, device, now):
-        transitions.unclaim(deps, message.id, shard)
-        return SendOutcome.capped
+    held = None  # the unit of the device's daily cap this send counts, when one applies
+    if device is not None and daily_caps.cap_on(device, now) is not None:
+        held = deps.daily_leases.reserve(device, now)  # (in blocks: quota_leases)
+        if held is None:
+            transitions.unclaim(deps, message.id, shard)
+            return SendOutcome.capped
     media = None
     if isinstance(message.content, Media):
         media = files.read_bytes(deps.storage, message.content.file, message.account_id)
         if media is None:
-            if counted:
-                daily_caps.give_back(deps.store, message.device_id, now)
+            if held is not None:
+                deps.daily_leases.put_back(message.device_id, held)
             transitions.fail(deps, message, FailureReason.media_unavailable)
             return SendOutcome.done
     seconds = message.typing if message.typing is not None else (
@@ -95,8 +97,8 @@ def send_queued(deps: Deps, sender: MessageSender, message_id: str, shard: str, 
         log.warning("sending %s failed (%s), attempt %d; retrying", message_id, reason.value,
                     attempt)
         transitions.unclaim(deps, message.id, shard)
-        if counted:
-            daily_caps.give_back(deps.store, message.device_id, now)
+        if held is not None:
+            deps.daily_leases.put_back(message.device_id, held)
         return SendOutcome.retry
     transitions.fail(deps, message, reason)
     return SendOutcome.done

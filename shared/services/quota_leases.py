@@ -28,7 +28,8 @@ message gives its unit back to the shard it came from, as before. What leases al
   spent. Once a shard refuses a block (the device is near its limit), one unit at a time
   for the rest of the period, so the count is exact where it matters.
 
-Settings.quota_leases turns them off (every message its own increment): the unit tests'
+The runner counts the daily cap's sends the same way (DailyCapLeases, below).
+Settings.quota_leases turns both off (every message its own increment): the unit tests'
 default, which read the counters right after sending.
 """
 
@@ -43,7 +44,7 @@ from datetime import datetime
 
 from shared.domain import Device
 from shared.ports import DocumentStore
-from shared.services import quotas
+from shared.services import daily_caps, quotas
 from shared.services.quotas import Reservation
 
 log = logging.getLogger(__name__)
@@ -90,9 +91,9 @@ class QuotaLeases:
         """Count one message against the device's monthly quota (quotas.reserve's
         contract); None when it is used up."""
         if not self.enabled:
-            return quotas.reserve(self.store, device, now, rng)
+            return self._single(device, now, rng)
         self.give_back_ended()
-        key = (device.id, quotas.period_of(now))
+        key = (device.id, self._period(now))
         spent = self._spend(key)
         if spent is not None:
             return spent
@@ -107,7 +108,7 @@ class QuotaLeases:
             self._pay(owed)
             # A store error from here loses at most this block (counted, never spent):
             # the increment may have been applied without its answer.
-            taken = quotas.reserve_block(self.store, device, now, size, rng)
+            taken = self._block(device, now, size, rng)
             if taken is None:
                 return None
             reservation, units = taken
@@ -134,7 +135,7 @@ class QuotaLeases:
                         self.timer() < lease.until and lease.left < lease.size - 1:
                     lease.left += 1
                     return
-        quotas.release(self.store, device_id, reservation.period, reservation.shard)
+        self._release(device_id, reservation.period, reservation.shard, 1)
 
     def give_back_ended(self) -> None:
         """Give the unspent units of the leases that ended back to their shards: at every
@@ -149,6 +150,14 @@ class QuotaLeases:
                                   default=float("inf"))
         self._pay(owed)
 
+    def give_back_device(self, device_id: str) -> None:
+        """Give back the unspent units of a device's leases (the runner letting the device
+        go: the next holder finds them at once, not after the lease ends)."""
+        with self._lock:
+            keys = [key for key in self._leases if key[0] == device_id]
+            owed = self._owed([(key, self._leases.pop(key)) for key in keys])
+        self._pay(owed)
+
     def close(self) -> None:
         """Give back every unspent unit (the process is ending)."""
         with self._lock:
@@ -161,6 +170,22 @@ class QuotaLeases:
         """Units this process holds unspent (for tests and the bench)."""
         with self._lock:
             return sum(lease.left for lease in self._leases.values())
+
+    # --- the counter: the monthly quota's shards (DailyCapLeases: the daily cap's) ---------
+
+    def _period(self, now: datetime) -> str:
+        return quotas.period_of(now)
+
+    def _single(self, device: Device, now: datetime,
+                rng: random.Random | None) -> Reservation | None:
+        return quotas.reserve(self.store, device, now, rng)
+
+    def _block(self, device: Device, now: datetime, size: int,
+               rng: random.Random | None) -> tuple[Reservation, int] | None:
+        return quotas.reserve_block(self.store, device, now, size, rng)
+
+    def _release(self, device_id: str, period: str, shard: int, units: int) -> None:
+        quotas.release_units(self.store, device_id, period, shard, units)
 
     # --- under the lock -----------------------------------------------------------------
 
@@ -220,10 +245,37 @@ class QuotaLeases:
     def _pay(self, owed: list[tuple[str, str, int, int]]) -> None:
         for device_id, period, shard, units in owed:
             try:
-                quotas.release_units(self.store, device_id, period, shard, units)
+                self._release(device_id, period, shard, units)
             except Exception:  # noqa: BLE001
                 # Not tried again: a give-back is an increment, and one that failed may
                 # have been applied; so a failure leaves the count high (units lost until
                 # the period ends, as for a killed process), never low (past the limit).
                 log.exception("could not give back %d quota unit(s) of device %s", units,
                               device_id)
+
+
+class DailyCapLeases(QuotaLeases):
+    """The daily cap's counter (shared/services/daily_caps.py: one document a device and
+    UTC day, a capped increment a send) taken in blocks the same way, by the runner that
+    sends for the device; what that allows is the module's, per day instead of month: a
+    block's unspent units count as sent today until they are given back (the queue's
+    expected times and the device's usage read them), a killed runner leaves at most
+    MAX_UNITS - 1 counted for the day, and the cap is never passed. A cap lowered while a
+    block is held (a warm-up day ending is a new day, so a new counter) is applied from
+    the next block."""
+
+    def _period(self, now: datetime) -> str:
+        return daily_caps.day_of(now)
+
+    def _single(self, device: Device, now: datetime,
+                rng: random.Random | None) -> Reservation | None:
+        return Reservation(daily_caps.day_of(now), 0) \
+            if daily_caps.take(self.store, device, now) else None
+
+    def _block(self, device: Device, now: datetime, size: int,
+               rng: random.Random | None) -> tuple[Reservation, int] | None:
+        units = daily_caps.take_block(self.store, device, now, size)
+        return (Reservation(daily_caps.day_of(now), 0), units) if units else None
+
+    def _release(self, device_id: str, period: str, shard: int, units: int) -> None:
+        daily_caps.give_back_units(self.store, device_id, period, units)

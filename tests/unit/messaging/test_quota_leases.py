@@ -328,3 +328,72 @@ def test_a_lease_that_ended_unseen_is_given_back_by_the_devices_next_message(c, 
     timer.now += quota_leases.LEASE_SECONDS
     leases.reserve(device, c.clock.now())
     assert quotas.used(c.store, dev, PERIOD) == 21 + leases.held()
+
+
+# --- the daily cap, counted the same way by the runner -----------------------------------
+
+
+def capped_device(c, dev, limit: int):
+    from shared.domain import DeviceSettings
+
+    c.store.update("devices", dev, {"settings": DeviceSettings(daily_limit=limit).model_dump()})
+    return device_of(c, dev)
+
+
+def test_the_daily_cap_in_blocks_costs_a_write_a_block_and_never_passes_the_cap(c, api, dev,
+                                                                               timer):
+    from shared.services import daily_caps
+    from shared.services.quota_leases import DailyCapLeases
+
+    device = capped_device(c, dev, 100)
+    counting = CountingWrites(c.store)
+    leases = DailyCapLeases(counting, timer=timer)
+    got = [leases.reserve(device, c.clock.now()) for _ in range(105)]
+    assert sum(1 for g in got if g) == 100 and got[100:] == [None] * 5
+    day = counting.writes  # (the counting store counts the usage collection's writes)
+    # blocks of 1, 2, 4, 8, then 16 five times (95), then one at a time: 14 writes, not 100
+    assert sum(day.values()) == 14, day
+    assert leases.held() == 0
+    assert daily_caps.today(c.store, device, c.clock.now()).used == 100
+    leases.put_back(dev, got[0])  # a send that did not go out after all
+    assert daily_caps.today(c.store, device, c.clock.now()).used == 99
+
+
+def test_a_burst_under_the_daily_cap_gives_back_what_it_did_not_send(c, api, dev, timer):
+    from shared.services import daily_caps
+    from shared.services.quota_leases import DailyCapLeases
+
+    device = capped_device(c, dev, 1000)
+    leases = DailyCapLeases(c.store, timer=timer)
+    for _ in range(40):
+        assert leases.reserve(device, c.clock.now())
+    assert daily_caps.today(c.store, device, c.clock.now()).used == 40 + leases.held()
+    leases.give_back_device(dev)  # the runner lets the device go
+    assert daily_caps.today(c.store, device, c.clock.now()).used == 40
+
+
+def test_the_runner_sends_up_to_the_daily_cap_through_the_leases(c, api, dev, runner_for,
+                                                                 network):
+    """The send loop with the daily cap's leases on: exactly the cap goes out, the rest
+    waits for the next day; letting the device go leaves the counter at what was sent."""
+    from shared.services import daily_caps
+    from shared.services.quota_leases import DailyCapLeases
+    from tests.fakes import wait_until
+    from tests.unit.messaging.helpers import connect
+
+    c.__dict__["daily_leases"] = DailyCapLeases(c.store)
+    assert api.patch(f"/v1/devices/{dev}", json={"settings": {
+        "daily_limit": 30, "warmup": {"enabled": False}}}).status_code == 200
+    device = device_of(c, dev)
+    ids = [api.send(phone=PHONE, message=f"m{i}").get_json()["id"] for i in range(35)]
+    runner, timer = runner_for()
+    connect(runner, timer, dev)
+    for message_id in ids:
+        runner.handle_message_task(message_id)
+    wait_until(lambda: len(network.send_attempts) >= 30, 15, "the day's 30")
+    wait_until(lambda: sum(c.store.get("messages", m)["status"] == "queued" and
+                           c.store.get("messages", m).get("claimed_by") is None
+                           for m in ids) == 5, 15, "five given back to wait")
+    assert len(network.send_attempts) == 30
+    runner.drop_session(dev)
+    assert daily_caps.today(c.store, device, c.clock.now()).used == 30
