@@ -101,8 +101,9 @@ class Runner(Listener):
 
     def drop_all(self) -> None:
         """The lease is lost (or ran out): let go of every session at once, writing
-        nothing, and forget everything kept per device, so that nothing stale (a status, a
-        fence) outlives the session."""
+        nothing of theirs (only the daily caps' unspent units go back), and forget
+        everything kept per device, so that nothing stale (a status, a fence) outlives the
+        session."""
         with self._lock:
             sessions, self.sessions = self.sessions, {}
             self.statuses.clear()
@@ -117,6 +118,7 @@ class Runner(Listener):
             session.stop()
             for transport in self.transports.values():
                 transport.disconnect(device_id)
+        self._give_back_daily_caps()
         if self.leases is not None:
             for device_id in self.leases.held():
                 self.leases.forget(device_id)
@@ -127,7 +129,18 @@ class Runner(Listener):
         for device_id, session in sessions.items():
             session.stop()
             self.transport_of(device_id).disconnect(device_id)
+        self._give_back_daily_caps()
         self.c.outbound_filing.flush_all()  # what waits of the chats' histories
+
+    def _give_back_daily_caps(self) -> None:
+        """The daily caps' unspent units of every device (shared/services/quota_leases.py
+        DailyCapLeases), before the devices go to another runner: it counts on from what
+        was sent, not parking messages until tomorrow behind units held here. (An
+        unfenced decrement of what this process took: right whoever holds the devices.)"""
+        try:
+            self.c.daily_leases.close()
+        except Exception:
+            log.exception("could not give back the daily caps' units")
 
     def transport_of(self, device_id: str, device: Device | None = None) -> Transport:
         if device is None and device_id in self._transport_names:
@@ -211,7 +224,7 @@ class Runner(Listener):
         try:  # its daily cap's unspent units: the next holder counts on from the true count
             self.c.daily_leases.give_back_device(device_id)
         except Exception:
-            log.exception("could not give back the daily cap units of %s", device_id)
+            log.exception("could not give back the daily cap's units of %s", device_id)
         for transport in self.transports.values():
             transport.disconnect(device_id)
         if self.leases is not None:

@@ -61,6 +61,7 @@ class _Lease:
     size: int  # units taken
     left: int  # of them, not spent yet
     until: float  # on the timer
+    limit: int | None = None  # the limit it was taken under (a lower one ends it)
 
     @property
     def spent(self) -> int:
@@ -94,11 +95,12 @@ class QuotaLeases:
             return self._single(device, now, rng)
         self.give_back_ended()
         key = (device.id, self._period(now))
-        spent = self._spend(key)
+        limit = self._limit(device, now)
+        spent = self._spend(key, limit)
         if spent is not None:
             return spent
-        with self._takers[hash(key) % len(self._takers)]:  # one new lease a device at once
-            spent = self._spend(key)  # (another thread made one meanwhile)
+        with self._taker(key):  # one new lease a device at once
+            spent = self._spend(key, limit)  # (another thread made one meanwhile)
             if spent is not None:
                 return spent
             with self._lock:
@@ -118,7 +120,7 @@ class QuotaLeases:
                 self._sizes[key] = size
                 until = self.timer() + self.seconds
                 self._leases[key] = _Lease(reservation.period, reservation.shard, units,
-                                           units - 1, until)
+                                           units - 1, until, limit)
                 self._first_end = min(self._first_end, until)
                 self._forget()
                 if self.background:
@@ -145,18 +147,16 @@ class QuotaLeases:
             return
         with self._lock:
             ended = [key for key, lease in self._leases.items() if t >= lease.until]
-            owed = self._owed([(key, self._leases.pop(key)) for key in ended])
-            self._first_end = min((lease.until for lease in self._leases.values()),
-                                  default=float("inf"))
-        self._pay(owed)
+            self._first_end = min((lease.until for lease in self._leases.values()
+                                   if t < lease.until), default=float("inf"))
+        self._give_back(ended, lambda lease: t >= lease.until)
 
     def give_back_device(self, device_id: str) -> None:
         """Give back the unspent units of a device's leases (the runner letting the device
         go: the next holder finds them at once, not after the lease ends)."""
         with self._lock:
             keys = [key for key in self._leases if key[0] == device_id]
-            owed = self._owed([(key, self._leases.pop(key)) for key in keys])
-        self._pay(owed)
+        self._give_back(keys, lambda lease: True)
 
     def close(self) -> None:
         """Give back every unspent unit (the process is ending)."""
@@ -175,6 +175,10 @@ class QuotaLeases:
 
     def _period(self, now: datetime) -> str:
         return quotas.period_of(now)
+
+    def _limit(self, device: Device, now: datetime) -> int | None:
+        """The limit now: a lease taken under a higher one is given back, not spent."""
+        return quotas.plan_of(device).messages_per_month
 
     def _single(self, device: Device, now: datetime,
                 rng: random.Random | None) -> Reservation | None:
@@ -208,10 +212,27 @@ class QuotaLeases:
                     continue
             self.give_back_ended()
 
-    def _spend(self, key: tuple[str, str]) -> Reservation | None:
+    def _taker(self, key: tuple[str, str]) -> threading.Lock:
+        return self._takers[hash(key) % len(self._takers)]
+
+    def _give_back(self, keys: list[tuple[str, str]], ended) -> None:
+        """Each key's lease, if `ended(lease)` still, out and its unspent units back, under
+        the key's taker lock: a reservation of that device waits for the give-back, so it
+        never finds the counter full while units are on their way back."""
+        for key in keys:
+            with self._taker(key):
+                with self._lock:
+                    lease = self._leases.get(key)
+                    if lease is None or not ended(lease):
+                        continue
+                    owed = self._owed([(key, self._leases.pop(key))])
+                self._pay(owed)
+
+    def _spend(self, key: tuple[str, str], limit: int | None) -> Reservation | None:
         with self._lock:
             lease = self._leases.get(key)
-            if lease is not None and lease.left > 0 and self.timer() < lease.until:
+            if lease is not None and lease.left > 0 and self.timer() < lease.until and not (
+                    limit is not None and lease.limit is not None and limit < lease.limit):
                 lease.left -= 1
                 return Reservation(lease.period, lease.shard)
         return None
@@ -260,12 +281,15 @@ class DailyCapLeases(QuotaLeases):
     sends for the device; what that allows is the module's, per day instead of month: a
     block's unspent units count as sent today until they are given back (the queue's
     expected times and the device's usage read them), a killed runner leaves at most
-    MAX_UNITS - 1 counted for the day, and the cap is never passed. A cap lowered while a
-    block is held (a warm-up day ending is a new day, so a new counter) is applied from
-    the next block."""
+    MAX_UNITS - 1 counted for the day, and the cap is never passed: a cap lowered while a
+    block is held (a PATCH of daily_limit) ends the block, its unspent units given back,
+    and the next send takes from the counter under the new cap."""
 
     def _period(self, now: datetime) -> str:
         return daily_caps.day_of(now)
+
+    def _limit(self, device: Device, now: datetime) -> int | None:
+        return daily_caps.cap_on(device, now)
 
     def _single(self, device: Device, now: datetime,
                 rng: random.Random | None) -> Reservation | None:

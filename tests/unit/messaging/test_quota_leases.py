@@ -397,3 +397,71 @@ def test_the_runner_sends_up_to_the_daily_cap_through_the_leases(c, api, dev, ru
     assert len(network.send_attempts) == 30
     runner.drop_session(dev)
     assert daily_caps.today(c.store, device, c.clock.now()).used == 30
+
+
+def test_a_lowered_daily_cap_ends_the_block_held(c, api, dev, timer):
+    """A block taken under a cap of 100; the cap becomes 10: the next send gives the block
+    back and counts under 10 (before leases, the 11th send was refused: still so)."""
+    from shared.services.quota_leases import DailyCapLeases
+
+    device = capped_device(c, dev, 100)
+    leases = DailyCapLeases(c.store, timer=timer)
+    sent = sum(1 for _ in range(8) if leases.reserve(device, c.clock.now()))
+    lowered = capped_device(c, dev, 10)
+    sent += sum(1 for _ in range(20) if leases.reserve(lowered, c.clock.now()))
+    assert sent == 10
+
+
+def test_a_reservation_waits_for_a_give_back_in_flight(c, api, dev, monkeypatch):
+    """The background giver has taken an ended lease out and is writing its units back
+    when the device's next send comes: that send waits for the write, so it finds the
+    units free instead of the counter full (which would park messages until tomorrow)."""
+    from shared.services import daily_caps
+    from shared.services.quota_leases import DailyCapLeases
+
+    device = capped_device(c, dev, 15)
+    timer = Timer()
+    leases = DailyCapLeases(c.store, timer=timer)
+    for _ in range(8):  # blocks of 1, 2, 4 and then 8 (15 counted, 7 of the 8 unspent)
+        assert leases.reserve(device, c.clock.now())
+    assert leases.held() == 7
+    timer.now += quota_leases.LEASE_SECONDS
+    writing, go_on = threading.Event(), threading.Event()
+    real = daily_caps.give_back_units
+
+    def slow(*args):
+        writing.set()
+        go_on.wait(5)
+        real(*args)
+
+    monkeypatch.setattr(daily_caps, "give_back_units", slow)
+    giver = threading.Thread(target=leases.give_back_ended)
+    giver.start()
+    assert writing.wait(5)
+    got = []
+    sender = threading.Thread(target=lambda: got.append(leases.reserve(device, c.clock.now())))
+    sender.start()
+    time.sleep(0.05)
+    go_on.set()
+    giver.join(5)
+    sender.join(5)
+    assert got and got[0] is not None
+
+
+def test_a_runner_stopping_gives_its_daily_units_back(c, api, dev, runner_for, network):
+    from shared.services import daily_caps
+    from shared.services.quota_leases import DailyCapLeases
+    from tests.fakes import wait_until
+    from tests.unit.messaging.helpers import connect
+
+    c.__dict__["daily_leases"] = DailyCapLeases(c.store)
+    assert api.patch(f"/v1/devices/{dev}", json={"settings": {
+        "daily_limit": 100, "warmup": {"enabled": False}}}).status_code == 200
+    ids = [api.send(phone=PHONE, message=f"m{i}").get_json()["id"] for i in range(10)]
+    runner, timer = runner_for()
+    connect(runner, timer, dev)
+    for message_id in ids:
+        runner.handle_message_task(message_id)
+    wait_until(lambda: len(network.send_attempts) >= 10, 15, "the ten sent")
+    runner.stop()
+    assert daily_caps.today(c.store, device_of(c, dev), c.clock.now()).used == 10
