@@ -15,7 +15,9 @@ arrives afterwards starts a new chat with a new thread.
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 import weakref
 from collections import OrderedDict
 from datetime import UTC, datetime
@@ -38,6 +40,14 @@ from shared.services.labels import check_labels
 
 PREVIEW_LENGTH = 200
 _CAS_ATTEMPTS = 50
+
+
+def _back_off(attempt: int) -> None:
+    """Before a chat's compare-and-set is tried again: nothing the first two times, then a
+    random pause of up to 1, 2, 4... ms (at most 50), so writers that keep losing to
+    faster ones (a kept copy writes without a read: a shorter window) get their turn."""
+    if attempt >= 2:
+        time.sleep(random.uniform(0, min(0.05, 0.001 * 2 ** (attempt - 2))))
 
 
 class WrittenChats:
@@ -66,6 +76,8 @@ class WrittenChats:
             return None if known is None else known.get(key)
 
     def put(self, store: DocumentStore, key: str, chat: Chat, version: str | None) -> None:
+        """Keep `chat` at `version`, unless a later state of the chat is kept already (a
+        commit answered after this one: the same thread, numbered further)."""
         with self._lock:
             try:
                 known = self._stores.setdefault(store, OrderedDict())
@@ -74,13 +86,33 @@ class WrittenChats:
             if version is None:
                 known.pop(key, None)
                 return
+            held = known.get(key)
+            if held is not None and held[0].thread == chat.thread and held[0].seq > chat.seq:
+                return
             known[key] = (chat, version)
             known.move_to_end(key)
             while len(known) > self.size:
                 known.popitem(last=False)
 
-    def drop(self, store: DocumentStore, key: str) -> None:
-        self.put(store, key, None, None)  # type: ignore[arg-type]
+    def drop(self, store: DocumentStore, key: str, version: str | None = None) -> None:
+        """Forget the chat's copy: the one at `version` (refused), when given, so that a
+        later one another thread kept meanwhile stays for the next attempt."""
+        with self._lock:
+            known = self._stores.get(store) if self._weakable(store) else None
+            if known is None:
+                return
+            held = known.get(key)
+            if held is not None and (version is None or held[1] == version):
+                known.pop(key, None)
+
+    @staticmethod
+    def _weakable(store) -> bool:
+        try:
+            weakref.ref(store)
+            hash(store)
+            return True
+        except TypeError:
+            return False
 
 
 WRITTEN = WrittenChats()
@@ -171,7 +203,8 @@ def _file(store: DocumentStore, clock: Clock, entry: ChatEntry, *, inbound: bool
     entries = ChatMessages(store)
     doc_id = entry_doc_id(entry.device_id, entry.wa_id)
     unnumbered = False  # an entry an earlier version created, then stopped before numbering
-    for _ in range(_CAS_ATTEMPTS):
+    for attempt in range(_CAS_ATTEMPTS):
+        _back_off(attempt)
         chat, seq, chat_write = _next_place(store, clock, entry, inbound, push_name)
         place = {"thread": chat.thread, "seq": seq}
         writes = [Write.update(entries.name, doc_id, place) if unnumbered else
@@ -183,7 +216,7 @@ def _file(store: DocumentStore, clock: Clock, entry: ChatEntry, *, inbound: bool
             WRITTEN.put(store, chat.key, chat, version_of(done, Chats.name, chat.key))
             break
         if chat_write.version is not None:  # the chat changed since this process wrote it
-            WRITTEN.drop(store, chat.key)
+            WRITTEN.drop(store, chat.key, chat_write.version)
             continue
         existing = entries.doc(doc_id)
         if existing is not None and existing.get("thread") is not None:
@@ -205,8 +238,10 @@ def file_outbound_many(store: DocumentStore, clock: Clock, entries: list[ChatEnt
         file_outbound(store, clock, entries[0], cap=cap)
         return
     history = ChatMessages(store)
-    for _ in range(_CAS_ATTEMPTS):
-        chat, last, chat_write = _next_place(store, clock, entries[-1], False, count=len(entries))
+    for attempt in range(_CAS_ATTEMPTS):
+        _back_off(attempt)
+        chat, last, chat_write = _next_place(store, clock, entries[-1], False,
+                                             count=len(entries))
         first = last - len(entries) + 1
         writes = [Write.create(history.name, entry_doc_id(e.device_id, e.wa_id),
                                e.model_copy(update={"thread": chat.thread, "seq": first + i}).to_doc())
@@ -216,7 +251,7 @@ def file_outbound_many(store: DocumentStore, clock: Clock, entries: list[ChatEnt
             WRITTEN.put(store, chat.key, chat, version_of(done, Chats.name, chat.key))
             break
         if chat_write.version is not None:  # the chat changed since this process wrote it
-            WRITTEN.drop(store, chat.key)
+            WRITTEN.drop(store, chat.key, chat_write.version)
             continue
         if any(history.doc(entry_doc_id(e.device_id, e.wa_id)) is not None for e in entries):
             for entry in entries:

@@ -251,3 +251,36 @@ def test_entries_filed_together_use_and_refresh_the_kept_copy(store):
     chat = chats.get_chat(store, "acc_1", "dev_1", PHONE)
     assert (chat.seq, chat.unread) == (5, 0)
     assert [e["seq"] for e in entries(store)] == [1, 2, 3, 4, 5]
+
+
+def test_threads_of_one_process_filing_into_one_chat_all_get_their_turn(store):
+    """8 threads file 240 messages into one chat (as the web chat bench fills a history):
+    a thread whose kept copy was refused takes the copy its winner kept, and backs off
+    after two losses, so none runs out of attempts (on Firestore, a thread reading the
+    chat each time starved behind the others' read-free writes); numbers 1..240 once."""
+    import threading
+
+    clock = FakeClock()
+    numbers, lock, failed = iter(range(1, 241)), threading.Lock(), []
+
+    def work():
+        while True:
+            with lock:
+                n = next(numbers, None)
+            if n is None:
+                return
+            try:
+                assert chats.record_inbound(store, clock, "acc_1", "dev_1", {
+                    "id": f"msg_{n}", "wa_id": f"WA{n}", "phone": PHONE, "message": f"m{n}",
+                    "received_at": clock.now()})
+            except Exception as exc:  # noqa: BLE001 - reported below
+                failed.append((n, exc))
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert failed == []
+    assert [e["seq"] for e in entries(store)] == list(range(1, 241))
+    assert chats.get_chat(store, "acc_1", "dev_1", PHONE).seq == 240
