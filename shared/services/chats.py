@@ -65,7 +65,15 @@ class WrittenChats:
     def __init__(self, size: int = 5_000):
         self.size = size
         self._lock = threading.Lock()
+        self._turns = [threading.RLock() for _ in range(256)]
         self._stores: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def turn(self, key: str) -> threading.RLock:
+        """The lock a thread of this process files into the chat under (256, by the
+        chat's hash): threads of one process take turns instead of racing each other's
+        compare-and-set, each on the copy the one before kept; other processes' changes
+        are still refused by the version."""
+        return self._turns[hash(key) % len(self._turns)]
 
     def get(self, store: DocumentStore, key: str) -> tuple[Chat, str] | None:
         with self._lock:
@@ -200,6 +208,14 @@ def _file(store: DocumentStore, clock: Clock, entry: ChatEntry, *, inbound: bool
     """The entry (numbered), the chat's update (its sequence, last message and unread
     count) and the events, as ONE commit: whoever sees the event finds the chat already
     showing the message, and a redelivered message (its entry exists) changes nothing."""
+    with WRITTEN.turn(chat_key(entry.device_id, entry.chat)):
+        return _file_in_turn(store, clock, entry, inbound=inbound, cap=cap, bus=bus,
+                             events=events, push_name=push_name)
+
+
+def _file_in_turn(store: DocumentStore, clock: Clock, entry: ChatEntry, *, inbound: bool,
+                  cap: int, bus: EventBus | None, events: list | None,
+                  push_name: str | None) -> bool:
     entries = ChatMessages(store)
     doc_id = entry_doc_id(entry.device_id, entry.wa_id)
     unnumbered = False  # an entry an earlier version created, then stopped before numbering
@@ -237,6 +253,12 @@ def file_outbound_many(store: DocumentStore, clock: Clock, entries: list[ChatEnt
     if len(entries) == 1:
         file_outbound(store, clock, entries[0], cap=cap)
         return
+    with WRITTEN.turn(chat_key(entries[-1].device_id, entries[-1].chat)):
+        _file_many_in_turn(store, clock, entries, cap=cap)
+
+
+def _file_many_in_turn(store: DocumentStore, clock: Clock, entries: list[ChatEntry], *,
+                       cap: int) -> None:
     history = ChatMessages(store)
     for attempt in range(_CAS_ATTEMPTS):
         _back_off(attempt)
