@@ -99,9 +99,10 @@ class Settings:
     # under sustained sending (shared/services/chat_filing.py); None: on, except in
     # unit tests, which read a chat's history right after sending.
     coalesce_chats: bool | None = None
-    # The monthly quota counted in blocks for a device sending fast, a block's unspent
-    # units counted for at most 5 s (shared/services/quota_leases.py); None: on, except
-    # in unit tests, which read the counters right after sending.
+    # The monthly quota (the API) and the daily caps (the runner) counted in blocks for a
+    # device sending fast, a block's unspent units given back as it ends or the process
+    # stops (shared/services/quota_leases.py); None: on, except in unit tests, which read
+    # the counters right after sending.
     quota_leases: bool | None = None
 
     @property

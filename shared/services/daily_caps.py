@@ -64,18 +64,10 @@ def today(store: DocumentStore, device: Device, now: datetime) -> DailyCap:
                     warmup_day(device, now), _start(now) + timedelta(days=1))
 
 
-def take(store: DocumentStore, device: Device, now: datetime) -> bool:
-    """Count one send today; False (nothing counted) when today's cap is reached."""
-    cap = cap_on(device, now)
-    day = day_of(now)
-    return UsageCounters(store).increment(_doc_id(device.id, day), "count", 1, maximum=cap,
-                           extra={"device_id": device.id, "period": day,
-                                  "metric": METRIC}) is not None
-
-
 def take_block(store: DocumentStore, device: Device, now: datetime, size: int) -> int:
-    """Count `size` sends today at once (shared/services/quota_leases.py DailyCapLeases),
-    or one where that would pass the cap: the units counted, 0 when the cap is reached."""
+    """Count `size` sends today at once (shared/services/quota_leases.py DailyCapLeases;
+    1 while it is off), or one where that would pass the cap: the units counted, 0 (nothing
+    counted) when today's cap is reached."""
     cap = cap_on(device, now)
     day = day_of(now)
     extra = {"device_id": device.id, "period": day, "metric": METRIC}
@@ -86,12 +78,9 @@ def take_block(store: DocumentStore, device: Device, now: datetime, size: int) -
     return 0
 
 
-def give_back(store: DocumentStore, device_id: str, at: datetime) -> None:
-    """A counted send that did not go out after all (a transient failure)."""
-    give_back_units(store, device_id, day_of(at), 1)
-
-
 def give_back_units(store: DocumentStore, device_id: str, day: str, units: int) -> None:
+    """Counted sends that did not go out after all (a transient failure), or a block's
+    unspent units."""
     UsageCounters(store).increment(_doc_id(device_id, day), "count", -units)
 
 

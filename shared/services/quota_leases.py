@@ -91,8 +91,9 @@ class QuotaLeases:
                 rng: random.Random | None = None) -> Reservation | None:
         """Count one message against the device's monthly quota (quotas.reserve's
         contract); None when it is used up."""
-        if not self.enabled:
-            return self._single(device, now, rng)
+        if not self.enabled:  # one unit, one increment
+            taken = self._block(device, now, 1, rng)
+            return None if taken is None else taken[0]
         self.give_back_ended()
         key = (device.id, self._period(now))
         limit = self._limit(device, now)
@@ -179,10 +180,6 @@ class QuotaLeases:
     def _limit(self, device: Device, now: datetime) -> int | None:
         """The limit now: a lease taken under a higher one is given back, not spent."""
         return quotas.plan_of(device).messages_per_month
-
-    def _single(self, device: Device, now: datetime,
-                rng: random.Random | None) -> Reservation | None:
-        return quotas.reserve(self.store, device, now, rng)
 
     def _block(self, device: Device, now: datetime, size: int,
                rng: random.Random | None) -> tuple[Reservation, int] | None:
@@ -290,11 +287,6 @@ class DailyCapLeases(QuotaLeases):
 
     def _limit(self, device: Device, now: datetime) -> int | None:
         return daily_caps.cap_on(device, now)
-
-    def _single(self, device: Device, now: datetime,
-                rng: random.Random | None) -> Reservation | None:
-        return Reservation(daily_caps.day_of(now), 0) \
-            if daily_caps.take(self.store, device, now) else None
 
     def _block(self, device: Device, now: datetime, size: int,
                rng: random.Random | None) -> tuple[Reservation, int] | None:
