@@ -77,21 +77,17 @@ class WrittenChats:
 
     def get(self, store: DocumentStore, key: str) -> tuple[Chat, str] | None:
         with self._lock:
-            try:
-                known = self._stores.get(store)
-            except TypeError:  # a store that cannot be weakly referenced: nothing kept
-                return None
+            known = self._known(store)
             return None if known is None else known.get(key)
 
     def put(self, store: DocumentStore, key: str, chat: Chat, version: str | None) -> None:
         """Keep `chat` at `version`, unless a later state of the chat is kept already (a
         commit answered after this one: the same thread, numbered further)."""
         with self._lock:
-            try:
-                known = self._stores.setdefault(store, OrderedDict())
-            except TypeError:
+            known = self._known(store, make=True)
+            if known is None:
                 return
-            if version is None:
+            if version is None:  # a store that gave no version: nothing to write on
                 known.pop(key, None)
                 return
             held = known.get(key)
@@ -106,21 +102,19 @@ class WrittenChats:
         """Forget the chat's copy: the one at `version` (refused), when given, so that a
         later one another thread kept meanwhile stays for the next attempt."""
         with self._lock:
-            known = self._stores.get(store) if self._weakable(store) else None
-            if known is None:
-                return
-            held = known.get(key)
+            known = self._known(store)
+            held = None if known is None else known.get(key)
             if held is not None and (version is None or held[1] == version):
                 known.pop(key, None)
 
-    @staticmethod
-    def _weakable(store) -> bool:
+    def _known(self, store: DocumentStore, make: bool = False) -> OrderedDict | None:
+        """The store's kept chats (under the lock); None for a store that cannot be
+        weakly referenced: nothing is kept for it."""
         try:
-            weakref.ref(store)
-            hash(store)
-            return True
+            return self._stores.setdefault(store, OrderedDict()) if make \
+                else self._stores.get(store)
         except TypeError:
-            return False
+            return None
 
 
 WRITTEN = WrittenChats()
