@@ -12,12 +12,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from google.cloud import firestore
 
 from shared.adapters.firestore_store import FirestoreStore
 from shared.bootstrap import Container
@@ -25,26 +23,25 @@ from shared.services import quota_leases, quotas
 from shared.services.accounts import create_account
 from shared.services.devices import create_device
 from shared.settings import Settings
-from tests.integration.webhooks_emulators import emulator_host, free_port
+from tests.integration.webhooks_emulators import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.emulator
 
 
-@pytest.fixture(scope="module")
-def firestore_host(request, tmp_path_factory):
-    with emulator_host(request, "firestore", tmp_path_factory) as host:
-        yield host
+@pytest.fixture
+def store(firestore_store) -> FirestoreStore:
+    return firestore_store  # (tests/conftest.py: a project of its own on the emulator)
 
 
 @pytest.fixture
-def project(firestore_host) -> str:
-    return "ql-" + uuid.uuid4().hex[:10]
+def project(store) -> str:
+    return store._client.project
 
 
 @pytest.fixture
-def store(project) -> FirestoreStore:
-    return FirestoreStore(firestore.Client(project=project))
+def firestore_host(emulators) -> str:
+    return emulators.firestore_host
 
 
 @pytest.fixture

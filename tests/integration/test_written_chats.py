@@ -139,45 +139,19 @@ def test_two_processes_filing_into_one_chat_number_it_without_gaps(store, monkey
     assert (chat.seq, chat.unread) == (12, 12)
 
 
-class ChangedDuringFiling(DocumentStore):
+class ChangedDuringFiling(Reads):
     """Runs `meanwhile` once, just before the next conditional (read) update of a chat
     commits: another writer's change landing between a filing's read and its write."""
 
     def __init__(self, inner, meanwhile):
-        self.inner, self.meanwhile, self.armed = inner, meanwhile, False
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
+        super().__init__(inner)
+        self.meanwhile, self.armed = meanwhile, False
 
     def commit(self, writes, *, guard=None):
         if self.armed and any(w.collection == "chats" and w.when for w in writes):
             self.armed = False
             self.meanwhile(self.inner)
-        return self.inner.commit(writes, guard=guard)
-
-    def get(self, *a, **k):
-        return self.inner.get(*a, **k)
-
-    def create(self, *a, **k):
-        return self.inner.create(*a, **k)
-
-    def put(self, *a, **k):
-        return self.inner.put(*a, **k)
-
-    def update(self, *a, **k):
-        return self.inner.update(*a, **k)
-
-    def delete(self, *a, **k):
-        return self.inner.delete(*a, **k)
-
-    def query(self, *a, **k):
-        return self.inner.query(*a, **k)
-
-    def get_many(self, *a, **k):
-        return self.inner.get_many(*a, **k)
-
-    def increment(self, *a, **k):
-        return self.inner.increment(*a, **k)
+        return super().commit(writes, guard=guard)
 
 
 def inbound_named(store, clock, n: int, push_name: str) -> bool:

@@ -372,31 +372,38 @@ def test_a_burst_under_the_daily_cap_gives_back_what_it_did_not_send(c, api, dev
     assert daily_caps.today(c.store, device, c.clock.now()).used == 40
 
 
+def _sending_under_a_daily_cap(c, api, dev, runner_for, limit: int, count: int):
+    """`count` messages queued on a device capped at `limit` a day, the runner's daily
+    leases on, its session linked and every task handed to it: (runner, message ids)."""
+    from shared.services.quota_leases import DailyCapLeases
+    from tests.unit.messaging.helpers import connect
+
+    c.__dict__["daily_leases"] = DailyCapLeases(c.store)
+    assert api.patch(f"/v1/devices/{dev}", json={"settings": {
+        "daily_limit": limit, "warmup": {"enabled": False}}}).status_code == 200
+    ids = [api.send(phone=PHONE, message=f"m{i}").get_json()["id"] for i in range(count)]
+    runner, timer = runner_for()
+    connect(runner, timer, dev)
+    for message_id in ids:
+        runner.handle_message_task(message_id)
+    return runner, ids
+
+
 def test_the_runner_sends_up_to_the_daily_cap_through_the_leases(c, api, dev, runner_for,
                                                                  network):
     """The send loop with the daily cap's leases on: exactly the cap goes out, the rest
     waits for the next day; letting the device go leaves the counter at what was sent."""
     from shared.services import daily_caps
-    from shared.services.quota_leases import DailyCapLeases
     from tests.fakes import wait_until
-    from tests.unit.messaging.helpers import connect
 
-    c.__dict__["daily_leases"] = DailyCapLeases(c.store)
-    assert api.patch(f"/v1/devices/{dev}", json={"settings": {
-        "daily_limit": 30, "warmup": {"enabled": False}}}).status_code == 200
-    device = device_of(c, dev)
-    ids = [api.send(phone=PHONE, message=f"m{i}").get_json()["id"] for i in range(35)]
-    runner, timer = runner_for()
-    connect(runner, timer, dev)
-    for message_id in ids:
-        runner.handle_message_task(message_id)
+    runner, ids = _sending_under_a_daily_cap(c, api, dev, runner_for, 30, 35)
     wait_until(lambda: len(network.send_attempts) >= 30, 15, "the day's 30")
     wait_until(lambda: sum(c.store.get("messages", m)["status"] == "queued" and
                            c.store.get("messages", m).get("claimed_by") is None
                            for m in ids) == 5, 15, "five given back to wait")
     assert len(network.send_attempts) == 30
     runner.drop_session(dev)
-    assert daily_caps.today(c.store, device, c.clock.now()).used == 30
+    assert daily_caps.today(c.store, device_of(c, dev), c.clock.now()).used == 30
 
 
 def test_a_lowered_daily_cap_ends_the_block_held(c, api, dev, timer):
@@ -450,18 +457,9 @@ def test_a_reservation_waits_for_a_give_back_in_flight(c, api, dev, monkeypatch)
 
 def test_a_runner_stopping_gives_its_daily_units_back(c, api, dev, runner_for, network):
     from shared.services import daily_caps
-    from shared.services.quota_leases import DailyCapLeases
     from tests.fakes import wait_until
-    from tests.unit.messaging.helpers import connect
 
-    c.__dict__["daily_leases"] = DailyCapLeases(c.store)
-    assert api.patch(f"/v1/devices/{dev}", json={"settings": {
-        "daily_limit": 100, "warmup": {"enabled": False}}}).status_code == 200
-    ids = [api.send(phone=PHONE, message=f"m{i}").get_json()["id"] for i in range(10)]
-    runner, timer = runner_for()
-    connect(runner, timer, dev)
-    for message_id in ids:
-        runner.handle_message_task(message_id)
+    runner, _ = _sending_under_a_daily_cap(c, api, dev, runner_for, 100, 10)
     wait_until(lambda: len(network.send_attempts) >= 10, 15, "the ten sent")
     runner.stop()
     assert daily_caps.today(c.store, device_of(c, dev), c.clock.now()).used == 10
