@@ -12,7 +12,16 @@ process writes nothing per event: durability costs the event's own document only
 
 After a transport outage the relay also publishes again what it had published in the
 `settle` seconds before the outage began, in case the transport lost what it had
-acknowledged (an emulator that was killed). The fan-out drops the copies it has seen."""
+acknowledged (an emulator that was killed). The fan-out drops the copies it has seen.
+
+Every event of the process passes the relay (the API's requests, the runner's send and
+receipt threads), so its hot path (register, submit, an acknowledgement, a waiter) takes
+no lock: each step is one operation on a dict or a deque, which CPython's GIL makes atomic
+(the platform runs CPython 3.11). A lock every event took made each thread wait for the
+holder's next turn at the GIL: in the bench's pipeline (issue #18) the threads waited 7 s
+on it to hold it 0.3 s. The lock guards only what spans several steps: an outage and what
+is published again after it, and starting the workers; the pruning of what was recently
+acknowledged has a lock of its own that nobody waits for."""
 
 from __future__ import annotations
 
@@ -66,11 +75,14 @@ class Relay:
         self.publish_here = self.inline or getattr(transport, "publishes_at_once", False)
         self._workers = workers
         self._queue: queue.Queue[Event] = queue.Queue()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the outage, the start (module doc)
+        self._pruning = threading.Lock()  # taken without waiting: one thread prunes _recent
         self._pending: dict[str, Event] = {}
         self._acked: dict[str, threading.Event] = {}  # a pending event's waiter (_waiter)
-        self._recent: collections.deque[tuple[float, Event]] = collections.deque(maxlen=RECENT_MAX)
-        self._acked_ids: set[str] = set()  # the ids in _recent
+        # acknowledged events, oldest first, kept `settle` seconds and RECENT_MAX at most;
+        # _acked_at: their ids, each at its (latest) acknowledgement
+        self._recent: collections.deque[tuple[float, Event]] = collections.deque()
+        self._acked_at: dict[str, float] = {}
         self._outage_since: float | None = None
         self._beat_at: float | None = None  # monotonic time of the last renewal
         self._dirty = False
@@ -81,29 +93,25 @@ class Relay:
 
     def register(self, events: list[Event]) -> None:
         """Before the commit that logs `events`: from here they count as in flight."""
-        with self._lock:
-            for event in events:
-                self._pending[event.id] = event
-            self._dirty = True
-            renew = self._beat_at is None or time.monotonic() - self._beat_at > self.rebeat_after
-        if renew:
+        for event in events:
+            self._pending[event.id] = event
+        self._dirty = True
+        if self._beat_at is None or time.monotonic() - self._beat_at > self.rebeat_after:
             self._beat()  # the sweep must know this process before it logs anything
         if not self.inline:
             self._start()
 
     def forget(self, events: list[Event]) -> None:
-        with self._lock:
-            for event in events:
-                self._pending.pop(event.id, None)
-                done = self._acked.pop(event.id, None)
-                if done is not None:
-                    done.set()
+        for event in events:
+            self._pending.pop(event.id, None)
+            done = self._acked.pop(event.id, None)  # after the pop above (see _waiter)
+            if done is not None:
+                done.set()
 
     def submit(self, events: list[Event], *, wait: bool = True) -> None:
         """Publish the logged `events`; wait up to `ack_wait` seconds for them."""
         for event in events:
-            with self._lock:
-                self._pending[event.id] = event
+            self._pending[event.id] = event
             if self.publish_here and self._try(event):
                 continue
             self._start()
@@ -121,20 +129,25 @@ class Relay:
     def _waiter(self, event_id: str) -> threading.Event | None:
         """What a caller waits on for `event_id`'s acknowledgement; None when it needs no
         wait (acknowledged or forgotten already). Made only when someone waits: an event
-        published in the caller's thread never needs one."""
-        with self._lock:
-            if event_id not in self._pending:
-                return None
-            return self._acked.setdefault(event_id, threading.Event())
+        published in the caller's thread never needs one. Without a lock: an acknowledgement
+        pops the event from _pending, then its waiter from _acked; the waiter is made, then
+        _pending is looked at again, so one made too late for the acknowledgement to see it
+        finds the event gone and is not waited on."""
+        if event_id not in self._pending:
+            return None
+        done = self._acked.setdefault(event_id, threading.Event())
+        if event_id not in self._pending:
+            self._acked.pop(event_id, None)
+            return None
+        return done
 
     def acknowledged(self, event_id: str) -> bool:
         """Whether this process had `event_id` acknowledged in the last `settle` seconds."""
-        with self._lock:
-            return event_id in self._acked_ids
+        at = self._acked_at.get(event_id)
+        return at is not None and at >= time.monotonic() - self.settle
 
     def pending(self) -> list[Event]:
-        with self._lock:
-            return list(self._pending.values())
+        return list(self._pending.values())
 
     def drain(self, timeout: float) -> bool:
         """Wait until nothing is in flight (tests, shutdown)."""
@@ -166,19 +179,18 @@ class Relay:
     def _acknowledged(self, event: Event) -> None:
         now = time.monotonic()
         again: list[Event] = []
-        with self._lock:
-            self._pending.pop(event.id, None)
-            done = self._acked.pop(event.id, None)
-            if self._outage_since is not None:
-                began, self._outage_since = self._outage_since, None
-                again = [e for at, e in self._recent if began - self.settle <= at <= began]
-            if len(self._recent) == self._recent.maxlen:
-                self._acked_ids.discard(self._recent[0][1].id)
-            self._recent.append((now, event))
-            self._acked_ids.add(event.id)
-            while self._recent and self._recent[0][0] < now - self.settle:
-                self._acked_ids.discard(self._recent.popleft()[1].id)
-            self._dirty = True
+        self._pending.pop(event.id, None)
+        done = self._acked.pop(event.id, None)  # after the pop above (see _waiter)
+        if self._outage_since is not None:
+            with self._lock:
+                if self._outage_since is not None:
+                    began, self._outage_since = self._outage_since, None
+                    again = [e for at, e in list(self._recent)
+                             if began - self.settle <= at <= began]
+        self._prune(now)
+        self._recent.append((now, event))
+        self._acked_at[event.id] = now
+        self._dirty = True
         if done is not None:
             done.set()
         if again:
@@ -200,13 +212,27 @@ class Relay:
                     return
                 delay = min(delay * 2, BACKOFF_MAX)
 
+    def _prune(self, now: float) -> None:
+        """Drop what was acknowledged more than `settle` seconds ago, and the oldest past
+        RECENT_MAX. One thread at a time, and none waits for it: the others append (at the
+        other end of the deque) and the next acknowledgement prunes."""
+        if not self._pruning.acquire(blocking=False):
+            return
+        try:
+            recent, acked_at = self._recent, self._acked_at
+            while recent and (recent[0][0] < now - self.settle or len(recent) >= RECENT_MAX):
+                at, old = recent.popleft()
+                if acked_at.get(old.id, at) <= at:  # not acknowledged again since
+                    acked_at.pop(old.id, None)
+        finally:
+            self._pruning.release()
+
     # --- the relay document ----------------------------------------------------------
 
     def _beat(self) -> None:
         now = self.clock.now()
-        with self._lock:
-            pending = [e.created_at for e in self._pending.values()]
-            self._dirty = False
+        self._dirty = False  # first: an event registered from here makes it dirty again
+        pending = [e.created_at for e in list(self._pending.values())]
         doc = {"beat_at": now, "pending_since": min(pending, default=now),
                "expire_at": now + RETENTION}
         if not self.store.update(RELAYS, self.origin, doc):
@@ -215,15 +241,15 @@ class Relay:
 
     def _beats(self) -> None:
         while not self._stopping.wait(self.beat_every):
-            with self._lock:
-                due = self._dirty or bool(self._pending)
-            if due:
+            if self._dirty or self._pending:
                 try:
                     self._beat()
                 except Exception:  # the store is out of reach: try again at the next beat
                     log.exception("could not renew the relay document %s", self.origin)
 
     def _start(self) -> None:
+        if self._started:
+            return
         with self._lock:
             if self._started:
                 return

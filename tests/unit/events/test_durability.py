@@ -352,3 +352,81 @@ def test_a_forgotten_event_wakes_its_waiter_and_needs_none_after():
     relay.forget([event])
     assert waiter.is_set() and relay._waiter(event.id) is None and relay._acked == {}
     relay.stop()
+
+
+def test_many_threads_waiting_on_the_workers_acknowledgements_are_each_woken(caplog):
+    # The relay's hot path takes no lock (its module doc). Sixteen threads, the
+    # interpreter switching between them as often as it can: every event is published
+    # once and every caller woken (a missed wake-up waits the whole ack_wait and logs
+    # that the event was not acknowledged), and nothing is left pending or waited on.
+    import sys
+
+    bus = Flaky()  # neither synchronous nor publishing at once: the workers publish
+    relay = Relay(MemoryStore(), bus, SystemClock(), origin="proc-many", ack_wait=30)
+    events = [[_one_event(1000 + t * 100 + n) for n in range(100)] for t in range(16)]
+    was = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        def submit(mine):
+            for event in mine:
+                relay.register([event])
+                relay.submit([event])
+                assert relay.acknowledged(event.id)
+
+        threads = [threading.Thread(target=submit, args=(mine,)) for mine in events]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        sys.setswitchinterval(was)
+    assert not any(t.is_alive() for t in threads)
+    assert "not acknowledged" not in caplog.text
+    assert len(bus.published) == 1600 and len({e.id for e in bus.published}) == 1600
+    assert relay.pending() == [] and relay._acked == {}
+    relay.stop()
+
+
+def test_what_was_acknowledged_is_kept_for_settle_seconds_and_recent_max_at_most(monkeypatch):
+    from shared.services import event_relay
+
+    relay = Relay(MemoryStore(), QueuesOnly(), SystemClock(), origin="proc-recent", settle=0.2)
+    early = _one_event(2000)
+    relay.register([early])
+    relay.submit([early])
+    assert relay.acknowledged(early.id)
+    wait_until(lambda: not relay.acknowledged(early.id), 5, message="forgotten after settle")
+    late = _one_event(2001)
+    relay.register([late])
+    relay.submit([late])  # its acknowledgement prunes the early one
+    assert [e.id for _, e in relay._recent] == [late.id] and set(relay._acked_at) == {late.id}
+    relay.stop()
+
+    monkeypatch.setattr(event_relay, "RECENT_MAX", 10)
+    relay = Relay(MemoryStore(), QueuesOnly(), SystemClock(), origin="proc-recent-max")
+    many = [_one_event(2100 + n) for n in range(25)]
+    for event in many:
+        relay.register([event])
+        relay.submit([event])
+    assert len(relay._recent) == 10 and set(relay._acked_at) == {e.id for e in many[-10:]}
+    assert relay.acknowledged(many[-1].id) and not relay.acknowledged(many[0].id)
+    relay.stop()
+
+
+def test_a_waiter_made_as_its_event_is_acknowledged_is_not_waited_on():
+    # The interleaving the lock-free _waiter must survive: the worker acknowledges the
+    # event after the waiter saw it pending and before the waiter is stored, so the
+    # acknowledgement finds no waiter to wake.
+    relay = Relay(MemoryStore(), Flaky(), SystemClock(), origin="proc-interleaved")
+    event = _one_event(3000)
+    relay.register([event])
+
+    class AcknowledgedFirst(dict):
+        def setdefault(self, key, default=None):
+            relay._acknowledged(event)
+            return super().setdefault(key, default)
+
+    relay._acked = AcknowledgedFirst()
+    assert relay._waiter(event.id) is None  # a waiter returned here would never be woken
+    assert dict(relay._acked) == {} and relay.pending() == []
+    relay.stop()
