@@ -344,3 +344,13 @@ def message_bodies(device_ids: list[str], count: int) -> list[bytes]:
 
 def delivered(c) -> int:
     return sum(1 for d in c.store.inner.query(Messages.name, [("status", "in", ["delivered", "read"])]))
+
+
+def wait_delivered(c, count: int, timeout: float) -> None:
+    """Until `count` messages are delivered, for a timed figure: watched through the count
+    of message:out:delivered publishes (one per message: its transition's event), then
+    checked once in the store. Not by polling `delivered`: a scan of every message in
+    memory each 2 ms, which took more of the interpreter than the runner it waited for
+    (the pipeline figure's drain: 2.4-2.8 s of CPU polling, 1.1 s without)."""
+    wait(lambda: c.publisher.published["message:out:delivered"] >= count, timeout)
+    assert delivered(c) == count

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from bench.harness import delivered, in_process_stack, message_bodies, wait
+from bench.harness import in_process_stack, message_bodies, wait, wait_delivered
 
 # --- priority -----------------------------------------------------------------------------
 
@@ -89,7 +89,7 @@ def pipeline_throughput(devices: int = 100, count: int = 2000) -> None:
     for body in bodies:
         assert client.post("/v1/messages", data=body, headers=headers).status_code == 201
     posted = time.perf_counter() - started
-    wait(lambda: delivered(c) == count, 300)
+    wait_delivered(c, count, 300)
     total = time.perf_counter() - started
     run.stop()
     pipe_rate = count / total
