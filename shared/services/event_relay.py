@@ -179,17 +179,20 @@ class Relay:
     def _acknowledged(self, event: Event) -> None:
         now = time.monotonic()
         again: list[Event] = []
+        self._acked_at[event.id] = now  # first: once it is not pending, acknowledged() holds
         self._pending.pop(event.id, None)
         done = self._acked.pop(event.id, None)  # after the pop above (see _waiter)
         if self._outage_since is not None:
             with self._lock:
                 if self._outage_since is not None:
-                    began, self._outage_since = self._outage_since, None
+                    began = self._outage_since
                     again = [e for at, e in list(self._recent)
                              if began - self.settle <= at <= began]
+                    # only now: an acknowledgement that sees no outage prunes without the
+                    # lock, and would drop what `again` is taken from
+                    self._outage_since = None
         self._prune(now)
         self._recent.append((now, event))
-        self._acked_at[event.id] = now
         self._dirty = True
         if done is not None:
             done.set()
