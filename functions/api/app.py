@@ -54,16 +54,17 @@ def create_app(c: Container | None = None) -> Flask:
                     raise Forbidden("this call needs the operator's admin key, not an account key")
                 raise Unauthorized("missing or invalid admin key")
             return Principal(cont, None)
+        signed_in = looks_like_id_token(key) and bool(cont.settings.identity_backend)
+        if route.auth == "person" and not signed_in:  # (an agent's token, an API key)
+            raise Unauthorized("this call needs a person's sign-in (an ID token)")
         if is_agent_token(key):
             from functions.api.access import agent_principal
 
             return agent_principal(cont, route, key, idem)
-        if looks_like_id_token(key) and cont.settings.identity_backend:  # a person's sign-in
+        if signed_in:  # a person's sign-in
             from functions.api.people_access import person_principal
 
             return person_principal(cont, route, key, idem)
-        if route.auth == "person":
-            raise Unauthorized("this call needs a person's sign-in (an ID token)")
         return Principal(cont, authenticate(cont, key), idem)
 
     api.install(app, principal)
@@ -105,7 +106,11 @@ def create_app(c: Container | None = None) -> Flask:
         message = {404: f"no such endpoint: {request.method} {request.path}",
                    405: f"{request.method} is not allowed on {request.path}"}.get(
             exc.code or 400, exc.description or "bad request")
-        return error_response(UtioError(message, code=code, status=exc.code or 400))
+        response = error_response(UtioError(message, code=code, status=exc.code or 400))
+        allow = dict(exc.get_headers()).get("Allow")  # a 405 says what is allowed (RFC 9110)
+        if allow:
+            response.headers["Allow"] = allow
+        return response
 
     @app.errorhandler(Exception)
     def internal(exc: Exception):

@@ -158,3 +158,11 @@ def test_agents_of_another_account_are_not_found(api, client, platform, new_acco
 
 def test_a_bad_agent_token_is_401(client):
     assert_error(Caller(client, "utio_agt_nope").get("/v1/devices"), 401)
+
+
+@pytest.mark.parametrize("role", ["admin", None])
+def test_an_agents_token_on_a_persons_routes_is_401(api, client, platform, role):
+    # (an admin agent's token reached the person's handler and answered 500)
+    _, agent = new_agent(api, client, **({"role": role} if role else {}))
+    assert_error(agent.get("/v1/people/me"), 401, "unauthorized")
+    assert_error(agent.post("/v1/signup", json={"account_name": "Acme Ltd"}), 401, "unauthorized")
