@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import binascii
 import json
+from datetime import UTC, datetime
 
 from shared.encoding import b64url, unb64url
 from shared.errors import ValidationFailed
@@ -32,6 +33,18 @@ def decode(cursor: str, kind: type) -> str | int:
     """The one value inside a cursor from `encode`."""
     (value,) = decode_all(cursor, kind)
     return value
+
+
+def timestamp(text: object) -> datetime:
+    """A time a cursor carries, as this API wrote it (ISO 8601 with its offset, as UTC);
+    ValueError for anything else: a cursor is only base64 of JSON, so a forged one can
+    hold a time without a zone (which no stored time compares with) or out of range."""
+    if not isinstance(text, str):
+        raise ValueError("not a time")
+    at = datetime.fromisoformat(text)
+    if at.tzinfo is None:
+        raise ValueError("a time without its offset")
+    return at.astimezone(UTC)  # (OverflowError, a ValueError too, is caught by callers)
 
 
 def invalid() -> ValidationFailed:

@@ -123,9 +123,41 @@ def read_json_body() -> Any:
     if not raw.strip():
         raise BadRequest("request body is empty: send a JSON object", code="invalid_json")
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: deep nesting
         raise BadRequest(f"request body is not valid JSON: {exc}", code="invalid_json") from exc
+    # A lone surrogate ("\ud800", or its bytes, which json.loads lets through) is no text:
+    # stored, it made every later answer that shows it fail to encode. Only a body with an
+    # escape or such bytes can hold one, so the common body is not walked.
+    if b"\\u" in raw or b"\xed" in raw:
+        where = _lone_surrogate(value)
+        if where is not None:
+            raise BadRequest(f"body: {where + ': ' if where else ''}not valid Unicode text "
+                             "(a lone surrogate)", details={"field": where or None},
+                             code="invalid_json")
+    return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """Where in a parsed JSON value a string (or an object's key) holds a lone surrogate:
+    its field, dotted as validation errors name them ("" for the body itself)."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if not value.isascii() and _SURROGATE.search(value):
+                return path
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if not key.isascii() and _SURROGATE.search(key):
+                    return path
+                stack.append((item, f"{path}.{key}" if path else key))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}.{i}" if path else str(i)) for i, item in enumerate(value))
+    return None
 
 
 MAX_JSON_BODY = 1024 * 1024  # JSON requests; uploads (POST /v1/files) set their own
@@ -363,7 +395,8 @@ def _path_schema(name: str) -> dict:
     return {"type": "string", "pattern": id_pattern(kind)}
 
 
-_ERROR_TEXT = {400: "Malformed request", 401: "Missing or invalid API key",
+_ERROR_TEXT = {400: "Malformed request: the body is not JSON, or holds text that is not "
+                    "valid Unicode (a lone surrogate such as \\ud800)", 401: "Missing or invalid API key",
                404: "Not found in this account", 409: "Conflict with the current state",
                422: "Invalid input"}
 

@@ -3,10 +3,10 @@ generate the OpenAPI document."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, field_validator, model_validator
 
 from shared import phones
 from shared.domain import (
@@ -21,6 +21,18 @@ from shared.model import Model
 from shared.plans import PlanId
 
 MAX_TEXT = 6000
+
+
+def _in_utc(at: datetime) -> datetime:
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first UTC instant
+        raise ValueError("must be a time from the year 1 to 9999 in UTC") from None
+
+
+# A time a request gives: ISO 8601 with its zone, as UTC from here on (one with an offset
+# that puts it outside years 1-9999 in UTC is refused, not a 500 where it is converted).
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
 class Input(Model):

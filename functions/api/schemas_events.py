@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from pydantic import AwareDatetime, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from functions.api.schemas import CURSOR, Input
+from functions.api.schemas import CURSOR, Input, UtcDatetime
 from shared.events import known_pattern, known_patterns
 from shared.model import Model
 
@@ -26,8 +26,8 @@ class EventQuery(Input):
         description="Only these events: names or patterns (`message:*`, `message:out:*`, `*`), "
                     "comma-separated, as webhooks' `events` take them.")
     device: str | None = Field(default=None, max_length=100, description="Only this device's events.")
-    since: AwareDatetime | None = Field(default=None, description="Logged at or after (ISO 8601).")
-    until: AwareDatetime | None = Field(default=None, description="Logged before (ISO 8601).")
+    since: UtcDatetime | None = Field(default=None, description="Logged at or after (ISO 8601).")
+    until: UtcDatetime | None = Field(default=None, description="Logged before (ISO 8601).")
     limit: int = Field(default=50, ge=1, le=500, description="Events per answer.")
     cursor: str | None = Field(default=None, max_length=500, json_schema_extra=CURSOR,
                                description="next_cursor of the previous page (newest first).")

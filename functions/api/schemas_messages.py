@@ -8,9 +8,9 @@ import builtins
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import AwareDatetime, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from functions.api.schemas import CURSOR, GroupRef, Phone, Recipient, exactly_one
+from functions.api.schemas import CURSOR, GroupRef, Phone, Recipient, UtcDatetime, exactly_one
 from shared.content import (
     MAX_CAPTION,
     MAX_TEXT,
@@ -153,14 +153,14 @@ class SendMessage(Input):
     priority: Priority = Priority.normal
     reference: str | None = Field(default=None, max_length=200,
                                   description="Your own reference, returned in events.")
-    deliver_at: AwareDatetime | None = Field(
+    deliver_at: UtcDatetime | None = Field(
         default=None, description="Send at this time (ISO 8601 with a zone), at most "
         f"{MAX_SCHEDULE_DAYS} days ahead; a time in the past sends at once.")
 
     typing: int | None = Field(default=None, ge=0, le=20, description="Show \"typing...\" "
                                "for this many seconds before it goes out (0: not at all); "
                                "default: the device's typing_seconds.")
-    expires_at: AwareDatetime | None = Field(
+    expires_at: UtcDatetime | None = Field(
         default=None, description="Not sent by this time (ISO 8601 with a zone), the message "
         "fails with failure_reason `expired` instead of going out late (a one-time code). "
         "Must be later than now and than deliver_at.")
@@ -303,8 +303,8 @@ class MessageQuery(Input):
     group: GroupRef | None = Field(default=None, description="Only messages to this group.")
     reference: str | None = Field(default=None, max_length=200,
                                   description="Only messages with this reference.")
-    since: AwareDatetime | None = Field(default=None, description="Created at or after (ISO 8601).")
-    until: AwareDatetime | None = Field(default=None, description="Created before (ISO 8601).")
+    since: UtcDatetime | None = Field(default=None, description="Created at or after (ISO 8601).")
+    until: UtcDatetime | None = Field(default=None, description="Created before (ISO 8601).")
     limit: int = Field(default=50, ge=1, le=500)
     cursor: str | None = Field(default=None, max_length=500, json_schema_extra=CURSOR,
                                description="next_cursor of the previous page.")

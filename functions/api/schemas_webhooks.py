@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from functions.api.ids import DeviceId
-from functions.api.schemas import CURSOR, Input
+from functions.api.schemas import CURSOR, Input, UtcDatetime
 from shared.domain import DeliveryFailure, DeliveryStatus, WebhookDisabledReason
 from shared.events import known_patterns
 from shared.model import Model
@@ -186,7 +186,7 @@ class DeliveryQuery(Input):
 class RecoverDeliveries(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"since": "2026-11-24T08:00:00Z"}]})
-    since: AwareDatetime = Field(description="Retry the failed deliveries made since then.")
+    since: UtcDatetime = Field(description="Retry the failed deliveries made since then.")
 
 
 class Recovered(Model):

@@ -141,8 +141,8 @@ def decode_position(raw: str, field: str) -> Position:
     try:
         value = str(cursors.decode(raw, str))
         stamp, event_id = value.split("|", 1)
-        return datetime.fromisoformat(stamp), event_id
-    except (ValidationFailed, ValueError) as exc:
+        return cursors.timestamp(stamp), event_id
+    except (ValidationFailed, ValueError, OverflowError) as exc:
         raise ValidationFailed(f"{field}: not a cursor from GET /v1/events (next_cursor) nor "
                                "an event id", details={"field": field},
                                code="invalid_cursor") from exc

@@ -246,8 +246,8 @@ def _cursor(message: Message) -> str:
 def _uncursor(cursor: str) -> tuple[datetime, str]:
     stamp, message_id = cursor_codec.decode_all(cursor, str, str)
     try:
-        return datetime.fromisoformat(stamp), message_id
-    except ValueError as exc:
+        return cursor_codec.timestamp(stamp), message_id
+    except (ValueError, OverflowError) as exc:
         raise cursor_codec.invalid() from exc
 
 

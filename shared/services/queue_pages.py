@@ -178,15 +178,19 @@ def encode(state: Replay) -> str:
 
 
 def decode(raw: str) -> Replay:
-    from shared.cursor import invalid
+    from shared.cursor import invalid, timestamp
 
     try:
         d = json.loads(unb64url(raw))
-        return Replay(t=datetime.fromisoformat(d["t"]), day=datetime.fromisoformat(d["day"]),
-                      used=int(d["used"]), position=int(d["position"]),
-                      ready={str(k): [str(v[0]), str(v[1])] for k, v in d["ready"].items()},
-                      later=[str(d["later"][0]), str(d["later"][1])] if d["later"] else None,
-                      released=[str(i) for i in d["released"]],
-                      answered=int(d["answered"]), skip=bool(d["skip"]))
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        replay = Replay(t=timestamp(d["t"]), day=timestamp(d["day"]),
+                        used=int(d["used"]), position=int(d["position"]),
+                        ready={str(k): [str(v[0]), str(v[1])] for k, v in d["ready"].items()},
+                        later=[str(d["later"][0]), str(d["later"][1])] if d["later"] else None,
+                        released=[str(i) for i in d["released"]],
+                        answered=int(d["answered"]), skip=bool(d["skip"]))
+        for place in [replay.later, *replay.ready.values()]:  # the times they resume after
+            if place:
+                timestamp(place[0])
+        return replay
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError):
         raise invalid() from None

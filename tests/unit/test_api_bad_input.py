@@ -166,3 +166,91 @@ def test_error_text_names_the_field_once_in_our_words(api, device, path, body, e
     assert error["message"] == expected
     for pydantic in ("after validation", "should have", "Input should", "Value error"):
         assert pydantic not in json.dumps(error)
+
+
+# --- found by a fuzzing pass (2026-12-03): each was a 500 ----------------------------
+
+# A lone surrogate, escaped or as its UTF-8 bytes (json.loads lets both through), in
+# fields without a length or pattern rule: stored, it made the answer and every later
+# listing showing it fail to encode.
+SURROGATES = [
+    pytest.param("POST", "/v1/messages", b'{"phone": "+447911123457", "poll": {"question": "q", '
+                 b'"options": ["a", "\\ud800"]}}', "poll.options.1", id="poll-option-escaped"),
+    pytest.param("POST", "/v1/messages", b'{"phone": "+447911123457", "message": "hi \xed\xa0\x80"}',
+                 "message", id="text-as-bytes"),
+    pytest.param("POST", "/v1/messages", b'{"phone": "+447911123457", "message": "hi", '
+                 b'"device": "\\udfff"}', "device", id="device"),
+    pytest.param("POST", "/v1/webhooks", b'{"url": "https://example.com/x", "events": ["\\ud800"]}',
+                 "events.0", id="webhook-event"),
+    pytest.param("POST", "/v1/webhooks", b'{"url": "https://example.com/x", "headers": '
+                 b'{"\\ud800": "v"}}', "headers", id="webhook-header-name"),
+    pytest.param("PATCH", "/v1/devices/{device}/contacts/%2B447911123457",
+                 b'{"metadata": {"k": "\\ud800"}}', "metadata.k", id="contact-metadata"),
+]
+
+
+@pytest.mark.parametrize("method,path,raw,field", SURROGATES)
+def test_a_lone_surrogate_is_400_and_nothing_is_stored(api, device, method, path, raw, field):
+    before = api.get("/v1/messages").get_json()["data"]
+    response = api.call(method, path.format(device=device["id"]), data=raw,
+                        headers={"Content-Type": "application/json"})
+    error = assert_error(response, 400, "invalid_json")
+    assert error["details"] == {"field": field} and "lone surrogate" in error["message"]
+    assert api.get("/v1/messages").get_json()["data"] == before  # and the listing still answers
+    assert api.get("/v1/events").status_code == 200
+
+
+def test_a_valid_surrogate_pair_escape_is_the_character_it_stands_for(api, device):
+    raw = b'{"phone": "+447911123457", "message": "shipped \\ud83d\\ude9a"}'
+    response = api.post("/v1/messages", data=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 201 and response.get_json()["message"] == "shipped 🚚"
+
+
+@pytest.mark.parametrize("field,value", [
+    ("deliver_at", "0001-01-01T00:00:00+01:00"),  # before the first instant in UTC
+    ("expires_at", "0001-01-01T00:00:00+01:00"),
+    ("expires_at", "9999-12-31T23:59:59-01:00"),  # after the last
+])
+def test_a_time_outside_the_years_1_to_9999_in_utc_is_422(api, device, field, value):
+    error = assert_error(api.post("/v1/messages", json={"phone": PHONE, "message": "x",
+                                                        field: value}), 422, "validation_error")
+    assert error["message"] == f"body: {field}: must be a time from the year 1 to 9999 in UTC"
+
+
+def test_a_recovery_since_outside_the_range_is_422(api):
+    hook = api.post("/v1/webhooks", json={"url": "https://example.com/hook"}).get_json()
+    for since in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"):
+        assert_error(api.post(f"/v1/webhooks/{hook['id']}/recover", json={"since": since}), 422,
+                     "validation_error")
+
+
+def _forged(value) -> str:
+    from shared.encoding import b64url
+
+    return b64url(json.dumps(value, separators=(",", ":")).encode())
+
+
+QUEUE_STATE = {"t": "2026-01-01T00:00:00+00:00", "day": "2026-01-01T00:00:00+00:00", "used": 0,
+               "position": 0, "ready": {}, "later": None, "released": [], "answered": 0,
+               "skip": False}
+
+
+@pytest.mark.parametrize("path,cursor", [
+    ("/v1/messages?cursor={}", _forged(["2026-01-01T00:00:00", "msg_x"])),  # no zone
+    ("/v1/messages?cursor={}", _forged(["0001-01-01T00:00:00+01:00", "msg_x"])),
+    ("/v1/events?cursor={}", _forged(["2026-01-01T00:00:00|evt_x"])),
+    ("/v1/events?after={}", _forged(["2026-01-01T00:00:00|evt_x"])),
+    ("/v1/devices/{device}/queue?cursor={}", _forged(QUEUE_STATE | {"later": ["2026", "msg_y"]})),
+    ("/v1/devices/{device}/queue?cursor={}", _forged(QUEUE_STATE | {"t": "2026-01-01T00:00:00"})),
+    ("/v1/devices/{device}/queue?cursor={}",
+     _forged(QUEUE_STATE | {"ready": {"normal": ["not a time", "msg_z"]}})),
+])
+def test_a_forged_cursor_is_422(api, device, path, cursor):
+    url = path.replace("{device}", device["id"]).format(cursor)
+    assert_error(api.get(url), 422, "invalid_cursor")
+
+
+def test_a_405_says_which_methods_are_allowed(api):
+    response = api.call("PATCH", "/v1/labels", json={})
+    assert_error(response, 405, "method_not_allowed")
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
