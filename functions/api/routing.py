@@ -330,8 +330,12 @@ class Api:
             codes = set(route.errors)
             if route.body is not None or route.query is not None:
                 codes |= {400, 422}
+            if "{chat_id}" in route.path or "{phone}" in route.path:
+                codes.add(422)  # a chat or number that is not one (parse_chat_id, phones)
             if route.auth:
                 codes.add(401)
+            if route.auth == "admin":
+                codes.add(403)  # an account's API key instead of the admin key
             for code in sorted(codes):
                 op["responses"][str(code)] = {
                     "description": _ERROR_TEXT.get(code, "Error"),
@@ -397,7 +401,7 @@ def _path_schema(name: str) -> dict:
 
 _ERROR_TEXT = {400: "Malformed request: the body is not JSON, or holds text that is not "
                     "valid Unicode (a lone surrogate such as \\ud800)", 401: "Missing or invalid API key",
-               404: "Not found in this account", 409: "Conflict with the current state",
+               403: "Not allowed to this caller", 404: "Not found in this account", 409: "Conflict with the current state",
                422: "Invalid input"}
 
 

@@ -132,3 +132,14 @@ def test_path_ids_state_their_form_and_replays_their_200():
     assert "201" in send and "Idempotency-Key" in send["200"]["description"]
     assert send["200"]["content"] == send["201"]["content"]
     assert set(doc["components"]["securitySchemes"]) == {"bearer", "token"}
+
+
+def test_the_document_lists_the_422_of_a_chat_or_number_in_the_path_and_the_403_of_admin_routes(client):
+    # (a fuzzing pass got these answers from routes whose document did not list them)
+    doc = client.get("/v1/openapi.json").get_json()
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            if "{chat_id}" in path or "{phone}" in path:
+                assert "422" in op["responses"], (method, path)
+            if op.get("description", "").startswith("Needs the operator's admin key"):
+                assert "403" in op["responses"], (method, path)
