@@ -399,10 +399,12 @@ def _path_schema(name: str) -> dict:
     return {"type": "string", "pattern": id_pattern(kind)}
 
 
-_ERROR_TEXT = {400: "Malformed request: the body is not JSON, or holds text that is not "
-                    "valid Unicode (a lone surrogate such as \\ud800)", 401: "Missing or invalid API key",
-               403: "Not allowed to this caller", 404: "Not found in this account", 409: "Conflict with the current state",
-               422: "Invalid input"}
+_ERROR_TEXT = {
+    400: "Malformed request: the body is not JSON, or holds text that is not valid Unicode "
+         "(a lone surrogate such as \\ud800)",
+    401: "Missing or invalid API key", 403: "Not allowed to this caller",
+    404: "Not found in this account", 409: "Conflict with the current state",
+    422: "Invalid input"}
 
 
 def _inputs(routes: list[Route]) -> set:
