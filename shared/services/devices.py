@@ -68,6 +68,23 @@ def delete_device(deps: Deps, account_id: str, device_id: str) -> None:
     _control(deps.tasks, {"device_id": device_id, "action": "stop"})
     for message in deps.repos.messages.queued_for_device(device_id):
         message_transitions.fail(deps, message, FailureReason.device_deleted)
+    _ungrant(deps, account_id, device_id)
+
+
+def _ungrant(deps: Deps, account_id: str, device_id: str) -> None:
+    """A deleted device leaves the agents it was granted to (GET /v1/agents listed it on):
+    each grant list written on the one read, read again when it changed meanwhile."""
+    agents = deps.repos.agents
+    for doc in agents.docs_of_account(account_id):
+        for _ in range(10):
+            granted = doc.get("devices") or []
+            if device_id not in granted or agents.update(
+                    doc["id"], {"devices": [d for d in granted if d != device_id]},
+                    when={"devices": granted}):
+                break
+            doc = agents.doc(doc["id"])
+            if doc is None:
+                break
 
 
 def inject_sandbox_inbound(deps: Deps, account_id: str, device_id: str, phone: str | None,

@@ -166,3 +166,35 @@ def test_an_agents_token_on_a_persons_routes_is_401(api, client, platform, role)
     _, agent = new_agent(api, client, **({"role": role} if role else {}))
     assert_error(agent.get("/v1/people/me"), 401, "unauthorized")
     assert_error(agent.post("/v1/signup", json={"account_name": "Acme Ltd"}), 401, "unauthorized")
+
+
+def test_a_deleted_device_leaves_the_agents_it_was_granted_to(api, client, c, platform):
+    # (GET /v1/agents still listed it: found by a fuzzing pass)
+    kept, deleted = platform[0]["id"], platform[1]["id"]
+    both, _ = new_agent(api, client, devices=[kept, deleted])
+    only, _ = new_agent(api, client, email="bob@acme.example", devices=[deleted])
+    assert api.delete(f"/v1/devices/{deleted}").status_code == 204
+    agents = {a["id"]: a for a in api.get("/v1/agents").get_json()["data"]}
+    assert agents[both["id"]]["devices"] == [kept]
+    assert agents[only["id"]]["devices"] == []
+
+
+def test_ungranting_a_deleted_device_writes_on_the_grants_as_they_are_now(api, client, c, platform):
+    from shared.services import devices as device_service
+
+    kept, deleted = platform[0]["id"], platform[1]["id"]
+    agent, _ = new_agent(api, client, devices=[deleted])
+    agents = c.repos.agents
+    read = agents.docs_of_account
+
+    def changed_meanwhile(account_id):  # a grant added after the read, before the write
+        docs = read(account_id)
+        c.store.update("agents", agent["id"], {"devices": [deleted, kept]})
+        return docs
+
+    agents.docs_of_account = changed_meanwhile
+    try:
+        device_service._ungrant(c, platform[1]["account_id"], deleted)
+    finally:
+        agents.docs_of_account = read
+    assert agents.doc(agent["id"])["devices"] == [kept]  # the later grant is kept
