@@ -25,9 +25,10 @@ lists each field), 429 that a monthly quota is used up, 503 that something we de
 briefly unavailable (retry with backoff).
 
 **Conventions.** JSON in and out, times in ISO 8601 UTC, phone numbers in E.164
-(`+447911123456`). Lists answer newest first, a page at a time: pass `next_cursor` back as
-`cursor` until it is null. Events come to your webhooks (see *Webhooks* below), signed per
-[Standard Webhooks](https://www.standardwebhooks.com)."""
+(`+447911123456`); text in UTF-8 (a lone surrogate such as `\\ud800` is a 400). Each query
+parameter is given once (a list is comma-separated). Lists answer newest first, a page at a
+time: pass `next_cursor` back as `cursor` until it is null. Events come to your webhooks
+(see *Webhooks* below), signed per [Standard Webhooks](https://www.standardwebhooks.com)."""
 
 TAGS = {
     "meta": "The API's own state: is it up, and which version answers.",

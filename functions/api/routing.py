@@ -160,6 +160,17 @@ def _lone_surrogate(value: Any) -> str | None:
     return None
 
 
+def _query_args() -> dict[str, str]:
+    """The query parameters, each given once: a repeated one (?status=queued&status=sent)
+    is refused rather than read as its first (lists are comma-separated, as `type` is)."""
+    args = request.args
+    for name, values in args.lists():
+        if len(values) > 1:
+            raise ValidationFailed(f"query: {name}: given {len(values)} times; give it once",
+                                   details={"field": name}, code="validation_error")
+    return args.to_dict()
+
+
 MAX_JSON_BODY = 1024 * 1024  # JSON requests; uploads (POST /v1/files) set their own
 
 
@@ -249,7 +260,7 @@ class Api:
                 request.max_content_length = MAX_JSON_BODY  # a 413 before reading more
                 kwargs["body"] = parse(route.body, read_json_body(), "body")
             if route.query is not None:
-                kwargs["query"] = parse(route.query, request.args.to_dict(), "query")
+                kwargs["query"] = parse(route.query, _query_args(), "query")
             result = route.handler(principal, **kwargs)
             return render(result, route.status)
 

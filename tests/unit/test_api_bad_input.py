@@ -254,3 +254,11 @@ def test_a_405_says_which_methods_are_allowed(api):
     response = api.call("PATCH", "/v1/labels", json={})
     assert_error(response, 405, "method_not_allowed")
     assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+
+
+@pytest.mark.parametrize("query", ["status=queued&status=sent", "limit=1&limit=abc"])
+def test_a_repeated_query_parameter_is_422(api, device, query):
+    # (it was read as its first: ?status=queued&status=sent listed the queued only)
+    field = query.split("=")[0]
+    error = assert_error(api.get(f"/v1/messages?{query}"), 422, "validation_error")
+    assert error["details"] == {"field": field} and "given 2 times" in error["message"]
