@@ -277,7 +277,11 @@ class Poll(_Model):
     type: Literal["poll"] = "poll"
     question: str = Field(min_length=1, max_length=255)
     options: list[str] = Field(min_length=2, max_length=MAX_POLL_OPTIONS,
-                               description="2 to 12 distinct options, each 1 to 100 characters.")
+                               description="2 to 12 distinct options, each 1 to 100 characters.",
+                               # what _distinct checks, stated in the OpenAPI document
+                               json_schema_extra={"uniqueItems": True, "items": {
+                                   "type": "string", "minLength": 1, "maxLength": 100,
+                                   "pattern": "\\S"}})
     multiple: bool = Field(default=False, strict=True,
                            description="Whether a voter may choose several.")
 

@@ -143,3 +143,10 @@ def test_the_document_lists_the_422_of_a_chat_or_number_in_the_path_and_the_403_
                 assert "422" in op["responses"], (method, path)
             if op.get("description", "").startswith("Needs the operator's admin key"):
                 assert "403" in op["responses"], (method, path)
+
+
+def test_a_polls_option_rules_are_in_the_document_not_only_its_prose(client):
+    doc = client.get("/v1/openapi.json").get_json()
+    options = doc["components"]["schemas"]["Poll"]["properties"]["options"]
+    assert options["uniqueItems"] is True
+    assert options["items"] == {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"}
