@@ -72,6 +72,7 @@ _WORDING: dict[str, Callable[[dict], str]] = {
     "int_type": lambda c: "must be an integer", "int_parsing": lambda c: "must be an integer",
     "int_from_float": lambda c: "must be an integer",
     "float_type": lambda c: "must be a number", "float_parsing": lambda c: "must be a number",
+    "finite_number": lambda c: "must be a finite number",
     "bool_type": lambda c: "must be true or false", "bool_parsing": lambda c: "must be true or false",
     "dict_type": lambda c: "must be an object", "model_type": lambda c: "must be an object",
     "model_attributes_type": lambda c: "must be an object",

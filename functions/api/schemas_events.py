@@ -35,7 +35,7 @@ class EventQuery(Input):
         default=None, max_length=500,
         description="Replay and follow: the events logged after this one, oldest first. An "
                     "event id, a next_cursor of an earlier answer with `after`, or `now`.")
-    wait: float = Field(default=0, ge=0, le=25,
+    wait: float = Field(default=0, ge=0, le=25, allow_inf_nan=False,
                         description="With `after`: seconds to wait for the first event when "
                                     "there is none yet (a long poll), at most 25.")
 

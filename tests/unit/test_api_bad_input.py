@@ -262,3 +262,10 @@ def test_a_repeated_query_parameter_is_422(api, device, query):
     field = query.split("=")[0]
     error = assert_error(api.get(f"/v1/messages?{query}"), 422, "validation_error")
     assert error["details"] == {"field": field} and "given 2 times" in error["message"]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_a_wait_that_is_no_number_of_seconds_is_422_in_our_words(api, value):
+    # (nan was refused as "must be at most 25.0")
+    error = assert_error(api.get(f"/v1/events?after=now&wait={value}"), 422, "validation_error")
+    assert error["message"] == "query: wait: must be a finite number"
