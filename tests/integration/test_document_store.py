@@ -331,6 +331,21 @@ def test_commit_time_orders_commits(store):
     assert [d["id"] for d in ordered][:2] == ["e3", "e4"]
 
 
+def test_commit_time_in_a_map_and_in_an_update_is_the_commits_time_and_the_callers_data_stays(store):
+    from shared.ports import COMMIT_TIME, Write
+
+    store.put("jobs", "j", {"status": "queued"})
+    nested = {"n": 1, "home": {"at": COMMIT_TIME, "deeper": {"at": COMMIT_TIME}}}
+    changes = {"status": "sent", "sent": COMMIT_TIME}
+    assert store.commit([Write.create("log", "nested", nested), Write.update("jobs", "j", changes)])
+    doc, job = store.get("log", "nested"), store.get("jobs", "j")
+    at = doc["home"]["at"]
+    assert isinstance(at, datetime) and doc["home"]["deeper"]["at"] == at == job["sent"]
+    assert nested["home"]["at"] is COMMIT_TIME and changes["sent"] is COMMIT_TIME  # not ours to change
+    assert store.commit([Write.create("log", "nested", nested)]) is False  # refused: nothing moves
+    assert store.get("log", "nested")["home"]["at"] == at
+
+
 def test_only_one_of_racing_conditional_commits_wins(store):
     from shared.ports import Write
 
