@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import ClassVar
 
@@ -337,6 +337,11 @@ def _pattern_matches(pattern: str, name: str) -> bool:
         pattern.endswith(":*") and name.startswith(pattern[:-1]))
 
 
+# "perhaps from a second before" (docs/guides/04-webhooks.md): the catch-up's window opens
+# as early (shared.services.webhooks.fanout.CATCH_UP_MARGIN), and clocks may differ that much
+TAKING_MARGIN = timedelta(seconds=1)
+
+
 class WebhookRoute(Model):
     """The part of a webhook that fan-out needs: which events it takes."""
 
@@ -347,9 +352,16 @@ class WebhookRoute(Model):
     events: list[str]
     devices: list[str] | None = None
     enabled: bool = True
+    # When it began taking events: made, or enabled again. An event from before (less
+    # TAKING_MARGIN) is not its: a copy the sweep publishes again, a minute after, of an
+    # event older than the webhook gave a new webhook events from before it existed.
+    # None (webhooks made before the field): no bound.
+    taking_since: datetime | None = None
 
     def matches(self, event: Event) -> bool:
         if not self.enabled or event.account != self.account_id:
+            return False
+        if self.taking_since is not None and event.created_at < self.taking_since - TAKING_MARGIN:
             return False
         if self.devices is not None and event.device not in self.devices:
             return False

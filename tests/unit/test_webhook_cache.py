@@ -276,3 +276,39 @@ def test_a_catch_up_task_that_is_not_one_is_refused(w):
     with app.test_request_context("/", method="POST", json={"catch_up": "wh_1", "since": "x"}):
         answer = handle_deliver(w.fanner, flask.request)
     assert answer.status_code == 400
+
+
+# --- events from before a webhook took them -------------------------------------------
+
+
+def test_an_event_from_before_a_webhook_was_made_published_again_is_not_its(w):
+    # The sweep publishes a quiet process's last minute of events again (event_log.sweep),
+    # and a webhook made meanwhile got events from before it existed (found by a new
+    # user's walkthrough: an inbound message 8 s older than the webhook, a minute later).
+    old = w.event()
+    w.clock.advance(0.7)
+    near = w.event()  # within a second of its making: "perhaps from a second before"
+    w.clock.advance(0.5)
+    hook = w.webhook()  # (1.2 s after `old`)
+    w.clock.advance(PAST)
+    for event in (old, near):
+        w.fanner.publisher.publish(event)  # the sweep's copies
+    w.clock.advance(PAST)
+    w.run_tasks()
+    assert w.received() == [near.id]
+    assert [d.event_id for d in w.deliveries(hook.id)] == [near.id]
+
+
+def test_an_event_from_while_a_webhook_was_disabled_published_again_is_not_its(w):
+    hook = w.webhook()
+    registration.update_webhook(w.api, ACCOUNT, hook.id, {"enabled": False})
+    w.clock.advance(PAST)
+    while_off = w.event()
+    w.clock.advance(10)
+    registration.update_webhook(w.api, ACCOUNT, hook.id, {"enabled": True})
+    w.clock.advance(PAST)
+    w.fanner.publisher.publish(while_off)  # the sweep's copy, after the webhook is on again
+    after = w.event()
+    w.clock.advance(PAST)
+    w.run_tasks()
+    assert w.received() == [after.id]

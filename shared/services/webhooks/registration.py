@@ -114,7 +114,8 @@ def create_webhook(deps: Deps, account_id: str, *, url: str, events: list[str],
                       devices=devices, enabled=enabled, description=description,
                       headers=check_headers(headers or {}), secret=new_secret(),
                       disabled_reason=None if enabled else WebhookDisabledReason.manual,
-                      disabled_at=None if enabled else now, created_at=now, updated_at=now)
+                      disabled_at=None if enabled else now, created_at=now, updated_at=now,
+                      taking_since=now if enabled else None)
     if enabled:
         plan_catch_up(deps, webhook.id)  # its first events, from fan-outs not aware of it yet
     deps.repos.webhooks.add(webhook)
@@ -157,7 +158,7 @@ def update_webhook(deps: Deps, account_id: str, webhook_id: str, changes: dict, 
     if "enabled" in changes and changes["enabled"] != current.enabled:
         if changes["enabled"]:
             updates |= {"enabled": True, "disabled_reason": None, "disabled_at": None,
-                        "failing_since": None}
+                        "failing_since": None, "taking_since": now}
         else:
             updates |= {"enabled": False, "disabled_reason": WebhookDisabledReason.manual.value,
                         "disabled_at": now}
