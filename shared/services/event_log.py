@@ -392,6 +392,7 @@ def sweep(store: DocumentStore, transport: EventBus, clock: Clock, *, stale: flo
     now = clock.now()
     published = 0
     for relay in store.query(RELAYS, [("beat_at", "<", now - timedelta(seconds=stale))]):
+        before = published
         since = relay.get("pending_since") or relay.get("beat_at")
         start = since - timedelta(seconds=skew)
         if relay.get("swept_to") is not None and relay["swept_to"] > start:
@@ -413,7 +414,15 @@ def sweep(store: DocumentStore, transport: EventBus, clock: Clock, *, stale: flo
                     break
         if last is not None:
             store.update(RELAYS, relay["id"], {"swept_to": last})
-            log.warning("sweep: relayed again %d event(s) of process %s", published, relay["id"])
+            # Nothing was in flight at its last renewal and it logged nothing since: a
+            # process that went quiet (an idle Cloud Run instance has no CPU to renew),
+            # whose last minute goes again for the clocks' sake. Else it may have died
+            # with events unrelayed.
+            quiet = since == relay.get("beat_at") and last <= relay["beat_at"]
+            log.log(logging.INFO if quiet else logging.WARNING,
+                    "sweep: relayed again %d event(s) of process %s%s", published - before,
+                    relay["id"], " (quiet since its last renewal: the fan-out drops copies)"
+                    if quiet else "")
         elif (now - relay["beat_at"]).total_seconds() > retire:
             store.delete(RELAYS, relay["id"])  # long gone, and nothing left to relay
     return published

@@ -474,3 +474,31 @@ def test_an_acknowledgement_during_the_end_of_an_outage_does_not_prune_what_is_p
     wait_until(lambda: second_back.id in relay._acked_at, 5, message="the second acknowledged")
     assert [e.id for e in relay._queue.queue] == [before.id]  # published again, once
     relay.stop()
+
+
+def test_the_sweep_says_which_process_died_and_which_only_went_quiet(caplog):
+    # (every quiet minute of a healthy `make dev` logged a WARNING, with the pass's running
+    # total rather than the process's own count)
+    import logging
+    import time
+
+    store, clock = MemoryStore(), SystemClock()
+
+    def process(origin: str, transport: EventBus, events: int) -> None:
+        relay = Relay(store, transport, clock, origin=origin, inline=True)
+        log = event_log.EventLog(store, relay, clock)
+        for n in range(events):
+            log.publish(log.event(EventName.device_status, "acc_1", "dev_1", {"n": n}))
+        relay._beat()  # its last renewal: nothing in flight for the quiet one
+        relay.stop()
+
+    process("proc-quiet", Flaky(), 2)
+    process("proc-died", Flaky(failures=10 ** 6), 3)
+    caplog.set_level(logging.INFO, logger="shared.services.event_log")
+    time.sleep(0.01)
+    assert event_log.sweep(store, Flaky(), clock, stale=0) == 5  # (both renewed "long" ago)
+    said = {r.getMessage(): r.levelno for r in caplog.records if "relayed again" in r.getMessage()}
+    assert said == {
+        "sweep: relayed again 2 event(s) of process proc-quiet (quiet since its last renewal: "
+        "the fan-out drops copies)": logging.INFO,
+        "sweep: relayed again 3 event(s) of process proc-died": logging.WARNING}
