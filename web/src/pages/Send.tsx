@@ -23,8 +23,14 @@ export function Send() {
   const [problem, setProblem] = useState<Problem | null>(null);
   const [sent, setSent] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const options = [{ value: "", label: "Any connected device" },
-    ...(devices.data?.data ?? []).map((d) => ({ value: d.id, label: `${d.alias || d.id} (${words(d.status)})` }))];
+  // The API sends from the account's device when it names none, and only when there is
+  // one: with several, the page names one (a connected one first) rather than offer a
+  // choice the API refuses with "device is required".
+  const list = devices.data?.data ?? [];
+  const fallback = list.length > 1 ? (list.find((d) => d.status === "connected") ?? list[0]).id : "";
+  const chosen = device || fallback;
+  const options = [...(list.length > 1 ? [] : [{ value: "", label: "The account's device" }]),
+    ...list.map((d) => ({ value: d.id, label: `${d.alias || d.id} (${words(d.status)})` }))];
   async function submit() {
     setBusy(true);
     try {
@@ -39,7 +45,7 @@ export function Send() {
       const location = lat || lng ? { latitude: lat.trim() === "" ? null : Number(lat), longitude: lng.trim() === "" ? null : Number(lng),
         name: place.trim() || null } as unknown as Schemas["Location"] : null;
       const body = {
-        device: device || null,
+        device: chosen || null,
         phone: to === "phone" ? phone.trim() || null : null,
         group: to === "group" ? group.trim() || null : null,
         message: media || location ? null : message || null,
@@ -62,7 +68,7 @@ export function Send() {
     <section>
       <h1>Send a message</h1>
       <Form onSubmit={submit} label="Send a message">
-        <SelectField label="Device" value={device} onChange={setDevice} options={options} error={f.device} />
+        <SelectField label="Device" value={chosen} onChange={setDevice} options={options} error={f.device} />
         <fieldset>
           <legend>Send to</legend>
           <div class="row">
