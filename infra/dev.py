@@ -151,7 +151,9 @@ def run_processes(ports: Ports, data_dir: Path, project: str, admin_key: str, de
         signal.signal(sig, on_signal)
     journal, marker = data_dir / "tasks.jsonl", data_dir / "running"
     saving = False
-    auth = AuthEmulator(ports, supervisor)  # it takes longest to start: first, in the background
+    # it takes longest to start: first, in the background; its accounts are kept beside the
+    # Firestore data they belong with (not when the emulators are someone else's)
+    auth = AuthEmulator(ports, supervisor, data_dir=None if external else data_dir / "auth")
     try:
         if external:
             firestore_host = os.environ["FIRESTORE_EMULATOR_HOST"]
@@ -244,7 +246,7 @@ class AuthEmulator:
     """The Firebase Auth emulator, started in the background beside the others (or the one
     FIREBASE_AUTH_EMULATOR_HOST names), so that people can sign in to the web app."""
 
-    def __init__(self, ports: Ports, supervisor: Supervisor):
+    def __init__(self, ports: Ports, supervisor: Supervisor, *, data_dir: Path | None = None):
         from concurrent.futures import ThreadPoolExecutor
 
         self.supervisor = supervisor
@@ -258,7 +260,8 @@ class AuthEmulator:
             say("starting the Firebase Auth emulator (firebase-tools)...")
             self._pool = ThreadPoolExecutor(1)
             self.future = self._pool.submit(emulators.start_auth, ports.auth,
-                                            log_path=supervisor.logs / "auth.log")
+                                            log_path=supervisor.logs / "auth.log",
+                                            data_dir=data_dir)
         else:
             say("Node.js or firebase-tools (infra/firebase, `make dev` installs it) is missing: "
                 "people cannot sign in to the web app; API keys work.")

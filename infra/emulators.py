@@ -235,16 +235,17 @@ def auth_available() -> bool:
 
 
 def start_auth(port: int | None = None, *, log_path: Path | None = None,
-               project: str = AUTH_PROJECT) -> Emulator:
+               project: str = AUTH_PROJECT, data_dir: Path | None = None) -> Emulator:
     """The Firebase Auth emulator of firebase-tools (infra/firebase/auth_emulator.cjs),
     for Identity Platform. One emulator serves every local project; ID tokens that the
-    browser gets from it are for `project`."""
+    browser gets from it are for `project`. With `data_dir`, its accounts are kept there
+    between runs (written within a second of each change, and as it stops)."""
     if not auth_available():
         raise RuntimeError(f"the Firebase Auth emulator needs Node.js and firebase-tools: run "
                            f"`npm ci --ignore-scripts` in {FIREBASE_DIR} (make dev and make "
                            "test do)")
     argv = ["node", str(FIREBASE_DIR / "auth_emulator.cjs"), "--host", "127.0.0.1",
-            "--project", project]
+            "--project", project] + (["--data", str(data_dir.resolve())] if data_dir else [])
     return _start("auth", [], port, log_path, argv=argv, timeout=AUTH_READY_TIMEOUT)
 
 

@@ -73,3 +73,42 @@ def test_emulator_env_names_both_hosts(emulators):
     assert env == {"FIRESTORE_EMULATOR_HOST": emulators.firestore_host,
                    "PUBSUB_EMULATOR_HOST": emulators.pubsub_host}
     assert all(host.startswith("127.0.0.1:") for host in env.values())
+
+
+def test_the_auth_emulators_accounts_come_back_after_a_restart_even_a_kill(tmp_path):
+    # make dev keeps the Firestore data between runs; the people who signed up were lost
+    # (found by a new user's walkthrough: every sign-in gone, an invited agent locked out).
+    import json
+    import os
+    import signal
+    import time
+    import urllib.request
+
+    if not emu.auth_available():
+        pytest.fail("needs Node.js and firebase-tools (make test installs them)", pytrace=False)
+
+    def call(host: str, action: str, body: dict) -> dict:
+        request = urllib.request.Request(
+            f"http://{host}/identitytoolkit.googleapis.com/v1/accounts:{action}?key=local",
+            data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return json.loads(answer.read())
+
+    data = tmp_path / "auth"
+    person = {"email": "ana@kept.example", "password": "a long secret", "returnSecureToken": True}
+    first = emu.start_auth(log_path=tmp_path / "first.log", data_dir=data)
+    try:
+        uid = call(first.host, "signUp", person)["localId"]
+        deadline = time.monotonic() + 10
+        while not (data / "accounts.json").exists() or uid not in (data / "accounts.json").read_text():
+            assert time.monotonic() < deadline, "the accounts were not written"
+            time.sleep(0.1)
+    finally:
+        os.killpg(first.process.pid, signal.SIGKILL)  # no handler runs: what was written stays
+        first.process.wait(timeout=10)
+    again = emu.start_auth(log_path=tmp_path / "again.log", data_dir=data)
+    try:
+        assert call(again.host, "signInWithPassword", person)["localId"] == uid
+    finally:
+        again.stop()
+    assert "saved the accounts" in (tmp_path / "again.log").read_text()
