@@ -36,6 +36,11 @@ class Identity(ABC):
     def delete_user(self, uid: str) -> None:
         """Deleting a user that does not exist is no error."""
 
+    def set_password(self, uid: str, password: str) -> bool:
+        """Give the user this password (and a verified email); False when this backend
+        cannot, or the user is gone."""
+        return False
+
     @abstractmethod
     def password_setup_code(self, email: str) -> str:
         """A one-time code (oobCode) with which the user sets a password: what a password

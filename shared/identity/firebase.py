@@ -82,6 +82,15 @@ class FirebaseIdentity(Identity):
         except auth.UserNotFoundError:
             pass
 
+    def set_password(self, uid: str, password: str) -> bool:
+        from firebase_admin import auth
+
+        try:
+            auth.update_user(uid, password=password, email_verified=True, app=self.app)
+        except auth.UserNotFoundError:
+            return False
+        return True
+
     def password_setup_code(self, email: str) -> str:
         from firebase_admin import auth
 

@@ -127,9 +127,13 @@ def _put_owner(store: DocumentStore, clock: Clock, uid: str, account_id: str,
 def ensure_owner(store: DocumentStore, clock: Clock, identity: Identity, account_id: str,
                  email: str, password: str) -> Person:
     """The development sign-in: an owner of account_id with this email and password, made
-    (or its password reset to this one) at each start of the local stack."""
+    (or its password reset to this one) at each start of the local stack. One kept from the
+    last run (make dev keeps the Auth emulator's accounts) keeps its uid, so a browser
+    signed in before the restart stays signed in."""
     email = email.strip().lower()
     user = identity.find_by_email(email)
+    if user is not None and identity.set_password(user.uid, password):
+        return _put_owner(store, clock, user.uid, account_id, email)
     if user is not None:
         identity.delete_user(user.uid)  # the password may have changed: start afresh
         People(store).delete(user.uid)

@@ -119,3 +119,17 @@ def test_adapter_creates_finds_links_and_deletes(c, auth_emulator):
     identity.delete_user(user.uid)
     identity.delete_user(user.uid)  # twice is no error
     assert identity.get_user(user.uid) is None
+
+
+def test_the_development_owner_made_again_keeps_its_uid_and_takes_the_new_password(c, auth_emulator):
+    # make dev keeps the emulator's accounts between runs: the owner made at each start
+    # keeps its uid (a browser signed in before the restart stays so), new password and all
+    from shared.services.people import ensure_owner
+
+    identity, address = FirebaseIdentity(c.settings), email()
+    first = ensure_owner(c.store, c.clock, identity, "acc_dev", address, "first password 1")
+    again = ensure_owner(c.store, c.clock, identity, "acc_dev", address, "second password 2")
+    assert again.uid == first.uid and identity.get_user(first.uid).email == address
+    assert sign_in(auth_emulator.host, address, "second password 2")
+    assert c.store.get("people", first.uid)["account_id"] == "acc_dev"
+    assert identity.set_password("no-such-uid", "whatever 3") is False
