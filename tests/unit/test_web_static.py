@@ -103,3 +103,16 @@ def test_docs_pages_allow_inline_styles_but_never_inline_scripts(docs_client):
 def test_a_missing_guide_is_the_app_not_a_file_listing(docs_client):
     response = docs_client.get("/docs/guides/nope")
     assert response.status_code == 200 and b"<title>Utio</title>" in response.data
+
+
+def test_the_vite_dev_server_forwards_what_the_apis_origin_forwards_to_the_auth_emulator():
+    # (`npm run dev` forwarded /v1 only: signing in there found no emulator)
+    import re
+    from pathlib import Path
+
+    from functions.web_static import EMULATOR_PREFIXES
+
+    config = (Path(__file__).resolve().parents[2] / "web" / "vite.config.ts").read_text()
+    proxied = re.search(r"const proxied = \[([^\]]*)\]", config)
+    assert proxied is not None
+    assert set(re.findall(r'"/([^"]+)"', proxied.group(1))) == {"v1", *EMULATOR_PREFIXES}
