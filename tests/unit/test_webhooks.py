@@ -20,8 +20,9 @@ URL = "http://127.0.0.1:9000/hook"
 
 
 def make_event(name="message:out:sent", account=ACC, device="dev_1", clock=None) -> Event:
+    # (now, not a fixed day: a webhook takes no event from before it was made)
     return Event(id=new_id("evt"), event=name, created_at=(clock.now() if clock else
-                                                            datetime(2026, 1, 1, tzinfo=UTC)),
+                                                            datetime.now(UTC)),
                  account=account, device=device, data={"id": "msg_1", "status": "sent"})
 
 
