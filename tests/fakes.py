@@ -147,6 +147,9 @@ def make_settings(**overrides) -> Settings:
     values = dict(env="test", admin_key=ADMIN_KEY, default_transport="sandbox",
                   allow_private_webhooks=True, webhook_retry_schedule=TEST_RETRY_SCHEDULE,
                   runner_shard="runner-test",
+                  # nothing listens there: a test whose runner call goes over HTTP never
+                  # reaches a `make dev` running on the machine (its runner is at :8081)
+                  runner_url="http://127.0.0.1:1",
                   # attempts run from their tasks, to be driven step by step; fan-out's
                   # inline first attempt is tested on its own (test_inline.py)
                   webhook_inline_attempts=0, webhook_secret_key=SECRETS_KEY)
