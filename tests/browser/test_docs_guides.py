@@ -39,6 +39,10 @@ def test_each_guide_renders_and_its_links_resolve(page, web_server, path):
     slug = re.sub(r"^\d+-", "", path.stem)
     page.goto(f"{web_server.origin}/docs/guides/{slug}")
     assert page.get_by_role("heading", level=1).inner_text() == title(path)
+    # at 360 px the page does not scroll sideways (long inline code did: 367-398 px);
+    # a code block scrolls inside its own box
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, f"{slug}: {width} px wide at 360"
     current = page.get_by_role("navigation", name="Guides").get_by_role("link", name=title(path))
     assert current.get_attribute("aria-current") == "page"
     client = web_server.app.test_client()

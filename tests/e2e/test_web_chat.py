@@ -243,6 +243,12 @@ def test_two_agents_see_only_their_devices(browser, stack, world):  # noqa: F811
                      "/chat/dev_00000000000000000000"):
             page.goto(path)
             page.get_by_role("heading", name="Not found").wait_for()
+        # pages outside an agent's menu, opened by address, say so (a webhooks page stayed
+        # "Loading…" under the API's 403: found by a new user's walkthrough)
+        for path in ("/webhooks", "/send", "/api-keys"):
+            page.goto(path)
+            page.get_by_role("heading", name="Not available to agents").wait_for()
+            page.get_by_role("link", name="Go to the chats").wait_for()
         t.close()
 
 
@@ -360,3 +366,49 @@ def test_the_chat_list_shows_more_chats_past_its_first_page(owner_tab, stack, wo
     wait_until(lambda: chats.count() == total, 10, "the next page of chats")
     chat_link(page, "+447911125000").wait_for()  # the oldest of them, on the second page
     assert page.get_by_role("button", name="More chats").count() == 0
+
+
+def test_a_message_its_sender_edited_then_deleted_shows_so(owner_tab, stack, world):
+    # (the chat kept showing the first text, unmarked, after both: found by a new user's
+    # walkthrough; the API had edited_at and revoked_at all along)
+    page, north, phone = owner_tab, world["north"], "+447911123171"
+    inject(stack, north, phone, "Is the order on its way?")
+    wait_until(lambda: chat_exists(stack, north, phone), 20, "the inbound message's chat")
+    history = stack.call("GET", f"/devices/{north['id']}/chats/{quote(phone)}/messages")
+    message_id = history["data"][0]["id"]
+    stack.call("POST", f"/devices/{north['id']}/sandbox/inbound-edit",
+               {"message": message_id, "text": "Is order #1042 on its way?"}, ok=202)
+    wait_until(lambda: stack.call("GET", f"/devices/{north['id']}/chats/{quote(phone)}/messages")
+               ["data"][0].get("edited_at"), 20, "the edit filed")
+    open_chat(page, north, phone)
+    bubble = messages(page).get_by_role("listitem").filter(has_text="Is order #1042 on its way?")
+    bubble.get_by_text("Edited").wait_for(timeout=LIVE)
+    stack.call("POST", f"/devices/{north['id']}/sandbox/inbound-revoke", {"message": message_id},
+               ok=202)
+    wait_until(lambda: stack.call("GET", f"/devices/{north['id']}/chats/{quote(phone)}/messages")
+               ["data"][0].get("revoked_at"), 20, "the deletion filed")
+    open_chat(page, north, phone)
+    messages(page).get_by_text("This message was deleted").wait_for(timeout=LIVE)
+    assert messages(page).get_by_text("Is order #1042 on its way?").count() == 0
+
+
+@pytest.mark.parametrize("width", [1280, 360])
+def test_the_contact_panel_takes_the_keyboard_and_escape_gives_it_back(owner_tab, stack, world, width):
+    # (opening it left the focus on its button, or at 360 px at the top of the page, and
+    # Escape did nothing: found by a new user's walkthrough)
+    page, north, phone = owner_tab, world["north"], "+447911123181"
+    inject(stack, north, phone, "A question about my order")
+    wait_until(lambda: chat_exists(stack, north, phone), 20, "the inbound message's chat")
+    page.set_viewport_size({"width": width, "height": 900})
+    try:
+        open_chat(page, north, phone)
+        button = page.get_by_role("button", name="Contact", exact=True)
+        button.focus()
+        page.keyboard.press("Enter")
+        panel = page.get_by_role("complementary", name="Contact")
+        expect(panel.get_by_role("heading", name="Contact")).to_be_focused()
+        page.keyboard.press("Escape")
+        panel.wait_for(state="detached")
+        expect(button).to_be_focused()
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 900})

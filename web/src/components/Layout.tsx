@@ -17,6 +17,7 @@ export const NAV: { href: string; label: string }[] = [
 ];
 // What an agent (not an admin) may open: the devices granted to it.
 const AGENT_NAV = new Set(["/devices", "/chat", "/docs"]);
+const AGENT_PAGES = [...AGENT_NAV, "/profile"];
 
 /** Pages anyone may open; every other page needs a signed-in, verified person. */
 export const PUBLIC_PATHS = ["/login", "/signup", "/forgot-password", "/action", "/pricing", "/verify-email", "/docs"];
@@ -47,6 +48,10 @@ export function Layout({ children }: { children: ComponentChildren }) {
   const person = session.state === "signed-in" ? session.person : null;
   const ready = open || (person && (person.role !== "owner" || person.email_verified));
   const nav = person && person.role === "agent" ? NAV.filter((n) => AGENT_NAV.has(n.href)) : NAV;
+  // An agent who opens another page by its address is told so, rather than shown a page
+  // whose calls the API refuses (it stayed "Loading…").
+  const notForAgents = !open && person?.role === "agent" &&
+    !AGENT_PAGES.some((p) => path === p || path.startsWith(`${p}/`));
   return (
     <div class={path.startsWith("/chat/") ? "shell fill" : "shell"}>
       <a class="skip" href="#main">Skip to content</a>
@@ -73,8 +78,19 @@ export function Layout({ children }: { children: ComponentChildren }) {
       <main id="main" tabIndex={-1} class={path.startsWith("/chat/") ? "wide" : undefined}>
         {session.state === "unavailable" ? <p role="alert" class="error">{session.message}</p>
           : session.state === "loading" && !open ? <p aria-busy="true">Loading…</p>
-          : ready ? children : <p aria-busy="true">Loading…</p>}
+          : ready ? (notForAgents ? <NotForAgents /> : children) : <p aria-busy="true">Loading…</p>}
       </main>
     </div>
+  );
+}
+
+function NotForAgents() {
+  return (
+    <section>
+      <h1>Not available to agents</h1>
+      <p role="alert">This page is for the account's owner and admins. As an agent you answer the
+        chats of the devices granted to you.</p>
+      <p><a href="/chat">Go to the chats</a></p>
+    </section>
   );
 }

@@ -2,7 +2,7 @@
 // set on the contact and on its chat, so the chat list filters by them), read or unread,
 // the agent who answers, and deleting the chat. Creating labels and deleting chats are an
 // owner's or an admin's, as the API has it; agents use the labels there are.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api, problemOf, type Problem, type Schemas } from "../../api/client";
 import type { Person } from "../../session";
 import type { Chat, Device } from "./Inbox";
@@ -15,6 +15,8 @@ export function ContactPanel({ device, chatId, chat, labels, person, onLabelsCha
   onLabelsChanged: (l: Schemas["LabelOut"][]) => void; onClose: () => void; onDeleted: () => void;
 }) {
   const isGroup = chatId.endsWith("@g.us");
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => heading.current?.focus(), []); // opened: the keyboard is in the panel
   const [contact, setContact] = useState<Contact | null>(null);
   const [loaded, setLoaded] = useState(isGroup); // no editing before the contact is read
   const [name, setName] = useState("");
@@ -102,9 +104,10 @@ export function ContactPanel({ device, chatId, chat, labels, person, onLabelsCha
   const current = isGroup ? chat?.labels ?? [] : contact?.labels ?? chat?.labels ?? [];
   const addable = labels.filter((l) => !current.includes(l.id));
   return (
-    <aside class="contact-panel" aria-label="Contact">
+    <aside class="contact-panel" aria-label="Contact"
+      onKeyDown={(e) => { if (e.key === "Escape") { e.preventDefault(); onClose(); } }}>
       <div class="title-row">
-        <h2>{isGroup ? "Group" : "Contact"}</h2>
+        <h2 ref={heading} tabIndex={-1}>{isGroup ? "Group" : "Contact"}</h2>
         <button type="button" class="link" onClick={onClose}>Close</button>
       </div>
       <p><span class="muted">Number</span><br /><strong>{chatId}</strong></p>

@@ -27,6 +27,12 @@ export function Conversation({ device, chatId, chat, onTogglePanel, panelOpen, o
   device: Device; chatId: string; chat: Chat | null; onTogglePanel: () => void; panelOpen: boolean;
   onNotFound: () => void;
 }) {
+  const panelButton = useRef<HTMLButtonElement>(null);
+  const panelWasOpen = useRef(panelOpen);
+  useEffect(() => { // the contact panel closed (Close, Escape): the keyboard comes back here
+    if (panelWasOpen.current && !panelOpen) panelButton.current?.focus();
+    panelWasOpen.current = panelOpen;
+  }, [panelOpen]);
   const [entries, setEntries] = useState<Entry[] | null>(null); // newest first
   const [older, setOlder] = useState<string | null>(null); // the cursor of the next older page
   const [exists, setExists] = useState(true);
@@ -149,7 +155,8 @@ export function Conversation({ device, chatId, chat, onTogglePanel, panelOpen, o
           <h2>{title}</h2>
           {chat?.name && <p class="muted small">{chatId}</p>}
         </div>
-        <button type="button" class="secondary" aria-expanded={panelOpen} onClick={onTogglePanel}>Contact</button>
+        <button type="button" class="secondary" aria-expanded={panelOpen} onClick={onTogglePanel}
+          ref={panelButton}>Contact</button>
       </header>
       <div class="messages-scroll" ref={scroller} onScroll={onScroll}>
         {older && <button type="button" class="link load-older" onClick={() => void loadOlder()} disabled={loadingOlder}>
@@ -211,10 +218,13 @@ function MessageItem({ device, entry, quoted, reactions, onReply, onReact }: {
   return (
     <li class={`message ${out ? "out" : "in"}`}>
       <div class="bubble">
-        {quoted && <blockquote class="quoted"><span class="sr-only">Replying to: </span>{quoted}</blockquote>}
-        <Body device={device} entry={entry} content={content} />
-        {text && <p class="text">{text}</p>}
+        {entry.revoked_at ? <p class="text muted revoked">This message was deleted</p> : <>
+          {quoted && <blockquote class="quoted"><span class="sr-only">Replying to: </span>{quoted}</blockquote>}
+          <Body device={device} entry={entry} content={content} />
+          {text && <p class="text">{text}</p>}
+        </>}
         <p class="meta">
+          {entry.edited_at && !entry.revoked_at && <span class="edited" title={`Edited ${clock(entry.edited_at)}`}>Edited </span>}
           <time dateTime={entry.at}>{clock(entry.at)}</time>
           {out && <Ticks status={entry.status ?? "sent"} />}
         </p>
