@@ -27,12 +27,6 @@ export function Conversation({ device, chatId, chat, onTogglePanel, panelOpen, o
   device: Device; chatId: string; chat: Chat | null; onTogglePanel: () => void; panelOpen: boolean;
   onNotFound: () => void;
 }) {
-  const panelButton = useRef<HTMLButtonElement>(null);
-  const panelWasOpen = useRef(panelOpen);
-  useEffect(() => { // the contact panel closed (Close, Escape): the keyboard comes back here
-    if (panelWasOpen.current && !panelOpen) panelButton.current?.focus();
-    panelWasOpen.current = panelOpen;
-  }, [panelOpen]);
   const [entries, setEntries] = useState<Entry[] | null>(null); // newest first
   const [older, setOlder] = useState<string | null>(null); // the cursor of the next older page
   const [exists, setExists] = useState(true);
@@ -155,8 +149,8 @@ export function Conversation({ device, chatId, chat, onTogglePanel, panelOpen, o
           <h2>{title}</h2>
           {chat?.name && <p class="muted small">{chatId}</p>}
         </div>
-        <button type="button" class="secondary" aria-expanded={panelOpen} onClick={onTogglePanel}
-          ref={panelButton}>Contact</button>
+        <button type="button" class="secondary contact-toggle" aria-expanded={panelOpen}
+          onClick={onTogglePanel}>Contact</button>
       </header>
       <div class="messages-scroll" ref={scroller} onScroll={onScroll}>
         {older && <button type="button" class="link load-older" onClick={() => void loadOlder()} disabled={loadingOlder}>

@@ -31,6 +31,10 @@ export function Inbox({ device: deviceId, phone: rawPhone }: { device?: string; 
   const [pages, setPages] = useState(1); // pages of the chat list shown ("More chats")
   const [more, setMore] = useState(false); // the list has chats past those shown
   const [panelOpen, setPanelOpen] = useState(false);
+  function closePanel() { // (Close, Escape): the keyboard goes back to the Contact button
+    setPanelOpen(false);
+    window.setTimeout(() => document.querySelector<HTMLButtonElement>(".contact-toggle")?.focus(), 0);
+  }
   const phone = rawPhone ? parsePhone(decodeURIComponent(rawPhone)) : null;
   const id = deviceId ?? "";
 
@@ -163,7 +167,7 @@ export function Inbox({ device: deviceId, phone: rawPhone }: { device?: string; 
       {open && panelOpen && (
         <ContactPanel key={`${id}/${open}/panel`} device={device} chatId={open} labels={labels}
           chat={chats?.find((c) => c.id === open) ?? null} person={person}
-          onLabelsChanged={setLabels} onClose={() => setPanelOpen(false)}
+          onLabelsChanged={setLabels} onClose={closePanel}
           onDeleted={() => { setPanelOpen(false); route(`/chat/${id}`); void loadChats(); }} />
       )}
     </div>
