@@ -44,7 +44,10 @@ def timestamp(text: object) -> datetime:
     at = datetime.fromisoformat(text)
     if at.tzinfo is None:
         raise ValueError("a time without its offset")
-    return at.astimezone(UTC)  # (OverflowError, a ValueError too, is caught by callers)
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:  # (0001-01-01T00:00:00+01:00: before the first instant in UTC)
+        raise ValueError("a time out of range in UTC") from None
 
 
 def invalid() -> ValidationFailed:

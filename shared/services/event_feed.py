@@ -142,7 +142,7 @@ def decode_position(raw: str, field: str) -> Position:
         value = str(cursors.decode(raw, str))
         stamp, event_id = value.split("|", 1)
         return cursors.timestamp(stamp), event_id
-    except (ValidationFailed, ValueError, OverflowError) as exc:
+    except (ValidationFailed, ValueError) as exc:
         raise ValidationFailed(f"{field}: not a cursor from GET /v1/events (next_cursor) nor "
                                "an event id", details={"field": field},
                                code="invalid_cursor") from exc

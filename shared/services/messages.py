@@ -247,7 +247,7 @@ def _uncursor(cursor: str) -> tuple[datetime, str]:
     stamp, message_id = cursor_codec.decode_all(cursor, str, str)
     try:
         return cursor_codec.timestamp(stamp), message_id
-    except (ValueError, OverflowError) as exc:
+    except ValueError as exc:
         raise cursor_codec.invalid() from exc
 
 

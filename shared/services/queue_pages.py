@@ -192,5 +192,5 @@ def decode(raw: str) -> Replay:
             if place:
                 timestamp(place[0])
         return replay
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError):
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
         raise invalid() from None
