@@ -338,7 +338,8 @@ def _pattern_matches(pattern: str, name: str) -> bool:
 
 
 # "perhaps from a second before" (docs/guides/04-webhooks.md): the catch-up's window opens
-# as early (shared.services.webhooks.fanout.CATCH_UP_MARGIN), and clocks may differ that much
+# as early (shared.services.webhooks.fanout.CATCH_UP_MARGIN is this), and clocks may differ
+# that much
 TAKING_MARGIN = timedelta(seconds=1)
 
 

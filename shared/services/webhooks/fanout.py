@@ -29,13 +29,13 @@ from datetime import UTC, datetime, timedelta
 from shared import names
 from shared.caches import WEBHOOK_STALENESS
 from shared.deps import Deps
-from shared.domain import Delivery, DeliveryStatus, Event, WebhookRoute
+from shared.domain import TAKING_MARGIN, Delivery, DeliveryStatus, Event, WebhookRoute
 from shared.ports import TaskQueue
 
 DELIVERY_RETENTION = timedelta(days=30)  # Firestore TTL on deliveries.expire_at
 # Seconds added at each end of a catch-up's window: the skew between our clocks and the
 # store's commit times (logged_at), and the time a cache's read takes.
-CATCH_UP_MARGIN = 1.0
+CATCH_UP_MARGIN = TAKING_MARGIN.total_seconds()  # the same second a webhook takes from before
 # Seconds after the inline attempt's timeout at which its task runs: time for the attempt
 # to be recorded, so the task finds it done rather than posting again.
 INLINE_GRACE = 30.0
