@@ -96,10 +96,12 @@ export function Conversation({ device, chatId, chat, onTogglePanel, panelOpen, o
   const loadOlder = useCallback(async () => {
     if (!older || loadingOlder) return;
     setLoadingOlder(true);
-    keepFrom.current = scroller.current?.scrollHeight ?? null;
     const { data } = await api.GET("/v1/devices/{device_id}/chats/{chat_id}/messages", {
       params: { path, query: { limit: PAGE, cursor: older } } });
     if (data) {
+      // measured as these entries land, not before the request: a live update rendered
+      // meanwhile took the measure, and the page stayed at the top with no scroll to come
+      keepFrom.current = scroller.current?.scrollHeight ?? null;
       setEntries((now) => [...(now ?? []), ...data.data.filter((e) => !(now ?? []).some((n) => n.id === e.id))]);
       setOlder(data.next_cursor ?? null);
     }
